@@ -1,0 +1,104 @@
+/**
+ * Ingest configuration: `ONAIR_*` environment variables, validated once at start.
+ * Nothing listens on an address that is not named here.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { csv, parseConfig } from '@onair/service/config';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const iceServerSchema = z.object({
+  urls: z.union([z.string(), z.array(z.string())]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+export type IceServer = z.infer<typeof iceServerSchema>;
+
+const envSchema = z
+  .object({
+    /** HTTP listen address. Default loopback: expose deliberately with 0.0.0.0 or a LAN address. */
+    ONAIR_INGEST_HOST: z.string().default('127.0.0.1'),
+    ONAIR_INGEST_PORT: port.default(8080),
+    /** Base URL clients use to reach the ingest (put in API responses, e.g. whipUrl). */
+    ONAIR_INGEST_PUBLIC_URL: z.string().url().optional(),
+    ONAIR_DATA_DIR: z.string().default('./.data'),
+    ONAIR_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * Addresses on which WebRTC media sockets bind and which are advertised as ICE host
+     * candidates, comma-separated. Default: the HTTP host when it is a concrete address, else
+     * 127.0.0.1.
+     */
+    ONAIR_ICE_HOSTS: z.string().optional(),
+    /** UDP port range for media, e.g. `40000-40999`. Default: ephemeral ports. */
+    ONAIR_ICE_PORT_RANGE: z
+      .string()
+      .regex(/^\d+-\d+$/, 'must look like 40000-40999')
+      .optional(),
+    /** STUN/TURN servers as JSON (`[{"urls":"stun:stun.example.org"}]`); announced in WHIP/WHEP `Link` headers. */
+    ONAIR_ICE_SERVERS: z.string().optional(),
+    /** Public web app URL, for watch links in API responses. */
+    ONAIR_WEB_PUBLIC_URL: z.string().url().optional(),
+    /** Allowed CORS origin for WHIP/WHEP and the public API. */
+    ONAIR_CORS_ORIGIN: z.string().default('*'),
+  })
+  .passthrough();
+
+export interface IngestConfig {
+  host: string;
+  port: number;
+  publicUrl: string | undefined;
+  webPublicUrl: string | undefined;
+  dataDir: string;
+  adminToken: string | undefined;
+  corsOrigin: string;
+  ice: {
+    hosts: string[];
+    portRange: [number, number] | undefined;
+    servers: IceServer[];
+  };
+  limits: {
+    /** Largest SDP offer accepted, in bytes (an offer from Chrome with simulcast is ~6 KiB). */
+    sdpMaxBytes: number;
+    /** A session whose ICE/DTLS has not connected within this many ms is closed. */
+    connectTimeoutMs: number;
+    /** At most one keyframe request upstream per this many ms. */
+    keyframeIntervalMs: number;
+  };
+}
+
+export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
+  const raw = parseConfig(envSchema, env);
+  const servers = raw.ONAIR_ICE_SERVERS ? parseIceServers(raw.ONAIR_ICE_SERVERS) : [];
+  const concreteHost = raw.ONAIR_INGEST_HOST !== '0.0.0.0' && raw.ONAIR_INGEST_HOST !== '::' && raw.ONAIR_INGEST_HOST !== 'localhost';
+  const iceHosts = raw.ONAIR_ICE_HOSTS ? csv(raw.ONAIR_ICE_HOSTS) : [concreteHost ? raw.ONAIR_INGEST_HOST : '127.0.0.1'];
+  let portRange: [number, number] | undefined;
+  if (raw.ONAIR_ICE_PORT_RANGE) {
+    const [min, max] = raw.ONAIR_ICE_PORT_RANGE.split('-').map(Number) as [number, number];
+    if (!(min >= 1024 && max <= 65535 && min <= max)) throw new Error('Invalid configuration:\n  ONAIR_ICE_PORT_RANGE: must be within 1024-65535, low-high');
+    portRange = [min, max];
+  }
+  return {
+    host: raw.ONAIR_INGEST_HOST,
+    port: raw.ONAIR_INGEST_PORT,
+    publicUrl: raw.ONAIR_INGEST_PUBLIC_URL?.replace(/\/$/, ''),
+    webPublicUrl: raw.ONAIR_WEB_PUBLIC_URL?.replace(/\/$/, ''),
+    dataDir: resolve(raw.ONAIR_DATA_DIR),
+    adminToken: raw.ONAIR_ADMIN_TOKEN,
+    corsOrigin: raw.ONAIR_CORS_ORIGIN,
+    ice: { hosts: iceHosts, portRange, servers },
+    limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500 },
+  };
+}
+
+function parseIceServers(json: string): IceServer[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new Error('Invalid configuration:\n  ONAIR_ICE_SERVERS: must be JSON, e.g. [{"urls":"stun:stun.example.org:3478"}]');
+  }
+  const parsed = z.array(iceServerSchema).safeParse(value);
+  if (!parsed.success) throw new Error(`Invalid configuration:\n  ONAIR_ICE_SERVERS: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  return parsed.data;
+}

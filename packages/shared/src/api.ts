@@ -1,0 +1,71 @@
+/**
+ * Shapes of the JSON APIs that cross a process boundary (ingest admin API, public live list,
+ * transcoder API). Both sides import these, so a field changes in one place.
+ */
+import { z } from 'zod';
+
+/** Stream names appear in URLs (`/whep/<name>`, `/hls/<name>/…`): keep them URL- and path-safe. */
+export const streamNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'name must not be empty')
+  .max(64, 'name must be at most 64 characters')
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'name may contain only lower-case letters, digits, "-" and "_", and must start with a letter or digit');
+
+export const createStreamRequestSchema = z.object({ name: streamNameSchema }).strict();
+export const renameStreamRequestSchema = z.object({ name: streamNameSchema }).strict();
+
+export const trackInfoSchema = z.object({
+  kind: z.enum(['video', 'audio']),
+  codec: z.string(),
+  clockRate: z.number(),
+  /** Payload type the publisher negotiated. */
+  payloadType: z.number(),
+  fmtp: z.string().optional(),
+  channels: z.number().optional(),
+});
+export type TrackInfo = z.infer<typeof trackInfoSchema>;
+
+/** What is known about a stream while it is live (measured from the packets, not declared). */
+export const liveStateSchema = z.object({
+  live: z.boolean(),
+  /** ISO time the current publish session started. */
+  since: z.string().nullable(),
+  publisher: z.object({ protocol: z.enum(['whip', 'webtransport']), sessionId: z.string() }).nullable(),
+  video: z
+    .object({
+      codec: z.string(),
+      width: z.number().nullable(),
+      height: z.number().nullable(),
+      fps: z.number().nullable(),
+      bitrateKbps: z.number(),
+      packetsLost: z.number(),
+    })
+    .nullable(),
+  audio: z.object({ codec: z.string(), bitrateKbps: z.number() }).nullable(),
+  viewers: z.object({ whep: z.number(), total: z.number() }),
+});
+export type LiveState = z.infer<typeof liveStateSchema>;
+
+export const streamSchema = z.object({
+  id: z.string(),
+  name: streamNameSchema,
+  streamKey: z.string(),
+  createdAt: z.string(),
+  whipUrl: z.string(),
+  whepUrl: z.string(),
+  watchUrl: z.string().optional(),
+  state: liveStateSchema,
+});
+export type Stream = z.infer<typeof streamSchema>;
+
+/** Public view of a live stream: never contains the key. */
+export const publicLiveStreamSchema = z.object({
+  name: streamNameSchema,
+  since: z.string().nullable(),
+  video: liveStateSchema.shape.video,
+  audio: liveStateSchema.shape.audio,
+  viewers: z.number(),
+  whepUrl: z.string(),
+});
+export type PublicLiveStream = z.infer<typeof publicLiveStreamSchema>;
