@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { csv, parseConfig } from '@onair/service/config';
+import { ConfigError, csv, parseConfig } from '@onair/service/config';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -75,7 +75,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
   let portRange: [number, number] | undefined;
   if (raw.ONAIR_ICE_PORT_RANGE) {
     const [min, max] = raw.ONAIR_ICE_PORT_RANGE.split('-').map(Number) as [number, number];
-    if (!(min >= 1024 && max <= 65535 && min <= max)) throw new Error('Invalid configuration:\n  ONAIR_ICE_PORT_RANGE: must be within 1024-65535, low-high');
+    if (!(min >= 1024 && max <= 65535 && min <= max)) throw new ConfigError('Invalid configuration:\n  ONAIR_ICE_PORT_RANGE: must be within 1024-65535, low-high');
     portRange = [min, max];
   }
   return {
@@ -96,9 +96,9 @@ function parseIceServers(json: string): IceServer[] {
   try {
     value = JSON.parse(json);
   } catch {
-    throw new Error('Invalid configuration:\n  ONAIR_ICE_SERVERS: must be JSON, e.g. [{"urls":"stun:stun.example.org:3478"}]');
+    throw new ConfigError('Invalid configuration:\n  ONAIR_ICE_SERVERS: must be JSON, e.g. [{"urls":"stun:stun.example.org:3478"}]');
   }
   const parsed = z.array(iceServerSchema).safeParse(value);
-  if (!parsed.success) throw new Error(`Invalid configuration:\n  ONAIR_ICE_SERVERS: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  if (!parsed.success) throw new ConfigError(`Invalid configuration:\n  ONAIR_ICE_SERVERS: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   return parsed.data;
 }

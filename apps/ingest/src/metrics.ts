@@ -1,0 +1,19 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** What the ingest exposes on /metrics, read from the media router's counters at scrape time. */
+export interface IngestStatsSource {
+  getStats(): { streams: number; publishers: number; viewers: number; packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number };
+}
+
+export function registerIngestMetrics(registry: Registry, media: IngestStatsSource): void {
+  const stats = () => media.getStats();
+  new Gauge({ name: 'onair_ingest_live_streams', help: 'Streams with a connected publisher', registers: [registry], collect() { this.set(stats().publishers); } });
+  new Gauge({ name: 'onair_ingest_streams_routed', help: 'Streams with a media router (live, or holding viewers while the publisher reconnects)', registers: [registry], collect() { this.set(stats().streams); } });
+  new Gauge({ name: 'onair_ingest_viewers', help: 'Connected WHEP viewers', registers: [registry], collect() { this.set(stats().viewers); } });
+  const monotonic = (name: string, help: string, read: () => number) =>
+    new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
+  monotonic('onair_ingest_packets_received_total', 'RTP packets received from publishers', () => stats().packetsIn);
+  monotonic('onair_ingest_packets_sent_total', 'RTP packets sent to viewers', () => stats().packetsOut);
+  monotonic('onair_ingest_bytes_received_total', 'RTP bytes received from publishers', () => stats().bytesIn);
+  monotonic('onair_ingest_bytes_sent_total', 'RTP bytes sent to viewers', () => stats().bytesOut);
+}

@@ -1,0 +1,24 @@
+import type { Router } from '@onair/service/http';
+import { createMetricsRegistry, registerOpsRoutes } from '@onair/service/ops';
+import { registerIngestMetrics, type IngestStatsSource } from './metrics';
+import type { StreamStore } from './streams/stream-store';
+
+/** `/healthz` and `/metrics` of the ingest. */
+export function registerIngestOps(router: Router, { store, media }: { store: StreamStore; media: IngestStatsSource }): void {
+  const registry = createMetricsRegistry('ingest');
+  registerIngestMetrics(registry, media);
+  registerOpsRoutes(
+    router,
+    'ingest',
+    [
+      {
+        name: 'database',
+        check: () => {
+          store.list();
+          return null;
+        },
+      },
+    ],
+    registry,
+  );
+}

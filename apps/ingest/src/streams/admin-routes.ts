@@ -1,0 +1,153 @@
+/**
+ * Admin API (bearer admin token): create, list, rename, rotate, delete streams, and the event
+ * stream other services follow. Public: the list of live streams, without keys.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createStreamRequestSchema, renameStreamRequestSchema, type LiveState, type PublicLiveStream, type Stream } from '@onair/shared/api';
+import { OnairError } from '@onair/shared/errors';
+import { readJson, sendJson, type Router } from '@onair/service/http';
+import type { IngestConfig } from '../config';
+import { requireAdmin } from './admin-auth';
+import type { StreamRecord, StreamStore } from './stream-store';
+
+/** What the admin API needs from the media router (see router/media-router.ts). */
+export interface MediaControl {
+  liveState(streamId: string): LiveState;
+  isLive(streamId: string): boolean;
+  disconnectPublisher(streamId: string, reason: string): void;
+  closeStream(streamId: string): void;
+  on(event: 'live' | 'offline', listener: (streamId: string) => void): unknown;
+  off(event: 'live' | 'offline', listener: (streamId: string) => void): unknown;
+}
+
+export interface AdminRouteDeps {
+  store: StreamStore;
+  media: MediaControl;
+  config: IngestConfig;
+}
+
+/** Interval of SSE comment lines that keep idle proxies from closing the event stream. */
+const EVENT_HEARTBEAT_MS = 15_000;
+
+export function registerAdminRoutes(router: Router, { store, media, config }: AdminRouteDeps): void {
+  const admin = (req: IncomingMessage) => requireAdmin(req, config.adminToken);
+  const present = (record: StreamRecord, req: IncomingMessage): Stream => {
+    const base = publicBaseUrl(config, req);
+    return {
+      id: record.id,
+      name: record.name,
+      streamKey: record.streamKey,
+      createdAt: record.createdAt,
+      whipUrl: `${base}/whip`,
+      whepUrl: `${base}/whep/${record.name}`,
+      ...(config.webPublicUrl ? { watchUrl: `${config.webPublicUrl}/watch/${record.name}` } : {}),
+      state: media.liveState(record.id),
+    };
+  };
+  /** `:id` accepts the id or the name, so `curl …/api/streams/demo` works too. */
+  const find = (idOrName: string): StreamRecord => {
+    const record = store.findById(idOrName) ?? store.findByName(idOrName);
+    if (!record) throw new OnairError('stream_not_found', `No stream "${idOrName}".`);
+    return record;
+  };
+
+  // Registered before /api/streams/:id so that "live" is not taken for an id.
+  router.on('GET', '/api/streams/live', ({ req, res }) => {
+    const base = publicBaseUrl(config, req);
+    const live: PublicLiveStream[] = store
+      .list()
+      .filter((record) => media.isLive(record.id))
+      .map((record) => {
+        const state = media.liveState(record.id);
+        return { name: record.name, since: state.since, video: state.video, audio: state.audio, viewers: state.viewers.total, whepUrl: `${base}/whep/${record.name}` };
+      });
+    sendJson(res, 200, live);
+  });
+
+  router.on('GET', '/api/streams', ({ req, res }) => {
+    admin(req);
+    sendJson(res, 200, store.list().map((record) => present(record, req)));
+  });
+
+  router.on('POST', '/api/streams', async ({ req, res, log }) => {
+    admin(req);
+    const { name } = await readJson(req, createStreamRequestSchema);
+    const record = store.create(name);
+    log.info({ stream: record.name, streamId: record.id }, 'stream created');
+    sendJson(res, 201, present(record, req), { Location: `/api/streams/${record.id}` });
+  });
+
+  router.on('GET', '/api/streams/:id', ({ req, res, params }) => {
+    admin(req);
+    sendJson(res, 200, present(find(params.id!), req));
+  });
+
+  router.on('PATCH', '/api/streams/:id', async ({ req, res, params, log }) => {
+    admin(req);
+    const { name } = await readJson(req, renameStreamRequestSchema);
+    const record = store.rename(find(params.id!).id, name);
+    log.info({ stream: record.name, streamId: record.id }, 'stream renamed');
+    sendJson(res, 200, present(record, req));
+  });
+
+  router.on('POST', '/api/streams/:id/rotate-key', ({ req, res, params, log }) => {
+    admin(req);
+    const record = store.rotateKey(find(params.id!).id);
+    // The old key is no longer valid, so neither is a session opened with it.
+    media.disconnectPublisher(record.id, 'stream key rotated');
+    log.info({ stream: record.name, streamId: record.id }, 'stream key rotated');
+    sendJson(res, 200, present(record, req));
+  });
+
+  router.on('DELETE', '/api/streams/:id', ({ req, res, params, log }) => {
+    admin(req);
+    const record = store.delete(find(params.id!).id);
+    media.closeStream(record.id);
+    log.info({ stream: record.name, streamId: record.id }, 'stream deleted');
+    res.writeHead(204).end();
+  });
+
+  router.on('GET', '/api/events', ({ req, res }) => {
+    admin(req);
+    streamEvents(req, res, store, media);
+  });
+}
+
+/**
+ * Server-sent events for other services (the transcoder follows them): `stream.live` and
+ * `stream.offline` with `{streamId, name}`. On connect the current live streams are replayed as
+ * `stream.live`, so a follower that (re)connects needs no separate list call.
+ */
+function streamEvents(req: IncomingMessage, res: ServerResponse, store: StreamStore, media: MediaControl): void {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  res.flushHeaders();
+  const send = (event: 'stream.live' | 'stream.offline', streamId: string, name: string | undefined) => {
+    res.write(`event: ${event}\ndata: ${JSON.stringify({ streamId, name: name ?? null })}\n\n`);
+  };
+  const names = new Map(store.list().map((record) => [record.id, record.name]));
+  const nameOf = (streamId: string) => store.findById(streamId)?.name ?? names.get(streamId);
+  for (const record of store.list()) if (media.isLive(record.id)) send('stream.live', record.id, record.name);
+  const onLive = (streamId: string) => {
+    const name = nameOf(streamId);
+    if (name) names.set(streamId, name);
+    send('stream.live', streamId, name);
+  };
+  // A deleted stream's name is gone from the store by the time it goes offline: remember it.
+  const onOffline = (streamId: string) => send('stream.offline', streamId, nameOf(streamId));
+  media.on('live', onLive);
+  media.on('offline', onOffline);
+  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), EVENT_HEARTBEAT_MS);
+  req.socket.setTimeout(0);
+  res.on('close', () => {
+    clearInterval(heartbeat);
+    media.off('live', onLive);
+    media.off('offline', onOffline);
+  });
+}
+
+/** The base URL clients should use: configured, else derived from the request's Host. */
+export function publicBaseUrl(config: IngestConfig, req: IncomingMessage): string {
+  if (config.publicUrl) return config.publicUrl;
+  const host = req.headers.host ?? `${config.host}:${config.port}`;
+  return `http://${host}`;
+}
