@@ -1,0 +1,532 @@
+/**
+ * Browser-safe WHIP (RFC 9725) and WHEP client: one offer/answer exchange over HTTP, a session
+ * object that owns the RTCPeerConnection and the HTTP resource, and the pure helpers behind it
+ * (Link header parsing, problem+json parsing, codec preference ordering).
+ *
+ * No `node:` imports: this file is bundled into the web app. Candidates are gathered before the
+ * POST (non-trickle, bounded wait), which on loopback/LAN costs a few milliseconds and saves a
+ * PATCH round trip; reconnect policy lives with the caller (player, broadcaster), not here.
+ */
+import { OnairError, problemFromResponse, type ErrorCode } from './errors';
+
+// ───────────────────────────── pure helpers ─────────────────────────────
+
+/** One link-value of an HTTP `Link` header (RFC 8288). */
+export interface LinkValue {
+  uri: string;
+  params: Record<string, string>;
+}
+
+/**
+ * Parses an HTTP `Link` header into its link-values. Tolerates several headers folded with
+ * commas, quoted parameter values containing commas or semicolons, and parameters without value.
+ */
+export function parseLinkHeader(header: string | null | undefined): LinkValue[] {
+  if (!header) return [];
+  const links: LinkValue[] = [];
+  let i = 0;
+  const n = header.length;
+  const skipSpace = () => {
+    while (i < n && /\s/.test(header[i]!)) i++;
+  };
+  while (i < n) {
+    skipSpace();
+    if (header[i] === ',') {
+      i++;
+      continue;
+    }
+    if (header[i] !== '<') {
+      // Malformed link-value: skip to the next comma outside quotes.
+      let quoted = false;
+      while (i < n && (quoted || header[i] !== ',')) {
+        if (header[i] === '"') quoted = !quoted;
+        i++;
+      }
+      continue;
+    }
+    const end = header.indexOf('>', i);
+    if (end < 0) break;
+    const uri = header.slice(i + 1, end).trim();
+    i = end + 1;
+    const params: Record<string, string> = {};
+    for (;;) {
+      skipSpace();
+      if (header[i] !== ';') break;
+      i++;
+      skipSpace();
+      let name = '';
+      while (i < n && /[^\s=;,]/.test(header[i]!)) name += header[i++];
+      skipSpace();
+      let value = '';
+      if (header[i] === '=') {
+        i++;
+        skipSpace();
+        if (header[i] === '"') {
+          i++;
+          while (i < n && header[i] !== '"') {
+            if (header[i] === '\\' && i + 1 < n) i++;
+            value += header[i++];
+          }
+          i++; // closing quote
+        } else {
+          while (i < n && /[^\s;,]/.test(header[i]!)) value += header[i++];
+        }
+      }
+      if (name) {
+        const key = name.toLowerCase();
+        // RFC 8288 §3: only the first occurrence of a parameter counts.
+        if (!(key in params)) params[key] = value;
+      }
+    }
+    links.push({ uri, params });
+  }
+  return links;
+}
+
+/**
+ * ICE servers announced by a WHIP/WHEP endpoint (RFC 9725 §4.6): `Link` values with
+ * `rel="ice-server"`, optionally carrying `username`, `credential` and `credential-type`.
+ */
+export function iceServersFromLinkHeader(header: string | null | undefined): RTCIceServer[] {
+  const servers: RTCIceServer[] = [];
+  for (const link of parseLinkHeader(header)) {
+    const rels = (link.params.rel ?? '').toLowerCase().split(/\s+/);
+    if (!rels.includes('ice-server')) continue;
+    if (!/^(stuns?|turns?):/i.test(link.uri)) continue;
+    const server: RTCIceServer = { urls: link.uri };
+    if (link.params.username !== undefined) server.username = link.params.username;
+    if (link.params.credential !== undefined) server.credential = link.params.credential;
+    servers.push(server);
+  }
+  return servers;
+}
+
+/** Status → code for error responses that are not onair problem documents (e.g. a proxy's HTML page). */
+function codeForStatus(status: number): ErrorCode {
+  if (status === 401) return 'missing_credentials';
+  if (status === 404) return 'not_found';
+  if (status === 405) return 'method_not_allowed';
+  if (status === 412) return 'etag_mismatch';
+  if (status === 413) return 'body_too_large';
+  if (status === 415) return 'unsupported_media_type';
+  if (status === 500) return 'internal_error';
+  if (status === 503) return 'unavailable';
+  if (status >= 500) return 'upstream_unreachable';
+  return 'bad_request';
+}
+
+/**
+ * Turns a failed response's status, content type and body text into an OnairError: the
+ * server's own `code` and `detail` when the body is an onair problem+json document, else a
+ * code chosen from the status with the start of the body as detail.
+ */
+export function problemFromText(status: number, contentType: string | null, text: string): OnairError {
+  if (contentType && /json/i.test(contentType)) {
+    try {
+      const body: unknown = JSON.parse(text);
+      const error = problemFromResponse(status, body);
+      if (body && typeof body === 'object' && 'code' in body && error.code === (body as { code: unknown }).code) return error;
+      const detail = body && typeof body === 'object' && 'detail' in body && typeof body.detail === 'string' ? body.detail : `HTTP ${status}`;
+      return new OnairError(codeForStatus(status), detail, { extensions: { status } });
+    } catch {
+      // fall through: not JSON after all
+    }
+  }
+  const snippet = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+  return new OnairError(codeForStatus(status), snippet ? `HTTP ${status}: ${snippet}` : `HTTP ${status}`, { extensions: { status } });
+}
+
+/** Reads a failed fetch Response into an OnairError (see {@link problemFromText}). */
+export async function readProblem(response: Response): Promise<OnairError> {
+  let text = '';
+  try {
+    text = await response.text();
+  } catch {
+    // body unreadable: the status alone decides
+  }
+  return problemFromText(response.status, response.headers.get('content-type'), text);
+}
+
+/** Minimal codec description: what `RTCRtpSender.getCapabilities()` returns per codec. */
+export interface CodecLike {
+  mimeType: string;
+  clockRate: number;
+  channels?: number;
+  sdpFmtpLine?: string;
+}
+
+export type VideoCodecPreference = 'h264' | 'vp8';
+
+function fmtp(codec: CodecLike): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (codec.sdpFmtpLine ?? '').split(';')) {
+    const [k, v] = part.split('=');
+    if (k && v !== undefined) out[k.trim().toLowerCase()] = v.trim();
+  }
+  return out;
+}
+
+/**
+ * Rank of a video codec for publishing/playing with onair: lower is better. H.264 Constrained
+ * Baseline with packetization-mode=1 first (what the ingest forwards without re-encoding and what
+ * every browser decodes in hardware), then other Baseline, other H.264 without B-frames risk last
+ * among H.264; VP8 next; then anything else. Codecs that are not media (rtx, red, ulpfec,
+ * flexfec) keep their relative order at the end — they must stay in the list for RTX to work.
+ */
+function videoRank(codec: CodecLike, prefer: VideoCodecPreference): number {
+  const mime = codec.mimeType.toLowerCase();
+  if (/\/(rtx|red|ulpfec|flexfec-03)$/.test(mime)) return 100;
+  const h264Base = prefer === 'h264' ? 0 : 10;
+  const vp8Base = prefer === 'h264' ? 10 : 0;
+  if (mime === 'video/h264') {
+    const p = fmtp(codec);
+    const pm1 = p['packetization-mode'] === '1';
+    const profile = (p['profile-level-id'] ?? '').toLowerCase();
+    const profileIdc = profile.slice(0, 2);
+    const constraints = Number.parseInt(profile.slice(2, 4), 16);
+    // Constrained Baseline: profile_idc 0x42 with constraint_set1 (0x40), RFC 6184 §8.1.
+    const constrainedBaseline = profileIdc === '42' && Number.isFinite(constraints) && (constraints & 0x40) !== 0;
+    if (pm1 && constrainedBaseline) return h264Base;
+    if (pm1 && profileIdc === '42') return h264Base + 1;
+    if (pm1) return h264Base + 2;
+    return 30; // packetization-mode=0 (single NAL): usable but a poor fit for 720p frames
+  }
+  if (mime === 'video/vp8') return vp8Base;
+  return 20;
+}
+
+/**
+ * Orders codec capabilities for `RTCRtpTransceiver.setCodecPreferences`. Stable: codecs of equal
+ * rank keep their input order. Nothing is dropped, so negotiation can still fall back.
+ */
+export function orderVideoCodecs<T extends CodecLike>(codecs: readonly T[], prefer: VideoCodecPreference = 'h264'): T[] {
+  return codecs
+    .map((codec, index) => ({ codec, index, rank: videoRank(codec, prefer) }))
+    .sort((a, b) => a.rank - b.rank || a.index - b.index)
+    .map((entry) => entry.codec);
+}
+
+/** Puts Opus first among audio codecs (stable, nothing dropped). */
+export function orderAudioCodecs<T extends CodecLike>(codecs: readonly T[]): T[] {
+  const rank = (c: CodecLike) => {
+    const mime = c.mimeType.toLowerCase();
+    if (mime === 'audio/opus') return 0;
+    if (/\/(rtx|red|cn|telephone-event)$/.test(mime)) return 100;
+    return 10;
+  };
+  return codecs
+    .map((codec, index) => ({ codec, index }))
+    .sort((a, b) => rank(a.codec) - rank(b.codec) || a.index - b.index)
+    .map((entry) => entry.codec);
+}
+
+/** Resolves a `Location` header against the URL that was POSTed to (RFC 9725 §4.2: it may be relative). */
+export function resolveResourceUrl(location: string, requestUrl: string, base?: string): string {
+  return new URL(location, new URL(requestUrl, base)).toString();
+}
+
+// ───────────────────────────── sessions ─────────────────────────────
+
+/** Life cycle of a WHIP/WHEP session, derived from the peer connection's `connectionState`. */
+export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+type Listener<T> = (value: T) => void;
+
+export interface SessionEvents {
+  state: SessionState;
+  track: MediaStreamTrack;
+  close: undefined;
+}
+
+export interface SessionOptions {
+  /** STUN/TURN servers for the peer connection. Default none (host candidates only). */
+  iceServers?: RTCIceServer[];
+  /** Longest wait for ICE gathering before the offer is sent anyway, in ms. Default 1000. */
+  gatherTimeoutMs?: number;
+  /** Aborts the POST (not the session once established). */
+  signal?: AbortSignal;
+  /** fetch to use (tests, instrumentation). Default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+  /** Bearer token for the POST, PATCH and DELETE. */
+  token?: string;
+  /** Preferred video codec. Default `'h264'` (Constrained Baseline, packetization-mode=1). */
+  videoCodec?: VideoCodecPreference;
+}
+
+/** A WHIP or WHEP session: the peer connection plus the HTTP resource that controls it. */
+export class WebrtcSession {
+  readonly pc: RTCPeerConnection;
+  /** Absolute URL of the session resource (the POST's `Location`), target of PATCH and DELETE. */
+  readonly resourceUrl: string;
+  readonly etag: string | null;
+  /** ICE servers announced by the endpoint in `Link` headers. */
+  readonly iceServers: RTCIceServer[];
+  /** Milliseconds from the start of the exchange to the 201 answer. */
+  readonly answerMs: number;
+  private readonly listeners = new Map<keyof SessionEvents, Set<Listener<never>>>();
+  private readonly fetchImpl: typeof fetch;
+  private readonly token: string | undefined;
+  private closed = false;
+  private _state: SessionState = 'connecting';
+
+  constructor(init: { pc: RTCPeerConnection; resourceUrl: string; etag: string | null; iceServers: RTCIceServer[]; answerMs: number; fetch: typeof fetch; token: string | undefined }) {
+    this.pc = init.pc;
+    this.resourceUrl = init.resourceUrl;
+    this.etag = init.etag;
+    this.iceServers = init.iceServers;
+    this.answerMs = init.answerMs;
+    this.fetchImpl = init.fetch;
+    this.token = init.token;
+    this.pc.addEventListener('connectionstatechange', this.onConnectionState);
+    this.onConnectionState();
+  }
+
+  get state(): SessionState {
+    return this._state;
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof SessionEvents>(event: K, listener: Listener<SessionEvents[K]>): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as Listener<never>);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  protected emit<K extends keyof SessionEvents>(event: K, value: SessionEvents[K]): void {
+    for (const listener of [...(this.listeners.get(event) ?? [])]) {
+      try {
+        (listener as Listener<SessionEvents[K]>)(value);
+      } catch (error) {
+        console.error('onair session listener failed', error);
+      }
+    }
+  }
+
+  private readonly onConnectionState = (): void => {
+    if (this.closed) return;
+    const s = this.pc.connectionState;
+    const next: SessionState = s === 'connected' ? 'connected' : s === 'disconnected' ? 'disconnected' : s === 'failed' ? 'failed' : s === 'closed' ? 'closed' : 'connecting';
+    if (next === this._state) return;
+    this._state = next;
+    this.emit('state', next);
+  };
+
+  /** Current `getStats()` of the peer connection as a plain array of stats objects. */
+  async getStats(): Promise<RTCStats[]> {
+    const report = await this.pc.getStats();
+    const out: RTCStats[] = [];
+    report.forEach((value: RTCStats) => out.push(value));
+    return out;
+  }
+
+  /**
+   * Ends the session: closes the peer connection and DELETEs the resource (RFC 9725 §4.3).
+   * Safe to call twice; never throws (the server also expires sessions whose ICE fails).
+   * `keepalive` lets the DELETE outlive the page when called from `pagehide`.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pc.removeEventListener('connectionstatechange', this.onConnectionState);
+    try {
+      this.pc.close();
+    } catch {
+      // already closed
+    }
+    if (this._state !== 'closed') {
+      this._state = 'closed';
+      this.emit('state', 'closed');
+    }
+    this.emit('close', undefined);
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    try {
+      await this.fetchImpl(this.resourceUrl, { method: 'DELETE', headers, keepalive: true });
+    } catch {
+      // unreachable server: it expires the session on its own
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+/** A WHEP session: `stream` receives the remote tracks as they arrive. */
+export class WhepSession extends WebrtcSession {
+  readonly stream: MediaStream;
+
+  constructor(init: ConstructorParameters<typeof WebrtcSession>[0] & { stream: MediaStream }) {
+    super(init);
+    this.stream = init.stream;
+  }
+
+  /** @internal called by playWhep for tracks that arrive after the session object exists. */
+  addTrack(track: MediaStreamTrack): void {
+    if (!this.stream.getTracks().includes(track)) this.stream.addTrack(track);
+    this.emit('track', track);
+  }
+}
+
+/** A WHIP session: publishing the given stream's tracks. */
+export class WhipSession extends WebrtcSession {
+  readonly senders: RTCRtpSender[] = [];
+}
+
+/** Waits until ICE gathering completes or `timeoutMs` passes, whichever is first. */
+export function waitForIceGathering(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', onChange);
+      pc.removeEventListener('icecandidate', onCandidate);
+      resolve();
+    };
+    const onChange = () => {
+      if (pc.iceGatheringState === 'complete') done();
+    };
+    const onCandidate = (event: RTCPeerConnectionIceEvent) => {
+      if (!event.candidate) done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    pc.addEventListener('icegatheringstatechange', onChange);
+    pc.addEventListener('icecandidate', onCandidate);
+  });
+}
+
+interface ExchangeResult {
+  resourceUrl: string;
+  etag: string | null;
+  iceServers: RTCIceServer[];
+  answer: string;
+  answerMs: number;
+}
+
+/** POSTs the local offer and returns the answer and resource, or throws an OnairError. */
+async function exchange(url: string, pc: RTCPeerConnection, options: SessionOptions, started: number): Promise<ExchangeResult> {
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  await waitForIceGathering(pc, options.gatherTimeoutMs ?? 1000);
+  const sdp = pc.localDescription?.sdp ?? offer.sdp ?? '';
+  const headers: Record<string, string> = { 'content-type': 'application/sdp', accept: 'application/sdp, application/problem+json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let response: Response;
+  try {
+    response = await fetchImpl(url, { method: 'POST', headers, body: sdp, signal: options.signal, cache: 'no-store' });
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    throw new OnairError('upstream_unreachable', `Could not reach ${url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  if (response.status !== 201 && response.status !== 200) throw await readProblem(response);
+  const answer = await response.text();
+  const location = response.headers.get('location');
+  if (!location) throw new OnairError('bad_request', 'The server answered without a Location header (RFC 9725 §4.2).');
+  const base = typeof globalThis.location !== 'undefined' ? globalThis.location.href : undefined;
+  return {
+    resourceUrl: resolveResourceUrl(location, url, base),
+    etag: response.headers.get('etag'),
+    iceServers: iceServersFromLinkHeader(response.headers.get('link')),
+    answer,
+    answerMs: performance.now() - started,
+  };
+}
+
+function applyCodecPreferences(transceiver: RTCRtpTransceiver, kind: 'video' | 'audio', prefer: VideoCodecPreference, direction: 'send' | 'recv'): void {
+  if (typeof transceiver.setCodecPreferences !== 'function') return;
+  const caps = direction === 'send' ? RTCRtpSender.getCapabilities?.(kind) : RTCRtpReceiver.getCapabilities?.(kind);
+  if (!caps) return;
+  try {
+    transceiver.setCodecPreferences(kind === 'video' ? orderVideoCodecs(caps.codecs, prefer) : orderAudioCodecs(caps.codecs));
+  } catch {
+    // Some browsers reject send capabilities on a sendonly transceiver; keep their default order.
+  }
+}
+
+async function abortable<T>(pc: RTCPeerConnection, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    pc.close();
+    throw error;
+  }
+}
+
+export interface PlayOptions extends SessionOptions {}
+
+/**
+ * Starts a WHEP session: recvonly video + audio, offer POSTed to `url` (RFC 9725 §4.2 shape,
+ * as WHEP uses it). Resolves once the answer is applied; media arrives on `session.stream`.
+ * Rejects with an OnairError, e.g. code `stream_offline` / `stream_not_found` (404).
+ */
+export async function playWhep(url: string, options: PlayOptions = {}): Promise<WhepSession> {
+  const started = performance.now();
+  const pc = new RTCPeerConnection({ iceServers: options.iceServers ?? [], bundlePolicy: 'max-bundle' });
+  const stream = new MediaStream();
+  let session: WhepSession | undefined;
+  const early: MediaStreamTrack[] = [];
+  pc.addEventListener('track', (event) => {
+    if (session) session.addTrack(event.track);
+    else early.push(event.track);
+  });
+  return abortable(pc, async () => {
+    const video = pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    applyCodecPreferences(video, 'video', options.videoCodec ?? 'h264', 'recv');
+    const result = await exchange(url, pc, options, started);
+    await pc.setRemoteDescription({ type: 'answer', sdp: result.answer });
+    session = new WhepSession({ pc, stream, resourceUrl: result.resourceUrl, etag: result.etag, iceServers: result.iceServers, answerMs: result.answerMs, fetch: options.fetch ?? globalThis.fetch.bind(globalThis), token: options.token });
+    for (const track of early) session.addTrack(track);
+    return session;
+  });
+}
+
+export interface PublishOptions extends SessionOptions {
+  /** Upper bound for the video encoder, in bits per second. Default 2 500 000. */
+  maxVideoBitrate?: number;
+  /** What the encoder gives up first under constraint. Default `'maintain-framerate'` for camera-like sources. */
+  degradationPreference?: RTCDegradationPreference;
+}
+
+/**
+ * Publishes `stream` over WHIP to `url` with `Authorization: Bearer <token>` (RFC 9725 §4.2).
+ * Sends one video and one audio track at most (the first of each kind). H.264 is preferred,
+ * VP8 allowed, Opus for audio. Rejects with an OnairError, e.g. `invalid_stream_key` (403).
+ */
+export async function publishWhip(url: string, token: string, stream: MediaStream, options: PublishOptions = {}): Promise<WhipSession> {
+  const started = performance.now();
+  const pc = new RTCPeerConnection({ iceServers: options.iceServers ?? [], bundlePolicy: 'max-bundle' });
+  return abortable(pc, async () => {
+    const senders: RTCRtpSender[] = [];
+    const videoTrack = stream.getVideoTracks()[0];
+    const audioTrack = stream.getAudioTracks()[0];
+    if (!videoTrack && !audioTrack) throw new OnairError('bad_request', 'Nothing to publish: the stream has no audio or video track.');
+    if (videoTrack) {
+      const t = pc.addTransceiver(videoTrack, { direction: 'sendonly', streams: [stream], sendEncodings: [{ maxBitrate: options.maxVideoBitrate ?? 2_500_000 }] });
+      applyCodecPreferences(t, 'video', options.videoCodec ?? 'h264', 'send');
+      senders.push(t.sender);
+    }
+    if (audioTrack) {
+      const t = pc.addTransceiver(audioTrack, { direction: 'sendonly', streams: [stream] });
+      applyCodecPreferences(t, 'audio', 'h264', 'send');
+      senders.push(t.sender);
+    }
+    const result = await exchange(url, pc, { ...options, token }, started);
+    await pc.setRemoteDescription({ type: 'answer', sdp: result.answer });
+    if (videoTrack) {
+      const sender = senders[0]!;
+      try {
+        const params = sender.getParameters();
+        if (options.degradationPreference) params.degradationPreference = options.degradationPreference;
+        await sender.setParameters(params);
+      } catch {
+        // degradationPreference is not settable everywhere: the default is fine
+      }
+    }
+    const session = new WhipSession({ pc, resourceUrl: result.resourceUrl, etag: result.etag, iceServers: result.iceServers, answerMs: result.answerMs, fetch: options.fetch ?? globalThis.fetch.bind(globalThis), token });
+    session.senders.push(...senders);
+    return session;
+  });
+}
