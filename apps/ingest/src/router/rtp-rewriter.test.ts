@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { RtpRewriter, serialDiff, writeRtpHeader } from './rtp-rewriter';
+
+type Step = { ssrc: number; seq: number; ts: number; at: number; out: [number, number] | undefined };
+
+function run(steps: Step[]) {
+  const rewriter = new RtpRewriter({ ssrc: 777, payloadType: 102, clockRate: 90000 });
+  return steps.map((s) => {
+    const out = rewriter.process({ ssrc: s.ssrc, sequenceNumber: s.seq, timestamp: s.ts, payloadType: 96 }, s.at);
+    if (out) expect(out).toMatchObject({ ssrc: 777, payloadType: 102 });
+    return out && [out.sequenceNumber, out.timestamp];
+  });
+}
+
+describe('RtpRewriter', () => {
+  const table: Array<{ name: string; steps: Step[] }> = [
+    {
+      name: 'first source passes through unchanged',
+      steps: [
+        { ssrc: 1, seq: 100, ts: 1000, at: 0, out: [100, 1000] },
+        { ssrc: 1, seq: 101, ts: 4000, at: 33, out: [101, 4000] },
+      ],
+    },
+    {
+      name: 'publisher switch keeps sequence and timestamp continuity',
+      steps: [
+        { ssrc: 1, seq: 100, ts: 1000, at: 0, out: [100, 1000] },
+        { ssrc: 1, seq: 101, ts: 4000, at: 33, out: [101, 4000] },
+        // new publisher 1 s later, random seq/ts: continues at 102, ts + 1 s * 90 kHz
+        { ssrc: 2, seq: 5000, ts: 777777, at: 1033, out: [102, 94000] },
+        { ssrc: 2, seq: 5001, ts: 780777, at: 1066, out: [103, 97000] },
+      ],
+    },
+    {
+      name: 'sequence wraps 65535 → 0',
+      steps: [
+        { ssrc: 1, seq: 65534, ts: 0, at: 0, out: [65534, 0] },
+        { ssrc: 1, seq: 65535, ts: 3000, at: 33, out: [65535, 3000] },
+        { ssrc: 1, seq: 0, ts: 6000, at: 66, out: [0, 6000] },
+      ],
+    },
+    {
+      name: 'switch right before the output wraps',
+      steps: [
+        { ssrc: 1, seq: 65535, ts: 4294967000, at: 0, out: [65535, 4294967000] },
+        { ssrc: 2, seq: 10, ts: 50, at: 10, out: [0, 604] },
+        { ssrc: 2, seq: 11, ts: 3050, at: 43, out: [1, 3604] },
+      ],
+    },
+    {
+      name: 'timestamp wraps 2^32 → 0 through the offset',
+      steps: [
+        { ssrc: 1, seq: 1, ts: 4294967290, at: 0, out: [1, 4294967290] },
+        { ssrc: 2, seq: 1, ts: 4294967290, at: 1000, out: [2, 89994] },
+        { ssrc: 2, seq: 2, ts: 5, at: 1010, out: [3, 90005] },
+      ],
+    },
+    {
+      name: 'reordered packet keeps its relative position; packets before the switch point are dropped',
+      steps: [
+        { ssrc: 1, seq: 10, ts: 0, at: 0, out: [10, 0] },
+        { ssrc: 2, seq: 500, ts: 9000, at: 100, out: [11, 9000] },
+        { ssrc: 2, seq: 502, ts: 9000, at: 101, out: [13, 9000] },
+        { ssrc: 2, seq: 501, ts: 9000, at: 102, out: [12, 9000] },
+        { ssrc: 2, seq: 499, ts: 6000, at: 103, out: undefined },
+      ],
+    },
+    {
+      name: 'switch back to an earlier SSRC is a new source too',
+      steps: [
+        { ssrc: 1, seq: 10, ts: 0, at: 0, out: [10, 0] },
+        { ssrc: 2, seq: 20, ts: 0, at: 0, out: [11, 1] },
+        { ssrc: 1, seq: 11, ts: 3000, at: 0, out: [12, 2] },
+      ],
+    },
+  ];
+  it.each(table)('$name', ({ steps }) => {
+    expect(run(steps)).toEqual(steps.map((s) => s.out));
+  });
+
+  it('reset() rebases even with the same SSRC (a reconnect reusing SSRCs)', () => {
+    const rewriter = new RtpRewriter({ ssrc: 9, payloadType: 111, clockRate: 48000 });
+    rewriter.process({ ssrc: 1, sequenceNumber: 40000, timestamp: 0, payloadType: 111 }, 0);
+    rewriter.reset();
+    expect(rewriter.process({ ssrc: 1, sequenceNumber: 3, timestamp: 0, payloadType: 111 }, 20)).toMatchObject({ sequenceNumber: 40001, timestamp: 960 });
+  });
+});
+
+describe('serialDiff', () => {
+  it.each([
+    [65535, 0, 0x10000, 1],
+    [0, 65535, 0x10000, -1],
+    [100, 200, 0x10000, 100],
+    [4294967295, 0, 0x100000000, 1],
+  ])('%i → %i (mod %i) = %i', (a, b, mod, expected) => expect(serialDiff(a, b, mod)).toBe(expected));
+});
+
+describe('writeRtpHeader', () => {
+  it('writes payload type (keeping the marker), sequence, timestamp and SSRC', () => {
+    const packet = Buffer.from([0x80, 0x80 | 96, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xaa]);
+    writeRtpHeader(packet, { payloadType: 102, sequenceNumber: 0xbeef, timestamp: 0xdeadbeef, ssrc: 0xffffffff });
+    expect([...packet]).toEqual([0x80, 0x80 | 102, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef, 0xff, 0xff, 0xff, 0xff, 0xaa]);
+  });
+});

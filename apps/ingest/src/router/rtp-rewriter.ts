@@ -1,0 +1,98 @@
+/**
+ * Per-viewer RTP header rewriting (pure; werift's `process(input) → output` style).
+ *
+ * A viewer sees one continuous RTP stream per kind, whatever happens upstream: its own SSRC and
+ * payload type, sequence numbers that go on by one across a publisher switch, and timestamps
+ * that advance by the wall-clock time between the last packet of the old source and the first
+ * packet of the new one. A new source is recognised by its SSRC.
+ */
+
+export interface RtpHeaderFields {
+  sequenceNumber: number;
+  timestamp: number;
+  ssrc: number;
+  payloadType: number;
+}
+
+export interface RewriterOptions {
+  /** SSRC the viewer's sender announced. */
+  ssrc: number;
+  /** Payload type the viewer negotiated for this codec. */
+  payloadType: number;
+  /** RTP clock rate, Hz (90000 video, 48000 opus). */
+  clockRate: number;
+}
+
+const SEQ_MOD = 0x10000;
+const TS_MOD = 0x100000000;
+
+/** Signed distance a→b in a circular space of `mod` (RFC 3550 A.1 style serial arithmetic). */
+export function serialDiff(a: number, b: number, mod: number): number {
+  let diff = (b - a) % mod;
+  if (diff < 0) diff += mod;
+  return diff >= mod / 2 ? diff - mod : diff;
+}
+
+export class RtpRewriter {
+  private sourceSsrc: number | undefined;
+  private seqOffset = 0;
+  private tsOffset = 0;
+  /** Highest input sequence number of the current source (serial order). */
+  private highestInSeq = 0;
+  private lastOutSeq: number | undefined;
+  private lastOutTs: number | undefined;
+  private lastArrivalMs = 0;
+  /** Input sequence number the current source was re-based on; older packets are dropped. */
+  private baseInSeq = 0;
+
+  constructor(private readonly options: RewriterOptions) {}
+
+  /**
+   * Returns the rewritten header for one input packet, or `undefined` when the packet must be
+   * dropped (it precedes the point where the current source was joined). `arrivalMs` is the
+   * receive time, used only to advance timestamps across a source switch.
+   */
+  process(input: RtpHeaderFields, arrivalMs: number): RtpHeaderFields | undefined {
+    if (input.ssrc !== this.sourceSsrc) this.rebase(input, arrivalMs);
+    else if (serialDiff(this.baseInSeq, input.sequenceNumber, SEQ_MOD) < 0) return undefined;
+    if (serialDiff(this.highestInSeq, input.sequenceNumber, SEQ_MOD) > 0) this.highestInSeq = input.sequenceNumber;
+    const sequenceNumber = (input.sequenceNumber + this.seqOffset) % SEQ_MOD;
+    const timestamp = (input.timestamp + this.tsOffset) % TS_MOD;
+    if (this.lastOutSeq === undefined || serialDiff(this.lastOutSeq, sequenceNumber, SEQ_MOD) > 0) {
+      this.lastOutSeq = sequenceNumber;
+      this.lastOutTs = timestamp;
+      this.lastArrivalMs = arrivalMs;
+    }
+    return { sequenceNumber, timestamp, ssrc: this.options.ssrc, payloadType: this.options.payloadType };
+  }
+
+  /** The next packet starts a new source even if its SSRC is unchanged (e.g. a reconnect reusing SSRCs). */
+  reset(): void {
+    this.sourceSsrc = undefined;
+  }
+
+  private rebase(input: RtpHeaderFields, arrivalMs: number): void {
+    this.sourceSsrc = input.ssrc;
+    this.baseInSeq = input.sequenceNumber;
+    this.highestInSeq = input.sequenceNumber;
+    if (this.lastOutSeq === undefined || this.lastOutTs === undefined) {
+      // First source: start where it starts (its values are random already, RFC 3550 §5.1).
+      this.seqOffset = 0;
+      this.tsOffset = 0;
+      return;
+    }
+    const nextSeq = (this.lastOutSeq + 1) % SEQ_MOD;
+    const elapsedTicks = Math.max(1, Math.round(((arrivalMs - this.lastArrivalMs) * this.options.clockRate) / 1000));
+    const nextTs = (this.lastOutTs + elapsedTicks) % TS_MOD;
+    this.seqOffset = (nextSeq - input.sequenceNumber + SEQ_MOD) % SEQ_MOD;
+    this.tsOffset = (nextTs - input.timestamp + TS_MOD) % TS_MOD;
+  }
+}
+
+/** Writes rewritten header fields into a serialized RTP packet (a viewer's own copy). */
+export function writeRtpHeader(packet: Buffer, fields: RtpHeaderFields): void {
+  packet[1] = (packet[1]! & 0x80) | (fields.payloadType & 0x7f);
+  packet.writeUInt16BE(fields.sequenceNumber, 2);
+  packet.writeUInt32BE(fields.timestamp >>> 0, 4);
+  packet.writeUInt32BE(fields.ssrc >>> 0, 8);
+}

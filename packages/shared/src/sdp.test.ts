@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { aiortcOffer, chromeOffer, obsOffer } from './fixtures/sdp-offers';
+import { h264Profile, parseOffer, parseSdp, parseTrickleFragment, restrictOffer, SdpError, selectPublisherCodecs, selectViewerCodecs } from './sdp';
+
+describe('parseOffer + selectPublisherCodecs', () => {
+  const good: Array<{ name: string; sdp: string; video: [string, number] | undefined; audio: number | undefined }> = [
+    { name: 'Chrome (many H.264 profiles, RTX)', sdp: chromeOffer, video: ['H264', 106], audio: 111 },
+    { name: 'OBS (session-level ICE credentials)', sdp: obsOffer, video: ['H264', 96], audio: 111 },
+    { name: 'aiortc (video only, LF endings)', sdp: aiortcOffer, video: ['H264', 101], audio: undefined },
+    { name: 'VP8 only', sdp: chromeOffer.replace(/ 102 103 104 105 106 107 108 109 127 125 39 40 45 46/, ''), video: ['VP8', 96], audio: 111 },
+    { name: 'only packetization-mode=0 H.264 → VP8', sdp: chromeOffer.replace(/packetization-mode=1/g, 'packetization-mode=0'), video: ['VP8', 96], audio: 111 },
+  ];
+  it.each(good)('$name', ({ sdp, video, audio }) => {
+    const chosen = selectPublisherCodecs(parseOffer(sdp));
+    expect(chosen.video && [chosen.video.codec.name, chosen.video.codec.payloadType]).toEqual(video);
+    expect(chosen.audio?.codec.payloadType).toEqual(audio);
+  });
+
+  const bad: Array<{ name: string; sdp: string; message: RegExp }> = [
+    { name: 'empty', sdp: '', message: /empty/ },
+    { name: 'not SDP', sdp: 'hello world', message: /v=0/ },
+    { name: 'no m-lines', sdp: 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=fingerprint:sha-256 AA:BB\r\n', message: /no audio or video m-line/ },
+    { name: 'no fingerprint', sdp: chromeOffer.replace(/a=fingerprint.*\r\n/g, ''), message: /fingerprint/ },
+    { name: 'no mid', sdp: obsOffer.replace('a=mid:1\r\n', ''), message: /m-line 1 \(video\) has no a=mid/ },
+    { name: 'no ICE credentials', sdp: obsOffer.replace(/a=ice-(ufrag|pwd).*\r\n/g, ''), message: /ice-ufrag/ },
+    { name: 'plain RTP/AVP', sdp: obsOffer.replace('m=video 9 UDP/TLS/RTP/SAVPF 96', 'm=video 9 RTP/AVP 96'), message: /RTP\/AVP/ },
+    { name: 'bad fmtp', sdp: obsOffer.replace('a=fmtp:96 ', 'a=fmtp:x96 '), message: /malformed fmtp/ },
+    { name: 'bad rtpmap', sdp: obsOffer.replace('a=rtpmap:96 H264/90000', 'a=rtpmap:96 H264'), message: /malformed rtpmap/ },
+    { name: 'payload type out of range', sdp: obsOffer.replace('SAVPF 96', 'SAVPF 300'), message: /0-127/ },
+    { name: 'garbage line', sdp: obsOffer.replace('s=-', 'hello'), message: /line 3/ },
+    { name: 'too many m-lines', sdp: obsOffer + 'm=video 9 UDP/TLS/RTP/SAVPF 96\r\n'.repeat(20), message: /more than 16/ },
+  ];
+  it.each(bad)('rejects $name', ({ sdp, message }) => {
+    expect(() => parseOffer(sdp)).toThrow(SdpError);
+    expect(() => parseOffer(sdp)).toThrow(message);
+  });
+
+  it('finds no codec in an AV1 + G722 offer', () => {
+    const sdp = obsOffer.replace('a=rtpmap:96 H264/90000', 'a=rtpmap:96 AV1/90000').replace('a=rtpmap:111 opus/48000/2', 'a=rtpmap:111 G722/8000');
+    expect(selectPublisherCodecs(parseOffer(sdp))).toEqual({});
+  });
+
+  it('skips H.264 with a malformed profile-level-id', () => {
+    const sdp = obsOffer.replace('profile-level-id=42e01f', 'profile-level-id=zz');
+    expect(selectPublisherCodecs(parseOffer(sdp)).video).toBeUndefined();
+  });
+
+  it('collects rtcp-fb and fmtp per payload type', () => {
+    const video = parseSdp(chromeOffer).media[1]!;
+    expect(video.codecs.find((c) => c.payloadType === 102)).toMatchObject({ fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f', rtcpFb: ['goog-remb', 'nack', 'nack pli'] });
+  });
+});
+
+describe('h264Profile', () => {
+  it.each([
+    ['profile-level-id=42e01f', 'constrained-baseline', 0x1f],
+    ['profile-level-id=42001f', 'baseline', 0x1f],
+    ['profile-level-id=4d001f', 'main', 0x1f],
+    ['profile-level-id=4d801f', 'constrained-baseline', 0x1f],
+    ['profile-level-id=640c1f', 'constrained-high', 0x1f],
+    ['profile-level-id=640032', 'high', 0x32],
+    ['packetization-mode=1', 'baseline', 0x0a],
+  ])('%s → %s', (fmtp, name, level) => {
+    expect(h264Profile(fmtp)).toMatchObject({ name, levelIdc: level });
+  });
+  it('rejects malformed ids', () => expect(h264Profile('profile-level-id=42e0')).toBeUndefined());
+});
+
+describe('restrictOffer', () => {
+  it('keeps only the chosen payload types and stays parseable', () => {
+    const offer = parseOffer(chromeOffer);
+    const chosen = selectPublisherCodecs(offer);
+    const restricted = restrictOffer(chromeOffer, [chosen.video!, chosen.audio!]);
+    const again = parseOffer(restricted);
+    expect(again.media.map((m) => m.formats)).toEqual([[111], [106]]);
+    expect(again.media[1]!.codecs).toEqual([{ payloadType: 106, name: 'H264', clockRate: 90000, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f', rtcpFb: ['goog-remb', 'nack', 'nack pli'] }]);
+    expect(restricted).not.toContain('ssrc-group:FID');
+    expect(restricted).toContain('a=ssrc:1111 cname:abc');
+    expect(restricted.endsWith('\r\n')).toBe(true);
+  });
+  it('leaves m-lines without a selection untouched', () => {
+    const offer = parseOffer(obsOffer);
+    const chosen = selectPublisherCodecs(offer);
+    expect(restrictOffer(obsOffer, [chosen.video!])).toContain('m=audio 9 UDP/TLS/RTP/SAVPF 111');
+  });
+});
+
+describe('selectViewerCodecs', () => {
+  const cases: Array<{ name: string; stream: Parameters<typeof selectViewerCodecs>[1]; video: number | undefined; audio: number | undefined }> = [
+    { name: 'exact H.264 profile', stream: { video: { name: 'H264', clockRate: 90000, fmtp: 'profile-level-id=42e01f;packetization-mode=1' }, audio: { name: 'opus', clockRate: 48000 } }, video: 106, audio: 111 },
+    { name: 'same profile, other level', stream: { video: { name: 'H264', clockRate: 90000, fmtp: 'profile-level-id=42001e;packetization-mode=1' } }, video: 102, audio: undefined },
+    { name: 'main profile', stream: { video: { name: 'H264', clockRate: 90000, fmtp: 'profile-level-id=4d0032;packetization-mode=1' } }, video: 127, audio: undefined },
+    { name: 'VP8', stream: { video: { name: 'VP8', clockRate: 90000 } }, video: 96, audio: undefined },
+    { name: 'stream codec the viewer lacks', stream: { video: { name: 'VP9', clockRate: 90000 } }, video: undefined, audio: undefined },
+  ];
+  it.each(cases)('$name', ({ stream, video, audio }) => {
+    const chosen = selectViewerCodecs(parseOffer(chromeOffer.replaceAll('a=sendonly', 'a=recvonly')), stream);
+    expect(chosen.video?.codec.payloadType).toEqual(video);
+    expect(chosen.audio?.codec.payloadType).toEqual(audio);
+  });
+});
+
+describe('parseTrickleFragment', () => {
+  it('parses an RFC 8840 fragment', () => {
+    const frag = parseTrickleFragment(
+      ['a=ice-options:trickle ice2', 'a=group:BUNDLE 0 1', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:0', 'a=ice-ufrag:EsAw', 'a=candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host generation 0 ufrag EsAw network-id 1', 'a=end-of-candidates', ''].join('\r\n').replace('m=audio', 'm=audio').replace('a=mid:0\r\na=ice-ufrag:EsAw', 'a=mid:0'),
+    );
+    expect(frag.media).toEqual([{ mid: '0', mLineIndex: 0, candidates: ['1387637174 1 udp 2122260223 192.0.2.1 61764 typ host generation 0 ufrag EsAw network-id 1'], endOfCandidates: true }]);
+  });
+  it('reads ICE credentials (an ICE restart)', () => {
+    const frag = parseTrickleFragment('a=ice-ufrag:new1\r\na=ice-pwd:newpassword0123456789ab\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n');
+    expect(frag).toMatchObject({ iceUfrag: 'new1', icePwd: 'newpassword0123456789ab' });
+  });
+  it.each([
+    ['a candidate outside an m-line', 'a=candidate:1 1 udp 1 1.2.3.4 5 typ host\r\n', /outside an m-line/],
+    ['a malformed candidate', 'm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:garbage\r\n', /malformed candidate/],
+    ['an unexpected line', 'v=0\r\n', /only a= and m= lines/],
+    ['an unexpected attribute', 'a=fingerprint:sha-256 AA\r\n', /unexpected attribute/],
+  ])('rejects %s', (_name, body, message) => {
+    expect(() => parseTrickleFragment(body)).toThrow(message);
+  });
+});
