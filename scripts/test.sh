@@ -9,6 +9,7 @@ ensure_node_modules
 ensure_system_packages ffmpeg chromium python3-aiortc
 say "type-checking"
 turbo run typecheck --output-logs=errors-only
+tsc -p . # scripts/ and bench/
 build_web
 export NEXT_TELEMETRY_DISABLED=1 NODE_NO_WARNINGS=1
 status=0

@@ -1,5 +1,7 @@
 # Shared by scripts/start.sh and scripts/test.sh. Sourced, not run.
 
+export TURBO_TELEMETRY_DISABLED=1 NEXT_TELEMETRY_DISABLED=1
+
 say() { printf '\033[1;36monair\033[0m %s\n' "$*"; }
 fail() { printf '\033[1;31monair\033[0m %s\n' "$*" >&2; exit 1; }
 
