@@ -8,6 +8,7 @@
  * PATCH round trip; reconnect policy lives with the caller (player, broadcaster), not here.
  */
 import { OnairError, problemFromResponse, type ErrorCode } from './errors';
+import type { StatsLike } from './webrtc-client-stats';
 
 // ───────────────────────────── pure helpers ─────────────────────────────
 
@@ -313,10 +314,10 @@ export class WebrtcSession {
   };
 
   /** Current `getStats()` of the peer connection as a plain array of stats objects. */
-  async getStats(): Promise<RTCStats[]> {
+  async getStats(): Promise<StatsLike[]> {
     const report = await this.pc.getStats();
-    const out: RTCStats[] = [];
-    report.forEach((value: RTCStats) => out.push(value));
+    const out: StatsLike[] = [];
+    report.forEach((value: RTCStats) => out.push(value as unknown as StatsLike));
     return out;
   }
 

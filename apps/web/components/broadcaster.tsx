@@ -1,0 +1,324 @@
+'use client';
+
+/**
+ * The browser broadcaster: choose camera / screen / microphone, preview, stream key, go live
+ * over WHIP (through the web origin's /whip), outgoing figures, stop.
+ * URL: `?key=` prefills the key, `?autostart=1` goes live as soon as the camera is open,
+ * `?stream=` names the stream so the page can show its watch link.
+ */
+import Link from 'next/link';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { OutboundSummary } from '@onair/shared/webrtc-client-stats';
+import { formatBitrate, formatDuration, formatFps, formatMs, formatResolution } from '../lib/format';
+import { acquireMedia, describeMediaError, listDevices, stopTracks, type DeviceLists, type SourceChoice, type VideoSource } from '../lib/media-sources';
+import { WhipBroadcast, type BroadcastStatus } from '../lib/whip-broadcast';
+
+const KEY_STORAGE = 'onair.streamKey';
+
+const STATE_LABEL: Record<BroadcastStatus['state'], string> = {
+  idle: 'Offline',
+  connecting: 'Connecting',
+  live: 'Live',
+  reconnecting: 'Reconnecting',
+  error: 'Error',
+};
+
+export function Broadcaster() {
+  const previewRef = useRef<HTMLVideoElement>(null);
+  const mediaRef = useRef<MediaStream | null>(null);
+  const broadcastRef = useRef<WhipBroadcast | null>(null);
+  const choiceRef = useRef<SourceChoice>({ video: 'camera', cameraId: '', micId: '' });
+  const autostartRef = useRef(false);
+
+  const [choice, setChoice] = useState<SourceChoice>(choiceRef.current);
+  const [devices, setDevices] = useState<DeviceLists>({ cameras: [], mics: [] });
+  const [media, setMedia] = useState<MediaStream | null>(null);
+  const [mediaError, setMediaError] = useState<string | null>(null);
+  const [acquiring, setAcquiring] = useState(true);
+  const [streamKey, setStreamKey] = useState('');
+  const [showKey, setShowKey] = useState(false);
+  const [remember, setRemember] = useState(false);
+  const [streamName, setStreamName] = useState<string | null>(null);
+  const [status, setStatus] = useState<BroadcastStatus>({ state: 'idle', detail: null, code: null });
+  const [stats, setStats] = useState<OutboundSummary | null>(null);
+  const [liveSince, setLiveSince] = useState<number | null>(null);
+  const [now, setNow] = useState(0);
+  const [origin, setOrigin] = useState('');
+
+  const active = status.state === 'connecting' || status.state === 'live' || status.state === 'reconnecting';
+
+  /** Opens `next` sources, swaps them into the preview and (if live) the broadcast, closes the old ones. */
+  const switchMedia = useCallback(async (next: SourceChoice): Promise<MediaStream | null> => {
+    setAcquiring(true);
+    setMediaError(null);
+    try {
+      const stream = await acquireMedia(next);
+      const previous = mediaRef.current;
+      mediaRef.current = stream;
+      choiceRef.current = next;
+      setChoice(next);
+      setMedia(stream);
+      if (previewRef.current) previewRef.current.srcObject = stream;
+      await broadcastRef.current?.replaceStream(stream);
+      if (previous !== stream) stopTracks(previous);
+      // The user ending a screen share from the browser's own UI: go back to the camera.
+      stream.getVideoTracks()[0]?.addEventListener('ended', () => {
+        if (mediaRef.current === stream && choiceRef.current.video === 'screen') void switchMedia({ ...choiceRef.current, video: 'camera' });
+      });
+      setDevices(await listDevices());
+      return stream;
+    } catch (error) {
+      setMediaError(describeMediaError(error));
+      return null;
+    } finally {
+      setAcquiring(false);
+    }
+  }, []);
+
+  const goLive = useCallback(
+    (key: string) => {
+      const stream = mediaRef.current;
+      if (!stream || broadcastRef.current) return;
+      const trimmed = key.trim();
+      if (!trimmed) {
+        setStatus({ state: 'error', detail: 'Enter your stream key.', code: 'missing_credentials' });
+        return;
+      }
+      setStats(null);
+      const broadcast = new WhipBroadcast({
+        whipUrl: '/whip',
+        streamKey: trimmed,
+        stream,
+        onStatus: (next) => {
+          setStatus(next);
+          if (next.state === 'live') setLiveSince((since) => since ?? Date.now());
+          if (next.state === 'error' || next.state === 'idle') {
+            if (broadcastRef.current === broadcast) broadcastRef.current = null;
+            setLiveSince(null);
+            setStats(null);
+          }
+        },
+        onStats: setStats,
+      });
+      broadcastRef.current = broadcast;
+      broadcast.start();
+    },
+    [],
+  );
+
+  const stop = useCallback(async () => {
+    const broadcast = broadcastRef.current;
+    broadcastRef.current = null;
+    setLiveSince(null);
+    setStats(null);
+    await broadcast?.stop();
+    setStatus({ state: 'idle', detail: null, code: null });
+  }, []);
+
+  // First visit: URL parameters, remembered key, open the default camera and microphone.
+  useEffect(() => {
+    const params = new URLSearchParams(window.location.search);
+    const fromUrl = params.get('key');
+    let stored: string | null = null;
+    try {
+      stored = window.localStorage.getItem(KEY_STORAGE);
+    } catch {
+      // storage disabled
+    }
+    const key = fromUrl ?? stored ?? '';
+    setStreamKey(key);
+    setRemember(stored !== null);
+    setStreamName(params.get('stream'));
+    setOrigin(window.location.origin);
+    const autostart = params.get('autostart') === '1';
+    let cancelled = false;
+    void switchMedia(choiceRef.current).then((stream) => {
+      if (cancelled || !stream || !autostart || !key || autostartRef.current) return;
+      autostartRef.current = true;
+      goLive(key);
+    });
+    const onDeviceChange = () => void listDevices().then(setDevices);
+    navigator.mediaDevices?.addEventListener?.('devicechange', onDeviceChange);
+    const onPageHide = () => void broadcastRef.current?.stop();
+    window.addEventListener('pagehide', onPageHide);
+    return () => {
+      cancelled = true;
+      navigator.mediaDevices?.removeEventListener?.('devicechange', onDeviceChange);
+      window.removeEventListener('pagehide', onPageHide);
+      void broadcastRef.current?.stop();
+      broadcastRef.current = null;
+      stopTracks(mediaRef.current);
+      mediaRef.current = null;
+    };
+  }, [switchMedia, goLive]);
+
+  useEffect(() => {
+    if (liveSince === null) return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [liveSince]);
+
+  const onSubmit = (event: React.FormEvent) => {
+    event.preventDefault();
+    if (active) return;
+    try {
+      if (remember) window.localStorage.setItem(KEY_STORAGE, streamKey.trim());
+      else window.localStorage.removeItem(KEY_STORAGE);
+    } catch {
+      // storage disabled: nothing to remember
+    }
+    goLive(streamKey);
+  };
+
+  const pickVideo = (video: VideoSource) => void switchMedia({ ...choiceRef.current, video });
+  const hasVideo = (media?.getVideoTracks().length ?? 0) > 0;
+  const badgeClass = status.state === 'live' ? 'badge badge--live' : status.state === 'error' ? 'badge badge--error' : status.state === 'idle' ? 'badge badge--muted' : 'badge badge--warn';
+  const watchPath = streamName ? `/watch/${encodeURIComponent(streamName)}` : null;
+
+  return (
+    <div className="studio" data-testid="broadcaster" data-state={status.state}>
+      <div>
+        <div className="player">
+          <video ref={previewRef} className="player__video" data-testid="preview" autoPlay muted playsInline style={{ transform: choice.video === 'camera' ? 'scaleX(-1)' : undefined }} />
+          {!hasVideo && (
+            <div className="preview-empty">
+              {acquiring ? <div className="spinner" aria-hidden="true" /> : <p>{mediaError ?? (media ? 'Audio only — no video source.' : 'No source open.')}</p>}
+            </div>
+          )}
+          <div className="player__top">
+            <span className={badgeClass} data-testid="broadcast-state">
+              {STATE_LABEL[status.state]}
+            </span>
+            {liveSince !== null && status.state === 'live' && <span className="badge">{formatDuration(now - liveSince)}</span>}
+          </div>
+        </div>
+        <div className="studio__figures" data-testid="outgoing-stats">
+          <Figure label="Resolution" value={formatResolution(stats?.width, stats?.height)} testId="out-resolution" />
+          <Figure label="Frame rate" value={formatFps(stats?.fps)} testId="out-fps" />
+          <Figure label="Video" value={formatBitrate(stats?.videoKbps)} testId="out-video-bitrate" />
+          <Figure label="Audio" value={formatBitrate(stats?.audioKbps)} testId="out-audio-bitrate" />
+        </div>
+        {stats && (
+          <p className="help">
+            {[stats.videoCodec && `codec ${stats.videoCodec}${stats.audioCodec ? ` / ${stats.audioCodec}` : ''}`, stats.encoder && `encoder ${stats.encoder}`, stats.rttMs !== null && `rtt ${formatMs(stats.rttMs)}`, stats.qualityLimitation && stats.qualityLimitation !== 'none' && `limited by ${stats.qualityLimitation}`]
+              .filter(Boolean)
+              .join(' · ')}
+          </p>
+        )}
+      </div>
+
+      <form className="studio__panel" onSubmit={onSubmit} aria-label="Broadcast settings">
+        <div className="studio__status">
+          <span className={badgeClass}>{STATE_LABEL[status.state]}</span>
+          <span className="help" style={{ margin: 0 }}>
+            {status.state === 'idle' ? 'Not broadcasting' : status.state === 'live' ? 'You are live' : status.state === 'error' ? 'Could not go live' : 'Working…'}
+          </span>
+        </div>
+
+        {status.detail && (
+          <div className={`notice${status.state === 'error' ? ' notice--error' : ''}`} role="alert" data-testid="broadcast-error" data-code={status.code ?? ''}>
+            {status.detail}
+          </div>
+        )}
+        {mediaError && (
+          <div className="notice notice--error" role="alert" data-testid="media-error">
+            {mediaError}
+          </div>
+        )}
+
+        <div className="field">
+          <span className="field__label">Video</span>
+          <div className="segmented" role="group" aria-label="Video source">
+            {(['camera', 'screen', 'none'] as const).map((v) => (
+              <button key={v} type="button" className="segmented__option" aria-pressed={choice.video === v} onClick={() => pickVideo(v)} disabled={acquiring} data-testid={`source-${v}`}>
+                {v === 'camera' ? 'Camera' : v === 'screen' ? 'Screen' : 'None'}
+              </button>
+            ))}
+          </div>
+        </div>
+
+        {choice.video === 'camera' && (
+          <label className="field">
+            <span className="field__label">Camera</span>
+            <select className="select" value={choice.cameraId} onChange={(e) => void switchMedia({ ...choiceRef.current, cameraId: e.target.value })} disabled={acquiring} data-testid="camera-select">
+              <option value="">Default camera</option>
+              {devices.cameras.map((d, i) => (
+                <option key={d.deviceId} value={d.deviceId}>
+                  {d.label || `Camera ${i + 1}`}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+
+        <label className="field">
+          <span className="field__label">Microphone</span>
+          <select className="select" value={choice.micId} onChange={(e) => void switchMedia({ ...choiceRef.current, micId: e.target.value })} disabled={acquiring || (active && choice.micId === 'none')} data-testid="mic-select">
+            <option value="">Default microphone</option>
+            {devices.mics.map((d, i) => (
+              <option key={d.deviceId} value={d.deviceId}>
+                {d.label || `Microphone ${i + 1}`}
+              </option>
+            ))}
+            <option value="none">No microphone</option>
+          </select>
+        </label>
+
+        <label className="field">
+          <span className="field__label">Stream key</span>
+          <div className="field__row">
+            <input
+              className="input"
+              type={showKey ? 'text' : 'password'}
+              value={streamKey}
+              onChange={(e) => setStreamKey(e.target.value)}
+              placeholder="Paste your stream key"
+              autoComplete="off"
+              spellCheck={false}
+              disabled={active}
+              data-testid="stream-key"
+            />
+            <button type="button" className="btn" onClick={() => setShowKey((v) => !v)} aria-pressed={showKey}>
+              {showKey ? 'Hide' : 'Show'}
+            </button>
+          </div>
+        </label>
+        <label className="checkbox" style={{ marginBottom: 16 }}>
+          <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} data-testid="remember-key" />
+          Remember the key on this device
+        </label>
+
+        <div className="studio__actions">
+          {active ? (
+            <button type="button" className="btn btn--danger btn--block" onClick={() => void stop()} data-testid="stop">
+              Stop broadcast
+            </button>
+          ) : (
+            <button type="submit" className="btn btn--live btn--block" disabled={!media || acquiring || !streamKey.trim()} data-testid="go-live">
+              Go live
+            </button>
+          )}
+        </div>
+
+        {watchPath && (
+          <div className="watch-link">
+            Viewers watch at <Link href={watchPath}>{watchPath}</Link>
+          </div>
+        )}
+        <p className="help">Sent over WebRTC (WHIP): H.264 preferred, VP8 allowed, Opus audio. OBS works too: Settings → Stream → WHIP, server <code>{origin}/whip</code>, bearer token = your key.</p>
+      </form>
+    </div>
+  );
+}
+
+function Figure({ label, value, testId }: { label: string; value: string; testId: string }) {
+  return (
+    <div className="figure">
+      <div className="figure__label">{label}</div>
+      <div className="figure__value" data-testid={testId}>
+        {value}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { ingestBaseUrl, proxyToIngest, rewriteLocation } from './ingest-proxy';
+
+describe('rewriteLocation', () => {
+  it.each([
+    ['/whip/sessions/abc', '/whip/sessions/abc'],
+    ['http://127.0.0.1:8080/whip/sessions/abc', '/whip/sessions/abc'],
+    ['https://ingest.example.org/whep/sessions/x?y=1', '/whep/sessions/x?y=1'],
+    ['sessions/abc', 'sessions/abc'],
+  ])('%s → %s', (location, expected) => {
+    expect(rewriteLocation(location)).toBe(expected);
+  });
+});
+
+describe('ingestBaseUrl', () => {
+  it('defaults to the loopback ingest and rejects non-http URLs', () => {
+    expect(ingestBaseUrl({}).toString()).toBe('http://127.0.0.1:8080/');
+    expect(ingestBaseUrl({ ONAIR_INGEST_URL: 'http://10.0.0.2:9000' }).host).toBe('10.0.0.2:9000');
+    expect(() => ingestBaseUrl({ ONAIR_INGEST_URL: 'ftp://x' })).toThrow(/ONAIR_INGEST_URL/);
+  });
+});
+
+describe('proxyToIngest', () => {
+  const env = { ONAIR_INGEST_URL: 'http://ingest.test:8080' };
+
+  it('forwards method, body and API headers, and returns status, body and rewritten Location', async () => {
+    let seen: { url: string; method: string; headers: Headers; body: string } | undefined;
+    const fetchImpl = (async (url: URL, init: RequestInit) => {
+      seen = { url: url.toString(), method: init.method!, headers: init.headers as Headers, body: new TextDecoder().decode(init.body as ArrayBuffer) };
+      return new Response('v=0 answer', {
+        status: 201,
+        headers: { 'content-type': 'application/sdp', location: 'http://ingest.test:8080/whip/sessions/s1', etag: '"e1"', link: '<stun:stun.example>; rel="ice-server"', 'x-internal': 'secret' },
+      });
+    }) as typeof fetch;
+    const request = new Request('http://web.test/whip', { method: 'POST', body: 'v=0 offer', headers: { authorization: 'Bearer key', 'content-type': 'application/sdp', cookie: 'session=1' } });
+    const response = await proxyToIngest(request, '/whip', { env, fetch: fetchImpl });
+    expect(seen).toMatchObject({ url: 'http://ingest.test:8080/whip', method: 'POST', body: 'v=0 offer' });
+    expect(seen!.headers.get('authorization')).toBe('Bearer key');
+    expect(seen!.headers.get('content-type')).toBe('application/sdp');
+    expect(seen!.headers.get('cookie')).toBeNull();
+    expect(response.status).toBe(201);
+    expect(await response.text()).toBe('v=0 answer');
+    expect(response.headers.get('location')).toBe('/whip/sessions/s1');
+    expect(response.headers.get('etag')).toBe('"e1"');
+    expect(response.headers.get('link')).toContain('ice-server');
+    expect(response.headers.get('x-internal')).toBeNull();
+  });
+
+  it('passes problem+json errors through unchanged', async () => {
+    const problem = { code: 'invalid_stream_key', status: 403, detail: 'Invalid stream key' };
+    const fetchImpl = (async () => new Response(JSON.stringify(problem), { status: 403, headers: { 'content-type': 'application/problem+json' } })) as unknown as typeof fetch;
+    const response = await proxyToIngest(new Request('http://web.test/whip', { method: 'POST', body: 'x' }), '/whip', { env, fetch: fetchImpl });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(await response.json()).toEqual(problem);
+  });
+
+  it('answers 502 upstream_unreachable when the ingest cannot be reached', async () => {
+    const fetchImpl = (async () => {
+      throw new TypeError('fetch failed');
+    }) as unknown as typeof fetch;
+    const response = await proxyToIngest(new Request('http://web.test/api/streams/live'), '/api/streams/live', { env, fetch: fetchImpl });
+    expect(response.status).toBe(502);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(await response.json()).toMatchObject({ code: 'upstream_unreachable', status: 502 });
+  });
+
+  it('returns an empty body for 204 and refuses oversized bodies', async () => {
+    const fetchImpl = (async () => new Response(null, { status: 204 })) as unknown as typeof fetch;
+    const ok = await proxyToIngest(new Request('http://web.test/whip/sessions/s1', { method: 'DELETE' }), '/whip/sessions/s1', { env, fetch: fetchImpl });
+    expect(ok.status).toBe(204);
+    const big = await proxyToIngest(new Request('http://web.test/whip', { method: 'POST', body: 'x'.repeat(300 * 1024) }), '/whip', { env, fetch: fetchImpl });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toMatchObject({ code: 'body_too_large' });
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * What every playback mode (WebRTC now, HLS later) offers the player component: a status the
+ * UI shows and tests read (`data-state`), stats for the overlay, and `stop()`. The player holds
+ * one mode at a time and can swap modes without knowing how each one recovers.
+ */
+import type { InboundSummary } from '@onair/shared/webrtc-client-stats';
+
+export type PlaybackModeKind = 'webrtc' | 'hls';
+
+/**
+ * - `connecting`: first attempt, no frame yet.
+ * - `live`: frames are arriving.
+ * - `reconnecting`: was live (or tried), media stopped or the connection dropped; recovering.
+ * - `offline`: the stream is not live (404 `stream_offline` / `stream_not_found`); waiting for it.
+ * - `error`: a problem retrying cannot fix (e.g. no codec in common); `detail` says which.
+ */
+export type PlayerState = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'error';
+
+export interface PlaybackStatus {
+  state: PlayerState;
+  /** Human-readable reason for the state (problem detail, "waiting for the broadcaster", …). */
+  detail: string | null;
+}
+
+export interface PlaybackCallbacks {
+  onStatus(status: PlaybackStatus): void;
+  onStats?(stats: InboundSummary): void;
+  /** Time from `start` (or from a reconnect) to the first rendered frame, ms. */
+  onFirstFrame?(ms: number): void;
+}
+
+export interface PlaybackMode {
+  readonly kind: PlaybackModeKind;
+  /** Ends playback and releases server resources (DELETE of the WHEP session). Safe twice. */
+  stop(): void;
+}
