@@ -1,0 +1,62 @@
+/**
+ * Live updates for the dashboard: one server-sent-events stream per open dashboard tab. The web
+ * server polls the ingest and the transcoder about every second and pushes one `snapshot` event
+ * with both (or with why one could not be reached). The session is re-checked on every tick, so an
+ * expired session or a rotated admin token ends the stream with a `signed-out` event.
+ */
+import { cookies } from 'next/headers';
+import { dashboardRuntime } from '../../../../lib/server/runtime-config';
+import { dashboardRoute } from '../../../../lib/server/session';
+import { SESSION_COOKIE, verifySession } from '../../../../lib/server/session-token';
+import { snapshot } from '../../../../lib/server/snapshot';
+
+export const dynamic = 'force-dynamic';
+
+/** Poll period, in ms. */
+const TICK_MS = 1_000;
+
+export const GET = dashboardRoute(async (request) => {
+  const cookie = (await cookies()).get(SESSION_COOKIE)?.value;
+  const encoder = new TextEncoder();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let closed = false;
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        clearTimeout(timer);
+        try {
+          controller.close();
+        } catch {
+          // already closed by the client going away
+        }
+      };
+      const write = (text: string) => {
+        if (closed) return;
+        controller.enqueue(encoder.encode(text));
+      };
+      request.signal.addEventListener('abort', close);
+      write('retry: 2000\n\n');
+      const tick = async () => {
+        if (closed) return;
+        if (!verifySession(cookie, dashboardRuntime().adminToken).ok) {
+          write('event: signed-out\ndata: {}\n\n');
+          close();
+          return;
+        }
+        const started = Date.now();
+        const snap = await snapshot();
+        write(`event: snapshot\ndata: ${JSON.stringify(snap)}\n\n`);
+        if (!closed) timer = setTimeout(tick, Math.max(100, TICK_MS - (Date.now() - started)));
+      };
+      void tick();
+    },
+    cancel() {
+      clearTimeout(timer);
+    },
+  });
+  return new Response(body, {
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' },
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * Sign-in and sign-out. POST {secret} exchanges the admin secret for the session cookie;
+ * DELETE clears it. These two are the only dashboard routes open without a session.
+ */
+import { z } from 'zod';
+import { OnairError } from '@onair/shared/errors';
+import { readBody } from '../../../../lib/server/body';
+import { problemJson } from '../../../../lib/server/problem';
+import { FailureLimiter } from '../../../../lib/server/rate-limit';
+import { dashboardRuntime } from '../../../../lib/server/runtime-config';
+import { endSession, startSession } from '../../../../lib/server/session';
+import { constantTimeEqual } from '../../../../lib/server/session-token';
+
+export const dynamic = 'force-dynamic';
+
+/** 10 failed attempts per minute per client address. One limiter per process (kept across hot reloads). */
+const limiter: FailureLimiter = ((globalThis as { __onairLoginLimiter?: FailureLimiter }).__onairLoginLimiter ??= new FailureLimiter({ limit: 10, windowMs: 60_000 }));
+
+const signInSchema = z.object({ secret: z.string().max(1024) }).strict();
+
+/**
+ * The client address. Next's server sets `x-forwarded-for` to the socket's address, appending to
+ * any value a client sent; the last entry is the one the client cannot choose.
+ */
+function clientAddress(request: Request): string {
+  const forwarded = request.headers.get('x-forwarded-for');
+  return forwarded?.split(',').at(-1)?.trim() || request.headers.get('x-real-ip') || 'unknown';
+}
+
+export async function POST(request: Request): Promise<Response> {
+  try {
+    const client = clientAddress(request);
+    const allowed = limiter.check(client);
+    if (!allowed.allowed) {
+      const seconds = Math.ceil(allowed.retryAfterMs / 1000);
+      return problemJson(new OnairError('invalid_admin_token', `Too many failed sign-in attempts from your address: try again in ${seconds} s.`, { extensions: { retryAfterSeconds: seconds } }), {
+        'retry-after': String(seconds),
+      });
+    }
+    const adminToken = dashboardRuntime().adminToken;
+    if (!adminToken) throw new OnairError('unavailable', 'The web server was started without ONAIR_ADMIN_TOKEN, so nobody can sign in. `npm start` sets it (the token is in .data/admin-token).');
+    const { secret } = await readBody(request, signInSchema);
+    if (!constantTimeEqual(secret.trim(), adminToken)) {
+      limiter.recordFailure(client);
+      throw new OnairError('invalid_admin_token', 'That is not the admin token. `npm start` prints it; it is also in .data/admin-token.');
+    }
+    limiter.reset(client);
+    await startSession(request, adminToken);
+    return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } });
+  } catch (error) {
+    return problemJson(error);
+  }
+}
+
+export async function DELETE(request: Request): Promise<Response> {
+  await endSession(request);
+  return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } });
+}

@@ -1,0 +1,70 @@
+/**
+ * What the dashboard's server side hands its client side (route handlers → browser), as types
+ * only: no secrets beyond what an operator signed in may see (stream keys, shown masked).
+ */
+import type { Stream } from '@onair/shared/api';
+
+export type { Stream };
+
+export type JobState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
+
+/** Encoder figures: from ffmpeg's progress, per rendition when it reports them, else overall. */
+export interface EncoderStats {
+  fps: number | null;
+  bitrateKbps: number | null;
+  /** Encoding speed relative to real time (1 = keeping up). */
+  speed: number | null;
+  droppedFrames: number | null;
+  duplicatedFrames: number | null;
+}
+
+export interface RenditionView extends EncoderStats {
+  id: string;
+  width: number | null;
+  height: number | null;
+  targetKbps: number | null;
+}
+
+export interface JobView {
+  stream: string;
+  state: JobState | (string & {});
+  profile: string | null;
+  since: string | null;
+  restarts: number | null;
+  lastError: string | null;
+  overall: EncoderStats;
+  renditions: RenditionView[];
+  /** ffmpeg process: CPU in percent of one core, resident memory in bytes. */
+  process: { pid: number | null; cpuPercent: number | null; rssBytes: number | null } | null;
+  hlsUrl: string | null;
+}
+
+export interface RungDoc {
+  name: string;
+  width: number;
+  height: number;
+  maxFps: number;
+  videoKbps: number;
+  preset: string;
+}
+
+export interface ProfileDoc {
+  name: string;
+  description?: string;
+  mode: 'transcode' | 'passthrough';
+  audioKbps: number;
+  gopSeconds: number;
+  rungs: RungDoc[];
+  builtin?: boolean;
+}
+
+export type ServiceStatus<T> = { ok: true; data: T } | { ok: false; error: { code: string; detail: string } };
+
+/** One server-sent snapshot (the events route pushes one about every second). */
+export interface Snapshot {
+  at: number;
+  ingest: ServiceStatus<Stream[]>;
+  transcoder: ServiceStatus<JobView[]>;
+  ingestUrl: string;
+  transcoderUrl: string;
+}

@@ -1,0 +1,56 @@
+/**
+ * The one gate in front of the dashboard. `requireSession()` is called by every dashboard page
+ * (redirects to the sign-in page) and, through `dashboardRoute()`, by every dashboard route
+ * handler (answers 401 problem+json). proxy.ts checks the same cookie earlier, but each page
+ * and handler checks again, so a matcher mistake cannot open anything.
+ */
+import 'server-only';
+import { cookies, headers } from 'next/headers';
+import { redirect } from 'next/navigation';
+import { OnairError } from '@onair/shared/errors';
+import { problemJson } from './problem';
+import { dashboardRuntime } from './runtime-config';
+import { SESSION_COOKIE, signSession, verifySession } from './session-token';
+
+export const LOGIN_PATH = '/dashboard/login';
+
+export async function hasSession(): Promise<boolean> {
+  const jar = await cookies();
+  return verifySession(jar.get(SESSION_COOKIE)?.value, dashboardRuntime().adminToken).ok;
+}
+
+/** For pages: `await requireSession('page')` redirects to sign-in. For handlers: throws `missing_credentials`. */
+export async function requireSession(kind: 'page' | 'api' = 'api'): Promise<void> {
+  if (await hasSession()) return;
+  if (kind === 'page') redirect(LOGIN_PATH);
+  throw new OnairError('missing_credentials', 'Sign in to the dashboard first (your session is missing or has expired).');
+}
+
+type Handler<C> = (request: Request, context: C) => Promise<Response> | Response;
+
+/** Wraps a dashboard route handler: session first, then errors as problem+json (never a stack trace). */
+export function dashboardRoute<C>(handler: Handler<C>): Handler<C> {
+  return async (request, context) => {
+    try {
+      await requireSession('api');
+      return await handler(request, context);
+    } catch (error) {
+      return problemJson(error);
+    }
+  };
+}
+
+/** Whether the browser reached us over https (directly or through a TLS-terminating proxy). */
+export async function servedOverHttps(request: Request): Promise<boolean> {
+  const forwarded = (await headers()).get('x-forwarded-proto');
+  return new URL(request.url).protocol === 'https:' || forwarded?.split(',')[0]?.trim() === 'https';
+}
+
+export async function startSession(request: Request, adminToken: string): Promise<void> {
+  const { value, expires } = signSession(adminToken);
+  (await cookies()).set(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: await servedOverHttps(request), path: '/dashboard', expires });
+}
+
+export async function endSession(request: Request): Promise<void> {
+  (await cookies()).set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: await servedOverHttps(request), path: '/dashboard', maxAge: 0 });
+}
