@@ -122,8 +122,8 @@ export class HlsOrigin {
     const complete = () => rendition.findSegment(msn)?.data;
     if (!complete()) {
       // The segment in progress (or the next) is worth waiting for; anything else is gone or never was.
-      const last = rendition.lastPosition;
-      if (rendition.ended || !last || msn < last.msn || msn > last.msn + 1) throw new OnairError('not_found', `No segment ${msn} in ${packager.stream}/${rendition.id}.`);
+      const lastMsn = rendition.lastPosition?.msn ?? -1;
+      if (rendition.ended || msn < lastMsn || msn > lastMsn + 1) throw new OnairError('not_found', `No segment ${msn} in ${packager.stream}/${rendition.id}.`);
       const result = await packager.waitFor(() => complete() !== undefined || rendition.ended, packager.blockingTimeoutMs(rendition), abortOnClose(ctx.res));
       if (clientGone(ctx.res)) return;
       if (!complete()) throw result === 'ready' ? new OnairError('not_found', `No segment ${msn} in ${packager.stream}/${rendition.id}.`) : notYet(result, `Segment ${msn} is not complete yet.`);

@@ -209,6 +209,8 @@ export class HlsPackager {
   }
 
   private notify(): void {
+    // close() answers every waiter itself, as closed.
+    if (this.state === 'closed') return;
     if (this.state === 'live' && this.renditions().every((rendition) => rendition.currentInit)) this.writeMultivariantToDisk();
     for (const waiter of [...this.waiters]) {
       if (waiter.check()) waiter.done('ready');

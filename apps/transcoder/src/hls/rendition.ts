@@ -455,7 +455,8 @@ export class Rendition implements RenditionWriter {
         programDateTime: segment.programDateTime,
       };
       if (segment.complete) out.uri = this.segmentName(segment.msn);
-      if (!previous || previous.initVersion !== segment.initVersion) out.map = this.initName(segment.initVersion);
+      // Repeated after a discontinuity even when unchanged: some clients reset their state there.
+      if (!previous || previous.initVersion !== segment.initVersion || segment.discontinuity) out.map = this.initName(segment.initVersion);
       if (withParts.has(segment.msn)) out.parts = segment.parts.map((part) => ({ duration: part.duration, uri: this.partName(part.seq), independent: part.independent }));
       return out;
     });

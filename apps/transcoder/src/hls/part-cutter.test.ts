@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { HlsPackager } from './hls-packager';
+import { PartCutter, type CutEvent, type CutterFragment } from './part-cutter';
+import type { Rendition } from './rendition';
+import { fixture, silentLog } from './test-kit';
+
+/** `V`/`v`: video fragment (key/non-key) of `dur` seconds; `a`: audio-only fragment. */
+function frag(kind: 'V' | 'v' | 'a', dur: number): CutterFragment {
+  const video = kind !== 'a';
+  return { data: [Buffer.from(kind)], timeline: video, duration: video ? dur : 0, startTime: undefined, sync: kind === 'V' };
+}
+
+/** Compact trace: `P(<bytes>,<ms>,I)` for parts, `|` for segment ends. */
+function trace(events: CutEvent[]): string[] {
+  return events.map((e) => (e.type === 'segment-end' ? '|' : `P(${e.data.toString()},${Math.round(e.duration * 1000)}${e.independent ? ',I' : ''})`));
+}
+
+function run(fragments: CutterFragment[], partTargetSec = 0.2, segmentTargetSec = 1): string[] {
+  const cutter = new PartCutter({ partTargetSec, segmentTargetSec });
+  return [...fragments.flatMap((f) => trace(cutter.push(f))), ...trace(cutter.flush())];
+}
+
+const f30 = 1 / 30;
+const gop = (n: number, dur = f30) => [frag('V', dur), ...Array.from({ length: n - 1 }, () => frag('v', dur))];
+
+describe('PartCutter', () => {
+  const cases: Array<{ name: string; fragments: CutterFragment[]; partTarget?: number; segmentTarget?: number; expected: string[] }> = [
+    {
+      name: '30 fps, one fragment per frame: 5 parts of 6 frames per 1 s segment',
+      fragments: [...gop(30), ...gop(12)],
+      expected: ['P(Vvvvvv,200,I)', 'P(vvvvvv,200)', 'P(vvvvvv,200)', 'P(vvvvvv,200)', 'P(vvvvvv,200)', '|', 'P(Vvvvvv,200,I)', 'P(vvvvvv,200)', '|'],
+    },
+    {
+      name: '200 ms fragments: one fragment per part',
+      fragments: [frag('V', 0.2), frag('v', 0.2), frag('v', 0.2), frag('v', 0.2), frag('v', 0.2), frag('V', 0.2)],
+      expected: ['P(V,200,I)', 'P(v,200)', 'P(v,200)', 'P(v,200)', 'P(v,200)', '|', 'P(V,200,I)', '|'],
+    },
+    {
+      name: '100 ms fragments: two per part',
+      fragments: [frag('V', 0.1), frag('v', 0.1), frag('v', 0.1), frag('v', 0.1), frag('v', 0.1)],
+      expected: ['P(Vv,200,I)', 'P(vv,200)', 'P(v,100)', '|'],
+    },
+    {
+      name: 'audio fragments ride along in the open part; the keyframe still opens the segment',
+      fragments: [frag('a', 0), frag('V', 0.1), frag('a', 0), frag('v', 0.1), frag('a', 0), frag('v', 0.1), frag('a', 0), frag('V', 0.1)],
+      segmentTarget: 0.3,
+      expected: ['P(aVav,200,I)', 'P(ava,100)', '|', 'P(V,100,I)', '|'],
+    },
+    {
+      name: 'a keyframe before the segment target does not cut (GOP shorter than target)',
+      fragments: [frag('V', 0.2), frag('v', 0.2), frag('V', 0.2), frag('v', 0.2), frag('V', 0.2)],
+      segmentTarget: 0.8,
+      expected: ['P(V,200,I)', 'P(v,200)', 'P(V,200,I)', 'P(v,200)', '|', 'P(V,200,I)', '|'],
+    },
+    {
+      name: 'no keyframe: the segment grows past its target (the GOP is longer than configured)',
+      fragments: [frag('V', 0.2), ...Array.from({ length: 7 }, () => frag('v', 0.2)), frag('V', 0.2)],
+      expected: ['P(V,200,I)', 'P(v,200)', 'P(v,200)', 'P(v,200)', 'P(v,200)', 'P(v,200)', 'P(v,200)', 'P(v,200)', '|', 'P(V,200,I)', '|'],
+    },
+    {
+      name: 'a fragment longer than the part target is a part of its own',
+      fragments: [frag('V', 0.05), frag('v', 0.5), frag('v', 0.05)],
+      expected: ['P(V,50,I)', 'P(v,500)', 'P(v,50)', '|'],
+    },
+    {
+      name: 'audio-only rendition: every fragment is sync, segments cut on time',
+      fragments: Array.from({ length: 12 }, () => frag('V', 0.1)),
+      partTarget: 0.2,
+      segmentTarget: 0.5,
+      expected: ['P(VV,200,I)', 'P(VV,200,I)', 'P(V,100,I)', '|', 'P(VV,200,I)', 'P(VV,200,I)', 'P(V,100,I)', '|', 'P(VV,200,I)', '|'],
+    },
+    { name: 'nothing pushed: flush emits nothing', fragments: [], expected: [] },
+  ];
+  for (const testCase of cases) {
+    it(testCase.name, () => {
+      expect(run(testCase.fragments, testCase.partTarget, testCase.segmentTarget)).toEqual(testCase.expected);
+    });
+  }
+});
+
+function feedWhole(file: Buffer, chunk = 4096): { packager: HlsPackager; rendition: Rendition } {
+  const packager = new HlsPackager({ stream: 'fx', dir: '/nonexistent', writeToDisk: false, log: silentLog });
+  const writer = packager.addRendition({ id: '180p', bandwidth: 200_000 });
+  for (let offset = 0; offset < file.length; offset += chunk) writer.push(file.subarray(offset, offset + chunk));
+  packager.end();
+  return { packager, rendition: packager.rendition('180p')! };
+}
+
+describe('cutting ffmpeg fixtures', () => {
+  it.each([
+    ['av-per-frame.mp4', 2, 0.2],
+    ['av-200ms.mp4', 2, 0.221],
+    ['video-only.mp4', 2, 0.2],
+  ] as const)('%s → %i one-second segments, each starting with an independent part', (name, segments, longestPart) => {
+    const { rendition } = feedWhole(fixture(name));
+    const model = rendition.playlistModel({ lowLatency: true, renditionReports: [] });
+    expect(model.segments).toHaveLength(segments);
+    for (const segment of model.segments) {
+      expect(segment.uri).toMatch(/^seg-[0-9a-z]+-\d+\.m4s$/);
+      expect(segment.duration).toBeGreaterThan(0.95);
+      expect(segment.duration).toBeLessThan(1.06);
+      expect(segment.parts![0]!.independent).toBe(true);
+      expect(segment.parts!.slice(1).every((p) => !p.independent)).toBe(true);
+      expect(Math.max(...segment.parts!.map((p) => p.duration))).toBeLessThanOrEqual(longestPart + 0.001);
+      // Parts add up to the segment.
+      expect(segment.parts!.reduce((sum, p) => sum + p.duration, 0)).toBeCloseTo(segment.duration, 6);
+    }
+    expect(rendition.getStats()).toMatchObject({ segments, parseErrors: 0 });
+  });
+
+  it('segment bytes are exactly the fragments of the file, in order', () => {
+    const file = fixture('av-per-frame.mp4');
+    const { rendition } = feedWhole(file, 1000);
+    const init = rendition.currentInit!.data;
+    const segments = [0, 1].map((msn) => rendition.findSegment(msn)!.data!);
+    const mfra = file.lastIndexOf('mfra', undefined, 'latin1') - 4;
+    expect(Buffer.concat([init, ...segments]).equals(file.subarray(0, mfra))).toBe(true);
+  });
+
+  it('byte boundaries do not matter: 1-byte pushes give the same parts as one push', () => {
+    const file = fixture('av-200ms.mp4');
+    const a = feedWhole(file, 1).rendition.playlistModel({ lowLatency: true, renditionReports: [] });
+    const b = feedWhole(file, file.length).rendition.playlistModel({ lowLatency: true, renditionReports: [] });
+    const strip = (m: typeof a) => m.segments.map((s) => [s.duration, s.parts!.map((p) => [p.duration, p.independent])]);
+    expect(strip(a)).toEqual(strip(b));
+  });
+});
