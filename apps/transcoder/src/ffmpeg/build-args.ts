@@ -1,0 +1,124 @@
+/**
+ * The ffmpeg command line for one stream, as a pure function of the planned renditions and the
+ * input: one process decodes the RTP once, `split`s the video and `scale`s/encodes every rung,
+ * and writes each rung as fragmented MP4 (H.264 + AAC) to its own output target.
+ */
+import type { PlannedRendition, SourceInfo } from '../ladder/plan-renditions';
+
+export interface FfmpegPlan {
+  /** Options placed before `-i` (global options included: ffmpeg accepts them there). */
+  inputOptions: string[];
+  input: string;
+  filterComplex?: string;
+  outputs: Array<{ id: string; options: string[]; target: string }>;
+}
+
+export interface BuildArgsOptions {
+  sdpPath: string;
+  source: SourceInfo;
+  renditions: PlannedRendition[];
+  /** Keyframe interval in seconds, the same for every rung so segments align. */
+  gopSeconds: number;
+  /** Output URL per rendition id (e.g. `unix:/tmp/…/720p.sock`). */
+  targets: Record<string, string>;
+  /** Where `-progress` writes its key=value blocks. Default `pipe:1` (stdout). */
+  progressTarget?: string;
+  /** Longest fMP4 fragment in microseconds (a new fragment also starts at every keyframe). Default 100 000. */
+  fragDurationUs?: number;
+}
+
+/** FIELD-NOTES: measured input flags for an RTP stream described by an SDP. */
+export const SDP_INPUT_OPTIONS = ['-protocol_whitelist', 'file,udp,rtp', '-localaddr', '127.0.0.1', '-fflags', '+nobuffer+genpts', '-probesize', '200000', '-analyzeduration', '500000'];
+
+export function buildFfmpegPlan(opts: BuildArgsOptions): FfmpegPlan {
+  const { source, renditions, gopSeconds } = opts;
+  if (!source.hasVideo) throw new Error('the source has no video track');
+  if (renditions.length === 0) throw new Error('no rendition to produce');
+  const fragDurationUs = opts.fragDurationUs ?? 100_000;
+
+  const inputOptions = [
+    '-hide_banner',
+    // `level+` prefixes every log line with its level, so the supervisor can pick out errors.
+    '-loglevel', 'level+info',
+    '-nostats',
+    '-progress', opts.progressTarget ?? 'pipe:1',
+    '-stats_period', '1',
+    ...SDP_INPUT_OPTIONS,
+  ];
+
+  const encoded = renditions.filter((r) => r.video === 'encode');
+  let filterComplex: string | undefined;
+  if (encoded.length > 0) {
+    const chains: string[] = [];
+    const labels = encoded.map((_, i) => `s${i}`);
+    chains.push(encoded.length > 1 ? `[0:v:0]split=${encoded.length}${labels.map((l) => `[${l}]`).join('')}` : '');
+    encoded.forEach((r, i) => {
+      const from = encoded.length > 1 ? `[${labels[i]}]` : '[0:v:0]';
+      const steps = [...(r.fpsCap ? [`fps=${r.fpsCap}`] : []), scaleFilter(r), 'setsar=1', 'format=yuv420p'];
+      chains.push(`${from}${steps.join(',')}[v${i}]`);
+    });
+    filterComplex = chains.filter(Boolean).join(';');
+  }
+
+  const container = ['-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', String(fragDurationUs), '-flush_packets', '1'];
+  const outputs = renditions.map((r) => {
+    const target = opts.targets[r.id];
+    if (!target) throw new Error(`no output target for rendition ${r.id}`);
+    const video =
+      r.video === 'copy'
+        ? ['-map', '0:v:0', '-c:v', 'copy']
+        : x264Options(r, gopSeconds, `[v${encoded.indexOf(r)}]`);
+    const audio = source.hasAudio ? ['-map', '0:a:0', '-c:a', 'aac', '-b:a', `${r.audioKbps}k`, '-ac', '2', '-ar', '48000'] : [];
+    return { id: r.id, options: [...video, ...audio, ...container], target };
+  });
+
+  return { inputOptions, input: opts.sdpPath, filterComplex, outputs };
+}
+
+function scaleFilter(r: PlannedRendition): string {
+  if (r.width && r.height) return `scale=${r.width}:${r.height}`;
+  const box = r.box ?? { width: 1280, height: 720 };
+  // Unknown source size: fit into the box capped at the source, so never upscale.
+  return `scale=w=min(${box.width}\\,iw):h=min(${box.height}\\,ih):force_original_aspect_ratio=decrease:force_divisible_by=2`;
+}
+
+function x264Options(r: PlannedRendition, gopSeconds: number, label: string): string[] {
+  const kbps = r.videoKbps ?? 1000;
+  const nominalFps = r.frameRate ?? 30;
+  const gopFrames = Math.max(1, Math.round(nominalFps * gopSeconds));
+  return [
+    '-map', label,
+    '-c:v', 'libx264',
+    '-preset', r.preset ?? 'veryfast',
+    // zerolatency: no lookahead, no B-frames, sliced threads (encoder start-up ~85 ms, FIELD-NOTES).
+    '-tune', 'zerolatency',
+    '-profile:v', 'main',
+    '-bf', '0',
+    '-b:v', `${kbps}k`,
+    '-maxrate', `${kbps}k`,
+    '-bufsize', `${kbps}k`,
+    // Keyframes come from the clock (force_key_frames), identical on every rung, so segment
+    // boundaries align across renditions. -g is twice the nominal GOP so a faster-than-nominal
+    // source never gets an extra, unaligned keyframe from the frame counter.
+    '-g', String(gopFrames * 2),
+    '-keyint_min', String(gopFrames),
+    '-sc_threshold', '0',
+    '-force_key_frames', `expr:gte(t,n_forced*${gopSeconds})`,
+    // vfr: input timestamps kept, never a duplicated frame (cfr filled the wait for the first
+    // keyframe with ~70 copies); with -r they are rounded to 1/fps and frames that collide are
+    // dropped, which caps the rate. -r also tells x264 the frame rate: without it x264 took the
+    // 90 kHz time base for 90000 fps and starved every frame of bits (QP 51).
+    '-fps_mode', 'vfr',
+    '-r', String(nominalFps),
+  ];
+}
+
+/** The plan as one argument list (what ffmpeg receives; also what the tests compare). */
+export function toArgs(plan: FfmpegPlan): string[] {
+  return [
+    ...plan.inputOptions,
+    '-i', plan.input,
+    ...(plan.filterComplex ? ['-filter_complex', plan.filterComplex] : []),
+    ...plan.outputs.flatMap((o) => [...o.options, o.target]),
+  ];
+}

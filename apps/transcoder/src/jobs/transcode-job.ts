@@ -1,0 +1,527 @@
+/**
+ * One live stream's transcode: a supervised ffmpeg process feeding an HLS packager.
+ *
+ *   starting ──first fMP4 bytes──▶ running ──crash──▶ restarting ──bytes──▶ running
+ *      │                              │                   │
+ *      └─exits before output─▶ failed  └──stop()──▶ stopped ◀──stop()──┘
+ *
+ * Like mediasoup's Worker, "failed to start" (ffmpeg exits, or produces nothing, before its first
+ * output — a bad SDP, a missing codec) is told apart from "died later" (a crash while live): the
+ * first is reported with ffmpeg's own last error lines and not retried; the second restarts with
+ * exponential backoff and marks a discontinuity so the playlist carries on.
+ */
+import { EventEmitter } from 'node:events';
+import { constants } from 'node:fs';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { Logger } from '@onair/service/logger';
+import { OnairError } from '@onair/shared/errors';
+import { buildFfmpegPlan } from '../ffmpeg/build-args';
+import { toFluentCommand, type FfmpegCommand } from '../ffmpeg/command';
+import { OutputSockets } from '../ffmpeg/output-sockets';
+import { cpuShare, isUdpPortBound, sampleProcess } from '../ffmpeg/proc-stats';
+import { ProgressParser, type FfmpegProgress } from '../ffmpeg/progress';
+import { parseSdpInfo } from '../ffmpeg/sdp-info';
+import { planRenditions, type PlannedRendition, type SourceInfo } from '../ladder/plan-renditions';
+import type { Profile } from '../ladder/profile';
+import type { InputSource } from './input-source';
+import { LineRing } from './line-ring';
+
+export type JobState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
+
+/** The packager as the job uses it (structurally the HLS engineer's HlsPackager). */
+export interface PackagerLike {
+  addRendition(r: { id: string; bandwidth: number; width?: number; height?: number; frameRate?: number }): { push(chunk: Buffer): void };
+  discontinuity(): void;
+  end(): void;
+  close(): void;
+}
+
+export interface TranscodeJobOptions {
+  stream: string;
+  profile: Profile;
+  input: InputSource;
+  /** Resolved ffmpeg binary. */
+  ffmpegPath: string;
+  /** Creates the packager of one run (a run ends with stop(); a new profile makes a new run). */
+  createPackager: () => PackagerLike;
+  log: Logger;
+  /** A process that produced nothing for this long after spawn is killed and the start reported failed. Default 15 000 ms. */
+  startTimeoutMs?: number;
+  /** A running process that produced nothing for this long is treated as crashed. Default 10 000 ms. */
+  stallTimeoutMs?: number;
+  /** Backoff before restart n (0-based): min(initial × 2^n, max). Defaults 500 ms, 10 000 ms. */
+  restartBackoff?: { initialMs: number; maxMs: number };
+  /** Consecutive crashes (without 30 s of steady output in between) before giving up. Default 8. */
+  maxConsecutiveCrashes?: number;
+  /** How many ffmpeg log lines to keep for the dashboard. Default 200. */
+  logLines?: number;
+}
+
+export interface RenditionStats {
+  id: string;
+  width?: number;
+  height?: number;
+  videoKbps?: number;
+  bytes: number;
+  /** Measured output bitrate of this rendition (fMP4 bytes), kbit/s. */
+  bitrateKbps: number | null;
+}
+
+export interface JobStats {
+  stream: string;
+  state: JobState;
+  profile: string;
+  input: string;
+  pid: number | null;
+  startedAt: string | null;
+  runningSince: string | null;
+  restarts: number;
+  lastError: string | null;
+  /** ms from spawn to the first fMP4 byte of the current process. */
+  firstOutputMs: number | null;
+  progress: FfmpegProgress | null;
+  cpu: { share: number | null; seconds: number | null };
+  memory: { rssBytes: number | null };
+  renditions: RenditionStats[];
+}
+
+interface Run {
+  workDir: string;
+  sdpPath: string;
+  source: SourceInfo;
+  renditions: PlannedRendition[];
+  packager: PackagerLike;
+  sinks: Map<string, { push(chunk: Buffer): void }>;
+  sockets: OutputSockets;
+  videoPort: number | undefined;
+}
+
+interface Proc {
+  command: FfmpegCommand;
+  child: ChildProcess | null;
+  spawnedAt: number;
+  firstOutputAt: number | null;
+  exit: { code: number | null; signal: NodeJS.Signals | null } | null;
+  killReason: string | null;
+  done: Promise<void>;
+}
+
+export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; progress: [FfmpegProgress] }> {
+  readonly stream: string;
+  private profile: Profile;
+  private readonly opts: TranscodeJobOptions;
+  private readonly log: Logger;
+  private readonly ffmpegLog: Logger;
+  private readonly lines: LineRing;
+  private _state: JobState = 'stopped';
+  private run: Run | null = null;
+  private proc: Proc | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+  private sampler: NodeJS.Timeout | null = null;
+  private consecutiveCrashes = 0;
+  private restarts = 0;
+  private lastError: string | null = null;
+  private startedAt: number | null = null;
+  private runningSince: number | null = null;
+  private progress: FfmpegProgress | null = null;
+  private cpu: { share: number | null; seconds: number | null; at: number } = { share: null, seconds: null, at: 0 };
+  private rssBytes: number | null = null;
+  private bitrates = new Map<string, number | null>();
+  private stopping: Promise<void> | null = null;
+  private generation = 0;
+
+  constructor(opts: TranscodeJobOptions) {
+    super();
+    this.opts = opts;
+    this.stream = opts.stream;
+    this.profile = opts.profile;
+    this.log = opts.log.child({ component: 'job', stream: opts.stream });
+    this.ffmpegLog = this.log.child({ component: 'ffmpeg' });
+    this.lines = new LineRing(opts.logLines ?? 200);
+  }
+
+  get state(): JobState {
+    return this._state;
+  }
+
+  get profileName(): string {
+    return this.profile.name;
+  }
+
+  get active(): boolean {
+    return this._state === 'starting' || this._state === 'running' || this._state === 'restarting';
+  }
+
+  /** The last ffmpeg log lines, oldest first. */
+  logs(limit?: number): string[] {
+    return this.lines.last(limit);
+  }
+
+  /**
+   * Starts a run: opens the input, plans the renditions, creates the packager and spawns ffmpeg.
+   * Resolves once ffmpeg is spawned (not when it produces output: watch `state`). Throws
+   * `ffmpeg_missing` (and the job stays as it was) if the binary cannot be run.
+   */
+  async start(profile?: Profile): Promise<void> {
+    if (this.active) throw new OnairError('bad_request', `The job for ${this.stream} is already ${this._state}.`);
+    if (this.stopping) await this.stopping;
+    if (profile) this.profile = profile;
+    this.consecutiveCrashes = 0;
+    this.lastError = null;
+    this.progress = null;
+    this.startedAt = Date.now();
+    this.runningSince = null;
+    const generation = ++this.generation;
+    this.setState('starting');
+    try {
+      await access(this.opts.ffmpegPath, constants.X_OK).catch((cause) => {
+        throw new OnairError('ffmpeg_missing', `ffmpeg is not available at ${this.opts.ffmpegPath}; install it (apt-get install ffmpeg) or set ONAIR_FFMPEG_PATH.`, { cause });
+      });
+      const run = await this.openRun();
+      if (generation !== this.generation) {
+        await this.disposeRun(run, false);
+        return;
+      }
+      this.run = run;
+      this.spawn();
+    } catch (error) {
+      if (generation !== this.generation) return;
+      this.lastError = error instanceof Error ? error.message : String(error);
+      this.log.error({ err: error }, 'job failed to start');
+      await this.teardownRun(false);
+      this.setState('failed');
+      throw error;
+    }
+  }
+
+  /** Stops ffmpeg (gracefully, then SIGKILL after 3 s), ends the playlist, closes the input. Safe to call twice. */
+  stop(reason = 'stopped'): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (!this.run && !this.proc) {
+      this.generation++;
+      if (this.active) this.setState('stopped');
+      return Promise.resolve();
+    }
+    this.generation++;
+    this.stopping = (async () => {
+      this.log.info({ reason }, 'stopping job');
+      this.clearTimers();
+      await this.killProc('SIGTERM', reason);
+      await this.teardownRun(true);
+      if (this._state !== 'failed') this.setState('stopped');
+    })().finally(() => {
+      this.stopping = null;
+    });
+    return this.stopping;
+  }
+
+  /** Stop then start (a new packager: the multivariant playlist reflects the profile's ladder). */
+  async restart(profile?: Profile): Promise<void> {
+    await this.stop('restart requested');
+    await this.start(profile);
+  }
+
+  /** Kills the current ffmpeg as a crash would (tests, operators); the supervisor restarts it. */
+  killProcess(signal: NodeJS.Signals = 'SIGKILL'): boolean {
+    return this.proc?.child?.kill(signal) ?? false;
+  }
+
+  /** The pid of the ffmpeg process, if one runs. */
+  get pid(): number | null {
+    return this.proc?.child?.pid ?? null;
+  }
+
+  /** Closes everything including the packager (service shutdown). */
+  async close(): Promise<void> {
+    await this.stop('shutting down');
+    this.closePackager();
+  }
+
+  getStats(): JobStats {
+    return {
+      stream: this.stream,
+      state: this._state,
+      profile: this.profile.name,
+      input: this.opts.input.description,
+      pid: this.pid,
+      startedAt: this.startedAt ? new Date(this.startedAt).toISOString() : null,
+      runningSince: this.runningSince ? new Date(this.runningSince).toISOString() : null,
+      restarts: this.restarts,
+      lastError: this.lastError,
+      firstOutputMs: this.proc?.firstOutputAt ? this.proc.firstOutputAt - this.proc.spawnedAt : null,
+      progress: this.progress,
+      cpu: { share: this.cpu.share, seconds: this.cpu.seconds },
+      memory: { rssBytes: this.rssBytes },
+      renditions: (this.run?.renditions ?? []).map((r) => ({
+        id: r.id,
+        width: r.width,
+        height: r.height,
+        videoKbps: r.videoKbps,
+        bytes: this.run?.sockets.statsOf(r.id)?.bytes ?? 0,
+        bitrateKbps: this.bitrates.get(r.id) ?? null,
+      })),
+    };
+  }
+
+  // ——— internals ———
+
+  private lastPackager: PackagerLike | null = null;
+
+  private async openRun(): Promise<Run> {
+    const opening = await this.opts.input.open();
+    const info = parseSdpInfo(opening.sdp);
+    if (!info.video) throw new OnairError('invalid_sdp', 'The input SDP has no video track.');
+    const source: SourceInfo = { hasVideo: true, hasAudio: info.audio !== undefined, videoCodec: info.video.codec, ...opening.hints };
+    const renditions = planRenditions(this.profile, source);
+    const workDir = await mkdtemp(join(tmpdir(), 'onair-tx-'));
+    const sdpPath = join(workDir, 'input.sdp');
+    await writeFile(sdpPath, opening.sdp.endsWith('\n') ? opening.sdp : `${opening.sdp}\n`);
+    // The previous run's packager stays served (with its ENDLIST) until a new run replaces it.
+    this.closePackager();
+    const packager = this.opts.createPackager();
+    this.lastPackager = packager;
+    const sinks = new Map<string, { push(chunk: Buffer): void }>();
+    for (const r of renditions) {
+      sinks.set(r.id, packager.addRendition({ id: r.id, bandwidth: r.bandwidth, width: r.width, height: r.height, frameRate: r.frameRate }));
+    }
+    const sockets = await OutputSockets.open(workDir, renditions.map((r) => r.id), (id, chunk) => this.onOutput(id, chunk));
+    this.log.info({ profile: this.profile.name, renditions: renditions.map((r) => `${r.id}${r.width ? ` ${r.width}x${r.height}` : ''}`), input: this.opts.input.description }, 'job run opened');
+    return { workDir, sdpPath, source, renditions, packager, sinks, sockets, videoPort: info.video.port };
+  }
+
+  private spawn(): void {
+    const run = this.run;
+    if (!run) return;
+    const plan = buildFfmpegPlan({ sdpPath: run.sdpPath, source: run.source, renditions: run.renditions, gopSeconds: this.profile.gopSeconds, targets: run.sockets.targets() });
+    const command = toFluentCommand(plan, this.opts.ffmpegPath);
+    const parser = new ProgressParser();
+    let resolveDone!: () => void;
+    const proc: Proc = { command, child: null, spawnedAt: Date.now(), firstOutputAt: null, exit: null, killReason: null, done: new Promise((r) => (resolveDone = r)) };
+    this.proc = proc;
+
+    command.on('start', (commandLine: string) => {
+      const child = (command as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;
+      proc.child = child;
+      child.once('exit', (code, signal) => {
+        proc.exit = { code, signal };
+      });
+      child.stdout?.setEncoding('utf8');
+      child.stdout?.on('data', (text: string) => {
+        for (const p of parser.push(text)) {
+          this.progress = p;
+          this.emit('progress', p);
+        }
+      });
+      this.log.debug({ commandLine }, 'ffmpeg spawned');
+      this.log.info({ pid: child.pid }, 'ffmpeg spawned');
+      void this.nudgeKeyframe(proc, run);
+    });
+    command.on('stderr', (line: string) => this.onStderr(line));
+    const finished = () => {
+      resolveDone();
+      this.onExit(proc);
+    };
+    command.on('end', finished);
+    command.on('error', (error: Error) => {
+      if (!proc.child) proc.killReason ??= error.message;
+      finished();
+    });
+    this.armWatchdog(proc, this.opts.startTimeoutMs ?? 15_000, 'start');
+    this.startSampler();
+    command.run();
+  }
+
+  /** Waits until ffmpeg has bound the RTP port, then asks the source for a keyframe. */
+  private async nudgeKeyframe(proc: Proc, run: Run): Promise<void> {
+    if (!this.opts.input.requestKeyframe) return;
+    const port = run.videoPort;
+    const deadline = Date.now() + 3000;
+    while (port && this.proc === proc && !proc.exit && Date.now() < deadline) {
+      if (await isUdpPortBound(port)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (this.proc !== proc || proc.exit || proc.firstOutputAt) return;
+    try {
+      await this.opts.input.requestKeyframe();
+    } catch (error) {
+      this.log.warn({ err: error }, 'keyframe request failed');
+    }
+  }
+
+  private onStderr(line: string): void {
+    if (!line.trim()) return;
+    this.lines.push(line);
+    const level = /\[(fatal|panic)\]/.test(line) ? 'error' : /\[error\]/.test(line) ? 'warn' : /\[warning\]/.test(line) ? 'info' : 'debug';
+    this.ffmpegLog[level](line);
+  }
+
+  private onOutput(id: string, chunk: Buffer): void {
+    const proc = this.proc;
+    if (proc && proc.firstOutputAt === null) {
+      proc.firstOutputAt = Date.now();
+      this.runningSince = proc.firstOutputAt;
+      this.log.info({ firstOutputMs: proc.firstOutputAt - proc.spawnedAt }, 'ffmpeg producing output');
+      if (this._state === 'starting' || this._state === 'restarting') this.setState('running');
+      this.armWatchdog(proc, this.opts.stallTimeoutMs ?? 10_000, 'stall');
+    } else if (proc) {
+      this.armWatchdog(proc, this.opts.stallTimeoutMs ?? 10_000, 'stall');
+    }
+    this.run?.sinks.get(id)?.push(chunk);
+  }
+
+  private armWatchdog(proc: Proc, ms: number, kind: 'start' | 'stall'): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => {
+      if (this.proc !== proc || proc.exit) return;
+      const reason = kind === 'start' ? `no output within ${ms / 1000} s of spawn (no decodable video: no keyframe received, or no packets)` : `no output for ${ms / 1000} s (input stalled)`;
+      this.log.warn({ reason }, 'killing ffmpeg');
+      void this.killProc('SIGKILL', reason);
+    }, ms);
+    this.watchdog.unref();
+  }
+
+  private onExit(proc: Proc): void {
+    if (this.proc !== proc) return;
+    this.proc = null;
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = null;
+    this.run?.sockets.disconnectAll();
+    if (this.stopping || !this.run) return;
+    const exit = proc.exit ? (proc.exit.signal ? `killed by ${proc.exit.signal}` : `exit code ${proc.exit.code}`) : 'did not run';
+    const reason = this.errorSummary(proc.killReason, exit);
+    const producedOutput = proc.firstOutputAt !== null;
+    const hadRun = this.restarts > 0 || producedOutput;
+
+    if (!producedOutput && !hadRun) {
+      // Failed to start: the input or the command is wrong; retrying would fail the same way.
+      this.lastError = `ffmpeg failed to start (${exit}): ${reason}`;
+      this.log.error({ exit, reason }, 'ffmpeg failed to start');
+      this.stopSampler();
+      void this.teardownRun(false).then(() => this.setState('failed'));
+      return;
+    }
+
+    // Died later (or a restart attempt died before output): restart with backoff.
+    this.lastError = `ffmpeg died (${exit}): ${reason}`;
+    if (proc.firstOutputAt && Date.now() - proc.firstOutputAt > 30_000) this.consecutiveCrashes = 0;
+    this.consecutiveCrashes++;
+    const max = this.opts.maxConsecutiveCrashes ?? 8;
+    if (this.consecutiveCrashes > max) {
+      this.lastError = `gave up after ${max} consecutive crashes; last: ${this.lastError}`;
+      this.log.error({ reason: this.lastError }, 'ffmpeg keeps crashing');
+      this.stopSampler();
+      this.run.packager.end();
+      void this.teardownRun(false).then(() => this.setState('failed'));
+      return;
+    }
+    const backoff = this.opts.restartBackoff ?? { initialMs: 500, maxMs: 10_000 };
+    const delay = Math.min(backoff.initialMs * 2 ** (this.consecutiveCrashes - 1), backoff.maxMs);
+    this.restarts++;
+    this.log.warn({ exit, reason, delayMs: delay, restarts: this.restarts }, 'ffmpeg died; restarting');
+    this.setState('restarting');
+    if (producedOutput) this.run.packager.discontinuity();
+    const generation = this.generation;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (generation !== this.generation || this.stopping) return;
+      this.spawn();
+    }, delay);
+  }
+
+  /** ffmpeg's own reason: its last error/fatal lines (else its last lines), plus ours if we killed it. */
+  private errorSummary(killReason: string | null, exit: string): string {
+    const all = this.lines.last(40);
+    const errors = all.filter((l) => /\[(error|fatal|panic)\]/.test(l));
+    const picked = (errors.length > 0 ? errors : all).slice(-3).map((l) => l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '').trim());
+    const parts = [...(killReason ? [killReason] : []), ...picked];
+    return parts.length > 0 ? parts.join(' | ') : exit;
+  }
+
+  private killProc(signal: NodeJS.Signals, reason: string): Promise<void> {
+    const proc = this.proc;
+    if (!proc) return Promise.resolve();
+    proc.killReason ??= reason;
+    if (proc.child && !proc.exit) {
+      proc.child.kill(signal);
+      if (signal !== 'SIGKILL') {
+        const hard = setTimeout(() => proc.child?.kill('SIGKILL'), 3000);
+        void proc.done.then(() => clearTimeout(hard));
+      }
+    }
+    return proc.done;
+  }
+
+  private async teardownRun(endPlaylist: boolean): Promise<void> {
+    this.clearTimers();
+    const run = this.run;
+    this.run = null;
+    await this.disposeRun(run, endPlaylist);
+  }
+
+  private async disposeRun(run: Run | null, endPlaylist: boolean): Promise<void> {
+    if (!run) {
+      await this.opts.input.close().catch(() => {});
+      return;
+    }
+    if (endPlaylist) run.packager.end();
+    await run.sockets.close();
+    await rm(run.workDir, { recursive: true, force: true });
+    await this.opts.input.close().catch((error) => this.log.warn({ err: error }, 'closing the input failed'));
+  }
+
+  private closePackager(): void {
+    if (!this.lastPackager) return;
+    try {
+      this.lastPackager.close();
+    } catch (error) {
+      this.log.warn({ err: error }, 'closing the packager failed');
+    }
+    this.lastPackager = null;
+  }
+
+  private startSampler(): void {
+    if (this.sampler) return;
+    let lastAt = Date.now();
+    this.sampler = setInterval(async () => {
+      const now = Date.now();
+      const windows = this.run?.sockets.takeWindow();
+      const seconds = (now - lastAt) / 1000;
+      lastAt = now;
+      if (windows) for (const [id, bytes] of windows) this.bitrates.set(id, seconds > 0 ? Math.round((bytes * 8) / seconds / 100) / 10 : null);
+      const pid = this.pid;
+      if (!pid) return;
+      const sample = await sampleProcess(pid);
+      if (!sample) return;
+      const previous = this.cpu.seconds !== null && this.cpu.at > 0 ? { cpuSeconds: this.cpu.seconds, at: this.cpu.at } : null;
+      const share = previous && sample.cpuSeconds >= previous.cpuSeconds ? cpuShare(previous, { cpuSeconds: sample.cpuSeconds, at: now }) : null;
+      this.cpu = { share: share === null ? null : Math.round(share * 1000) / 1000, seconds: sample.cpuSeconds, at: now };
+      this.rssBytes = sample.rssBytes;
+    }, 2000);
+    this.sampler.unref();
+  }
+
+  private stopSampler(): void {
+    if (this.sampler) clearInterval(this.sampler);
+    this.sampler = null;
+  }
+
+  private clearTimers(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.restartTimer = null;
+    this.watchdog = null;
+    this.stopSampler();
+  }
+
+  private setState(next: JobState): void {
+    const previous = this._state;
+    if (previous === next) return;
+    this._state = next;
+    this.log.info({ from: previous, to: next }, 'job state');
+    this.emit('state', next, previous);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * From a profile and what is known of the source to the renditions ffmpeg will produce.
+ * Pure: the argument builder and the packager both read its output.
+ *
+ * Rules (never upscale):
+ * - A rung whose box fits inside the source is encoded at the box size (aspect kept).
+ * - Rungs whose box is larger than the source are dropped, except the smallest of them when the
+ *   source is meaningfully (>10 %) taller than the top rung kept so far, or nothing was kept at
+ *   all: that rung is kept capped at the source size, with its bitrate scaled by pixel count.
+ *   So a 1080p or 720p source gets 720/480/360, a 360p source gets one 640×360 rung, and a
+ *   540p source gets 960×540 (the 720p rung capped) + 480p + 360p instead of losing its top.
+ * - Unknown source size: every rung is kept and ffmpeg's scale filter caps each at the source
+ *   (`min(box, source)`), which still never upscales but may produce equal-sized rungs.
+ */
+import type { Profile, Rung } from './profile';
+
+/** What the transcoder knows about the input before starting ffmpeg. */
+export interface SourceInfo {
+  hasVideo: boolean;
+  hasAudio: boolean;
+  /** Video codec from the SDP rtpmap (e.g. `H264`, `VP8`). */
+  videoCodec?: string;
+  /** Source size in pixels when known (from the ingest's measured stream state). */
+  width?: number;
+  height?: number;
+  /** Source frame rate when known. */
+  fps?: number;
+}
+
+export interface PlannedRendition {
+  /** Rendition id: the rung name (`720p`), or `source` for passthrough. */
+  id: string;
+  /** `copy` passes the source video through without re-encoding. */
+  video: 'encode' | 'copy';
+  /** Output size when known (always known for encoded rungs of a known-size source). */
+  width?: number;
+  height?: number;
+  /** When the size is unknown, the box ffmpeg fits the source into without upscaling. */
+  box?: { width: number; height: number };
+  /** Frame-rate cap applied with the `fps` filter (only when the source is known to be faster). */
+  fpsCap?: number;
+  /** Frame rate advertised in the playlist. */
+  frameRate?: number;
+  videoKbps?: number;
+  preset?: Rung['preset'];
+  audioKbps: number;
+  /** Bandwidth for the multivariant playlist (video + audio), bits/s. */
+  bandwidth: number;
+}
+
+const TALLER_THAN_TOP = 1.1;
+
+export function planRenditions(profile: Profile, source: SourceInfo): PlannedRendition[] {
+  const audioKbps = source.hasAudio ? profile.audioKbps : 0;
+  if (profile.mode === 'passthrough') {
+    const id = profile.rungs[0]?.name ?? 'source';
+    // Bandwidth of copied video is unknown before it flows; announce a conservative 720p figure.
+    const videoKbps = profile.rungs[0]?.videoKbps ?? 3000;
+    return [{ id, video: 'copy', width: source.width, height: source.height, frameRate: source.fps, audioKbps, bandwidth: (videoKbps + audioKbps) * 1000 }];
+  }
+
+  const rungs = [...profile.rungs].sort((a, b) => b.height * b.width - a.height * a.width);
+  if (!source.width || !source.height) {
+    return rungs.map((rung) => ({
+      id: rung.name,
+      video: 'encode',
+      box: { width: rung.width, height: rung.height },
+      frameRate: rung.maxFps,
+      fpsCap: undefined,
+      videoKbps: rung.videoKbps,
+      preset: rung.preset,
+      audioKbps,
+      bandwidth: (rung.videoKbps + audioKbps) * 1000,
+    }));
+  }
+
+  const src = { width: source.width, height: source.height };
+  const portrait = src.height > src.width;
+  const boxOf = (rung: Rung) => (portrait ? { width: rung.height, height: rung.width } : { width: rung.width, height: rung.height });
+  const fits = (rung: Rung) => {
+    const box = boxOf(rung);
+    return box.width <= src.width || box.height <= src.height;
+  };
+
+  const kept = rungs.filter(fits);
+  const larger = rungs.filter((rung) => !fits(rung));
+  const smallestLarger = larger[larger.length - 1];
+  const chosen: Rung[] = [...kept];
+  if (smallestLarger) {
+    const top = kept[0] ? fitInto(src, boxOf(kept[0])) : undefined;
+    const shortSide = (size: { width: number; height: number }) => Math.min(size.width, size.height);
+    if (!top || shortSide(src) > shortSide(top) * TALLER_THAN_TOP) chosen.unshift(smallestLarger);
+  }
+
+  return chosen.map((rung) => {
+    const size = fitInto(src, boxOf(rung));
+    const box = boxOf(rung);
+    const scale = Math.min(1, (size.width * size.height) / (box.width * box.height));
+    const videoKbps = Math.max(100, Math.round(rung.videoKbps * scale));
+    const fpsCap = source.fps !== undefined && source.fps > rung.maxFps + 0.5 ? rung.maxFps : undefined;
+    return {
+      id: rung.name,
+      video: 'encode',
+      width: size.width,
+      height: size.height,
+      fpsCap,
+      frameRate: fpsCap ?? (source.fps !== undefined ? Math.min(source.fps, rung.maxFps) : rung.maxFps),
+      videoKbps,
+      preset: rung.preset,
+      audioKbps,
+      bandwidth: (videoKbps + audioKbps) * 1000,
+    } satisfies PlannedRendition;
+  });
+}
+
+/** Largest even size with the source's aspect ratio inside `box`, never larger than the source. */
+export function fitInto(src: { width: number; height: number }, box: { width: number; height: number }): { width: number; height: number } {
+  const factor = Math.min(1, box.width / src.width, box.height / src.height);
+  return { width: even(src.width * factor), height: even(src.height * factor) };
+}
+
+function even(value: number): number {
+  return Math.max(2, 2 * Math.round(value / 2));
+}
