@@ -96,3 +96,16 @@ export function writeRtpHeader(packet: Buffer, fields: RtpHeaderFields): void {
   packet.writeUInt32BE(fields.timestamp >>> 0, 4);
   packet.writeUInt32BE(fields.ssrc >>> 0, 8);
 }
+
+/**
+ * Serializes a packet once for fan-out: a 12-byte RTP header (V=2, no padding, no extensions,
+ * no CSRCs, marker kept) and the payload. Payload type, sequence, timestamp and SSRC are
+ * written per viewer into that viewer's own copy (werift's `sendRtp` must not share buffers).
+ */
+export function serializeForFanout(marker: boolean, payload: Uint8Array): Buffer {
+  const packet = Buffer.alloc(12 + payload.length);
+  packet[0] = 0x80;
+  packet[1] = marker ? 0x80 : 0;
+  packet.set(payload, 12);
+  return packet;
+}

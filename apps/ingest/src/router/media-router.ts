@@ -1,0 +1,149 @@
+/**
+ * Root of the media ownership tree: MediaRouter → StreamRouter (per stream id) → publisher and
+ * viewer sessions → engine peers. Keyed by stream id, not name, so a stream renamed while live
+ * keeps working. Also the index of session resources for PATCH/DELETE.
+ */
+import { EventEmitter } from 'node:events';
+import type { LiveState } from '@onair/shared/api';
+import { OnairError } from '@onair/shared/errors';
+import type { StreamCodecs } from '@onair/shared/sdp';
+import type { Logger } from '@onair/service/logger';
+import type { MediaEngine, PeerOptions } from '../webrtc/engine';
+import { type AnySession, PublisherSession, type SessionKind, ViewerSession } from './sessions';
+import { type MediaCounters, StreamRouter } from './stream-router';
+
+export interface MediaRouterOptions {
+  engine: MediaEngine;
+  log: Logger;
+  /** A session whose ICE/DTLS has not connected within this many ms is closed. */
+  connectTimeoutMs: number;
+  /** At most one keyframe request upstream per stream per this many ms. */
+  keyframeIntervalMs: number;
+}
+
+interface MediaRouterEvents {
+  live: [streamId: string];
+  offline: [streamId: string];
+}
+
+const OFFLINE: LiveState = { live: false, since: null, publisher: null, video: null, audio: null, viewers: { whep: 0, total: 0 } };
+
+export class MediaRouter extends EventEmitter<MediaRouterEvents> {
+  private readonly streams = new Map<string, StreamRouter>();
+  private readonly sessions = new Map<string, AnySession>();
+  private readonly counters: MediaCounters = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0 };
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: MediaRouterOptions) {
+    super();
+  }
+
+  /** Answers a publisher's offer and makes it the stream's publisher (taking over from any other). */
+  async publish(streamId: string, peerOptions: PeerOptions): Promise<PublisherSession> {
+    this.assertOpen();
+    const peer = await this.options.engine.createPublisher(peerOptions);
+    if (this.closing) {
+      await peer.close();
+      this.assertOpen();
+    }
+    const session = new PublisherSession(streamId, peer, this.options.log, this.options.connectTimeoutMs);
+    this.track(session);
+    this.stream(streamId).attachPublisher(session);
+    return session;
+  }
+
+  /** Answers a viewer's offer; the stream must be live (else 404 stream_offline). */
+  async view(streamId: string, peerOptions: PeerOptions): Promise<ViewerSession> {
+    this.assertOpen();
+    const peer = await this.options.engine.createViewer(peerOptions);
+    const router = this.streams.get(streamId);
+    if (!router?.isLive || this.closing) {
+      await peer.close();
+      throw new OnairError('stream_offline', 'The stream went offline while the session was being set up.');
+    }
+    const session = new ViewerSession(streamId, peer, this.options.log, this.options.connectTimeoutMs);
+    this.track(session);
+    router.addViewer(session);
+    return session;
+  }
+
+  /** Codecs the stream's current publisher sends (what viewers negotiate), or undefined when offline. */
+  streamCodecs(streamId: string): StreamCodecs | undefined {
+    const router = this.streams.get(streamId);
+    return router?.isLive ? router.codecs : undefined;
+  }
+
+  session(kind: SessionKind, id: string): AnySession {
+    const session = this.sessions.get(id);
+    if (!session || session.kind !== kind || session.closed) throw new OnairError('session_not_found', `No ${kind.toUpperCase()} session ${id}.`);
+    return session;
+  }
+
+  liveState(streamId: string): LiveState {
+    return this.streams.get(streamId)?.liveState() ?? OFFLINE;
+  }
+
+  isLive(streamId: string): boolean {
+    return this.streams.get(streamId)?.isLive ?? false;
+  }
+
+  /** Closes the stream's publisher session (key rotated, stream deleted); viewers stay for a new publisher. */
+  disconnectPublisher(streamId: string, reason: string): void {
+    this.streams.get(streamId)?.disconnectPublisher(reason);
+  }
+
+  /** Stream deleted: closes its publisher and viewers. */
+  closeStream(streamId: string): void {
+    const router = this.streams.get(streamId);
+    if (!router) return;
+    this.streams.delete(streamId);
+    router.close('stream_closed'); // emits 'offline' through the router when it was live
+  }
+
+  getStats(): { streams: number; publishers: number; viewers: number; packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number } {
+    let publishers = 0;
+    let viewers = 0;
+    for (const router of this.streams.values()) {
+      if (router.isLive) publishers += 1;
+      viewers += router.viewerCount;
+    }
+    return { streams: this.streams.size, publishers, viewers, ...this.counters };
+  }
+
+  /** Closes every stream and session. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const peers = [...this.sessions.values()].map((session) => session.peer);
+      for (const id of [...this.streams.keys()]) this.closeStream(id);
+      for (const session of [...this.sessions.values()]) session.close('server_closing');
+      await Promise.allSettled(peers.map((peer) => peer.close()));
+    })();
+    return this.closing;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new OnairError('unavailable', 'The server is shutting down.');
+  }
+
+  private track(session: AnySession): void {
+    this.sessions.set(session.id, session);
+    session.once('closed', () => this.sessions.delete(session.id));
+  }
+
+  private stream(streamId: string): StreamRouter {
+    let router = this.streams.get(streamId);
+    if (!router) {
+      const created = new StreamRouter({ streamId, keyframeIntervalMs: this.options.keyframeIntervalMs, counters: this.counters, log: this.options.log.child({ stream: streamId }) });
+      created.on('live', () => this.emit('live', streamId));
+      created.on('offline', () => this.emit('offline', streamId));
+      created.on('idle', () => {
+        if (this.streams.get(streamId) !== created) return;
+        this.streams.delete(streamId);
+        created.close('idle');
+      });
+      this.streams.set(streamId, created);
+      router = created;
+    }
+    return router;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * WHIP and WHEP sessions: one HTTP resource (`/whip/sessions/<id>`, `/whep/sessions/<id>`)
+ * around one engine peer. A session closes itself when its peer fails or does not connect
+ * within `connectTimeoutMs`; `close()` is idempotent and closes the peer.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from '@onair/service/logger';
+import type { MediaKind, MediaPeer, NegotiatedCodec, PublisherPeer, ViewerPeer } from '../webrtc/engine';
+
+export type SessionKind = 'whip' | 'whep';
+
+interface SessionEvents {
+  connected: [];
+  closed: [reason: string];
+}
+
+export abstract class Session<P extends MediaPeer = MediaPeer> extends EventEmitter<SessionEvents> {
+  readonly id = randomUUID();
+  /** Entity tag of the ICE session (RFC 9725 §4.3.1); changes only with an ICE restart. */
+  readonly etag = `"${randomBytes(12).toString('hex')}"`;
+  readonly createdAt = new Date();
+  abstract readonly kind: SessionKind;
+  connectedAt: Date | undefined;
+  closed = false;
+  closeReason: string | undefined;
+  protected readonly log: Logger;
+  private readonly connectTimer: NodeJS.Timeout;
+
+  constructor(
+    readonly streamId: string,
+    readonly peer: P,
+    parentLog: Logger,
+    connectTimeoutMs: number,
+  ) {
+    super();
+    this.log = parentLog.child({ stream: streamId, session: this.id, role: this.constructor === PublisherSession ? 'publisher' : 'viewer' });
+    this.connectTimer = setTimeout(() => {
+      this.log.warn({ timeoutMs: connectTimeoutMs }, 'ICE/DTLS did not connect in time; closing the session');
+      this.close('connect_timeout');
+    }, connectTimeoutMs);
+    this.connectTimer.unref();
+    peer.on('state', (state) => {
+      if (state === 'connected') {
+        clearTimeout(this.connectTimer);
+        this.connectedAt = new Date();
+        this.log.info({ setupMs: this.connectedAt.getTime() - this.createdAt.getTime() }, 'connected');
+        this.emit('connected');
+      } else if (state === 'failed') this.close('ice_failed');
+      else if (state === 'closed') this.close('peer_closed');
+    });
+  }
+
+  get connected(): boolean {
+    return this.connectedAt !== undefined && !this.closed;
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    clearTimeout(this.connectTimer);
+    this.log.info({ reason }, 'session closed');
+    void this.peer.close();
+    this.emit('closed', reason);
+  }
+}
+
+export class PublisherSession extends Session<PublisherPeer> {
+  readonly kind = 'whip' as const;
+}
+
+export class ViewerSession extends Session<ViewerPeer> {
+  readonly kind = 'whep' as const;
+
+  get codecs(): { video?: NegotiatedCodec; audio?: NegotiatedCodec } {
+    return this.peer.codecs;
+  }
+
+  ssrc(kind: MediaKind): number | undefined {
+    return this.peer.ssrc(kind);
+  }
+}
+
+export type AnySession = PublisherSession | ViewerSession;

@@ -1,0 +1,265 @@
+/**
+ * One live stream's media: the current publisher session and the viewer sessions, keyed by
+ * stream id. It outlives publisher sessions: when a publisher drops and comes back (an OBS
+ * reconnect, or a new WHIP session with the same key), viewers keep their WHEP sessions and
+ * their RTP stream goes on with continuous sequence numbers and timestamps (RtpRewriter),
+ * starting again at the new publisher's first keyframe, which is asked for at once.
+ */
+import { EventEmitter } from 'node:events';
+import type { LiveState } from '@onair/shared/api';
+import type { StreamCodecs } from '@onair/shared/sdp';
+import type { Logger } from '@onair/service/logger';
+import type { InboundRtp, MediaKind, NegotiatedCodec } from '../webrtc/engine';
+import { probeKeyframe } from './codec-probe';
+import { KeyframeRequester } from './keyframe-requester';
+import { RtpRewriter, serializeForFanout, writeRtpHeader } from './rtp-rewriter';
+import type { PublisherSession, ViewerSession } from './sessions';
+import { TrackMeter } from './track-meter';
+
+/** Counters shared by every stream of a MediaRouter (read by /metrics). */
+export interface MediaCounters {
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+}
+
+interface ViewerState {
+  session: ViewerSession;
+  rewriters: Partial<Record<MediaKind, RtpRewriter>>;
+  /** Video is held back until a keyframe starts, so the decoder never starts mid-GOP. */
+  waitingForKeyframe: boolean;
+}
+
+interface StreamRouterEvents {
+  live: [];
+  offline: [];
+  /** No publisher and no viewers left: the owner may drop this router. */
+  idle: [];
+}
+
+export interface StreamRouterOptions {
+  streamId: string;
+  keyframeIntervalMs: number;
+  counters: MediaCounters;
+  log: Logger;
+  now?: () => number;
+}
+
+export class StreamRouter extends EventEmitter<StreamRouterEvents> {
+  readonly streamId: string;
+  private publisher: PublisherSession | undefined;
+  private readonly viewers = new Map<string, ViewerState>();
+  private readonly keyframes: KeyframeRequester;
+  private meters: Partial<Record<MediaKind, TrackMeter>> = {};
+  private picture: { width: number; height: number } | undefined;
+  private live = false;
+  private closed = false;
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  constructor(private readonly options: StreamRouterOptions) {
+    super();
+    this.streamId = options.streamId;
+    this.log = options.log;
+    this.now = options.now ?? Date.now;
+    this.keyframes = new KeyframeRequester({
+      intervalMs: options.keyframeIntervalMs,
+      send: (reason) => {
+        if (!this.publisher?.connected) return;
+        this.log.debug({ reason }, 'keyframe request (PLI) to the publisher');
+        this.publisher.peer.requestKeyframe();
+      },
+    });
+  }
+
+  get isLive(): boolean {
+    return this.live;
+  }
+
+  get currentPublisher(): PublisherSession | undefined {
+    return this.publisher;
+  }
+
+  /** Codecs of the current publisher: what a joining viewer must negotiate. */
+  get codecs(): StreamCodecs {
+    const codecs = this.publisher?.peer.codecs ?? {};
+    return {
+      ...(codecs.video ? { video: { name: codecs.video.name, clockRate: codecs.video.clockRate, fmtp: codecs.video.fmtp } } : {}),
+      ...(codecs.audio ? { audio: { name: codecs.audio.name, clockRate: codecs.audio.clockRate, channels: codecs.audio.channels, fmtp: codecs.audio.fmtp } } : {}),
+    };
+  }
+
+  get viewerCount(): number {
+    let count = 0;
+    for (const viewer of this.viewers.values()) if (viewer.session.connected) count += 1;
+    return count;
+  }
+
+  get hasSessions(): boolean {
+    return this.publisher !== undefined || this.viewers.size > 0;
+  }
+
+  /**
+   * Makes `session` the stream's publisher. A second publisher with a live key takes over:
+   * the older WHIP session is closed (like MediaMTX's overridePublisher), because the usual
+   * cause is the same broadcaster reconnecting before the old session timed out, and refusing
+   * would lock them out until it does.
+   *
+   * Viewers negotiated the codecs the stream had when they joined. A new publisher with
+   * another video codec (e.g. VP8 after H.264) cannot be forwarded to them without
+   * re-encoding, so those viewer sessions are closed (they reconnect and negotiate again);
+   * viewers with the same codec stay. H.264 profiles are not compared: forwarding keeps the
+   * bitstream and WebRTC H.264 decoders take any profile the publisher sends here.
+   */
+  attachPublisher(session: PublisherSession): void {
+    const previous = this.publisher;
+    if (previous) {
+      this.log.info({ previous: previous.id, next: session.id }, 'a new publisher takes over the stream');
+      this.detachPublisher(previous);
+      previous.close('replaced');
+    }
+    this.publisher = session;
+    this.meters = {};
+    this.picture = undefined;
+    for (const viewer of this.viewers.values()) {
+      const mismatch = (['video', 'audio'] as const).find((kind) => {
+        const mine = viewer.session.codecs[kind];
+        const theirs = session.peer.codecs[kind];
+        return mine && theirs && mine.name.toLowerCase() !== theirs.name.toLowerCase();
+      });
+      if (mismatch) {
+        this.log.info({ viewer: viewer.session.id, kind: mismatch, was: viewer.session.codecs[mismatch]?.name, now: session.peer.codecs[mismatch]?.name }, 'closing viewer: the new publisher uses another codec');
+        viewer.session.close('codec_changed');
+        continue;
+      }
+      for (const rewriter of Object.values(viewer.rewriters)) rewriter.reset();
+      viewer.waitingForKeyframe = true;
+    }
+    session.peer.onRtp((packet) => {
+      if (this.publisher === session) this.forward(packet);
+    });
+    const onConnected = () => {
+      if (this.publisher !== session) return;
+      this.live = true;
+      this.keyframes.resetWindow();
+      this.keyframes.request('publisher-connected');
+      this.emit('live');
+    };
+    if (session.connected) onConnected();
+    else session.once('connected', onConnected);
+    session.once('closed', () => {
+      if (this.publisher !== session) return;
+      this.detachPublisher(session);
+      this.maybeIdle();
+    });
+  }
+
+  /** Closes the current publisher session; viewers stay and resume with the next publisher. */
+  disconnectPublisher(reason: string): void {
+    this.publisher?.close(reason);
+  }
+
+  addViewer(session: ViewerSession): void {
+    const rewriters: ViewerState['rewriters'] = {};
+    for (const kind of ['video', 'audio'] as const) {
+      const codec = session.codecs[kind];
+      const ssrc = session.ssrc(kind);
+      if (codec && ssrc !== undefined) rewriters[kind] = new RtpRewriter({ ssrc, payloadType: codec.payloadType, clockRate: codec.clockRate });
+    }
+    this.viewers.set(session.id, { session, rewriters, waitingForKeyframe: true });
+    session.peer.onKeyframeRequest((type) => this.keyframes.request(`viewer-${type}`));
+    session.once('connected', () => this.keyframes.request('viewer-joined'));
+    session.once('closed', () => {
+      this.viewers.delete(session.id);
+      this.maybeIdle();
+    });
+  }
+
+  liveState(): LiveState {
+    const publisher = this.publisher;
+    const viewers = this.viewerCount;
+    if (!this.live || !publisher) return { live: false, since: null, publisher: null, video: null, audio: null, viewers: { whep: viewers, total: viewers } };
+    const now = this.now();
+    const video = publisher.peer.codecs.video;
+    const audio = publisher.peer.codecs.audio;
+    const videoSnap = this.meters.video?.snapshot(now);
+    const audioSnap = this.meters.audio?.snapshot(now);
+    return {
+      live: true,
+      since: (publisher.connectedAt ?? publisher.createdAt).toISOString(),
+      publisher: { protocol: 'whip', sessionId: publisher.id },
+      video: video
+        ? { codec: video.name, width: this.picture?.width ?? null, height: this.picture?.height ?? null, fps: videoSnap?.fps ?? null, bitrateKbps: videoSnap?.bitrateKbps ?? 0, packetsLost: videoSnap?.packetsLost ?? 0 }
+        : null,
+      audio: audio ? { codec: audio.name, bitrateKbps: audioSnap?.bitrateKbps ?? 0 } : null,
+      viewers: { whep: viewers, total: viewers },
+    };
+  }
+
+  /** Closes the publisher and every viewer (stream deleted, server stopping). Idempotent. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.keyframes.close();
+    this.publisher?.close(reason);
+    for (const viewer of [...this.viewers.values()]) viewer.session.close(reason);
+    this.viewers.clear();
+    this.removeAllListeners('idle');
+  }
+
+  private detachPublisher(session: PublisherSession): void {
+    if (this.publisher !== session) return;
+    this.publisher = undefined;
+    if (this.live) {
+      this.live = false;
+      this.emit('offline');
+    }
+  }
+
+  private maybeIdle(): void {
+    if (!this.hasSessions) this.emit('idle');
+  }
+
+  /** Data plane: one publisher packet → every viewer, each with its own buffer and header. */
+  private forward(packet: InboundRtp): void {
+    const now = this.now();
+    const counters = this.options.counters;
+    counters.packetsIn += 1;
+    counters.bytesIn += packet.size;
+    const codec: NegotiatedCodec | undefined = this.publisher?.peer.codecs[packet.kind];
+    if (!codec || packet.payloadType !== codec.payloadType) return; // e.g. stray RTX or RED
+    const meter = (this.meters[packet.kind] ??= new TrackMeter(codec.clockRate));
+    meter.record(packet, packet.size, now);
+    let keyframeStart = false;
+    if (packet.kind === 'video') {
+      const info = probeKeyframe(codec.name, packet.payload);
+      keyframeStart = info.keyframeStart;
+      if (info.width && info.height) this.picture = { width: info.width, height: info.height };
+    }
+    if (this.viewers.size === 0) return;
+    const base = serializeForFanout(packet.marker, packet.payload);
+    let waiting = false;
+    for (const viewer of this.viewers.values()) {
+      if (!viewer.session.connected) continue;
+      const rewriter = viewer.rewriters[packet.kind];
+      if (!rewriter) continue;
+      if (packet.kind === 'video' && viewer.waitingForKeyframe) {
+        if (!keyframeStart) {
+          waiting = true;
+          continue;
+        }
+        viewer.waitingForKeyframe = false;
+      }
+      const header = rewriter.process(packet, now);
+      if (!header) continue;
+      const copy = Buffer.from(base);
+      writeRtpHeader(copy, header);
+      viewer.session.peer.send(packet.kind, copy);
+      counters.packetsOut += 1;
+      counters.bytesOut += copy.length;
+    }
+    // A lost PLI must not leave a viewer black until the next GOP: ask again (rate-limited).
+    if (waiting) this.keyframes.request('viewer-waiting');
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * What WHIP (RFC 9725) and WHEP share: reading and validating an SDP offer, the 201 answer with
+ * its headers, and the session resource's PATCH (trickle ICE, RFC 8840) and DELETE.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OnairError } from '@onair/shared/errors';
+import { parseOffer, parseTrickleFragment, type ParsedSdp, SdpError } from '@onair/shared/sdp';
+import { readBody, requireContentType, type Router } from '@onair/service/http';
+import type { IceServer, IngestConfig } from '../config';
+import type { MediaRouter } from '../router/media-router';
+import type { AnySession, SessionKind } from '../router/sessions';
+
+export const SDP_TYPE = 'application/sdp';
+export const TRICKLE_TYPE = 'application/trickle-ice-sdpfrag';
+
+/** Checks the media type, reads the offer within the size limit and parses it (415, 413, 400). */
+export async function readOffer(req: IncomingMessage, config: IngestConfig): Promise<{ text: string; sdp: ParsedSdp }> {
+  requireContentType(req, SDP_TYPE);
+  const text = (await readBody(req, config.limits.sdpMaxBytes, 'sdp_too_large')).toString('utf8');
+  try {
+    return { text, sdp: parseOffer(text) };
+  } catch (error) {
+    if (error instanceof SdpError) throw new OnairError('invalid_sdp', `The SDP offer is invalid: ${error.message}.`, { cause: error });
+    throw error;
+  }
+}
+
+/** RFC 9725 §4.6: one `Link: <url>; rel="ice-server"` per STUN/TURN URL, with TURN credentials. */
+export function iceServerLinks(servers: IceServer[]): string[] {
+  const quote = (value: string) => `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+  return servers.flatMap((server) =>
+    (Array.isArray(server.urls) ? server.urls : [server.urls]).map((url) => {
+      let link = `<${url}>; rel="ice-server"`;
+      if (server.username !== undefined) link += `; username=${quote(server.username)}`;
+      if (server.credential !== undefined) link += `; credential=${quote(server.credential)}; credential-type="password"`;
+      return link;
+    }),
+  );
+}
+
+/** 201 Created with the answer (RFC 9725 §4.2): Location, ETag, Accept-Patch and ICE server links. */
+export function sendAnswer(res: ServerResponse, session: AnySession, config: IngestConfig): void {
+  const links = iceServerLinks(config.ice.servers);
+  const body = session.peer.answer;
+  res.writeHead(201, {
+    'Content-Type': SDP_TYPE,
+    'Content-Length': Buffer.byteLength(body),
+    Location: `/${session.kind}/sessions/${session.id}`,
+    ETag: session.etag,
+    'Accept-Patch': TRICKLE_TYPE,
+    'Cache-Control': 'no-store',
+    ...(links.length > 0 ? { Link: links } : {}),
+  });
+  res.end(body);
+}
+
+/** PATCH and DELETE on `/<kind>/sessions/:id`. */
+export function registerSessionResource(router: Router, kind: SessionKind, media: MediaRouter, config: IngestConfig): void {
+  router.on('PATCH', `/${kind}/sessions/:id`, async ({ req, res, params }) => {
+    const session = media.session(kind, params.id ?? '');
+    const ifMatch = req.headers['if-match'];
+    if (ifMatch !== undefined && ifMatch.trim() !== '*' && !ifMatch.split(',').some((tag) => tag.trim() === session.etag)) {
+      throw new OnairError('etag_mismatch', `If-Match does not match the session's ETag ${session.etag}.`);
+    }
+    requireContentType(req, TRICKLE_TYPE);
+    const text = (await readBody(req, config.limits.sdpMaxBytes, 'sdp_too_large')).toString('utf8');
+    let fragment;
+    try {
+      fragment = parseTrickleFragment(text);
+    } catch (error) {
+      if (error instanceof SdpError) throw new OnairError('invalid_ice_fragment', `The trickle ICE fragment is invalid: ${error.message}.`, { cause: error });
+      throw error;
+    }
+    // RFC 9725 §4.4.1: new ICE credentials request an ICE restart. werift cannot restart ICE as
+    // the answering side here, so say so plainly: the client starts a new session instead.
+    if (fragment.iceUfrag !== undefined && fragment.iceUfrag !== session.peer.remoteIceUfrag) {
+      throw new OnairError('ice_restart_unsupported', 'This server does not support ICE restarts. DELETE this session and POST a new offer.');
+    }
+    await session.peer.addRemoteCandidates(fragment);
+    res.writeHead(204, { ETag: session.etag });
+    res.end();
+  });
+
+  router.on('DELETE', `/${kind}/sessions/:id`, ({ res, params }) => {
+    const session = media.session(kind, params.id ?? '');
+    session.close('deleted_by_client');
+    res.writeHead(200, { 'Content-Length': 0 });
+    res.end();
+  });
+}

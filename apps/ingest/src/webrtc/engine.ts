@@ -1,0 +1,93 @@
+/**
+ * The WebRTC engine behind the media path, reduced to what the ingest needs: answer an offer
+ * as a receiving peer (publisher) or a sending peer (viewer), move RTP packets, ask for and
+ * hear about keyframes. werift implements it today (werift-engine.ts); node-datachannel could
+ * implement it if fan-out needs C++ SRTP (DESIGN.md §7).
+ */
+import type { TrickleFragment } from '@onair/shared/sdp';
+
+export type MediaKind = 'audio' | 'video';
+
+/** One negotiated codec, with the remote's payload type and fmtp. */
+export interface NegotiatedCodec {
+  kind: MediaKind;
+  /** `H264`, `VP8`, `opus`. */
+  name: string;
+  clockRate: number;
+  channels?: number;
+  payloadType: number;
+  fmtp?: string;
+}
+
+export interface IceOptions {
+  /** Addresses to bind media sockets on and to advertise as host candidates. */
+  hosts: string[];
+  /** Inclusive UDP port range; undefined = ephemeral ports. */
+  portRange: [number, number] | undefined;
+}
+
+export interface PeerOptions {
+  /** The offer, already restricted to the chosen codecs (one per m-line). */
+  offer: string;
+  codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec };
+  ice: IceOptions;
+}
+
+/** 'connected' once ICE and DTLS are up; 'failed' and 'closed' are final. */
+export type PeerState = 'connecting' | 'connected' | 'failed' | 'closed';
+
+/** An RTP packet as received, header fields parsed; header extensions and padding are dropped. */
+export interface InboundRtp {
+  kind: MediaKind;
+  sequenceNumber: number;
+  timestamp: number;
+  ssrc: number;
+  payloadType: number;
+  marker: boolean;
+  payload: Buffer;
+  /** Size on the wire (header + payload), bytes. */
+  size: number;
+}
+
+interface PeerEvents {
+  state: [PeerState];
+}
+
+export interface MediaPeer {
+  /** The SDP answer, with every local candidate (no trickle from the server side). */
+  readonly answer: string;
+  readonly state: PeerState;
+  /** ICE ufrag of the remote side (from the offer); a PATCH with another one is an ICE restart. */
+  readonly remoteIceUfrag: string | undefined;
+  on<E extends keyof PeerEvents>(event: E, listener: (...args: PeerEvents[E]) => void): this;
+  off<E extends keyof PeerEvents>(event: E, listener: (...args: PeerEvents[E]) => void): this;
+  /** Trickled remote candidates (RFC 8840 fragment already parsed). */
+  addRemoteCandidates(fragment: TrickleFragment): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface PublisherPeer extends MediaPeer {
+  readonly codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec };
+  /** Every RTP packet received, in arrival order. */
+  onRtp(listener: (packet: InboundRtp) => void): void;
+  /** Sends a PLI for the video track (no-op until its SSRC is known). */
+  requestKeyframe(): void;
+}
+
+export interface ViewerPeer extends MediaPeer {
+  /** Codec the viewer negotiated per kind (payload type is the viewer's). */
+  readonly codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec };
+  /** SSRC the viewer's sender announced per kind. */
+  ssrc(kind: MediaKind): number | undefined;
+  /** Sends one serialized RTP packet; the buffer is the caller's to give away. */
+  send(kind: MediaKind, packet: Buffer): void;
+  /** The viewer asked for a keyframe (PLI or FIR). */
+  onKeyframeRequest(listener: (kind: 'pli' | 'fir') => void): void;
+  /** Packets and bytes handed to the engine so far. */
+  readonly sent: { packets: number; bytes: number };
+}
+
+export interface MediaEngine {
+  createPublisher(options: PeerOptions): Promise<PublisherPeer>;
+  createViewer(options: PeerOptions): Promise<ViewerPeer>;
+}

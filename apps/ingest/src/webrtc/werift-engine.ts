@@ -1,0 +1,293 @@
+/**
+ * MediaEngine over werift. What this file knows about werift (FIELD-NOTES, werift 0.25 source):
+ * - Codecs are matched by mimeType only, so the offer reaching here is already restricted to
+ *   one codec per m-line and the local codec list is exactly that codec (its own fmtp).
+ * - By default werift binds every interface and advertises all of them; here host gathering is
+ *   switched off (`iceUseIpv4/6: false`) and the configured hosts are the only addresses
+ *   advertised (`iceAdditionalHostAddresses`); sockets bind to the configured address per family
+ *   (`iceInterfaceAddresses`). werift binds one address per family, so with several hosts of one
+ *   family the sockets bind the wildcard address and only the configured ones are advertised.
+ * - TWCC is left out: with it on, Chrome collapsed to ~30 kbps; a periodic REMB bounds the
+ *   publisher's rate instead.
+ */
+import { EventEmitter } from 'node:events';
+import { isIPv4, isIPv6 } from 'node:net';
+import {
+  PictureLossIndication,
+  ReceiverEstimatedMaxBitrate,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtcpPayloadSpecificFeedback,
+  type MediaStreamTrack,
+  type RTCRtpTransceiver,
+  type RtpPacket,
+  useAbsSendTime,
+  useSdesMid,
+} from 'werift';
+import type { TrickleFragment } from '@onair/shared/sdp';
+import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, PeerOptions, PeerState, PublisherPeer, ViewerPeer } from './engine';
+
+/** Ceiling announced to publishers by REMB (bits/s): Chrome's loss-based estimate ramps up to it. */
+const PUBLISHER_REMB_BPS = 8_000_000;
+const REMB_INTERVAL_MS = 1000;
+
+function toWeriftCodec(codec: NegotiatedCodec): RTCRtpCodecParameters {
+  const video = codec.kind === 'video';
+  return new RTCRtpCodecParameters({
+    mimeType: `${codec.kind}/${codec.name}`,
+    clockRate: codec.clockRate,
+    payloadType: codec.payloadType,
+    ...(codec.channels ? { channels: codec.channels } : {}),
+    ...(codec.fmtp ? { parameters: codec.fmtp } : {}),
+    rtcpFeedback: video
+      ? [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }, { type: 'goog-remb' }]
+      : [],
+  });
+}
+
+function iceConfig(hosts: string[], portRange: [number, number] | undefined) {
+  const v4 = hosts.filter((h) => isIPv4(h));
+  const v6 = hosts.filter((h) => isIPv6(h));
+  const interfaceAddresses: Record<string, string> = {};
+  if (v4.length === 1) interfaceAddresses.udp4 = v4[0]!;
+  if (v6.length === 1) interfaceAddresses.udp6 = v6[0]!;
+  return {
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    iceUseTcp: false,
+    iceAdditionalHostAddresses: hosts,
+    ...(Object.keys(interfaceAddresses).length > 0 ? { iceInterfaceAddresses: interfaceAddresses } : {}),
+    ...(portRange ? { icePortRange: portRange } : {}),
+  };
+}
+
+function remoteUfrag(offer: string): string | undefined {
+  return /^a=ice-ufrag:(\S+)/m.exec(offer)?.[1];
+}
+
+abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implements MediaPeer {
+  answer = '';
+  state: PeerState = 'connecting';
+  readonly remoteIceUfrag: string | undefined;
+  protected readonly pc: RTCPeerConnection;
+  private closing: Promise<void> | undefined;
+
+  constructor(protected readonly options: PeerOptions) {
+    super();
+    this.remoteIceUfrag = remoteUfrag(options.offer);
+    const { video, audio } = options.codecs;
+    this.pc = new RTCPeerConnection({
+      codecs: { video: video ? [toWeriftCodec(video)] : [], audio: audio ? [toWeriftCodec(audio)] : [] },
+      headerExtensions: { video: [useSdesMid(), useAbsSendTime()], audio: [useSdesMid()] },
+      ...iceConfig(options.ice.hosts, options.ice.portRange),
+    });
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected') this.setState('connected');
+      else if (state === 'failed') this.setState('failed');
+      else if (state === 'closed') this.setState('closed');
+    });
+  }
+
+  /** Applies the offer, lets the subclass set up transceivers, answers with all candidates. */
+  protected async negotiate(direction: 'recvonly' | 'sendonly'): Promise<void> {
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: this.options.offer });
+    for (const transceiver of this.pc.getTransceivers()) {
+      if (transceiver.kind !== 'audio' && transceiver.kind !== 'video') continue;
+      transceiver.setDirection(direction);
+      this.setupTransceiver(transceiver);
+    }
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    await this.gathered();
+    this.answer = this.pc.localDescription?.sdp ?? answer.sdp;
+  }
+
+  protected abstract setupTransceiver(transceiver: RTCRtpTransceiver): void;
+
+  private gathered(): Promise<void> {
+    if (this.pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const { unSubscribe } = this.pc.iceGatheringStateChange.subscribe((state) => {
+        if (state === 'complete') {
+          unSubscribe();
+          resolve();
+        }
+      });
+    });
+  }
+
+  async addRemoteCandidates(fragment: TrickleFragment): Promise<void> {
+    for (const media of fragment.media) {
+      for (const candidate of media.candidates) {
+        await this.pc.addIceCandidate({ candidate: `candidate:${candidate}`, sdpMid: media.mid, sdpMLineIndex: media.mLineIndex });
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.onClose();
+      this.setState('closed');
+      await this.pc.close().catch(() => undefined);
+    })();
+    return this.closing;
+  }
+
+  protected onClose(): void {}
+
+  private setState(state: PeerState): void {
+    if (this.state === state || this.state === 'closed' || (this.state === 'failed' && state !== 'closed')) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+}
+
+class WeriftPublisher extends WeriftPeer implements PublisherPeer {
+  readonly codecs: PeerOptions['codecs'];
+  private readonly rtpListeners: Array<(packet: InboundRtp) => void> = [];
+  private videoReceiver: { ssrc: number; send: (ssrc: number) => Promise<void> } | undefined;
+  private readonly rembTimer: NodeJS.Timeout;
+
+  constructor(options: PeerOptions) {
+    super(options);
+    this.codecs = options.codecs;
+    this.rembTimer = setInterval(() => this.sendRemb(), REMB_INTERVAL_MS);
+    this.rembTimer.unref();
+  }
+
+  static async create(options: PeerOptions): Promise<WeriftPublisher> {
+    const peer = new WeriftPublisher(options);
+    try {
+      await peer.negotiate('recvonly');
+    } catch (error) {
+      await peer.close();
+      throw error;
+    }
+    return peer;
+  }
+
+  onRtp(listener: (packet: InboundRtp) => void): void {
+    this.rtpListeners.push(listener);
+  }
+
+  requestKeyframe(): void {
+    if (this.videoReceiver && this.state === 'connected') this.videoReceiver.send(this.videoReceiver.ssrc).catch(() => undefined);
+  }
+
+  protected setupTransceiver(transceiver: RTCRtpTransceiver): void {
+    const kind = transceiver.kind as MediaKind;
+    if (!this.codecs[kind]) return;
+    // werift 0.25 fires the track event inside setRemoteDescription (before this runs) for the
+    // receiver's own track, and later ones through onTrack: take both, once each.
+    const seen = new Set<MediaStreamTrack>();
+    const attach = (track: MediaStreamTrack) => {
+      if (seen.has(track)) return;
+      seen.add(track);
+      if (kind === 'video' && track.ssrc !== undefined) {
+        this.videoReceiver = { ssrc: track.ssrc, send: (ssrc) => transceiver.receiver.sendRtcpPLI(ssrc) };
+      }
+      track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
+        if (kind === 'video' && !this.videoReceiver) this.videoReceiver = { ssrc: rtp.header.ssrc, send: (ssrc) => transceiver.receiver.sendRtcpPLI(ssrc) };
+        const { header, payload } = rtp;
+        if (payload.length === 0) return; // padding-only probes carry no media
+        const packet: InboundRtp = {
+          kind,
+          sequenceNumber: header.sequenceNumber,
+          timestamp: header.timestamp,
+          ssrc: header.ssrc,
+          payloadType: header.payloadType,
+          marker: header.marker,
+          payload,
+          size: header.serializeSize + payload.length,
+        };
+        for (const listener of this.rtpListeners) listener(packet);
+      });
+    };
+    const own = (transceiver.receiver as { track?: MediaStreamTrack }).track;
+    if (own) attach(own);
+    for (const track of transceiver.receiver.tracks) attach(track);
+    transceiver.onTrack.subscribe((track) => attach(track));
+  }
+
+  private sendRemb(): void {
+    if (this.state !== 'connected' || !this.videoReceiver) return;
+    const dtls = this.pc.getTransceivers().find((t) => t.kind === 'video')?.dtlsTransport;
+    if (!dtls) return;
+    const remb = new ReceiverEstimatedMaxBitrate({ senderSsrc: 1, mediaSsrc: 0, ssrcNum: 1, ssrcFeedbacks: [this.videoReceiver.ssrc], bitrate: BigInt(PUBLISHER_REMB_BPS) });
+    // werift derives exponent/mantissa from these two when serializing.
+    remb.brExp = 0;
+    while (PUBLISHER_REMB_BPS / 2 ** remb.brExp > 0x3ffff) remb.brExp += 1;
+    remb.brMantissa = Math.floor(PUBLISHER_REMB_BPS / 2 ** remb.brExp);
+    dtls.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback: remb })]).catch(() => undefined);
+  }
+
+  protected override onClose(): void {
+    clearInterval(this.rembTimer);
+  }
+}
+
+class WeriftViewer extends WeriftPeer implements ViewerPeer {
+  readonly codecs: PeerOptions['codecs'] = {};
+  readonly sent = { packets: 0, bytes: 0 };
+  private readonly senders = new Map<MediaKind, RTCRtpTransceiver>();
+  private readonly keyframeListeners: Array<(kind: 'pli' | 'fir') => void> = [];
+
+  static async create(options: PeerOptions): Promise<WeriftViewer> {
+    const peer = new WeriftViewer(options);
+    try {
+      await peer.negotiate('sendonly');
+      for (const [kind, transceiver] of peer.senders) {
+        const codec = transceiver.sender.codec;
+        const wanted = options.codecs[kind];
+        if (codec && wanted) peer.codecs[kind] = { ...wanted, payloadType: codec.payloadType };
+      }
+    } catch (error) {
+      await peer.close();
+      throw error;
+    }
+    return peer;
+  }
+
+  ssrc(kind: MediaKind): number | undefined {
+    return this.senders.get(kind)?.sender.ssrc;
+  }
+
+  send(kind: MediaKind, packet: Buffer): void {
+    const transceiver = this.senders.get(kind);
+    if (!transceiver || this.state !== 'connected') return;
+    this.sent.packets += 1;
+    this.sent.bytes += packet.length;
+    transceiver.sender.sendRtp(packet).catch(() => undefined);
+  }
+
+  onKeyframeRequest(listener: (kind: 'pli' | 'fir') => void): void {
+    this.keyframeListeners.push(listener);
+  }
+
+  protected setupTransceiver(transceiver: RTCRtpTransceiver): void {
+    const kind = transceiver.kind as MediaKind;
+    if (!this.options.codecs[kind] || this.senders.has(kind)) return;
+    this.senders.set(kind, transceiver);
+    const onRtcp = (rtcp: unknown) => {
+      if (!(rtcp instanceof RtcpPayloadSpecificFeedback)) return;
+      if (rtcp.feedback.mediaSsrc !== transceiver.sender.ssrc && !(rtcp.feedback.count === 4)) return;
+      // werift does not export FullIntraRequest; its FMT (RFC 5104 §4.3.1: 4) identifies it.
+      const type = rtcp.feedback instanceof PictureLossIndication ? 'pli' : rtcp.feedback.count === 4 ? 'fir' : undefined;
+      if (type) for (const listener of this.keyframeListeners) listener(type);
+    };
+    // werift routes a PSFB by its sender SSRC first: a viewer's PLI whose sender SSRC is one the
+    // viewer announced lands on this transceiver's receiver, not its sender. Listen on both.
+    transceiver.sender.onRtcp.subscribe(onRtcp);
+    transceiver.receiver.onRtcp.subscribe(onRtcp);
+  }
+}
+
+export class WeriftEngine implements MediaEngine {
+  createPublisher(options: PeerOptions): Promise<PublisherPeer> {
+    return WeriftPublisher.create(options);
+  }
+
+  createViewer(options: PeerOptions): Promise<ViewerPeer> {
+    return WeriftViewer.create(options);
+  }
+}

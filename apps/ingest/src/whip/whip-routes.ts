@@ -1,0 +1,45 @@
+/**
+ * WHIP (RFC 9725) ingest: `POST /whip` with `Authorization: Bearer <stream key>` and an SDP
+ * offer → 201 with the answer and the session resource; PATCH/DELETE on that resource.
+ */
+import { OnairError } from '@onair/shared/errors';
+import { ACCEPTED_CODECS, codecLabel, restrictOffer, selectPublisherCodecs } from '@onair/shared/sdp';
+import { bearerToken, type Router } from '@onair/service/http';
+import type { IngestConfig } from '../config';
+import type { MediaRouter } from '../router/media-router';
+import type { StreamStore } from '../streams/stream-store';
+import type { NegotiatedCodec } from '../webrtc/engine';
+import { readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
+
+export interface WhipRouteDeps {
+  store: StreamStore;
+  media: MediaRouter;
+  config: IngestConfig;
+}
+
+export function registerWhipRoutes(router: Router, { store, media, config }: WhipRouteDeps): void {
+  router.on('POST', '/whip', async ({ req, res, log }) => {
+    const started = performance.now();
+    // Credentials before the body: an unauthenticated client cannot make the server parse SDP.
+    const key = bearerToken(req);
+    const record = store.findByKey(key);
+    if (!record) throw new OnairError('invalid_stream_key', 'The stream key is not valid (it may have been rotated).');
+    const offer = await readOffer(req, config);
+    const chosen = selectPublisherCodecs(offer.sdp);
+    if (!chosen.video && !chosen.audio) {
+      throw new OnairError('no_supported_codec', `The offer has no codec onair accepts. Accepted: ${ACCEPTED_CODECS.join(', ')}.`, { extensions: { accepted: ACCEPTED_CODECS } });
+    }
+    const codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec } = {};
+    for (const selection of [chosen.video, chosen.audio]) {
+      if (!selection) continue;
+      const { codec } = selection;
+      codecs[selection.kind] = { kind: selection.kind, name: codecLabel(codec), clockRate: codec.clockRate, payloadType: codec.payloadType, ...(codec.channels ? { channels: codec.channels } : {}), ...(codec.fmtp ? { fmtp: codec.fmtp } : {}) };
+    }
+    const restricted = restrictOffer(offer.text, [chosen.video, chosen.audio].filter((s) => s !== undefined));
+    log.debug({ stream: record.id, offer: offer.text }, 'WHIP offer');
+    const session = await media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.portRange } });
+    log.info({ stream: record.id, name: record.name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, answerMs: Math.round(performance.now() - started) }, 'WHIP session created');
+    sendAnswer(res, session, config);
+  });
+  registerSessionResource(router, 'whip', media, config);
+}

@@ -1,0 +1,135 @@
+/**
+ * A WHIP publisher in Node: ffmpeg encodes a test pattern to H.264 (Constrained Baseline,
+ * zerolatency, like a WebRTC encoder) and sends it as plain RTP to a local UDP socket; each
+ * packet goes into a werift sendonly track, published over WHIP.
+ *
+ *   const pub = await startWeriftH264Publisher({ whipUrl, streamKey });
+ *   await pub.connected; … await pub.stop();
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+
+export interface WeriftH264PublisherOptions {
+  whipUrl: string;
+  streamKey: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** Keyframe interval in frames (default one per second). */
+  gopFrames?: number;
+  ffmpegPath?: string;
+}
+
+export interface WeriftH264Publisher {
+  /** Session resource URL (absolute). */
+  resourceUrl: string;
+  /** Time from POST to the 201 answer, ms. */
+  answerMs: number;
+  /** Resolves when ICE+DTLS are up. */
+  connected: Promise<void>;
+  pc: RTCPeerConnection;
+  /** RTP packets handed to werift so far. */
+  packetsSent(): number;
+  /** Stops media and closes the peer; `delete: true` also DELETEs the session resource (a clean stop). */
+  stop(opts?: { delete?: boolean }): Promise<void>;
+}
+
+/** Loopback-only ICE for test peers (werift otherwise advertises every interface). */
+export const loopbackIce = { iceUseIpv4: false, iceUseIpv6: false, iceUseTcp: false, iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' } };
+
+export async function waitGathered(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return;
+  await new Promise<void>((resolve) => {
+    const { unSubscribe } = pc.iceGatheringStateChange.subscribe((state) => {
+      if (state === 'complete') {
+        unSubscribe();
+        resolve();
+      }
+    });
+  });
+}
+
+export function connectedPromise(pc: RTCPeerConnection): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (pc.connectionState === 'connected') return resolve();
+    pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected') resolve();
+      if (state === 'failed' || state === 'closed') reject(new Error(`peer ${state}`));
+    });
+  });
+}
+
+export async function startWeriftH264Publisher(opts: WeriftH264PublisherOptions): Promise<WeriftH264Publisher> {
+  const pc = new RTCPeerConnection({
+    codecs: {
+      video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'goog-remb' }], parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' })],
+      audio: [],
+    },
+    ...loopbackIce,
+  });
+  const track = new MediaStreamTrack({ kind: 'video' });
+  pc.addTransceiver(track, { direction: 'sendonly' });
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitGathered(pc);
+  const connected = connectedPromise(pc);
+  connected.catch(() => undefined);
+
+  const started = performance.now();
+  const response = await fetch(opts.whipUrl, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${opts.streamKey}` },
+    body: pc.localDescription!.sdp,
+  });
+  const answerMs = performance.now() - started;
+  if (response.status !== 201) {
+    await pc.close();
+    throw new Error(`WHIP POST answered ${response.status}: ${await response.text()}`);
+  }
+  const resourceUrl = new URL(response.headers.get('location')!, opts.whipUrl).toString();
+  await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+
+  // ffmpeg → UDP → werift track. Packets are forwarded once the peer is connected.
+  const socket: Socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  let sent = 0;
+  socket.on('message', (packet) => {
+    if (pc.connectionState !== 'connected') return;
+    sent += 1;
+    track.writeRtp(packet);
+  });
+  const fps = opts.fps ?? 30;
+  const ffmpeg: ChildProcess = spawn(
+    opts.ffmpegPath ?? '/usr/bin/ffmpeg',
+    [
+      '-hide_banner', '-nostats', '-loglevel', 'error', '-re',
+      '-f', 'lavfi', '-i', `testsrc=size=${opts.width ?? 640}x${opts.height ?? 360}:rate=${fps}`,
+      '-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+      '-g', String(opts.gopFrames ?? fps), '-an', '-f', 'rtp', `rtp://127.0.0.1:${(socket.address()).port}?pkt_size=1200`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  ffmpeg.stderr?.resume();
+  const ffmpegExited = new Promise<void>((resolve) => ffmpeg.once('exit', () => resolve()));
+
+  let stopped: Promise<void> | undefined;
+  return {
+    resourceUrl,
+    answerMs,
+    connected,
+    pc,
+    packetsSent: () => sent,
+    stop(stopOpts = {}) {
+      stopped ??= (async () => {
+        if (ffmpeg.exitCode === null && ffmpeg.signalCode === null) {
+          ffmpeg.kill('SIGKILL');
+          await ffmpegExited;
+        }
+        socket.close();
+        if (stopOpts.delete) await fetch(resourceUrl, { method: 'DELETE' }).catch(() => undefined);
+        await pc.close();
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * A WHEP viewer in Node (werift): offers H.264 and VP8 video plus opus, records every video RTP
+ * packet it receives and notices keyframes by their bitstream (H.264 SPS/IDR NAL units, VP8
+ * key frames), so tests can assert what a player would get.
+ */
+import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
+import { connectedPromise, loopbackIce, waitGathered } from './werift-h264-publisher';
+
+export interface ReceivedPacket {
+  sequenceNumber: number;
+  timestamp: number;
+  ssrc: number;
+  payloadType: number;
+  marker: boolean;
+  keyframe: boolean;
+  receivedAt: number;
+}
+
+export interface WeriftWhepViewer {
+  response: { status: number; headers: Headers };
+  resourceUrl: string;
+  answerMs: number;
+  /** Video codec the answer chose (`H264`, `VP8`). */
+  videoCodec: string | undefined;
+  connected: Promise<void>;
+  pc: RTCPeerConnection;
+  /** Every video packet so far, in arrival order. */
+  video: ReceivedPacket[];
+  audioPackets(): number;
+  /** Time the first keyframe packet arrived (performance.now()), if any. */
+  firstKeyframeAt(): number | undefined;
+  /** Sends a PLI upstream, like a decoder that lost its reference. */
+  requestKeyframe(): void;
+  close(opts?: { delete?: boolean }): Promise<void>;
+}
+
+export function isKeyframePacket(codec: string | undefined, payload: Buffer): boolean {
+  if (payload.length < 2) return false;
+  if (codec === 'VP8') {
+    let offset = 1;
+    const b0 = payload[0]!;
+    if (!((b0 & 0x10) && (b0 & 0x07) === 0)) return false;
+    if (b0 & 0x80) {
+      const x = payload[offset++]!;
+      if (x & 0x80) offset += payload[offset]! & 0x80 ? 2 : 1;
+      if (x & 0x40) offset += 1;
+      if (x & 0x30) offset += 1;
+    }
+    return payload.length > offset && (payload[offset]! & 0x01) === 0;
+  }
+  const type = payload[0]! & 0x1f;
+  if (type === 5 || type === 7) return true;
+  if (type === 28) return (payload[1]! & 0x80) !== 0 && [5, 7].includes(payload[1]! & 0x1f);
+  if (type === 24) {
+    for (let offset = 1; offset + 2 < payload.length; ) {
+      const size = payload.readUInt16BE(offset);
+      if ([5, 7].includes(payload[offset + 2]! & 0x1f)) return true;
+      offset += 2 + size;
+    }
+  }
+  return false;
+}
+
+export async function startWeriftWhepViewer(opts: { whepUrl: string; video?: Array<'H264' | 'VP8'> }): Promise<WeriftWhepViewer> {
+  const videoCodecs = (opts.video ?? ['H264', 'VP8']).map((name) =>
+    new RTCRtpCodecParameters({
+      mimeType: `video/${name}`,
+      clockRate: 90000,
+      rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'goog-remb' }],
+      ...(name === 'H264' ? { parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' } : {}),
+    }),
+  );
+  const pc = new RTCPeerConnection({
+    codecs: { video: videoCodecs, audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })] },
+    ...loopbackIce,
+  });
+  const videoTransceiver = pc.addTransceiver('video', { direction: 'recvonly' });
+  pc.addTransceiver('audio', { direction: 'recvonly' });
+  const video: ReceivedPacket[] = [];
+  let audio = 0;
+  let videoCodec: string | undefined;
+  let firstKeyframe: number | undefined;
+  let videoSsrc: number | undefined;
+  pc.onTrack.subscribe((track) => {
+    track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
+      if (track.kind === 'audio') {
+        audio += 1;
+        return;
+      }
+      videoSsrc = rtp.header.ssrc;
+      const keyframe = isKeyframePacket(videoCodec, rtp.payload);
+      const receivedAt = performance.now();
+      if (keyframe && firstKeyframe === undefined) firstKeyframe = receivedAt;
+      video.push({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, ssrc: rtp.header.ssrc, payloadType: rtp.header.payloadType, marker: rtp.header.marker, keyframe, receivedAt });
+    });
+  });
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitGathered(pc);
+  const connected = connectedPromise(pc);
+  connected.catch(() => undefined);
+  const started = performance.now();
+  const res = await fetch(opts.whepUrl, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription!.sdp });
+  const answerMs = performance.now() - started;
+  if (res.status !== 201) {
+    await pc.close();
+    throw Object.assign(new Error(`WHEP POST answered ${res.status}: ${await res.text()}`), { status: res.status });
+  }
+  const answer = await res.text();
+  videoCodec = /a=rtpmap:\d+ (H264|VP8)\/90000/.exec(answer)?.[1];
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  const resourceUrl = new URL(res.headers.get('location')!, opts.whepUrl).toString();
+  let closed: Promise<void> | undefined;
+  return {
+    response: { status: res.status, headers: res.headers },
+    resourceUrl,
+    answerMs,
+    videoCodec,
+    connected,
+    pc,
+    video,
+    audioPackets: () => audio,
+    firstKeyframeAt: () => firstKeyframe,
+    requestKeyframe: () => {
+      if (videoSsrc !== undefined) void videoTransceiver.receiver.sendRtcpPLI(videoSsrc);
+    },
+    close(closeOpts = {}) {
+      closed ??= (async () => {
+        if (closeOpts.delete) await fetch(resourceUrl, { method: 'DELETE' }).catch(() => undefined);
+        await pc.close();
+      })();
+      return closed;
+    },
+  };
+}
