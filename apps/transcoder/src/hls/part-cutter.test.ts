@@ -69,6 +69,12 @@ describe('PartCutter', () => {
       segmentTarget: 0.5,
       expected: ['P(VV,200,I)', 'P(VV,200,I)', 'P(V,100,I)', '|', 'P(VV,200,I)', 'P(VV,200,I)', 'P(V,100,I)', '|', 'P(VV,200,I)', '|'],
     },
+    {
+      name: 'no keyframe for ten segment targets: the segment is cut anyway (bounded memory)',
+      fragments: [frag('V', 0.2), ...Array.from({ length: 11 }, () => frag('v', 0.2))],
+      segmentTarget: 0.2,
+      expected: ['P(V,200,I)', ...Array.from({ length: 9 }, () => 'P(v,200)'), '|', 'P(v,200)', 'P(v,200)', '|'],
+    },
     { name: 'nothing pushed: flush emits nothing', fragments: [], expected: [] },
   ];
   for (const testCase of cases) {

@@ -61,14 +61,21 @@ export class PartCutter {
   private segmentHasMedia = false;
   private lastFragmentDuration = 0;
 
-  constructor(private readonly options: PartCutterOptions) {}
+  private readonly maxSegmentSec: number;
+
+  constructor(private readonly options: PartCutterOptions) {
+    this.maxSegmentSec = 10 * options.segmentTargetSec;
+  }
 
   push(fragment: CutterFragment): CutEvent[] {
     const events: CutEvent[] = [];
     if (fragment.timeline) {
       const elapsed = this.segmentElapsed + this.partDuration;
       const segmentDue = elapsed >= this.options.segmentTargetSec * 0.9;
-      if (fragment.sync && this.segmentHasMedia && segmentDue) {
+      // Without keyframes (a misconfigured encoder) a segment would grow without bound; cut it
+      // anyway at ten targets, accepting a segment that does not start with a keyframe.
+      const overdue = elapsed >= this.maxSegmentSec - PART_SLACK_SEC;
+      if ((fragment.sync && segmentDue && this.segmentHasMedia) || overdue) {
         this.closePart(events);
         events.push({ type: 'segment-end' });
         this.segmentElapsed = 0;
