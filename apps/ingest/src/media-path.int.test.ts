@@ -150,3 +150,31 @@ describe('WHIP VP8 (libwebrtc via @roamhq/wrtc) → WHEP (werift)', () => {
     await viewer.close({ delete: true });
   });
 });
+
+describe('codec change on takeover', () => {
+  it('a viewer that cannot take the new publisher\'s codec is closed; new viewers get the new codec', async () => {
+    const record = ingest.store.create('switch');
+    const h264 = track(await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: record.streamKey }));
+    await pollUntil('H.264 live', () => ingest.media.isLive(record.id), { timeoutMs: 10_000 });
+    const h264Viewer = track(await startWeriftWhepViewer({ whepUrl: `${base}/whep/switch`, video: ['H264'] }));
+    await pollUntil('H.264 keyframe', () => h264Viewer.firstKeyframeAt(), { timeoutMs: 5_000 });
+
+    const vp8 = track(await startWrtcVp8Publisher({ whipUrl: `${base}/whip`, streamKey: record.streamKey }));
+    await vp8.connected;
+    await pollUntil('the H.264-only viewer session closed', async () => (await fetch(h264Viewer.resourceUrl, { method: 'DELETE' })).status === 404, { timeoutMs: 5_000 });
+    expect(ingest.media.liveState(record.id).video?.codec).toBe('VP8');
+    const vp8Viewer = track(await startWeriftWhepViewer({ whepUrl: `${base}/whep/switch` }));
+    expect(vp8Viewer.videoCodec).toBe('VP8');
+    await pollUntil('VP8 keyframe', () => vp8Viewer.firstKeyframeAt(), { timeoutMs: 5_000 });
+    await h264.stop();
+  });
+
+  it('a viewer that offers only a codec the stream does not carry gets 406', async () => {
+    const err = await startWeriftWhepViewer({ whepUrl: `${base}/whep/switch`, video: ['H264'] }).then(
+      () => undefined,
+      (error: Error & { status?: number }) => error,
+    );
+    expect(err?.status).toBe(406);
+    expect(err?.message).toMatch(/no_supported_codec|VP8/);
+  });
+});
