@@ -12,6 +12,7 @@ describe('OnairError → problem+json', () => {
     ['stream_not_found', 404],
     ['session_not_found', 404],
     ['publisher_already_live', 409],
+    ['too_many_attempts', 429],
   ] as const)('%s maps to HTTP %i', (code, status) => {
     const problem = new OnairError(code, 'why').toProblem();
     expect(problem).toMatchObject({ status, code, detail: 'why' });

@@ -32,8 +32,9 @@ export const errorStatus = {
   body_too_large: 413,
   sdp_too_large: 413,
   unsupported_media_type: 415,
-  // 422
+  // 422/429
   ice_restart_unsupported: 422,
+  too_many_attempts: 429,
   // 5xx
   internal_error: 500,
   unavailable: 503,

@@ -110,17 +110,27 @@ const STATE_CLASS: Record<string, string | undefined> = {
 
 function JobCard({ job, history, now, profiles }: { job: JobView; history: readonly Snapshot[]; now: number; profiles: ProfileDoc[] | null }) {
   const jobAt = (snap: Snapshot) => (snap.transcoder.ok ? snap.transcoder.data.find((j) => j.stream === job.stream) : undefined);
-  const speedSeries = (job.renditions.length > 0 ? job.renditions.map((r) => r.id) : ['overall']).map((id, i) => ({
-    label: id,
-    color: COLORS[i % COLORS.length]!,
-    format: (v: number) => `${v.toFixed(2)}×`,
+  const speedSeries = [
+    {
+      label: 'speed',
+      color: COLORS[0]!,
+      format: (v: number) => `${v.toFixed(2)}×`,
+      points: history.map((snap): [number, number | null] => {
+        const j = jobAt(snap);
+        return [snap.at, j && j.state === 'running' ? j.overall.speed : null];
+      }),
+    },
+  ];
+  const renditionSeries = job.renditions.map((r, i) => ({
+    label: r.id,
+    color: COLORS[(i + 1) % COLORS.length]!,
+    format: (v: number) => kbps(v),
     points: history.map((snap): [number, number | null] => {
       const j = jobAt(snap);
-      if (!j || j.state !== 'running') return [snap.at, null];
-      const r = j.renditions.find((x) => x.id === id);
-      return [snap.at, (r ? r.speed : null) ?? (id === 'overall' || !r ? j.overall.speed : null)];
+      return [snap.at, j && j.state === 'running' ? (j.renditions.find((x) => x.id === r.id)?.bitrateKbps ?? null) : null];
     }),
   }));
+  const totalKbps = job.overall.bitrateKbps ?? (job.renditions.some((r) => r.bitrateKbps !== null) ? job.renditions.reduce((sum, r) => sum + (r.bitrateKbps ?? 0), 0) : null);
   const cpuSeries = [
     {
       label: 'ffmpeg CPU',
@@ -138,6 +148,7 @@ function JobCard({ job, history, now, profiles }: { job: JobView; history: reado
             {job.state}
           </span>
           {job.state === 'running' && job.since ? <span className={styles.muted}>for {duration(job.since, now)}</span> : null}
+          {job.input ? <span className={styles.muted}>from {job.input}</span> : null}
         </h2>
         <JobButtons stream={job.stream} state={job.state} />
       </header>
@@ -159,7 +170,7 @@ function JobCard({ job, history, now, profiles }: { job: JobView; history: reado
         </div>
         <div className={styles.stat}>
           <dt>Output bitrate</dt>
-          <dd>{kbps(job.overall.bitrateKbps)}</dd>
+          <dd data-testid="job-bitrate">{kbps(totalKbps)}</dd>
         </div>
         <div className={styles.stat}>
           <dt>Speed</dt>
@@ -190,12 +201,10 @@ function JobCard({ job, history, now, profiles }: { job: JobView; history: reado
             <tr>
               <th>Rendition</th>
               <th>Size</th>
-              <th>Target</th>
+              <th>Target bitrate</th>
+              <th>Measured bitrate</th>
               <th>fps</th>
-              <th>Bitrate</th>
               <th>Speed</th>
-              <th>Dropped</th>
-              <th>Duplicated</th>
             </tr>
           </thead>
           <tbody>
@@ -204,11 +213,12 @@ function JobCard({ job, history, now, profiles }: { job: JobView; history: reado
                 <td>{r.id}</td>
                 <td>{r.width && r.height ? `${r.width}×${r.height}` : dash}</td>
                 <td>{kbps(r.targetKbps)}</td>
-                <td data-testid="rendition-fps">{fmt(r.fps, 1)}</td>
-                <td>{kbps(r.bitrateKbps)}</td>
-                <td>{fmt(r.speed, 2, '×')}</td>
-                <td>{fmt(r.droppedFrames)}</td>
-                <td>{fmt(r.duplicatedFrames)}</td>
+                <td data-testid="rendition-bitrate" data-raw={r.bitrateKbps ?? undefined}>
+                  {kbps(r.bitrateKbps)}
+                </td>
+                {/* One ffmpeg encodes every rung in lockstep: its fps and speed are the job's unless reported per rung. */}
+                <td>{fmt(r.fps ?? job.overall.fps, 1)}</td>
+                <td>{fmt(r.speed ?? job.overall.speed, 2, '×')}</td>
               </tr>
             ))}
           </tbody>
@@ -216,6 +226,7 @@ function JobCard({ job, history, now, profiles }: { job: JobView; history: reado
       ) : null}
       <div className={styles.chartRow}>
         <Chart title="Encoder speed (1× = real time)" now={now} series={speedSeries} testId="chart-speed" />
+        {renditionSeries.length > 0 ? <Chart title="Output bitrate per rendition" now={now} series={renditionSeries} testId="chart-renditions" /> : null}
         <Chart title="ffmpeg CPU (100 % = one core)" now={now} series={cpuSeries} />
       </div>
       <LogViewer stream={job.stream} />

@@ -32,6 +32,8 @@ export interface JobView {
   since: string | null;
   restarts: number | null;
   lastError: string | null;
+  /** Where ffmpeg reads from (e.g. the forwarded RTP's SDP). */
+  input: string | null;
   overall: EncoderStats;
   renditions: RenditionView[];
   /** ffmpeg process: CPU in percent of one core, resident memory in bytes. */

@@ -1,7 +1,8 @@
 /**
- * From the transcoder's job JSON to the dashboard's view of a job. Pure (unit-tested) and lenient
- * on purpose: a field the transcoder does not (yet) report shows as "—" instead of failing the
- * whole page.
+ * From the transcoder's job JSON (`JobStats` in apps/transcoder/src/jobs/transcode-job.ts: one
+ * ffmpeg per stream, so fps/speed/drops are per job and bitrate is measured per rendition) to the
+ * dashboard's view of a job. Pure (unit-tested) and lenient on purpose: a field the transcoder
+ * does not report shows as "—" instead of failing the whole page.
  */
 import type { EncoderStats, JobView, RenditionView } from '../../components/dashboard/types';
 
@@ -43,16 +44,19 @@ function rendition(raw: unknown, index: number): RenditionView {
 export function toJobView(raw: unknown): JobView {
   const r = obj(raw) ?? {};
   const progress = obj(r.stats) ?? obj(r.progress) ?? obj(r.overall) ?? {};
-  const proc = obj(r.process) ?? obj(r.ffmpeg) ?? obj(r.proc);
+  const cpu = obj(r.cpu);
+  const memory = obj(r.memory);
+  const proc = obj(r.process) ?? obj(r.ffmpeg) ?? obj(r.proc) ?? (cpu || memory ? { pid: r.pid, cpuShare: cpu?.share, rssBytes: memory?.rssBytes } : undefined);
   const renditions = Array.isArray(r.renditions) ? r.renditions : Array.isArray(r.rungs) ? r.rungs : [];
   const error = obj(r.lastError) ?? obj(r.error);
   return {
     stream: str(r.stream, r.name, r.streamName) ?? '?',
     state: str(r.state, r.status) ?? 'stopped',
     profile: str(r.profile, obj(r.profile)?.name),
-    since: str(r.since, r.startedAt),
+    since: str(r.runningSince, r.since, r.startedAt),
     restarts: num(r.restarts, r.restartCount),
     lastError: str(r.lastError, r.error, error?.detail, error?.message),
+    input: str(r.input),
     overall: encoderStats(progress),
     renditions: renditions.map(rendition),
     process: proc

@@ -33,7 +33,7 @@ export async function POST(request: Request): Promise<Response> {
     const allowed = limiter.check(client);
     if (!allowed.allowed) {
       const seconds = Math.ceil(allowed.retryAfterMs / 1000);
-      return problemJson(new OnairError('invalid_admin_token', `Too many failed sign-in attempts from your address: try again in ${seconds} s.`, { extensions: { retryAfterSeconds: seconds } }), {
+      return problemJson(new OnairError('too_many_attempts', `Too many failed sign-in attempts from your address: try again in ${seconds} s.`, { extensions: { retryAfterSeconds: seconds } }), {
         'retry-after': String(seconds),
       });
     }

@@ -1,0 +1,317 @@
+/**
+ * The operator dashboard end to end: the real ingest, transcoder and web app (`next start`) on
+ * free ports, headless Chromium as the operator and python3-aiortc as the broadcaster.
+ *
+ * - Every dashboard page and API route refuses a request without a valid session (table-driven:
+ *   no cookie, a forged one, an expired one, one signed with another admin token).
+ * - Sign in → create a stream → publish to it → the stream shows live with changing figures →
+ *   the transcoder job runs with per-rung figures → stop/start → switch to and edit a profile and
+ *   watch the HLS master playlist follow → sign out and be refused → sign-in rate limit.
+ * - The built browser bundle holds no admin secret.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signSession, SESSION_COOKIE } from '../../apps/web/lib/server/session-token';
+import { launchBrowser, type TestBrowser } from '../support/browser';
+import { pollUntil } from '../support/poll';
+import { startStack, type Stack } from '../support/stack';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const PUBLISHER = resolve(import.meta.dirname, '../support/peers/aiortc_whip_publisher.py');
+const SHOTS = process.env.ONAIR_SCREENSHOTS_DIR;
+/** The transcoder is optional while it is being built: without it, the dashboard must say it is unreachable. */
+const WITH_TRANSCODER = existsSync(join(ROOT, 'apps/transcoder/src/main.ts'));
+
+function startAiortc(whipUrl: string, key: string): { child: ChildProcess; session: Promise<string>; output: string[] } {
+  const child = spawn('/usr/bin/python3', [PUBLISHER, whipUrl, key], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const session = new Promise<string>((resolveSession, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      output.push(line);
+      if (line.startsWith('PUBLISHING ')) resolveSession(line.slice('PUBLISHING '.length));
+    });
+    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`aiortc publisher exited with ${code}:\n${output.join('\n')}`)));
+  });
+  return { child, session, output };
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe('operator dashboard', () => {
+  let stack: Stack;
+  let browser: TestBrowser;
+  let page: Page;
+  let publisher: ReturnType<typeof startAiortc> | undefined;
+
+  beforeAll(async () => {
+    stack = await startStack({ web: true, transcoder: WITH_TRANSCODER });
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+  });
+  afterAll(async () => {
+    publisher?.child.kill('SIGTERM');
+    await browser?.close();
+    await stack?.close();
+  });
+
+  describe('refuses everything without a valid session', () => {
+    const pages = ['/dashboard', '/dashboard/', '/dashboard/transcoder', '/dashboard/profiles', '/dashboard/nonexistent'];
+    const routes: Array<[string, string]> = [
+      ['GET', '/dashboard/api/streams'],
+      ['POST', '/dashboard/api/streams'],
+      ['PATCH', '/dashboard/api/streams/demo'],
+      ['DELETE', '/dashboard/api/streams/demo'],
+      ['POST', '/dashboard/api/streams/demo/rotate-key'],
+      ['GET', '/dashboard/api/events'],
+      ['GET', '/dashboard/api/jobs'],
+      ['GET', '/dashboard/api/jobs/demo/logs'],
+      ['POST', '/dashboard/api/jobs/demo/start'],
+      ['POST', '/dashboard/api/jobs/demo/stop'],
+      ['POST', '/dashboard/api/jobs/demo/restart'],
+      ['PUT', '/dashboard/api/jobs/demo/profile'],
+      ['GET', '/dashboard/api/profiles'],
+      ['POST', '/dashboard/api/profiles'],
+      ['GET', '/dashboard/api/profiles/default'],
+      ['PUT', '/dashboard/api/profiles/default'],
+      ['DELETE', '/dashboard/api/profiles/default'],
+      ['GET', '/dashboard/api/hls/demo'],
+    ];
+    const cookies: Array<[string, () => string | undefined]> = [
+      ['no cookie', () => undefined],
+      ['a forged cookie', () => `v1.${Date.now() + 3_600_000}.AAAAAAAAAAAAAAAAAAAAAA.${'A'.repeat(43)}`],
+      ['an expired cookie', () => signSession(stack.adminToken, Date.now() - 13 * 3_600_000).value],
+      ['a cookie signed with another admin token', () => signSession(`${stack.adminToken}-old`).value],
+    ];
+
+    it.each(cookies)('pages redirect to sign-in with %s', async (_what, cookie) => {
+      for (const path of pages) {
+        const value = cookie();
+        const res = await fetch(`${stack.webUrl}${path}`, { redirect: 'manual', headers: value ? { cookie: `${SESSION_COOKIE}=${value}` } : {} });
+        expect([303, 307, 308], `${path}: HTTP ${res.status}`).toContain(res.status);
+        expect(new URL(res.headers.get('location')!, stack.webUrl).pathname, path).toBe('/dashboard/login');
+      }
+    });
+
+    it.each(cookies)('API routes answer 401 missing_credentials with %s', async (_what, cookie) => {
+      for (const [method, path] of routes) {
+        const value = cookie();
+        const res = await fetch(`${stack.webUrl}${path}`, {
+          method,
+          headers: { ...(value ? { cookie: `${SESSION_COOKIE}=${value}` } : {}), ...(method === 'GET' || method === 'DELETE' ? {} : { 'content-type': 'application/json' }) },
+          body: method === 'GET' || method === 'DELETE' ? undefined : JSON.stringify({ name: 'x', profile: 'default' }),
+        });
+        expect(res.status, `${method} ${path}`).toBe(401);
+        expect(res.headers.get('content-type')).toContain('application/problem+json');
+        expect(await res.json()).toMatchObject({ code: 'missing_credentials', status: 401 });
+      }
+    });
+
+    it('refuses a wrong admin token at sign-in without setting a cookie', async () => {
+      const res = await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: 'not-the-token-at-all' }) });
+      expect(res.status).toBe(403);
+      expect(res.headers.get('set-cookie')).toBeNull();
+      expect(await res.json()).toMatchObject({ code: 'invalid_admin_token' });
+    });
+  });
+
+  it('the browser bundle carries no admin secret', () => {
+    const files = filesUnder(join(ROOT, 'apps/web/.next/static')).filter((f) => /\.(js|css|json|html|txt)$/.test(f));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      expect(text.includes(stack.adminToken), file).toBe(false);
+      expect(text.includes('ONAIR_ADMIN_TOKEN'), file).toBe(false);
+    }
+  });
+
+  it('runs a stream from sign-in to sign-out', async () => {
+    // Sign in.
+    await page.goto(`${stack.webUrl}/dashboard`);
+    await page.waitForURL('**/dashboard/login');
+    await shot(page, '01-login');
+    await page.fill('input[aria-label="Admin token"]', 'wrong-token-for-the-message');
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('[data-testid="login-error"]');
+    expect(await page.textContent('[data-testid="login-error"]')).toMatch(/not the admin token/);
+    await page.fill('input[aria-label="Admin token"]', stack.adminToken);
+    await page.click('button[type="submit"]');
+    await page.waitForURL(`${stack.webUrl}/dashboard`);
+    const sessionCookie = (await browser.context.cookies(stack.webUrl)).find((c) => c.name === SESSION_COOKIE);
+    expect(sessionCookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/dashboard' });
+    expect(sessionCookie!.expires * 1000 - Date.now()).toBeGreaterThan(11.9 * 3_600_000);
+
+    // The first-run `demo` stream is listed; create another from the form.
+    await page.waitForSelector('[data-testid="stream-demo"]');
+    await page.fill('input[aria-label="New stream name"]', 'Bad Name!');
+    await page.click('[data-testid="create-stream"] button[type="submit"]');
+    await pollUntil('the invalid name to be refused with the reason', async () => (await page.textContent('[data-testid="create-stream"] [role="alert"]'))?.includes('lower-case'));
+    await page.fill('input[aria-label="New stream name"]', 'studio');
+    await page.click('[data-testid="create-stream"] button[type="submit"]');
+    const card = page.locator('[data-testid="stream-studio"]');
+    await card.waitFor();
+    expect(await card.getAttribute('data-live')).toBe('false');
+
+    // The key is masked until shown; OBS settings carry the ingest's WHIP URL.
+    const masked = await card.locator('[data-testid="stream-key"]').textContent();
+    expect(masked).toContain('•');
+    await card.locator('[data-testid="toggle-key"]').click();
+    const key = (await card.locator('[data-testid="stream-key"]').textContent())!.trim();
+    expect(key).not.toContain('•');
+    await card.locator('summary').click();
+    expect(await card.locator('[data-testid="whip-url"]').textContent()).toBe(`${stack.ingestUrl}/whip`);
+    expect(await card.locator('[data-testid="broadcast-link"]').getAttribute('href')).toBe(`${stack.webUrl}/broadcast?key=${encodeURIComponent(key)}`);
+
+    // Rotate the key (confirmed): the shown key changes and the old one no longer publishes.
+    await card.locator('[data-testid="rotate-key"]').click();
+    await card.locator('[data-testid="confirm-yes"]').click();
+    const rotated = await pollUntil('the rotated key to show', async () => {
+      const shown = (await card.locator('[data-testid="stream-key"]').textContent())!.trim();
+      return shown !== key && !shown.includes('•') ? shown : undefined;
+    });
+    const oldKeyRes = await fetch(`${stack.ingestUrl}/whip`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/sdp' }, body: 'v=0\r\n' });
+    expect(oldKeyRes.status).toBe(403);
+
+    // Publish with aiortc: the card goes live with figures that change.
+    publisher = startAiortc(`${stack.ingestUrl}/whip`, rotated);
+    await publisher.session;
+    await pollUntil('the stream card to show live', async () => (await card.getAttribute('data-live')) === 'true', { timeoutMs: 20_000 });
+    await pollUntil('the resolution to show', async () => (await card.locator('[data-testid="stat-resolution"]').textContent()) === '640×360', { timeoutMs: 20_000 });
+    const bitrates = new Set<string>();
+    await pollUntil('the ingest bitrate to change between snapshots', async () => {
+      const raw = await card.locator('[data-testid="stat-bitrate"]').getAttribute('data-raw');
+      if (raw && Number(raw) > 0) bitrates.add(raw);
+      return bitrates.size >= 3;
+    }, { timeoutMs: 20_000, intervalMs: 400 });
+    expect(await card.locator('[data-testid="stat-fps"]').textContent()).toMatch(/fps/);
+    expect(await card.locator('[data-testid="chart-bitrate"] path').count()).toBeGreaterThan(0);
+    await shot(page, '02-streams-live');
+
+    // Transcoder.
+    await page.click('a[href="/dashboard/transcoder"]');
+    await page.waitForURL('**/dashboard/transcoder');
+    if (!WITH_TRANSCODER) {
+      await page.waitForSelector('[data-testid="transcoder-problem"]');
+      expect(await page.textContent('[data-testid="transcoder-problem"]')).toMatch(/Transcoder unreachable at http:\/\/127\.0\.0\.1:\d+.*npm start/s);
+      await shot(page, '03-transcoder-unreachable');
+    } else {
+      await exerciseTranscoder(page, stack);
+    }
+
+    // Sign out: the dashboard and its API refuse the browser again.
+    await page.click('[data-testid="sign-out"]');
+    await page.waitForURL('**/dashboard/login');
+    expect((await browser.context.cookies(stack.webUrl)).find((c) => c.name === SESSION_COOKIE)).toBeUndefined();
+    await page.goto(`${stack.webUrl}/dashboard/transcoder`);
+    await page.waitForURL('**/dashboard/login');
+    const apiStatus = await page.evaluate(async () => (await fetch('/dashboard/api/streams')).status);
+    expect(apiStatus).toBe(401);
+  });
+
+  it('delete asks for confirmation and removes the stream', async () => {
+    await stack.createStream('doomed');
+    await page.goto(`${stack.webUrl}/dashboard/login`);
+    await page.fill('input[aria-label="Admin token"]', stack.adminToken);
+    await page.click('button[type="submit"]');
+    await page.waitForURL(`${stack.webUrl}/dashboard`);
+    const card = page.locator('[data-testid="stream-doomed"]');
+    await card.locator('[data-testid="delete-stream"]').click();
+    await card.locator('[data-testid="confirm"]').waitFor();
+    await card.locator('[data-testid="confirm-yes"]').click();
+    await card.waitFor({ state: 'detached' });
+    const list = (await (await stack.adminFetch('/api/streams')).json()) as Array<{ name: string }>;
+    expect(list.map((s) => s.name)).not.toContain('doomed');
+  });
+
+  // Last: it locks 127.0.0.1 out of sign-in for a minute.
+  it('rate-limits failed sign-ins per address with a clear message', async () => {
+    const attempt = () => fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: 'guess' }) });
+    let res = await attempt();
+    for (let i = 0; i < 12 && res.status === 403; i++) res = await attempt();
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await res.json()).toMatchObject({ code: 'too_many_attempts', detail: expect.stringMatching(/Too many failed sign-in attempts.*try again in \d+ s/) });
+    // Even the right secret waits out the limit.
+    const right = await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: stack.adminToken }) });
+    expect(right.status).toBe(429);
+  });
+});
+
+async function exerciseTranscoder(page: Page, stack: Stack): Promise<void> {
+  const job = page.locator('[data-testid="job-studio"]');
+  await pollUntil('the studio job to run', async () => (await job.getAttribute('data-state').catch(() => null)) === 'running', { timeoutMs: 30_000 });
+  await pollUntil('per-rung measured bitrate', async () => Number((await job.locator('[data-testid="rendition-bitrate"]').first().getAttribute('data-raw')) ?? 0) > 0, { timeoutMs: 30_000 });
+  await pollUntil('encoder speed to show', async () => /×/.test((await job.locator('[data-testid="job-speed"]').textContent()) ?? ''), { timeoutMs: 15_000 });
+  await job.locator('[data-testid="job-log"] summary').click();
+  await job.locator('[data-testid="job-log"] pre').waitFor({ timeout: 10_000 });
+  await shot(page, '03-transcoder');
+
+  // Stop and start.
+  await job.locator('[data-testid="job-stop"]').click();
+  await pollUntil('the job to stop', async () => (await job.getAttribute('data-state')) === 'stopped', { timeoutMs: 20_000 });
+  await job.locator('[data-testid="job-start"]').click();
+  await pollUntil('the job to run again', async () => (await job.getAttribute('data-state')) === 'running', { timeoutMs: 30_000 });
+
+  // A profile with one small rung: invalid first (odd height), then valid.
+  const master = async () => {
+    const res = await fetch(`${stack.transcoderUrl}/hls/studio/index.m3u8`);
+    return res.ok ? res.text() : '';
+  };
+  await page.click('a[href="/dashboard/profiles"]');
+  await page.waitForURL('**/dashboard/profiles');
+  await page.click('[data-testid="new-profile"]');
+  await page.fill('[data-testid="profile-name"]', 'small');
+  const rung = page.locator('[data-testid="rung-0"]');
+  await rung.locator('input[aria-label="Rung name"]').fill('180p');
+  await rung.locator('input[aria-label="Width"]').fill('320');
+  await rung.locator('input[aria-label="Height"]').fill('181');
+  await rung.locator('input[aria-label="Video kbit/s"]').fill('300');
+  await page.click('[data-testid="save-profile"]');
+  await page.waitForSelector('[data-testid="profile-problem"]');
+  expect(await page.textContent('[data-testid="profile-problem"]')).toMatch(/even/);
+  await rung.locator('input[aria-label="Height"]').fill('180');
+  await page.click('[data-testid="save-profile"]');
+  await page.waitForSelector('[data-testid="profile-saved"]');
+
+  // Switch the live stream to it: the job restarts and the master playlist has one 320×180 variant.
+  await page.click('a[href="/dashboard/transcoder"]');
+  await page.waitForURL('**/dashboard/transcoder');
+  await job.locator('[data-testid="job-profile"]').selectOption('small');
+  await pollUntil('the master playlist to list only 320x180', async () => {
+    const text = await master();
+    return /RESOLUTION=320x180/.test(text) && !/RESOLUTION=640x360/.test(text);
+  }, { timeoutMs: 40_000, intervalMs: 500 });
+
+  // Edit the ladder in place: add a second rung and move it first; the playlist follows.
+  await page.click('a[href="/dashboard/profiles"]');
+  await page.click('[data-testid="profile-small"]');
+  await page.click('[data-testid="add-rung"]');
+  const added = page.locator('[data-testid="rung-1"]');
+  await added.locator('input[aria-label="Rung name"]').fill('240p');
+  await added.locator('input[aria-label="Width"]').fill('426');
+  await added.locator('input[aria-label="Height"]').fill('240');
+  await added.locator('button[aria-label="Move up"]').click();
+  expect(await page.locator('[data-testid="rung-0"] input[aria-label="Rung name"]').inputValue()).toBe('240p');
+  await page.click('[data-testid="save-profile"]');
+  await page.waitForSelector('[data-testid="profile-saved"]');
+  await pollUntil('the master playlist to list 426x240 and 320x180', async () => {
+    const text = await master();
+    return /RESOLUTION=426x240/.test(text) && /RESOLUTION=320x180/.test(text) ? text : undefined;
+  }, { timeoutMs: 40_000, intervalMs: 500 });
+  await page.waitForSelector('[data-testid="master-playlist"]');
+  await pollUntil('the dashboard playlist preview to follow', async () => /426x240/.test((await page.textContent('[data-testid="master-playlist"]')) ?? ''), { timeoutMs: 10_000 });
+  await shot(page, '04-profiles');
+}
