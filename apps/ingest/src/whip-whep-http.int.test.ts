@@ -67,13 +67,13 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function post(path: string, body: string | Buffer, headers: Record<string, string>) {
+async function post(path: string, body: string, headers: Record<string, string>) {
   const res = await fetch(`${base}${path}`, { method: 'POST', headers, body });
   const text = await res.text();
   return { status: res.status, headers: res.headers, text, problem: res.headers.get('content-type')?.includes('problem+json') ? (JSON.parse(text) as { code: string; detail: string; accepted?: string[] }) : undefined };
 }
 
-const whip = (body: string | Buffer, headers: Record<string, string> = {}) => post('/whip', body, { 'Content-Type': 'application/sdp', Authorization: `Bearer ${streamKey}`, ...headers });
+const whip = (body: string, headers: Record<string, string> = {}) => post('/whip', body, { 'Content-Type': 'application/sdp', Authorization: `Bearer ${streamKey}`, ...headers });
 
 describe('WHIP bad input', () => {
   const noCodec = () => offer.replace(/H264\/90000/g, 'AV1/90000').replace(/opus\/48000\/2/g, 'G722/8000');
@@ -159,7 +159,7 @@ describe('session resource', () => {
     const res = await patch(fragment(ufrag()!), { 'If-Match': etag });
     expect(res.status).toBe(204);
   });
-  it.each([
+  it.each<{ name: string; body: () => string; headers: Record<string, string>; status: number; code: string }>([
     { name: 'If-Match mismatch', body: () => fragment(ufrag()!), headers: { 'If-Match': '"nope"' }, status: 412, code: 'etag_mismatch' },
     { name: 'ICE restart (new ufrag)', body: () => fragment('newufrag'), headers: { 'If-Match': '*' }, status: 422, code: 'ice_restart_unsupported' },
     { name: 'malformed fragment', body: () => 'v=0\r\n', headers: {}, status: 400, code: 'invalid_ice_fragment' },

@@ -4,11 +4,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OnairError } from '@onair/shared/errors';
-import { parseOffer, parseTrickleFragment, type ParsedSdp, SdpError } from '@onair/shared/sdp';
+import { type CodecSelection, codecLabel, parseOffer, parseTrickleFragment, type ParsedSdp, SdpError } from '@onair/shared/sdp';
 import { readBody, requireContentType, type Router } from '@onair/service/http';
 import type { IceServer, IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { AnySession, SessionKind } from '../router/sessions';
+import type { NegotiatedCodec } from '../webrtc/engine';
 
 export const SDP_TYPE = 'application/sdp';
 export const TRICKLE_TYPE = 'application/trickle-ice-sdpfrag';
@@ -23,6 +24,24 @@ export async function readOffer(req: IncomingMessage, config: IngestConfig): Pro
     if (error instanceof SdpError) throw new OnairError('invalid_sdp', `The SDP offer is invalid: ${error.message}.`, { cause: error });
     throw error;
   }
+}
+
+/** The codecs chosen in an offer, as the engine takes them (the offerer's payload types and fmtp). */
+export function negotiatedCodecs(selections: Array<CodecSelection | undefined>): { video?: NegotiatedCodec; audio?: NegotiatedCodec } {
+  const codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec } = {};
+  for (const selection of selections) {
+    if (!selection) continue;
+    const { codec } = selection;
+    codecs[selection.kind] = {
+      kind: selection.kind,
+      name: codecLabel(codec),
+      clockRate: codec.clockRate,
+      payloadType: codec.payloadType,
+      ...(codec.channels ? { channels: codec.channels } : {}),
+      ...(codec.fmtp ? { fmtp: codec.fmtp } : {}),
+    };
+  }
+  return codecs;
 }
 
 /** RFC 9725 §4.6: one `Link: <url>; rel="ice-server"` per STUN/TURN URL, with TURN credentials. */

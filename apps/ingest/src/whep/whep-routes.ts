@@ -3,13 +3,12 @@
  * the viewer receives the publisher's RTP as is (no re-encoding). PATCH/DELETE on the resource.
  */
 import { OnairError } from '@onair/shared/errors';
-import { codecLabel, restrictOffer, selectViewerCodecs } from '@onair/shared/sdp';
+import { restrictOffer, selectViewerCodecs } from '@onair/shared/sdp';
 import type { Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { StreamStore } from '../streams/stream-store';
-import type { NegotiatedCodec } from '../webrtc/engine';
-import { readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
+import { negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
 
 export interface WhepRouteDeps {
   store: StreamStore;
@@ -33,12 +32,7 @@ export function registerWhepRoutes(router: Router, { store, media, config }: Whe
       const carries = [streamCodecs.video && `${streamCodecs.video.name}${streamCodecs.video.fmtp ? ` (${streamCodecs.video.fmtp})` : ''}`, streamCodecs.audio?.name].filter(Boolean).join(' + ');
       throw new OnairError('no_supported_codec', `The offer cannot receive this stream, which carries ${carries} (forwarded without re-encoding).`, { extensions: { accepted: [streamCodecs.video?.name, streamCodecs.audio?.name].filter(Boolean) } });
     }
-    const codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec } = {};
-    for (const selection of [chosen.video, chosen.audio]) {
-      if (!selection) continue;
-      const { codec } = selection;
-      codecs[selection.kind] = { kind: selection.kind, name: codecLabel(codec), clockRate: codec.clockRate, payloadType: codec.payloadType, ...(codec.channels ? { channels: codec.channels } : {}), ...(codec.fmtp ? { fmtp: codec.fmtp } : {}) };
-    }
+    const codecs = negotiatedCodecs([chosen.video, chosen.audio]);
     const restricted = restrictOffer(offer.text, [chosen.video, chosen.audio].filter((s) => s !== undefined));
     log.debug({ stream: record.id, offer: offer.text }, 'WHEP offer');
     const session = await media.view(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.portRange } });

@@ -3,13 +3,12 @@
  * offer → 201 with the answer and the session resource; PATCH/DELETE on that resource.
  */
 import { OnairError } from '@onair/shared/errors';
-import { ACCEPTED_CODECS, codecLabel, restrictOffer, selectPublisherCodecs } from '@onair/shared/sdp';
+import { ACCEPTED_CODECS, restrictOffer, selectPublisherCodecs } from '@onair/shared/sdp';
 import { bearerToken, type Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { StreamStore } from '../streams/stream-store';
-import type { NegotiatedCodec } from '../webrtc/engine';
-import { readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
+import { negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
 
 export interface WhipRouteDeps {
   store: StreamStore;
@@ -29,12 +28,7 @@ export function registerWhipRoutes(router: Router, { store, media, config }: Whi
     if (!chosen.video && !chosen.audio) {
       throw new OnairError('no_supported_codec', `The offer has no codec onair accepts. Accepted: ${ACCEPTED_CODECS.join(', ')}.`, { extensions: { accepted: ACCEPTED_CODECS } });
     }
-    const codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec } = {};
-    for (const selection of [chosen.video, chosen.audio]) {
-      if (!selection) continue;
-      const { codec } = selection;
-      codecs[selection.kind] = { kind: selection.kind, name: codecLabel(codec), clockRate: codec.clockRate, payloadType: codec.payloadType, ...(codec.channels ? { channels: codec.channels } : {}), ...(codec.fmtp ? { fmtp: codec.fmtp } : {}) };
-    }
+    const codecs = negotiatedCodecs([chosen.video, chosen.audio]);
     const restricted = restrictOffer(offer.text, [chosen.video, chosen.audio].filter((s) => s !== undefined));
     log.debug({ stream: record.id, offer: offer.text }, 'WHIP offer');
     const session = await media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.portRange } });
