@@ -29,19 +29,19 @@ class FakePeer extends EventEmitter<{ state: [PeerState] }> {
 
 class FakePublisher extends FakePeer implements PublisherPeer {
   keyframeRequests = 0;
-  private listeners: Array<(p: InboundRtp) => void> = [];
+  private rtpListeners: Array<(p: InboundRtp) => void> = [];
   constructor(readonly codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec }, readonly ssrc: number) {
     super();
   }
   onRtp(listener: (p: InboundRtp) => void) {
-    this.listeners.push(listener);
+    this.rtpListeners.push(listener);
   }
   requestKeyframe() {
     this.keyframeRequests += 1;
   }
   rtp(seq: number, ts: number, payload: Buffer, kind: MediaKind = 'video') {
     const packet: InboundRtp = { kind, sequenceNumber: seq, timestamp: ts, ssrc: this.ssrc, payloadType: this.codecs[kind]!.payloadType, marker: true, payload, size: 12 + payload.length };
-    for (const l of this.listeners) l(packet);
+    for (const l of this.rtpListeners) l(packet);
   }
 }
 
