@@ -272,3 +272,20 @@ describe('files and preload hints', () => {
     expect(failed(await callRoute(router, '/hls/x/index.m3u8')).code).toBe('stream_not_found');
   });
 });
+
+describe('HlsOrigin registry', () => {
+  it('unregister with a stale packager does not remove its replacement', async () => {
+    const origin = new HlsOrigin();
+    const router = new Router();
+    origin.routes(router);
+    const make = () => new HlsPackager({ stream: 'x', dir: '/nonexistent', writeToDisk: false, log: silentLog });
+    const old = make();
+    const replacement = make();
+    origin.register(old);
+    origin.register(replacement);
+    origin.unregister('x', old);
+    expect(origin.get('x')).toBe(replacement);
+    origin.unregister('x');
+    expect(origin.get('x')).toBeUndefined();
+  });
+});

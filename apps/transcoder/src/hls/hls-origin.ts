@@ -26,12 +26,17 @@ const NO_CACHE = 'no-cache';
 export class HlsOrigin {
   private readonly packagers = new Map<string, HlsPackager>();
 
+  /** Serves `p` under its stream name, replacing any packager registered under that name. */
   register(p: HlsPackager): void {
     this.packagers.set(p.stream, p);
   }
 
-  /** Removes the stream; a packager registered later under the same name is not affected by stale calls. */
-  unregister(stream: string): void {
+  /**
+   * Stops serving a stream. With `p`, only if `p` is still the one registered, so a late
+   * teardown of an old packager cannot remove its replacement.
+   */
+  unregister(stream: string, p?: HlsPackager): void {
+    if (p && this.packagers.get(stream) !== p) return;
     this.packagers.delete(stream);
   }
 

@@ -7,6 +7,13 @@
  *   HlsOrigin (HTTP) ──▶ playlists rendered from snapshots; blocking requests wait on `waitFor`
  *
  * Ownership: HlsPackager → Rendition. `close()` is safe twice and closes the renditions.
+ *
+ * What ffmpeg should write per rendition (one file, H.264 + AAC or video only):
+ *   -f mp4 -movflags +frag_keyframe+empty_moov+default_base_moof+frag_every_frame pipe:N
+ * with keyframes every `segmentTargetSec` (`-g`/`-force_key_frames`, `-sc_threshold 0`) and no
+ * B-frames. Fragments must not be longer than the part target: one per frame is best;
+ * `-frag_duration` works when it is at most the part target (a longer fragment becomes a part
+ * longer than PART-TARGET, logged once as a warning).
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@onair/service/logger';
