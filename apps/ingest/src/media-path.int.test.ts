@@ -64,6 +64,10 @@ describe('WHIP H.264 (werift + ffmpeg) → WHEP (werift)', () => {
     }, { timeoutMs: 10_000 });
     expect(state).toMatchObject({ live: true, publisher: { protocol: 'whip' }, video: { codec: 'H264', width: 640, height: 360 }, audio: null });
     expect(state.video!.fps).toBeGreaterThan(20);
+    // The ingest bounds the publisher's rate with REMB (no TWCC, see werift-engine.ts).
+    const sender = publisher.pc.getSenders()[0]!;
+    await pollUntil('REMB at the publisher', () => (sender.receiverEstimatedMaxBitrate ?? 0n) > 0n, { timeoutMs: 5_000 });
+    expect(sender.receiverEstimatedMaxBitrate).toBe(8_000_000n);
     expect(state.video!.bitrateKbps).toBeGreaterThan(0);
   });
 

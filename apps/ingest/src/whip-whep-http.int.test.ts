@@ -44,6 +44,7 @@ async function startIngest(connectTimeoutMs = 15_000) {
     ONAIR_DATA_DIR: dataDir,
     ONAIR_INGEST_PORT: '0',
     ONAIR_ICE_HOSTS: '127.0.0.1',
+    ONAIR_ICE_PORT_RANGE: '47100-47199',
     ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789',
     ONAIR_ICE_SERVERS: JSON.stringify([{ urls: 'stun:stun.example.org:3478' }, { urls: ['turn:turn.example.org:3478?transport=udp'], username: 'u"ser', credential: 'secret' }]),
   });
@@ -141,7 +142,10 @@ describe('session resource', () => {
     expect(res.text).toContain('a=candidate:');
     // Only the configured ICE host is advertised (werift would add every interface otherwise).
     const candidates = res.text.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:'));
+    expect(candidates.length).toBeGreaterThan(0);
     expect(candidates.every((l) => l.split(' ')[4] === '127.0.0.1')).toBe(true);
+    // …on a port from the configured range.
+    expect(candidates.every((l) => Number(l.split(' ')[5]) >= 47100 && Number(l.split(' ')[5]) <= 47199)).toBe(true);
     location = res.headers.get('location')!;
     etag = res.headers.get('etag')!;
     expect(location).toMatch(/^\/whip\/sessions\/[0-9a-f-]{36}$/);

@@ -76,6 +76,8 @@ describe('restrictOffer', () => {
     expect(again.media[1]!.codecs).toEqual([{ payloadType: 106, name: 'H264', clockRate: 90000, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f', rtcpFb: ['goog-remb', 'nack', 'nack pli'] }]);
     expect(restricted).not.toContain('ssrc-group:FID');
     expect(restricted).toContain('a=ssrc:1111 cname:abc');
+    expect(restricted).not.toContain('a=ssrc:2222');
+    expect(restricted).toContain('a=ssrc:3195276411 cname:abc');
     expect(restricted.endsWith('\r\n')).toBe(true);
   });
   it('leaves m-lines without a selection untouched', () => {

@@ -306,9 +306,18 @@ function pickMatchingVideo(codecs: SdpCodec[], wanted: { name: string; fmtp?: st
 export function restrictOffer(text: string, selections: CodecSelection[]): string {
   const keepByIndex = new Map(selections.map((s) => [s.mLineIndex, s.codec.payloadType]));
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const lines = splitLines(text);
+  // Repair (RTX) SSRCs of `a=ssrc-group:FID <media> <repair>` in restricted m-lines go with RTX.
+  const repairSsrcs = new Set<string>();
+  let scan = -1;
+  for (const line of lines) {
+    if (line.startsWith('m=')) scan += 1;
+    const fid = /^a=ssrc-group:FID \S+ (\S+)/.exec(line);
+    if (fid?.[1] && keepByIndex.has(scan)) repairSsrcs.add(fid[1]);
+  }
   const out: string[] = [];
   let mIndex = -1;
-  for (const line of splitLines(text)) {
+  for (const line of lines) {
     if (line.startsWith('m=')) {
       mIndex += 1;
       const keep = keepByIndex.get(mIndex);
@@ -323,6 +332,8 @@ export function restrictOffer(text: string, selections: CodecSelection[]): strin
       if (pt !== undefined && Number(pt) !== keep) continue;
       // RTX SSRCs belong to the dropped RTX payload type.
       if (line.startsWith('a=ssrc-group:FID')) continue;
+      const ssrc = /^a=ssrc:(\S+) /.exec(line)?.[1];
+      if (ssrc !== undefined && repairSsrcs.has(ssrc)) continue;
     }
     out.push(line);
   }
