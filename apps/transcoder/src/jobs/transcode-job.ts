@@ -82,9 +82,12 @@ export interface JobStats {
   lastError: string | null;
   /** ms from spawn to the first fMP4 byte of the current process. */
   firstOutputMs: number | null;
+  /** Overall ffmpeg progress (fps, speed, bitrate of the first output, frame, drop, dup). */
   progress: FfmpegProgress | null;
-  cpu: { share: number | null; seconds: number | null };
-  memory: { rssBytes: number | null };
+  /** The ffmpeg process: CPU in percent of one core (sampled every 2 s), CPU seconds, resident memory. */
+  process: { pid: number; cpuPercent: number | null; cpuSeconds: number | null; rssBytes: number | null } | null;
+  /** Multivariant playlist of this stream on this service. */
+  hlsUrl: string;
   renditions: RenditionStats[];
 }
 
@@ -107,6 +110,9 @@ interface Proc {
   exit: { code: number | null; signal: NodeJS.Signals | null } | null;
   killReason: string | null;
   done: Promise<void>;
+  /** Log positions at spawn and at first output, so a summary only quotes this process's lines. */
+  linesAtSpawn: number;
+  linesAtOutput: number | null;
 }
 
 export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; progress: [FfmpegProgress] }> {
@@ -254,8 +260,8 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
       lastError: this.lastError,
       firstOutputMs: this.proc?.firstOutputAt ? this.proc.firstOutputAt - this.proc.spawnedAt : null,
       progress: this.progress,
-      cpu: { share: this.cpu.share, seconds: this.cpu.seconds },
-      memory: { rssBytes: this.rssBytes },
+      process: this.pid === null ? null : { pid: this.pid, cpuPercent: this.cpu.share === null ? null : Math.round(this.cpu.share * 1000) / 10, cpuSeconds: this.cpu.seconds, rssBytes: this.rssBytes },
+      hlsUrl: `/hls/${encodeURIComponent(this.stream)}/index.m3u8`,
       renditions: (this.run?.renditions ?? []).map((r) => ({
         id: r.id,
         width: r.width,
@@ -300,7 +306,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     const command = toFluentCommand(plan, this.opts.ffmpegPath);
     const parser = new ProgressParser();
     let resolveDone!: () => void;
-    const proc: Proc = { command, child: null, spawnedAt: Date.now(), firstOutputAt: null, exit: null, killReason: null, done: new Promise((r) => (resolveDone = r)) };
+    const proc: Proc = { command, child: null, spawnedAt: Date.now(), firstOutputAt: null, exit: null, killReason: null, done: new Promise((r) => (resolveDone = r)), linesAtSpawn: this.lines.total, linesAtOutput: null };
     this.proc = proc;
 
     command.on('start', (commandLine: string) => {
@@ -325,9 +331,18 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
       resolveDone();
       this.onExit(proc);
     };
-    command.on('end', finished);
+    command.on('end', () => {
+      proc.exit ??= { code: 0, signal: null };
+      finished();
+    });
     command.on('error', (error: Error) => {
       if (!proc.child) proc.killReason ??= error.message;
+      // fluent-ffmpeg may report before our own 'exit' listener ran: take the exit from its message.
+      if (!proc.exit) {
+        const signal = /killed with signal (\w+)/.exec(error.message)?.[1] as NodeJS.Signals | undefined;
+        const code = /exited with code (\d+)/.exec(error.message)?.[1];
+        if (signal || code) proc.exit = { code: code ? Number(code) : null, signal: signal ?? null };
+      }
       finished();
     });
     this.armWatchdog(proc, this.opts.startTimeoutMs ?? 15_000, 'start');
@@ -363,6 +378,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     const proc = this.proc;
     if (proc && proc.firstOutputAt === null) {
       proc.firstOutputAt = Date.now();
+      proc.linesAtOutput = this.lines.total;
       this.runningSince = proc.firstOutputAt;
       this.log.info({ firstOutputMs: proc.firstOutputAt - proc.spawnedAt }, 'ffmpeg producing output');
       if (this._state === 'starting' || this._state === 'restarting') this.setState('running');
@@ -392,7 +408,8 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     this.run?.sockets.disconnectAll();
     if (this.stopping || !this.run) return;
     const exit = proc.exit ? (proc.exit.signal ? `killed by ${proc.exit.signal}` : `exit code ${proc.exit.code}`) : 'did not run';
-    const reason = this.errorSummary(proc.killReason, exit);
+    // A crash is explained by what ffmpeg said after it got going, not by start-up decoder noise.
+    const reason = this.errorSummary(proc.killReason, exit, this.lines.since(proc.linesAtOutput ?? proc.linesAtSpawn), proc.firstOutputAt === null);
     const producedOutput = proc.firstOutputAt !== null;
     const hadRun = this.restarts > 0 || producedOutput;
 
@@ -433,10 +450,10 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
   }
 
   /** ffmpeg's own reason: its last error/fatal lines (else its last lines), plus ours if we killed it. */
-  private errorSummary(killReason: string | null, exit: string): string {
-    const all = this.lines.last(40);
+  private errorSummary(killReason: string | null, exit: string, lines: string[], anyLineIfNoError: boolean): string {
+    const all = lines.slice(-40);
     const errors = all.filter((l) => /\[(error|fatal|panic)\]/.test(l));
-    const picked = (errors.length > 0 ? errors : all).slice(-3).map((l) => l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '').trim());
+    const picked = (errors.length > 0 || !anyLineIfNoError ? errors : all).slice(-3).map((l) => l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '').trim());
     const parts = [...(killReason ? [killReason] : []), ...picked];
     return parts.length > 0 ? parts.join(' | ') : exit;
   }

@@ -1,0 +1,140 @@
+/**
+ * The transcoder service: follows the ingest's live streams, runs one supervised ffmpeg per
+ * stream (jobs/), packages each rendition as LL-HLS (hls/), and serves the HLS origin, the
+ * control API, /healthz and /metrics. `createTranscoder()` builds everything; `listen()` starts
+ * the HTTP server and the ingest follower, so tests can start it on a free port.
+ */
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { resolveAdminToken } from '@onair/service/admin-token';
+import { closeServer, createHttpService, listen, Router } from '@onair/service/http';
+import type { Logger } from '@onair/service/logger';
+import { createMetricsRegistry, registerOpsRoutes, type HealthCheck } from '@onair/service/ops';
+import { registerControlRoutes } from './api/control-routes';
+import type { TranscoderConfig } from './config';
+import { resolveFfmpeg } from './ffmpeg/ffmpeg-binary';
+import { HlsOrigin } from './hls/hls-origin';
+import { HlsPackager } from './hls/hls-packager';
+import { IngestClient } from './ingest-client';
+import { IngestInput } from './jobs/ingest-input';
+import { JobManager, type JobManagerOptions } from './jobs/job-manager';
+import { ProfileStore } from './ladder/profile-store';
+import { registerTranscoderMetrics } from './metrics';
+import { UdpPortAllocator } from './net/udp-ports';
+
+export interface Transcoder {
+  server: Server;
+  jobs: JobManager;
+  profiles: ProfileStore;
+  origin: HlsOrigin;
+  ingest: IngestClient;
+  adminToken: string;
+  listen(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+export interface TranscoderOverrides {
+  /** Job timeouts and backoff (tests shorten them). */
+  jobDefaults?: JobManagerOptions['jobDefaults'];
+  /** After the event stream reconnects, streams not re-announced within this many ms are stopped. Default 5000. */
+  reconcileAfterMs?: number;
+}
+
+export function createTranscoder(config: TranscoderConfig, log: Logger, overrides: TranscoderOverrides = {}): Transcoder {
+  const adminToken = resolveAdminToken(config.dataDir, config.adminToken).token;
+  const profiles = new ProfileStore(config.dbPath);
+  const origin = new HlsOrigin();
+  const ports = new UdpPortAllocator({ min: config.rtpPorts[0], max: config.rtpPorts[1] });
+  const ingest = new IngestClient({ baseUrl: config.ingestUrl, adminToken, log });
+
+  const jobs = new JobManager({
+    policy: config.policy,
+    profiles,
+    ffmpegPath: config.ffmpegPath,
+    log,
+    jobDefaults: overrides.jobDefaults,
+    createInput: (live) => new IngestInput(live.streamId, ingest, ports, log.child({ stream: live.name })),
+    createPackager: (stream) => {
+      const packager = new HlsPackager({ stream, dir: join(config.hlsDir, stream), log });
+      // A new run replaces the previous run's packager in the origin.
+      origin.register(packager);
+      return {
+        addRendition: (r) => packager.addRendition(r),
+        discontinuity: () => packager.discontinuity(),
+        end: () => packager.end(),
+        close: () => {
+          if (origin.get(stream) === packager) origin.unregister(stream);
+          packager.close();
+        },
+      };
+    },
+  });
+
+  // Follow the ingest. After a reconnect, the replayed `stream.live` events are the truth.
+  let announced: Set<string> | null = null;
+  let reconcileTimer: NodeJS.Timeout | null = null;
+  ingest.on('live', ({ streamId, name }) => {
+    if (!name) return;
+    announced?.add(name);
+    jobs.streamLive({ streamId, name });
+  });
+  ingest.on('offline', ({ streamId, name }) => jobs.streamOffline(streamId, name));
+  ingest.on('connected', () => {
+    announced = new Set();
+    if (reconcileTimer) clearTimeout(reconcileTimer);
+    reconcileTimer = setTimeout(() => {
+      if (announced) jobs.reconcileLive(announced);
+      announced = null;
+    }, overrides.reconcileAfterMs ?? 5000);
+    reconcileTimer.unref();
+  });
+
+  const registry = createMetricsRegistry('transcoder');
+  registerTranscoderMetrics(registry, jobs);
+  const checks: HealthCheck[] = [
+    {
+      name: 'ffmpeg',
+      check: async () => ((await resolveFfmpeg(config.ffmpegPath)) ? null : `ffmpeg not found at ${config.ffmpegPath} (apt-get install ffmpeg, or set ONAIR_FFMPEG_PATH)`),
+    },
+    {
+      name: 'ingest',
+      check: () => (ingest.connected ? null : `ingest events at ${config.ingestUrl}/api/events not connected${ingest.lastError ? `: ${ingest.lastError}` : ''}`),
+    },
+  ];
+
+  const router = new Router();
+  registerOpsRoutes(router, 'transcoder', checks, registry);
+  registerControlRoutes(router, { jobs, profiles, adminToken });
+  origin.routes(router);
+  const server = createHttpService({
+    router,
+    log,
+    cors: { allowOrigin: config.corsOrigin, allowHeaders: ['Authorization', 'Content-Type'], exposeHeaders: [] },
+  });
+
+  let closed = false;
+  return {
+    server,
+    jobs,
+    profiles,
+    origin,
+    ingest,
+    adminToken,
+    async listen() {
+      const address = await listen(server, config.port, config.host);
+      log.info({ host: address.address, port: address.port, policy: config.policy, ingest: config.ingestUrl }, 'transcoder listening');
+      ingest.start();
+      return address;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (reconcileTimer) clearTimeout(reconcileTimer);
+      ingest.close();
+      await jobs.close();
+      await closeServer(server);
+      profiles.close();
+    },
+  };
+}

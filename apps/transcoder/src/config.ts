@@ -1,0 +1,70 @@
+/**
+ * Transcoder configuration: `ONAIR_*` environment variables, validated once at start.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, parseConfig } from '@onair/service/config';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const envSchema = z
+  .object({
+    /** HTTP listen address (control API, /hls, /healthz, /metrics). Default loopback. */
+    ONAIR_TRANSCODER_HOST: z.string().default('127.0.0.1'),
+    ONAIR_TRANSCODER_PORT: port.default(8090),
+    ONAIR_DATA_DIR: z.string().default('./.data'),
+    /** Admin token for the control API, and sent to the ingest's admin API. */
+    ONAIR_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Base URL of the ingest (events and forwards). */
+    ONAIR_INGEST_URL: z.string().url('must be a URL such as http://127.0.0.1:8080').default('http://127.0.0.1:8080'),
+    /** `auto`: transcode every live stream; `manual`: only streams started through the API. */
+    ONAIR_TRANSCODE_POLICY: z.enum(['auto', 'manual'], { error: 'must be auto or manual' }).default('auto'),
+    /** ffmpeg binary: a path, or a name looked up in PATH. */
+    ONAIR_FFMPEG_PATH: z.string().min(1).default('/usr/bin/ffmpeg'),
+    /** UDP ports for ffmpeg's RTP input, e.g. `20000-29999` (even RTP port + odd RTCP port per track). */
+    ONAIR_TRANSCODER_RTP_PORTS: z
+      .string()
+      .regex(/^\d+-\d+$/, 'must look like 20000-29999')
+      .default('20000-29999'),
+    /** Allowed CORS origin for /hls (players on other origins). */
+    ONAIR_CORS_ORIGIN: z.string().default('*'),
+  })
+  .passthrough();
+
+export interface TranscoderConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  adminToken: string | undefined;
+  ingestUrl: string;
+  policy: 'auto' | 'manual';
+  ffmpegPath: string;
+  rtpPorts: [number, number];
+  corsOrigin: string;
+  /** `<dataDir>/transcoder.db` */
+  dbPath: string;
+  /** `<dataDir>/hls`: one directory per stream. */
+  hlsDir: string;
+}
+
+export function loadTranscoderConfig(env: NodeJS.ProcessEnv = process.env): TranscoderConfig {
+  const raw = parseConfig(envSchema, env);
+  const [min, max] = raw.ONAIR_TRANSCODER_RTP_PORTS.split('-').map(Number) as [number, number];
+  if (!(min >= 1024 && max <= 65535 && min + 1 <= max)) {
+    throw new ConfigError('Invalid configuration:\n  ONAIR_TRANSCODER_RTP_PORTS: must be within 1024-65535, low-high, with room for a port pair');
+  }
+  const dataDir = resolve(raw.ONAIR_DATA_DIR);
+  return {
+    host: raw.ONAIR_TRANSCODER_HOST,
+    port: raw.ONAIR_TRANSCODER_PORT,
+    dataDir,
+    adminToken: raw.ONAIR_ADMIN_TOKEN,
+    ingestUrl: raw.ONAIR_INGEST_URL.replace(/\/$/, ''),
+    policy: raw.ONAIR_TRANSCODE_POLICY,
+    ffmpegPath: raw.ONAIR_FFMPEG_PATH,
+    rtpPorts: [min, max],
+    corsOrigin: raw.ONAIR_CORS_ORIGIN,
+    dbPath: resolve(dataDir, 'transcoder.db'),
+    hlsDir: resolve(dataDir, 'hls'),
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * The transcoder's client of the ingest's admin API:
+ * - `GET /api/events` (server-sent events): `stream.live` / `stream.offline` with
+ *   `{streamId, name}`; on connect the ingest replays the live streams as `stream.live`.
+ *   Reconnects with exponential backoff (1 s → 30 s) and a fresh backoff after a good connection.
+ * - `POST /api/streams/<id>/forwards` → `{id, sdp}` and `DELETE …/forwards/<forwardId>`.
+ * - `GET /api/streams/<id>` for what the ingest measured of the source (size, frame rate).
+ */
+import { EventEmitter } from 'node:events';
+import { z } from 'zod';
+import type { Logger } from '@onair/service/logger';
+import { OnairError, problemFromResponse } from '@onair/shared/errors';
+
+const streamEventSchema = z.object({ streamId: z.string().min(1), name: z.string().nullable().optional() });
+export type StreamEvent = { streamId: string; name: string | null };
+
+const forwardResponseSchema = z.object({ id: z.string().min(1), sdp: z.string().min(1) });
+export type Forward = z.infer<typeof forwardResponseSchema>;
+
+const streamStateSchema = z.object({
+  state: z.object({
+    video: z.object({ width: z.number().nullable().optional(), height: z.number().nullable().optional(), fps: z.number().nullable().optional() }).nullable().optional(),
+  }),
+});
+
+export interface IngestClientOptions {
+  /** Base URL of the ingest, e.g. `http://127.0.0.1:8080`. */
+  baseUrl: string;
+  /** The admin token (`Authorization: Bearer …`). */
+  adminToken: string | undefined;
+  log: Logger;
+  /** Backoff between reconnects, ms. Default 1000 → 30 000. */
+  reconnect?: { initialMs: number; maxMs: number };
+  /** Timeout of one request (not the event stream), ms. Default 5000. */
+  requestTimeoutMs?: number;
+}
+
+export interface ServerSentEvent {
+  event: string;
+  data: string;
+}
+
+/** Incremental SSE parser (WHATWG HTML §9.2.6): feed text chunks, get complete events. */
+export class SseParser {
+  private buffer = '';
+  private event = '';
+  private data: string[] = [];
+
+  push(text: string): ServerSentEvent[] {
+    this.buffer += text;
+    const out: ServerSentEvent[] = [];
+    let newline: number;
+    while ((newline = this.buffer.search(/\r\n|\r|\n/)) >= 0) {
+      const line = this.buffer.slice(0, newline);
+      const length = this.buffer.startsWith('\r\n', newline) ? 2 : 1;
+      this.buffer = this.buffer.slice(newline + length);
+      if (line === '') {
+        if (this.data.length > 0) out.push({ event: this.event || 'message', data: this.data.join('\n') });
+        this.event = '';
+        this.data = [];
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      let value = colon < 0 ? '' : line.slice(colon + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+      if (field === 'event') this.event = value;
+      else if (field === 'data') this.data.push(value);
+    }
+    // Guard against a peer that never sends a newline.
+    if (this.buffer.length > 1 << 20) this.buffer = '';
+    return out;
+  }
+}
+
+export class IngestClient extends EventEmitter<{
+  live: [StreamEvent];
+  offline: [StreamEvent];
+  connected: [];
+  disconnected: [Error];
+}> {
+  private readonly opts: IngestClientOptions;
+  private readonly log: Logger;
+  private abort: AbortController | null = null;
+  private running = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private _connected = false;
+  private _lastError: string | null = null;
+
+  constructor(opts: IngestClientOptions) {
+    super();
+    this.opts = { ...opts, baseUrl: opts.baseUrl.replace(/\/$/, '') };
+    this.log = opts.log.child({ component: 'ingest-client' });
+  }
+
+  get connected(): boolean {
+    return this._connected;
+  }
+
+  get lastError(): string | null {
+    return this._lastError;
+  }
+
+  /** Starts following the event stream (reconnecting until close()). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.connect();
+  }
+
+  close(): void {
+    this.running = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.abort?.abort();
+    this.abort = null;
+  }
+
+  async createForward(streamId: string, ports: { host: string; videoPort: number; audioPort: number }): Promise<Forward> {
+    const body = await this.request('POST', `/api/streams/${encodeURIComponent(streamId)}/forwards`, ports);
+    const parsed = forwardResponseSchema.safeParse(body);
+    if (!parsed.success) throw new OnairError('upstream_unreachable', `The ingest answered the forward request with an unexpected body: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    return parsed.data;
+  }
+
+  async deleteForward(streamId: string, forwardId: string): Promise<void> {
+    try {
+      await this.request('DELETE', `/api/streams/${encodeURIComponent(streamId)}/forwards/${encodeURIComponent(forwardId)}`);
+    } catch (error) {
+      // Already gone (stream ended) is the expected case at stop.
+      if (error instanceof OnairError && error.status === 404) return;
+      throw error;
+    }
+  }
+
+  /** Source size and frame rate as measured by the ingest, when it knows them. */
+  async sourceHints(streamId: string): Promise<{ width?: number; height?: number; fps?: number }> {
+    try {
+      const parsed = streamStateSchema.safeParse(await this.request('GET', `/api/streams/${encodeURIComponent(streamId)}`));
+      const video = parsed.success ? parsed.data.state.video : null;
+      return { width: video?.width ?? undefined, height: video?.height ?? undefined, fps: video?.fps ?? undefined };
+    } catch {
+      return {};
+    }
+  }
+
+  /** One probe of the admin API (for /healthz when the event stream is down). */
+  private async request(method: string, path: string, json?: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.opts.baseUrl}${path}`, {
+        method,
+        headers: { ...this.authHeader(), ...(json === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        body: json === undefined ? undefined : JSON.stringify(json),
+        signal: AbortSignal.timeout(this.opts.requestTimeoutMs ?? 5000),
+      });
+    } catch (cause) {
+      throw new OnairError('upstream_unreachable', `The ingest at ${this.opts.baseUrl} is unreachable (${(cause as Error).message}).`, { cause });
+    }
+    const text = await response.text();
+    let body: unknown = undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    if (!response.ok) throw problemFromResponse(response.status, body);
+    return body;
+  }
+
+  private authHeader(): Record<string, string> {
+    return this.opts.adminToken ? { Authorization: `Bearer ${this.opts.adminToken}` } : {};
+  }
+
+  private async connect(): Promise<void> {
+    if (!this.running) return;
+    const abort = new AbortController();
+    this.abort = abort;
+    let error: Error = new Error('event stream ended');
+    try {
+      const response = await fetch(`${this.opts.baseUrl}/api/events`, { headers: { Accept: 'text/event-stream', ...this.authHeader() }, signal: abort.signal });
+      if (!response.ok || !response.body) {
+        const body = await response.text().catch(() => '');
+        throw new Error(`GET /api/events answered ${response.status}${body ? `: ${body.slice(0, 200)}` : ''}`);
+      }
+      this.attempt = 0;
+      this._connected = true;
+      this._lastError = null;
+      this.log.info({ url: this.opts.baseUrl }, 'following ingest events');
+      this.emit('connected');
+      const parser = new SseParser();
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        for (const event of parser.push(decoder.decode(chunk, { stream: true }))) this.dispatch(event);
+      }
+    } catch (caught) {
+      error = caught as Error;
+    }
+    const wasConnected = this._connected;
+    this._connected = false;
+    if (!this.running) return;
+    this._lastError = error.message;
+    if (wasConnected) this.emit('disconnected', error);
+    const backoff = this.opts.reconnect ?? { initialMs: 1000, maxMs: 30_000 };
+    const delay = Math.min(backoff.initialMs * 2 ** this.attempt, backoff.maxMs);
+    this.attempt++;
+    this.log[this.attempt > 1 ? 'debug' : 'warn']({ err: error.message, retryInMs: delay }, 'ingest event stream down');
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.connect();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private dispatch(event: ServerSentEvent): void {
+    if (event.event !== 'stream.live' && event.event !== 'stream.offline') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(event.data);
+    } catch {
+      this.log.warn({ event: event.event }, 'ignoring an event whose data is not JSON');
+      return;
+    }
+    const parsed = streamEventSchema.safeParse(value);
+    if (!parsed.success) {
+      this.log.warn({ event: event.event }, 'ignoring an event without streamId');
+      return;
+    }
+    const payload = { streamId: parsed.data.streamId, name: parsed.data.name ?? null };
+    this.emit(event.event === 'stream.live' ? 'live' : 'offline', payload);
+  }
+}

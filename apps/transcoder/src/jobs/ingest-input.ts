@@ -1,0 +1,71 @@
+/**
+ * A job's input from the ingest: two local UDP port pairs (video, audio), a forward created on
+ * the ingest that sends the stream's RTP there, and the SDP it describes.
+ *
+ * Keyframes: the ingest sends a PLI upstream when a forward is created, but the keyframe can
+ * arrive before ffmpeg has bound its ports (and a WebRTC publisher sends the next one only when
+ * asked). So once ffmpeg listens, `requestKeyframe()` replaces the forward — the new forward's
+ * PLI lands while ffmpeg is ready. (A dedicated keyframe endpoint on the ingest would be cheaper.)
+ */
+import type { Logger } from '@onair/service/logger';
+import type { IngestClient } from '../ingest-client';
+import type { PortPair, UdpPortAllocator } from '../net/udp-ports';
+import type { InputOpening, InputSource } from './input-source';
+
+export class IngestInput implements InputSource {
+  private video: PortPair | undefined;
+  private audio: PortPair | undefined;
+  private forwardId: string | undefined;
+  private sdp: string | undefined;
+
+  constructor(
+    private readonly streamId: string,
+    private readonly client: IngestClient,
+    private readonly ports: UdpPortAllocator,
+    private readonly log: Logger,
+    private readonly host = '127.0.0.1',
+  ) {}
+
+  get description(): string {
+    return `ingest forward ${this.forwardId ?? '(none)'} → udp ${this.video?.rtp ?? '?'}/${this.audio?.rtp ?? '?'}`;
+  }
+
+  async open(): Promise<InputOpening> {
+    await this.close();
+    this.video = await this.ports.allocate();
+    this.audio = await this.ports.allocate();
+    try {
+      const [forward, hints] = await Promise.all([
+        this.client.createForward(this.streamId, { host: this.host, videoPort: this.video.rtp, audioPort: this.audio.rtp }),
+        this.client.sourceHints(this.streamId),
+      ]);
+      this.forwardId = forward.id;
+      this.sdp = forward.sdp;
+      return { sdp: forward.sdp, hints };
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  async requestKeyframe(): Promise<void> {
+    if (!this.video || !this.audio || !this.forwardId) return;
+    const old = this.forwardId;
+    await this.client.deleteForward(this.streamId, old);
+    const forward = await this.client.createForward(this.streamId, { host: this.host, videoPort: this.video.rtp, audioPort: this.audio.rtp });
+    this.forwardId = forward.id;
+    if (forward.sdp !== this.sdp) this.log.warn({ streamId: this.streamId }, 'the replacement forward describes different RTP than the first; ffmpeg keeps the first SDP');
+  }
+
+  async close(): Promise<void> {
+    const forwardId = this.forwardId;
+    this.forwardId = undefined;
+    if (forwardId) {
+      await this.client.deleteForward(this.streamId, forwardId).catch((error) => this.log.warn({ err: error, streamId: this.streamId }, 'deleting the forward failed'));
+    }
+    this.ports.release(this.video);
+    this.ports.release(this.audio);
+    this.video = undefined;
+    this.audio = undefined;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Owns the jobs (one per stream name) and applies the policy: with `auto`, a job starts when the
+ * ingest says a stream is live and stops when it goes offline; with `manual`, only the control
+ * API starts jobs (stream.offline still stops them: there is nothing left to transcode).
+ *
+ * Ownership: JobManager → TranscodeJob → (ffmpeg process, OutputSockets, packager, input).
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from '@onair/service/logger';
+import { OnairError } from '@onair/shared/errors';
+import type { ProfileStore } from '../ladder/profile-store';
+import type { Profile } from '../ladder/profile';
+import type { InputSource } from './input-source';
+import { TranscodeJob, type JobState, type JobStats, type PackagerLike } from './transcode-job';
+
+export type JobPolicy = 'auto' | 'manual';
+
+export interface JobManagerOptions {
+  policy: JobPolicy;
+  profiles: ProfileStore;
+  ffmpegPath: string;
+  log: Logger;
+  /** The input of a live stream (an ingest forward in the service; a static SDP in tests). */
+  createInput: (live: LiveStream) => InputSource;
+  /** The packager of one run of a stream (registered with the HLS origin by the caller). */
+  createPackager: (stream: string) => PackagerLike;
+  /** Passed to each job (timeouts, backoff). */
+  jobDefaults?: Partial<Pick<ConstructorParameters<typeof TranscodeJob>[0], 'startTimeoutMs' | 'stallTimeoutMs' | 'restartBackoff' | 'maxConsecutiveCrashes'>>;
+}
+
+export interface LiveStream {
+  streamId: string;
+  name: string;
+}
+
+export interface JobView extends JobStats {
+  live: boolean;
+}
+
+export class JobManager extends EventEmitter<{ state: [string, JobState, JobState] }> {
+  private readonly jobs = new Map<string, TranscodeJob>();
+  private readonly live = new Map<string, LiveStream>();
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(private readonly opts: JobManagerOptions) {
+    super();
+    this.log = opts.log.child({ component: 'jobs' });
+  }
+
+  get policy(): JobPolicy {
+    return this.opts.policy;
+  }
+
+  /** The ingest announced a live stream. */
+  streamLive(stream: LiveStream): void {
+    if (this.closed) return;
+    this.live.set(stream.name, stream);
+    if (this.opts.policy !== 'auto') return;
+    const job = this.jobs.get(stream.name);
+    if (job?.active) return;
+    this.start(stream.name).catch((error) => this.log.error({ err: error, stream: stream.name }, 'could not start the job for a live stream'));
+  }
+
+  /** The ingest said a stream went offline (by id, since a deleted stream has no name any more). */
+  streamOffline(streamId: string, name?: string | null): void {
+    const entry = [...this.live.values()].find((s) => s.streamId === streamId) ?? (name ? this.live.get(name) : undefined);
+    const streamName = entry?.name ?? name;
+    if (!streamName) return;
+    this.live.delete(streamName);
+    void this.jobs.get(streamName)?.stop('stream went offline');
+  }
+
+  /** After the event stream reconnects: streams not re-announced are gone. */
+  reconcileLive(announced: Set<string>): void {
+    for (const name of [...this.live.keys()]) {
+      if (!announced.has(name)) this.streamOffline(this.live.get(name)!.streamId, name);
+    }
+  }
+
+  isLive(stream: string): boolean {
+    return this.live.has(stream);
+  }
+
+  get(stream: string): TranscodeJob | undefined {
+    return this.jobs.get(stream);
+  }
+
+  require(stream: string): TranscodeJob {
+    const job = this.jobs.get(stream);
+    if (!job) throw new OnairError('job_not_found', `No transcode job for stream "${stream}".`);
+    return job;
+  }
+
+  list(): JobView[] {
+    return [...this.jobs.values()].map((job) => ({ ...job.getStats(), live: this.live.has(job.stream) }));
+  }
+
+  /** Starts (or returns the already active) job of a live stream with its chosen profile. */
+  async start(stream: string, input?: InputSource): Promise<TranscodeJob> {
+    if (this.closed) throw new OnairError('unavailable', 'The transcoder is shutting down.');
+    const existing = this.jobs.get(stream);
+    if (existing?.active) return existing;
+    const live = this.live.get(stream);
+    if (!input && !live) throw new OnairError('stream_offline', `Stream "${stream}" is not live on the ingest.`);
+    const profile = this.opts.profiles.profileFor(stream);
+    const job = existing && !input ? existing : this.createJob(stream, profile, input ?? this.opts.createInput(live!));
+    await job.start(profile);
+    return job;
+  }
+
+  async stop(stream: string): Promise<TranscodeJob> {
+    const job = this.require(stream);
+    await job.stop('stopped by operator');
+    return job;
+  }
+
+  async restart(stream: string): Promise<TranscodeJob> {
+    const job = this.jobs.get(stream);
+    if (!job?.active) return this.start(stream);
+    await job.restart(this.opts.profiles.profileFor(stream));
+    return job;
+  }
+
+  /** Chooses a stream's profile (persisted); an active job restarts so the playlist shows the new ladder. */
+  async setProfile(stream: string, profileName: string): Promise<Profile> {
+    const profile = this.opts.profiles.setProfileFor(stream, profileName);
+    const job = this.jobs.get(stream);
+    if (job?.active) await job.restart(profile);
+    return profile;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.jobs.values()].map((job) => job.close()));
+  }
+
+  private createJob(stream: string, profile: Profile, input: InputSource): TranscodeJob {
+    const previous = this.jobs.get(stream);
+    if (previous) void previous.close();
+    const job = new TranscodeJob({
+      stream,
+      profile,
+      input,
+      ffmpegPath: this.opts.ffmpegPath,
+      createPackager: () => this.opts.createPackager(stream),
+      log: this.opts.log,
+      ...this.opts.jobDefaults,
+    });
+    job.on('state', (next, previousState) => this.emit('state', stream, next, previousState));
+    this.jobs.set(stream, job);
+    return job;
+  }
+}

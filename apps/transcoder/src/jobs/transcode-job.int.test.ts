@@ -1,0 +1,144 @@
+/**
+ * The job against real ffmpeg: RTP from an ffmpeg test source → one ffmpeg ladder process →
+ * the real LL-HLS packager → segments on disk, checked with ffprobe.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFfmpegRtpSource, type FfmpegRtpSource } from '../../../../test/support/ffmpeg-rtp-source';
+import { HlsPackager } from '../hls/hls-packager';
+import { DEFAULT_PROFILE, parseProfile } from '../ladder/profile';
+import { UdpPortAllocator } from '../net/udp-ports';
+import { probeSegment, readDiskPlaylist, waitFor } from '../test-support/hls-probe';
+import { StaticSdpInput } from './input-source';
+import { TranscodeJob, type JobState } from './transcode-job';
+
+const log = pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' });
+const ports = new UdpPortAllocator({ min: 42000, max: 42999 });
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function source(opts: { width?: number; height?: number } = {}): Promise<FfmpegRtpSource> {
+  const video = await ports.allocate();
+  const audio = await ports.allocate();
+  const src = await startFfmpegRtpSource({ videoPort: video.rtp, audioPort: audio.rtp, ...opts });
+  cleanups.push(async () => {
+    await src.stop();
+    ports.release(video);
+    ports.release(audio);
+  });
+  return src;
+}
+
+async function jobWith(sdp: string, profile = DEFAULT_PROFILE, hints?: { width: number; height: number; fps: number }) {
+  const dir = await mkdtemp(join(tmpdir(), 'onair-job-test-'));
+  const packagers: HlsPackager[] = [];
+  const job = new TranscodeJob({
+    stream: 'test',
+    profile,
+    input: new StaticSdpInput(sdp, hints),
+    ffmpegPath: '/usr/bin/ffmpeg',
+    createPackager: () => {
+      const p = new HlsPackager({ stream: 'test', dir, log });
+      packagers.push(p);
+      return p;
+    },
+    log,
+    restartBackoff: { initialMs: 200, maxMs: 1000 },
+  });
+  const states: JobState[] = [];
+  job.on('state', (s) => states.push(s));
+  cleanups.push(async () => {
+    await job.close();
+    await rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+  });
+  return { job, dir, states, packagers };
+}
+
+describe('TranscodeJob with real ffmpeg', () => {
+  it('encodes every rung of the default ladder into HLS segments that start with a keyframe', async () => {
+    const src = await source();
+    const { job, dir } = await jobWith(src.sdp, DEFAULT_PROFILE, { width: 1280, height: 720, fps: 30 });
+    await job.start();
+    await waitFor(() => job.state === 'running', 15_000, 'job running');
+    const expected = { '720p': [1280, 720], '480p': [854, 480], '360p': [640, 360] } as const;
+    for (const [id, [width, height]] of Object.entries(expected)) {
+      const playlist = await waitFor(async () => {
+        const p = await readDiskPlaylist(join(dir, id));
+        return p && p.segments.length >= 2 ? p : null;
+      }, 15_000, `two segments of ${id}`);
+      for (const segment of playlist.segments.slice(0, 2)) {
+        const probe = await probeSegment(join(dir, id, segment.map!), join(dir, id, segment.uri));
+        expect(probe, `${id} ${segment.uri}`).toMatchObject({ codec: 'h264', width, height, startsWithKeyframe: true, audioCodec: 'aac' });
+        expect(probe.videoPackets).toBeGreaterThanOrEqual(20);
+      }
+    }
+    const stats = job.getStats();
+    expect(stats.firstOutputMs).toBeGreaterThan(0);
+    expect(stats.firstOutputMs).toBeLessThan(10_000);
+    expect(stats.renditions.map((r) => r.id)).toEqual(['720p', '480p', '360p']);
+    expect(stats.renditions.every((r) => r.bytes > 0)).toBe(true);
+    await waitFor(() => job.getStats().progress?.fps, 5_000, 'progress from ffmpeg');
+    expect(job.logs().some((line) => line.includes('libx264'))).toBe(true);
+    console.info(`[measure] spawn → first fMP4 byte: ${stats.firstOutputMs} ms`);
+  }, 30_000);
+
+  it('restarts ffmpeg killed mid-stream, and the playlist continues after a discontinuity', async () => {
+    const src = await source({ width: 640, height: 360 });
+    const small = parseProfile({ name: 'small', rungs: [{ name: '240p', width: 426, height: 240, videoKbps: 400, preset: 'ultrafast' }] });
+    const { job, dir, states } = await jobWith(src.sdp, small, { width: 640, height: 360, fps: 30 });
+    await job.start();
+    await waitFor(async () => (await readDiskPlaylist(join(dir, '240p')))?.segments.length! >= 2, 15_000, 'two segments before the crash');
+    const before = (await readDiskPlaylist(join(dir, '240p')))!.segments.length;
+    const pid = job.pid;
+    expect(job.killProcess('SIGKILL')).toBe(true);
+    await waitFor(() => states.includes('restarting'), 5_000, 'state restarting');
+    await waitFor(() => job.state === 'running' && job.pid !== pid, 15_000, 'running again with a new process');
+    const after = await waitFor(async () => {
+      const p = await readDiskPlaylist(join(dir, '240p'));
+      return p && p.segments.length >= before + 2 && p.segments.some((s) => s.discontinuity) ? p : null;
+    }, 15_000, 'the playlist growing past a discontinuity');
+    expect(after.text).toContain('#EXT-X-DISCONTINUITY');
+    expect(job.getStats()).toMatchObject({ restarts: 1, state: 'running' });
+    expect(job.getStats().lastError).toMatch(/SIGKILL/);
+    // The first segment after the discontinuity starts with a keyframe of a fresh init segment.
+    const firstNew = after.segments.find((s) => s.discontinuity)!;
+    expect(await probeSegment(join(dir, '240p', firstNew.map!), join(dir, '240p', firstNew.uri))).toMatchObject({ codec: 'h264', width: 426, height: 240, startsWithKeyframe: true });
+  }, 45_000);
+
+  it('ends the playlist with EXT-X-ENDLIST when stopped', async () => {
+    const src = await source({ width: 640, height: 360 });
+    const small = parseProfile({ name: 'small', rungs: [{ name: '240p', width: 426, height: 240, videoKbps: 400, preset: 'ultrafast' }] });
+    const { job, dir, packagers } = await jobWith(src.sdp, small);
+    await job.start();
+    await waitFor(async () => (await readDiskPlaylist(join(dir, '240p')))?.segments.length! >= 1, 15_000, 'a segment');
+    await src.stop();
+    await job.stop('stream went offline');
+    expect(job.state).toBe('stopped');
+    expect(job.pid).toBeNull();
+    expect(packagers[0]!.ended).toBe(true);
+    await waitFor(async () => (await readDiskPlaylist(join(dir, '240p')))?.ended, 5_000, 'EXT-X-ENDLIST on disk');
+  }, 30_000);
+
+  it('reports a failed start with ffmpeg\'s own reason, and does not retry', async () => {
+    const badSdp = 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=bad\r\nc=IN IP4 not-an-address\r\nt=0 0\r\nm=video 42990 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n';
+    const { job, states } = await jobWith(badSdp);
+    await job.start();
+    await waitFor(() => job.state === 'failed', 10_000, 'state failed');
+    expect(states).toEqual(['starting', 'failed']);
+    expect(job.getStats().lastError).toMatch(/failed to start/);
+    expect(job.getStats().lastError).toMatch(/not-an-address|Input\/output error/);
+    expect(job.getStats().restarts).toBe(0);
+  }, 20_000);
+
+  it('fails with ffmpeg_missing (and no crash) when the binary is absent', async () => {
+    const job = new TranscodeJob({ stream: 'x', profile: DEFAULT_PROFILE, input: new StaticSdpInput('m=video 1 RTP/AVP 96\n'), ffmpegPath: '/nonexistent/ffmpeg', createPackager: () => ({ addRendition: () => ({ push() {} }), discontinuity() {}, end() {}, close() {} }), log });
+    await expect(job.start()).rejects.toMatchObject({ code: 'ffmpeg_missing' });
+    expect(job.state).toBe('failed');
+  });
+});
