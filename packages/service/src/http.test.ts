@@ -25,6 +25,11 @@ describe('Router.match', () => {
     expect(router.match('PATCH', '/whip/a/b')).toEqual({ allowed: [] });
   });
 
+  it('decodes percent-escapes in parameters and refuses malformed ones with bad_request', () => {
+    expect(router.match('PATCH', '/whip/a%20b')).toMatchObject({ params: { session: 'a b' } });
+    expect(() => router.match('PATCH', '/whip/%E0%A4%A')).toThrow(expect.objectContaining({ code: 'bad_request', status: 400 }));
+  });
+
   it('treats regex characters in paths literally', () => {
     const r = new Router().on('GET', '/a.b', ok);
     expect('handler' in r.match('GET', '/a.b')).toBe(true);

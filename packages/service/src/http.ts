@@ -66,11 +66,20 @@ export class Router {
       }
       const params: Record<string, string> = {};
       route.keys.forEach((key, index) => {
-        params[key] = decodeURIComponent(found[index + 1] ?? '');
+        params[key] = decodePathSegment(found[index + 1] ?? '');
       });
       return { handler: route.handler, params };
     }
     return { allowed };
+  }
+}
+
+/** A malformed escape (`/whep/%E0%A4%A`) is the client's mistake: 400, not a 500. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new OnairError('bad_request', `The path segment "${segment}" is not valid percent-encoding.`);
   }
 }
 
