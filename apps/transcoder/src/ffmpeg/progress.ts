@@ -99,7 +99,9 @@ export class ProgressParser {
 }
 
 /** A stderr stats line → progress, or null when the line is not one. */
-export function parseStatsLine(line: string): FfmpegProgress | null {
+export function parseStatsLine(raw: string): FfmpegProgress | null {
+  // `-loglevel level+…` prefixes the line with its level (`[info] frame=…`).
+  const line = raw.replace(/^\s*\[(?:info|verbose|warning)\]\s*/, '');
   if (!/^\s*(frame|size)=/.test(line) || !/time=/.test(line)) return null;
   const pairs = new Map<string, string>();
   // `key=  value` with optional spaces after '='; values have no spaces.

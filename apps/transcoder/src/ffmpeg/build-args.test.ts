@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { planRenditions, type SourceInfo } from '../ladder/plan-renditions';
+import { DEFAULT_PROFILE, PASSTHROUGH_PROFILE } from '../ladder/profile';
+import { buildFfmpegPlan, toArgs } from './build-args';
+import { fluentArgs, toFluentCommand } from './command';
+
+const source720: SourceInfo = { hasVideo: true, hasAudio: true, videoCodec: 'H264', width: 1280, height: 720, fps: 30 };
+const targets = { '720p': 'unix:/t/720p.sock', '480p': 'unix:/t/480p.sock', '360p': 'unix:/t/360p.sock', source: 'unix:/t/source.sock' };
+
+function plan(source: SourceInfo, profile = DEFAULT_PROFILE) {
+  return buildFfmpegPlan({ sdpPath: '/t/in.sdp', source, renditions: planRenditions(profile, source), gopSeconds: profile.gopSeconds, targets });
+}
+
+/** The options of one output as a map of flag → value (flags without a value map to ''). */
+function optionsOf(output: { options: string[] }): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (let i = 0; i < output.options.length; i++) {
+    const flag = output.options[i]!;
+    const value = output.options[i + 1];
+    if (value !== undefined && !value.startsWith('-')) {
+      (out[flag] ??= []).push(value);
+      i++;
+    } else (out[flag] ??= []).push('');
+  }
+  return out;
+}
+
+describe('buildFfmpegPlan', () => {
+  it('reads the SDP with the measured low-latency input flags', () => {
+    const args = toArgs(plan(source720));
+    const input = args.slice(0, args.indexOf('-i') + 2);
+    expect(input).toEqual(expect.arrayContaining(['-protocol_whitelist', 'file,udp,rtp', '-localaddr', '127.0.0.1', '-fflags', '+nobuffer+genpts', '-probesize', '200000', '-analyzeduration', '500000', '-progress', 'pipe:1', '-nostats']));
+    expect(input.slice(-2)).toEqual(['-i', '/t/in.sdp']);
+  });
+
+  it.each([
+    ['1080p', { width: 1920, height: 1080 }, '[0:v:0]split=3[s0][s1][s2];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];[s1]scale=854:480,setsar=1,format=yuv420p[v1];[s2]scale=640:360,setsar=1,format=yuv420p[v2]', ['720p', '480p', '360p']],
+    ['720p', { width: 1280, height: 720 }, '[0:v:0]split=3[s0][s1][s2];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];[s1]scale=854:480,setsar=1,format=yuv420p[v1];[s2]scale=640:360,setsar=1,format=yuv420p[v2]', ['720p', '480p', '360p']],
+    ['360p', { width: 640, height: 360 }, '[0:v:0]scale=640:360,setsar=1,format=yuv420p[v0]', ['360p']],
+    ['720p60', { width: 1280, height: 720, fps: 60 }, '[0:v:0]split=3[s0][s1][s2];[s0]fps=30,scale=1280:720,setsar=1,format=yuv420p[v0];[s1]fps=30,scale=854:480,setsar=1,format=yuv420p[v1];[s2]fps=30,scale=640:360,setsar=1,format=yuv420p[v2]', ['720p', '480p', '360p']],
+    ['unknown size', { width: undefined, height: undefined }, '[0:v:0]split=3[s0][s1][s2];[s0]scale=w=min(1280\\,iw):h=min(720\\,ih):force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1,format=yuv420p[v0];[s1]scale=w=min(854\\,iw):h=min(480\\,ih):force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1,format=yuv420p[v1];[s2]scale=w=min(640\\,iw):h=min(360\\,ih):force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1,format=yuv420p[v2]', ['720p', '480p', '360p']],
+  ])('%s source → filter graph and outputs', (_name, size, filter, ids) => {
+    const p = plan({ ...source720, ...size });
+    expect(p.filterComplex).toBe(filter);
+    expect(p.outputs.map((o) => o.id)).toEqual(ids);
+    expect(p.outputs.map((o) => o.target)).toEqual(ids.map((id) => `unix:/t/${id}.sock`));
+  });
+
+  it('encodes each rung with x264 zerolatency, no B-frames, keyframes forced every second, fMP4 out', () => {
+    const [top, , bottom] = plan(source720).outputs;
+    expect(optionsOf(top!)).toMatchObject({
+      '-map': ['[v0]', '0:a:0'],
+      '-c:v': ['libx264'],
+      '-preset': ['veryfast'],
+      '-tune': ['zerolatency'],
+      '-bf': ['0'],
+      '-b:v': ['2800k'],
+      '-maxrate': ['2800k'],
+      '-g': ['60'],
+      '-keyint_min': ['30'],
+      '-sc_threshold': ['0'],
+      '-force_key_frames': ['expr:gte(t,n_forced*1)'],
+      '-r': ['30'],
+      '-c:a': ['aac'],
+      '-b:a': ['128k'],
+      '-f': ['mp4'],
+      '-movflags': ['+frag_keyframe+empty_moov+default_base_moof'],
+      '-frag_duration': ['100000'],
+    });
+    expect(optionsOf(bottom!)['-map']).toEqual(['[v2]', '0:a:0']);
+    expect(optionsOf(bottom!)['-b:v']).toEqual(['800k']);
+  });
+
+  it('passthrough copies the video and still encodes AAC, without a filter graph', () => {
+    const p = plan(source720, PASSTHROUGH_PROFILE);
+    expect(p.filterComplex).toBeUndefined();
+    expect(p.outputs).toHaveLength(1);
+    expect(optionsOf(p.outputs[0]!)).toMatchObject({ '-map': ['0:v:0', '0:a:0'], '-c:v': ['copy'], '-c:a': ['aac'] });
+    expect(p.outputs[0]!.options).not.toContain('libx264');
+  });
+
+  it('maps no audio for a video-only source', () => {
+    const p = plan({ ...source720, hasAudio: false });
+    for (const output of p.outputs) {
+      expect(output.options).not.toContain('0:a:0');
+      expect(output.options).not.toContain('aac');
+    }
+  });
+
+  it('refuses a source without video and a rendition without a target', () => {
+    expect(() => plan({ ...source720, hasVideo: false })).toThrow(/no video/);
+    expect(() => buildFfmpegPlan({ sdpPath: 'x', source: source720, renditions: planRenditions(DEFAULT_PROFILE, source720), gopSeconds: 1, targets: {} })).toThrow(/no output target/);
+  });
+
+  it('fluent-ffmpeg passes exactly the planned arguments', () => {
+    for (const p of [plan(source720), plan(source720, PASSTHROUGH_PROFILE), plan({ ...source720, hasAudio: false })]) {
+      expect(fluentArgs(toFluentCommand(p, '/usr/bin/ffmpeg'))).toEqual(toArgs(p));
+    }
+  });
+});
