@@ -36,7 +36,7 @@ export function ProfilesEditor() {
     const first = profiles.find((p) => !p.builtin) ?? profiles[0];
     if (first) {
       setSelected(first.name);
-      setDraft(editable(first));
+      setDraft(first.builtin ? { ...editable(first), name: `${first.name}-copy` } : editable(first));
     }
   }, [profiles, draft]);
 
@@ -57,7 +57,8 @@ export function ProfilesEditor() {
 
   const pick = (profile: ProfileDoc) => {
     setSelected(profile.name);
-    setDraft(editable(profile));
+    // A built-in profile is saved as a copy: suggest a free name for it.
+    setDraft(profile.builtin ? { ...editable(profile), name: `${profile.name}-copy` } : editable(profile));
     setIsNew(false);
     setProblem(null);
     setSaved(null);
@@ -192,7 +193,7 @@ export function ProfilesEditor() {
                       <input className={styles.inputCell} type="number" value={rung.videoKbps} onChange={(e) => updateRung(i, { videoKbps: Number(e.target.value) })} aria-label="Video kbit/s" />
                     </td>
                     <td>
-                      <select className={styles.inputCell} value={rung.preset} onChange={(e) => updateRung(i, { preset: e.target.value })} aria-label="Preset">
+                      <select className={`${styles.inputCell} ${styles.selectCell}`} value={rung.preset} onChange={(e) => updateRung(i, { preset: e.target.value })} aria-label="Preset">
                         {PRESETS.map((p) => (
                           <option key={p}>{p}</option>
                         ))}

@@ -148,7 +148,7 @@ function JobCard({ job, history, now, profiles }: { job: JobView; history: reado
             {job.state}
           </span>
           {job.state === 'running' && job.since ? <span className={styles.muted}>for {duration(job.since, now)}</span> : null}
-          {job.input ? <span className={styles.muted}>from {job.input}</span> : null}
+          {job.live === false ? <span className={styles.muted}>stream offline</span> : null}
         </h2>
         <JobButtons stream={job.stream} state={job.state} />
       </header>

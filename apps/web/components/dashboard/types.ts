@@ -34,6 +34,8 @@ export interface JobView {
   lastError: string | null;
   /** Where ffmpeg reads from (e.g. the forwarded RTP's SDP). */
   input: string | null;
+  /** Whether the ingest reports the stream live (null when the transcoder does not say). */
+  live: boolean | null;
   overall: EncoderStats;
   renditions: RenditionView[];
   /** ffmpeg process: CPU in percent of one core, resident memory in bytes. */

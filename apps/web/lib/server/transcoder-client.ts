@@ -33,7 +33,12 @@ export const transcoderClient = {
   },
   jobAction: (stream: string, action: JobAction): Promise<unknown> => upstreamJson(transcoder(), `/api/jobs/${seg(stream)}/${action}`, { method: 'POST' }),
   setProfile: (stream: string, profile: string): Promise<unknown> => upstreamJson(transcoder(), `/api/jobs/${seg(stream)}/profile`, { method: 'PUT', body: { profile } }),
-  listProfiles: (): Promise<ProfileDoc[]> => upstreamJson(transcoder(), '/api/profiles'),
+  /** `GET /api/profiles` answers `{profiles: [...]}`. */
+  async listProfiles(): Promise<ProfileDoc[]> {
+    const body = await upstreamJson<unknown>(transcoder(), '/api/profiles');
+    const list = Array.isArray(body) ? body : (body as { profiles?: unknown } | undefined)?.profiles;
+    return Array.isArray(list) ? (list as ProfileDoc[]) : [];
+  },
   getProfile: (name: string): Promise<ProfileDoc> => upstreamJson(transcoder(), `/api/profiles/${seg(name)}`),
   createProfile: (profile: unknown): Promise<ProfileDoc> => upstreamJson(transcoder(), '/api/profiles', { method: 'POST', body: profile }),
   replaceProfile: (name: string, profile: unknown): Promise<ProfileDoc> => upstreamJson(transcoder(), `/api/profiles/${seg(name)}`, { method: 'PUT', body: profile }),

@@ -16,6 +16,7 @@ const running = {
   progress: { frame: 900, fps: 29.97, bitrateKbps: null, totalSize: null, outTimeUs: 30_000_000, dup: 2, drop: 5, speed: 1.01, end: false },
   cpu: { share: 1.25, seconds: 40 },
   memory: { rssBytes: 150 * 1024 * 1024 },
+  live: true,
   renditions: [
     { id: '720p', width: 1280, height: 720, videoKbps: 2800, bytes: 1_000_000, bitrateKbps: 2750.5 },
     { id: '360p', width: 640, height: 360, videoKbps: 800, bytes: 300_000, bitrateKbps: null },
@@ -32,6 +33,7 @@ describe('toJobView', () => {
       restarts: 1,
       lastError: null,
       input: 'rtp from ingest (sdp)',
+      live: true,
       overall: { fps: 29.97, bitrateKbps: null, speed: 1.01, droppedFrames: 5, duplicatedFrames: 2 },
       renditions: [
         { id: '720p', width: 1280, height: 720, targetKbps: 2800, fps: null, bitrateKbps: 2750.5, speed: null, droppedFrames: null, duplicatedFrames: null },

@@ -57,6 +57,7 @@ export function toJobView(raw: unknown): JobView {
     restarts: num(r.restarts, r.restartCount),
     lastError: str(r.lastError, r.error, error?.detail, error?.message),
     input: str(r.input),
+    live: typeof r.live === 'boolean' ? r.live : null,
     overall: encoderStats(progress),
     renditions: renditions.map(rendition),
     process: proc
