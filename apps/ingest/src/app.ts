@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { closeServer, createHttpService, listen, Router } from '@onair/service/http';
 import { createLogger, type Logger } from '@onair/service/logger';
 import type { IngestConfig } from './config';
+import { registerForwardRoutes } from './forward/forward-routes';
+import { registerIngestOps } from './ops';
 import { MediaRouter } from './router/media-router';
 import { registerAdminRoutes } from './streams/admin-routes';
 import { StreamStore } from './streams/stream-store';
@@ -38,6 +40,8 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
   registerWhipRoutes(router, { store, media, config });
   registerWhepRoutes(router, { store, media, config });
   registerAdminRoutes(router, { store, media, config });
+  registerForwardRoutes(router, { store, media, config });
+  registerIngestOps(router, { store, media });
   const server = createHttpService({
     router,
     log,

@@ -9,7 +9,9 @@ import { OnairError } from '@onair/shared/errors';
 import type { StreamCodecs } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
 import type { MediaEngine, PeerOptions } from '../webrtc/engine';
-import { type AnySession, PublisherSession, type SessionKind, ViewerSession } from './sessions';
+import { RtpForwardPeer, type RtpForwardTarget } from '../forward/rtp-forward-peer';
+import type { NegotiatedCodec } from '../webrtc/engine';
+import { type AnySession, ForwardSession, PublisherSession, type SessionKind, ViewerSession } from './sessions';
 import { type MediaCounters, StreamRouter } from './stream-router';
 
 export interface MediaRouterOptions {
@@ -62,6 +64,27 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
       throw new OnairError('stream_offline', 'The stream went offline while the session was being set up.');
     }
     const session = new ViewerSession(streamId, peer, this.options.log, this.options.connectTimeoutMs);
+    this.track(session);
+    router.addViewer(session);
+    return session;
+  }
+
+  /**
+   * Starts forwarding the live stream as plain RTP to `target` (the transcoder's ffmpeg). The
+   * forward is a viewer to the StreamRouter, so it starts at a keyframe asked for at once and
+   * stays continuous across a publisher takeover. Payload types are fixed (96 video, 97
+   * audio): the SDP handed to ffmpeg says so, whatever the publisher negotiated.
+   */
+  forward(streamId: string, target: RtpForwardTarget, options: { keyframeIntervalMs?: number } = {}): ForwardSession {
+    this.assertOpen();
+    const router = this.streams.get(streamId);
+    if (!router?.isLive) throw new OnairError('stream_offline', 'The stream is not live: there is nothing to forward.');
+    const publisherCodecs = router.currentPublisher?.peer.codecs ?? {};
+    const codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec } = {};
+    if (publisherCodecs.video && target.ports.video) codecs.video = { ...publisherCodecs.video, payloadType: 96 };
+    if (publisherCodecs.audio && target.ports.audio) codecs.audio = { ...publisherCodecs.audio, payloadType: 97 };
+    const peer = new RtpForwardPeer(codecs, target, options.keyframeIntervalMs);
+    const session = new ForwardSession(streamId, peer, this.options.log, this.options.connectTimeoutMs);
     this.track(session);
     router.addViewer(session);
     return session;

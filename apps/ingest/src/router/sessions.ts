@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '@onair/service/logger';
 import type { MediaKind, MediaPeer, NegotiatedCodec, PublisherPeer, ViewerPeer } from '../webrtc/engine';
 
-export type SessionKind = 'whip' | 'whep';
+/** `forward`: plain RTP to the transcoder (../forward), a viewer that is not a person. */
+export type SessionKind = 'whip' | 'whep' | 'forward';
 
 interface SessionEvents {
   connected: [];
@@ -71,7 +72,7 @@ export class PublisherSession extends Session<PublisherPeer> {
 }
 
 export class ViewerSession extends Session<ViewerPeer> {
-  readonly kind = 'whep' as const;
+  readonly kind: 'whep' | 'forward' = 'whep';
 
   get codecs(): { video?: NegotiatedCodec; audio?: NegotiatedCodec } {
     return this.peer.codecs;
@@ -80,6 +81,11 @@ export class ViewerSession extends Session<ViewerPeer> {
   ssrc(kind: MediaKind): number | undefined {
     return this.peer.ssrc(kind);
   }
+}
+
+/** A viewer whose transport is plain RTP to local UDP ports (the transcoder's input). */
+export class ForwardSession extends ViewerSession {
+  override readonly kind = 'forward' as const;
 }
 
 export type AnySession = PublisherSession | ViewerSession;

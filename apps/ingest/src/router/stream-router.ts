@@ -90,9 +90,10 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     };
   }
 
+  /** Connected WHEP viewers (people), not forwards to the transcoder. */
   get viewerCount(): number {
     let count = 0;
-    for (const viewer of this.viewers.values()) if (viewer.session.connected) count += 1;
+    for (const viewer of this.viewers.values()) if (viewer.session.connected && viewer.session.kind === 'whep') count += 1;
     return count;
   }
 

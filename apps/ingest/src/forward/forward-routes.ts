@@ -1,0 +1,85 @@
+/**
+ * Forwards (admin API): the transcoder asks the ingest to send a live stream's RTP to local UDP
+ * ports and receives the SDP that describes it, which ffmpeg reads.
+ *
+ *   POST   /api/streams/<id>/forwards {host, videoPort?, audioPort?, keyframeIntervalMs?} → 201 {id, sdp}
+ *   POST   /api/streams/<id>/forwards/<forwardId>/keyframe → 202 (ffmpeg listens now: PLI upstream)
+ *   DELETE /api/streams/<id>/forwards/<forwardId> → 204
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { OnairError } from '@onair/shared/errors';
+import { readJson, sendJson, type Router } from '@onair/service/http';
+import type { IngestConfig } from '../config';
+import type { MediaRouter } from '../router/media-router';
+import type { ForwardSession } from '../router/sessions';
+import { requireAdmin } from '../streams/admin-auth';
+import type { StreamRecord, StreamStore } from '../streams/stream-store';
+import { forwardSdp, type ForwardTrack } from './forward-sdp';
+import type { RtpForwardPeer } from './rtp-forward-peer';
+
+const udpPort = z.number().int().min(1024).max(65535);
+
+const createForwardSchema = z
+  .object({
+    /** Where the RTP goes. Loopback only unless the operator configured otherwise: see below. */
+    host: z.string().refine((value) => isIP(value) !== 0, 'host must be an IP address'),
+    videoPort: udpPort.optional(),
+    audioPort: udpPort.optional(),
+    /** Ask the publisher for a keyframe this often (passthrough packaging needs regular keyframes). */
+    keyframeIntervalMs: z.number().int().min(250).max(60_000).optional(),
+  })
+  .strict()
+  .refine((body) => body.videoPort !== undefined || body.audioPort !== undefined, 'give videoPort, audioPort or both');
+
+export function registerForwardRoutes(router: Router, { store, media, config }: { store: StreamStore; media: MediaRouter; config: IngestConfig }): void {
+  const find = (idOrName: string): StreamRecord => {
+    const record = store.findById(idOrName) ?? store.findByName(idOrName);
+    if (!record) throw new OnairError('stream_not_found', `No stream "${idOrName}".`);
+    return record;
+  };
+  const forwardOf = (record: StreamRecord, forwardId: string): ForwardSession => {
+    const session = media.session('forward', forwardId) as ForwardSession;
+    if (session.streamId !== record.id) throw new OnairError('session_not_found', `No forward ${forwardId} on stream "${record.name}".`);
+    return session;
+  };
+
+  router.on('POST', '/api/streams/:id/forwards', async ({ req, res, params, log }) => {
+    requireAdmin(req, config.adminToken);
+    const record = find(params.id!);
+    const body = await readJson(req, createForwardSchema);
+    // The admin token already guards this; the address check keeps a leaked token from
+    // turning the ingest into a UDP cannon aimed at other hosts.
+    if (!isAllowedForwardHost(body.host, config)) {
+      throw new OnairError('bad_request', `Forwarding to ${body.host} is not allowed: only loopback or the configured ICE hosts (${config.ice.hosts.join(', ')}).`);
+    }
+    const session = media.forward(record.id, { host: body.host, ports: { video: body.videoPort, audio: body.audioPort } }, { keyframeIntervalMs: body.keyframeIntervalMs });
+    const peer = session.peer as RtpForwardPeer;
+    const tracks: ForwardTrack[] = [];
+    for (const kind of ['video', 'audio'] as const) {
+      const codec = peer.codecs[kind];
+      const port = kind === 'video' ? body.videoPort : body.audioPort;
+      if (codec && port) tracks.push({ kind, codec: codec.name, clockRate: codec.clockRate, channels: codec.channels, payloadType: codec.payloadType, fmtp: codec.fmtp, port });
+    }
+    log.info({ stream: record.name, forward: session.id, host: body.host, videoPort: body.videoPort, audioPort: body.audioPort }, 'forward started');
+    sendJson(res, 201, { id: session.id, sdp: forwardSdp({ streamName: record.name, host: body.host, tracks }) }, { Location: `/api/streams/${record.id}/forwards/${session.id}` });
+  });
+
+  router.on('POST', '/api/streams/:id/forwards/:forwardId/keyframe', ({ req, res, params }) => {
+    requireAdmin(req, config.adminToken);
+    (forwardOf(find(params.id!), params.forwardId!).peer as RtpForwardPeer).requestKeyframe();
+    res.writeHead(202).end();
+  });
+
+  router.on('DELETE', '/api/streams/:id/forwards/:forwardId', ({ req, res, params, log }) => {
+    requireAdmin(req, config.adminToken);
+    const record = find(params.id!);
+    forwardOf(record, params.forwardId!).close('forward_deleted');
+    log.info({ stream: record.name, forward: params.forwardId }, 'forward stopped');
+    res.writeHead(204).end();
+  });
+}
+
+function isAllowedForwardHost(host: string, config: IngestConfig): boolean {
+  return host === '::1' || host.startsWith('127.') || config.ice.hosts.includes(host);
+}

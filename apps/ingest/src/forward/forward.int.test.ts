@@ -1,0 +1,108 @@
+/**
+ * The transcoder's input path: a live WHIP stream forwarded as plain RTP to local UDP ports,
+ * described by the SDP the ingest returns — and a real ffmpeg decodes it from that SDP alone.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../../../../test/support/poll';
+import { startWeriftH264Publisher, type WeriftH264Publisher } from '../../../../test/support/peers/werift-h264-publisher';
+import { createIngest, type Ingest } from '../app';
+import { loadIngestConfig } from '../config';
+
+const ADMIN = 'test-admin-token-0123456789';
+let ingest: Ingest;
+let base: string;
+let dataDir: string;
+let publisher: WeriftH264Publisher | undefined;
+
+/** An even UDP port whose successor is free too (ffmpeg binds RTP and RTCP = RTP + 1). */
+async function freeRtpPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + 2 * Math.floor(Math.random() * 10000);
+    const sockets = [createSocket('udp4'), createSocket('udp4')];
+    const ok = await Promise.all(sockets.map((socket, i) => new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(port + i, '127.0.0.1', () => resolve(true));
+    })));
+    await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => { try { socket.close(() => resolve()); } catch { resolve(); } })));
+    if (ok.every(Boolean)) return port;
+  }
+  throw new Error('no free RTP port pair');
+}
+
+const admin = (path: string, init: RequestInit = {}) =>
+  fetch(`${base}${path}`, { ...init, headers: { Authorization: `Bearer ${ADMIN}`, ...(init.body ? { 'Content-Type': 'application/json' } : {}), ...init.headers } });
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'onair-forward-'));
+  const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: ADMIN });
+  ingest = await createIngest(config, pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' }));
+  base = `http://127.0.0.1:${(await ingest.listen()).port}`;
+});
+
+afterAll(async () => {
+  await publisher?.stop();
+  await ingest?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('forwards (ingest → transcoder input)', () => {
+  it('refuses a forward of a stream that is not live, and bad bodies', async () => {
+    const stream = ingest.store.create('quiet');
+    const offline = await admin(`/api/streams/${stream.id}/forwards`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', videoPort: 30000 }) });
+    expect(offline.status).toBe(404);
+    expect((await offline.json()).code).toBe('stream_offline');
+    for (const body of [{ host: 'localhost', videoPort: 30000 }, { host: '127.0.0.1' }, { host: '127.0.0.1', videoPort: 80 }]) {
+      const res = await admin(`/api/streams/${stream.id}/forwards`, { method: 'POST', body: JSON.stringify(body) });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect((await res.json()).code).toBe('invalid_body');
+    }
+    const unauthenticated = await fetch(`${base}/api/streams/${stream.id}/forwards`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(unauthenticated.status).toBe(401);
+  });
+
+  it('forwards live H.264 that ffmpeg decodes from the returned SDP, without counting as a viewer', async () => {
+    const stream = ingest.store.create('fwd');
+    publisher = await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: stream.streamKey });
+    await pollUntil('stream live', () => ingest.media.isLive(stream.id), { timeoutMs: 10_000 });
+
+    const notLoopback = await admin(`/api/streams/${stream.id}/forwards`, { method: 'POST', body: JSON.stringify({ host: '192.0.2.7', videoPort: 30000 }) });
+    expect(notLoopback.status).toBe(400);
+    expect((await notLoopback.json()).detail).toContain('not allowed');
+
+    const videoPort = await freeRtpPort();
+    const created = await admin(`/api/streams/${stream.id}/forwards`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', videoPort }) });
+    expect(created.status).toBe(201);
+    const forward = (await created.json()) as { id: string; sdp: string };
+    expect(forward.sdp).toContain(`m=video ${videoPort} RTP/AVP 96`);
+    expect(forward.sdp).toMatch(/a=rtpmap:96 H264\/90000/);
+    expect(ingest.media.liveState(stream.id).viewers.total).toBe(0);
+
+    const sdpFile = join(dataDir, 'forward.sdp');
+    await writeFile(sdpFile, forward.sdp);
+    const ffmpeg = spawn('/usr/bin/ffmpeg', ['-hide_banner', '-nostdin', '-protocol_whitelist', 'file,udp,rtp', '-fflags', '+nobuffer', '-i', sdpFile, '-frames:v', '20', '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    ffmpeg.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => ffmpeg.once('exit', (code) => resolve(code)));
+    // Once ffmpeg listens, a keyframe request makes the publisher's next frames decodable at once.
+    // ffmpeg prints its first line after opening the SDP and binding the ports it names.
+    await pollUntil('ffmpeg to open its input', () => stderr.length > 0, { timeoutMs: 10_000 });
+    expect((await admin(`/api/streams/${stream.id}/forwards/${forward.id}/keyframe`, { method: 'POST' })).status).toBe(202);
+    const timeout = setTimeout(() => ffmpeg.kill('SIGKILL'), 20_000);
+    const code = await exited;
+    clearTimeout(timeout);
+    expect(code, stderr.slice(-2000)).toBe(0);
+    expect(stderr).toMatch(/Video: h264.*640x360/);
+    expect(stderr).toMatch(/frame=\s*20\b/);
+
+    expect((await admin(`/api/streams/${stream.id}/forwards/${forward.id}`, { method: 'DELETE' })).status).toBe(204);
+    const again = await admin(`/api/streams/${stream.id}/forwards/${forward.id}`, { method: 'DELETE' });
+    expect(again.status).toBe(404);
+    expect((await again.json()).code).toBe('session_not_found');
+  });
+});
