@@ -291,11 +291,13 @@ export function Broadcaster() {
 
         <div className="studio__actions">
           {active ? (
-            <button type="button" className="btn btn--danger btn--block" onClick={() => void stop()} data-testid="stop">
+            // Distinct keys: React must not reuse this <button> as the submit button below, or the
+            // click that stops would, once the type flips to "submit", also submit the form.
+            <button key="stop" type="button" className="btn btn--danger btn--block" onClick={(e) => { e.preventDefault(); void stop(); }} data-testid="stop">
               Stop broadcast
             </button>
           ) : (
-            <button type="submit" className="btn btn--live btn--block" disabled={!media || acquiring || !streamKey.trim()} data-testid="go-live">
+            <button key="go-live" type="submit" className="btn btn--live btn--block" disabled={!media || acquiring || !streamKey.trim()} data-testid="go-live">
               Go live
             </button>
           )}

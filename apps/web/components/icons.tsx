@@ -35,3 +35,18 @@ export const StatsIcon = () => (
     <path d="m7 15 4-4 3 3 5-6" />
   </svg>
 );
+
+export const OfflineIcon = () => (
+  <svg {...base}>
+    <path d="M4.9 4.9a10 10 0 0 0 0 14.2M19.1 4.9a10 10 0 0 1 0 14.2M7.8 7.8a6 6 0 0 0 0 8.4M16.2 7.8a6 6 0 0 1 0 8.4" />
+    <circle cx="12" cy="12" r="1.5" />
+    <path d="m3 3 18 18" />
+  </svg>
+);
+
+export const AlertIcon = () => (
+  <svg {...base}>
+    <circle cx="12" cy="12" r="9" />
+    <path d="M12 7.5v5.5M12 16.5h.01" />
+  </svg>
+);

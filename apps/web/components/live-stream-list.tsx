@@ -55,9 +55,9 @@ function StreamCard({ stream, now }: { stream: PublicLiveStream; now: number }) 
         </span>
         <div className="stream-card__badges">
           <span className="badge badge--live">Live</span>
-          {resolution && <span className="badge">{resolution}</span>}
+          {resolution && <span className="badge badge--plain">{resolution}</span>}
         </div>
-        <span className="badge stream-card__viewers">{formatViewers(stream.viewers)}</span>
+        <span className="badge badge--plain stream-card__viewers">{formatViewers(stream.viewers)}</span>
       </div>
       <div className="stream-card__body">
         <h2 className="stream-card__name">{stream.name}</h2>

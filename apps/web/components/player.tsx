@@ -9,7 +9,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { InboundSummary } from '@onair/shared/webrtc-client-stats';
 import type { PlaybackMode, PlaybackModeKind, PlaybackStatus } from '../lib/playback';
 import { startWebrtcPlayback } from '../lib/webrtc-playback';
-import { ExitFullscreenIcon, FullscreenIcon, StatsIcon, VolumeOffIcon, VolumeOnIcon } from './icons';
+import { AlertIcon, ExitFullscreenIcon, FullscreenIcon, OfflineIcon, StatsIcon, VolumeOffIcon, VolumeOnIcon } from './icons';
 import { StatsOverlay } from './stats-overlay';
 
 export interface PlayerProps {
@@ -121,11 +121,11 @@ export function Player({ stream, onStatus }: PlayerProps) {
         <div className="player__overlay" data-testid="player-overlay" role="status">
           {state === 'offline' ? (
             <div className="player__offline-icon" aria-hidden="true">
-              ⏾
+              <OfflineIcon />
             </div>
           ) : state === 'error' ? (
             <div className="player__offline-icon" aria-hidden="true">
-              !
+              <AlertIcon />
             </div>
           ) : (
             <div className="spinner" aria-hidden="true" />

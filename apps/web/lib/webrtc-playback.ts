@@ -176,7 +176,7 @@ class WebrtcPlayback implements PlaybackMode {
       this.failures = 0;
       this.listed = { at: performance.now(), live: false };
       this.listedSince = null;
-      const detail = problem.code === 'stream_offline' ? `${this.options.streamName} is offline. Waiting for it to go live…` : `No stream named “${this.options.streamName}” is live. Waiting…`;
+      const detail = problem.code === 'stream_offline' ? 'Waiting for the broadcaster to go live. Playback starts on its own.' : `No stream named “${this.options.streamName}” is live yet. Playback starts on its own when it is.`;
       this.setStatus('offline', detail);
       return;
     }
@@ -299,7 +299,7 @@ class WebrtcPlayback implements PlaybackMode {
     const listed = await this.isListedLive(now);
     if (generation !== this.generation || this.stopped || this.status.state === 'live') return;
     if (listed === false) {
-      this.setStatus('offline', `${this.options.streamName} is offline. Waiting for it to go live…`);
+      this.setStatus('offline', 'The broadcaster stopped. Playback resumes on its own when they are back.');
       // The kept session would resume by itself; refresh it now and then in case the ingest dropped it.
       if (idle > 60_000) this.restart('Refreshing the connection…');
       return;

@@ -1,0 +1,149 @@
+/**
+ * The browser broadcaster and the browser player, end to end: headless Chromium publishes its
+ * fake camera from /broadcast (WHIP through the web origin), a second page plays it on
+ * /watch/<stream> (WHEP), and the player recovers by itself when the broadcaster stops and goes
+ * live again. Everything is read the way a person would see it: the page's state, the video's
+ * size and its frame counter advancing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { launchBrowser, type TestBrowser } from '../support/browser';
+import { pollUntil } from '../support/poll';
+import { startStack, type Stack } from '../support/stack';
+
+let stack: Stack;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  stack = await startStack({ web: true });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+function dumpLogs(): string {
+  return ['ingest', 'web'].map((s) => `--- ${s}\n${stack.logs(s).slice(-30).join('\n')}`).join('\n');
+}
+
+async function stateOf(page: Page, testId: string): Promise<string | null> {
+  return page.getAttribute(`[data-testid="${testId}"]`, 'data-state', { timeout: 1000 });
+}
+
+async function waitForState(page: Page, testId: string, states: string[], timeoutMs: number): Promise<string> {
+  try {
+    return await pollUntil(`${testId} to be ${states.join('/')}`, async () => {
+      const state = await stateOf(page, testId);
+      return state !== null && states.includes(state) ? state : undefined;
+    }, { timeoutMs, intervalMs: 50 });
+  } catch (error) {
+    const now = await stateOf(page, testId).catch(() => 'unknown');
+    throw new Error(`${(error as Error).message}; it is ${now}\n${dumpLogs()}`);
+  }
+}
+
+interface VideoFacts {
+  width: number;
+  height: number;
+  frames: number;
+}
+
+async function videoFacts(page: Page): Promise<VideoFacts> {
+  return page.$eval('[data-testid="video"]', (el) => {
+    const video = el as HTMLVideoElement;
+    return { width: video.videoWidth, height: video.videoHeight, frames: video.getVideoPlaybackQuality().totalVideoFrames };
+  });
+}
+
+/** Waits until the watching page has rendered `count` more frames than `from`. */
+async function framesAdvance(page: Page, from: number, count: number, timeoutMs: number): Promise<VideoFacts> {
+  return pollUntil(`${count} new frames after frame ${from}`, async () => {
+    const facts = await videoFacts(page);
+    return facts.width > 0 && facts.frames >= from + count ? facts : undefined;
+  }, { timeoutMs, intervalMs: 50 });
+}
+
+describe('/broadcast → /watch in the browser', () => {
+  it('publishes the camera, plays it, and the player recovers when the broadcaster restarts', async () => {
+    const stream = await stack.createStream('e2e-browser');
+    const publisher = await browser.context.newPage();
+    const params = new URLSearchParams({ key: stream.streamKey, autostart: '1', stream: stream.name });
+    await publisher.goto(`${stack.webUrl}/broadcast?${params}`);
+    await waitForState(publisher, 'broadcaster', ['live'], 30_000);
+
+    // Outgoing figures come from getStats of the WHIP sender.
+    await pollUntil('outgoing resolution on /broadcast', async () => /\d+×\d+/.test((await publisher.textContent('[data-testid="out-resolution"]')) ?? ''), { timeoutMs: 10_000 });
+
+    // The home page lists the stream without a reload.
+    const home = await browser.context.newPage();
+    await home.goto(stack.webUrl);
+    await pollUntil('the stream card on /', () => home.$(`[data-testid="stream-card"][data-stream="${stream.name}"]`).then((el) => el ?? undefined), { timeoutMs: 10_000 });
+    expect(await home.getAttribute(`[data-testid="stream-card"][data-stream="${stream.name}"]`, 'href')).toBe(`/watch/${stream.name}`);
+
+    const viewer = await browser.context.newPage();
+    const opened = Date.now();
+    await viewer.goto(`${stack.webUrl}/watch/${stream.name}`);
+    await viewer.evaluate(() => {
+      (window as unknown as { __sameDocument: boolean }).__sameDocument = true;
+    });
+    await waitForState(viewer, 'player', ['live'], 20_000);
+    const first = await framesAdvance(viewer, 0, 1, 10_000);
+    const firstFrameMs = Number(await viewer.getAttribute('[data-testid="player"]', 'data-first-frame-ms'));
+    console.log(`[e2e] watch page: live ${Date.now() - opened} ms after navigation; first frame ${firstFrameMs} ms after the WHEP POST started; ${first.width}×${first.height}`);
+    expect(first.width).toBeGreaterThan(0);
+    expect(first.height).toBeGreaterThan(0);
+    expect(await viewer.getAttribute('[data-testid="player"]', 'data-mode')).toBe('webrtc');
+    const playing = await framesAdvance(viewer, first.frames, 30, 10_000);
+    expect(playing.frames).toBeGreaterThanOrEqual(first.frames + 30);
+
+    // The stats overlay shows what the receiver measures.
+    await viewer.click('[data-testid="stats-toggle"]', { force: true });
+    await pollUntil('the stats overlay to show a resolution', async () => /\d+×\d+/.test((await viewer.textContent('[data-stat="resolution"]')) ?? ''), { timeoutMs: 5_000 });
+
+    // The broadcaster stops: the player says so instead of freezing silently…
+    await publisher.click('[data-testid="stop"]');
+    await waitForState(publisher, 'broadcaster', ['idle'], 10_000);
+    const interrupted = await waitForState(viewer, 'player', ['reconnecting', 'offline'], 15_000);
+    console.log(`[e2e] after the broadcaster stopped, the player shows ${interrupted}`);
+    await waitForState(viewer, 'player', ['offline'], 15_000);
+    await pollUntil('the stream to leave /', async () => (await home.$(`[data-testid="stream-card"][data-stream="${stream.name}"]`)) === null, { timeoutMs: 10_000 });
+
+    // …and when it goes live again, plays again on its own, in the same document.
+    const before = await videoFacts(viewer);
+    const restarted = Date.now();
+    await publisher.click('[data-testid="go-live"]');
+    await waitForState(publisher, 'broadcaster', ['live'], 30_000);
+    await waitForState(viewer, 'player', ['live'], 30_000);
+    const resumed = await framesAdvance(viewer, before.frames, 30, 20_000);
+    console.log(`[e2e] player live again ${Date.now() - restarted} ms after the broadcaster restarted`);
+    expect(resumed.width).toBeGreaterThan(0);
+    expect(await viewer.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+
+    // Leaving stops cleanly: the broadcaster DELETEs its session.
+    await publisher.click('[data-testid="stop"]');
+    await waitForState(publisher, 'broadcaster', ['idle'], 10_000);
+    await Promise.all([publisher.close(), viewer.close(), home.close()]);
+  });
+
+  it('shows the problem detail when the stream key is wrong', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${stack.webUrl}/broadcast?key=not-a-real-key&autostart=1`);
+    await waitForState(page, 'broadcaster', ['error'], 20_000);
+    expect(await page.getAttribute('[data-testid="broadcast-error"]', 'data-code')).toBe('invalid_stream_key');
+    expect((await page.textContent('[data-testid="broadcast-error"]'))?.trim()).not.toBe('');
+    await page.close();
+  });
+
+  it('shows a stream that is not live as offline, and the empty state on /', async () => {
+    const stream = await stack.createStream('e2e-idle');
+    const page = await browser.context.newPage();
+    await page.goto(`${stack.webUrl}/watch/${stream.name}`);
+    await waitForState(page, 'player', ['offline'], 15_000);
+    await page.goto(stack.webUrl);
+    await pollUntil('the empty state on /', () => page.$('[data-testid="empty-state"]').then((el) => el ?? undefined), { timeoutMs: 10_000 });
+    expect(await page.textContent('[data-testid="empty-state"]')).toContain('No one is live. Go live from /broadcast');
+    await page.close();
+  });
+});
