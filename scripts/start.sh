@@ -8,4 +8,4 @@ ensure_node_modules
 ensure_system_packages ffmpeg
 build_web
 export NEXT_TELEMETRY_DISABLED=1
-exec node --import tsx scripts/start.ts
+exec node --disable-warning=ExperimentalWarning --import tsx scripts/start.ts

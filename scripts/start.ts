@@ -39,9 +39,9 @@ interface ServiceSpec {
 }
 
 const services: ServiceSpec[] = [
-  { name: 'ingest', command: [process.execPath, '--import', 'tsx', 'apps/ingest/src/main.ts'], cwd: root, healthUrl: `${ingestUrl}/healthz` },
+  { name: 'ingest', command: [process.execPath, '--disable-warning=ExperimentalWarning', '--import', 'tsx', 'apps/ingest/src/main.ts'], cwd: root, healthUrl: `${ingestUrl}/healthz` },
   ...(existsSync(resolve(root, 'apps/transcoder/src/main.ts'))
-    ? [{ name: 'transcoder', command: [process.execPath, '--import', 'tsx', 'apps/transcoder/src/main.ts'], cwd: root, healthUrl: `${transcoderUrl}/healthz` }]
+    ? [{ name: 'transcoder', command: [process.execPath, '--disable-warning=ExperimentalWarning', '--import', 'tsx', 'apps/transcoder/src/main.ts'], cwd: root, healthUrl: `${transcoderUrl}/healthz` }]
     : []),
   {
     name: 'web',

@@ -64,7 +64,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     NEXT_TELEMETRY_DISABLED: '1',
     ...options.env,
   };
-  const tsx = (entry: string) => [process.execPath, '--import', 'tsx', entry];
+  const tsx = (entry: string) => [process.execPath, '--disable-warning=ExperimentalWarning', '--import', 'tsx', entry];
   const specs = [
     { name: 'ingest', args: tsx('apps/ingest/src/main.ts'), cwd: root, health: `${ingestUrl}/healthz` },
     ...(options.transcoder ? [{ name: 'transcoder', args: tsx('apps/transcoder/src/main.ts'), cwd: root, health: `${transcoderUrl}/healthz` }] : []),
