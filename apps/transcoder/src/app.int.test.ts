@@ -1,0 +1,148 @@
+/**
+ * The whole service against a fake ingest (SSE + forwards relaying an ffmpeg RTP source):
+ * stream.live → job started by the `auto` policy → LL-HLS over HTTP; the control API; a profile
+ * change that restarts the job with a new ladder; stream.offline → job stopped, EXT-X-ENDLIST.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTranscoder, type Transcoder } from './app';
+import { loadTranscoderConfig } from './config';
+import { UdpPortAllocator } from './net/udp-ports';
+import { FakeIngest } from './test-support/fake-ingest';
+import { waitFor } from './test-support/hls-probe';
+
+const TOKEN = 'test-admin-token-0123456789';
+const log = pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' });
+
+let ingest: FakeIngest;
+let transcoder: Transcoder;
+let base: string;
+let dataDir: string;
+
+const auth = { Authorization: `Bearer ${TOKEN}` };
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; text: string }> {
+  const response = await fetch(`${base}${path}`, { method, headers: { ...auth, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, json, text };
+}
+const job = async (stream: string) => (await api('GET', '/api/jobs')).json.jobs.find((j: { stream: string }) => j.stream === stream);
+
+beforeAll(async () => {
+  ingest = new FakeIngest(TOKEN, new UdpPortAllocator({ min: 44000, max: 44499 }));
+  const ingestUrl = await ingest.listen();
+  dataDir = await mkdtemp(join(tmpdir(), 'onair-transcoder-app-'));
+  const config = loadTranscoderConfig({
+    ONAIR_TRANSCODER_PORT: '0',
+    ONAIR_DATA_DIR: dataDir,
+    ONAIR_ADMIN_TOKEN: TOKEN,
+    ONAIR_INGEST_URL: ingestUrl,
+    ONAIR_TRANSCODER_RTP_PORTS: '44500-44999',
+  });
+  transcoder = createTranscoder(config, log, { reconcileAfterMs: 500 });
+  const address = await transcoder.listen();
+  base = `http://127.0.0.1:${address.port}`;
+});
+
+afterAll(async () => {
+  await transcoder?.close();
+  await ingest?.close();
+  await rm(dataDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+});
+
+describe('transcoder service', () => {
+  it('is ready once ffmpeg is found and the ingest events are followed', async () => {
+    const health = await waitFor(async () => {
+      const r = await fetch(`${base}/healthz`);
+      return r.status === 200 ? r.json() : null;
+    }, 10_000, 'healthz ready');
+    expect(health).toMatchObject({ ready: true, checks: { ffmpeg: { ok: true }, ingest: { ok: true } } });
+  });
+
+  it('refuses the control API without the admin token', async () => {
+    expect((await fetch(`${base}/api/jobs`)).status).toBe(401);
+    const r = await fetch(`${base}/api/jobs`, { headers: { Authorization: 'Bearer wrong-token-xxxxxxxxxxxx' } });
+    expect(r.status).toBe(403);
+    expect(r.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('transcodes a stream when it goes live, serves LL-HLS, follows a profile change, and ends it when it goes offline', async () => {
+    await ingest.goLive('id-demo', 'demo', { width: 640, height: 360 });
+    await waitFor(async () => (await job('demo'))?.state === 'running', 15_000, 'job running');
+    expect(ingest.requests).toContain('POST /api/streams/id-demo/forwards');
+
+    // The default ladder on a 360p source is one 640x360 rung (no upscale).
+    const master = await waitFor(async () => {
+      const r = await api('GET', '/hls/demo/index.m3u8');
+      return r.status === 200 ? r.text : null;
+    }, 10_000, 'multivariant playlist');
+    expect(master).toContain('RESOLUTION=640x360');
+    expect(master).not.toContain('1280x720');
+    const media = await waitFor(async () => {
+      const r = await api('GET', '/hls/demo/360p/index.m3u8');
+      return r.status === 200 && r.text.includes('#EXTINF') ? r.text : null;
+    }, 10_000, 'a segment in the 360p playlist');
+    expect(media).toContain('#EXT-X-PART');
+
+    const listed = await job('demo');
+    expect(listed).toMatchObject({ stream: 'demo', profile: 'default', live: true, restarts: 0, hlsUrl: '/hls/demo/index.m3u8' });
+    expect(listed.renditions).toEqual([expect.objectContaining({ id: '360p', width: 640, height: 360 })]);
+    const logs = await api('GET', '/api/jobs/demo/logs?limit=5');
+    expect(logs.json.lines.length).toBeGreaterThan(0);
+    expect(logs.json.lines.length).toBeLessThanOrEqual(5);
+
+    // Profiles: validation, creation, choice (restarts the job with the new ladder), in-use.
+    const bad = await api('POST', '/api/profiles', { name: 'tiny', rungs: [{ name: 'a', width: 321, height: 180, videoKbps: 300 }] });
+    expect(bad.status).toBe(400);
+    expect(bad.json).toMatchObject({ code: 'invalid_profile' });
+    expect(bad.json.detail).toContain('width must be even');
+    const created = await api('POST', '/api/profiles', { name: 'tiny', rungs: [{ name: '180p', width: 320, height: 180, videoKbps: 300, preset: 'ultrafast' }] });
+    expect(created.status).toBe(201);
+    expect((await api('GET', '/api/profiles')).json.profiles.map((p: { name: string }) => p.name)).toEqual(['default', 'passthrough', 'tiny']);
+    expect((await api('PUT', '/api/jobs/demo/profile', { profile: 'nope' })).json).toMatchObject({ code: 'profile_not_found' });
+    expect((await api('PUT', '/api/jobs/demo/profile', { profile: 'tiny' })).status).toBe(200);
+    await waitFor(async () => {
+      const j = await job('demo');
+      return j?.state === 'running' && j.profile === 'tiny';
+    }, 15_000, 'job running with the new profile');
+    const newMaster = await waitFor(async () => {
+      const r = await api('GET', '/hls/demo/index.m3u8');
+      return r.status === 200 && r.text.includes('180p') ? r.text : null;
+    }, 10_000, 'multivariant playlist with the new ladder');
+    expect(newMaster).toContain('RESOLUTION=320x180');
+    expect(newMaster).not.toContain('360p');
+    const inUse = await api('DELETE', '/api/profiles/tiny');
+    expect(inUse.status).toBe(409);
+    expect(inUse.json).toMatchObject({ code: 'profile_in_use' });
+    expect((await api('DELETE', '/api/profiles/default')).status).toBe(400);
+
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/onair_transcoder_jobs\{state="running",service="transcoder"\} 1/);
+    expect(metrics).toMatch(/onair_transcoder_speed_ratio\{stream="demo",profile="tiny",service="transcoder"\} [\d.]+/);
+
+    await waitFor(async () => {
+      const r = await api('GET', '/hls/demo/180p/index.m3u8');
+      return r.status === 200 && r.text.includes('#EXTINF');
+    }, 10_000, 'a segment of the new ladder');
+    await ingest.goOffline('id-demo');
+    await waitFor(async () => (await job('demo'))?.state === 'stopped', 10_000, 'job stopped');
+    const ended = await api('GET', '/hls/demo/180p/index.m3u8');
+    expect(ended.text).toContain('#EXT-X-ENDLIST');
+    expect(ingest.requests.filter((r) => r.startsWith('DELETE /api/streams/id-demo/forwards/')).length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('starts with ffmpeg_missing / stream_offline errors as problem documents, never a crash', async () => {
+    const r = await api('POST', '/api/jobs/ghost/start');
+    expect(r.status).toBe(404);
+    expect(r.json).toMatchObject({ code: 'stream_offline' });
+    expect((await api('GET', '/api/jobs/ghost/logs')).json).toMatchObject({ code: 'job_not_found' });
+  });
+});
