@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { InboundRtp, MediaKind, NegotiatedCodec, PeerState, PublisherPeer, ViewerPeer } from '../webrtc/engine';
 import { PublisherSession, ViewerSession } from './sessions';
 import { type MediaCounters, StreamRouter } from './stream-router';
@@ -195,6 +195,26 @@ describe('StreamRouter', () => {
     expect(router.liveState()).toMatchObject({ live: false, video: null, viewers: { whep: 1 } });
     v.session.close('bye');
     expect(events).toEqual(['live', 'offline', 'idle']);
+  });
+
+  it('closes a publisher whose media stops (media timeout), keeps viewers', () => {
+    vi.useFakeTimers();
+    try {
+      const events = setup();
+      const pub = publisher();
+      const v = viewer();
+      for (let i = 0; i < 5; i += 1) {
+        vi.advanceTimersByTime(2_000);
+        pub.peer.rtp(i, i * 3000, P_SLICE);
+      }
+      expect(pub.session.closed).toBe(false);
+      vi.advanceTimersByTime(11_000);
+      expect(pub.session.closeReason).toBe('media_timeout');
+      expect(events).toEqual(['live', 'offline']);
+      expect(v.session.closed).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('close() closes everyone and is idempotent', () => {

@@ -43,6 +43,12 @@ export interface StreamRouterOptions {
   keyframeIntervalMs: number;
   counters: MediaCounters;
   log: Logger;
+  /**
+   * A connected publisher that sends no RTP for this long is closed (ms, default 10 000).
+   * Without it a publisher that vanished without DELETE (crash, network gone) would only be
+   * noticed when ICE consent expires, ~30 s later; MediaMTX's readTimeout is 10 s too.
+   */
+  mediaTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -55,6 +61,8 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   private picture: { width: number; height: number } | undefined;
   private live = false;
   private closed = false;
+  private lastPacketAt = 0;
+  private watchdog: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   private readonly now: () => number;
 
@@ -143,6 +151,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     const onConnected = () => {
       if (this.publisher !== session) return;
       this.live = true;
+      this.watch(session);
       this.keyframes.resetWindow();
       this.keyframes.request('publisher-connected');
       this.emit('live');
@@ -202,6 +211,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.watchdog);
     this.keyframes.close();
     this.publisher?.close(reason);
     for (const viewer of [...this.viewers.values()]) viewer.session.close(reason);
@@ -209,8 +219,24 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     this.removeAllListeners('idle');
   }
 
+  /** Closes the publisher when its media stops (see `mediaTimeoutMs`). */
+  private watch(session: PublisherSession): void {
+    clearInterval(this.watchdog);
+    const timeoutMs = this.options.mediaTimeoutMs ?? 10_000;
+    this.lastPacketAt = this.now();
+    this.watchdog = setInterval(() => {
+      if (this.publisher !== session) return clearInterval(this.watchdog);
+      if (this.now() - this.lastPacketAt > timeoutMs) {
+        this.log.warn({ session: session.id, timeoutMs }, 'no media from the publisher; closing its session');
+        session.close('media_timeout');
+      }
+    }, Math.min(1000, timeoutMs / 2));
+    this.watchdog.unref();
+  }
+
   private detachPublisher(session: PublisherSession): void {
     if (this.publisher !== session) return;
+    clearInterval(this.watchdog);
     this.publisher = undefined;
     if (this.live) {
       this.live = false;
@@ -225,6 +251,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   /** Data plane: one publisher packet → every viewer, each with its own buffer and header. */
   private forward(packet: InboundRtp): void {
     const now = this.now();
+    this.lastPacketAt = now;
     const counters = this.options.counters;
     counters.packetsIn += 1;
     counters.bytesIn += packet.size;
