@@ -80,6 +80,12 @@ describe('restrictOffer', () => {
     expect(restricted).toContain('a=ssrc:3195276411 cname:abc');
     expect(restricted.endsWith('\r\n')).toBe(true);
   });
+  it('drops simulcast layers (one layer per m-line is forwarded)', () => {
+    const sdp = chromeOffer.replace('a=rtcp-rsize\r\n', 'a=rtcp-rsize\r\na=rid:q send\r\na=rid:h send\r\na=simulcast:send q;h\r\n');
+    const chosen = selectPublisherCodecs(parseOffer(sdp));
+    const restricted = restrictOffer(sdp, [chosen.video!]);
+    expect(restricted).not.toMatch(/a=rid:|a=simulcast:/);
+  });
   it('leaves m-lines without a selection untouched', () => {
     const offer = parseOffer(obsOffer);
     const chosen = selectPublisherCodecs(offer);

@@ -299,7 +299,7 @@ function pickMatchingVideo(codecs: SdpCodec[], wanted: { name: string; fmtp?: st
 
 /**
  * Rewrites an offer so that each selected m-line lists only the chosen payload type (and
- * drops its RTX/RED/FEC companions). The engine then negotiates exactly that codec with the
+ * drops its RTX/RED/FEC companions and any simulcast layers). The engine then negotiates exactly that codec with the
  * offerer's own payload type and fmtp, whatever its own matching rules (werift matches by
  * mimeType only). Other m-lines are left as they are.
  */
@@ -332,6 +332,8 @@ export function restrictOffer(text: string, selections: CodecSelection[]): strin
       if (pt !== undefined && Number(pt) !== keep) continue;
       // RTX SSRCs belong to the dropped RTX payload type.
       if (line.startsWith('a=ssrc-group:FID')) continue;
+      // One layer per m-line: simulcast is not forwarded, so it is not accepted (RFC 8853).
+      if (line.startsWith('a=simulcast:') || line.startsWith('a=rid:')) continue;
       const ssrc = /^a=ssrc:(\S+) /.exec(line)?.[1];
       if (ssrc !== undefined && repairSsrcs.has(ssrc)) continue;
     }

@@ -145,6 +145,7 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
 class WeriftPublisher extends WeriftPeer implements PublisherPeer {
   readonly codecs: PeerOptions['codecs'];
   private readonly rtpListeners: Array<(packet: InboundRtp) => void> = [];
+  private readonly sourceSsrc: Partial<Record<MediaKind, number>> = {};
   private videoReceiver: { ssrc: number; send: (ssrc: number) => Promise<void> } | undefined;
   private readonly rembTimer: NodeJS.Timeout;
 
@@ -190,6 +191,10 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
         if (kind === 'video' && !this.videoReceiver) this.videoReceiver = { ssrc: rtp.header.ssrc, send: (ssrc) => transceiver.receiver.sendRtcpPLI(ssrc) };
         const { header, payload } = rtp;
         if (payload.length === 0) return; // padding-only probes carry no media
+        // One source per kind: a second SSRC (simulcast layer, stray stream) would make every
+        // viewer's rewriter re-base on each packet. The first SSRC seen is the track.
+        const locked = (this.sourceSsrc[kind] ??= header.ssrc);
+        if (header.ssrc !== locked) return;
         const packet: InboundRtp = {
           kind,
           sequenceNumber: header.sequenceNumber,
