@@ -90,8 +90,10 @@ describe('/broadcast → /watch in the browser', () => {
     });
     await waitForState(viewer, 'player', ['live'], 20_000);
     const first = await framesAdvance(viewer, 0, 1, 10_000);
-    const firstFrameMs = Number(await viewer.getAttribute('[data-testid="player"]', 'data-first-frame-ms'));
-    console.log(`[e2e] watch page: live ${Date.now() - opened} ms after navigation; first frame ${firstFrameMs} ms after the WHEP POST started; ${first.width}×${first.height}`);
+    const timing = await viewer.$eval('[data-testid="player"]', (el) => ({ ...(el as HTMLElement).dataset }));
+    console.log(
+      `[e2e] watch page: live ${Date.now() - opened} ms after navigation; from the start of the WHEP attempt: answer ${timing.answerMs} ms, connected ${timing.connectedMs} ms, first frame ${timing.firstFrameMs} ms; ${first.width}×${first.height}`,
+    );
     expect(first.width).toBeGreaterThan(0);
     expect(first.height).toBeGreaterThan(0);
     expect(await viewer.getAttribute('[data-testid="player"]', 'data-mode')).toBe('webrtc');
@@ -115,9 +117,13 @@ describe('/broadcast → /watch in the browser', () => {
     const restarted = Date.now();
     await publisher.click('[data-testid="go-live"]');
     await waitForState(publisher, 'broadcaster', ['live'], 30_000);
+    const publisherLive = Date.now();
     await waitForState(viewer, 'player', ['live'], 30_000);
+    const viewerLive = Date.now();
     const resumed = await framesAdvance(viewer, before.frames, 30, 20_000);
-    console.log(`[e2e] player live again ${Date.now() - restarted} ms after the broadcaster restarted`);
+    console.log(
+      `[e2e] restart: broadcaster live ${publisherLive - restarted} ms after "Go live", player live ${viewerLive - publisherLive} ms after that, 30 more frames ${Date.now() - viewerLive} ms later`,
+    );
     expect(resumed.width).toBeGreaterThan(0);
     expect(await viewer.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
 

@@ -7,7 +7,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { InboundSummary } from '@onair/shared/webrtc-client-stats';
-import type { PlaybackMode, PlaybackModeKind, PlaybackStatus } from '../lib/playback';
+import type { PlaybackMode, PlaybackModeKind, PlaybackStatus, PlaybackTiming } from '../lib/playback';
 import { startWebrtcPlayback } from '../lib/webrtc-playback';
 import { AlertIcon, ExitFullscreenIcon, FullscreenIcon, OfflineIcon, StatsIcon, VolumeOffIcon, VolumeOnIcon } from './icons';
 import { StatsOverlay } from './stats-overlay';
@@ -35,7 +35,7 @@ export function Player({ stream, onStatus }: PlayerProps) {
   const [muted, setMuted] = useState(true);
   const [showStats, setShowStats] = useState(false);
   const [fullscreen, setFullscreen] = useState(false);
-  const [firstFrameMs, setFirstFrameMs] = useState<number | null>(null);
+  const [timing, setTiming] = useState<PlaybackTiming | null>(null);
   const onStatusRef = useRef(onStatus);
   onStatusRef.current = onStatus;
 
@@ -57,7 +57,7 @@ export function Player({ stream, onStatus }: PlayerProps) {
             onStatusRef.current?.(next);
           },
           onStats: setStats,
-          onFirstFrame: (ms) => setFirstFrameMs(Math.round(ms)),
+          onTiming: setTiming,
         },
       });
     }
@@ -113,7 +113,9 @@ export function Player({ stream, onStatus }: PlayerProps) {
       data-testid="player"
       data-state={state}
       data-mode={mode}
-      data-first-frame-ms={firstFrameMs ?? undefined}
+      data-answer-ms={ms(timing?.answerMs)}
+      data-connected-ms={ms(timing?.connectedMs)}
+      data-first-frame-ms={ms(timing?.firstFrameMs)}
     >
       <video ref={videoRef} className="player__video" data-testid="video" autoPlay muted playsInline onDoubleClick={toggleFullscreen} />
 
@@ -165,4 +167,9 @@ export function Player({ stream, onStatus }: PlayerProps) {
       </div>
     </div>
   );
+}
+
+/** Timing milestones as data attributes (read by tests and benches). */
+function ms(value: number | null | undefined): number | undefined {
+  return value === null || value === undefined ? undefined : Math.round(value);
 }

@@ -25,8 +25,14 @@ export interface PlaybackStatus {
 export interface PlaybackCallbacks {
   onStatus(status: PlaybackStatus): void;
   onStats?(stats: InboundSummary): void;
-  /** Time from `start` (or from a reconnect) to the first rendered frame, ms. */
-  onFirstFrame?(ms: number): void;
+  /** Milestones of a session, ms from the start of its attempt: answer received, ICE/DTLS connected, first frame rendered. */
+  onTiming?(timing: PlaybackTiming): void;
+}
+
+export interface PlaybackTiming {
+  answerMs: number | null;
+  connectedMs: number | null;
+  firstFrameMs: number | null;
 }
 
 export interface PlaybackMode {

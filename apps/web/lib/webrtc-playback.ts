@@ -17,7 +17,7 @@ import { OnairError } from '@onair/shared/errors';
 import { playWhep, type SessionState, type WhepSession } from '@onair/shared/webrtc-client';
 import { summarizeInbound, type InboundCounters } from '@onair/shared/webrtc-client-stats';
 import { backoffDelay } from './backoff';
-import type { PlaybackCallbacks, PlaybackMode, PlaybackStatus, PlayerState } from './playback';
+import type { PlaybackCallbacks, PlaybackMode, PlaybackStatus, PlaybackTiming, PlayerState } from './playback';
 
 export interface WebrtcPlaybackOptions {
   /** WHEP endpoint, e.g. `/whep/demo` (same origin; the web app proxies to the ingest). */
@@ -74,6 +74,7 @@ class WebrtcPlayback implements PlaybackMode {
   private lastAttemptAt = 0;
   private lastMediaAt = 0;
   private firstFrameSeen = false;
+  private timing: PlaybackTiming = { answerMs: null, connectedMs: null, firstFrameMs: null };
   private disconnectedAt: number | null = null;
   private counters: InboundCounters | undefined;
   private frameHandle: number | undefined;
@@ -193,6 +194,8 @@ class WebrtcPlayback implements PlaybackMode {
     this.session = session;
     this.lastMediaAt = performance.now();
     this.firstFrameSeen = false;
+    this.timing = { answerMs: session.answerMs, connectedMs: null, firstFrameMs: null };
+    this.cb.onTiming?.(this.timing);
     this.setStatus(this.everLive && this.status.state !== 'offline' ? 'reconnecting' : 'connecting', null);
     this.video.srcObject = session.stream;
     this.play();
@@ -219,7 +222,8 @@ class WebrtcPlayback implements PlaybackMode {
     this.lastMediaAt = now;
     if (!this.firstFrameSeen) {
       this.firstFrameSeen = true;
-      this.cb.onFirstFrame?.(now - this.attemptStartedAt);
+      this.timing = { ...this.timing, firstFrameMs: now - this.attemptStartedAt };
+      this.cb.onTiming?.(this.timing);
     }
     if (this.status.state !== 'live') {
       this.everLive = true;
@@ -231,6 +235,10 @@ class WebrtcPlayback implements PlaybackMode {
   private onSessionState(state: SessionState): void {
     if (state === 'connected') {
       this.disconnectedAt = null;
+      if (this.timing.connectedMs === null) {
+        this.timing = { ...this.timing, connectedMs: performance.now() - this.attemptStartedAt };
+        this.cb.onTiming?.(this.timing);
+      }
     } else if (state === 'disconnected') {
       this.disconnectedAt = performance.now();
       if (this.status.state === 'live') this.setStatus('reconnecting', 'Connection interrupted. Reconnecting…');
