@@ -139,10 +139,67 @@ describe('transcoder service', () => {
     expect(ingest.requests.filter((r) => r.startsWith('DELETE /api/streams/id-demo/forwards/')).length).toBeGreaterThan(0);
   }, 60_000);
 
+  it('keeps live jobs across an event-stream reconnect and stops those whose stream ended meanwhile', async () => {
+    expect((await api('POST', '/api/profiles', { name: 'micro', rungs: [{ name: '90p', width: 160, height: 90, videoKbps: 100, preset: 'ultrafast' }] })).status).toBe(201);
+    for (const name of ['stays', 'leaves']) expect((await api('PUT', `/api/jobs/${name}/profile`, { profile: 'micro' })).status).toBe(200);
+    await ingest.goLive('id-stays', 'stays', { width: 320, height: 180 });
+    await ingest.goLive('id-leaves', 'leaves', { width: 320, height: 180 });
+    await waitFor(async () => (await job('stays'))?.state === 'running' && (await job('leaves'))?.state === 'running', 15_000, 'both jobs running');
+    const pid = (await job('stays')).pid;
+
+    ingest.dropEventStreams();
+    await ingest.goOffline('id-leaves'); // nobody hears this stream.offline
+    await waitFor(async () => (await fetch(`${base}/healthz`)).status === 503, 5_000, 'healthz not ready while disconnected');
+    await waitFor(async () => (await job('leaves'))?.state === 'stopped', 10_000, 'the vanished stream stopped after the reconnect');
+    await waitFor(async () => (await fetch(`${base}/healthz`)).status === 200, 5_000, 'healthz ready again');
+    expect(await job('stays')).toMatchObject({ state: 'running', pid, restarts: 0 });
+    await ingest.goOffline('id-stays');
+    await waitFor(async () => (await job('stays'))?.state === 'stopped', 10_000, 'stopped on offline');
+  }, 45_000);
+
   it('starts with ffmpeg_missing / stream_offline errors as problem documents, never a crash', async () => {
     const r = await api('POST', '/api/jobs/ghost/start');
     expect(r.status).toBe(404);
     expect(r.json).toMatchObject({ code: 'stream_offline' });
     expect((await api('GET', '/api/jobs/ghost/logs')).json).toMatchObject({ code: 'job_not_found' });
+  });
+});
+
+describe('transcoder without ffmpeg', () => {
+  let fake: FakeIngest;
+  let service: Transcoder;
+  let url: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    fake = new FakeIngest(TOKEN, new UdpPortAllocator({ min: 46000, max: 46099 }));
+    const ingestUrl = await fake.listen();
+    dir = await mkdtemp(join(tmpdir(), 'onair-transcoder-noffmpeg-'));
+    const config = loadTranscoderConfig({ ONAIR_TRANSCODER_PORT: '0', ONAIR_DATA_DIR: dir, ONAIR_ADMIN_TOKEN: TOKEN, ONAIR_INGEST_URL: ingestUrl, ONAIR_TRANSCODE_POLICY: 'manual', ONAIR_FFMPEG_PATH: '/nonexistent/ffmpeg' });
+    service = createTranscoder(config, log);
+    url = `http://127.0.0.1:${(await service.listen()).port}`;
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await fake?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('says so in /healthz and refuses to start a job with ffmpeg_missing', async () => {
+    const health = await waitFor(async () => {
+      const body = await (await fetch(`${url}/healthz`)).json();
+      return body.checks?.ingest?.ok ? body : null;
+    }, 10_000, 'ingest connected');
+    expect(health).toMatchObject({ ready: false, checks: { ffmpeg: { ok: false, reason: expect.stringContaining('ffmpeg not found') } } });
+    expect((await fetch(`${url}/healthz`)).status).toBe(503);
+
+    await fake.goLive('id-x', 'x', { width: 320, height: 180 });
+    await waitFor(() => service.jobs.isLive('x'), 5_000, 'the live event');
+    expect(service.jobs.list()).toEqual([]); // manual policy: nothing started by itself
+    const r = await fetch(`${url}/api/jobs/x/start`, { method: 'POST', headers: auth });
+    expect(r.status).toBe(503);
+    expect(await r.json()).toMatchObject({ code: 'ffmpeg_missing' });
+    expect(service.jobs.get('x')?.state).toBe('failed');
   });
 });

@@ -11,6 +11,7 @@ import { resolveAdminToken } from '@onair/service/admin-token';
 import { closeServer, createHttpService, listen, Router } from '@onair/service/http';
 import type { Logger } from '@onair/service/logger';
 import { createMetricsRegistry, registerOpsRoutes, type HealthCheck } from '@onair/service/ops';
+import { streamNameSchema } from '@onair/shared/api';
 import { registerControlRoutes } from './api/control-routes';
 import type { TranscoderConfig } from './config';
 import { resolveFfmpeg } from './ffmpeg/ffmpeg-binary';
@@ -75,7 +76,11 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
   let announced: Set<string> | null = null;
   let reconcileTimer: NodeJS.Timeout | null = null;
   ingest.on('live', ({ streamId, name }) => {
-    if (!name) return;
+    // Names become directories and URL segments: only the ingest's own name rules pass.
+    if (!name || !streamNameSchema.safeParse(name).success) {
+      log.warn({ streamId, name }, 'ignoring a live stream without a valid name');
+      return;
+    }
     announced?.add(name);
     jobs.streamLive({ streamId, name });
   });

@@ -13,6 +13,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { bearerToken, readBody, readJson, requireContentType, sendJson, type Router } from '@onair/service/http';
+import { streamNameSchema } from '@onair/shared/api';
 import { OnairError } from '@onair/shared/errors';
 import type { JobManager } from '../jobs/job-manager';
 import type { ProfileStore } from '../ladder/profile-store';
@@ -53,6 +54,8 @@ export function registerControlRoutes(router: Router, deps: { jobs: JobManager; 
 
   router.on('PUT', '/api/jobs/:stream/profile', async ({ req, res, params }) => {
     admin(req);
+    // The choice is persisted before the stream is ever live: keep junk names out of the table.
+    if (!streamNameSchema.safeParse(params.stream).success) throw new OnairError('bad_request', `"${params.stream}" is not a valid stream name.`);
     const { profile } = await readJson(req, profileChoiceSchema);
     const chosen = await jobs.setProfile(params.stream!, profile);
     sendJson(res, 200, { stream: params.stream, profile: chosen.name, job: jobs.get(params.stream!)?.getStats() ?? null });

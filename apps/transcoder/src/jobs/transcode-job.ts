@@ -312,6 +312,8 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     command.on('start', (commandLine: string) => {
       const child = (command as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;
       proc.child = child;
+      // Stopped (or timed out) while fluent-ffmpeg was still preparing: do not let it run.
+      if (proc.killReason) child.kill('SIGKILL');
       child.once('exit', (code, signal) => {
         proc.exit = { code, signal };
       });
