@@ -27,7 +27,9 @@ export function LoginForm({ expired }: { expired: boolean }) {
   return (
     <form className={styles.login} onSubmit={submit} data-testid="login-form">
       <h1>onair operator</h1>
-      <p className={styles.muted}>Sign in with the admin token. `npm start` prints it; it is also in .data/admin-token.</p>
+      <p className={styles.muted}>
+        Sign in with the admin token: <code>npm start</code> prints it, and it is in <code>.data/admin-token</code>.
+      </p>
       <input className={styles.input} type="password" autoComplete="current-password" placeholder="admin token" value={secret} onChange={(e) => setSecret(e.target.value)} aria-label="Admin token" autoFocus required />
       <button className={styles.button} type="submit" disabled={busy || !secret}>
         Sign in

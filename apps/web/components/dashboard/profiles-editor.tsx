@@ -78,9 +78,14 @@ export function ProfilesEditor() {
     setProblem(null);
     setSaved(null);
     try {
-      if (isNew || builtin) await api('/profiles', { method: 'POST', body: draft });
-      else await api(`/profiles/${encodeURIComponent(draft.name)}`, { method: 'PUT', body: draft });
-      setSaved(`Saved “${draft.name}”. Live streams using it restart with the new ladder.`);
+      if (isNew || builtin) {
+        await api('/profiles', { method: 'POST', body: draft });
+        setSaved(`Created “${draft.name}”. Choose it for a stream on the Transcoder page.`);
+      } else {
+        const result = await api<{ restarted?: string[] }>(`/profiles/${encodeURIComponent(draft.name)}`, { method: 'PUT', body: draft });
+        const restarted = result.restarted ?? [];
+        setSaved(`Saved “${draft.name}”.${restarted.length > 0 ? ` Restarted with the new ladder: ${restarted.join(', ')}.` : ' No live stream uses it right now.'}`);
+      }
       setSelected(draft.name);
       setIsNew(false);
       reload();
