@@ -120,11 +120,17 @@ export class IngestClient extends EventEmitter<{
     this.abort = null;
   }
 
-  async createForward(streamId: string, ports: { host: string; videoPort: number; audioPort: number }): Promise<Forward> {
+  /** `keyframeIntervalMs` makes the ingest ask the publisher for keyframes regularly (passthrough needs them). */
+  async createForward(streamId: string, ports: { host: string; videoPort: number; audioPort: number; keyframeIntervalMs?: number }): Promise<Forward> {
     const body = await this.request('POST', `/api/streams/${encodeURIComponent(streamId)}/forwards`, ports);
     const parsed = forwardResponseSchema.safeParse(body);
     if (!parsed.success) throw new OnairError('upstream_unreachable', `The ingest answered the forward request with an unexpected body: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     return parsed.data;
+  }
+
+  /** Asks the ingest to request a keyframe from the publisher now (ffmpeg has bound its ports). */
+  async requestKeyframe(streamId: string, forwardId: string): Promise<void> {
+    await this.request('POST', `/api/streams/${encodeURIComponent(streamId)}/forwards/${encodeURIComponent(forwardId)}/keyframe`);
   }
 
   async deleteForward(streamId: string, forwardId: string): Promise<void> {

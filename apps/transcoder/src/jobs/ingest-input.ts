@@ -4,13 +4,13 @@
  *
  * Keyframes: the ingest sends a PLI upstream when a forward is created, but the keyframe can
  * arrive before ffmpeg has bound its ports (and a WebRTC publisher sends the next one only when
- * asked). So once ffmpeg listens, `requestKeyframe()` replaces the forward — the new forward's
- * PLI lands while ffmpeg is ready. (A dedicated keyframe endpoint on the ingest would be cheaper.)
+ * asked). So once ffmpeg listens, `requestKeyframe()` calls the forward's keyframe endpoint; an
+ * ingest without it gets the forward replaced instead (a new forward sends a PLI at once).
  */
 import type { Logger } from '@onair/service/logger';
 import type { IngestClient } from '../ingest-client';
 import type { PortPair, UdpPortAllocator } from '../net/udp-ports';
-import type { InputOpening, InputSource } from './input-source';
+import type { InputOpening, InputRequest, InputSource } from './input-source';
 
 export class IngestInput implements InputSource {
   private video: PortPair | undefined;
@@ -30,13 +30,16 @@ export class IngestInput implements InputSource {
     return `ingest forward ${this.forwardId ?? '(none)'} → udp ${this.video?.rtp ?? '?'}/${this.audio?.rtp ?? '?'}`;
   }
 
-  async open(): Promise<InputOpening> {
+  private request: InputRequest = {};
+
+  async open(request: InputRequest = {}): Promise<InputOpening> {
+    this.request = request;
     await this.close();
     this.video = await this.ports.allocate();
     this.audio = await this.ports.allocate();
     try {
       const [forward, hints] = await Promise.all([
-        this.client.createForward(this.streamId, { host: this.host, videoPort: this.video.rtp, audioPort: this.audio.rtp }),
+        this.client.createForward(this.streamId, { host: this.host, videoPort: this.video.rtp, audioPort: this.audio.rtp, ...this.request }),
         this.client.sourceHints(this.streamId),
       ]);
       this.forwardId = forward.id;
@@ -51,8 +54,15 @@ export class IngestInput implements InputSource {
   async requestKeyframe(): Promise<void> {
     if (!this.video || !this.audio || !this.forwardId) return;
     const old = this.forwardId;
+    try {
+      await this.client.requestKeyframe(this.streamId, old);
+      return;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== 'not_found' && code !== 'method_not_allowed') throw error;
+    }
     await this.client.deleteForward(this.streamId, old);
-    const forward = await this.client.createForward(this.streamId, { host: this.host, videoPort: this.video.rtp, audioPort: this.audio.rtp });
+    const forward = await this.client.createForward(this.streamId, { host: this.host, videoPort: this.video.rtp, audioPort: this.audio.rtp, ...this.request });
     this.forwardId = forward.id;
     if (forward.sdp !== this.sdp) this.log.warn({ streamId: this.streamId }, 'the replacement forward describes different RTP than the first; ffmpeg keeps the first SDP');
   }

@@ -12,10 +12,15 @@ export interface InputOpening {
   hints?: Partial<Pick<SourceInfo, 'width' | 'height' | 'fps'>>;
 }
 
+export interface InputRequest {
+  /** Ask the publisher for a keyframe this often (passthrough cuts segments only at source keyframes). */
+  keyframeIntervalMs?: number;
+}
+
 export interface InputSource {
   /** Short description for logs and the API (`ingest forward abc`, `static SDP`). */
   readonly description: string;
-  open(): Promise<InputOpening>;
+  open(request?: InputRequest): Promise<InputOpening>;
   /** Asks the publisher for a keyframe now that ffmpeg listens. Optional. */
   requestKeyframe?(): Promise<void>;
   /** Stops the RTP (deletes the forward). Safe to call twice. */

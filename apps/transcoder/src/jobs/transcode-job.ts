@@ -278,7 +278,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
   private lastPackager: PackagerLike | null = null;
 
   private async openRun(): Promise<Run> {
-    const opening = await this.opts.input.open();
+    const opening = await this.opts.input.open(this.profile.mode === 'passthrough' ? { keyframeIntervalMs: Math.round(this.profile.gopSeconds * 1000) } : {});
     const info = parseSdpInfo(opening.sdp);
     if (!info.video) throw new OnairError('invalid_sdp', 'The input SDP has no video track.');
     const source: SourceInfo = { hasVideo: true, hasAudio: info.audio !== undefined, videoCodec: info.video.codec, ...opening.hints };

@@ -1,6 +1,6 @@
 /**
  * A stand-in for the ingest's admin API, enough for the transcoder: `GET /api/events` (SSE),
- * `GET /api/streams/:id`, `POST/DELETE /api/streams/:id/forwards`. Each live stream is an
+ * `GET /api/streams/:id`, `POST/DELETE /api/streams/:id/forwards`, `POST …/forwards/:fid/keyframe`. Each live stream is an
  * ffmpeg RTP test source sending to internal UDP ports; like the real ingest, the fake relays
  * those packets to every forward's ports and answers with an SDP describing them.
  */
@@ -110,6 +110,13 @@ export class FakeIngest {
       stream.forwards.set(id, body);
       const sdp = stream.source.sdp.replace(/^m=video \d+/m, `m=video ${body.videoPort}`).replace(/^m=audio \d+/m, `m=audio ${body.audioPort}`);
       return json(res, 201, { id, sdp });
+    }
+    m = /^\/api\/streams\/([^/]+)\/forwards\/([^/]+)\/keyframe$/.exec(path);
+    if (req.method === 'POST' && m) {
+      // The test source sends a keyframe every second anyway; the call is what is checked.
+      if (!this.streams.get(m[1]!)?.forwards.has(m[2]!)) return json(res, 404, { code: 'session_not_found' });
+      res.writeHead(202).end();
+      return;
     }
     m = /^\/api\/streams\/([^/]+)\/forwards\/([^/]+)$/.exec(path);
     if (req.method === 'DELETE' && m) {
