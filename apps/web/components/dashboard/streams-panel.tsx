@@ -98,6 +98,8 @@ function StreamCard({ stream, history, now }: { stream: Stream; history: readonl
       return [snap.at, s && s.state.live ? (pick(s) ?? null) : null];
     });
 
+  const bitrate = series((s) => s.state.video?.bitrateKbps);
+
   return (
     <article className={styles.card} data-testid={`stream-${stream.name}`} data-live={state.live ? 'true' : 'false'}>
       <header className={styles.cardHeader}>
@@ -183,13 +185,15 @@ function StreamCard({ stream, history, now }: { stream: Stream; history: readonl
         <Stat label="Viewers" value={fmt(state.viewers.total)} testId="stat-viewers" />
       </dl>
 
-      {state.live || history.length > 5 ? (
+      {state.live || bitrate.some(([, v]) => v !== null) ? (
         <div className={styles.chartRow}>
-          <Chart title="Ingest bitrate" now={now} series={[{ label: 'video', color: COLORS[0]!, points: series((s) => s.state.video?.bitrateKbps), format: (v) => kbps(v) }]} testId="chart-bitrate" />
+          <Chart title="Ingest bitrate" now={now} series={[{ label: 'video', color: COLORS[0]!, points: bitrate, format: (v) => kbps(v) }]} testId="chart-bitrate" />
           <Chart title="Frame rate" now={now} series={[{ label: 'fps', color: COLORS[2]!, points: series((s) => s.state.video?.fps), format: (v) => fmt(v, 1) }]} />
           <Chart title="Viewers" now={now} series={[{ label: 'viewers', color: COLORS[3]!, points: series((s) => s.state.viewers.total) }]} />
         </div>
-      ) : null}
+      ) : (
+        <p className={styles.hint}>Offline. Go live with the browser link or OBS settings below; figures and charts appear here as soon as media arrives.</p>
+      )}
 
       <div className={styles.keyBlock}>
         <div className={styles.field}>

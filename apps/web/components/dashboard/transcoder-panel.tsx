@@ -1,6 +1,6 @@
 'use client';
 /** Transcoder jobs: state, encoder and process figures per job and per rendition, controls, profile, ffmpeg log. */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, DashboardApiError } from './api';
 import { Chart, COLORS } from './chart';
 import styles from './dashboard.module.css';
@@ -130,7 +130,9 @@ function JobCard({ job, history, now, profiles }: { job: JobView; history: reado
       return [snap.at, j && j.state === 'running' ? (j.renditions.find((x) => x.id === r.id)?.bitrateKbps ?? null) : null];
     }),
   }));
-  const totalKbps = job.overall.bitrateKbps ?? (job.renditions.some((r) => r.bitrateKbps !== null) ? job.renditions.reduce((sum, r) => sum + (r.bitrateKbps ?? 0), 0) : null);
+  // With several outputs ffmpeg's own bitrate figure covers only part of them: prefer the sum measured per rendition.
+  const measured = job.renditions.filter((r) => r.bitrateKbps !== null);
+  const totalKbps = measured.length > 0 ? measured.reduce((sum, r) => sum + (r.bitrateKbps ?? 0), 0) : job.overall.bitrateKbps;
   const cpuSeries = [
     {
       label: 'ffmpeg CPU',
@@ -282,6 +284,13 @@ function LogViewer({ stream }: { stream: string }) {
   const [open, setOpen] = useState(false);
   const [lines, setLines] = useState<string[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const pre = useRef<HTMLPreElement>(null);
+  // Follow the end of the log, unless the operator scrolled up to read.
+  const follow = useRef(true);
+  useEffect(() => {
+    const el = pre.current;
+    if (el && follow.current) el.scrollTop = el.scrollHeight;
+  }, [lines]);
   useEffect(() => {
     if (!open) return;
     let stopped = false;
@@ -312,7 +321,14 @@ function LogViewer({ stream }: { stream: string }) {
       ) : lines.length === 0 ? (
         <p className={styles.muted}>ffmpeg has not written anything yet.</p>
       ) : (
-        <pre className={styles.log}>
+        <pre
+          className={styles.log}
+          ref={pre}
+          onScroll={(e) => {
+            const el = e.currentTarget;
+            follow.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+          }}
+        >
           {lines.map((line, i) => (
             <span key={i} className={ERROR_LINE.test(line) ? styles.logError : WARN_LINE.test(line) ? styles.logWarn : undefined}>
               {line}

@@ -19,7 +19,7 @@ export interface UpstreamTarget {
 }
 
 export function unreachable(target: UpstreamTarget, cause?: unknown): OnairError {
-  return new OnairError('upstream_unreachable', `${target.service} unreachable at ${target.baseUrl}: is it running? \`npm start\` runs it (or set ONAIR_${target.service.toUpperCase()}_URL).`, {
+  return new OnairError('upstream_unreachable', `${target.service} unreachable at ${target.baseUrl}: is it running? npm start runs it (or set ONAIR_${target.service.toUpperCase()}_URL).`, {
     cause,
     extensions: { service: target.service, url: target.baseUrl },
   });

@@ -15,12 +15,19 @@ export const dynamic = 'force-dynamic';
 
 /** 10 failed attempts per minute per client address. One limiter per process (kept across hot reloads). */
 const limiter: FailureLimiter = ((globalThis as { __onairLoginLimiter?: FailureLimiter }).__onairLoginLimiter ??= new FailureLimiter({ limit: 10, windowMs: 60_000 }));
+/**
+ * And 100 a minute from everywhere together: the per-address key comes from `x-forwarded-for`,
+ * which a client talking to Next directly can set itself, so this bounds guessing regardless.
+ */
+const everyone: FailureLimiter = ((globalThis as { __onairLoginLimiterAll?: FailureLimiter }).__onairLoginLimiterAll ??= new FailureLimiter({ limit: 100, windowMs: 60_000 }));
+const ALL = '*';
 
 const signInSchema = z.object({ secret: z.string().max(1024) }).strict();
 
 /**
- * The client address. Next's server sets `x-forwarded-for` to the socket's address, appending to
- * any value a client sent; the last entry is the one the client cannot choose.
+ * The client address. Next's server sets `x-forwarded-for` to the socket's address when the
+ * request has none; behind a reverse proxy that appends, the last entry is the address the proxy
+ * saw. (Talking to Next directly, a client can send its own header: see `everyone` above.)
  */
 function clientAddress(request: Request): string {
   const forwarded = request.headers.get('x-forwarded-for');
@@ -30,7 +37,8 @@ function clientAddress(request: Request): string {
 export async function POST(request: Request): Promise<Response> {
   try {
     const client = clientAddress(request);
-    const allowed = limiter.check(client);
+    const perClient = limiter.check(client);
+    const allowed = perClient.allowed ? everyone.check(ALL) : perClient;
     if (!allowed.allowed) {
       const seconds = Math.ceil(allowed.retryAfterMs / 1000);
       return problemJson(new OnairError('too_many_attempts', `Too many failed sign-in attempts from your address: try again in ${seconds} s.`, { extensions: { retryAfterSeconds: seconds } }), {
@@ -38,11 +46,12 @@ export async function POST(request: Request): Promise<Response> {
       });
     }
     const adminToken = dashboardRuntime().adminToken;
-    if (!adminToken) throw new OnairError('unavailable', 'The web server was started without ONAIR_ADMIN_TOKEN, so nobody can sign in. `npm start` sets it (the token is in .data/admin-token).');
+    if (!adminToken) throw new OnairError('unavailable', 'The web server was started without ONAIR_ADMIN_TOKEN, so nobody can sign in. npm start sets it (the token is in .data/admin-token).');
     const { secret } = await readBody(request, signInSchema);
     if (!constantTimeEqual(secret.trim(), adminToken)) {
       limiter.recordFailure(client);
-      throw new OnairError('invalid_admin_token', 'That is not the admin token. `npm start` prints it; it is also in .data/admin-token.');
+      everyone.recordFailure(ALL);
+      throw new OnairError('invalid_admin_token', 'That is not the admin token. npm start prints it; it is also in .data/admin-token.');
     }
     limiter.reset(client);
     await startSession(request, adminToken);
