@@ -212,7 +212,8 @@ describe('operator dashboard', () => {
       await exerciseTranscoder(page, stack);
     }
 
-    // Sign out: the dashboard and its API refuse the browser again.
+    // Sign out: the dashboard and its API refuse the browser again, and a copy of the cookie too.
+    const copied = sessionCookie!.value;
     await page.click('[data-testid="sign-out"]');
     await page.waitForURL('**/dashboard/login');
     expect((await browser.context.cookies(`${stack.webUrl}/dashboard`)).find((c) => c.name === SESSION_COOKIE)).toBeUndefined();
@@ -220,6 +221,10 @@ describe('operator dashboard', () => {
     await page.waitForURL('**/dashboard/login');
     const apiStatus = await page.evaluate(async () => (await fetch('/dashboard/api/streams')).status);
     expect(apiStatus).toBe(401);
+    const replay = await fetch(`${stack.webUrl}/dashboard/api/streams`, { headers: { cookie: `${SESSION_COOKIE}=${copied}` } });
+    expect(replay.status).toBe(401);
+    const replayPage = await fetch(`${stack.webUrl}/dashboard`, { redirect: 'manual', headers: { cookie: `${SESSION_COOKIE}=${copied}` } });
+    expect(new URL(replayPage.headers.get('location') ?? '/', stack.webUrl).pathname).toBe('/dashboard/login');
   });
 
   it('delete asks for confirmation and removes the stream', async () => {

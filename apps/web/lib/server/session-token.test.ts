@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { constantTimeEqual, SESSION_TTL_MS, signSession, verifySession } from './session-token';
+import { constantTimeEqual, revokeSession, SESSION_TTL_MS, signSession, verifySession } from './session-token';
 
 const TOKEN = 'at_test-admin-token-0123456789';
 const NOW = 1_800_000_000_000;
@@ -36,6 +36,16 @@ describe('dashboard session token', () => {
   it('refuses a correctly signed but expired session', () => {
     const old = signSession(TOKEN, NOW - SESSION_TTL_MS - 1);
     expect(verifySession(old.value, TOKEN, NOW)).toEqual({ ok: false, reason: 'expired' });
+  });
+});
+
+describe('revokeSession', () => {
+  it('refuses a signed-out session while leaving others valid', () => {
+    const a = signSession(TOKEN, NOW);
+    const b = signSession(TOKEN, NOW);
+    revokeSession(a.value, NOW);
+    expect(verifySession(a.value, TOKEN, NOW + 1)).toEqual({ ok: false, reason: 'revoked' });
+    expect(verifySession(b.value, TOKEN, NOW + 1).ok).toBe(true);
   });
 });
 

@@ -26,7 +26,23 @@ export function signSession(adminToken: string, now = Date.now(), ttlMs = SESSIO
   return { value: `${payload}.${mac(adminToken, payload)}`, expires: new Date(expiry) };
 }
 
-export type SessionCheck = { ok: true; expires: Date } | { ok: false; reason: 'missing' | 'malformed' | 'bad_signature' | 'expired' | 'no_admin_token' };
+/**
+ * Sessions signed out before their expiry: id → expiry ms. Kept on globalThis because proxy.ts and
+ * the route handlers are bundled apart but run in the same `next start` process. In memory: a
+ * restart forgets it (a signed-out cookie would work again until its expiry, at most 12 h, unless
+ * the admin token is rotated, which ends every session).
+ */
+const revoked: Map<string, number> = ((globalThis as { __onairRevokedSessions?: Map<string, number> }).__onairRevokedSessions ??= new Map());
+
+/** Ends a session server-side (sign-out), so a copy of its cookie stops working too. */
+export function revokeSession(value: string | undefined, now = Date.now()): void {
+  const parts = value?.split('.');
+  if (!parts || parts.length !== 4) return;
+  for (const [id, expiry] of revoked) if (expiry <= now) revoked.delete(id);
+  if (revoked.size < 100_000) revoked.set(parts[2]!, Number(parts[1]) || now + SESSION_TTL_MS);
+}
+
+export type SessionCheck = { ok: true; expires: Date } | { ok: false; reason: 'missing' | 'malformed' | 'bad_signature' | 'expired' | 'revoked' | 'no_admin_token' };
 
 export function verifySession(value: string | undefined, adminToken: string | undefined, now = Date.now()): SessionCheck {
   if (!adminToken) return { ok: false, reason: 'no_admin_token' };
@@ -37,6 +53,7 @@ export function verifySession(value: string | undefined, adminToken: string | un
   if (!constantTimeEqual(parts[3]!, mac(adminToken, payload))) return { ok: false, reason: 'bad_signature' };
   const expiry = Number(parts[1]);
   if (expiry <= now) return { ok: false, reason: 'expired' };
+  if (revoked.has(parts[2]!)) return { ok: false, reason: 'revoked' };
   return { ok: true, expires: new Date(expiry) };
 }
 

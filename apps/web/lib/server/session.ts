@@ -10,7 +10,7 @@ import { redirect } from 'next/navigation';
 import { OnairError } from '@onair/shared/errors';
 import { problemJson } from './problem';
 import { dashboardRuntime } from './runtime-config';
-import { SESSION_COOKIE, signSession, verifySession } from './session-token';
+import { revokeSession, SESSION_COOKIE, signSession, verifySession } from './session-token';
 
 export const LOGIN_PATH = '/dashboard/login';
 
@@ -52,5 +52,9 @@ export async function startSession(request: Request, adminToken: string): Promis
 }
 
 export async function endSession(request: Request): Promise<void> {
-  (await cookies()).set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: await servedOverHttps(request), path: '/dashboard', maxAge: 0 });
+  const jar = await cookies();
+  const current = jar.get(SESSION_COOKIE)?.value;
+  // Only a genuine session is remembered as revoked (a forged value must not grow the list).
+  if (verifySession(current, dashboardRuntime().adminToken).ok) revokeSession(current);
+  jar.set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: await servedOverHttps(request), path: '/dashboard', maxAge: 0 });
 }
