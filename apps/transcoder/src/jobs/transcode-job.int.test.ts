@@ -125,6 +125,34 @@ describe('TranscodeJob with real ffmpeg', () => {
     await waitFor(async () => (await readDiskPlaylist(join(dir, '240p')))?.ended, 5_000, 'EXT-X-ENDLIST on disk');
   }, 30_000);
 
+  it('falls back to video only when the SDP announces audio that never arrives', async () => {
+    const video = await ports.allocate();
+    const src = await startFfmpegRtpSource({ videoPort: video.rtp, audioPort: null, width: 320, height: 180 });
+    cleanups.push(async () => {
+      await src.stop();
+      ports.release(video);
+    });
+    const silent = await ports.allocate();
+    cleanups.push(() => ports.release(silent));
+    const sdp = `${src.sdp.trimEnd()}\nm=audio ${silent.rtp} RTP/AVP 97\nc=IN IP4 127.0.0.1\na=rtpmap:97 opus/48000/2\n`;
+    const small = parseProfile({ name: 'small', rungs: [{ name: '180p', width: 320, height: 180, videoKbps: 300, preset: 'ultrafast' }] });
+    const dir = await mkdtemp(join(tmpdir(), 'onair-job-test-'));
+    const job = new TranscodeJob({ stream: 'silent', profile: small, input: new StaticSdpInput(sdp), ffmpegPath: '/usr/bin/ffmpeg', createPackager: () => new HlsPackager({ stream: 'silent', dir, log }), log, startTimeoutMs: 4000 });
+    cleanups.push(async () => {
+      await job.close();
+      await rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+    });
+    await job.start();
+    await waitFor(() => job.state === 'running', 15_000, 'running video-only');
+    expect(job.logs().some((l) => l.includes('retrying video-only'))).toBe(true);
+    const playlist = await waitFor(async () => {
+      const p = await readDiskPlaylist(join(dir, '180p'));
+      return p && p.segments.length >= 1 ? p : null;
+    }, 10_000, 'a video-only segment');
+    const probe = await probeSegment(join(dir, '180p', playlist.segments[0]!.map!), join(dir, '180p', playlist.segments[0]!.uri));
+    expect(probe).toMatchObject({ codec: 'h264', width: 320, height: 180, startsWithKeyframe: true, audioCodec: undefined });
+  }, 30_000);
+
   it('reports a failed start with ffmpeg\'s own reason, and does not retry', async () => {
     const badSdp = 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=bad\r\nc=IN IP4 not-an-address\r\nt=0 0\r\nm=video 42990 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n';
     const { job, states } = await jobWith(badSdp);

@@ -48,7 +48,7 @@ export interface TranscodeJobOptions {
   /** Creates the packager of one run (a run ends with stop(); a new profile makes a new run). */
   createPackager: () => PackagerLike;
   log: Logger;
-  /** A process that produced nothing for this long after spawn is killed and the start reported failed. Default 15 000 ms. */
+  /** A process that produced nothing for this long after spawn is killed and the start reported failed. Default 10 000 ms. */
   startTimeoutMs?: number;
   /** A running process that produced nothing for this long is treated as crashed. Default 10 000 ms. */
   stallTimeoutMs?: number;
@@ -100,6 +100,8 @@ interface Run {
   sinks: Map<string, { push(chunk: Buffer): void }>;
   sockets: OutputSockets;
   videoPort: number | undefined;
+  /** Audio was announced but never arrived, so this run maps video only. */
+  audioDropped: boolean;
 }
 
 interface Proc {
@@ -113,6 +115,7 @@ interface Proc {
   /** Log positions at spawn and at first output, so a summary only quotes this process's lines. */
   linesAtSpawn: number;
   linesAtOutput: number | null;
+  startTimedOut: boolean;
 }
 
 export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; progress: [FfmpegProgress] }> {
@@ -296,7 +299,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     }
     const sockets = await OutputSockets.open(workDir, renditions.map((r) => r.id), (id, chunk) => this.onOutput(id, chunk));
     this.log.info({ profile: this.profile.name, renditions: renditions.map((r) => `${r.id}${r.width ? ` ${r.width}x${r.height}` : ''}`), input: this.opts.input.description }, 'job run opened');
-    return { workDir, sdpPath, source, renditions, packager, sinks, sockets, videoPort: info.video.port };
+    return { workDir, sdpPath, source, renditions, packager, sinks, sockets, videoPort: info.video.port, audioDropped: false };
   }
 
   private spawn(): void {
@@ -306,7 +309,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     const command = toFluentCommand(plan, this.opts.ffmpegPath);
     const parser = new ProgressParser();
     let resolveDone!: () => void;
-    const proc: Proc = { command, child: null, spawnedAt: Date.now(), firstOutputAt: null, exit: null, killReason: null, done: new Promise((r) => (resolveDone = r)), linesAtSpawn: this.lines.total, linesAtOutput: null };
+    const proc: Proc = { command, child: null, spawnedAt: Date.now(), firstOutputAt: null, exit: null, killReason: null, done: new Promise((r) => (resolveDone = r)), linesAtSpawn: this.lines.total, linesAtOutput: null, startTimedOut: false };
     this.proc = proc;
 
     command.on('start', (commandLine: string) => {
@@ -347,7 +350,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
       }
       finished();
     });
-    this.armWatchdog(proc, this.opts.startTimeoutMs ?? 15_000, 'start');
+    this.armWatchdog(proc, this.opts.startTimeoutMs ?? 10_000, 'start');
     this.startSampler();
     command.run();
   }
@@ -396,6 +399,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     this.watchdog = setTimeout(() => {
       if (this.proc !== proc || proc.exit) return;
       const reason = kind === 'start' ? `no output within ${ms / 1000} s of spawn (no decodable video: no keyframe received, or no packets)` : `no output for ${ms / 1000} s (input stalled)`;
+      if (kind === 'start') proc.startTimedOut = true;
       this.log.warn({ reason }, 'killing ffmpeg');
       void this.killProc('SIGKILL', reason);
     }, ms);
@@ -414,6 +418,18 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     const reason = this.errorSummary(proc.killReason, exit, this.lines.since(proc.linesAtOutput ?? proc.linesAtSpawn), proc.firstOutputAt === null);
     const producedOutput = proc.firstOutputAt !== null;
     const hadRun = this.restarts > 0 || producedOutput;
+
+    if (!producedOutput && !hadRun && proc.startTimedOut && this.run.source.hasAudio && !this.run.audioDropped) {
+      // ffmpeg 5.1 writes no byte of any output until every mapped stream has had a frame: an
+      // SDP that announces audio the publisher never sends (muted, no mic) stalls the whole
+      // output. Try once more with video only before calling it a failure.
+      this.log.warn({ reason }, 'no output with audio mapped; retrying video-only (does the publisher send audio?)');
+      this.lines.push('[onair] [warning] no output within the start timeout with audio mapped; retrying video-only');
+      this.run.source = { ...this.run.source, hasAudio: false };
+      this.run.audioDropped = true;
+      this.spawn();
+      return;
+    }
 
     if (!producedOutput && !hadRun) {
       // Failed to start: the input or the command is wrong; retrying would fail the same way.
