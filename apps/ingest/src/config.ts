@@ -2,6 +2,7 @@
  * Ingest configuration: `ONAIR_*` environment variables, validated once at start.
  * Nothing listens on an address that is not named here.
  */
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, csv, parseConfig } from '@onair/service/config';
@@ -70,8 +71,13 @@ export interface IngestConfig {
 export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
   const raw = parseConfig(envSchema, env);
   const servers = raw.ONAIR_ICE_SERVERS ? parseIceServers(raw.ONAIR_ICE_SERVERS) : [];
-  const concreteHost = raw.ONAIR_INGEST_HOST !== '0.0.0.0' && raw.ONAIR_INGEST_HOST !== '::' && raw.ONAIR_INGEST_HOST !== 'localhost';
-  const iceHosts = raw.ONAIR_ICE_HOSTS ? csv(raw.ONAIR_ICE_HOSTS) : [concreteHost ? raw.ONAIR_INGEST_HOST : '127.0.0.1'];
+  const iceHosts = raw.ONAIR_ICE_HOSTS ? csv(raw.ONAIR_ICE_HOSTS) : [isAdvertisable(raw.ONAIR_INGEST_HOST) ? raw.ONAIR_INGEST_HOST : '127.0.0.1'];
+  // ICE host candidates are literal addresses a peer connects to (RFC 8445 §5.1.1.1): a name or
+  // a wildcard would be advertised as is and never connect.
+  const badHosts = iceHosts.filter((host) => !isAdvertisable(host));
+  if (badHosts.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  ONAIR_ICE_HOSTS: ${badHosts.join(', ')} — give IP addresses this machine owns, not names or wildcards (0.0.0.0, ::)`);
+  }
   let portRange: [number, number] | undefined;
   if (raw.ONAIR_ICE_PORT_RANGE) {
     const [min, max] = raw.ONAIR_ICE_PORT_RANGE.split('-').map(Number) as [number, number];
@@ -89,6 +95,10 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     ice: { hosts: iceHosts, portRange, servers },
     limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500 },
   };
+}
+
+function isAdvertisable(host: string): boolean {
+  return isIP(host) !== 0 && host !== '0.0.0.0' && host !== '::';
 }
 
 function parseIceServers(json: string): IceServer[] {

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { loadIngestConfig } from './config';
+
+describe('loadIngestConfig', () => {
+  it('defaults to loopback for HTTP and ICE', () => {
+    const config = loadIngestConfig({});
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, ice: { hosts: ['127.0.0.1'], portRange: undefined, servers: [] } });
+  });
+
+  it.each([
+    [{ ONAIR_INGEST_HOST: '0.0.0.0' }, ['127.0.0.1']],
+    [{ ONAIR_INGEST_HOST: '192.168.1.20' }, ['192.168.1.20']],
+    [{ ONAIR_ICE_HOSTS: '192.168.1.20, ::1' }, ['192.168.1.20', '::1']],
+  ])('ICE hosts for %j are %j', (env, hosts) => {
+    expect(loadIngestConfig(env).ice.hosts).toEqual(hosts);
+  });
+
+  it.each([
+    [{ ONAIR_ICE_HOSTS: 'example.org' }, 'ONAIR_ICE_HOSTS'],
+    [{ ONAIR_ICE_HOSTS: '0.0.0.0' }, 'ONAIR_ICE_HOSTS'],
+    [{ ONAIR_ICE_PORT_RANGE: '5000' }, 'ONAIR_ICE_PORT_RANGE'],
+    [{ ONAIR_ICE_PORT_RANGE: '60000-50000' }, 'ONAIR_ICE_PORT_RANGE'],
+    [{ ONAIR_ICE_SERVERS: 'stun:x' }, 'ONAIR_ICE_SERVERS'],
+    [{ ONAIR_INGEST_PORT: 'eighty' }, 'ONAIR_INGEST_PORT'],
+    [{ ONAIR_ADMIN_TOKEN: 'short' }, 'ONAIR_ADMIN_TOKEN'],
+  ])('refuses %j naming %s', (env, name) => {
+    expect(() => loadIngestConfig(env)).toThrow(expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining(name) }));
+  });
+
+  it('parses STUN/TURN servers and a port range', () => {
+    const config = loadIngestConfig({ ONAIR_ICE_SERVERS: '[{"urls":"turn:t.example.org","username":"u","credential":"c"}]', ONAIR_ICE_PORT_RANGE: '40000-40099' });
+    expect(config.ice.servers).toEqual([{ urls: 'turn:t.example.org', username: 'u', credential: 'c' }]);
+    expect(config.ice.portRange).toEqual([40000, 40099]);
+  });
+});
