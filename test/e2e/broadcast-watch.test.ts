@@ -44,6 +44,18 @@ async function waitForState(page: Page, testId: string, states: string[], timeou
   }
 }
 
+/** Records every `data-state` change of `testId` in the page, for the log of a recovery. */
+async function traceStates(page: Page, testId: string): Promise<() => Promise<string>> {
+  await page.evaluate((id) => {
+    const el = document.querySelector(`[data-testid="${id}"]`)!;
+    const t0 = performance.now();
+    const trace: string[] = [`0:${el.getAttribute('data-state')}`];
+    (window as unknown as { __trace: string[] }).__trace = trace;
+    new MutationObserver(() => trace.push(`${Math.round(performance.now() - t0)}:${el.getAttribute('data-state')}`)).observe(el, { attributes: true, attributeFilter: ['data-state'] });
+  }, testId);
+  return () => page.evaluate(() => (window as unknown as { __trace: string[] }).__trace.join(' → '));
+}
+
 interface VideoFacts {
   width: number;
   height: number;
@@ -131,6 +143,38 @@ describe('/broadcast → /watch in the browser', () => {
     await publisher.click('[data-testid="stop"]');
     await waitForState(publisher, 'broadcaster', ['idle'], 10_000);
     await Promise.all([publisher.close(), viewer.close(), home.close()]);
+  });
+
+  it('recovers both pages by themselves when the ingest is killed and comes back', async () => {
+    const stream = await stack.createStream('e2e-restart');
+    const publisher = await browser.context.newPage();
+    await publisher.goto(`${stack.webUrl}/broadcast?${new URLSearchParams({ key: stream.streamKey, autostart: '1' })}`);
+    await waitForState(publisher, 'broadcaster', ['live'], 30_000);
+    const viewer = await browser.context.newPage();
+    await viewer.goto(`${stack.webUrl}/watch/${stream.name}`);
+    await waitForState(viewer, 'player', ['live'], 20_000);
+    const before = await framesAdvance(viewer, 0, 10, 10_000);
+
+    // Every WebRTC session dies with the process: both peer connections fail, both pages must
+    // notice, show it, and POST again (WHIP with backoff; WHEP once the stream is live again).
+    const trace = await traceStates(viewer, 'player');
+    const killed = Date.now();
+    await stack.restart('ingest');
+    const back = Date.now();
+    // Chromium notices a dead peer only when consent checks stop being answered (~5 s).
+    await waitForState(publisher, 'broadcaster', ['reconnecting', 'connecting'], 20_000);
+    const publisherNoticed = Date.now();
+    await waitForState(viewer, 'player', ['reconnecting', 'offline', 'connecting'], 20_000);
+    await waitForState(publisher, 'broadcaster', ['live'], 60_000);
+    const publisherLive = Date.now();
+    await waitForState(viewer, 'player', ['live'], 60_000);
+    const after = await framesAdvance(viewer, before.frames, 30, 30_000);
+    console.log(
+      `[e2e] ingest killed and back in ${back - killed} ms; since the kill: broadcaster noticed ${publisherNoticed - killed} ms, live again ${publisherLive - killed} ms, player playing ${Date.now() - killed} ms; player states (ms since the kill): ${await trace()}`,
+    );
+    expect(after.width).toBeGreaterThan(0);
+    await publisher.click('[data-testid="stop"]');
+    await Promise.all([publisher.close(), viewer.close()]);
   });
 
   it('shows the problem detail when the stream key is wrong', async () => {

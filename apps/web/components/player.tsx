@@ -36,6 +36,8 @@ export function Player({ stream, onStatus }: PlayerProps) {
   const [showStats, setShowStats] = useState(false);
   const [fullscreen, setFullscreen] = useState(false);
   const [timing, setTiming] = useState<PlaybackTiming | null>(null);
+  /** Bumped to start playback afresh (page restored from the back/forward cache). */
+  const [generation, setGeneration] = useState(0);
   const onStatusRef = useRef(onStatus);
   onStatusRef.current = onStatus;
 
@@ -63,12 +65,18 @@ export function Player({ stream, onStatus }: PlayerProps) {
     }
     // Leaving the page (tab closed, navigation away): DELETE the session with a keepalive request.
     const onPageHide = () => playback?.stop();
+    // Back/forward cache: the page comes back without a reload, with playback stopped.
+    const onPageShow = (event: PageTransitionEvent) => {
+      if (event.persisted) setGeneration((g) => g + 1);
+    };
     window.addEventListener('pagehide', onPageHide);
+    window.addEventListener('pageshow', onPageShow);
     return () => {
       window.removeEventListener('pagehide', onPageHide);
+      window.removeEventListener('pageshow', onPageShow);
       playback?.stop();
     };
-  }, [stream, mode]);
+  }, [stream, mode, generation]);
 
   const toggleMute = useCallback(() => {
     const video = videoRef.current;

@@ -30,7 +30,7 @@ export interface WebrtcPlaybackOptions {
   offlinePollMs?: number;
   /** No frame for this long while live → show `reconnecting`/`offline`, ms. Default 2500. */
   stallMs?: number;
-  /** Listed live but no frame for this long → new session, ms. Default 6000. */
+  /** Listed live (or the list unknown) but no frame for this long → new session, ms. Default 3000. A kept session resumes within ~100 ms of the publisher being back, so 3 s means it is dead. */
   restartAfterStallMs?: number;
   /** Longest wait for the POST's answer, ms. Default 10 000. */
   answerTimeoutMs?: number;
@@ -88,7 +88,7 @@ class WebrtcPlayback implements PlaybackMode {
     this.cb = options.callbacks;
     this.offlinePollMs = options.offlinePollMs ?? 2000;
     this.stallMs = options.stallMs ?? 2500;
-    this.restartAfterStallMs = options.restartAfterStallMs ?? 6000;
+    this.restartAfterStallMs = options.restartAfterStallMs ?? 3000;
     this.answerTimeoutMs = options.answerTimeoutMs ?? 10_000;
   }
 
@@ -313,6 +313,12 @@ class WebrtcPlayback implements PlaybackMode {
       return;
     }
     if (this.status.state === 'offline') this.setStatus('reconnecting', `${this.options.streamName} is back. Reconnecting…`);
+    // Listed live but our connection is down (e.g. the ingest restarted and forgot the session):
+    // no reason to wait for ICE to give up.
+    if (listed === true && session.state === 'disconnected') {
+      this.restart('Connection lost. Reconnecting…');
+      return;
+    }
     const waitingSince = Math.max(this.lastMediaAt, this.listedSince ?? 0);
     if (now - waitingSince > this.restartAfterStallMs) this.restart('No video is arriving. Reconnecting…');
   }

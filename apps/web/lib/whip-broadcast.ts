@@ -3,7 +3,7 @@
  *
  * - Errors a retry cannot fix (bad key, no codec in common, …) → `error` with the server's
  *   problem detail, and stop.
- * - Network/5xx errors, or the peer connection failing (or `disconnected` for over 4 s) → DELETE
+ * - Network/5xx errors, or the peer connection failing (or `disconnected` for over 2 s) → DELETE
  *   the old resource, `reconnecting`, POST again with backoff. A 409 `publisher_already_live`
  *   while reconnecting is our own previous session not yet expired: retried, not fatal.
  */
@@ -194,7 +194,9 @@ export class WhipBroadcast {
   private async tick(): Promise<void> {
     const session = this.session;
     if (!session || this.stopped) return;
-    if (this.disconnectedAt !== null && performance.now() - this.disconnectedAt > 4000) {
+    // Chrome reports `disconnected` only after ~5 s without consent responses (RFC 7675): by
+    // then the path is likely gone, and a new POST is cheap; a brief blip recovers within 2 s.
+    if (this.disconnectedAt !== null && performance.now() - this.disconnectedAt > 2000) {
       void this.reconnect('Connection lost. Reconnecting…');
       return;
     }
