@@ -47,7 +47,7 @@ beforeAll(async () => {
     ONAIR_INGEST_URL: ingestUrl,
     ONAIR_TRANSCODER_RTP_PORTS: '44500-44999',
   });
-  transcoder = createTranscoder(config, log, { reconcileAfterMs: 500 });
+  transcoder = createTranscoder(config, log, { reconcileAfterMs: 500, jobDefaults: { replanIntervalMs: 1000 } });
   const address = await transcoder.listen();
   base = `http://127.0.0.1:${address.port}`;
 });
@@ -157,6 +157,24 @@ describe('transcoder service', () => {
     expect(await job('stays')).toMatchObject({ state: 'running', pid, restarts: 0 });
     await ingest.goOffline('id-stays');
     await waitFor(async () => (await job('stays'))?.state === 'stopped', 10_000, 'stopped on offline');
+  }, 45_000);
+
+  it('re-plans a bigger ladder once when the source outgrows it (a WebRTC publisher ramping up)', async () => {
+    await ingest.goLive('id-ramp', 'ramp', { width: 320, height: 180 });
+    await waitFor(async () => (await job('ramp'))?.state === 'running', 15_000, 'job running');
+    expect((await job('ramp')).renditions).toEqual([expect.objectContaining({ id: '360p', width: 320, height: 180 })]);
+    ingest.setReportedSize('id-ramp', 640, 360);
+    await waitFor(async () => {
+      const j = await job('ramp');
+      return j?.state === 'running' && j.renditions[0]?.width === 640;
+    }, 15_000, 'running again with the 640x360 ladder');
+    const master = await waitFor(async () => {
+      const r = await api('GET', '/hls/ramp/index.m3u8');
+      return r.status === 200 && r.text.includes('640x360') ? r.text : null;
+    }, 10_000, 'the new multivariant playlist');
+    expect(master).not.toContain('320x180');
+    await ingest.goOffline('id-ramp');
+    await waitFor(async () => (await job('ramp'))?.state === 'stopped', 10_000, 'stopped');
   }, 45_000);
 
   it('starts with ffmpeg_missing / stream_offline errors as problem documents, never a crash', async () => {

@@ -51,6 +51,10 @@ export class IngestInput implements InputSource {
     }
   }
 
+  currentHints(): Promise<InputOpening['hints']> {
+    return this.client.sourceHints(this.streamId);
+  }
+
   async requestKeyframe(): Promise<void> {
     if (!this.video || !this.audio || !this.forwardId) return;
     const old = this.forwardId;

@@ -21,6 +21,8 @@ export interface InputSource {
   /** Short description for logs and the API (`ingest forward abc`, `static SDP`). */
   readonly description: string;
   open(request?: InputRequest): Promise<InputOpening>;
+  /** The source's current size and rate as measured upstream (polled to re-plan a ladder). Optional. */
+  currentHints?(): Promise<InputOpening['hints']>;
   /** Asks the publisher for a keyframe now that ffmpeg listens. Optional. */
   requestKeyframe?(): Promise<void>;
   /** Stops the RTP (deletes the forward). Safe to call twice. */

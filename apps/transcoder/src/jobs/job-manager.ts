@@ -25,7 +25,7 @@ export interface JobManagerOptions {
   /** The packager of one run of a stream (registered with the HLS origin by the caller). */
   createPackager: (stream: string) => PackagerLike;
   /** Passed to each job (timeouts, backoff). */
-  jobDefaults?: Partial<Pick<ConstructorParameters<typeof TranscodeJob>[0], 'startTimeoutMs' | 'stallTimeoutMs' | 'restartBackoff' | 'maxConsecutiveCrashes'>>;
+  jobDefaults?: Partial<Pick<ConstructorParameters<typeof TranscodeJob>[0], 'startTimeoutMs' | 'stallTimeoutMs' | 'restartBackoff' | 'maxConsecutiveCrashes' | 'replanIntervalMs' | 'maxReplans'>>;
 }
 
 export interface LiveStream {

@@ -56,6 +56,14 @@ export interface TranscodeJobOptions {
   restartBackoff?: { initialMs: number; maxMs: number };
   /** Consecutive crashes (without 30 s of steady output in between) before giving up. Default 8. */
   maxConsecutiveCrashes?: number;
+  /**
+   * How often to ask the input for the source's size while running, ms (default 5000). A WebRTC
+   * publisher starts small and ramps up (360p → 720p in 10–20 s): when the source has outgrown the
+   * ladder planned at start, the job restarts once per growth with the bigger ladder (at most
+   * `maxReplans` times per start, default 2). Sources never shrink a ladder.
+   */
+  replanIntervalMs?: number;
+  maxReplans?: number;
   /** How many ffmpeg log lines to keep for the dashboard. Default 200. */
   logLines?: number;
 }
@@ -180,6 +188,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     if (this.stopping) await this.stopping;
     if (profile) this.profile = profile;
     this.consecutiveCrashes = 0;
+    this.replans = 0;
     this.lastError = null;
     this.progress = null;
     this.startedAt = Date.now();
@@ -352,6 +361,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     });
     this.armWatchdog(proc, this.opts.startTimeoutMs ?? 10_000, 'start');
     this.startSampler();
+    this.startReplanner();
     command.run();
   }
 
@@ -518,6 +528,30 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     this.lastPackager = null;
   }
 
+  private replanner: NodeJS.Timeout | null = null;
+  private replans = 0;
+
+  private startReplanner(): void {
+    if (this.replanner || !this.opts.input.currentHints) return;
+    const run = this.run;
+    this.replanner = setInterval(async () => {
+      if (this._state !== 'running' || this.run !== run || !run || this.replans >= (this.opts.maxReplans ?? 2)) return;
+      const hints = await this.opts.input.currentHints?.().catch(() => undefined);
+      if (!hints?.width || !hints.height || this.run !== run || this._state !== 'running') return;
+      const current = run.renditions;
+      const next = planRenditions(this.profile, { ...run.source, ...hints });
+      // A ladder planned without a known size already has every rung at its box size.
+      const area = (list: PlannedRendition[]) => Math.max(0, ...list.map((r) => (r.width ?? r.box?.width ?? 0) * (r.height ?? r.box?.height ?? 0)));
+      if (next.length <= current.length && area(next) <= area(current)) return;
+      this.replans++;
+      this.log.info({ from: current.map((r) => r.id), to: next.map((r) => r.id), source: `${hints.width}x${hints.height}` }, 'source outgrew the ladder; restarting with a bigger one');
+      const replans = this.replans;
+      await this.restart().catch((error) => this.log.error({ err: error }, 're-plan restart failed'));
+      this.replans = replans;
+    }, this.opts.replanIntervalMs ?? 5000);
+    this.replanner.unref();
+  }
+
   private startSampler(): void {
     if (this.sampler) return;
     let lastAt = Date.now();
@@ -545,6 +579,8 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
   }
 
   private clearTimers(): void {
+    if (this.replanner) clearInterval(this.replanner);
+    this.replanner = null;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     if (this.watchdog) clearTimeout(this.watchdog);
     this.restartTimer = null;

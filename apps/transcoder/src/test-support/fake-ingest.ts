@@ -57,6 +57,12 @@ export class FakeIngest {
     this.broadcast('stream.live', stream);
   }
 
+  /** Changes the size the fake reports as measured (a WebRTC publisher ramping up). */
+  setReportedSize(id: string, width: number, height: number): void {
+    const stream = this.streams.get(id);
+    if (stream) Object.assign(stream, { width, height });
+  }
+
   /** Stops the source and announces `stream.offline`. */
   async goOffline(id: string): Promise<void> {
     const stream = this.streams.get(id);
