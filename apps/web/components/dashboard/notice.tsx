@@ -43,3 +43,28 @@ export function ServiceProblem({ service, error, url }: { service: 'ingest' | 't
     </Notice>
   );
 }
+
+/** Failed health checks of either service, with the fix where it is known (ffmpeg → apt-get). */
+export function HealthProblems({ service, report }: { service: 'ingest' | 'transcoder'; report: { checks: Record<string, { ok: boolean; reason?: string }> } | null }) {
+  if (!report) return null;
+  const failed = Object.entries(report.checks).filter(([, check]) => !check.ok);
+  if (failed.length === 0) return null;
+  return (
+    <>
+      {failed.map(([name, check]) =>
+        name === 'ffmpeg' ? (
+          <Notice key={name} tone="error" title="ffmpeg is not installed: nothing can be transcoded" testId="health-ffmpeg">
+            <p>{check.reason}</p>
+            <p>
+              Install it: <code>sudo apt-get install -y ffmpeg</code> (Debian/Ubuntu). The transcoder picks it up without a restart.
+            </p>
+          </Notice>
+        ) : (
+          <Notice key={name} tone="warn" title={`${service === 'ingest' ? 'Ingest' : 'Transcoder'} not ready: ${name}`} testId={`health-${service}-${name}`}>
+            <p>{check.reason ?? 'failing'}</p>
+          </Notice>
+        ),
+      )}
+    </>
+  );
+}

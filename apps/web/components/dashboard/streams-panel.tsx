@@ -7,7 +7,7 @@ import { CopyButton } from './copy-button';
 import styles from './dashboard.module.css';
 import { dash, duration, fmt, kbps, mask } from './format';
 import { useLiveData } from './live-data';
-import { Notice, ServiceProblem } from './notice';
+import { HealthProblems, Notice, ServiceProblem } from './notice';
 import type { Snapshot, Stream } from './types';
 
 export function StreamsPanel() {
@@ -20,6 +20,9 @@ export function StreamsPanel() {
         <h1>Streams</h1>
         <CreateStreamForm />
       </header>
+      <HealthProblems service="ingest" report={snapshot.health.ingest} />
+      <HealthProblems service="transcoder" report={snapshot.health.transcoder} />
+      {snapshot.transcoder.ok ? null : <p className={styles.hint}>The transcoder is not answering ({snapshot.transcoder.error.detail}): streams still work over WebRTC, without HLS or renditions.</p>}
       {!ingest.ok ? (
         <ServiceProblem service="ingest" error={ingest.error} url={snapshot.ingestUrl} />
       ) : ingest.data.length === 0 ? (

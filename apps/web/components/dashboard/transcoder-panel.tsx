@@ -6,7 +6,7 @@ import { Chart, COLORS } from './chart';
 import styles from './dashboard.module.css';
 import { bytes, dash, duration, fmt, kbps } from './format';
 import { useLiveData } from './live-data';
-import { Notice, ServiceProblem } from './notice';
+import { HealthProblems, Notice, ServiceProblem } from './notice';
 import type { JobView, ProfileDoc, Snapshot } from './types';
 
 export function useProfiles(): { profiles: ProfileDoc[] | null; error: string | null; reload: () => void } {
@@ -37,6 +37,7 @@ export function TranscoderPanel() {
         <h1>Transcoder</h1>
         <span className={styles.muted}>{snapshot.transcoderUrl}</span>
       </header>
+      <HealthProblems service="transcoder" report={snapshot.health.transcoder} />
       {!transcoder.ok ? (
         <ServiceProblem service="transcoder" error={transcoder.error} url={snapshot.transcoderUrl} />
       ) : jobs.length === 0 && liveWithoutJob.length === 0 ? (
@@ -157,7 +158,7 @@ function JobCard({ job, history, now, profiles }: { job: JobView; history: reado
       {job.lastError && job.state !== 'running' ? (
         <Notice tone={job.state === 'failed' ? 'error' : 'warn'} title="Last error">
           <p>{job.lastError}</p>
-          {/ffmpeg.*(not found|ENOENT|missing)/i.test(job.lastError) ? (
+          {/ffmpeg.*(not found|not available|ENOENT|missing)/i.test(job.lastError) ? (
             <p>
               Install ffmpeg: <code>sudo apt-get install -y ffmpeg</code>
             </p>

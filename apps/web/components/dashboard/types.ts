@@ -64,11 +64,20 @@ export interface ProfileDoc {
 
 export type ServiceStatus<T> = { ok: true; data: T } | { ok: false; error: { code: string; detail: string } };
 
+/** A service's `GET /healthz` (packages/service/src/ops.ts). */
+export interface HealthReport {
+  ready: boolean;
+  service: string;
+  checks: Record<string, { ok: boolean; reason?: string }>;
+}
+
 /** One server-sent snapshot (the events route pushes one about every second). */
 export interface Snapshot {
   at: number;
   ingest: ServiceStatus<Stream[]>;
   transcoder: ServiceStatus<JobView[]>;
+  /** Health of each service, or null when it could not be asked (then `ingest`/`transcoder` say why). */
+  health: { ingest: HealthReport | null; transcoder: HealthReport | null };
   ingestUrl: string;
   transcoderUrl: string;
 }

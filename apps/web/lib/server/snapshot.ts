@@ -1,10 +1,11 @@
 /** One dashboard snapshot: the ingest's streams and the transcoder's jobs, or why either is unreachable. */
 import 'server-only';
 import { toProblem } from '@onair/shared/errors';
-import type { ServiceStatus, Snapshot } from '../../components/dashboard/types';
+import type { HealthReport, ServiceStatus, Snapshot } from '../../components/dashboard/types';
 import { ingestClient } from './ingest-client';
 import { dashboardRuntime } from './runtime-config';
 import { transcoderClient } from './transcoder-client';
+import { UPSTREAM_TIMEOUT_MS } from './upstream';
 
 async function status<T>(work: () => Promise<T>): Promise<ServiceStatus<T>> {
   try {
@@ -15,9 +16,25 @@ async function status<T>(work: () => Promise<T>): Promise<ServiceStatus<T>> {
   }
 }
 
+/** `/healthz` answers 200 when ready and 503 with the reasons when not: both are a report. */
+async function health(baseUrl: string): Promise<HealthReport | null> {
+  try {
+    const res = await fetch(`${baseUrl}/healthz`, { cache: 'no-store', signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) });
+    const body = (await res.json()) as Partial<HealthReport>;
+    return body && typeof body === 'object' && body.checks && typeof body.checks === 'object' ? { ready: body.ready === true, service: String(body.service ?? ''), checks: body.checks } : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function snapshot(): Promise<Snapshot> {
   const runtime = dashboardRuntime();
-  const [ingest, transcoder] = await Promise.all([status(() => ingestClient.listStreams()), status(() => transcoderClient.listJobs())]);
-  return { at: Date.now(), ingest, transcoder, ingestUrl: runtime.ingestUrl, transcoderUrl: runtime.transcoderUrl };
+  const [ingest, transcoder, ingestHealth, transcoderHealth] = await Promise.all([
+    status(() => ingestClient.listStreams()),
+    status(() => transcoderClient.listJobs()),
+    health(runtime.ingestUrl),
+    health(runtime.transcoderUrl),
+  ]);
+  return { at: Date.now(), ingest, transcoder, health: { ingest: ingestHealth, transcoder: transcoderHealth }, ingestUrl: runtime.ingestUrl, transcoderUrl: runtime.transcoderUrl };
 }
 
