@@ -33,6 +33,7 @@ export function Player({ stream, onStatus }: PlayerProps) {
   const [status, setStatus] = useState<PlaybackStatus>({ state: 'connecting', detail: null });
   const [stats, setStats] = useState<InboundSummary | null>(null);
   const [muted, setMuted] = useState(true);
+  const [paused, setPaused] = useState(false);
   const [showStats, setShowStats] = useState(false);
   const [fullscreen, setFullscreen] = useState(false);
   const [timing, setTiming] = useState<PlaybackTiming | null>(null);
@@ -91,6 +92,26 @@ export function Player({ stream, onStatus }: PlayerProps) {
     if (!el) return;
     if (document.fullscreenElement) void document.exitFullscreen().catch(() => undefined);
     else void el.requestFullscreen?.().catch(() => undefined);
+  }, []);
+
+  useEffect(() => {
+    const video = videoRef.current;
+    if (!video) return;
+    const sync = () => setPaused(video.paused);
+    video.addEventListener('play', sync);
+    video.addEventListener('pause', sync);
+    video.addEventListener('playing', sync);
+    video.addEventListener('loadedmetadata', sync);
+    return () => {
+      video.removeEventListener('loadedmetadata', sync);
+      video.removeEventListener('play', sync);
+      video.removeEventListener('pause', sync);
+      video.removeEventListener('playing', sync);
+    };
+  }, []);
+
+  const play = useCallback(() => {
+    videoRef.current?.play().catch(() => undefined);
   }, []);
 
   useEffect(() => {
@@ -155,7 +176,13 @@ export function Player({ stream, onStatus }: PlayerProps) {
 
       {showStats && <StatsOverlay stats={stats} mode={mode} />}
 
-      {muted && state === 'live' && (
+      {paused && state === 'live' && (
+        <button type="button" className="unmute-hint" onClick={play} data-testid="play">
+          ▶ Click to play
+        </button>
+      )}
+
+      {!paused && muted && state === 'live' && (
         <button type="button" className="unmute-hint" onClick={toggleMute} data-testid="unmute">
           <VolumeOffIcon /> Tap to unmute
         </button>

@@ -286,8 +286,9 @@ class WebrtcPlayback implements PlaybackMode {
       this.counters = summary.counters;
       const hasVideo = session.stream.getVideoTracks().length > 0;
       if (prev && (hasVideo ? summary.counters.framesDecoded > prev.framesDecoded : summary.counters.audioBytes > prev.audioBytes)) {
-        // Decoding goes on even where rendering is throttled (background tab).
-        if (document.hidden || typeof this.video.requestVideoFrameCallback !== 'function') this.onMedia();
+        // Decoding goes on where rendering does not (background tab, paused element).
+        // Nothing is rendered while the tab is hidden or autoplay was refused (paused).
+        if (document.hidden || this.video.paused || typeof this.video.requestVideoFrameCallback !== 'function') this.onMedia();
       }
       this.cb.onStats?.(summary);
     } catch {
