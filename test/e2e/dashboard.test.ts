@@ -227,19 +227,24 @@ describe('operator dashboard', () => {
     expect(new URL(replayPage.headers.get('location') ?? '/', stack.webUrl).pathname).toBe('/dashboard/login');
   });
 
-  it('delete asks for confirmation and removes the stream', async () => {
+  it('renames, then deletes after confirmation', async () => {
     await stack.createStream('doomed');
     await browser.context.clearCookies();
     await page.goto(`${stack.webUrl}/dashboard/login`);
     await page.fill('input[aria-label="Admin token"]', stack.adminToken);
     await page.click('button[type="submit"]');
     await page.waitForURL(`${stack.webUrl}/dashboard`);
-    const card = page.locator('[data-testid="stream-doomed"]');
+    await page.locator('[data-testid="stream-doomed"] button:has-text("Rename")').click();
+    await page.fill('[data-testid="stream-doomed"] input[aria-label="Stream name"]', 'doomed-too');
+    await page.click('[data-testid="stream-doomed"] button:has-text("Save")');
+    const card = page.locator('[data-testid="stream-doomed-too"]');
+    await card.waitFor();
     await card.locator('[data-testid="delete-stream"]').click();
     await card.locator('[data-testid="confirm"]').waitFor();
     await card.locator('[data-testid="confirm-yes"]').click();
     await card.waitFor({ state: 'detached' });
     const list = (await (await stack.adminFetch('/api/streams')).json()) as Array<{ name: string }>;
+    expect(list.map((s) => s.name)).not.toContain('doomed-too');
     expect(list.map((s) => s.name)).not.toContain('doomed');
   });
 
@@ -265,6 +270,12 @@ async function exerciseTranscoder(page: Page, stack: Stack): Promise<void> {
   await job.locator('[data-testid="job-log"] summary').click();
   await job.locator('[data-testid="job-log"] pre').waitFor({ timeout: 10_000 });
   await shot(page, '03-transcoder');
+
+  // Restart: a new ffmpeg process, running again.
+  const pid = await job.getAttribute('data-pid');
+  expect(Number(pid)).toBeGreaterThan(0);
+  await job.locator('[data-testid="job-restart"]').click();
+  await pollUntil('the job to run with a new ffmpeg', async () => (await job.getAttribute('data-state')) === 'running' && ![null, pid].includes(await job.getAttribute('data-pid')), { timeoutMs: 30_000 });
 
   // Stop and start.
   await job.locator('[data-testid="job-stop"]').click();

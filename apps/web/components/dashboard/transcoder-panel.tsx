@@ -143,7 +143,7 @@ function JobCard({ job, history, now, profiles }: { job: JobView; history: reado
     },
   ];
   return (
-    <article className={styles.card} data-testid={`job-${job.stream}`} data-state={job.state}>
+    <article className={styles.card} data-testid={`job-${job.stream}`} data-state={job.state} data-pid={job.process?.pid ?? undefined}>
       <header className={styles.cardHeader}>
         <h2 className={styles.cardTitle}>
           {job.stream}
