@@ -11,6 +11,9 @@ export function SiteHeader() {
         <Link href="/" className="site-header__link">
           Live
         </Link>
+        <Link href="/dashboard" className="site-header__link">
+          Dashboard
+        </Link>
         <Link href="/broadcast" className="site-header__link site-header__link--cta">
           Go live
         </Link>
