@@ -47,7 +47,7 @@ beforeAll(async () => {
     ONAIR_INGEST_URL: ingestUrl,
     ONAIR_TRANSCODER_RTP_PORTS: '44500-44999',
   });
-  transcoder = createTranscoder(config, log, { reconcileAfterMs: 500, jobDefaults: { replanIntervalMs: 1000 } });
+  transcoder = createTranscoder(config, log, { reconcileAfterMs: 500, jobDefaults: { replanIntervalMs: 1000, stallTimeoutMs: 4000, restartBackoff: { initialMs: 200, maxMs: 1000 } } });
   const address = await transcoder.listen();
   base = `http://127.0.0.1:${address.port}`;
 });
@@ -175,6 +175,26 @@ describe('transcoder service', () => {
     expect(master).not.toContain('320x180');
     await ingest.goOffline('id-ramp');
     await waitFor(async () => (await job('ramp'))?.state === 'stopped', 10_000, 'stopped');
+  }, 45_000);
+
+  it('recovers with a fresh forward when the ingest forgets its forward (input stalled)', async () => {
+    await ingest.goLive('id-lost', 'lost', { width: 320, height: 180 });
+    await waitFor(async () => (await job('lost'))?.state === 'running', 15_000, 'job running');
+    const forwardsBefore = ingest.requests.filter((r) => r === 'POST /api/streams/id-lost/forwards').length;
+    ingest.dropForwards('id-lost');
+    await waitFor(async () => (await job('lost'))?.state === 'restarting', 10_000, 'restarting after the stall');
+    await waitFor(async () => (await job('lost'))?.state === 'running', 15_000, 'running again');
+    expect(ingest.requests.filter((r) => r === 'POST /api/streams/id-lost/forwards').length).toBe(forwardsBefore + 1);
+    const j = await job('lost');
+    expect(j.restarts).toBe(1);
+    expect(j.lastError).toMatch(/input stalled/);
+    const media = await waitFor(async () => {
+      const r = await api('GET', '/hls/lost/360p/index.m3u8');
+      return r.text.includes('#EXT-X-DISCONTINUITY') ? r.text : null;
+    }, 10_000, 'a discontinuity in the playlist');
+    expect(media).toContain('#EXTINF');
+    await ingest.goOffline('id-lost');
+    await waitFor(async () => (await job('lost'))?.state === 'stopped', 10_000, 'stopped');
   }, 45_000);
 
   it('starts with ffmpeg_missing / stream_offline errors as problem documents, never a crash', async () => {

@@ -26,7 +26,7 @@ import { ProgressParser, type FfmpegProgress } from '../ffmpeg/progress';
 import { parseSdpInfo } from '../ffmpeg/sdp-info';
 import { planRenditions, type PlannedRendition, type SourceInfo } from '../ladder/plan-renditions';
 import type { Profile } from '../ladder/profile';
-import type { InputSource } from './input-source';
+import type { InputRequest, InputSource } from './input-source';
 import { LineRing } from './line-ring';
 
 export type JobState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
@@ -290,7 +290,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
   private lastPackager: PackagerLike | null = null;
 
   private async openRun(): Promise<Run> {
-    const opening = await this.opts.input.open(this.profile.mode === 'passthrough' ? { keyframeIntervalMs: Math.round(this.profile.gopSeconds * 1000) } : {});
+    const opening = await this.opts.input.open(this.inputRequest());
     const info = parseSdpInfo(opening.sdp);
     if (!info.video) throw new OnairError('invalid_sdp', 'The input SDP has no video track.');
     const source: SourceInfo = { hasVideo: true, hasAudio: info.audio !== undefined, videoCodec: info.video.codec, ...opening.hints };
@@ -451,30 +451,63 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     }
 
     // Died later (or a restart attempt died before output): restart with backoff.
-    this.lastError = `ffmpeg died (${exit}): ${reason}`;
     if (proc.firstOutputAt && Date.now() - proc.firstOutputAt > 30_000) this.consecutiveCrashes = 0;
+    if (producedOutput) this.run.packager.discontinuity();
+    this.scheduleRestart(`ffmpeg died (${exit}): ${reason}`);
+  }
+
+  /**
+   * Restarts after a crash with exponential backoff, or gives up (`failed`) after too many in a
+   * row. The input is opened afresh each time: after an ingest restart or a re-negotiation the
+   * old forward (and its SDP) may be gone, and a new forward also brings a keyframe request.
+   */
+  private scheduleRestart(why: string): void {
+    const run = this.run;
+    if (!run) return;
+    this.lastError = why;
     this.consecutiveCrashes++;
     const max = this.opts.maxConsecutiveCrashes ?? 8;
     if (this.consecutiveCrashes > max) {
-      this.lastError = `gave up after ${max} consecutive crashes; last: ${this.lastError}`;
+      this.lastError = `gave up after ${max} consecutive crashes; last: ${why}`;
       this.log.error({ reason: this.lastError }, 'ffmpeg keeps crashing');
       this.stopSampler();
-      this.run.packager.end();
+      run.packager.end();
       void this.teardownRun(false).then(() => this.setState('failed'));
       return;
     }
     const backoff = this.opts.restartBackoff ?? { initialMs: 500, maxMs: 10_000 };
     const delay = Math.min(backoff.initialMs * 2 ** (this.consecutiveCrashes - 1), backoff.maxMs);
     this.restarts++;
-    this.log.warn({ exit, reason, delayMs: delay, restarts: this.restarts }, 'ffmpeg died; restarting');
+    this.log.warn({ reason: why, delayMs: delay, restarts: this.restarts }, 'restarting ffmpeg');
     this.setState('restarting');
-    if (producedOutput) this.run.packager.discontinuity();
     const generation = this.generation;
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
-      if (generation !== this.generation || this.stopping) return;
-      this.spawn();
+      if (generation !== this.generation || this.stopping || this.run !== run) return;
+      this.reopenInput(run).then(
+        () => {
+          if (generation === this.generation && !this.stopping && this.run === run) this.spawn();
+        },
+        (error: unknown) => {
+          if (generation !== this.generation || this.stopping || this.run !== run) return;
+          this.scheduleRestart(`reopening the input failed: ${error instanceof Error ? error.message : String(error)}`);
+        },
+      );
     }, delay);
+  }
+
+  private inputRequest(): InputRequest {
+    return this.profile.mode === 'passthrough' ? { keyframeIntervalMs: Math.round(this.profile.gopSeconds * 1000) } : {};
+  }
+
+  /** A fresh forward (and SDP) for the same run: ports and payload types may have changed. */
+  private async reopenInput(run: Run): Promise<void> {
+    const opening = await this.opts.input.open(this.inputRequest());
+    const info = parseSdpInfo(opening.sdp);
+    if (!info.video) throw new OnairError('invalid_sdp', 'The input SDP has no video track.');
+    await writeFile(run.sdpPath, opening.sdp.endsWith('\n') ? opening.sdp : `${opening.sdp}\n`);
+    run.videoPort = info.video.port;
+    run.source = { ...run.source, videoCodec: info.video.codec, hasAudio: info.audio !== undefined && !run.audioDropped };
   }
 
   /** ffmpeg's own reason: its last error/fatal lines (else its last lines), plus ours if we killed it. */

@@ -63,6 +63,11 @@ export class FakeIngest {
     if (stream) Object.assign(stream, { width, height });
   }
 
+  /** Forgets every forward of a stream without a word (what an ingest restart looks like). */
+  dropForwards(id: string): void {
+    this.streams.get(id)?.forwards.clear();
+  }
+
   /** Stops the source and announces `stream.offline`. */
   async goOffline(id: string): Promise<void> {
     const stream = this.streams.get(id);
