@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { loadTranscoderConfig } from './config';
+
+describe('loadTranscoderConfig', () => {
+  it('has loopback defaults', () => {
+    const config = loadTranscoderConfig({ ONAIR_DATA_DIR: '/tmp/onair-x' });
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 8090,
+      ingestUrl: 'http://127.0.0.1:8080',
+      policy: 'auto',
+      ffmpegPath: '/usr/bin/ffmpeg',
+      rtpPorts: [20000, 29999],
+      dbPath: '/tmp/onair-x/transcoder.db',
+      hlsDir: '/tmp/onair-x/hls',
+      adminToken: undefined,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadTranscoderConfig({
+      ONAIR_TRANSCODER_HOST: '0.0.0.0',
+      ONAIR_TRANSCODER_PORT: '9000',
+      ONAIR_DATA_DIR: '/data',
+      ONAIR_ADMIN_TOKEN: 'a-token-of-16-chars-or-more',
+      ONAIR_INGEST_URL: 'http://ingest:8080/',
+      ONAIR_TRANSCODE_POLICY: 'manual',
+      ONAIR_FFMPEG_PATH: 'ffmpeg',
+      ONAIR_TRANSCODER_RTP_PORTS: '30000-30099',
+    });
+    expect(config).toMatchObject({ host: '0.0.0.0', port: 9000, adminToken: 'a-token-of-16-chars-or-more', ingestUrl: 'http://ingest:8080', policy: 'manual', ffmpegPath: 'ffmpeg', rtpPorts: [30000, 30099] });
+  });
+
+  it('lists every problem at once', () => {
+    expect(() => loadTranscoderConfig({ ONAIR_TRANSCODER_PORT: 'x', ONAIR_TRANSCODE_POLICY: 'sometimes', ONAIR_ADMIN_TOKEN: 'short', ONAIR_INGEST_URL: 'not a url' })).toThrow(
+      /ONAIR_TRANSCODER_PORT[\s\S]*ONAIR_ADMIN_TOKEN: must be at least 16 characters[\s\S]*ONAIR_INGEST_URL: must be a URL[\s\S]*ONAIR_TRANSCODE_POLICY: must be auto or manual/,
+    );
+  });
+
+  it.each(['100-200', '40000-40000', '50000-70000'])('rejects the RTP port range %s', (range) => {
+    expect(() => loadTranscoderConfig({ ONAIR_TRANSCODER_RTP_PORTS: range })).toThrow(/ONAIR_TRANSCODER_RTP_PORTS/);
+  });
+});
