@@ -5,11 +5,16 @@
  * live again. Everything is read the way a person would see it: the page's state, the video's
  * size and its frame counter advancing.
  */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../support/browser';
 import { pollUntil } from '../support/poll';
 import { startStack, type Stack } from '../support/stack';
+
+/** Screenshots for people to look at (gitignored). */
+const artifacts = resolve(import.meta.dirname, '../.artifacts');
 
 let stack: Stack;
 let browser: TestBrowser;
@@ -115,6 +120,9 @@ describe('/broadcast → /watch in the browser', () => {
     // The stats overlay shows what the receiver measures.
     await viewer.click('[data-testid="stats-toggle"]', { force: true });
     await pollUntil('the stats overlay to show a resolution', async () => /\d+×\d+/.test((await viewer.textContent('[data-stat="resolution"]')) ?? ''), { timeoutMs: 5_000 });
+    mkdirSync(artifacts, { recursive: true });
+    await viewer.screenshot({ path: join(artifacts, 'watch-live.png') });
+    await publisher.screenshot({ path: join(artifacts, 'broadcast-live.png') });
 
     // The broadcaster stops: the player says so instead of freezing silently…
     await publisher.click('[data-testid="stop"]');
@@ -122,6 +130,7 @@ describe('/broadcast → /watch in the browser', () => {
     const interrupted = await waitForState(viewer, 'player', ['reconnecting', 'offline'], 15_000);
     console.log(`[e2e] after the broadcaster stopped, the player shows ${interrupted}`);
     await waitForState(viewer, 'player', ['offline'], 15_000);
+    await viewer.screenshot({ path: join(artifacts, 'watch-offline.png') });
     await pollUntil('the stream to leave /', async () => (await home.$(`[data-testid="stream-card"][data-stream="${stream.name}"]`)) === null, { timeoutMs: 10_000 });
 
     // …and when it goes live again, plays again on its own, in the same document.

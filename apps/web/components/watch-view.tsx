@@ -10,9 +10,12 @@ import { Player } from './player';
 /** The watch page body: the player and what is known about the stream from the live list. */
 export function WatchView({ stream }: { stream: string }) {
   const [status, setStatus] = useState<PlaybackStatus>({ state: 'connecting', detail: null });
-  const { streams } = useLiveStreams(5000);
+  const { streams } = useLiveStreams(3000);
   const now = useNow(1000);
-  const info = streams?.find((s) => s.name === stream) ?? null;
+  // The player knows first when the stream stops (it sees the frames stop); the list, polled
+  // every few seconds, may lag behind: never show "live" next to an offline player.
+  const listed = streams?.find((s) => s.name === stream) ?? null;
+  const info = status.state === 'offline' ? null : listed;
   const resolution = resolutionLabel(info?.video?.width, info?.video?.height);
 
   return (
@@ -21,7 +24,7 @@ export function WatchView({ stream }: { stream: string }) {
         <Player stream={stream} onStatus={setStatus} />
         <h1 className="watch__title">
           {stream}
-          {info ? <span className="badge badge--live">Live</span> : streams ? <span className="badge badge--muted">Offline</span> : null}
+          {info || status.state === 'live' ? <span className="badge badge--live">Live</span> : streams || status.state === 'offline' ? <span className="badge badge--muted">Offline</span> : null}
         </h1>
         <p className="page__subtitle">
           {info ? `${formatViewers(info.viewers)} · live for ${formatSince(info.since, now)}` : status.state === 'offline' ? 'Waiting for the broadcaster to go live.' : '\u00a0'}

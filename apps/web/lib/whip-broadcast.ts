@@ -93,10 +93,12 @@ export class WhipBroadcast {
     this.stream = stream;
     const session = this.session;
     if (!session) return;
-    for (const sender of session.senders) {
-      const kind = sender.track?.kind ?? (session.senders.indexOf(sender) === 0 ? 'video' : 'audio');
+    for (const transceiver of session.pc.getTransceivers()) {
+      if (!session.senders.includes(transceiver.sender)) continue;
+      // The receiver's track kind is fixed at negotiation, even when the sender's track is null.
+      const kind = transceiver.receiver.track.kind;
       const next = kind === 'video' ? stream.getVideoTracks()[0] : stream.getAudioTracks()[0];
-      await sender.replaceTrack(next ?? null);
+      await transceiver.sender.replaceTrack(next ?? null);
     }
   }
 
