@@ -248,6 +248,51 @@ describe('operator dashboard', () => {
     expect(list.map((s) => s.name)).not.toContain('doomed');
   });
 
+  it('the event stream pushes a snapshot about every second and ends at sign-out', async () => {
+    const signIn = await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: stack.adminToken }) });
+    expect(signIn.status).toBe(204);
+    expect(signIn.headers.get('set-cookie')).toMatch(/HttpOnly/i);
+    expect(signIn.headers.get('set-cookie')).toMatch(/SameSite=Strict/i);
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    const res = await fetch(`${stack.webUrl}/dashboard/api/events`, { headers: { cookie } });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    const events: Array<{ event: string; data: string }> = [];
+    const next = async () => {
+      for (;;) {
+        const end = buffer.indexOf('\n\n');
+        if (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          if (event) return { event, data: /^data: (.*)$/m.exec(block)?.[1] ?? '' };
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) return null;
+        buffer += value;
+      }
+    };
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) events.push((await next())!);
+    expect(events.map((e) => e.event)).toEqual(['snapshot', 'snapshot', 'snapshot']);
+    expect(Date.now() - started).toBeLessThan(6_000);
+    const snap = JSON.parse(events[2]!.data) as { ingest: { ok: boolean; data: Array<{ name: string }> }; transcoder: { ok: boolean }; health: { ingest: { ready: boolean } | null } };
+    expect(snap.ingest.ok).toBe(true);
+    expect(snap.ingest.data.map((s) => s.name)).toContain('demo');
+    expect(snap.transcoder.ok).toBe(WITH_TRANSCODER);
+    expect(snap.health.ingest?.ready).toBe(true);
+
+    const signOut = await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'DELETE', headers: { cookie } });
+    expect(signOut.status).toBe(204);
+    let last: { event: string } | null;
+    do last = await next();
+    while (last && last.event === 'snapshot');
+    expect(last?.event).toBe('signed-out');
+    expect(await next()).toBeNull();
+  });
+
   // Last: it locks 127.0.0.1 out of sign-in for a minute.
   it('rate-limits failed sign-ins per address with a clear message', async () => {
     const attempt = () => fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: 'guess' }) });

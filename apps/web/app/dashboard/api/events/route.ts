@@ -19,9 +19,10 @@ export const GET = dashboardRoute(async (request) => {
   const cookie = (await cookies()).get(SESSION_COOKIE)?.value;
   const encoder = new TextEncoder();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // Set when the client goes away (abort or stream cancel) or the session ends: no write after it.
+  let closed = false;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      let closed = false;
       const close = () => {
         if (closed) return;
         closed = true;
@@ -34,7 +35,11 @@ export const GET = dashboardRoute(async (request) => {
       };
       const write = (text: string) => {
         if (closed) return;
-        controller.enqueue(encoder.encode(text));
+        try {
+          controller.enqueue(encoder.encode(text));
+        } catch {
+          close();
+        }
       };
       request.signal.addEventListener('abort', close);
       write('retry: 2000\n\n');
@@ -46,13 +51,18 @@ export const GET = dashboardRoute(async (request) => {
           return;
         }
         const started = Date.now();
-        const snap = await snapshot();
+        const snap = await snapshot().catch(() => null);
+        if (!snap) {
+          if (!closed) timer = setTimeout(tick, TICK_MS);
+          return;
+        }
         write(`event: snapshot\ndata: ${JSON.stringify(snap)}\n\n`);
         if (!closed) timer = setTimeout(tick, Math.max(100, TICK_MS - (Date.now() - started)));
       };
       void tick();
     },
     cancel() {
+      closed = true;
       clearTimeout(timer);
     },
   });
