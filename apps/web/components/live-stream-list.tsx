@@ -14,10 +14,10 @@ export function LiveStreamList() {
     <section data-testid="live-list" data-count={streams?.length ?? ''} aria-live="polite">
       {error && (
         <div className="notice" role="status">
-          Can’t update the list right now ({error}). Retrying…
+          {streams === null ? 'Can’t load the live streams' : 'Can’t update the list right now'} ({error}). Retrying…
         </div>
       )}
-      {streams === null ? (
+      {streams === null && error ? null : streams === null ? (
         <div className="stream-grid" aria-busy="true">
           {[0, 1, 2].map((i) => (
             <div key={i} className="skeleton" />
