@@ -212,6 +212,12 @@ describe('operator dashboard', () => {
       await exerciseTranscoder(page, stack);
     }
 
+    // Back on Streams (client-side navigation keeps the history): the charts hold the minutes so far.
+    await page.click('a[href="/dashboard"]');
+    await page.waitForURL(`${stack.webUrl}/dashboard`);
+    await card.waitFor();
+    await shot(page, '05-streams-history');
+
     // Sign out: the dashboard and its API refuse the browser again, and a copy of the cookie too.
     const copied = sessionCookie!.value;
     await page.click('[data-testid="sign-out"]');

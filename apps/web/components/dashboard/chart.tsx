@@ -18,7 +18,13 @@ const WIDTH = 320;
 const HEIGHT = 90;
 const PAD_TOP = 6;
 
-export function Chart({ title, series, windowMs = 300_000, now, testId }: { title: string; series: Series[]; windowMs?: number; now: number; testId?: string }) {
+/** Shortest and longest time span shown, ms: the chart widens with the history it has, up to 5 min. */
+const MIN_WINDOW_MS = 60_000;
+const MAX_WINDOW_MS = 300_000;
+
+export function Chart({ title, series, now, testId }: { title: string; series: Series[]; now: number; testId?: string }) {
+  const oldest = Math.min(now, ...series.map((s) => s.points[0]?.[0] ?? now));
+  const windowMs = Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, now - oldest));
   const start = now - windowMs;
   let max = 0;
   for (const s of series) for (const [t, v] of s.points) if (t >= start && v !== null && v > max) max = v;
@@ -48,7 +54,7 @@ export function Chart({ title, series, windowMs = 300_000, now, testId }: { titl
         ))}
       </svg>
       <div className={styles.chartAxis}>
-        <span>{Math.round(windowMs / 60_000)} min ago</span>
+        <span>{windowMs >= 120_000 ? `${Math.round(windowMs / 60_000)} min ago` : `${Math.round(windowMs / 1000)} s ago`}</span>
         <span>max {series[0]?.format ? series[0].format(top) : top}</span>
         <span>now</span>
       </div>
