@@ -109,7 +109,7 @@ describe('/broadcast → /watch in the browser', () => {
     const first = await framesAdvance(viewer, 0, 1, 10_000);
     const timing = await viewer.$eval('[data-testid="player"]', (el) => ({ ...(el as HTMLElement).dataset }));
     console.log(
-      `[e2e] watch page: live ${Date.now() - opened} ms after navigation; from the start of the WHEP attempt: answer ${timing.answerMs} ms, connected ${timing.connectedMs} ms, first frame ${timing.firstFrameMs} ms; ${first.width}×${first.height}`,
+      `[e2e] watch page: live ${Date.now() - opened} ms after navigation; from the start of the WHEP attempt: offer + ICE gathering ${timing.gatherMs} ms, answer ${timing.answerMs} ms, connected ${timing.connectedMs} ms, first frame ${timing.firstFrameMs} ms; ${first.width}×${first.height}`,
     );
     expect(first.width).toBeGreaterThan(0);
     expect(first.height).toBeGreaterThan(0);

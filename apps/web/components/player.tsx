@@ -142,6 +142,7 @@ export function Player({ stream, onStatus }: PlayerProps) {
       data-testid="player"
       data-state={state}
       data-mode={mode}
+      data-gather-ms={ms(timing?.gatherMs)}
       data-answer-ms={ms(timing?.answerMs)}
       data-connected-ms={ms(timing?.connectedMs)}
       data-first-frame-ms={ms(timing?.firstFrameMs)}

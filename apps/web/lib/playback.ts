@@ -30,6 +30,8 @@ export interface PlaybackCallbacks {
 }
 
 export interface PlaybackTiming {
+  /** Offer + ICE gathering, before the POST. */
+  gatherMs: number | null;
   answerMs: number | null;
   connectedMs: number | null;
   firstFrameMs: number | null;

@@ -74,7 +74,7 @@ class WebrtcPlayback implements PlaybackMode {
   private lastAttemptAt = 0;
   private lastMediaAt = 0;
   private firstFrameSeen = false;
-  private timing: PlaybackTiming = { answerMs: null, connectedMs: null, firstFrameMs: null };
+  private timing: PlaybackTiming = { gatherMs: null, answerMs: null, connectedMs: null, firstFrameMs: null };
   private disconnectedAt: number | null = null;
   private counters: InboundCounters | undefined;
   private frameHandle: number | undefined;
@@ -194,7 +194,7 @@ class WebrtcPlayback implements PlaybackMode {
     this.session = session;
     this.lastMediaAt = performance.now();
     this.firstFrameSeen = false;
-    this.timing = { answerMs: session.answerMs, connectedMs: null, firstFrameMs: null };
+    this.timing = { gatherMs: session.gatherMs, answerMs: session.answerMs, connectedMs: null, firstFrameMs: null };
     this.cb.onTiming?.(this.timing);
     this.setStatus(this.everLive && this.status.state !== 'offline' ? 'reconnecting' : 'connecting', null);
     this.video.srcObject = session.stream;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { OnairError } from './errors';
+import { parseTrickleFragment } from './sdp';
 import {
+  buildTrickleFragment,
+  iceParamsFromSdp,
   iceServersFromLinkHeader,
   orderAudioCodecs,
   orderVideoCodecs,
@@ -152,5 +155,53 @@ describe('resolveResourceUrl', () => {
     ['http://other:1/x', '/whip', 'http://web.example/', 'http://other:1/x'],
   ] as const)('%s against %s', (location, request, base, expected) => {
     expect(resolveResourceUrl(location, request, base)).toBe(expected);
+  });
+});
+
+describe('trickle ICE fragments (RFC 8840)', () => {
+  const offer = [
+    'v=0',
+    'o=- 1 2 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0 1',
+    'm=video 9 UDP/TLS/RTP/SAVPF 96',
+    'c=IN IP4 0.0.0.0',
+    'a=ice-ufrag:Ab3x',
+    'a=ice-pwd:p4ssw0rdp4ssw0rdp4ssw0rd',
+    'a=mid:0',
+    'a=recvonly',
+    'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+    'a=ice-ufrag:Ab3x',
+    'a=ice-pwd:p4ssw0rdp4ssw0rdp4ssw0rd',
+    'a=mid:1',
+    '',
+  ].join('\r\n');
+
+  it('reads the credentials and the first mid of an offer', () => {
+    expect(iceParamsFromSdp(offer)).toEqual({ ufrag: 'Ab3x', pwd: 'p4ssw0rdp4ssw0rdp4ssw0rd', mid: '0' });
+    expect(iceParamsFromSdp('v=0\r\n')).toBeNull();
+  });
+
+  it('builds fragments the ingest parser reads back', () => {
+    const params = iceParamsFromSdp(offer)!;
+    const candidates = ['candidate:1 1 tcp 1518214911 192.0.2.2 9 typ host tcptype active', 'a=candidate:2 1 udp 1686052607 198.51.100.7 50000 typ srflx raddr 192.0.2.2 rport 40000'];
+    const body = buildTrickleFragment(params, candidates, true);
+    expect(body.endsWith('\r\n')).toBe(true);
+    const parsed = parseTrickleFragment(body);
+    expect(parsed).toMatchObject({ iceUfrag: 'Ab3x', icePwd: 'p4ssw0rdp4ssw0rdp4ssw0rd' });
+    expect(parsed.media).toEqual([
+      {
+        mid: '0',
+        mLineIndex: 0,
+        candidates: ['1 1 tcp 1518214911 192.0.2.2 9 typ host tcptype active', '2 1 udp 1686052607 198.51.100.7 50000 typ srflx raddr 192.0.2.2 rport 40000'].map((c) => expect.stringContaining(c)),
+        endOfCandidates: true,
+      },
+    ]);
+  });
+
+  it('an end-of-candidates fragment alone is valid', () => {
+    const parsed = parseTrickleFragment(buildTrickleFragment({ ufrag: 'u', pwd: 'p', mid: '0' }, [], true));
+    expect(parsed.media[0]).toMatchObject({ mid: '0', candidates: [], endOfCandidates: true });
   });
 });

@@ -226,6 +226,28 @@ export function resolveResourceUrl(location: string, requestUrl: string, base?: 
   return new URL(location, new URL(requestUrl, base)).toString();
 }
 
+/** ICE credentials and the first (bundle-tagged) mid of a local SDP, for trickle fragments. */
+export function iceParamsFromSdp(sdp: string): { ufrag: string; pwd: string; mid: string } | null {
+  const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+  const pwd = /^a=ice-pwd:(\S+)/m.exec(sdp)?.[1];
+  const mid = /^a=mid:(\S+)/m.exec(sdp)?.[1];
+  return ufrag && pwd && mid !== undefined ? { ufrag, pwd, mid } : null;
+}
+
+export const TRICKLE_ICE_TYPE = 'application/trickle-ice-sdpfrag';
+
+/**
+ * An `application/trickle-ice-sdpfrag` body (RFC 8840 §4.4, RFC 9725 §4.4.1): ICE credentials,
+ * then one m-line for the bundle's first mid carrying the new candidates (with BUNDLE every
+ * candidate belongs to it), and `a=end-of-candidates` when gathering is over.
+ */
+export function buildTrickleFragment(params: { ufrag: string; pwd: string; mid: string }, candidates: readonly string[], endOfCandidates: boolean): string {
+  const lines = [`a=ice-ufrag:${params.ufrag}`, `a=ice-pwd:${params.pwd}`, 'm=audio 9 RTP/AVP 0', `a=mid:${params.mid}`];
+  for (const candidate of candidates) lines.push(`a=${candidate.replace(/^a=/, '')}`);
+  if (endOfCandidates) lines.push('a=end-of-candidates');
+  return `${lines.join('\r\n')}\r\n`;
+}
+
 // ───────────────────────────── sessions ─────────────────────────────
 
 /** Life cycle of a WHIP/WHEP session, derived from the peer connection's `connectionState`. */
@@ -242,11 +264,15 @@ export interface SessionEvents {
 export interface SessionOptions {
   /** STUN/TURN servers for the peer connection. Default none (host candidates only). */
   iceServers?: RTCIceServer[];
-  /** Longest wait for ICE gathering before the offer is sent anyway, in ms. Default 1000. */
+  /**
+   * Longest wait for ICE gathering before the offer is sent anyway, in ms. Default 1000 with
+   * `iceServers`, 300 without. Candidates gathered later are trickled (PATCH) if the
+   * server accepts them.
+   */
   gatherTimeoutMs?: number;
   /**
    * Without STUN/TURN servers, send the offer once no new candidate came for this long after the
-   * first, in ms. Default 50. Ignored when `iceServers` are given (then gathering must complete).
+   * first, in ms. Default 20. Ignored when `iceServers` are given.
    */
   gatherQuietMs?: number;
   /** Aborts the POST (not the session once established). */
@@ -269,20 +295,25 @@ export class WebrtcSession {
   readonly iceServers: RTCIceServer[];
   /** Milliseconds from the start of the exchange to the 201 answer. */
   readonly answerMs: number;
+  /** Of `answerMs`: offer creation + ICE gathering before the POST, then the HTTP round trip. */
+  readonly gatherMs: number;
   private readonly listeners = new Map<keyof SessionEvents, Set<Listener<never>>>();
   private readonly fetchImpl: typeof fetch;
   private readonly token: string | undefined;
+  private readonly trickle: CandidateTrickler | undefined;
   private closed = false;
   private _state: SessionState = 'connecting';
 
-  constructor(init: { pc: RTCPeerConnection; resourceUrl: string; etag: string | null; iceServers: RTCIceServer[]; answerMs: number; fetch: typeof fetch; token: string | undefined }) {
+  constructor(init: { pc: RTCPeerConnection; resourceUrl: string; etag: string | null; iceServers: RTCIceServer[]; answerMs: number; gatherMs: number; fetch: typeof fetch; token: string | undefined; trickle?: CandidateTrickler }) {
     this.pc = init.pc;
     this.resourceUrl = init.resourceUrl;
     this.etag = init.etag;
     this.iceServers = init.iceServers;
     this.answerMs = init.answerMs;
+    this.gatherMs = init.gatherMs;
     this.fetchImpl = init.fetch;
     this.token = init.token;
+    this.trickle = init.trickle;
     this.pc.addEventListener('connectionstatechange', this.onConnectionState);
     this.onConnectionState();
   }
@@ -334,6 +365,7 @@ export class WebrtcSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.trickle?.stop();
     this.pc.removeEventListener('connectionstatechange', this.onConnectionState);
     try {
       this.pc.close();
@@ -413,22 +445,115 @@ export function waitForIceGathering(pc: RTCPeerConnection, timeoutMs: number, qu
   });
 }
 
+/**
+ * Sends the candidates gathered after the offer went out as PATCHes of the session resource
+ * (RFC 9725 §4.4.1), batched, in order, ending with `a=end-of-candidates`. Only once the server
+ * said it accepts them (`Accept-Patch: application/trickle-ice-sdpfrag`); any failure stops it
+ * (the server's own candidates usually suffice: the browser's checks reach them).
+ */
+class CandidateTrickler {
+  private readonly pending: string[] = [];
+  private collecting = false;
+  private ended = false;
+  private endSent = false;
+  private stopped = false;
+  private inflight = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private target: { url: string; etag: string | null; token: string | undefined; fetch: typeof fetch } | undefined;
+
+  constructor(private readonly pc: RTCPeerConnection) {
+    pc.addEventListener('icecandidate', this.onCandidate);
+  }
+
+  /** Candidates from now on are not in the offer being sent. */
+  markSent(): void {
+    this.collecting = true;
+  }
+
+  enable(target: { url: string; etag: string | null; token: string | undefined; fetch: typeof fetch }): void {
+    this.target = target;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.pc.removeEventListener('icecandidate', this.onCandidate);
+  }
+
+  private readonly onCandidate = (event: RTCPeerConnectionIceEvent): void => {
+    if (!this.collecting || this.stopped) return;
+    if (!event.candidate || !event.candidate.candidate) this.ended = true;
+    else this.pending.push(event.candidate.candidate);
+    this.schedule();
+  };
+
+  private schedule(): void {
+    if (!this.target || this.stopped || this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, 10);
+  }
+
+  private async flush(): Promise<void> {
+    const target = this.target;
+    if (!target || this.stopped || this.inflight) return;
+    const end = this.ended && !this.endSent;
+    if (this.pending.length === 0 && !end) return;
+    const params = iceParamsFromSdp(this.pc.localDescription?.sdp ?? '');
+    if (!params) return this.stop();
+    const candidates = this.pending.splice(0);
+    const headers: Record<string, string> = { 'content-type': TRICKLE_ICE_TYPE };
+    if (target.etag) headers['if-match'] = target.etag;
+    if (target.token) headers.authorization = `Bearer ${target.token}`;
+    this.inflight = true;
+    try {
+      const res = await target.fetch(target.url, { method: 'PATCH', headers, body: buildTrickleFragment(params, candidates, end) });
+      if (!res.ok) return this.stop();
+      if (end) this.endSent = true;
+    } catch {
+      return this.stop();
+    } finally {
+      this.inflight = false;
+    }
+    if (this.pending.length > 0 || (this.ended && !this.endSent)) this.schedule();
+  }
+}
+
 interface ExchangeResult {
   resourceUrl: string;
   etag: string | null;
   iceServers: RTCIceServer[];
   answer: string;
   answerMs: number;
+  gatherMs: number;
+  trickle: CandidateTrickler;
 }
 
 /** POSTs the local offer and returns the answer and resource, or throws an OnairError. */
 async function exchange(url: string, pc: RTCPeerConnection, options: SessionOptions, started: number): Promise<ExchangeResult> {
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const trickle = new CandidateTrickler(pc);
+  try {
+    return await exchangeOnce(url, pc, options, started, fetchImpl, trickle);
+  } catch (error) {
+    trickle.stop();
+    throw error;
+  }
+}
+
+async function exchangeOnce(url: string, pc: RTCPeerConnection, options: SessionOptions, started: number, fetchImpl: typeof fetch, trickle: CandidateTrickler): Promise<ExchangeResult> {
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
+  // Host candidates come within milliseconds; later ones (TCP, srflx, relay) are trickled when
+  // the server accepts PATCH. With STUN/TURN configured, give srflx/relay a chance to be in the
+  // offer itself, for servers that do not take trickled candidates.
   const hostOnly = !options.iceServers || options.iceServers.length === 0;
-  await waitForIceGathering(pc, options.gatherTimeoutMs ?? 1000, hostOnly ? (options.gatherQuietMs ?? 50) : undefined);
+  await waitForIceGathering(pc, options.gatherTimeoutMs ?? (hostOnly ? 300 : 1000), hostOnly ? (options.gatherQuietMs ?? 20) : undefined);
+  const gatherMs = performance.now() - started;
   const sdp = pc.localDescription?.sdp ?? offer.sdp ?? '';
+  trickle.markSent();
   const headers: Record<string, string> = { 'content-type': 'application/sdp', accept: 'application/sdp, application/problem+json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let response: Response;
@@ -443,12 +568,18 @@ async function exchange(url: string, pc: RTCPeerConnection, options: SessionOpti
   const location = response.headers.get('location');
   if (!location) throw new OnairError('bad_request', 'The server answered without a Location header (RFC 9725 §4.2).');
   const base = typeof globalThis.location !== 'undefined' ? globalThis.location.href : undefined;
+  const resourceUrl = resolveResourceUrl(location, url, base);
+  const etag = response.headers.get('etag');
+  if ((response.headers.get('accept-patch') ?? '').toLowerCase().includes(TRICKLE_ICE_TYPE)) trickle.enable({ url: resourceUrl, etag, token: options.token, fetch: fetchImpl });
+  else trickle.stop();
   return {
-    resourceUrl: resolveResourceUrl(location, url, base),
-    etag: response.headers.get('etag'),
+    resourceUrl,
+    etag,
     iceServers: iceServersFromLinkHeader(response.headers.get('link')),
     answer,
     answerMs: performance.now() - started,
+    gatherMs,
+    trickle,
   };
 }
 
@@ -495,7 +626,7 @@ export async function playWhep(url: string, options: PlayOptions = {}): Promise<
     applyCodecPreferences(video, 'video', options.videoCodec ?? 'h264', 'recv');
     const result = await exchange(url, pc, options, started);
     await pc.setRemoteDescription({ type: 'answer', sdp: result.answer });
-    session = new WhepSession({ pc, stream, resourceUrl: result.resourceUrl, etag: result.etag, iceServers: result.iceServers, answerMs: result.answerMs, fetch: options.fetch ?? globalThis.fetch.bind(globalThis), token: options.token });
+    session = new WhepSession({ pc, stream, resourceUrl: result.resourceUrl, etag: result.etag, iceServers: result.iceServers, answerMs: result.answerMs, gatherMs: result.gatherMs, trickle: result.trickle, fetch: options.fetch ?? globalThis.fetch.bind(globalThis), token: options.token });
     for (const track of early) session.addTrack(track);
     return session;
   });
@@ -543,7 +674,7 @@ export async function publishWhip(url: string, token: string, stream: MediaStrea
         // degradationPreference is not settable everywhere: the default is fine
       }
     }
-    const session = new WhipSession({ pc, resourceUrl: result.resourceUrl, etag: result.etag, iceServers: result.iceServers, answerMs: result.answerMs, fetch: options.fetch ?? globalThis.fetch.bind(globalThis), token });
+    const session = new WhipSession({ pc, resourceUrl: result.resourceUrl, etag: result.etag, iceServers: result.iceServers, answerMs: result.answerMs, gatherMs: result.gatherMs, trickle: result.trickle, fetch: options.fetch ?? globalThis.fetch.bind(globalThis), token });
     session.senders.push(...senders);
     return session;
   });
