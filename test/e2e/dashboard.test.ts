@@ -44,6 +44,35 @@ async function shot(page: Page, name: string): Promise<void> {
   if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
+/** Sample values for dynamic segments when turning route files into URLs. */
+const SEGMENT_SAMPLES: Record<string, string> = { id: 'demo', stream: 'demo', name: 'default', action: 'start' };
+/** The only dashboard endpoints open without a session: sign-in and sign-out. */
+const OPEN = new Set(['POST /dashboard/api/session', 'DELETE /dashboard/api/session']);
+
+/** Every dashboard page (but sign-in) and every method of every dashboard route handler, from the files. */
+function dashboardSurface(): { pages: string[]; routes: Array<[string, string]> } {
+  const appDir = join(ROOT, 'apps/web/app');
+  const files = filesUnder(join(appDir, 'dashboard'));
+  const urlOf = (file: string) =>
+    '/' +
+    file
+      .slice(appDir.length + 1)
+      .split('/')
+      .slice(0, -1)
+      .filter((segment) => !/^\(.*\)$/.test(segment))
+      .map((segment) => segment.replace(/^\[(.+)\]$/, (_m, name: string) => SEGMENT_SAMPLES[name] ?? 'x'))
+      .join('/');
+  const pages = files.filter((f) => f.endsWith('/page.tsx')).map(urlOf).filter((url) => url !== '/dashboard/login');
+  const routes: Array<[string, string]> = [];
+  for (const file of files.filter((f) => f.endsWith('/route.ts'))) {
+    const source = readFileSync(file, 'utf8');
+    for (const [, method] of source.matchAll(/export (?:const|async function|function) (GET|POST|PUT|PATCH|DELETE)\b/g)) {
+      if (!OPEN.has(`${method} ${urlOf(file)}`)) routes.push([method!, urlOf(file)]);
+    }
+  }
+  return { pages, routes };
+}
+
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
     const path = join(dir, entry);
@@ -69,27 +98,14 @@ describe('operator dashboard', () => {
   });
 
   describe('refuses everything without a valid session', () => {
-    const pages = ['/dashboard', '/dashboard/transcoder', '/dashboard/profiles', '/dashboard/nonexistent'];
-    const routes: Array<[string, string]> = [
-      ['GET', '/dashboard/api/streams'],
-      ['POST', '/dashboard/api/streams'],
-      ['PATCH', '/dashboard/api/streams/demo'],
-      ['DELETE', '/dashboard/api/streams/demo'],
-      ['POST', '/dashboard/api/streams/demo/rotate-key'],
-      ['GET', '/dashboard/api/events'],
-      ['GET', '/dashboard/api/jobs'],
-      ['GET', '/dashboard/api/jobs/demo/logs'],
-      ['POST', '/dashboard/api/jobs/demo/start'],
-      ['POST', '/dashboard/api/jobs/demo/stop'],
-      ['POST', '/dashboard/api/jobs/demo/restart'],
-      ['PUT', '/dashboard/api/jobs/demo/profile'],
-      ['GET', '/dashboard/api/profiles'],
-      ['POST', '/dashboard/api/profiles'],
-      ['GET', '/dashboard/api/profiles/default'],
-      ['PUT', '/dashboard/api/profiles/default'],
-      ['DELETE', '/dashboard/api/profiles/default'],
-      ['GET', '/dashboard/api/hls/demo'],
-    ];
+    // Derived from the files, so a route or page added later is covered without editing this test.
+    const { pages, routes } = dashboardSurface();
+    it('knows every dashboard page and route', () => {
+      expect(pages).toEqual(expect.arrayContaining(['/dashboard', '/dashboard/transcoder', '/dashboard/profiles']));
+      expect(routes).toEqual(expect.arrayContaining([['GET', '/dashboard/api/events'], ['PUT', '/dashboard/api/profiles/default'], ['POST', '/dashboard/api/jobs/demo/start']]));
+      expect(routes.length).toBeGreaterThanOrEqual(16);
+    });
+    pages.push('/dashboard/nonexistent');
     const cookies: Array<[string, () => string | undefined]> = [
       ['no cookie', () => undefined],
       ['a forged cookie', () => `v1.${Date.now() + 3_600_000}.AAAAAAAAAAAAAAAAAAAAAA.${'A'.repeat(43)}`],
