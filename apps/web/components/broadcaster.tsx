@@ -152,6 +152,17 @@ export function Broadcaster() {
     };
   }, [switchMedia, goLive]);
 
+  // Closing the tab ends the broadcast: ask first while on air.
+  useEffect(() => {
+    if (!active) return;
+    const onBeforeUnload = (event: BeforeUnloadEvent) => {
+      event.preventDefault();
+      event.returnValue = '';
+    };
+    window.addEventListener('beforeunload', onBeforeUnload);
+    return () => window.removeEventListener('beforeunload', onBeforeUnload);
+  }, [active]);
+
   useEffect(() => {
     if (liveSince === null) return;
     setNow(Date.now());

@@ -34,6 +34,7 @@ export function Player({ stream, onStatus }: PlayerProps) {
   const [stats, setStats] = useState<InboundSummary | null>(null);
   const [muted, setMuted] = useState(true);
   const [paused, setPaused] = useState(false);
+  const [volume, setVolume] = useState(1);
   const [showStats, setShowStats] = useState(false);
   const [fullscreen, setFullscreen] = useState(false);
   const [timing, setTiming] = useState<PlaybackTiming | null>(null);
@@ -83,6 +84,10 @@ export function Player({ stream, onStatus }: PlayerProps) {
     const video = videoRef.current;
     if (!video) return;
     video.muted = !video.muted;
+    if (!video.muted && video.volume === 0) {
+      video.volume = 1;
+      setVolume(1);
+    }
     setMuted(video.muted);
     if (video.paused) video.play().catch(() => undefined);
   }, []);
@@ -193,6 +198,25 @@ export function Player({ stream, onStatus }: PlayerProps) {
         <button type="button" className="icon-btn" onClick={toggleMute} aria-label={muted ? 'Unmute' : 'Mute'} data-testid="mute" data-muted={muted}>
           {muted ? <VolumeOffIcon /> : <VolumeOnIcon />}
         </button>
+        <input
+          className="player__volume"
+          type="range"
+          min={0}
+          max={1}
+          step={0.05}
+          value={muted ? 0 : volume}
+          aria-label="Volume"
+          data-testid="volume"
+          onChange={(e) => {
+            const video = videoRef.current;
+            if (!video) return;
+            const next = Number(e.target.value);
+            video.volume = next;
+            video.muted = next === 0;
+            setVolume(next);
+            setMuted(video.muted);
+          }}
+        />
         <span className="player__spacer" />
         <button type="button" className="icon-btn" onClick={() => setShowStats((v) => !v)} aria-pressed={showStats} aria-label="Statistics" data-testid="stats-toggle">
           <StatsIcon /> Stats
