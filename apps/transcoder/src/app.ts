@@ -14,6 +14,7 @@ import { createMetricsRegistry, registerOpsRoutes, type HealthCheck } from '@ona
 import { streamNameSchema } from '@onair/shared/api';
 import { registerControlRoutes } from './api/control-routes';
 import type { TranscoderConfig } from './config';
+import { warmUpFluent } from './ffmpeg/command';
 import { resolveFfmpeg } from './ffmpeg/ffmpeg-binary';
 import { HlsOrigin } from './hls/hls-origin';
 import { HlsPackager } from './hls/hls-packager';
@@ -129,6 +130,7 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
     async listen() {
       const address = await listen(server, config.port, config.host);
       log.info({ host: address.address, port: address.port, policy: config.policy, ingest: config.ingestUrl }, 'transcoder listening');
+      await warmUpFluent(config.ffmpegPath);
       ingest.start();
       return address;
     },

@@ -24,6 +24,8 @@ export class IngestInput implements InputSource {
     private readonly ports: UdpPortAllocator,
     private readonly log: Logger,
     private readonly host = '127.0.0.1',
+    /** How long open() waits for the ingest to know the picture size, ms. */
+    private readonly sizeWaitMs = 1500,
   ) {}
 
   get description(): string {
@@ -38,16 +40,27 @@ export class IngestInput implements InputSource {
     this.video = await this.ports.allocate();
     this.audio = await this.ports.allocate();
     try {
-      const [forward, hints] = await Promise.all([
-        this.client.createForward(this.streamId, { host: this.host, videoPort: this.video.rtp, audioPort: this.audio.rtp, ...this.request }),
-        this.client.sourceHints(this.streamId),
-      ]);
+      const forward = await this.client.createForward(this.streamId, { host: this.host, videoPort: this.video.rtp, audioPort: this.audio.rtp, ...this.request });
       this.forwardId = forward.id;
       this.sdp = forward.sdp;
-      return { sdp: forward.sdp, hints };
+      return { sdp: forward.sdp, hints: await this.waitForSize() };
     } catch (error) {
       await this.close();
       throw error;
+    }
+  }
+
+  /**
+   * The ingest learns the picture size from the first keyframe's SPS, which the forward's PLI has
+   * just asked for: wait briefly for it, so the ladder is planned on the real size (a ladder
+   * planned blind has every rung at its box size until a restart re-plans it).
+   */
+  private async waitForSize(): Promise<InputOpening['hints']> {
+    const deadline = Date.now() + this.sizeWaitMs;
+    for (;;) {
+      const hints = await this.client.sourceHints(this.streamId);
+      if ((hints.width && hints.height) || Date.now() >= deadline) return hints;
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 

@@ -376,6 +376,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     }
     if (this.proc !== proc || proc.exit || proc.firstOutputAt) return;
     try {
+      this.log.debug({ sinceSpawnMs: Date.now() - proc.spawnedAt }, 'ffmpeg listens; requesting a keyframe');
       await this.opts.input.requestKeyframe();
     } catch (error) {
       this.log.warn({ err: error }, 'keyframe request failed');
@@ -575,7 +576,9 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
       const next = planRenditions(this.profile, { ...run.source, ...hints });
       // A ladder planned without a known size already has every rung at its box size.
       const area = (list: PlannedRendition[]) => Math.max(0, ...list.map((r) => (r.width ?? r.box?.width ?? 0) * (r.height ?? r.box?.height ?? 0)));
-      if (next.length <= current.length && area(next) <= area(current)) return;
+      // Planned blind (size unknown at start): re-plan once the size is known, whatever it is.
+      const blind = current.some((r) => r.width === undefined && r.video === 'encode');
+      if (!blind && next.length <= current.length && area(next) <= area(current)) return;
       this.replans++;
       this.log.info({ from: current.map((r) => r.id), to: next.map((r) => r.id), source: `${hints.width}x${hints.height}` }, 'source outgrew the ladder; restarting with a bigger one');
       const replans = this.replans;
