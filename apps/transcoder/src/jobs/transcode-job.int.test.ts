@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFfmpegRtpSource, type FfmpegRtpSource } from '../../../../test/support/ffmpeg-rtp-source';
 import { HlsPackager } from '../hls/hls-packager';
-import { DEFAULT_PROFILE, parseProfile } from '../ladder/profile';
+import { DEFAULT_PROFILE, PASSTHROUGH_PROFILE, parseProfile } from '../ladder/profile';
 import { UdpPortAllocator } from '../net/udp-ports';
 import { probeSegment, readDiskPlaylist, waitFor } from '../test-support/hls-probe';
 import { StaticSdpInput } from './input-source';
@@ -89,6 +89,21 @@ describe('TranscodeJob with real ffmpeg', () => {
     expect(job.logs().some((line) => line.includes('libx264'))).toBe(true);
     console.info(`[measure] spawn → first fMP4 byte: ${stats.firstOutputMs} ms`);
   }, 45_000);
+
+  it('passthrough packages the source video without re-encoding (AAC audio)', async () => {
+    const src = await source({ width: 640, height: 360 });
+    const { job, dir } = await jobWith(src.sdp, PASSTHROUGH_PROFILE, { width: 640, height: 360, fps: 30 });
+    await job.start();
+    const playlist = await waitFor(async () => {
+      const p = await readDiskPlaylist(join(dir, 'source'));
+      return p && p.segments.length >= 2 ? p : null;
+    }, 15_000, 'two passthrough segments');
+    for (const segment of playlist.segments.slice(0, 2)) {
+      const probe = await probeSegment(join(dir, 'source', segment.map!), join(dir, 'source', segment.uri));
+      expect(probe).toMatchObject({ codec: 'h264', width: 640, height: 360, startsWithKeyframe: true, audioCodec: 'aac' });
+    }
+    expect(job.logs().some((l) => l.includes('libx264'))).toBe(false);
+  }, 30_000);
 
   it('restarts ffmpeg killed mid-stream, and the playlist continues after a discontinuity', async () => {
     const src = await source({ width: 640, height: 360 });
