@@ -11,11 +11,18 @@ import { SESSION_COOKIE, verifySession } from './lib/server/session-token';
 
 const OPEN_PATHS = new Set(['/dashboard/login', '/dashboard/api/session']);
 
+/** The dashboard is never framed: its buttons delete streams (no clickjacking). */
+function hardened(response: NextResponse): NextResponse {
+  response.headers.set('x-frame-options', 'DENY');
+  response.headers.set('content-security-policy', "frame-ancestors 'none'");
+  return response;
+}
+
 export function proxy(request: NextRequest): NextResponse | Response {
   const path = request.nextUrl.pathname.replace(/\/+$/, '') || '/';
-  if (OPEN_PATHS.has(path)) return NextResponse.next();
+  if (OPEN_PATHS.has(path)) return hardened(NextResponse.next());
   const check = verifySession(request.cookies.get(SESSION_COOKIE)?.value, process.env['ONAIR_ADMIN_TOKEN']?.trim() || undefined);
-  if (check.ok) return NextResponse.next();
+  if (check.ok) return hardened(NextResponse.next());
   if (path.startsWith('/dashboard/api/')) {
     const problem = new OnairError('missing_credentials', 'Sign in to the dashboard first (your session is missing or has expired).').toProblem();
     return new Response(JSON.stringify(problem), { status: 401, headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store' } });

@@ -315,6 +315,31 @@ describe('operator dashboard', () => {
     expect(await next()).toBeNull();
   });
 
+  it('refuses changes from another origin and being framed', async () => {
+    const signIn = await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: stack.adminToken }) });
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    // Another port on the same host is the same *site*, so SameSite alone would let this through.
+    const crossOrigin = await fetch(`${stack.webUrl}/dashboard/api/streams`, {
+      method: 'POST',
+      headers: { cookie, origin: stack.ingestUrl, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'csrf' }),
+    });
+    expect(crossOrigin.status).toBe(400);
+    expect(await crossOrigin.json()).toMatchObject({ code: 'bad_request', detail: expect.stringContaining('Cross-origin') });
+    const sameOrigin = await fetch(`${stack.webUrl}/dashboard/api/streams`, {
+      method: 'POST',
+      headers: { cookie, origin: stack.webUrl, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'same-origin' }),
+    });
+    expect(sameOrigin.status).toBe(201);
+    const list = (await (await stack.adminFetch('/api/streams')).json()) as Array<{ name: string }>;
+    expect(list.map((s) => s.name)).not.toContain('csrf');
+    const dashboard = await fetch(`${stack.webUrl}/dashboard`, { headers: { cookie } });
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.headers.get('x-frame-options')).toBe('DENY');
+    await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'DELETE', headers: { cookie } });
+  });
+
   // Last: it locks 127.0.0.1 out of sign-in for a minute.
   it('rate-limits failed sign-ins per address with a clear message', async () => {
     const attempt = () => fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: 'guess' }) });

@@ -28,11 +28,32 @@ export async function requireSession(kind: 'page' | 'api' = 'api'): Promise<void
 
 type Handler<C> = (request: Request, context: C) => Promise<Response> | Response;
 
-/** Wraps a dashboard route handler: session first, then errors as problem+json (never a stack trace). */
+/**
+ * Refuses a state-changing request that a browser sent from another origin. SameSite=Strict keeps
+ * the cookie from other *sites*, but another port on the same host (the ingest's :8080, say) is
+ * the same site; browsers send `Origin` on every non-GET fetch, so compare it with our host.
+ * Requests without `Origin` (curl, server-side callers) are not from a browser page.
+ */
+export function requireSameOrigin(request: Request): void {
+  if (request.method === 'GET' || request.method === 'HEAD') return;
+  const origin = request.headers.get('origin');
+  if (!origin) return;
+  const host = request.headers.get('x-forwarded-host')?.split(',')[0]?.trim() || request.headers.get('host');
+  let originHost: string | null = null;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    // "null" or garbage: refused below
+  }
+  if (!host || originHost !== host) throw new OnairError('bad_request', `Cross-origin request refused: the dashboard only accepts changes from its own pages (origin ${origin}).`);
+}
+
+/** Wraps a dashboard route handler: session and origin first, then errors as problem+json (never a stack trace). */
 export function dashboardRoute<C>(handler: Handler<C>): Handler<C> {
   return async (request, context) => {
     try {
       await requireSession('api');
+      requireSameOrigin(request);
       return await handler(request, context);
     } catch (error) {
       return problemJson(error);

@@ -8,7 +8,7 @@ import { readBody } from '../../../../lib/server/body';
 import { problemJson } from '../../../../lib/server/problem';
 import { FailureLimiter } from '../../../../lib/server/rate-limit';
 import { dashboardRuntime } from '../../../../lib/server/runtime-config';
-import { endSession, startSession } from '../../../../lib/server/session';
+import { endSession, requireSameOrigin, startSession } from '../../../../lib/server/session';
 import { constantTimeEqual } from '../../../../lib/server/session-token';
 
 export const dynamic = 'force-dynamic';
@@ -36,6 +36,7 @@ function clientAddress(request: Request): string {
 
 export async function POST(request: Request): Promise<Response> {
   try {
+    requireSameOrigin(request);
     const client = clientAddress(request);
     const perClient = limiter.check(client);
     const allowed = perClient.allowed ? everyone.check(ALL) : perClient;
