@@ -122,7 +122,7 @@ describe('/broadcast → /watch in the browser', () => {
     await pollUntil('the stats overlay to show a resolution', async () => /\d+×\d+/.test((await viewer.textContent('[data-stat="resolution"]')) ?? ''), { timeoutMs: 5_000 });
     mkdirSync(artifacts, { recursive: true });
     await viewer.screenshot({ path: join(artifacts, 'watch-live.png') });
-    await publisher.screenshot({ path: join(artifacts, 'broadcast-live.png') });
+    await publisher.screenshot({ path: join(artifacts, 'broadcast-live.png'), fullPage: true });
 
     // The broadcaster stops: the player says so instead of freezing silently…
     await publisher.click('[data-testid="stop"]');
