@@ -217,7 +217,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
   }
 
   /** Stops ffmpeg (gracefully, then SIGKILL after 3 s), ends the playlist, closes the input. Safe to call twice. */
-  stop(reason = 'stopped'): Promise<void> {
+  stop(reason = 'stopped', opts: { endPlaylist?: boolean } = {}): Promise<void> {
     if (this.stopping) return this.stopping;
     if (!this.run && !this.proc) {
       this.generation++;
@@ -229,7 +229,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
       this.log.info({ reason }, 'stopping job');
       this.clearTimers();
       await this.killProc('SIGTERM', reason);
-      await this.teardownRun(true);
+      await this.teardownRun(opts.endPlaylist ?? true);
       if (this._state !== 'failed') this.setState('stopped');
     })().finally(() => {
       this.stopping = null;
@@ -237,9 +237,13 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     return this.stopping;
   }
 
-  /** Stop then start (a new packager: the multivariant playlist reflects the profile's ladder). */
+  /**
+   * Stop then start (a new packager: the multivariant playlist reflects the profile's ladder).
+   * The old playlists get no EXT-X-ENDLIST: the stream goes on, and a player told "ended" would
+   * stop instead of reloading.
+   */
   async restart(profile?: Profile): Promise<void> {
-    await this.stop('restart requested');
+    await this.stop('restart requested', { endPlaylist: false });
     await this.start(profile);
   }
 
