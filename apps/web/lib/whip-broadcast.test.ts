@@ -25,8 +25,10 @@ class FakeSession {
     for (const fn of this.listeners) fn(state);
   }
   close = vi.fn(async () => undefined);
+  /** Time of the last RTCP receiver report, as getStats shows it (undefined: none). */
+  reportAt: number | undefined;
   async getStats() {
-    return [];
+    return this.reportAt === undefined ? [] : [{ id: 'r', type: 'remote-inbound-rtp', kind: 'video', timestamp: this.reportAt }];
   }
 }
 
@@ -140,6 +142,28 @@ describe('WHIP broadcast', () => {
     await vi.advanceTimersByTimeAsync(3000);
     expect(first.close).toHaveBeenCalled();
     expect(publishWhip).toHaveBeenCalledTimes(2);
+    await b.stop();
+  });
+
+  it('replaces a session whose receiver reports stop (server gone) before ICE notices', async () => {
+    const first = new FakeSession();
+    const second = new FakeSession();
+    publishWhip.mockResolvedValueOnce(first).mockResolvedValueOnce(second);
+    const b = broadcast();
+    b.start();
+    await vi.advanceTimersByTimeAsync(0);
+    first.emit('connected');
+    for (let t = 1; t <= 5; t++) {
+      first.reportAt = t * 1000; // a report every second
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    expect(publishWhip).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(3000); // reports stop: still within 4 s
+    expect(publishWhip).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(first.close).toHaveBeenCalled();
+    expect(publishWhip).toHaveBeenCalledTimes(2);
+    expect(statuses.map((s) => s.detail)).toContain('The server stopped responding. Reconnecting…');
     await b.stop();
   });
 });

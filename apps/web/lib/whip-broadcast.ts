@@ -3,7 +3,8 @@
  *
  * - Errors a retry cannot fix (bad key, no codec in common, …) → `error` with the server's
  *   problem detail, and stop.
- * - Network/5xx errors, or the peer connection failing (or `disconnected` for over 2 s) → DELETE
+ * - Network/5xx errors, the peer connection failing (or `disconnected` for over 2 s), or the
+ *   server's RTCP receiver reports stopping for 4 s → DELETE
  *   the old resource, `reconnecting`, POST again with backoff. A 409 `publisher_already_live`
  *   while reconnecting is our own previous session not yet expired: retried, not fatal.
  */
@@ -45,6 +46,9 @@ const FATAL_CODES = new Set([
   'not_found',
 ]);
 
+/** No RTCP receiver report for this long while live → the session is considered dead, ms. */
+const REPORT_SILENCE_MS = 4000;
+
 export class WhipBroadcast {
   private status: BroadcastStatus = { state: 'idle', detail: null, code: null };
   private session: WhipSession | null = null;
@@ -58,6 +62,8 @@ export class WhipBroadcast {
   private wasLive = false;
   private disconnectedAt: number | null = null;
   private counters: OutboundCounters | undefined;
+  /** Last receiver-report time seen and when it last moved (performance.now()). */
+  private report: { at: number | null; movedAt: number } = { at: null, movedAt: 0 };
 
   constructor(private readonly options: BroadcastOptions) {
     this.stream = options.stream;
@@ -111,6 +117,7 @@ export class WhipBroadcast {
   private dropSession(): Promise<void> {
     this.generation++;
     this.counters = undefined;
+    this.report = { at: null, movedAt: 0 };
     this.disconnectedAt = null;
     const session = this.session;
     this.session = null;
@@ -208,6 +215,13 @@ export class WhipBroadcast {
       if (generation !== this.generation) return;
       this.counters = summary.counters;
       this.options.onStats?.(summary);
+      // The ingest sends RTCP receiver reports about once a second; when they stop, it is gone
+      // (killed, restarted) — seconds before ICE consent checks turn the connection `disconnected`.
+      const now = performance.now();
+      if (summary.remoteReportAt !== null && summary.remoteReportAt !== this.report.at) this.report = { at: summary.remoteReportAt, movedAt: now };
+      else if (this.report.at !== null && this.status.state === 'live' && now - this.report.movedAt > REPORT_SILENCE_MS) {
+        void this.reconnect('The server stopped responding. Reconnecting…');
+      }
     } catch {
       // best effort
     }

@@ -65,5 +65,7 @@ describe('summarizeOutbound', () => {
     expect(second).toMatchObject({ width: 1280, height: 720, fps: 30, videoCodec: 'H264', qualityLimitation: 'bandwidth', remoteFractionLost: 0.01, rttMs: 20 });
     expect(second.videoKbps).toBeCloseTo(2000); // 125 000 bytes in 0.5 s
     expect(second.audioKbps).toBeCloseTo(160);
+    expect(second.remoteReportAt).toBe(500);
+    expect(summarizeOutbound([]).remoteReportAt).toBeNull();
   });
 });

@@ -16,6 +16,15 @@ export interface StatsLike {
 const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
+function latestTimestamp(stats: readonly StatsLike[]): number | null {
+  let latest: number | null = null;
+  for (const s of stats) {
+    const t = num(s.timestamp);
+    if (t !== undefined && (latest === null || t > latest)) latest = t;
+  }
+  return latest;
+}
+
 function byId(report: readonly StatsLike[]): Map<string, StatsLike> {
   return new Map(report.map((s) => [s.id, s]));
 }
@@ -161,6 +170,12 @@ export interface OutboundSummary {
   remoteFractionLost: number | null;
   rttMs: number | null;
   encoder: string | null;
+  /**
+   * When the latest RTCP receiver report from the server arrived (the newest `remote-inbound-rtp`
+   * timestamp), ms; null if none yet. It stops moving when the server is gone, seconds before
+   * ICE consent checks notice.
+   */
+  remoteReportAt: number | null;
 }
 
 /** Summarizes a sender's report (a WHIP publisher). */
@@ -193,5 +208,6 @@ export function summarizeOutbound(report: readonly StatsLike[], previous?: Outbo
     remoteFractionLost: num(remoteVideo?.fractionLost) ?? null,
     rttMs: rtt === undefined ? null : rtt * 1000,
     encoder: str(video?.encoderImplementation) ?? null,
+    remoteReportAt: latestTimestamp(report.filter((x) => x.type === 'remote-inbound-rtp')),
   };
 }
