@@ -1,0 +1,166 @@
+/**
+ * Latency as a viewer sees it, on this machine, in headless Chromium:
+ *
+ *   glass-to-glass  a publisher page burns its clock into every canvas frame (bench/lib/timecode.ts)
+ *                   and publishes over WHIP; viewer pages in the same browser (one clock) read the
+ *                   code at requestVideoFrameCallback: display time − capture time, per frame, over
+ *                   ≥ 30 s, for WHEP passthrough, LL-HLS (hls.js lowLatencyMode, multivariant and
+ *                   each rendition) and plain HLS (hls.js, lowLatencyMode off).
+ *   first frame     WHEP POST → 201 → ICE connected → first frame; HLS page load → first frame;
+ *                   WHIP 201 → first media playlist listing a part at the origin. Repeated.
+ *
+ * The real services run as child processes (test/support/stack.ts), as `npm start` runs them.
+ *
+ *   npx tsx bench/latency.ts [--quick]   → bench/results/latency.json, bench/results/first-frame.json
+ *
+ * Env: BENCH_G2G_SECONDS (default 30, quick 10), BENCH_REPS (default 10, quick 3).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { launchBrowser, type TestBrowser } from '../test/support/browser';
+import { startStack, type Stack } from '../test/support/stack';
+import { PublisherPage } from './lib/bench-pages';
+import { hlsFirstFrame, publishToFirstSegment, whepFirstFrame } from './lib/first-frame';
+import { measureHls, measureWhep, type G2GOptions } from './lib/glass-to-glass';
+import { startPageServer, type PageServer } from './lib/page-server';
+import { loadAverage, machineRecord } from './lib/stats';
+import { selfCheck } from './lib/timecode';
+
+const quick = process.argv.includes('--quick');
+const SECONDS = Number(process.env.BENCH_G2G_SECONDS ?? (quick ? 10 : 30));
+const REPS = Number(process.env.BENCH_REPS ?? (quick ? 3 : 10));
+const WARMUP_SECONDS = quick ? 2 : 4;
+const STREAM = 'bench';
+const CANVAS = { w: 1280, h: 720 };
+const resultsDir = resolve(import.meta.dirname, 'results');
+const LOG_DIR = process.env.BENCH_LOG_DIR ?? '/tmp/onair-bench-logs';
+
+const started = Date.now();
+const log = (line: string) => console.log(`[latency ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until the multivariant playlist's set of resolutions has not changed for 5 s and offers
+ * `resolution`, or, past the deadline, returns what it has. The transcoder re-plans (restarts) its
+ * ladder while a WebRTC source ramps up, and a restart resets the HLS timeline under a player.
+ */
+async function waitForStableLadder(transcoderUrl: string, resolution: string, timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  let renditions: string[] = [];
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    const res = await fetch(`${transcoderUrl}/hls/${STREAM}/index.m3u8`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+    const text = res?.ok ? await res.text() : '';
+    const shape = [...text.matchAll(/RESOLUTION=(\d+x\d+)/g)].map((m) => m[1]).join(',');
+    if (shape !== last) {
+      last = shape;
+      since = Date.now();
+      renditions = text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.trim().split('/')[0]!);
+    } else if (shape.includes(resolution) && Date.now() - since > 5_000) {
+      break;
+    }
+    await sleep(250);
+  }
+  return renditions;
+}
+
+async function main(): Promise<void> {
+  selfCheck();
+  const machine = machineRecord();
+  log(`machine: ${machine.cpus} × ${machine.model}, load ${machine.loadBefore.join(' ')}`);
+  let stack: Stack | undefined;
+  let browser: TestBrowser | undefined;
+  let pages: PageServer | undefined;
+  const cleanup = async () => {
+    if (stack) {
+      // Service logs, for explaining a figure afterwards (not part of the results).
+      await mkdir(LOG_DIR, { recursive: true }).catch(() => undefined);
+      for (const service of ['ingest', 'transcoder']) await writeFile(resolve(LOG_DIR, `${service}.log`), `${stack.logs(service).join('\n')}\n`).catch(() => undefined);
+    }
+    await browser?.close().catch(() => undefined);
+    await stack?.close().catch(() => undefined);
+    await pages?.close().catch(() => undefined);
+  };
+  const onSignal = () => void cleanup().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    [stack, pages, browser] = await Promise.all([
+      startStack({ transcoder: true }),
+      startPageServer(),
+      // Several pages play at once: none of them may be throttled as a background tab.
+      launchBrowser(['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows']),
+    ]);
+    const stream = await stack.createStream(STREAM);
+    const whip = { url: `${stack.ingestUrl}/whip`, key: stream.streamKey };
+    const whepUrl = `${stack.ingestUrl}/whep/${STREAM}`;
+    const hlsUrl = (path: string) => `${stack!.transcoderUrl}/hls/${STREAM}/${path}`;
+    const publisher = await PublisherPage.open(browser.context, pages.url, CANVAS);
+    const repeat = { context: browser.context, pagesUrl: pages.url, reps: REPS, log };
+    log(`stack up (ingest ${stack.ingestUrl}, transcoder ${stack.transcoderUrl}), pages ${pages.url}`);
+
+    // Start-up of the HLS path first: it needs the stream to go live from offline every run.
+    const publishToSegment = await publishToFirstSegment(publisher, whip, { url: stack.transcoderUrl, stream: STREAM }, repeat);
+
+    await sleep(1_000);
+    await publisher.publish(whip.url, whip.key);
+    await publisher.connected();
+    log('publishing for the steady-state scenarios');
+    const g2g: G2GOptions = { context: browser.context, pagesUrl: pages.url, publisher, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, log };
+
+    // WebRTC scenarios while the publisher's bandwidth estimate ramps the source up to 720p.
+    const whepStart = await whepFirstFrame(whepUrl, repeat);
+    const whep = await measureWhep(whepUrl, g2g);
+
+    // The transcoder re-plans its ladder as the source grows; measure HLS on the final ladder.
+    const renditions = await waitForStableLadder(stack.transcoderUrl, `${CANVAS.w}x${CANVAS.h}`, 40_000);
+    log(`ladder: ${renditions.join(', ') || 'none'}`);
+
+    const llConfig = { lowLatencyMode: true };
+    const llhls = await measureHls('LL-HLS (multivariant)', hlsUrl('index.m3u8'), llConfig, g2g);
+    const perRendition: Record<string, unknown> = {};
+    for (const id of renditions) perRendition[id] = await measureHls(`LL-HLS ${id}`, hlsUrl(`${id}/index.m3u8`), llConfig, g2g);
+    const hls = await measureHls('HLS (lowLatencyMode off)', hlsUrl('index.m3u8'), { lowLatencyMode: false }, g2g);
+    const hlsStart = await hlsFirstFrame('LL-HLS', hlsUrl('index.m3u8'), true, repeat);
+
+    const finished = new Date().toISOString();
+    machine.loadAfter = loadAverage();
+    await mkdir(resultsDir, { recursive: true });
+    const common = { date: finished, durationSeconds: Math.round((Date.now() - started) / 1000), machine, config: { canvas: `${CANVAS.w}x${CANVAS.h}@30`, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, reps: REPS, quick } };
+    await writeFile(
+      resolve(resultsDir, 'latency.json'),
+      `${JSON.stringify(
+        {
+          bench: 'latency',
+          ...common,
+          ladder: renditions,
+          whep,
+          llhls,
+          llhlsRenditions: perRendition,
+          hls,
+          notes: 'glass-to-glass = rVFC expectedDisplayTime − the capture time burnt into the frame by the publisher page (same browser, one clock). Transcoded renditions are not sent back over WebRTC yet, so they are measured over LL-HLS. Breakdown: getStats deltas over the measured window.',
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    await writeFile(
+      resolve(resultsDir, 'first-frame.json'),
+      `${JSON.stringify({ bench: 'first-frame', ...common, whep: whepStart, llhls: hlsStart, publishToFirstSegment: publishToSegment }, null, 2)}\n`,
+    );
+    log(`wrote ${resultsDir}/latency.json and first-frame.json`);
+  } catch (error) {
+    if (stack) {
+      for (const service of ['ingest', 'transcoder']) console.error(`--- ${service} (last lines)\n${stack.logs(service).slice(-30).join('\n')}`);
+    }
+    throw error;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,173 @@
+/**
+ * Start-up scenarios, each repeated: WHEP time to first frame (with its steps timed in the page),
+ * HLS page load → first frame, and publish → first playable segment at the HLS origin.
+ */
+import type { BrowserContext } from 'playwright-core';
+import { ViewerPage, type PublisherPage } from './bench-pages';
+import { distribution } from './stats';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const epochNow = () => performance.timeOrigin + performance.now();
+
+export interface RepeatOptions {
+  context: BrowserContext;
+  pagesUrl: string;
+  reps: number;
+  log: (line: string) => void;
+}
+
+/** A fresh viewer page per repetition: POST → 201 → ICE connected → first frame on screen. */
+export async function whepFirstFrame(whepUrl: string, o: RepeatOptions) {
+  const runs: Array<Record<string, number>> = [];
+  const failures: string[] = [];
+  for (let i = 0; i < o.reps; i++) {
+    const viewer = await ViewerPage.open(o.context, o.pagesUrl, `?autostart=whep&src=${encodeURIComponent(whepUrl)}`);
+    try {
+      const [steps, timeOrigin] = await Promise.all([viewer.autoResult(), viewer.timeOrigin()]);
+      const run = {
+        postToAnswer: steps.answer! - steps.start!,
+        answerToIceConnected: steps.iceConnected! - steps.answer!,
+        iceConnectedToFirstFrame: steps.firstFrame! - steps.iceConnected!,
+        postToFirstFrame: steps.firstFrame! - steps.start!,
+        pageLoadToFirstFrame: steps.firstFrame! - timeOrigin,
+      };
+      runs.push(run);
+    } catch (error) {
+      failures.push(String(error));
+    } finally {
+      await viewer.close();
+    }
+    await sleep(300); // let the ingest drop the session before the next viewer
+  }
+  const pick = (k: string) => distribution(runs.map((r) => r[k]!));
+  const result = {
+    reps: o.reps,
+    postToFirstFrame: pick('postToFirstFrame'),
+    steps: {
+      postToAnswer: pick('postToAnswer'),
+      answerToIceConnected: pick('answerToIceConnected'),
+      iceConnectedToFirstFrame: pick('iceConnectedToFirstFrame'),
+    },
+    pageLoadToFirstFrame: pick('pageLoadToFirstFrame'),
+    failures,
+  };
+  o.log(`WHEP first frame p50 ${result.postToFirstFrame.p50} ms, p95 ${result.postToFirstFrame.p95} ms (${runs.length}/${o.reps})`);
+  return result;
+}
+
+/** A fresh page per repetition, hls.js started at load: navigation start → first frame. */
+export async function hlsFirstFrame(label: string, playlistUrl: string, lowLatency: boolean, o: RepeatOptions) {
+  const runs: Array<Record<string, number>> = [];
+  const failures: string[] = [];
+  for (let i = 0; i < o.reps; i++) {
+    const viewer = await ViewerPage.open(o.context, o.pagesUrl, `?autostart=hls&ll=${lowLatency ? 1 : 0}&src=${encodeURIComponent(playlistUrl)}`);
+    try {
+      const [first, timeOrigin] = await Promise.all([viewer.firstFrame(30_000), viewer.timeOrigin()]);
+      const info = await viewer.hlsInfo();
+      const rel = (k: string) => (info.events[k] ?? Number.NaN) - timeOrigin;
+      runs.push({ pageLoadToFirstFrame: first - timeOrigin, manifest: rel('manifestLoaded'), mediaPlaylist: rel('levelLoaded'), firstFragment: rel('firstFragLoaded'), firstBuffered: rel('firstFragBuffered') });
+    } catch (error) {
+      failures.push(String(error));
+    } finally {
+      await viewer.close();
+    }
+  }
+  const pick = (k: string) => distribution(runs.map((r) => r[k]!));
+  const result = {
+    reps: o.reps,
+    pageLoadToFirstFrame: pick('pageLoadToFirstFrame'),
+    steps: { manifestLoaded: pick('manifest'), mediaPlaylistLoaded: pick('mediaPlaylist'), firstFragmentLoaded: pick('firstFragment'), firstFragmentBuffered: pick('firstBuffered') },
+    failures,
+  };
+  o.log(`${label} first frame p50 ${result.pageLoadToFirstFrame.p50} ms, p95 ${result.pageLoadToFirstFrame.p95} ms (${runs.length}/${o.reps})`);
+  return result;
+}
+
+async function fetchText(url: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return { status: res.status, text: await res.text() };
+  } catch {
+    return { status: 0, text: '' };
+  }
+}
+
+const epochOf = (playlist: string) => /(?:part|seg|init)-([0-9a-z]+)-\d+\./.exec(playlist)?.[1];
+
+/** The first variant's media playlist as served now (status 0/404 when there is none). */
+async function firstMediaPlaylist(transcoderUrl: string, stream: string): Promise<{ status: number; text: string; rendition?: string; multivariantAt?: number }> {
+  const mv = await fetchText(`${transcoderUrl}/hls/${stream}/index.m3u8`, 8_000);
+  if (mv.status !== 200) return mv;
+  const multivariantAt = epochNow();
+  const uri = mv.text.split('\n').find((l) => l && !l.startsWith('#'))?.trim();
+  if (!uri) return { status: 0, text: '' };
+  const media = await fetchText(`${transcoderUrl}/hls/${stream}/${uri}`, 8_000);
+  return { ...media, rendition: uri.split('/')[0]!, multivariantAt };
+}
+
+/**
+ * Polls the origin from the moment of publishing until a media playlist of a new run (an epoch
+ * not seen before, no ENDLIST) lists a part or a segment: the moment a player could start. The
+ * origin holds a playlist request until media exists, so the answer comes as soon as the
+ * packager has it; while there is no job yet (404) it is retried every 20 ms.
+ */
+async function firstPlayable(transcoderUrl: string, stream: string, oldEpochs: ReadonlySet<string>, deadline: number): Promise<{ multivariant: number; playable: number; rendition: string; epoch: string } | undefined> {
+  let multivariant: number | undefined;
+  while (Date.now() < deadline) {
+    const media = await firstMediaPlaylist(transcoderUrl, stream);
+    const epoch = epochOf(media.text);
+    if (media.status === 200 && epoch && !oldEpochs.has(epoch) && !media.text.includes('#EXT-X-ENDLIST')) {
+      multivariant ??= media.multivariantAt;
+      if (/#EXT-X-PART:|#EXTINF:/.test(media.text)) return { multivariant: multivariant!, playable: epochNow(), rendition: media.rendition!, epoch };
+    }
+    await sleep(20);
+  }
+  return undefined;
+}
+
+/** Waits until the stream's HLS run has ended (404 or ENDLIST); returns the epochs seen. */
+async function waitEnded(transcoderUrl: string, stream: string, timeoutMs: number): Promise<{ ended: boolean; epochs: Set<string> }> {
+  const epochs = new Set<string>();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const media = await firstMediaPlaylist(transcoderUrl, stream);
+    const epoch = epochOf(media.text);
+    if (epoch) epochs.add(epoch);
+    if (media.status === 404 || media.text.includes('#EXT-X-ENDLIST')) return { ended: true, epochs };
+    await sleep(100);
+  }
+  return { ended: false, epochs };
+}
+
+/** WHIP 201 → the first media playlist listing a part; the stream goes offline between runs. */
+export async function publishToFirstSegment(publisher: PublisherPage, whip: { url: string; key: string }, transcoder: { url: string; stream: string }, o: RepeatOptions) {
+  const runs: Array<Record<string, number>> = [];
+  const failures: string[] = [];
+  const renditions = new Set<string>();
+  for (let i = 0; i < o.reps; i++) {
+    const previous = await waitEnded(transcoder.url, transcoder.stream, 20_000);
+    if (!previous.ended) failures.push(`run ${i}: the previous run's HLS stream had not ended after 20 s`);
+    const polling = firstPlayable(transcoder.url, transcoder.stream, previous.epochs, Date.now() + 20_000);
+    try {
+      const published = await publisher.publish(whip.url, whip.key);
+      const found = await polling;
+      if (!found) throw new Error('no playable media playlist within 20 s');
+      renditions.add(found.rendition);
+      runs.push({ answerToMultivariant: found.multivariant - published.answerEpoch, answerToPlayable: found.playable - published.answerEpoch, postToAnswer: published.answerMs });
+    } catch (error) {
+      failures.push(`run ${i}: ${String(error)}`);
+    } finally {
+      await publisher.stop();
+    }
+  }
+  const pick = (k: string) => distribution(runs.map((r) => r[k]!));
+  const result = {
+    reps: o.reps,
+    answerToFirstPlayable: pick('answerToPlayable'),
+    steps: { postToAnswer: pick('postToAnswer'), answerToMultivariant: pick('answerToMultivariant') },
+    firstRendition: [...renditions],
+    failures,
+  };
+  o.log(`publish → first playable part p50 ${result.answerToFirstPlayable.p50} ms, p95 ${result.answerToFirstPlayable.p95} ms (${runs.length}/${o.reps})`);
+  return result;
+}

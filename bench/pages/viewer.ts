@@ -1,0 +1,157 @@
+/**
+ * Bench viewer page: plays a stream over WHEP (the site's client) or HLS (hls.js) and reads the
+ * publisher's time code from every frame at `requestVideoFrameCallback`, recording
+ * display time − capture time on the clock both pages share. Driven through `window.bench`;
+ * `?autostart=whep|hls&src=<url>[&ll=0|1]` starts at page load (time-to-first-frame runs).
+ */
+import Hls, { type HlsConfig } from 'hls.js';
+import { playWhep, type WhepSession } from '@onair/shared/webrtc-client';
+import { readTimecode } from '../lib/timecode';
+import { epochNow, statsOfType, toEpoch } from './clock';
+
+/** One displayed frame whose code was read. All times ms since the epoch. */
+interface FrameSample {
+  capture: number;
+  /** rVFC `expectedDisplayTime`: when the compositor puts the frame on screen. */
+  display: number;
+  /** rVFC callback time (`now`). */
+  callback: number;
+  /** rVFC `receiveTime` (WebRTC only): the frame's last packet arrived. */
+  receive?: number;
+  width: number;
+  height: number;
+}
+
+const SAMPLE_W = 320;
+const SAMPLE_H = 180;
+
+const video = document.createElement('video');
+video.muted = true;
+video.autoplay = true;
+video.playsInline = true;
+video.style.width = '640px';
+document.body.append(video);
+const sampler = document.createElement('canvas');
+sampler.width = SAMPLE_W;
+sampler.height = SAMPLE_H;
+const sctx = sampler.getContext('2d', { willReadFrequently: true })!;
+
+let samples: FrameSample[] = [];
+let misread = 0;
+let lastCode = -1;
+let firstFrameEpoch: number | undefined;
+let onFirstFrame: ((t: number) => void) | undefined;
+const firstFrame = new Promise<number>((resolve) => (onFirstFrame = resolve));
+
+function onFrame(now: number, meta: VideoFrameCallbackMetadata): void {
+  const callback = toEpoch(now);
+  if (firstFrameEpoch === undefined) {
+    firstFrameEpoch = toEpoch(meta.expectedDisplayTime);
+    onFirstFrame?.(firstFrameEpoch);
+  }
+  sctx.drawImage(video, 0, 0, SAMPLE_W, SAMPLE_H);
+  const code = readTimecode(sctx.getImageData(0, 0, SAMPLE_W, SAMPLE_H).data, SAMPLE_W, SAMPLE_H);
+  if (code === undefined) misread++;
+  else if (code !== lastCode) {
+    lastCode = code;
+    const receive = (meta as VideoFrameCallbackMetadata & { receiveTime?: number }).receiveTime;
+    samples.push({ capture: code, display: toEpoch(meta.expectedDisplayTime), callback, receive: receive === undefined ? undefined : toEpoch(receive), width: meta.width, height: meta.height });
+  }
+  video.requestVideoFrameCallback(onFrame);
+}
+video.requestVideoFrameCallback(onFrame);
+
+let whep: WhepSession | undefined;
+let hls: Hls | undefined;
+const hlsLog: Array<{ t: number; latency: number; targetLatency: number; drift: number; rate: number; buffer: number; level: number }> = [];
+const hlsEvents: Record<string, number> = {};
+const hlsErrors: string[] = [];
+
+const bench = {
+  ready: true,
+  visibility: () => document.visibilityState,
+  firstFrame: () => firstFrame,
+  /** Samples since the last call (and misread frames), then starts afresh. */
+  take() {
+    const out = { samples, misread, quality: video.getVideoPlaybackQuality?.() ? { dropped: video.getVideoPlaybackQuality().droppedVideoFrames, total: video.getVideoPlaybackQuality().totalVideoFrames } : undefined };
+    samples = [];
+    misread = 0;
+    return out;
+  },
+  /** WHEP: times of each step, epoch ms. */
+  async playWhep(url: string) {
+    const start = epochNow();
+    const steps: Record<string, number> = { start };
+    const session = await playWhep(url);
+    whep = session;
+    steps.answer = start + session.answerMs;
+    const pc = session.pc;
+    const mark = (name: string, done: () => boolean) => {
+      if (done()) steps[name] ??= epochNow();
+    };
+    const check = () => {
+      mark('iceConnected', () => pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed');
+      mark('connected', () => pc.connectionState === 'connected');
+    };
+    pc.addEventListener('iceconnectionstatechange', check);
+    pc.addEventListener('connectionstatechange', check);
+    check();
+    session.on('track', (track) => {
+      if (track.kind === 'video') steps.track ??= epochNow();
+    });
+    if (session.stream.getVideoTracks().length > 0) steps.track ??= epochNow();
+    video.srcObject = session.stream;
+    void video.play().catch(() => undefined);
+    return { steps, firstFrame: firstFrame.then((t) => ({ ...steps, firstFrame: t })) };
+  },
+  /** Resolves with the WHEP steps once the first frame was shown. */
+  async whepFirstFrame(url: string) {
+    const { firstFrame: done } = await bench.playWhep(url);
+    return done;
+  },
+  async whepStats() {
+    if (!whep) return [];
+    return statsOfType(whep.pc, 'inbound-rtp', 'candidate-pair');
+  },
+  playHls(url: string, config: Partial<HlsConfig>) {
+    if (!Hls.isSupported()) throw new Error('hls.js: MediaSource is not supported in this browser');
+    hls = new Hls({ ...config });
+    const mark = (name: string) => () => void (hlsEvents[name] ??= epochNow());
+    hls.once(Hls.Events.MANIFEST_LOADED, mark('manifestLoaded'));
+    hls.once(Hls.Events.LEVEL_LOADED, mark('levelLoaded'));
+    hls.once(Hls.Events.FRAG_LOADED, mark('firstFragLoaded'));
+    hls.once(Hls.Events.FRAG_BUFFERED, mark('firstFragBuffered'));
+    hls.on(Hls.Events.ERROR, (_e, data) => {
+      if (hlsErrors.length < 50) hlsErrors.push(`${data.fatal ? 'FATAL ' : ''}${data.type}/${data.details}`);
+      if (data.fatal && data.type === Hls.ErrorTypes.MEDIA_ERROR) hls!.recoverMediaError();
+    });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+    void video.play().catch(() => undefined);
+    setInterval(() => {
+      if (!hls || video.readyState < 2) return;
+      const buffered = video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
+      hlsLog.push({ t: epochNow(), latency: hls.latency, targetLatency: hls.targetLatency ?? Number.NaN, drift: hls.drift ?? Number.NaN, rate: video.playbackRate, buffer: buffered, level: hls.currentLevel });
+    }, 500);
+  },
+  hlsInfo() {
+    const levels = hls?.levels.map((l) => `${l.width}x${l.height}@${l.bitrate}`) ?? [];
+    const config = hls ? { lowLatencyMode: hls.config.lowLatencyMode, liveSyncDurationCount: hls.config.liveSyncDurationCount, liveSyncDuration: hls.config.liveSyncDuration, maxLiveSyncPlaybackRate: hls.config.maxLiveSyncPlaybackRate } : undefined;
+    return { log: hlsLog.splice(0), events: hlsEvents, errors: hlsErrors, levels, config, timeOrigin: performance.timeOrigin };
+  },
+  async stop() {
+    await whep?.close();
+    whep = undefined;
+    hls?.destroy();
+    hls = undefined;
+  },
+};
+Object.assign(window, { bench });
+
+const query = new URLSearchParams(location.search);
+const src = query.get('src');
+if (query.get('autostart') === 'hls' && src) bench.playHls(src, { lowLatencyMode: query.get('ll') !== '0' });
+if (query.get('autostart') === 'whep' && src) {
+  const auto = bench.playWhep(src).then((r) => r.firstFrame);
+  Object.assign(bench, { auto });
+}

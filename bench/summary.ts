@@ -1,0 +1,205 @@
+/**
+ * Folds bench/results/*.json into bench/results/summary.md (figures against goals and published
+ * anchors, with the breakdowns) and refreshes README.md's Performance table between
+ * `<!-- bench:start -->` and `<!-- bench:end -->`. Missing result files are shown as not measured.
+ *
+ *   npx tsx bench/summary.ts
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const resultsDir = resolve(root, 'bench/results');
+// Result files are JSON written by the bench scripts; read loosely, every field may be missing.
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function load(name: string): Json | undefined {
+  const path = resolve(resultsDir, `${name}.json`);
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    console.error(`summary: ${name}.json is not valid JSON (${String(error)})`);
+    return undefined;
+  }
+}
+
+const latency = load('latency');
+const firstFrame = load('first-frame');
+const transcode = load('transcode');
+const fanout = load('fanout');
+
+const ms = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`) : '—');
+const x = (v: unknown, unit = '') => (typeof v === 'number' && Number.isFinite(v) ? `${v}${unit}` : '—');
+
+interface Row {
+  metric: string;
+  p50: string;
+  p95: string;
+  max?: string;
+  goal: string;
+  met?: boolean;
+  anchor: string;
+  readme?: boolean;
+}
+
+function distRow(metric: string, d: Json, goal: string, goalMs: number | undefined, anchor: string, readme = true): Row {
+  const p50 = d?.p50;
+  return {
+    metric: d?.n !== undefined ? `${metric} (n=${d.n})` : metric,
+    p50: ms(p50),
+    p95: ms(d?.p95),
+    max: ms(d?.max),
+    goal,
+    met: goalMs === undefined || typeof p50 !== 'number' || !Number.isFinite(p50) ? undefined : p50 <= goalMs,
+    anchor,
+    readme,
+  };
+}
+
+/** Finds the first numeric field whose key matches `pattern` anywhere in `value` (depth-first). */
+function findNumber(value: Json, pattern: RegExp): number | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  for (const [key, v] of Object.entries(value)) if (pattern.test(key) && typeof v === 'number') return v;
+  for (const v of Object.values(value)) {
+    const found = findNumber(v, pattern);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+const rows: Row[] = [];
+rows.push(distRow('WHEP glass-to-glass', latency?.whep?.glassToGlass, '≤ 100 ms p50', 100, 'SRS 80 ms, Broadcast Box ~120 ms'));
+rows.push(distRow('LL-HLS glass-to-glass (hls.js, multivariant)', latency?.llhls?.glassToGlass, '≤ 1.5 s p50', 1500, 'Apple 1–2 s target, OvenMediaEngine 2–5 s'));
+for (const [id, r] of Object.entries<Json>(latency?.llhlsRenditions ?? {})) {
+  rows.push(distRow(`LL-HLS glass-to-glass, rendition ${id}`, r?.glassToGlass, '≤ 1.5 s p50', 1500, 'transcoded over WebRTC goal 300 ms: not sent back over WebRTC yet', false));
+}
+rows.push(distRow('HLS glass-to-glass (hls.js, lowLatencyMode off)', latency?.hls?.glassToGlass, '—', undefined, 'regular HLS 6–30 s', true));
+rows.push(distRow('WHEP time to first frame (POST → frame)', firstFrame?.whep?.postToFirstFrame, '≤ 300 ms p50', 300, 'werift here earlier: 300–470 ms'));
+rows.push(distRow('LL-HLS page load → first frame', firstFrame?.llhls?.pageLoadToFirstFrame, '—', undefined, '—'));
+rows.push(distRow('publish (WHIP 201) → first playable HLS part', firstFrame?.publishToFirstSegment?.answerToFirstPlayable, '≤ 1.2 s p50', 1200, 'ffmpeg here: first segment 1.4–2 s after spawn'));
+
+const ladder = (transcode?.offline ?? []).find((r: Json) => /default ladder \(veryfast\)/.test(r?.name ?? ''));
+const ladderSpeed = ladder?.speedX;
+rows.push({
+  metric: 'default ladder speed (720/480/360p veryfast, offline)',
+  p50: ladderSpeed !== undefined ? `${ladderSpeed}× realtime` : '—',
+  p95: ladder ? `${ladder.cpuSecondsPerMediaSecond} CPU s / media s` : '—',
+  goal: '≥ 2× realtime',
+  met: typeof ladderSpeed === 'number' ? ladderSpeed >= 2 : undefined,
+  anchor: 'FIELD-NOTES: ~3× veryfast on an idle 2-core box',
+  readme: true,
+});
+const viewersPerCore = findNumber(fanout, /^viewersPerCore/i) ?? findNumber(fanout, /perCore/i);
+rows.push({
+  metric: 'WHEP viewers per core at 2.5 Mbps',
+  p50: viewersPerCore !== undefined ? `${viewersPerCore}` : '—',
+  p95: '',
+  goal: '≥ 300',
+  met: viewersPerCore === undefined ? undefined : viewersPerCore >= 300,
+  anchor: 'mediasoup ~500/core, LiveKit ~190/core, SRS 1000/core at 600 kbps',
+  readme: true,
+});
+
+const mark = (met: boolean | undefined) => (met === undefined ? '' : met ? ' ✅' : ' ❌');
+const machine = latency?.machine ?? firstFrame?.machine ?? transcode?.machine;
+const loads = [
+  ['latency + first frame', latency?.machine],
+  ['transcode', transcode?.machine],
+  ['fan-out', fanout?.machine],
+]
+  .filter(([, m]) => m)
+  .map(([name, m]: Json) => `${name}: ${m.loadBefore ? `${m.loadBefore.join(' ')} → ${m.loadAfter?.join(' ') ?? '?'}` : (m.load ?? m.loadAverage ?? 'not recorded')}`);
+
+const md: string[] = [];
+md.push('# onair benchmark summary', '');
+md.push(`Run ${latency?.date ?? firstFrame?.date ?? 'unknown'} on ${machine ? `${machine.cpus} × ${machine.model}` : 'an unrecorded machine'}.`);
+if (latency?.machine?.versions) md.push(`Versions: ${Object.entries(latency.machine.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+md.push(`Load average (1/5/15 min) before → after: ${loads.join('; ') || 'not recorded'}.`);
+md.push('', 'Glass-to-glass: a publisher page burns its clock into every canvas frame and publishes over WHIP; viewer pages in the same headless Chromium read it back at `requestVideoFrameCallback` (display − capture). Source: 1280×720 canvas at 30 fps, H.264 from Chromium, over loopback. Regenerate with `npm run bench`.', '');
+md.push('| metric | p50 | p95 | max | goal | anchor |', '| --- | --- | --- | --- | --- | --- |');
+for (const r of rows) md.push(`| ${r.metric} | ${r.p50} | ${r.p95} | ${r.max ?? ''} | ${r.goal}${mark(r.met)} | ${r.anchor} |`);
+
+// ── breakdowns ──
+const w = latency?.whep;
+if (w) {
+  md.push('', '## WHEP glass-to-glass breakdown', '');
+  md.push(`Measured ${w.seconds} s, ${w.framesRead} frames read (${w.readFps} fps), ${w.framesMisread} unreadable; resolutions ${JSON.stringify(w.resolutions)}.`);
+  md.push('', '| stage | p50 | p95 |', '| --- | --- | --- |');
+  md.push(`| capture → last packet received (encode, pacing, network, ingest) | ${ms(w.captureToReceive?.p50)} | ${ms(w.captureToReceive?.p95)} |`);
+  md.push(`| received → displayed (jitter buffer, decode, render) | ${ms(w.receiveToDisplay?.p50)} | ${ms(w.receiveToDisplay?.p95)} |`);
+  const p = w.publisher ?? {};
+  const v = w.viewer ?? {};
+  md.push('', '| getStats (mean over the window) | value |', '| --- | --- |');
+  md.push(`| publisher: encode time per frame | ${x(p.encodeMsPerFrame, ' ms')} (${p.frame ?? '?'}, ${x(p.fps)} fps, ${x(p.bitrateKbps)} kbps, limited by ${p.qualityLimitationReason ?? '?'}) |`);
+  md.push(`| publisher: packet send delay (pacer) | ${x(p.packetSendDelayMs, ' ms')} |`);
+  md.push(`| viewer: jitter buffer delay / target / minimum | ${x(v.jitterBufferMs, ' ms')} / ${x(v.jitterBufferTargetMs, ' ms')} / ${x(v.jitterBufferMinimumMs, ' ms')} |`);
+  md.push(`| viewer: decode time per frame | ${x(v.decodeMsPerFrame, ' ms')} |`);
+  md.push(`| viewer: processing delay per frame (first packet → decoded) | ${x(v.processingMsPerFrame, ' ms')} |`);
+  md.push(`| viewer: frame assembly (first → last packet) | ${x(v.assemblyMsPerFrame, ' ms')} |`);
+  md.push(`| viewer: frames dropped / freezes / packets lost / NACK / PLI | ${x(v.framesDropped)} / ${x(v.freezes)} / ${x(v.packetsLost)} / ${x(v.nacks)} / ${x(v.plis)} |`);
+  md.push(`| RTT (loopback) | ${x(p.rttMs, ' ms')} |`);
+}
+const hlsRuns: Array<[string, Json]> = [['LL-HLS multivariant', latency?.llhls], ...Object.entries<Json>(latency?.llhlsRenditions ?? {}).map(([id, r]) => [`LL-HLS ${id}`, r] as [string, Json]), ['HLS (lowLatencyMode off)', latency?.hls]];
+if (hlsRuns.some(([, r]) => r)) {
+  md.push('', '## HLS breakdown (hls.js)', '');
+  md.push('`hls.latency` is the player\'s distance behind the playlist\'s live edge; glass-to-glass adds what happens before the edge (ffmpeg encode, packaging into 200 ms parts).', '');
+  md.push('| run | glass-to-glass p50 / p95 | hls.latency p50 / p95 | hls.targetLatency | buffer ahead p50 | frames read (fps) | errors |', '| --- | --- | --- | --- | --- | --- | --- |');
+  for (const [name, r] of hlsRuns) {
+    if (!r) continue;
+    const h = r.hls ?? {};
+    md.push(`| ${name} | ${ms(r.glassToGlass?.p50)} / ${ms(r.glassToGlass?.p95)} | ${ms(h.hlsLatencyMs?.p50)} / ${ms(h.hlsLatencyMs?.p95)} | ${ms(h.hlsTargetLatencyMs?.p50)} | ${ms(h.bufferAheadMs?.p50)} | ${r.framesRead} (${r.readFps}) | ${(h.errors ?? []).length ? [...new Set(h.errors)].join(', ') : 'none'} |`);
+  }
+}
+if (firstFrame) {
+  md.push('', '## Start-up breakdown', '');
+  const s = firstFrame.whep?.steps ?? {};
+  md.push('| step | p50 | p95 |', '| --- | --- | --- |');
+  md.push(`| WHEP: POST → 201 answer | ${ms(s.postToAnswer?.p50)} | ${ms(s.postToAnswer?.p95)} |`);
+  md.push(`| WHEP: 201 → ICE connected | ${ms(s.answerToIceConnected?.p50)} | ${ms(s.answerToIceConnected?.p95)} |`);
+  md.push(`| WHEP: ICE connected → first frame shown | ${ms(s.iceConnectedToFirstFrame?.p50)} | ${ms(s.iceConnectedToFirstFrame?.p95)} |`);
+  md.push(`| WHEP: page load → first frame | ${ms(firstFrame.whep?.pageLoadToFirstFrame?.p50)} | ${ms(firstFrame.whep?.pageLoadToFirstFrame?.p95)} |`);
+  const h = firstFrame.llhls?.steps ?? {};
+  md.push(`| LL-HLS: page load → multivariant loaded | ${ms(h.manifestLoaded?.p50)} | ${ms(h.manifestLoaded?.p95)} |`);
+  md.push(`| LL-HLS: page load → media playlist loaded | ${ms(h.mediaPlaylistLoaded?.p50)} | ${ms(h.mediaPlaylistLoaded?.p95)} |`);
+  md.push(`| LL-HLS: page load → first part buffered | ${ms(h.firstFragmentBuffered?.p50)} | ${ms(h.firstFragmentBuffered?.p95)} |`);
+  const p = firstFrame.publishToFirstSegment?.steps ?? {};
+  md.push(`| publish: WHIP POST → 201 | ${ms(p.postToAnswer?.p50)} | ${ms(p.postToAnswer?.p95)} |`);
+  md.push(`| publish: 201 → multivariant served (every rendition's init) | ${ms(p.answerToMultivariant?.p50)} | ${ms(p.answerToMultivariant?.p95)} |`);
+  const failures = [...(firstFrame.whep?.failures ?? []), ...(firstFrame.llhls?.failures ?? []), ...(firstFrame.publishToFirstSegment?.failures ?? [])];
+  if (failures.length) md.push('', `Failed repetitions: ${failures.join('; ')}`);
+}
+if (transcode) {
+  md.push('', '## Transcoder speed (bench/transcode.ts)', '');
+  md.push('| run | rungs | speed × realtime | CPU s per media s |', '| --- | --- | --- | --- |');
+  for (const r of transcode.offline ?? []) md.push(`| ${r.name} | ${r.rungs} | ${r.speedX} | ${r.cpuSecondsPerMediaSecond} |`);
+  if (transcode.live) md.push('', `Live (RTP in at realtime): spawn → first fMP4 byte ${ms(transcode.live.firstOutputMs)}, ${transcode.live.cpuCores} cores, speed ${transcode.live.speed}.`);
+}
+if (fanout) {
+  md.push('', '## Fan-out (bench/fanout.ts)', '', '```json', JSON.stringify(fanout, null, 2).slice(0, 4000), '```');
+}
+md.push('');
+writeFileSync(resolve(resultsDir, 'summary.md'), md.join('\n'));
+
+// ── README Performance table ──
+const readmePath = resolve(root, 'README.md');
+const readme = readFileSync(readmePath, 'utf8');
+const start = '<!-- bench:start -->';
+const end = '<!-- bench:end -->';
+const i = readme.indexOf(start);
+const j = readme.indexOf(end);
+if (i >= 0 && j > i) {
+  const table = [
+    start,
+    `Measured by \`npm run bench\` on ${machine ? `${machine.cpus} × ${machine.model}` : 'an unrecorded machine'}, ${(latency?.date ?? '').slice(0, 10) || 'date unknown'}, load average ${latency?.machine?.loadBefore?.[0] ?? '?'} → ${latency?.machine?.loadAfter?.[0] ?? '?'}; details and breakdowns in [bench/results/summary.md](bench/results/summary.md).`,
+    '',
+    '| metric | p50 | p95 | goal |',
+    '| --- | --- | --- | --- |',
+    ...rows.filter((r) => r.readme).map((r) => `| ${r.metric.replace(/ \(n=\d+\)$/, '')} | ${r.p50} | ${r.p95} | ${r.goal}${mark(r.met)} |`),
+    end,
+  ];
+  writeFileSync(readmePath, readme.slice(0, i) + table.join('\n') + readme.slice(j + end.length));
+} else {
+  console.error('summary: README.md has no bench markers; Performance table not refreshed');
+}
+console.log(`wrote ${resolve(resultsDir, 'summary.md')}`);

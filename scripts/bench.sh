@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `npm run bench`: latency as a viewer sees it, start-up times, transcoder speed and fan-out on
+# this machine; writes bench/results/*.json, bench/results/summary.md and README's Performance
+# table. `npm run bench -- --quick` shortens every scenario (a smoke run, not figures to publish).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/common.sh
+
+quick=""
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick="--quick" ;;
+    *) fail "unknown argument: $arg (supported: --quick)" ;;
+  esac
+done
+
+started=$(date +%s)
+ensure_node_modules
+ensure_system_packages ffmpeg chromium
+build_web
+export NODE_NO_WARNINGS=1
+mkdir -p bench/results
+
+status=0
+run() { # run NAME CMD... — a failing bench is reported, the others still run
+  local name=$1
+  shift
+  say "bench: $name (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  "$@" || { status=1; printf '\033[1;31monair\033[0m bench %s failed\n' "$name" >&2; }
+}
+
+run latency tsx bench/latency.ts $quick
+if [ -f bench/transcode.ts ]; then
+  if [ -n "$quick" ]; then BENCH_SECONDS=5 run transcode tsx bench/transcode.ts; else run transcode tsx bench/transcode.ts; fi
+fi
+# Fan-out's full run is long; its --quick run fits the ~10 minute budget of the whole bench.
+[ -f bench/fanout.ts ] && run fanout tsx bench/fanout.ts --quick
+run summary tsx bench/summary.ts
+
+say "bench finished in $(( $(date +%s) - started )) s (load average $(cut -d' ' -f1-3 /proc/loadavg)); see bench/results/summary.md"
+exit $status
