@@ -15,6 +15,8 @@ const { startWebrtcPlayback } = await import('./webrtc-playback');
 class FakeSession {
   state: SessionState = 'connecting';
   answerMs = 5;
+  gatherMs = 1;
+  iceServers: RTCIceServer[] = [];
   closed = false;
   framesDecoded = 0;
   stream = { getVideoTracks: () => [{}], getTracks: () => [] };
@@ -194,6 +196,19 @@ describe('WebRTC playback recovery', () => {
     third.emit('state', 'connected');
     await frames(1);
     expect(state()).toBe('live');
+    playback.stop();
+  });
+
+  it('uses the ICE servers a previous answer announced (Link) for the next offer', async () => {
+    const first = new FakeSession();
+    first.iceServers = [{ urls: 'stun:stun.example.net' }];
+    playWhep.mockResolvedValueOnce(first).mockResolvedValueOnce(new FakeSession());
+    const playback = start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(playWhep.mock.calls[0]![1]).toMatchObject({ iceServers: [] });
+    first.emit('state', 'failed');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(playWhep.mock.calls[1]![1]).toMatchObject({ iceServers: [{ urls: 'stun:stun.example.net' }] });
     playback.stop();
   });
 

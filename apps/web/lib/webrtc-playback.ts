@@ -80,6 +80,7 @@ class WebrtcPlayback implements PlaybackMode {
   private frameHandle: number | undefined;
   private listed: { at: number; live: boolean | null } = { at: -Infinity, live: null };
   private listedSince: number | null = null;
+  private iceServers: RTCIceServer[] = [];
 
   constructor(
     private readonly video: VideoWithFrames,
@@ -152,7 +153,7 @@ class WebrtcPlayback implements PlaybackMode {
     this.attemptStartedAt = this.lastAttemptAt = performance.now();
     let session: WhepSession;
     try {
-      session = await playWhep(this.options.whepUrl, { signal: abort.signal });
+      session = await playWhep(this.options.whepUrl, { signal: abort.signal, iceServers: this.iceServers });
     } catch (error) {
       if (!this.stopped) this.onAttemptFailed(error, abort.signal.aborted);
       return;
@@ -192,6 +193,9 @@ class WebrtcPlayback implements PlaybackMode {
     this.dropSession();
     const generation = this.generation;
     this.session = session;
+    // STUN/TURN servers arrive with the answer (Link, RFC 9725 §4.6): too late for this offer,
+    // used for the next one.
+    if (session.iceServers.length > 0) this.iceServers = session.iceServers;
     this.lastMediaAt = performance.now();
     this.firstFrameSeen = false;
     this.timing = { gatherMs: session.gatherMs, answerMs: session.answerMs, connectedMs: null, firstFrameMs: null };

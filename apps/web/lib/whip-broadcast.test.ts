@@ -14,6 +14,7 @@ const { WhipBroadcast } = await import('./whip-broadcast');
 class FakeSession {
   state: SessionState = 'connecting';
   senders = [];
+  iceServers: RTCIceServer[] = [];
   pc = { getTransceivers: () => [] };
   private listeners: ((s: SessionState) => void)[] = [];
   on(_event: 'state', fn: (s: SessionState) => void) {

@@ -62,6 +62,7 @@ export class WhipBroadcast {
   private wasLive = false;
   private disconnectedAt: number | null = null;
   private counters: OutboundCounters | undefined;
+  private iceServers: RTCIceServer[] = [];
   /** Last receiver-report time seen and when it last moved (performance.now()). */
   private report: { at: number | null; movedAt: number } = { at: null, movedAt: 0 };
 
@@ -146,6 +147,7 @@ export class WhipBroadcast {
     try {
       session = await publishWhip(this.options.whipUrl, this.options.streamKey, this.stream, {
         signal: abort.signal,
+        iceServers: this.iceServers,
         videoCodec: this.options.videoCodec ?? 'h264',
         maxVideoBitrate: this.options.maxVideoBitrate,
         degradationPreference: 'maintain-framerate',
@@ -162,6 +164,8 @@ export class WhipBroadcast {
       return;
     }
     this.session = session;
+    // STUN/TURN servers arrive with the answer (Link, RFC 9725 §4.6): used from the next offer on.
+    if (session.iceServers.length > 0) this.iceServers = session.iceServers;
     const generation = this.generation;
     session.on('state', (state) => {
       if (generation === this.generation) this.onSessionState(state);
