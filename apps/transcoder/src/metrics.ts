@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { JobManager } from './jobs/job-manager';
-import type { JobState } from './jobs/transcode-job';
+import type { JobState } from './jobs/job-types';
 
 const STATES: JobState[] = ['starting', 'running', 'restarting', 'failed', 'stopped'];
 

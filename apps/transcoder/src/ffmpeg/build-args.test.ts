@@ -77,6 +77,10 @@ describe('buildFfmpegPlan', () => {
     expect(p.outputs).toHaveLength(1);
     expect(optionsOf(p.outputs[0]!)).toMatchObject({ '-map': ['0:v:0', '0:a:0'], '-c:v': ['copy'], '-c:a': ['aac'] });
     expect(p.outputs[0]!.options).not.toContain('libx264');
+    // The copy needs the size from the first SPS: a probe long enough to see a keyframe.
+    const args = toArgs(p);
+    expect(args[args.indexOf('-analyzeduration') + 1]).toBe('5000000');
+    expect(args[args.indexOf('-fpsprobesize') + 1]).toBe('0');
   });
 
   it('maps no audio for a video-only source', () => {

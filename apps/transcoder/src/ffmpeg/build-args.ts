@@ -36,6 +36,14 @@ export interface BuildArgsOptions {
  */
 export const SDP_INPUT_OPTIONS = ['-protocol_whitelist', 'file,udp,rtp', '-localaddr', '127.0.0.1', '-fflags', '+nobuffer+genpts', '-probesize', '200000', '-analyzeduration', '100000', '-fpsprobesize', '0'];
 
+/**
+ * Copying video needs its size before the MP4 header is written, and with RTP the size is only
+ * known from the first SPS: the probe must last until a keyframe ("dimensions not set" otherwise,
+ * seen under load). Probing stops as soon as every stream has its parameters, so the long limit
+ * costs nothing when the keyframe comes early.
+ */
+export const SDP_INPUT_OPTIONS_COPY = ['-protocol_whitelist', 'file,udp,rtp', '-localaddr', '127.0.0.1', '-fflags', '+nobuffer+genpts', '-probesize', '5000000', '-analyzeduration', '5000000', '-fpsprobesize', '0'];
+
 export function buildFfmpegPlan(opts: BuildArgsOptions): FfmpegPlan {
   const { source, renditions, gopSeconds } = opts;
   if (!source.hasVideo) throw new Error('the source has no video track');
@@ -49,7 +57,7 @@ export function buildFfmpegPlan(opts: BuildArgsOptions): FfmpegPlan {
     '-nostats',
     '-progress', opts.progressTarget ?? 'pipe:1',
     '-stats_period', '1',
-    ...SDP_INPUT_OPTIONS,
+    ...(renditions.some((r) => r.video === 'copy') ? SDP_INPUT_OPTIONS_COPY : SDP_INPUT_OPTIONS),
   ];
 
   const encoded = renditions.filter((r) => r.video === 'encode');

@@ -11,7 +11,8 @@ import { OnairError } from '@onair/shared/errors';
 import type { ProfileStore } from '../ladder/profile-store';
 import type { Profile } from '../ladder/profile';
 import type { InputSource } from './input-source';
-import { TranscodeJob, type JobState, type JobStats, type PackagerLike } from './transcode-job';
+import type { JobState, JobStats, PackagerLike } from './job-types';
+import { TranscodeJob } from './transcode-job';
 
 export type JobPolicy = 'auto' | 'manual';
 

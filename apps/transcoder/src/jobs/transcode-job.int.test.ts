@@ -13,7 +13,8 @@ import { DEFAULT_PROFILE, PASSTHROUGH_PROFILE, parseProfile } from '../ladder/pr
 import { UdpPortAllocator } from '../net/udp-ports';
 import { probeSegment, readDiskPlaylist, waitFor } from '../test-support/hls-probe';
 import { StaticSdpInput } from './input-source';
-import { TranscodeJob, type JobState } from './transcode-job';
+import type { JobState } from './job-types';
+import { TranscodeJob } from './transcode-job';
 
 const log = pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' });
 const ports = new UdpPortAllocator({ min: 42000, max: 42999 });

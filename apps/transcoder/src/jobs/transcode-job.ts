@@ -21,83 +21,16 @@ import { OnairError } from '@onair/shared/errors';
 import { buildFfmpegPlan } from '../ffmpeg/build-args';
 import { toFluentCommand, type FfmpegCommand } from '../ffmpeg/command';
 import { OutputSockets } from '../ffmpeg/output-sockets';
-import { cpuShare, isUdpPortBound, sampleProcess } from '../ffmpeg/proc-stats';
+import { isUdpPortBound } from '../ffmpeg/proc-stats';
 import { ProgressParser, type FfmpegProgress } from '../ffmpeg/progress';
 import { parseSdpInfo } from '../ffmpeg/sdp-info';
 import { planRenditions, type PlannedRendition, type SourceInfo } from '../ladder/plan-renditions';
 import type { Profile } from '../ladder/profile';
 import type { InputRequest, InputSource } from './input-source';
+import { summarizeFfmpegExit } from './error-summary';
+import type { JobState, JobStats, PackagerLike, TranscodeJobOptions } from './job-types';
 import { LineRing } from './line-ring';
-
-export type JobState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
-
-/** The packager as the job uses it (structurally the HLS engineer's HlsPackager). */
-export interface PackagerLike {
-  addRendition(r: { id: string; bandwidth: number; width?: number; height?: number; frameRate?: number }): { push(chunk: Buffer): void };
-  discontinuity(): void;
-  end(): void;
-  close(): void;
-}
-
-export interface TranscodeJobOptions {
-  stream: string;
-  profile: Profile;
-  input: InputSource;
-  /** Resolved ffmpeg binary. */
-  ffmpegPath: string;
-  /** Creates the packager of one run (a run ends with stop(); a new profile makes a new run). */
-  createPackager: () => PackagerLike;
-  log: Logger;
-  /** A process that produced nothing for this long after spawn is killed and the start reported failed. Default 10 000 ms. */
-  startTimeoutMs?: number;
-  /** A running process that produced nothing for this long is treated as crashed. Default 10 000 ms. */
-  stallTimeoutMs?: number;
-  /** Backoff before restart n (0-based): min(initial × 2^n, max). Defaults 500 ms, 10 000 ms. */
-  restartBackoff?: { initialMs: number; maxMs: number };
-  /** Consecutive crashes (without 30 s of steady output in between) before giving up. Default 8. */
-  maxConsecutiveCrashes?: number;
-  /**
-   * How often to ask the input for the source's size while running, ms (default 5000). A WebRTC
-   * publisher starts small and ramps up (360p → 720p in 10–20 s): when the source has outgrown the
-   * ladder planned at start, the job restarts once per growth with the bigger ladder (at most
-   * `maxReplans` times per start, default 2). Sources never shrink a ladder.
-   */
-  replanIntervalMs?: number;
-  maxReplans?: number;
-  /** How many ffmpeg log lines to keep for the dashboard. Default 200. */
-  logLines?: number;
-}
-
-export interface RenditionStats {
-  id: string;
-  width?: number;
-  height?: number;
-  videoKbps?: number;
-  bytes: number;
-  /** Measured output bitrate of this rendition (fMP4 bytes), kbit/s. */
-  bitrateKbps: number | null;
-}
-
-export interface JobStats {
-  stream: string;
-  state: JobState;
-  profile: string;
-  input: string;
-  pid: number | null;
-  startedAt: string | null;
-  runningSince: string | null;
-  restarts: number;
-  lastError: string | null;
-  /** ms from spawn to the first fMP4 byte of the current process. */
-  firstOutputMs: number | null;
-  /** Overall ffmpeg progress (fps, speed, bitrate of the first output, frame, drop, dup). */
-  progress: FfmpegProgress | null;
-  /** The ffmpeg process: CPU in percent of one core (sampled every 2 s), CPU seconds, resident memory. */
-  process: { pid: number; cpuPercent: number | null; cpuSeconds: number | null; rssBytes: number | null } | null;
-  /** Multivariant playlist of this stream on this service. */
-  hlsUrl: string;
-  renditions: RenditionStats[];
-}
+import { ProcessSampler } from './process-sampler';
 
 interface Run {
   workDir: string;
@@ -138,16 +71,16 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
   private proc: Proc | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
-  private sampler: NodeJS.Timeout | null = null;
+  private readonly sampler = new ProcessSampler(
+    () => this.pid,
+    () => this.run?.sockets.takeWindow(),
+  );
   private consecutiveCrashes = 0;
   private restarts = 0;
   private lastError: string | null = null;
   private startedAt: number | null = null;
   private runningSince: number | null = null;
   private progress: FfmpegProgress | null = null;
-  private cpu: { share: number | null; seconds: number | null; at: number } = { share: null, seconds: null, at: 0 };
-  private rssBytes: number | null = null;
-  private bitrates = new Map<string, number | null>();
   private stopping: Promise<void> | null = null;
   private generation = 0;
 
@@ -276,7 +209,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
       lastError: this.lastError,
       firstOutputMs: this.proc?.firstOutputAt ? this.proc.firstOutputAt - this.proc.spawnedAt : null,
       progress: this.progress,
-      process: this.pid === null ? null : { pid: this.pid, cpuPercent: this.cpu.share === null ? null : Math.round(this.cpu.share * 1000) / 10, cpuSeconds: this.cpu.seconds, rssBytes: this.rssBytes },
+      process: this.pid === null ? null : { pid: this.pid, cpuPercent: this.sampler.cpuShare === null ? null : Math.round(this.sampler.cpuShare * 1000) / 10, cpuSeconds: this.sampler.cpuSeconds, rssBytes: this.sampler.rssBytes },
       hlsUrl: `/hls/${encodeURIComponent(this.stream)}/index.m3u8`,
       renditions: (this.run?.renditions ?? []).map((r) => ({
         id: r.id,
@@ -284,7 +217,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
         height: r.height,
         videoKbps: r.videoKbps,
         bytes: this.run?.sockets.statsOf(r.id)?.bytes ?? 0,
-        bitrateKbps: this.bitrates.get(r.id) ?? null,
+        bitrateKbps: this.sampler.bitrates.get(r.id) ?? null,
       })),
     };
   }
@@ -430,7 +363,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     if (this.stopping || !this.run) return;
     const exit = proc.exit ? (proc.exit.signal ? `killed by ${proc.exit.signal}` : `exit code ${proc.exit.code}`) : 'did not run';
     // A crash is explained by what ffmpeg said after it got going, not by start-up decoder noise.
-    const reason = this.errorSummary(proc.killReason, exit, this.lines.since(proc.linesAtOutput ?? proc.linesAtSpawn), proc.firstOutputAt === null);
+    const reason = summarizeFfmpegExit({ killReason: proc.killReason, exit, lines: this.lines.since(proc.linesAtOutput ?? proc.linesAtSpawn), anyLineIfNoError: proc.firstOutputAt === null });
     const producedOutput = proc.firstOutputAt !== null;
     const hadRun = this.restarts > 0 || producedOutput;
 
@@ -515,15 +448,6 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     run.source = { ...run.source, videoCodec: info.video.codec, hasAudio: info.audio !== undefined && !run.audioDropped };
   }
 
-  /** ffmpeg's own reason: its last error/fatal lines (else its last lines), plus ours if we killed it. */
-  private errorSummary(killReason: string | null, exit: string, lines: string[], anyLineIfNoError: boolean): string {
-    const all = lines.slice(-40);
-    const errors = all.filter((l) => /\[(error|fatal|panic)\]/.test(l));
-    const picked = (errors.length > 0 || !anyLineIfNoError ? errors : all).slice(-3).map((l) => l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '').trim());
-    const parts = [...(killReason ? [killReason] : []), ...picked];
-    return parts.length > 0 ? parts.join(' | ') : exit;
-  }
-
   private killProc(signal: NodeJS.Signals, reason: string): Promise<void> {
     const proc = this.proc;
     if (!proc) return Promise.resolve();
@@ -593,29 +517,11 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
   }
 
   private startSampler(): void {
-    if (this.sampler) return;
-    let lastAt = Date.now();
-    this.sampler = setInterval(async () => {
-      const now = Date.now();
-      const windows = this.run?.sockets.takeWindow();
-      const seconds = (now - lastAt) / 1000;
-      lastAt = now;
-      if (windows) for (const [id, bytes] of windows) this.bitrates.set(id, seconds > 0 ? Math.round((bytes * 8) / seconds / 100) / 10 : null);
-      const pid = this.pid;
-      if (!pid) return;
-      const sample = await sampleProcess(pid);
-      if (!sample) return;
-      const previous = this.cpu.seconds !== null && this.cpu.at > 0 ? { cpuSeconds: this.cpu.seconds, at: this.cpu.at } : null;
-      const share = previous && sample.cpuSeconds >= previous.cpuSeconds ? cpuShare(previous, { cpuSeconds: sample.cpuSeconds, at: now }) : null;
-      this.cpu = { share: share === null ? null : Math.round(share * 1000) / 1000, seconds: sample.cpuSeconds, at: now };
-      this.rssBytes = sample.rssBytes;
-    }, 2000);
-    this.sampler.unref();
+    this.sampler.start();
   }
 
   private stopSampler(): void {
-    if (this.sampler) clearInterval(this.sampler);
-    this.sampler = null;
+    this.sampler.stop();
   }
 
   private clearTimers(): void {

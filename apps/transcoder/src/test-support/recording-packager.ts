@@ -4,7 +4,7 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PackagerLike } from '../jobs/transcode-job';
+import type { PackagerLike } from '../jobs/job-types';
 
 export class RecordingPackager implements PackagerLike {
   readonly renditions: Array<{ id: string; bandwidth: number; width?: number; height?: number; frameRate?: number }> = [];
