@@ -9,7 +9,9 @@
  * - Media stops while connected (publisher left or is reconnecting) → keep the session: the
  *   ingest keeps WHEP sessions across publisher reconnects, so frames resume on their own. Show
  *   `offline` while the live list says the stream is gone, `reconnecting` otherwise; if the
- *   stream is listed live but no frame came for `restartAfterStallMs`, re-POST.
+ *   stream is listed live but no frame came for `restartAfterStallMs` (3 s: a kept session
+ *   resumes within ~100 ms), or our connection is `disconnected`, re-POST.
+ * - STUN/TURN servers announced in an answer's `Link` headers are used from the next offer on.
  * "Media arrives" is measured by rendered frames (`requestVideoFrameCallback`) and, as a backup
  * when rendering is throttled, by `framesDecoded` (or audio bytes for audio-only streams).
  */
