@@ -428,6 +428,12 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
         },
         (error: unknown) => {
           if (generation !== this.generation || this.stopping || this.run !== run) return;
+          // The stream is over (its end reached ffmpeg before the ingest's stream.offline did).
+          const code = (error as { code?: string }).code;
+          if (code === 'stream_offline' || code === 'stream_not_found') {
+            void this.stop('the stream is offline on the ingest');
+            return;
+          }
           this.scheduleRestart(`reopening the input failed: ${error instanceof Error ? error.message : String(error)}`);
         },
       );
