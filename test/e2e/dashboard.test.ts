@@ -156,6 +156,16 @@ describe('operator dashboard', () => {
   });
 
   it('runs a stream from sign-in to sign-out', async () => {
+    try {
+      await signInToSignOut();
+    } catch (error) {
+      // What the operator would have seen when it failed.
+      await page.screenshot({ path: join(SHOTS ?? '/tmp', 'dashboard-failure.png'), fullPage: true }).catch(() => undefined);
+      throw error;
+    }
+  });
+
+  async function signInToSignOut(): Promise<void> {
     // Sign in.
     await page.goto(`${stack.webUrl}/dashboard`);
     await page.waitForURL('**/dashboard/login');
@@ -247,7 +257,7 @@ describe('operator dashboard', () => {
     expect(replay.status).toBe(401);
     const replayPage = await fetch(`${stack.webUrl}/dashboard`, { redirect: 'manual', headers: { cookie: `${SESSION_COOKIE}=${copied}` } });
     expect(new URL(replayPage.headers.get('location') ?? '/', stack.webUrl).pathname).toBe('/dashboard/login');
-  });
+  }
 
   it('renames, then deletes after confirmation', async () => {
     await stack.createStream('doomed');
@@ -392,6 +402,9 @@ async function exerciseTranscoder(page: Page, stack: Stack): Promise<void> {
   await page.click('[data-testid="save-profile"]');
   await page.waitForSelector('[data-testid="profile-problem"]');
   expect(await page.textContent('[data-testid="profile-problem"]')).toMatch(/even/);
+  expect(await rung.locator('input[aria-label="Height"]').getAttribute('aria-invalid')).toBe('true');
+  expect(await rung.locator('input[aria-label="Width"]').getAttribute('aria-invalid')).toBeNull();
+  await shot(page, '04a-profile-invalid');
   await rung.locator('input[aria-label="Height"]').fill('180');
   await page.click('[data-testid="save-profile"]');
   await page.waitForSelector('[data-testid="profile-saved"]');

@@ -14,6 +14,26 @@ export class DashboardApiError extends Error {
   }
 }
 
+let leaving = false;
+
+/**
+ * Leaves the dashboard for `url`, once: the sign-out button, the event stream's `signed-out` and
+ * a 401 can all want to, and two navigations at once abort each other.
+ */
+export function leaveDashboard(url: string): void {
+  if (leaving) return;
+  leaving = true;
+  window.location.assign(url);
+}
+
+/** Signs out: claims the navigation first, so the `signed-out` event it causes cannot race it. */
+export async function signOut(): Promise<void> {
+  if (leaving) return;
+  leaving = true;
+  await fetch('/dashboard/api/session', { method: 'DELETE' }).catch(() => undefined);
+  window.location.assign('/dashboard/login');
+}
+
 export async function api<T = unknown>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
   const res = await fetch(`/dashboard/api${path}`, {
     method: init.method ?? 'GET',
@@ -22,7 +42,7 @@ export async function api<T = unknown>(path: string, init: { method?: string; bo
     cache: 'no-store',
   });
   if (res.status === 401) {
-    window.location.assign('/dashboard/login?expired=1');
+    leaveDashboard('/dashboard/login?expired=1');
     throw new DashboardApiError(401, 'missing_credentials', 'Signed out.');
   }
   const type = res.headers.get('content-type') ?? '';

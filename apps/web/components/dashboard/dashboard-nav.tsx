@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import styles from './dashboard.module.css';
+import { signOut } from './api';
 import { useLiveData } from './live-data';
 
 const LINKS = [
@@ -29,10 +30,7 @@ export function DashboardNav() {
       <button
         className={styles.buttonSmall}
         data-testid="sign-out"
-        onClick={async () => {
-          await fetch('/dashboard/api/session', { method: 'DELETE' });
-          window.location.assign('/dashboard/login');
-        }}
+        onClick={() => void signOut()}
       >
         Sign out
       </button>

@@ -4,6 +4,7 @@
  * snapshot, and the last few minutes of snapshots in memory for the charts.
  */
 import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { leaveDashboard } from './api';
 import type { Snapshot } from './types';
 
 /** Snapshots kept for charts: about 5 minutes at one per second. */
@@ -37,7 +38,7 @@ export function LiveDataProvider({ children }: { children: ReactNode }) {
     });
     source.addEventListener('signed-out', () => {
       source.close();
-      window.location.assign('/dashboard/login?expired=1');
+      leaveDashboard('/dashboard/login?expired=1');
     });
     return () => source.close();
   }, []);

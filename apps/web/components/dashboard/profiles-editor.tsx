@@ -53,6 +53,12 @@ export function ProfilesEditor() {
     );
   }
   const current = profiles?.find((p) => p.name === selected);
+  /** The transcoder's issues are `path: message` (`rungs.1.height: height must be even …`): mark those fields. */
+  const issueAt = (path: string): string | undefined => problem?.issues.find((issue) => issue.startsWith(`${path}: `))?.slice(path.length + 2);
+  const cell = (path: string) => {
+    const issue = issueAt(path);
+    return issue ? { className: `${styles.inputCell} ${styles.inputInvalid}`, title: issue, 'aria-invalid': true as const } : { className: styles.inputCell };
+  };
   const builtin = !isNew && current?.builtin === true;
 
   const pick = (profile: ProfileDoc) => {
@@ -183,19 +189,19 @@ export function ProfilesEditor() {
                 {draft.rungs.map((rung, i) => (
                   <tr key={i} data-testid={`rung-${i}`}>
                     <td>
-                      <input className={styles.inputCell} value={rung.name} onChange={(e) => updateRung(i, { name: e.target.value })} aria-label="Rung name" />
+                      <input {...cell(`rungs.${i}.name`)} value={rung.name} onChange={(e) => updateRung(i, { name: e.target.value })} aria-label="Rung name" />
                     </td>
                     <td>
-                      <input className={styles.inputCell} type="number" value={rung.width} onChange={(e) => updateRung(i, { width: Number(e.target.value) })} aria-label="Width" />
+                      <input {...cell(`rungs.${i}.width`)} type="number" value={rung.width} onChange={(e) => updateRung(i, { width: Number(e.target.value) })} aria-label="Width" />
                     </td>
                     <td>
-                      <input className={styles.inputCell} type="number" value={rung.height} onChange={(e) => updateRung(i, { height: Number(e.target.value) })} aria-label="Height" />
+                      <input {...cell(`rungs.${i}.height`)} type="number" value={rung.height} onChange={(e) => updateRung(i, { height: Number(e.target.value) })} aria-label="Height" />
                     </td>
                     <td>
-                      <input className={styles.inputCell} type="number" value={rung.maxFps} onChange={(e) => updateRung(i, { maxFps: Number(e.target.value) })} aria-label="Max fps" />
+                      <input {...cell(`rungs.${i}.maxFps`)} type="number" value={rung.maxFps} onChange={(e) => updateRung(i, { maxFps: Number(e.target.value) })} aria-label="Max fps" />
                     </td>
                     <td>
-                      <input className={styles.inputCell} type="number" value={rung.videoKbps} onChange={(e) => updateRung(i, { videoKbps: Number(e.target.value) })} aria-label="Video kbit/s" />
+                      <input {...cell(`rungs.${i}.videoKbps`)} type="number" value={rung.videoKbps} onChange={(e) => updateRung(i, { videoKbps: Number(e.target.value) })} aria-label="Video kbit/s" />
                     </td>
                     <td>
                       <select className={`${styles.inputCell} ${styles.selectCell}`} value={rung.preset} onChange={(e) => updateRung(i, { preset: e.target.value })} aria-label="Preset">

@@ -9,18 +9,31 @@ import { useLiveData } from './live-data';
 import { HealthProblems, Notice, ServiceProblem } from './notice';
 import type { JobView, ProfileDoc, Snapshot } from './types';
 
+/** The transcoder's profiles; while they cannot be loaded, retried every 2 s (the error is shown meanwhile). */
 export function useProfiles(): { profiles: ProfileDoc[] | null; error: string | null; reload: () => void } {
   const [profiles, setProfiles] = useState<ProfileDoc[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const reload = useCallback(() => {
+  const [attempt, setAttempt] = useState(0);
+  const reload = useCallback(() => setAttempt((n) => n + 1), []);
+  useEffect(() => {
+    let stopped = false;
+    let retry: ReturnType<typeof setTimeout> | undefined;
     api<ProfileDoc[]>('/profiles')
       .then((list) => {
+        if (stopped) return;
         setProfiles(list);
         setError(null);
       })
-      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
-  }, []);
-  useEffect(reload, [reload]);
+      .catch((e: unknown) => {
+        if (stopped) return;
+        setError(e instanceof Error ? e.message : String(e));
+        retry = setTimeout(() => setAttempt((n) => n + 1), 2_000);
+      });
+    return () => {
+      stopped = true;
+      clearTimeout(retry);
+    };
+  }, [attempt]);
   return { profiles, error, reload };
 }
 

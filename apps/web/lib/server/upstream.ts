@@ -9,8 +9,11 @@ import type { z } from 'zod';
 
 export type Service = 'ingest' | 'transcoder';
 
-/** Upstream answer deadline, in ms: both services answer admin calls from memory in a few ms. */
-export const UPSTREAM_TIMEOUT_MS = 4_000;
+/**
+ * Upstream answer deadline, in ms. Both services answer admin calls from memory in a few ms; the
+ * margin is for a machine saturated by encoding (a profile switch waits for ffmpeg to restart).
+ */
+export const UPSTREAM_TIMEOUT_MS = 10_000;
 
 export interface UpstreamTarget {
   service: Service;
