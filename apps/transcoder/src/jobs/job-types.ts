@@ -25,7 +25,11 @@ export interface TranscodeJobOptions {
   log: Logger;
   /** A process that produced nothing for this long after spawn is killed and the start reported failed. Default 10 000 ms. */
   startTimeoutMs?: number;
-  /** A running process that produced nothing for this long is treated as crashed. Default 10 000 ms. */
+  /**
+   * A running process that produced nothing for this long is treated as crashed. Default 15 000 ms:
+   * longer than the ingest's 10 s media timeout, so a publisher that vanished is ended by the
+   * ingest's stream.offline rather than restarted here.
+   */
   stallTimeoutMs?: number;
   /** Backoff before restart n (0-based): min(initial × 2^n, max). Defaults 500 ms, 10 000 ms. */
   restartBackoff?: { initialMs: number; maxMs: number };

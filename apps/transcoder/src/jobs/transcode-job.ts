@@ -335,9 +335,9 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
       this.runningSince = proc.firstOutputAt;
       this.log.info({ firstOutputMs: proc.firstOutputAt - proc.spawnedAt }, 'ffmpeg producing output');
       if (this._state === 'starting' || this._state === 'restarting') this.setState('running');
-      this.armWatchdog(proc, this.opts.stallTimeoutMs ?? 10_000, 'stall');
+      this.armWatchdog(proc, this.opts.stallTimeoutMs ?? 15_000, 'stall');
     } else if (proc) {
-      this.armWatchdog(proc, this.opts.stallTimeoutMs ?? 10_000, 'stall');
+      this.armWatchdog(proc, this.opts.stallTimeoutMs ?? 15_000, 'stall');
     }
     this.run?.sinks.get(id)?.push(chunk);
   }
