@@ -241,14 +241,15 @@ export function ProfilesEditor() {
             </div>
             {problem ? (
               <Notice tone="error" title="The transcoder did not accept this profile" testId="profile-problem">
-                <p>{problem.detail}</p>
                 {problem.issues.length > 0 ? (
                   <ul>
                     {problem.issues.map((issue) => (
-                      <li key={issue}>{issue}</li>
+                      <li key={issue}>{readableIssue(issue, draft)}</li>
                     ))}
                   </ul>
-                ) : null}
+                ) : (
+                  <p>{problem.detail}</p>
+                )}
               </Notice>
             ) : null}
             {saved ? (
@@ -264,6 +265,15 @@ export function ProfilesEditor() {
       <PlaylistPreview />
     </section>
   );
+}
+
+/** `rungs.0.height: height must be even` → `Rung 1 (180p): height must be even`. */
+function readableIssue(issue: string, draft: ProfileDoc): string {
+  const match = /^rungs\.(\d+)(?:\.\w+)?: (.*)$/.exec(issue);
+  if (!match) return issue;
+  const index = Number(match[1]);
+  const name = draft.rungs[index]?.name;
+  return `Rung ${index + 1}${name ? ` (${name})` : ''}: ${match[2]}`;
 }
 
 /** The multivariant playlist of a live stream, as the HLS origin serves it now. */
