@@ -27,7 +27,7 @@ import { startFfmpegRtpSource } from '../test/support/ffmpeg-rtp-source';
 
 const FFMPEG = process.env.ONAIR_FFMPEG_PATH ?? '/usr/bin/ffmpeg';
 const MEDIA_SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
-const LIVE_SECONDS = 6;
+const LIVE_SECONDS = 8;
 const source: SourceInfo = { hasVideo: true, hasAudio: true, videoCodec: 'H264', width: 1280, height: 720, fps: 30 };
 
 interface Run {
@@ -85,7 +85,7 @@ async function live(outDir: string): Promise<{ firstOutputMs: number | null; cpu
   const ports = new UdpPortAllocator({ min: 45000, max: 45999 });
   const video = await ports.allocate();
   const audio = await ports.allocate();
-  const src = await startFfmpegRtpSource({ videoPort: video.rtp, audioPort: audio.rtp, width: 1280, height: 720, fps: 30 });
+  const src = await startFfmpegRtpSource({ videoPort: video.rtp, audioPort: audio.rtp, width: 1280, height: 720, fps: 30, pattern: 'testsrc2' });
   const job = new TranscodeJob({
     stream: 'bench',
     profile: DEFAULT_PROFILE,
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
       offline: runs,
       ladderVsBaseline: { speedRatio: round(ladder.speedX / baseline.speedX), cpuRatio: round(ladder.cpuSecondsPerMediaSecond / baseline.cpuSecondsPerMediaSecond) },
       live: { seconds: LIVE_SECONDS, ...liveResult },
-      notes: 'Offline = as fast as possible from a file with the service\'s output options; CPU from the ffmpeg process (cutime+cstime). Live = RTP from an ffmpeg test source at realtime through TranscodeJob; first output includes waiting for the next source keyframe (GOP 1 s).',
+      notes: 'Offline = as fast as possible from a file with the service\'s output options; CPU from the ffmpeg process (cutime+cstime). Live = RTP (testsrc2, like the offline clip) from an ffmpeg test source at realtime through TranscodeJob, CPU = share of one core over the last 2 s sample; first output includes waiting for the next source keyframe (GOP 1 s).',
     };
     const file = join(dirname(fileURLToPath(import.meta.url)), 'results', 'transcode.json');
     await mkdir(dirname(file), { recursive: true });

@@ -27,6 +27,8 @@ export interface FfmpegRtpSourceOptions {
   /** Pace at the frame rate (`-re`, like a live source). Default true. */
   realtime?: boolean;
   ffmpegPath?: string;
+  /** lavfi test pattern: `testsrc` (default, cheap) or `testsrc2` (moving, closer to real content for benchmarks). */
+  pattern?: 'testsrc' | 'testsrc2';
   /** Extra x264 preset; ultrafast by default to leave CPU to the code under test. */
   preset?: string;
 }
@@ -52,7 +54,7 @@ export async function startFfmpegRtpSource(opts: FfmpegRtpSourceOptions): Promis
   const args = [
     '-hide_banner', '-nostats', '-loglevel', 'warning',
     ...(opts.realtime === false ? [] : ['-re']),
-    '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=${fps}${opts.durationSec ? `:duration=${opts.durationSec}` : ''}`,
+    '-f', 'lavfi', '-i', `${opts.pattern ?? 'testsrc'}=size=${width}x${height}:rate=${fps}${opts.durationSec ? `:duration=${opts.durationSec}` : ''}`,
     ...(opts.audioPort === null ? [] : ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000${opts.durationSec ? `:duration=${opts.durationSec}` : ''}`]),
     '-map', '0:v', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-profile:v', 'baseline', '-preset', opts.preset ?? 'ultrafast', '-tune', 'zerolatency',
     '-g', String(opts.gopFrames ?? fps), '-an', '-f', 'rtp', `rtp://${host}:${opts.videoPort}`,
