@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -153,7 +153,8 @@ async function main(): Promise<void> {
     const result = {
       bench: 'transcode',
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown' },
+      // Wall-clock speed depends on what else runs (2 shared cores); CPU seconds do not.
+      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', loadAverage1mAtEnd: round(loadavg()[0] ?? 0) },
       source: { size: '1280x720', fps: 30, mediaSeconds: MEDIA_SECONDS, codec: 'h264 baseline + opus' },
       offline: runs,
       ladderVsBaseline: { speedRatio: round(ladder.speedX / baseline.speedX), cpuRatio: round(ladder.cpuSecondsPerMediaSecond / baseline.cpuSecondsPerMediaSecond) },
