@@ -26,7 +26,7 @@ import { ProgressParser, type FfmpegProgress } from '../ffmpeg/progress';
 import { parseSdpInfo } from '../ffmpeg/sdp-info';
 import { planRenditions, type PlannedRendition, type SourceInfo } from '../ladder/plan-renditions';
 import type { Profile } from '../ladder/profile';
-import type { InputRequest, InputSource } from './input-source';
+import type { InputRequest } from './input-source';
 import { summarizeFfmpegExit } from './error-summary';
 import type { JobState, JobStats, PackagerLike, TranscodeJobOptions } from './job-types';
 import { LineRing } from './line-ring';
