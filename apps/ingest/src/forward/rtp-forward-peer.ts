@@ -9,7 +9,8 @@ import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { TrickleFragment } from '@onair/shared/sdp';
 import { OnairError } from '@onair/shared/errors';
-import type { MediaKind, NegotiatedCodec, PeerState, ViewerPeer } from '../webrtc/engine';
+import type { MediaKind, NegotiatedCodec, OutboundRtp, PeerState, ViewerPeer } from '../webrtc/engine';
+import { serializeRtp } from '../router/rtp-rewriter';
 
 export interface RtpForwardTarget {
   host: string;
@@ -56,9 +57,10 @@ export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
     return this.ssrcs[kind];
   }
 
-  send(kind: MediaKind, packet: Buffer): void {
+  send(kind: MediaKind, rtp: OutboundRtp): void {
     const port = this.target.ports[kind];
     if (this.state !== 'connected' || !port) return;
+    const packet = serializeRtp(rtp);
     this.sent.packets += 1;
     this.sent.bytes += packet.length;
     this.socket.send(packet, port, this.target.host);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RtpRewriter, serialDiff, writeRtpHeader } from './rtp-rewriter';
+import { RtpRewriter, serialDiff, serializeRtp } from './rtp-rewriter';
 
 type Step = { ssrc: number; seq: number; ts: number; at: number; out: [number, number] | undefined };
 
@@ -95,10 +95,14 @@ describe('serialDiff', () => {
   ])('%i → %i (mod %i) = %i', (a, b, mod, expected) => expect(serialDiff(a, b, mod)).toBe(expected));
 });
 
-describe('writeRtpHeader', () => {
-  it('writes payload type (keeping the marker), sequence, timestamp and SSRC', () => {
-    const packet = Buffer.from([0x80, 0x80 | 96, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xaa]);
-    writeRtpHeader(packet, { payloadType: 102, sequenceNumber: 0xbeef, timestamp: 0xdeadbeef, ssrc: 0xffffffff });
-    expect([...packet]).toEqual([0x80, 0x80 | 102, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef, 0xff, 0xff, 0xff, 0xff, 0xaa]);
+describe('serializeRtp', () => {
+  it('writes V=2, marker, payload type, sequence, timestamp, SSRC and the payload', () => {
+    const packet = serializeRtp({ payloadType: 102, sequenceNumber: 0xbeef, timestamp: 0xdeadbeef, ssrc: 0xffffffff, marker: true, payload: Buffer.from([0xaa, 0xbb]) });
+    expect([...packet]).toEqual([0x80, 0x80 | 102, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef, 0xff, 0xff, 0xff, 0xff, 0xaa, 0xbb]);
+  });
+
+  it('clears the marker bit when unset', () => {
+    const packet = serializeRtp({ payloadType: 96, sequenceNumber: 1, timestamp: 2, ssrc: 3, marker: false, payload: Buffer.alloc(0) });
+    expect([...packet]).toEqual([0x80, 96, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
   });
 });

@@ -89,23 +89,18 @@ export class RtpRewriter {
   }
 }
 
-/** Writes rewritten header fields into a serialized RTP packet (a viewer's own copy). */
-export function writeRtpHeader(packet: Buffer, fields: RtpHeaderFields): void {
-  packet[1] = (packet[1]! & 0x80) | (fields.payloadType & 0x7f);
-  packet.writeUInt16BE(fields.sequenceNumber, 2);
-  packet.writeUInt32BE(fields.timestamp >>> 0, 4);
-  packet.writeUInt32BE(fields.ssrc >>> 0, 8);
-}
-
 /**
- * Serializes a packet once for fan-out: a 12-byte RTP header (V=2, no padding, no extensions,
- * no CSRCs, marker kept) and the payload. Payload type, sequence, timestamp and SSRC are
- * written per viewer into that viewer's own copy (werift's `sendRtp` must not share buffers).
+ * Serializes one outbound packet: a 12-byte RTP header (V=2, no padding, no extensions, no
+ * CSRCs) and the payload, into a new buffer (plain-RTP sinks and engines without their own
+ * serializer).
  */
-export function serializeForFanout(marker: boolean, payload: Uint8Array): Buffer {
-  const packet = Buffer.alloc(12 + payload.length);
-  packet[0] = 0x80;
-  packet[1] = marker ? 0x80 : 0;
-  packet.set(payload, 12);
-  return packet;
+export function serializeRtp(packet: RtpHeaderFields & { marker: boolean; payload: Uint8Array }): Buffer {
+  const out = Buffer.allocUnsafe(12 + packet.payload.length);
+  out[0] = 0x80;
+  out[1] = (packet.marker ? 0x80 : 0) | (packet.payloadType & 0x7f);
+  out.writeUInt16BE(packet.sequenceNumber & 0xffff, 2);
+  out.writeUInt32BE(packet.timestamp >>> 0, 4);
+  out.writeUInt32BE(packet.ssrc >>> 0, 8);
+  out.set(packet.payload, 12);
+  return out;
 }

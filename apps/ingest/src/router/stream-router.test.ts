@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { InboundRtp, MediaKind, NegotiatedCodec, PeerState, PublisherPeer, ViewerPeer } from '../webrtc/engine';
+import type { InboundRtp, MediaKind, NegotiatedCodec, OutboundRtp, PeerState, PublisherPeer, ViewerPeer } from '../webrtc/engine';
+import { serializeRtp } from './rtp-rewriter';
 import { PublisherSession, ViewerSession } from './sessions';
 import { type MediaCounters, StreamRouter } from './stream-router';
 
@@ -46,7 +47,7 @@ class FakePublisher extends FakePeer implements PublisherPeer {
 }
 
 class FakeViewer extends FakePeer implements ViewerPeer {
-  sentPackets: Array<{ kind: MediaKind; buf: Buffer }> = [];
+  sentPackets: Array<{ kind: MediaKind; buf: Buffer; rtp: OutboundRtp }> = [];
   readonly sent = { packets: 0, bytes: 0 };
   private kf: Array<(k: 'pli' | 'fir') => void> = [];
   constructor(readonly codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec }, private readonly mySsrc: number) {
@@ -55,8 +56,8 @@ class FakeViewer extends FakePeer implements ViewerPeer {
   ssrc() {
     return this.mySsrc;
   }
-  send(kind: MediaKind, buf: Buffer) {
-    this.sentPackets.push({ kind, buf });
+  send(kind: MediaKind, rtp: OutboundRtp) {
+    this.sentPackets.push({ kind, buf: serializeRtp(rtp), rtp: { ...rtp } });
   }
   onKeyframeRequest(l: (k: 'pli' | 'fir') => void) {
     this.kf.push(l);
@@ -122,8 +123,10 @@ describe('StreamRouter', () => {
       { pt: 102, seq: 12, ts: 4000, ssrc: 1 },
     ]);
     expect(b.peer.headers().map((h) => h.ssrc)).toEqual([2, 2]);
-    expect(a.peer.sentPackets[0]!.buf).not.toBe(b.peer.sentPackets[0]!.buf);
+    // Each viewer gets its own header; the payload is the publisher's, shared and left intact.
+    expect(a.peer.sentPackets[0]!.rtp).not.toBe(b.peer.sentPackets[0]!.rtp);
     expect(a.peer.sentPackets[0]!.buf.subarray(12)).toEqual(SPS);
+    expect(b.peer.sentPackets[0]!.buf.subarray(12)).toEqual(SPS);
     expect(counters).toMatchObject({ packetsIn: 3, packetsOut: 4 });
   });
 

@@ -12,7 +12,7 @@ import type { Logger } from '@onair/service/logger';
 import type { InboundRtp, MediaKind, NegotiatedCodec } from '../webrtc/engine';
 import { probeKeyframe } from './codec-probe';
 import { KeyframeRequester } from './keyframe-requester';
-import { RtpRewriter, serializeForFanout, writeRtpHeader } from './rtp-rewriter';
+import { RtpRewriter } from './rtp-rewriter';
 import type { PublisherSession, ViewerSession } from './sessions';
 import { TrackMeter } from './track-meter';
 
@@ -248,7 +248,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     if (!this.hasSessions) this.emit('idle');
   }
 
-  /** Data plane: one publisher packet → every viewer, each with its own buffer and header. */
+  /** Data plane: one publisher packet → every viewer, each with its own header. */
   private forward(packet: InboundRtp): void {
     const now = this.now();
     this.lastPacketAt = now;
@@ -266,7 +266,8 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       if (info.width && info.height) this.picture = { width: info.width, height: info.height };
     }
     if (this.viewers.size === 0) return;
-    const base = serializeForFanout(packet.marker, packet.payload);
+    const { marker, payload } = packet;
+    const wireSize = 12 + payload.length;
     let waiting = false;
     for (const viewer of this.viewers.values()) {
       if (!viewer.session.connected) continue;
@@ -281,11 +282,11 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       }
       const header = rewriter.process(packet, now);
       if (!header) continue;
-      const copy = Buffer.from(base);
-      writeRtpHeader(copy, header);
-      viewer.session.peer.send(packet.kind, copy);
+      // No per-viewer copy of the payload here: the engine serializes (and encrypts) into the
+      // one buffer it sends, reading the shared payload (OutboundRtp).
+      viewer.session.peer.send(packet.kind, { sequenceNumber: header.sequenceNumber, timestamp: header.timestamp, ssrc: header.ssrc, payloadType: header.payloadType, marker, payload });
       counters.packetsOut += 1;
-      counters.bytesOut += copy.length;
+      counters.bytesOut += wireSize;
     }
     // A lost PLI must not leave a viewer black until the next GOP: ask again (rate-limited).
     if (waiting) this.keyframes.request('viewer-waiting');

@@ -49,6 +49,21 @@ export interface InboundRtp {
   size: number;
 }
 
+/**
+ * One packet for one viewer: that viewer's header fields and the publisher's payload. The
+ * payload is shared by every viewer of the packet: engines read it and never write it, and
+ * nothing of the object may be kept past the call except by copying (an engine that keeps the
+ * packet for retransmission keeps its own serialized form).
+ */
+export interface OutboundRtp {
+  sequenceNumber: number;
+  timestamp: number;
+  ssrc: number;
+  payloadType: number;
+  marker: boolean;
+  payload: Buffer;
+}
+
 interface PeerEvents {
   state: [PeerState];
 }
@@ -79,8 +94,8 @@ export interface ViewerPeer extends MediaPeer {
   readonly codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec };
   /** SSRC the viewer's sender announced per kind. */
   ssrc(kind: MediaKind): number | undefined;
-  /** Sends one serialized RTP packet; the buffer is the caller's to give away. */
-  send(kind: MediaKind, packet: Buffer): void;
+  /** Sends one RTP packet (see OutboundRtp for who owns what). */
+  send(kind: MediaKind, packet: OutboundRtp): void;
   /** The viewer asked for a keyframe (PLI or FIR). */
   onKeyframeRequest(listener: (kind: 'pli' | 'fir') => void): void;
   /** Packets and bytes handed to the engine so far. */

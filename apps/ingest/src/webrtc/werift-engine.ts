@@ -25,7 +25,8 @@ import {
   useSdesMid,
 } from 'werift';
 import type { TrickleFragment } from '@onair/shared/sdp';
-import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, PeerOptions, PeerState, PublisherPeer, ViewerPeer } from './engine';
+import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, ViewerPeer } from './engine';
+import { WeriftFastSender } from './werift-fast-sender';
 
 /** Ceiling announced to publishers by REMB (bits/s): Chrome's loss-based estimate ramps up to it. */
 const PUBLISHER_REMB_BPS = 8_000_000;
@@ -235,6 +236,7 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
   readonly codecs: PeerOptions['codecs'] = {};
   readonly sent = { packets: 0, bytes: 0 };
   private readonly senders = new Map<MediaKind, RTCRtpTransceiver>();
+  private readonly fastSenders = new Map<MediaKind, WeriftFastSender>();
   private readonly keyframeListeners: Array<(kind: 'pli' | 'fir') => void> = [];
 
   static async create(options: PeerOptions): Promise<WeriftViewer> {
@@ -257,12 +259,13 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
     return this.senders.get(kind)?.sender.ssrc;
   }
 
-  send(kind: MediaKind, packet: Buffer): void {
-    const transceiver = this.senders.get(kind);
-    if (!transceiver || this.state !== 'connected') return;
+  send(kind: MediaKind, packet: OutboundRtp): void {
+    const sender = this.fastSenders.get(kind);
+    if (!sender || this.state !== 'connected') return;
+    const bytes = sender.send(packet);
+    if (bytes === 0) return;
     this.sent.packets += 1;
-    this.sent.bytes += packet.length;
-    transceiver.sender.sendRtp(packet).catch(() => undefined);
+    this.sent.bytes += bytes;
   }
 
   onKeyframeRequest(listener: (kind: 'pli' | 'fir') => void): void {
@@ -273,6 +276,7 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
     const kind = transceiver.kind as MediaKind;
     if (!this.options.codecs[kind] || this.senders.has(kind)) return;
     this.senders.set(kind, transceiver);
+    this.fastSenders.set(kind, new WeriftFastSender(transceiver.sender));
     const onRtcp = (rtcp: unknown) => {
       if (!(rtcp instanceof RtcpPayloadSpecificFeedback)) return;
       if (rtcp.feedback.mediaSsrc !== transceiver.sender.ssrc && !(rtcp.feedback.count === 4)) return;

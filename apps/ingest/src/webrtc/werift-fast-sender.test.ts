@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { RtpPacket, SrtpSession, type RTCRtpSender } from 'werift';
+import type { OutboundRtp } from './engine';
+import { WeriftFastSender } from './werift-fast-sender';
+
+const SDES_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+const ABS_SEND_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
+
+/** A werift sender reduced to what the fast path touches, with werift's own SRTP session. */
+function fakeSender(profile: number, headerExtensions = [{ id: 1, uri: SDES_MID }, { id: 3, uri: ABS_SEND_TIME }]) {
+  const key = randomBytes(16);
+  const salt = randomBytes(profile === 7 ? 12 : 14);
+  const peerKey = randomBytes(16);
+  const peerSalt = randomBytes(profile === 7 ? 12 : 14);
+  const wire: Buffer[] = [];
+  const fallback: Buffer[] = [];
+  let nack: (feedback: { lost: number[] }) => void = () => undefined;
+  const sender = {
+    ssrc: 0x11223344,
+    mid: '0',
+    codec: { payloadType: 102 },
+    headerExtensions,
+    stopped: false,
+    dtlsTransport: {
+      state: 'connected',
+      srtp: new SrtpSession({ keys: { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: peerKey, remoteMasterSalt: peerSalt }, profile: profile as 1 }),
+      iceTransport: { connection: { send: async (data: Buffer) => void wire.push(data) } },
+    },
+    packetCount: 0,
+    octetCount: 0,
+    rtpTimestamp: 0,
+    ntpTimestamp: 0n,
+    rtcpRuns: 0,
+    runRtcp() {
+      this.rtcpRuns += 1;
+    },
+    sendRtp: async (packet: Buffer) => void fallback.push(packet),
+    onGenericNack: { subscribe: (fn: typeof nack) => (nack = fn) },
+  };
+  // The viewer's side: keys swapped, werift's decrypt (with its own ROC tracking).
+  const receiver = new SrtpSession({ keys: { localMasterKey: peerKey, localMasterSalt: peerSalt, remoteMasterKey: key, remoteMasterSalt: salt }, profile: profile as 1 });
+  const fast = new WeriftFastSender(sender as unknown as RTCRtpSender);
+  return { sender, fast, wire, fallback, receiver, nack: (lost: number[]) => nack({ lost }) };
+}
+
+const packet = (sequenceNumber: number, payload = randomBytes(900)): OutboundRtp => ({ sequenceNumber, timestamp: 90_000 + sequenceNumber, ssrc: 0x11223344, payloadType: 102, marker: sequenceNumber % 2 === 0, payload });
+
+describe('WeriftFastSender', () => {
+  it.each([
+    ['AEAD_AES_128_GCM', 7],
+    ['AES_CM_128_HMAC_SHA1_80', 1],
+  ])('%s: werift decrypts what it sends, across a sequence number wrap, with mid and abs-send-time', (_name, profile) => {
+    const { fast, wire, receiver, sender } = fakeSender(profile);
+    const sent = [0xfffd, 0xfffe, 0xffff, 0, 1, 2].map((seq) => packet(seq));
+    for (const p of sent) expect(fast.send(p)).toBeGreaterThan(p.payload.length + 12);
+    expect(wire).toHaveLength(sent.length);
+    wire.forEach((buf, i) => {
+      const rtp = RtpPacket.deSerialize(receiver.decrypt(buf));
+      expect(rtp.header).toMatchObject({ sequenceNumber: sent[i]!.sequenceNumber, timestamp: sent[i]!.timestamp, ssrc: 0x11223344, payloadType: 102, marker: sent[i]!.marker, extension: true });
+      expect(rtp.header.extensions.map((e) => e.id)).toEqual([1, 3]);
+      expect(rtp.header.extensions[0]!.payload.toString()).toBe('0');
+      expect(rtp.payload).toEqual(sent[i]!.payload);
+    });
+    expect(sender.packetCount).toBe(sent.length);
+    expect(sender.octetCount).toBe(sent.length * 900);
+    expect(sender.rtcpRuns).toBe(1);
+  });
+
+  it('leaves the shared payload untouched', () => {
+    const { fast } = fakeSender(7);
+    const payload = Buffer.from('payload shared by every viewer');
+    const copy = Buffer.from(payload);
+    fast.send(packet(5, payload));
+    expect(payload).toEqual(copy);
+  });
+
+  it('answers a NACK with the packet as it was sent, and ignores sequence numbers it no longer has', () => {
+    const { fast, wire, nack } = fakeSender(7);
+    for (let seq = 100; seq < 300; seq += 1) fast.send(packet(seq));
+    wire.length = 0;
+    nack([290, 50]);
+    expect(wire).toHaveLength(1);
+    expect(wire[0]!.readUInt16BE(2)).toBe(290);
+  });
+
+  it('hands packets to werift when an extension it does not write was negotiated', () => {
+    const { fast, wire, fallback } = fakeSender(7, [{ id: 5, uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01' }]);
+    fast.send(packet(1));
+    expect(wire).toHaveLength(0);
+    expect(fallback).toHaveLength(1);
+  });
+
+  it('sends no extension block when none was negotiated', () => {
+    const { fast, wire, receiver } = fakeSender(7, []);
+    fast.send(packet(9));
+    expect(wire[0]![0]).toBe(0x80);
+    expect(RtpPacket.deSerialize(receiver.decrypt(wire[0]!)).header.sequenceNumber).toBe(9);
+  });
+});
