@@ -52,6 +52,20 @@ describe('JobManager', () => {
     expect(() => m.require('nope')).toThrow(expect.objectContaining({ code: 'job_not_found' }));
   });
 
+  it('gives a stream re-created under the same name (new id) a new job and input', async () => {
+    const m = create('manual');
+    m.streamLive({ streamId: 'id-old', name: 'g' });
+    await m.start('g').catch(() => {});
+    const first = m.get('g');
+    await m.start('g').catch(() => {});
+    expect(m.get('g')).toBe(first);
+    m.streamOffline('id-old', 'g');
+    m.streamLive({ streamId: 'id-new', name: 'g' });
+    await m.start('g').catch(() => {});
+    expect(m.get('g')).not.toBe(first);
+    expect(inputsFor).toEqual(['id-old', 'id-new']);
+  });
+
   it('offline events are matched by stream id (a deleted stream has no name any more)', () => {
     const m = create('manual');
     m.streamLive({ streamId: 'id-c', name: 'c' });

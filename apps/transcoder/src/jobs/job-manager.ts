@@ -41,6 +41,7 @@ export interface JobView extends JobStats {
 export class JobManager extends EventEmitter<{ state: [string, JobState, JobState] }> {
   private readonly jobs = new Map<string, TranscodeJob>();
   private readonly live = new Map<string, LiveStream>();
+  private readonly jobStreamIds = new Map<string, string>();
   private readonly log: Logger;
   private closed = false;
 
@@ -105,7 +106,11 @@ export class JobManager extends EventEmitter<{ state: [string, JobState, JobStat
     const live = this.live.get(stream);
     if (!input && !live) throw new OnairError('stream_offline', `Stream "${stream}" is not live on the ingest.`);
     const profile = this.opts.profiles.profileFor(stream);
-    const job = existing && !input ? existing : this.createJob(stream, profile, input ?? this.opts.createInput(live!));
+    // A job is bound to the stream id it was created for; a stream deleted and re-created under
+    // the same name has a new id, so it gets a new job (and input).
+    const reusable = existing && !input && this.jobStreamIds.get(stream) === live?.streamId;
+    const job = reusable ? existing : this.createJob(stream, profile, input ?? this.opts.createInput(live!));
+    if (!input && live) this.jobStreamIds.set(stream, live.streamId);
     await job.start(profile);
     return job;
   }
