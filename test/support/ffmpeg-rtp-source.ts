@@ -22,7 +22,10 @@ export interface FfmpegRtpSourceOptions {
   fps?: number;
   /** Keyframe interval in frames. Default: one per second. */
   gopFrames?: number;
-  /** Stop by itself after this many seconds. Default: run until stop(). */
+  /**
+   * Stop by itself after this many seconds. Default 120, so a source leaked by a failed test
+   * does not keep a shared core busy; pass a larger value for longer runs.
+   */
   durationSec?: number;
   /** Pace at the frame rate (`-re`, like a live source). Default true. */
   realtime?: boolean;
@@ -49,13 +52,14 @@ export async function startFfmpegRtpSource(opts: FfmpegRtpSourceOptions): Promis
   const width = opts.width ?? 1280;
   const height = opts.height ?? 720;
   const fps = opts.fps ?? 30;
+  const durationSec = opts.durationSec ?? 120;
   const dir = await mkdtemp(join(tmpdir(), 'onair-rtp-src-'));
   const sdpPath = join(dir, 'source.sdp');
   const args = [
     '-hide_banner', '-nostats', '-loglevel', 'warning',
     ...(opts.realtime === false ? [] : ['-re']),
-    '-f', 'lavfi', '-i', `${opts.pattern ?? 'testsrc'}=size=${width}x${height}:rate=${fps}${opts.durationSec ? `:duration=${opts.durationSec}` : ''}`,
-    ...(opts.audioPort === null ? [] : ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000${opts.durationSec ? `:duration=${opts.durationSec}` : ''}`]),
+    '-f', 'lavfi', '-i', `${opts.pattern ?? 'testsrc'}=size=${width}x${height}:rate=${fps}:duration=${durationSec}`,
+    ...(opts.audioPort === null ? [] : ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${durationSec}`]),
     '-map', '0:v', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-profile:v', 'baseline', '-preset', opts.preset ?? 'ultrafast', '-tune', 'zerolatency',
     '-g', String(opts.gopFrames ?? fps), '-an', '-f', 'rtp', `rtp://${host}:${opts.videoPort}`,
     ...(opts.audioPort === null ? [] : ['-map', '1:a', '-vn', '-c:a', 'libopus', '-b:a', '64k', '-f', 'rtp', `rtp://${host}:${opts.audioPort}`]),

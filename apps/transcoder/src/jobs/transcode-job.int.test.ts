@@ -21,7 +21,10 @@ const ports = new UdpPortAllocator({ min: 42000, max: 42999 });
 const cleanups: Array<() => Promise<void> | void> = [];
 
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  // Every cleanup runs even if one fails (a failed rm must not leave an RTP source running).
+  const errors: unknown[] = [];
+  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve().then(cleanup).catch((error) => errors.push(error));
+  if (errors.length > 0) throw errors[0];
 });
 
 async function source(opts: { width?: number; height?: number } = {}): Promise<FfmpegRtpSource> {
