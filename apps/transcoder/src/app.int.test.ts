@@ -79,7 +79,7 @@ describe('transcoder service', () => {
     await waitFor(async () => (await job('demo'))?.state === 'running', 15_000, 'job running');
     expect(ingest.requests).toContain('POST /api/streams/id-demo/forwards');
     // Once ffmpeg had bound its ports, the job asked for a keyframe through the forward.
-    expect(ingest.requests.filter((r) => /^POST \/api\/streams\/id-demo\/forwards\/f\d+\/keyframe$/.test(r))).toHaveLength(1);
+    expect(ingest.requests.filter((r) => /^POST \/api\/streams\/id-demo\/forwards\/f\d+\/keyframe$/.test(r)).length).toBeGreaterThanOrEqual(1);
 
     // The default ladder on a 360p source is one 640x360 rung (no upscale).
     const master = await waitFor(async () => {
