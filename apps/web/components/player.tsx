@@ -1,21 +1,36 @@
 'use client';
 
 /**
- * The stream player: one playback mode at a time (WebRTC now; HLS slots in as another mode),
- * a visible state (`data-state`: connecting, live, reconnecting, offline, error), mute,
+ * The stream player: one playback mode at a time (`data-mode`: WebRTC over WHEP first, LL-HLS
+ * as the fallback), a visible state (`data-state`: connecting, live, reconnecting, offline,
+ * error), what is playing (mode, HLS rendition, latency), a WebRTC / HLS switch, mute,
  * fullscreen and a stats overlay. Keyboard: m mute, f fullscreen, s stats.
+ *
+ * Mode choice: `auto` starts on WebRTC and moves to HLS when `FallbackPolicy` says WebRTC is not
+ * working, then stays on HLS (no flapping). `?mode=hls|webrtc` or a click on the switch pins
+ * a mode: no automatic change after that.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { InboundSummary } from '@onair/shared/webrtc-client-stats';
-import type { PlaybackMode, PlaybackModeKind, PlaybackStatus, PlaybackTiming } from '../lib/playback';
+import type { PlaybackInfo, PlaybackMode, PlaybackModeKind, PlaybackStatus, PlaybackTiming } from '../lib/playback';
+import { FALLBACK_REASON_TEXT, FallbackPolicy, type FallbackReason, type ModePreference } from '../lib/playback-fallback';
+import { latencyLabel, modeLabel } from '../lib/playback-label';
+import { startHlsPlayback } from '../lib/hls-playback';
+import { hlsManifestUrl } from '../lib/hls-url';
 import { startWebrtcPlayback } from '../lib/webrtc-playback';
 import { AlertIcon, ExitFullscreenIcon, FullscreenIcon, OfflineIcon, StatsIcon, VolumeOffIcon, VolumeOnIcon } from './icons';
 import { StatsOverlay } from './stats-overlay';
 
 export interface PlayerProps {
   stream: string;
+  /** `?mode=`: `hls` or `webrtc` pins that mode; `auto` (default) tries WebRTC, falls back to HLS. */
+  preference?: ModePreference;
+  /** Base URL of the HLS origin ('' = this site, proxied); see `lib/hls-url.ts`. */
+  hlsBase?: string;
   /** Called with every status change (the watch page shows it beside the player). */
   onStatus?(status: PlaybackStatus): void;
+  /** Called when the delivery changes: `WebRTC`, `HLS · 480p · 1.2 Mbps`. */
+  onDelivery?(label: string): void;
 }
 
 const STATE_LABEL: Record<PlaybackStatus['state'], string> = {
@@ -26,10 +41,18 @@ const STATE_LABEL: Record<PlaybackStatus['state'], string> = {
   error: 'Error',
 };
 
-export function Player({ stream, onStatus }: PlayerProps) {
+const NO_INFO: PlaybackInfo = { rendition: null, latencySec: null, native: false };
+
+export function Player({ stream, preference = 'auto', hlsBase = '', onStatus, onDelivery }: PlayerProps) {
   const containerRef = useRef<HTMLDivElement>(null);
   const videoRef = useRef<HTMLVideoElement>(null);
-  const [mode] = useState<PlaybackModeKind>('webrtc');
+  const [mode, setMode] = useState<PlaybackModeKind>(preference === 'hls' ? 'hls' : 'webrtc');
+  /** A mode chosen by the viewer (or the URL): never changed automatically. */
+  const [pinned, setPinned] = useState(preference !== 'auto');
+  const pinnedRef = useRef(pinned);
+  pinnedRef.current = pinned;
+  const [fallback, setFallback] = useState<FallbackReason | null>(null);
+  const [info, setInfo] = useState<PlaybackInfo>(NO_INFO);
   const [status, setStatus] = useState<PlaybackStatus>({ state: 'connecting', detail: null });
   const [stats, setStats] = useState<InboundSummary | null>(null);
   const [muted, setMuted] = useState(true);
@@ -42,6 +65,8 @@ export function Player({ stream, onStatus }: PlayerProps) {
   const [generation, setGeneration] = useState(0);
   const onStatusRef = useRef(onStatus);
   onStatusRef.current = onStatus;
+  const onDeliveryRef = useRef(onDelivery);
+  onDeliveryRef.current = onDelivery;
 
   useEffect(() => {
     const video = videoRef.current;
@@ -49,21 +74,48 @@ export function Player({ stream, onStatus }: PlayerProps) {
     // Autoplay is only allowed muted; the viewer unmutes with a click.
     video.muted = true;
     setMuted(true);
+    setInfo(NO_INFO);
+    setStats(null);
+    setTiming(null);
+    // Automatic fallback: only on WebRTC, only while no mode is pinned.
+    const policy = mode === 'webrtc' && !pinnedRef.current ? new FallbackPolicy(performance.now()) : null;
+    const callbacks = {
+      onStatus: (next: PlaybackStatus) => {
+        policy?.observe(next.state, performance.now());
+        setStatus(next);
+        onStatusRef.current?.(next);
+      },
+      onStats: setStats,
+      onTiming: (next: PlaybackTiming) => {
+        policy?.observeTransport(next.connectedMs !== null);
+        setTiming(next);
+      },
+      onInfo: setInfo,
+    };
     let playback: PlaybackMode | null = null;
-    if (mode === 'webrtc') {
+    let policyTimer: ReturnType<typeof setInterval> | undefined;
+    const webrtcAvailable = typeof RTCPeerConnection === 'function';
+    if (mode === 'hls') {
+      playback = startHlsPlayback(video, { manifestUrl: hlsManifestUrl(hlsBase, stream), liveUrl: '/api/streams/live', streamName: stream, callbacks });
+    } else if (policy && !webrtcAvailable) {
+      setFallback('webrtc_unavailable');
+      setMode('hls');
+    } else {
       playback = startWebrtcPlayback(video, {
         whepUrl: `/whep/${encodeURIComponent(stream)}`,
         liveUrl: '/api/streams/live',
         streamName: stream,
-        callbacks: {
-          onStatus: (next) => {
-            setStatus(next);
-            onStatusRef.current?.(next);
-          },
-          onStats: setStats,
-          onTiming: setTiming,
-        },
+        callbacks,
       });
+      if (policy) {
+        policyTimer = setInterval(() => {
+          const reason = policy.decide(performance.now(), webrtcAvailable);
+          if (!reason || pinnedRef.current) return;
+          clearInterval(policyTimer);
+          setFallback(reason);
+          setMode('hls');
+        }, 250);
+      }
     }
     // Leaving the page (tab closed, navigation away): DELETE the session with a keepalive request.
     const onPageHide = () => playback?.stop();
@@ -74,10 +126,12 @@ export function Player({ stream, onStatus }: PlayerProps) {
     window.addEventListener('pagehide', onPageHide);
     window.addEventListener('pageshow', onPageShow);
     return () => {
+      clearInterval(policyTimer);
       window.removeEventListener('pagehide', onPageHide);
       window.removeEventListener('pageshow', onPageShow);
       playback?.stop();
     };
+    // `pinned` is read through a ref: pinning the mode that is playing does not restart it.
   }, [stream, mode, generation]);
 
   const toggleMute = useCallback(() => {
@@ -115,6 +169,19 @@ export function Player({ stream, onStatus }: PlayerProps) {
     };
   }, []);
 
+  /** The viewer's WebRTC / HLS switch: pins the mode (no automatic fallback afterwards). */
+  const chooseMode = useCallback((next: PlaybackModeKind) => {
+    pinnedRef.current = true;
+    setPinned(true);
+    setFallback(null);
+    setMode(next);
+  }, []);
+
+  const delivery = modeLabel(mode, info.rendition, info.native);
+  useEffect(() => {
+    onDeliveryRef.current?.(delivery);
+  }, [delivery]);
+
   const play = useCallback(() => {
     videoRef.current?.play().catch(() => undefined);
   }, []);
@@ -147,6 +214,10 @@ export function Player({ stream, onStatus }: PlayerProps) {
       data-testid="player"
       data-state={state}
       data-mode={mode}
+      data-rendition={mode === 'hls' ? (info.rendition ?? undefined) : undefined}
+      data-latency={info.latencySec === null ? undefined : info.latencySec.toFixed(2)}
+      data-fallback={fallback ?? undefined}
+      data-pinned={pinned ? 'true' : undefined}
       data-gather-ms={ms(timing?.gatherMs)}
       data-answer-ms={ms(timing?.answerMs)}
       data-connected-ms={ms(timing?.connectedMs)}
@@ -170,6 +241,7 @@ export function Player({ stream, onStatus }: PlayerProps) {
           <p className="player__overlay-title">
             {state === 'offline' ? `${stream} is offline` : state === 'connecting' ? 'Connecting…' : state === 'reconnecting' ? 'Reconnecting…' : 'Playback problem'}
           </p>
+          {fallback && state !== 'offline' && <p className="player__overlay-detail">{FALLBACK_REASON_TEXT[fallback]}: switched to HLS.</p>}
           <p className="player__overlay-detail">{detail ?? (state === 'offline' ? 'This page will start playing as soon as the stream goes live.' : ' ')}</p>
         </div>
       )}
@@ -177,6 +249,10 @@ export function Player({ stream, onStatus }: PlayerProps) {
       <div className="player__top">
         <span className={badgeClass} data-testid="player-state">
           {STATE_LABEL[state]}
+        </span>
+        <span className="badge badge--mode" data-testid="player-mode" title={fallback ? `${FALLBACK_REASON_TEXT[fallback]}: playing over HLS.` : undefined}>
+          {delivery}
+          {mode === 'hls' && latencyLabel(info.latencySec) ? ` · ${latencyLabel(info.latencySec)}` : ''}
         </span>
       </div>
 
@@ -218,6 +294,21 @@ export function Player({ stream, onStatus }: PlayerProps) {
           }}
         />
         <span className="player__spacer" />
+        <div className="mode-switch" role="group" aria-label="Delivery" data-testid="mode-switch">
+          {(['webrtc', 'hls'] as const).map((kind) => (
+            <button
+              key={kind}
+              type="button"
+              className="mode-switch__option"
+              aria-pressed={mode === kind}
+              data-testid={`mode-${kind}`}
+              onClick={() => chooseMode(kind)}
+              title={kind === 'webrtc' ? 'WebRTC: lowest latency' : 'HLS: works behind any firewall'}
+            >
+              {kind === 'webrtc' ? 'WebRTC' : 'HLS'}
+            </button>
+          ))}
+        </div>
         <button type="button" className="icon-btn" onClick={() => setShowStats((v) => !v)} aria-pressed={showStats} aria-label="Statistics" data-testid="stats-toggle">
           <StatsIcon /> Stats
         </button>

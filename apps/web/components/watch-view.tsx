@@ -3,13 +3,15 @@
 import Link from 'next/link';
 import { useState } from 'react';
 import type { PlaybackStatus } from '../lib/playback';
+import type { ModePreference } from '../lib/playback-fallback';
 import { formatSince, formatViewers, resolutionLabel } from '../lib/format';
 import { useLiveStreams, useNow } from '../lib/use-live-streams';
 import { Player } from './player';
 
 /** The watch page body: the player and what is known about the stream from the live list. */
-export function WatchView({ stream }: { stream: string }) {
+export function WatchView({ stream, preference = 'auto', hlsBase = '' }: { stream: string; preference?: ModePreference; hlsBase?: string }) {
   const [status, setStatus] = useState<PlaybackStatus>({ state: 'connecting', detail: null });
+  const [delivery, setDelivery] = useState<string>(preference === 'hls' ? 'HLS' : 'WebRTC');
   const { streams } = useLiveStreams(3000);
   const now = useNow(1000);
   // The player knows first when the stream stops (it sees the frames stop); the list, polled
@@ -21,7 +23,7 @@ export function WatchView({ stream }: { stream: string }) {
   return (
     <div className="watch">
       <div>
-        <Player stream={stream} onStatus={setStatus} />
+        <Player stream={stream} preference={preference} hlsBase={hlsBase} onStatus={setStatus} onDelivery={setDelivery} />
         <h1 className="watch__title">
           {stream}
           {info || status.state === 'live' ? <span className="badge badge--live">Live</span> : streams || status.state === 'offline' ? <span className="badge badge--muted">Offline</span> : null}
@@ -45,7 +47,7 @@ export function WatchView({ stream }: { stream: string }) {
           <dt>Live for</dt>
           <dd>{info ? formatSince(info.since, now) : '—'}</dd>
           <dt>Delivery</dt>
-          <dd>WebRTC (WHEP)</dd>
+          <dd data-testid="delivery">{delivery === 'WebRTC' ? 'WebRTC (WHEP)' : delivery.replace(/^HLS/, 'LL-HLS')}</dd>
         </dl>
         <p className="help">
           Press <kbd>m</kbd> to unmute, <kbd>f</kbd> for full screen, <kbd>s</kbd> for stats. <Link href="/">All live streams →</Link>

@@ -1,5 +1,5 @@
 /**
- * What every playback mode (WebRTC now, HLS later) offers the player component: a status the
+ * What every playback mode (WebRTC, HLS) offers the player component: a status the
  * UI shows and tests read (`data-state`), stats for the overlay, and `stop()`. The player holds
  * one mode at a time and can swap modes without knowing how each one recovers.
  */
@@ -27,6 +27,17 @@ export interface PlaybackCallbacks {
   onStats?(stats: InboundSummary): void;
   /** Milestones of a session, ms from the start of its attempt: answer received, ICE/DTLS connected, first frame rendered. */
   onTiming?(timing: PlaybackTiming): void;
+  /** What is playing (HLS): rendition and distance from the live edge. */
+  onInfo?(info: PlaybackInfo): void;
+}
+
+export interface PlaybackInfo {
+  /** `480p · 1.2 Mbps` (hls.js's current level); null when unknown (native HLS, not started). */
+  rendition: string | null;
+  /** Seconds behind the live edge (`hls.latency`); null when unknown. */
+  latencySec: number | null;
+  /** The browser's own HLS (Safari without MSE) rather than hls.js. */
+  native: boolean;
 }
 
 export interface PlaybackTiming {

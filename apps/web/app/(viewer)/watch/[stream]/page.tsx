@@ -2,8 +2,10 @@ import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { streamNameSchema } from '@onair/shared/api';
 import { WatchView } from '../../../../components/watch-view';
+import { hlsPublicBase } from '../../../../lib/hls-url';
+import { parseModePreference } from '../../../../lib/playback-fallback';
 
-type Props = { params: Promise<{ stream: string }> };
+type Props = { params: Promise<{ stream: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> };
 
 async function streamName(params: Props['params']): Promise<string | null> {
   const { stream } = await params;
@@ -16,13 +18,17 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
   return { title: name ? `${name} (live)` : 'Not found' };
 }
 
-export default async function WatchPage({ params }: Props) {
+export default async function WatchPage({ params, searchParams }: Props) {
   const name = await streamName(params);
   if (!name) notFound();
+  // `?mode=hls|webrtc` pins a delivery; ONAIR_HLS_PUBLIC_URL (read per request, server-side, so
+  // a deployment can point viewers at its CDN without a rebuild) says where HLS is served.
+  const preference = parseModePreference((await searchParams).mode);
+  const hlsBase = hlsPublicBase();
   return (
     <main className="page">
       {/* key: a different stream gets a fresh player (new session, fresh state). */}
-      <WatchView key={name} stream={name} />
+      <WatchView key={name} stream={name} preference={preference} hlsBase={hlsBase} />
     </main>
   );
 }

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { proxyHls, transcoderBaseUrl } from './hls-proxy';
+
+const env = { ONAIR_TRANSCODER_URL: 'http://transcoder.test:8090' };
+
+describe('transcoderBaseUrl', () => {
+  it('defaults to the loopback transcoder and refuses non-http URLs', () => {
+    expect(transcoderBaseUrl({})?.toString()).toBe('http://127.0.0.1:8090/');
+    expect(transcoderBaseUrl({ ONAIR_TRANSCODER_URL: 'ftp://x' })).toBeNull();
+  });
+});
+
+describe('proxyHls', () => {
+  it('passes the blocking-reload query, status and caching headers, and streams the body', async () => {
+    let seen: { url: string; signal: AbortSignal | undefined } | undefined;
+    let release!: () => void;
+    const fetchImpl = (async (url: URL, init: RequestInit) => {
+      seen = { url: url.toString(), signal: init.signal ?? undefined };
+      // A body that is still being written when the proxy answers: the proxy must not wait for it.
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('#EXTM3U\n'));
+          release = () => {
+            controller.enqueue(new TextEncoder().encode('#EXT-X-PART:DURATION=0.2\n'));
+            controller.close();
+          };
+        },
+      });
+      return new Response(body, { status: 200, headers: { 'content-type': 'application/vnd.apple.mpegurl', 'cache-control': 'public, max-age=6', 'x-internal': '1', 'access-control-allow-origin': '*' } });
+    }) as typeof fetch;
+    const request = new Request('http://web.test/hls/demo/720p/index.m3u8?_HLS_msn=12&_HLS_part=3');
+    const response = await proxyHls(request, ['demo', '720p', 'index.m3u8'], { env, fetch: fetchImpl });
+    expect(seen?.url).toBe('http://transcoder.test:8090/hls/demo/720p/index.m3u8?_HLS_msn=12&_HLS_part=3');
+    expect(seen?.signal).toBeDefined();
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
+    expect(response.headers.get('cache-control')).toBe('public, max-age=6');
+    expect(response.headers.get('x-internal')).toBeNull();
+    const reader = response.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('#EXTM3U\n');
+    release();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('EXT-X-PART');
+    expect((await reader.read()).done).toBe(true);
+  });
+
+  it('aborts the upstream request when the browser goes away', async () => {
+    let upstreamSignal: AbortSignal | undefined;
+    const fetchImpl = ((_url: URL, init: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => {
+        upstreamSignal = init.signal ?? undefined;
+        init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+      })) as typeof fetch;
+    const browser = new AbortController();
+    const pending = proxyHls(new Request('http://web.test/hls/demo/720p/index.m3u8?_HLS_msn=99', { signal: browser.signal }), ['demo', '720p', 'index.m3u8'], { env, fetch: fetchImpl });
+    await Promise.resolve();
+    browser.abort();
+    const response = await pending;
+    expect(upstreamSignal?.aborted).toBe(true);
+    expect(response.status).toBe(499);
+  });
+
+  it('passes problems through and answers 502 upstream_unreachable when the transcoder is down', async () => {
+    const notFound = (async () => new Response(JSON.stringify({ code: 'stream_not_found', status: 404 }), { status: 404, headers: { 'content-type': 'application/problem+json' } })) as unknown as typeof fetch;
+    const missing = await proxyHls(new Request('http://web.test/hls/gone/index.m3u8'), ['gone', 'index.m3u8'], { env, fetch: notFound });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toBe('application/problem+json');
+    expect(await missing.json()).toMatchObject({ code: 'stream_not_found' });
+
+    const down = (async () => {
+      throw new TypeError('fetch failed');
+    }) as unknown as typeof fetch;
+    const response = await proxyHls(new Request('http://web.test/hls/demo/index.m3u8'), ['demo', 'index.m3u8'], { env, fetch: down });
+    expect(response.status).toBe(502);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(await response.json()).toMatchObject({ code: 'upstream_unreachable', status: 502 });
+  });
+
+  it.each([[['demo']], [['demo', '..', 'index.m3u8']], [['demo', 'a', 'b', 'c']], [['demo', '720p', '.hidden']], [['de mo', 'index.m3u8']]])('refuses the path %j without asking upstream', async (segments) => {
+    const fetchImpl = (async () => {
+      throw new Error('must not be called');
+    }) as unknown as typeof fetch;
+    const response = await proxyHls(new Request('http://web.test/hls/x'), segments, { env, fetch: fetchImpl });
+    expect(response.status).toBe(404);
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * Server-side forwarding of the HLS origin (`<transcoder>/hls/...`) through the web origin, so a
+ * default deployment needs one public port. Built for LL-HLS:
+ *
+ * - the query string goes through unchanged: `_HLS_msn`/`_HLS_part` make the transcoder hold the
+ *   request until that part exists (blocking playlist reload, RFC 8216bis §6.2.5.2);
+ * - the body is streamed, never buffered, and the upstream request is aborted when the browser
+ *   goes away (hls.js cancels blocked requests when it switches rendition);
+ * - `fetch` (undici) keeps connections to the transcoder alive, so a reload costs no handshake.
+ *
+ * Deployments with a CDN in front of the origin set `ONAIR_HLS_PUBLIC_URL` and the player skips
+ * this proxy (see `hlsManifestUrl`). Server-only.
+ */
+import { problemResponse } from './ingest-proxy';
+
+/** Response headers a player or a cache needs (type, size, caching of parts and playlists). */
+const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'etag', 'last-modified', 'age', 'expires'] as const;
+/** Request headers worth passing: conditional requests and ranges (native players use them). */
+const FORWARDED_REQUEST_HEADERS = ['range', 'if-none-match', 'if-modified-since', 'accept'] as const;
+
+/**
+ * Longest an answer may take, ms. A blocking reload waits up to three target durations (3 s for
+ * 1 s segments) before the transcoder answers 503; a segment of a slow rendition a bit more.
+ */
+export const HLS_UPSTREAM_TIMEOUT_MS = 20_000;
+
+/** One path segment of an HLS URL: stream names, rendition ids and file names only. */
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function transcoderBaseUrl(env: Record<string, string | undefined> = process.env): URL | null {
+  const raw = env.ONAIR_TRANSCODER_URL?.trim() || 'http://127.0.0.1:8090';
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface HlsProxyOptions {
+  /** Overrides `process.env` (tests). */
+  env?: Record<string, string | undefined>;
+  /** Overrides `fetch` (tests). */
+  fetch?: typeof fetch;
+}
+
+/** Forwards a GET/HEAD of `/hls/<segments…>` to the transcoder and streams its answer back. */
+export async function proxyHls(request: Request, segments: readonly string[], options: HlsProxyOptions = {}): Promise<Response> {
+  if (segments.length < 2 || segments.length > 3 || !segments.every((s) => SEGMENT.test(s) && !s.includes('..'))) {
+    return problemResponse('not_found', 'No such HLS file.');
+  }
+  const base = transcoderBaseUrl(options.env);
+  if (!base) return problemResponse('internal_error', 'ONAIR_TRANSCODER_URL is not a valid http(s) URL.');
+  const target = new URL(`/hls/${segments.map(encodeURIComponent).join('/')}`, base);
+  target.search = new URL(request.url).search;
+
+  const headers = new Headers();
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = request.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  const fetchImpl = options.fetch ?? fetch;
+  let upstream: Response;
+  try {
+    upstream = await fetchImpl(target, {
+      method: request.method === 'HEAD' ? 'HEAD' : 'GET',
+      headers,
+      redirect: 'manual',
+      cache: 'no-store',
+      // The browser gave up (rendition switch, page closed): stop the blocked upstream request too.
+      signal: AbortSignal.any([request.signal, AbortSignal.timeout(HLS_UPSTREAM_TIMEOUT_MS)]),
+    });
+  } catch (error) {
+    if (request.signal.aborted) return new Response(null, { status: 499 });
+    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+    return problemResponse('upstream_unreachable', timedOut ? `The HLS origin did not answer within ${HLS_UPSTREAM_TIMEOUT_MS / 1000} s.` : 'The HLS origin (transcoder) is unreachable.');
+  }
+
+  const out = new Headers();
+  for (const name of FORWARDED_RESPONSE_HEADERS) {
+    const value = upstream.headers.get(name);
+    if (value !== null) out.set(name, value);
+  }
+  // Problems (404 stream_not_found, 503 not yet) are small JSON documents; keep their type.
+  if (!out.has('cache-control')) out.set('cache-control', 'no-store');
+  const nullBody = upstream.status === 204 || upstream.status === 304 || request.method === 'HEAD';
+  return new Response(nullBody ? null : upstream.body, { status: upstream.status, headers: out });
+}

@@ -1,0 +1,78 @@
+/**
+ * The WebRTC → HLS fallback policy on a fake clock: each case is a situation a viewer meets and
+ * the moment the player should (or should not) give up on WebRTC.
+ */
+import { describe, expect, it } from 'vitest';
+import { FallbackPolicy, parseModePreference } from './playback-fallback';
+import type { PlayerState } from './playback';
+
+/** Replays `[ms, state]` events from t=0 and returns the first time (checked every 100 ms up to `until`) the policy says switch. */
+function firstSwitch(events: Array<[number, PlayerState | 'connected' | 'new-session']>, until: number, webrtcAvailable = true): { at: number; reason: string } | null {
+  const policy = new FallbackPolicy(0);
+  let next = 0;
+  for (let t = 0; t <= until; t += 100) {
+    while (next < events.length && events[next]![0] <= t) {
+      const [at, event] = events[next++]!;
+      if (event === 'connected' || event === 'new-session') policy.observeTransport(event === 'connected');
+      else policy.observe(event, at);
+    }
+    const reason = policy.decide(t, webrtcAvailable);
+    if (reason) return { at: t, reason };
+  }
+  return null;
+}
+
+describe('FallbackPolicy', () => {
+  it('keeps WebRTC when it goes live within 4 s', () => {
+    expect(firstSwitch([[0, 'connecting'], [900, 'live']], 60_000)).toBeNull();
+  });
+
+  it('falls back 4 s after starting when ICE never connects', () => {
+    expect(firstSwitch([[0, 'connecting']], 60_000)).toEqual({ at: 4000, reason: 'connect_timeout' });
+  });
+
+  it('waits longer for the first keyframe once connected, but not forever', () => {
+    expect(firstSwitch([[0, 'connecting'], [600, 'connected'], [5900, 'live']], 60_000)).toBeNull();
+    expect(firstSwitch([[0, 'connecting'], [600, 'connected']], 60_000)).toEqual({ at: 10_000, reason: 'connect_timeout' });
+    // Connected, then the session failed and the next one does not connect: back to 4 s.
+    expect(firstSwitch([[0, 'connecting'], [600, 'connected'], [2000, 'reconnecting'], [2000, 'new-session']], 60_000)).toEqual({ at: 4000, reason: 'connect_timeout' });
+  });
+
+  it('falls back when the POST keeps failing (5xx, network error)', () => {
+    expect(firstSwitch([[0, 'connecting'], [150, 'reconnecting'], [1300, 'connecting'], [1400, 'reconnecting']], 60_000)).toEqual({ at: 4000, reason: 'connect_timeout' });
+  });
+
+  it('does not count time offline: the stream is not live, HLS would not play either', () => {
+    // Offline for a minute, then the stream goes live and WebRTC connects within a second.
+    expect(firstSwitch([[0, 'connecting'], [100, 'offline'], [60_000, 'connecting'], [60_800, 'live']], 120_000)).toBeNull();
+    // …or does not connect: 4 s from when it started trying again.
+    expect(firstSwitch([[0, 'connecting'], [100, 'offline'], [60_000, 'connecting']], 120_000)).toEqual({ at: 64_000, reason: 'connect_timeout' });
+  });
+
+  it('gives a stream that was live 6 s to recover, and lets a quick recovery pass', () => {
+    expect(firstSwitch([[0, 'connecting'], [800, 'live'], [10_000, 'reconnecting'], [11_500, 'live']], 60_000)).toBeNull();
+    expect(firstSwitch([[0, 'connecting'], [800, 'live'], [10_000, 'reconnecting']], 60_000)).toEqual({ at: 16_000, reason: 'recover_timeout' });
+  });
+
+  it('does not fall back when the broadcaster stops (reconnecting, then offline)', () => {
+    expect(firstSwitch([[0, 'connecting'], [800, 'live'], [10_000, 'reconnecting'], [12_500, 'offline']], 60_000)).toBeNull();
+  });
+
+  it('switches at once on a hard error or without WebRTC', () => {
+    expect(firstSwitch([[0, 'connecting'], [200, 'error']], 60_000)).toEqual({ at: 200, reason: 'webrtc_error' });
+    expect(firstSwitch([], 60_000, false)).toEqual({ at: 0, reason: 'webrtc_unavailable' });
+  });
+});
+
+describe('parseModePreference', () => {
+  it.each([
+    ['hls', 'hls'],
+    ['webrtc', 'webrtc'],
+    [['hls', 'webrtc'], 'hls'],
+    ['HLS', 'auto'],
+    [undefined, 'auto'],
+    ['', 'auto'],
+  ] as const)('%j → %s', (value, expected) => {
+    expect(parseModePreference(value as string | string[] | undefined)).toBe(expected);
+  });
+});

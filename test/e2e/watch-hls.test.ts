@@ -1,0 +1,254 @@
+/**
+ * The player's HLS mode and its fallback, end to end: python3-aiortc publishes over WHIP, the
+ * transcoder turns the stream into LL-HLS, and headless Chromium watches /watch/<stream>:
+ * (1) forced to HLS (`?mode=hls`) through hls.js and the web origin's /hls proxy;
+ * (2) automatically falling back to HLS when WebRTC cannot work — ICE never connects, and the
+ *     WHEP POST answered 503;
+ * (3) switched back to WebRTC by hand.
+ * Also measured: what the web origin's proxy adds to a blocking playlist reload.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { launchBrowser, type TestBrowser } from '../support/browser';
+import { waitForAdvancingVideo } from '../support/playback';
+import { pollUntil } from '../support/poll';
+import { startStack, type Stack } from '../support/stack';
+
+const PUBLISHER = resolve(import.meta.dirname, '../support/peers/aiortc_whip_publisher.py');
+/** Screenshots for people to look at (gitignored). */
+const artifacts = resolve(import.meta.dirname, '../.artifacts');
+
+let stack: Stack;
+let browser: TestBrowser;
+let publisher: ChildProcess | undefined;
+let stream: { name: string; streamKey: string };
+const publisherOutput: string[] = [];
+
+function startAiortc(whipUrl: string, key: string): Promise<string> {
+  const child = spawn('/usr/bin/python3', [PUBLISHER, whipUrl, key], { stdio: ['ignore', 'pipe', 'pipe'] });
+  publisher = child;
+  return new Promise<string>((resolveSession, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      publisherOutput.push(line);
+      if (line.startsWith('PUBLISHING ')) resolveSession(line.slice('PUBLISHING '.length));
+    });
+    child.stderr!.on('data', (chunk: Buffer) => publisherOutput.push(chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`aiortc publisher exited with ${code}:\n${publisherOutput.join('\n')}`)));
+  });
+}
+
+function dumpLogs(): string {
+  return ['ingest', 'transcoder', 'web'].map((s) => `--- ${s}\n${stack.logs(s).slice(-25).join('\n')}`).join('\n');
+}
+
+async function player(page: Page): Promise<Record<string, string | undefined>> {
+  return page.$eval('[data-testid="player"]', (el) => ({ ...(el as HTMLElement).dataset }));
+}
+
+async function waitForPlayer(page: Page, what: string, ok: (data: Record<string, string | undefined>) => boolean, timeoutMs: number): Promise<Record<string, string | undefined>> {
+  try {
+    return await pollUntil(what, async () => {
+      const data = await player(page).catch(() => undefined);
+      return data && ok(data) ? data : undefined;
+    }, { timeoutMs, intervalMs: 50 });
+  } catch (error) {
+    const now = await player(page).catch(() => ({}));
+    throw new Error(`${(error as Error).message}; player is ${JSON.stringify(now)}\n${dumpLogs()}`);
+  }
+}
+
+/** Samples `data-latency` (hls.latency, s) for `ms` and returns the values seen. */
+async function sampleLatency(page: Page, ms: number): Promise<number[]> {
+  const values: number[] = [];
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const latency = Number((await player(page)).latency);
+    if (Number.isFinite(latency)) values.push(latency);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return values;
+}
+
+/** Scripts a page downloaded, with their decoded sizes. */
+async function scripts(page: Page): Promise<Map<string, number>> {
+  const entries = await page.evaluate(() =>
+    (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((e) => e.initiatorType === 'script' || e.name.endsWith('.js')).map((e) => [e.name, e.decodedBodySize] as const),
+  );
+  return new Map(entries);
+}
+let hlsPageScripts = new Map<string, number>();
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  stack = await startStack({ web: true, transcoder: true });
+  browser = await launchBrowser();
+  stream = await stack.createStream('e2e-hls');
+  await startAiortc(`${stack.ingestUrl}/whip`, stream.streamKey);
+  // The transcoder starts its job when the ingest says the stream is live; wait for its playlist.
+  await pollUntil('the LL-HLS multivariant playlist', async () => {
+    const res = await fetch(`${stack.transcoderUrl}/hls/${stream.name}/index.m3u8`);
+    return res.ok && (await res.text()).includes('#EXT-X-STREAM-INF');
+  }, { timeoutMs: 60_000, intervalMs: 250 }).catch((error: Error) => {
+    throw new Error(`${error.message}\n${dumpLogs()}`);
+  });
+});
+
+afterAll(async () => {
+  publisher?.kill('SIGTERM');
+  await browser?.close();
+  await stack?.close();
+});
+
+describe('/watch over LL-HLS', () => {
+  it('plays through hls.js with ?mode=hls: picture, frames advancing, rendition and latency shown', async () => {
+    const page = await browser.context.newPage();
+    const opened = Date.now();
+    await page.goto(`${stack.webUrl}/watch/${stream.name}?mode=hls`);
+    const live = await waitForPlayer(page, 'HLS live', (d) => d.mode === 'hls' && d.state === 'live', 30_000);
+    const liveMs = Date.now() - opened;
+    const video = await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 30 });
+    expect(video.width).toBeGreaterThan(0);
+    expect(live.pinned).toBe('true');
+
+    const data = await waitForPlayer(page, 'a rendition and a latency', (d) => Boolean(d.rendition && d.latency), 10_000);
+    expect(data.rendition).toMatch(/^\d+p · [\d.]+ (k|M)bps$/);
+    const badge = await page.textContent('[data-testid="player-mode"]');
+    expect(badge).toContain(`HLS · ${data.rendition}`);
+    expect(await page.textContent('[data-testid="delivery"]')).toContain('LL-HLS');
+    const latencies = await sampleLatency(page, 4000);
+    console.log(
+      `[e2e] HLS: live ${liveMs} ms after navigation (first frame ${live.firstFrameMs} ms after hls.js started); ${video.width}×${video.height}; ${data.rendition}; hls.latency median ${median(latencies).toFixed(2)} s, max ${Math.max(...latencies).toFixed(2)} s over ${latencies.length} samples`,
+    );
+    expect(median(latencies)).toBeLessThan(3);
+    // Requests went to the web origin's proxy, not to the transcoder.
+    const hlsRequests = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('/hls/')));
+    expect(hlsRequests.length).toBeGreaterThan(0);
+    expect(hlsRequests.every((n) => n.startsWith(`${stack.webUrl}/hls/`))).toBe(true);
+    hlsPageScripts = await scripts(page);
+    await page.hover('[data-testid="player"]');
+    await pollUntil('the controls to fade in', () => page.$eval('.player__controls', (el) => getComputedStyle(el).opacity === '1'), { timeoutMs: 3000 });
+    await page.screenshot({ path: join(artifacts, 'watch-hls.png') });
+    await page.close();
+  });
+
+  it('does not make WebRTC viewers download hls.js', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${stack.webUrl}/watch/${stream.name}?mode=webrtc`);
+    await waitForPlayer(page, 'WebRTC live', (d) => d.mode === 'webrtc' && d.state === 'live', 20_000);
+    const webrtc = await scripts(page);
+    const onlyHls = [...hlsPageScripts].filter(([name]) => !webrtc.has(name));
+    const hlsBytes = onlyHls.reduce((sum, [, size]) => sum + size, 0);
+    const webrtcBytes = [...webrtc.values()].reduce((sum, size) => sum + size, 0);
+    console.log(`[e2e] scripts: WebRTC page ${Math.round(webrtcBytes / 1024)} KiB; HLS mode loads ${onlyHls.length} more (${Math.round(hlsBytes / 1024)} KiB, hls.js)`);
+    expect(hlsBytes).toBeGreaterThan(100 * 1024);
+    await page.close();
+  });
+
+  it('falls back to HLS when ICE never connects (UDP to the server dropped)', async () => {
+    const page = await browser.context.newPage();
+    // What a UDP-blocking network looks like to the browser: the WHEP answer arrives (HTTPS
+    // works) but no connectivity check ever reaches the server — here because every candidate
+    // in the answer points at the discard port.
+    await page.route('**/whep/**', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      const response = await route.fetch();
+      const sdp = (await response.text()).replace(/^(a=candidate:\S+ \d+ udp \d+ \S+ )\d+/gim, '$19');
+      expect(sdp).toContain(' 9 typ host');
+      await route.fulfill({ response, body: sdp });
+    });
+    const opened = Date.now();
+    await page.goto(`${stack.webUrl}/watch/${stream.name}`);
+    expect((await player(page)).mode).toBe('webrtc');
+    const switched = await waitForPlayer(page, 'the switch to HLS', (d) => d.mode === 'hls', 15_000);
+    const switchedMs = Date.now() - opened;
+    expect(switched.fallback).toBe('connect_timeout');
+    await waitForPlayer(page, 'HLS live', (d) => d.state === 'live', 30_000);
+    const liveMs = Date.now() - opened;
+    const video = await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 30 });
+    expect(video.width).toBeGreaterThan(0);
+    console.log(`[e2e] ICE never connects: switched to HLS ${switchedMs} ms after navigation, live over HLS at ${liveMs} ms`);
+    // No flapping: still on HLS a while later.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await player(page)).mode).toBe('hls');
+    await page.screenshot({ path: join(artifacts, 'watch-hls-fallback.png') });
+    await page.close();
+  });
+
+  it('falls back to HLS when the WHEP POST fails, and plays WebRTC again when the viewer switches back', async () => {
+    const page = await browser.context.newPage();
+    let refused = 0;
+    await page.route('**/whep/**', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      refused++;
+      await route.fulfill({ status: 503, contentType: 'application/problem+json', body: JSON.stringify({ type: 'about:blank', code: 'unavailable', status: 503, title: 'Unavailable', detail: 'Overloaded.' }) });
+    });
+    const opened = Date.now();
+    await page.goto(`${stack.webUrl}/watch/${stream.name}`);
+    await waitForPlayer(page, 'the switch to HLS', (d) => d.mode === 'hls', 15_000);
+    const switchedMs = Date.now() - opened;
+    await waitForPlayer(page, 'HLS live', (d) => d.state === 'live', 30_000);
+    await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 15 });
+    expect(refused).toBeGreaterThan(0);
+    console.log(`[e2e] WHEP 503: switched to HLS ${switchedMs} ms after navigation after ${refused} refused POSTs`);
+
+    // WebRTC works again; the viewer asks for it.
+    await page.unroute('**/whep/**');
+    await page.hover('[data-testid="player"]');
+    const clicked = Date.now();
+    await page.click('[data-testid="mode-webrtc"]');
+    const back = await waitForPlayer(page, 'WebRTC live', (d) => d.mode === 'webrtc' && d.state === 'live', 20_000);
+    expect(back.rendition).toBeUndefined();
+    expect(back.pinned).toBe('true');
+    const video = await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 30 });
+    expect(video.width).toBeGreaterThan(0);
+    expect(await page.getAttribute('[data-testid="mode-webrtc"]', 'aria-pressed')).toBe('true');
+    console.log(`[e2e] switched back to WebRTC by hand: live ${Date.now() - clicked} ms after the click (WHEP answer ${back.answerMs} ms, connected ${back.connectedMs} ms, first frame ${back.firstFrameMs} ms after the attempt started)`);
+    await page.close();
+  });
+});
+
+describe('the /hls proxy on the web origin', () => {
+  it('adds little to a blocking playlist reload (same request via proxy and direct, in parallel)', async () => {
+    const master = await (await fetch(`${stack.transcoderUrl}/hls/${stream.name}/index.m3u8`)).text();
+    const rendition = master.split('\n').find((l) => l.endsWith('index.m3u8'))!;
+    const path = `/hls/${stream.name}/${rendition}`;
+
+    // Errors and statuses come through.
+    const missing = await fetch(`${stack.webUrl}/hls/no-such-stream/index.m3u8`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toContain('problem+json');
+
+    const overheads: number[] = [];
+    const waits: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const playlist = await (await fetch(`${stack.transcoderUrl}${path}`)).text();
+      const lines = playlist.split('\n');
+      const sequence = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(playlist)![1]);
+      const complete = lines.filter((l) => l.startsWith('#EXTINF')).length;
+      const lastInf = lines.map((l) => l.startsWith('#EXTINF')).lastIndexOf(true);
+      const partsAfter = lines.slice(lastInf + 1).filter((l) => l.startsWith('#EXT-X-PART:')).length;
+      const query = `?_HLS_msn=${sequence + complete}&_HLS_part=${partsAfter}`;
+      // The next part: both requests block until it exists, so the difference is the proxy's cost.
+      const t0 = performance.now();
+      const timed = async (url: string) => {
+        const res = await fetch(url);
+        const text = await res.text();
+        expect(res.status, text).toBe(200);
+        expect(res.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
+        return performance.now() - t0;
+      };
+      const [direct, proxied] = await Promise.all([timed(`${stack.transcoderUrl}${path}${query}`), timed(`${stack.webUrl}${path}${query}`)]);
+      overheads.push(proxied - direct);
+      waits.push(direct);
+    }
+    const sorted = [...overheads].sort((a, b) => a - b);
+    console.log(`[e2e] /hls proxy on blocking reloads: direct answered after ${median(waits).toFixed(0)} ms (median wait for the next part); proxy added median ${median(overheads).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms over ${overheads.length} reloads`);
+    expect(median(overheads)).toBeLessThan(50);
+  });
+});
