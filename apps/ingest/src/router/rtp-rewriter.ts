@@ -53,8 +53,17 @@ export class RtpRewriter {
    * receive time, used only to advance timestamps across a source switch.
    */
   process(input: RtpHeaderFields, arrivalMs: number): RtpHeaderFields | undefined {
+    const out = { sequenceNumber: 0, timestamp: 0, ssrc: 0, payloadType: 0 };
+    return this.rewrite(input, arrivalMs, out) ? out : undefined;
+  }
+
+  /**
+   * `process` without allocating: writes the rewritten fields into `out` (the fan-out reuses one
+   * object for every viewer of a packet) and returns false when the packet must be dropped.
+   */
+  rewrite(input: RtpHeaderFields, arrivalMs: number, out: RtpHeaderFields): boolean {
     if (input.ssrc !== this.sourceSsrc) this.rebase(input, arrivalMs);
-    else if (serialDiff(this.baseInSeq, input.sequenceNumber, SEQ_MOD) < 0) return undefined;
+    else if (serialDiff(this.baseInSeq, input.sequenceNumber, SEQ_MOD) < 0) return false;
     if (serialDiff(this.highestInSeq, input.sequenceNumber, SEQ_MOD) > 0) this.highestInSeq = input.sequenceNumber;
     const sequenceNumber = (input.sequenceNumber + this.seqOffset) % SEQ_MOD;
     const timestamp = (input.timestamp + this.tsOffset) % TS_MOD;
@@ -63,7 +72,11 @@ export class RtpRewriter {
       this.lastOutTs = timestamp;
       this.lastArrivalMs = arrivalMs;
     }
-    return { sequenceNumber, timestamp, ssrc: this.options.ssrc, payloadType: this.options.payloadType };
+    out.sequenceNumber = sequenceNumber;
+    out.timestamp = timestamp;
+    out.ssrc = this.options.ssrc;
+    out.payloadType = this.options.payloadType;
+    return true;
   }
 
   /** The next packet starts a new source even if its SSRC is unchanged (e.g. a reconnect reusing SSRCs). */

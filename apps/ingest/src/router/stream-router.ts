@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { LiveState } from '@onair/shared/api';
 import type { StreamCodecs } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
-import type { InboundRtp, MediaKind, NegotiatedCodec } from '../webrtc/engine';
+import type { InboundRtp, MediaKind, NegotiatedCodec, OutboundRtp } from '../webrtc/engine';
 import { probeKeyframe } from './codec-probe';
 import { KeyframeRequester } from './keyframe-requester';
 import { RtpRewriter } from './rtp-rewriter';
@@ -266,8 +266,9 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       if (info.width && info.height) this.picture = { width: info.width, height: info.height };
     }
     if (this.viewers.size === 0) return;
-    const { marker, payload } = packet;
-    const wireSize = 12 + payload.length;
+    const wireSize = 12 + packet.payload.length;
+    // One object for every viewer of this packet: engines copy what they keep (OutboundRtp).
+    const out: OutboundRtp = { sequenceNumber: 0, timestamp: 0, ssrc: 0, payloadType: 0, marker: packet.marker, payload: packet.payload };
     let waiting = false;
     for (const viewer of this.viewers.values()) {
       if (!viewer.session.connected) continue;
@@ -280,11 +281,10 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
         }
         viewer.waitingForKeyframe = false;
       }
-      const header = rewriter.process(packet, now);
-      if (!header) continue;
+      if (!rewriter.rewrite(packet, now, out)) continue;
       // No per-viewer copy of the payload here: the engine serializes (and encrypts) into the
       // one buffer it sends, reading the shared payload (OutboundRtp).
-      viewer.session.peer.send(packet.kind, { sequenceNumber: header.sequenceNumber, timestamp: header.timestamp, ssrc: header.ssrc, payloadType: header.payloadType, marker, payload });
+      viewer.session.peer.send(packet.kind, out);
       counters.packetsOut += 1;
       counters.bytesOut += wireSize;
     }

@@ -8,12 +8,14 @@ const SDES_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const ABS_SEND_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
 
 /** A werift sender reduced to what the fast path touches, with werift's own SRTP session. */
-function fakeSender(profile: number, headerExtensions = [{ id: 1, uri: SDES_MID }, { id: 3, uri: ABS_SEND_TIME }]) {
+function fakeSender(profile: number, headerExtensions = [{ id: 1, uri: SDES_MID }, { id: 3, uri: ABS_SEND_TIME }], consentFresh = false) {
   const key = randomBytes(16);
   const salt = randomBytes(profile === 7 ? 12 : 14);
   const peerKey = randomBytes(16);
   const peerSalt = randomBytes(profile === 7 ? 12 : 14);
   const wire: Buffer[] = [];
+  const direct: Array<{ data: Buffer; port: number; host: string }> = [];
+  const pair = { remoteAddr: ['127.0.0.1', 5004] as [string, number], packetsSent: 0, bytesSent: 0, protocol: { transport: { closed: false, socket: { send: (data: Buffer, port: number, host: string) => void direct.push({ data, port, host }) } } } };
   const fallback: Buffer[] = [];
   let nack: (feedback: { lost: number[] }) => void = () => undefined;
   const sender = {
@@ -25,7 +27,7 @@ function fakeSender(profile: number, headerExtensions = [{ id: 1, uri: SDES_MID 
     dtlsTransport: {
       state: 'connected',
       srtp: new SrtpSession({ keys: { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: peerKey, remoteMasterSalt: peerSalt }, profile: profile as 1 }),
-      iceTransport: { connection: { send: async (data: Buffer) => void wire.push(data) } },
+      iceTransport: { connection: { state: 'completed', consentFresh, nominated: pair, send: async (data: Buffer) => void wire.push(data) } },
     },
     packetCount: 0,
     octetCount: 0,
@@ -41,7 +43,7 @@ function fakeSender(profile: number, headerExtensions = [{ id: 1, uri: SDES_MID 
   // The viewer's side: keys swapped, werift's decrypt (with its own ROC tracking).
   const receiver = new SrtpSession({ keys: { localMasterKey: peerKey, localMasterSalt: peerSalt, remoteMasterKey: key, remoteMasterSalt: salt }, profile: profile as 1 });
   const fast = new WeriftFastSender(sender as unknown as RTCRtpSender);
-  return { sender, fast, wire, fallback, receiver, nack: (lost: number[]) => nack({ lost }) };
+  return { sender, fast, wire, direct, pair, fallback, receiver, nack: (lost: number[]) => nack({ lost }) };
 }
 
 const packet = (sequenceNumber: number, payload = randomBytes(900)): OutboundRtp => ({ sequenceNumber, timestamp: 90_000 + sequenceNumber, ssrc: 0x11223344, payloadType: 102, marker: sequenceNumber % 2 === 0, payload });
@@ -65,6 +67,18 @@ describe('WeriftFastSender', () => {
     expect(sender.packetCount).toBe(sent.length);
     expect(sender.octetCount).toBe(sent.length * 900);
     expect(sender.rtcpRuns).toBe(1);
+  });
+
+  it("writes to the nominated pair's socket while consent is fresh, through werift's connection otherwise", () => {
+    const fresh = fakeSender(7, undefined, true);
+    fresh.fast.send(packet(1));
+    expect(fresh.wire).toHaveLength(0);
+    expect(fresh.direct.map(({ port, host }) => [host, port])).toEqual([['127.0.0.1', 5004]]);
+    expect(fresh.pair).toMatchObject({ packetsSent: 1, bytesSent: fresh.direct[0]!.data.length });
+    const stale = fakeSender(7, undefined, false);
+    stale.fast.send(packet(1));
+    expect(stale.direct).toHaveLength(0);
+    expect(stale.wire).toHaveLength(1);
   });
 
   it('leaves the shared payload untouched', () => {

@@ -9,7 +9,9 @@
  * the header with the negotiated extensions is written straight into the output, the payload
  * is encrypted into it (AES-GCM, RFC 7714; or AES-CM + HMAC-SHA1-80, RFC 3711) with the keys of
  * werift's own SRTP session (`dtlsTransport.srtp.localContext`, so DTLS and ICE stay werift's),
- * and the buffer goes to werift's ICE connection.
+ * and the buffer goes to the UDP socket of werift's nominated ICE pair (werift's own
+ * `Connection.send` reaches the same `socket.send` through three async functions: three
+ * promises per packet; it is still used whenever the pair is not plainly usable).
  *
  * What `sendRtp` did and is kept: the sender's RTCP SR fields (packet/octet counts, RTP/NTP
  * timestamp pair) and its SR loop; NACK retransmission (RFC 4585), from a ring of the encrypted
@@ -18,6 +20,8 @@
  * extension other than mid and abs-send-time, RTX, RED) falls back to `sendRtp`.
  */
 import { createCipheriv, createHmac } from 'node:crypto';
+import type { Socket } from 'node:dgram';
+import { isIP } from 'node:net';
 import type { RTCRtpSender } from 'werift';
 import type { OutboundRtp } from './engine';
 import { serializeRtp } from '../router/rtp-rewriter';
@@ -53,7 +57,7 @@ interface SenderInternals {
   dtlsTransport?: {
     state: string;
     srtp?: { localContext?: SrtpLocalContext };
-    iceTransport: { connection: { send(data: Buffer): Promise<void> } };
+    iceTransport: { connection: IceConnection };
   };
   packetCount: number;
   octetCount: number;
@@ -62,6 +66,35 @@ interface SenderInternals {
   runRtcp(): void;
   sendRtp(packet: Buffer): Promise<void>;
   onGenericNack: { subscribe(fn: (feedback: { lost: number[] }) => void): unknown };
+}
+
+/** werift's ICE Connection, as far as sending goes (werift 0.25). */
+interface IceConnection {
+  state: string;
+  consentFresh?: boolean;
+  iceLite?: boolean;
+  nominated?: {
+    remoteAddr?: [string, number];
+    packetsSent: number;
+    bytesSent: number;
+    protocol?: { transport?: { socket?: Socket; closed?: boolean } };
+  };
+  send(data: Buffer): Promise<void>;
+}
+
+/** Sends on the nominated pair's socket when werift's own checks would pass, else through werift. */
+function sendOnPair(connection: IceConnection, packet: Buffer): void {
+  const pair = connection.nominated;
+  const transport = pair?.protocol?.transport;
+  const socket = transport?.socket;
+  const remote = pair?.remoteAddr;
+  if (!pair || !socket || transport.closed || !remote || isIP(remote[0]) === 0 || connection.state === 'closed' || connection.state === 'failed' || !(connection.iceLite || connection.consentFresh)) {
+    connection.send(packet).catch(() => undefined);
+    return;
+  }
+  socket.send(packet, remote[1], remote[0]);
+  pair.packetsSent += 1;
+  pair.bytesSent += packet.length;
 }
 
 interface Keys {
@@ -87,7 +120,9 @@ export class WeriftFastSender {
   private fallback = false;
   private keys: Keys | undefined;
   private readonly iv = Buffer.alloc(12);
-  private readonly history: Array<{ seq: number; packet: Buffer } | undefined> = new Array(HISTORY);
+  /** Sent packets by sequence number modulo HISTORY (two arrays: no object per packet). */
+  private readonly historySeq = new Int32Array(HISTORY).fill(-1);
+  private readonly historyPacket: Array<Buffer | undefined> = new Array(HISTORY);
   private lastSrClockAt = -Infinity;
   private rtcpStarted = false;
 
@@ -116,10 +151,11 @@ export class WeriftFastSender {
       this.keys = { context, gcm: context.profile === PROFILE_AEAD_AES128_GCM, roc: 0, lastSeq: undefined };
     }
     const packet = this.protect(rtp, this.keys);
-    const seq = rtp.sequenceNumber;
-    this.history[seq % HISTORY] = { seq, packet };
+    const slot = rtp.sequenceNumber % HISTORY;
+    this.historySeq[slot] = rtp.sequenceNumber;
+    this.historyPacket[slot] = packet;
     this.track(rtp);
-    dtls.iceTransport.connection.send(packet).catch(() => undefined);
+    sendOnPair(dtls.iceTransport.connection, packet);
     return packet.length;
   }
 
@@ -250,8 +286,9 @@ export class WeriftFastSender {
     const dtls = this.sender.dtlsTransport;
     if (!dtls || this.fallback) return;
     for (const seq of lost) {
-      const entry = this.history[seq % HISTORY];
-      if (entry && entry.seq === seq) dtls.iceTransport.connection.send(entry.packet).catch(() => undefined);
+      const slot = seq % HISTORY;
+      const packet = this.historyPacket[slot];
+      if (packet && this.historySeq[slot] === seq) sendOnPair(dtls.iceTransport.connection, packet);
     }
   }
 }
