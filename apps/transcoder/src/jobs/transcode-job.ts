@@ -311,12 +311,18 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
       if (await isUdpPortBound(port)) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    if (this.proc !== proc || proc.exit || proc.firstOutputAt) return;
-    try {
-      this.log.debug({ sinceSpawnMs: Date.now() - proc.spawnedAt }, 'ffmpeg listens; requesting a keyframe');
-      await this.opts.input.requestKeyframe();
-    } catch (error) {
-      this.log.warn({ err: error }, 'keyframe request failed');
+    // Repeat until ffmpeg produces output: a bound port is not yet a reading demuxer, and the
+    // keyframe answering the first request often arrives before (bench: ffmpeg logs "RTP: missed
+    // 30 packets", and a browser publisher sends no other keyframe until it changes resolution,
+    // 6–8 s later; with the repeat, WHIP 201 → first output ~1.3 s).
+    while (this.proc === proc && !proc.exit && !proc.firstOutputAt) {
+      try {
+        this.log.debug({ sinceSpawnMs: Date.now() - proc.spawnedAt }, 'ffmpeg listens; requesting a keyframe');
+        await this.opts.input.requestKeyframe();
+      } catch (error) {
+        this.log.warn({ err: error }, 'keyframe request failed');
+      }
+      await new Promise((r) => setTimeout(r, 500));
     }
   }
 
