@@ -3,10 +3,9 @@
  * directory. Keys are stored as issued so the dashboard can show them again, as OBS users expect.
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { OnairError } from '@onair/shared/errors';
+import { openDatabase } from '@onair/service/sqlite';
 
 export interface StreamRecord {
   id: string;
@@ -32,18 +31,15 @@ export class StreamStore {
 
   /** `path` is a file, or `:memory:` for tests. */
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new DatabaseSync(path);
-    this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA busy_timeout = 2000;
-      CREATE TABLE IF NOT EXISTS streams (
+    this.db = openDatabase(
+      path,
+      `CREATE TABLE IF NOT EXISTS streams (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
         stream_key TEXT NOT NULL UNIQUE,
         created_at TEXT NOT NULL
-      );
-    `);
+      );`,
+    );
   }
 
   list(): StreamRecord[] {

@@ -4,10 +4,9 @@
  * in the table, so an upgrade that improves them reaches every install; they cannot be
  * replaced or deleted.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { OnairError } from '@onair/shared/errors';
+import { openDatabase } from '@onair/service/sqlite';
 import { BUILTIN_PROFILES, DEFAULT_PROFILE, isBuiltinProfile, parseProfile, type Profile } from './profile';
 
 interface ProfileRow {
@@ -24,12 +23,9 @@ export class ProfileStore {
 
   /** `path` is a file, or `:memory:` for tests. */
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new DatabaseSync(path);
-    this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA busy_timeout = 2000;
-      CREATE TABLE IF NOT EXISTS profiles (
+    this.db = openDatabase(
+      path,
+      `CREATE TABLE IF NOT EXISTS profiles (
         name TEXT PRIMARY KEY,
         body TEXT NOT NULL,
         updated_at TEXT NOT NULL
@@ -37,8 +33,8 @@ export class ProfileStore {
       CREATE TABLE IF NOT EXISTS stream_profiles (
         stream TEXT PRIMARY KEY,
         profile TEXT NOT NULL
-      );
-    `);
+      );`,
+    );
   }
 
   list(): ProfileView[] {
