@@ -9,36 +9,20 @@
  *   watch the HLS master playlist follow → sign out and be refused → sign-in rate limit.
  * - The built browser bundle holds no admin secret.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSession, SESSION_COOKIE } from '../../apps/web/lib/server/session-token';
+import { startAiortcPublisher, type AiortcPublisher } from '../support/peers/aiortc-publisher';
 import { launchBrowser, type TestBrowser } from '../support/browser';
 import { pollUntil } from '../support/poll';
 import { startStack, type Stack } from '../support/stack';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const PUBLISHER = resolve(import.meta.dirname, '../support/peers/aiortc_whip_publisher.py');
 const SHOTS = process.env.ONAIR_SCREENSHOTS_DIR;
 /** The transcoder is optional while it is being built: without it, the dashboard must say it is unreachable. */
 const WITH_TRANSCODER = existsSync(join(ROOT, 'apps/transcoder/src/main.ts'));
-
-function startAiortc(whipUrl: string, key: string): { child: ChildProcess; session: Promise<string>; output: string[] } {
-  const child = spawn('/usr/bin/python3', [PUBLISHER, whipUrl, key], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  const session = new Promise<string>((resolveSession, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      output.push(line);
-      if (line.startsWith('PUBLISHING ')) resolveSession(line.slice('PUBLISHING '.length));
-    });
-    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`aiortc publisher exited with ${code}:\n${output.join('\n')}`)));
-  });
-  return { child, session, output };
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -84,7 +68,7 @@ describe('operator dashboard', () => {
   let stack: Stack;
   let browser: TestBrowser;
   let page: Page;
-  let publisher: ReturnType<typeof startAiortc> | undefined;
+  let publisher: AiortcPublisher | undefined;
 
   beforeAll(async () => {
     stack = await startStack({ web: true, transcoder: WITH_TRANSCODER });
@@ -92,7 +76,7 @@ describe('operator dashboard', () => {
     page = await browser.context.newPage();
   });
   afterAll(async () => {
-    publisher?.child.kill('SIGTERM');
+    publisher?.stop();
     await browser?.close();
     await stack?.close();
   });
@@ -213,7 +197,7 @@ describe('operator dashboard', () => {
     expect(stored.streamKey).toBe(rotated);
 
     // Publish with aiortc: the card goes live with figures that change.
-    publisher = startAiortc(`${stack.ingestUrl}/whip`, rotated);
+    publisher = startAiortcPublisher(`${stack.ingestUrl}/whip`, rotated);
     await publisher.session;
     await pollUntil('the stream card to show live', async () => (await card.getAttribute('data-live')) === 'true', { timeoutMs: 20_000 });
     await pollUntil('the resolution to show', async () => (await card.locator('[data-testid="stat-resolution"]').textContent()) === '640×360', { timeoutMs: 20_000 });

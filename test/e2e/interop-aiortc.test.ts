@@ -2,49 +2,31 @@
  * Interop: an independent WebRTC stack (python3-aiortc) publishes video and audio over WHIP,
  * and Chromium watches it on the site over WHEP — picture, advancing frames and sound.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAiortcPublisher, type AiortcPublisher } from '../support/peers/aiortc-publisher';
 import { launchBrowser, type TestBrowser } from '../support/browser';
 import { audioLevel, waitForAdvancingVideo } from '../support/playback';
 import { pollUntil } from '../support/poll';
 import { startStack, type Stack } from '../support/stack';
 
-const PUBLISHER = resolve(import.meta.dirname, '../support/peers/aiortc_whip_publisher.py');
-
-function startAiortc(whipUrl: string, key: string, extra: string[] = []): { child: ChildProcess; session: Promise<string>; output: string[] } {
-  const child = spawn('/usr/bin/python3', [PUBLISHER, whipUrl, key, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  const session = new Promise<string>((resolveSession, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      output.push(line);
-      if (line.startsWith('PUBLISHING ')) resolveSession(line.slice('PUBLISHING '.length));
-    });
-    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`aiortc publisher exited with ${code}:\n${output.join('\n')}`)));
-  });
-  return { child, session, output };
-}
-
 describe('python3-aiortc publishes over WHIP, Chromium watches over WHEP', () => {
   let stack: Stack;
   let browser: TestBrowser;
-  let publisher: ReturnType<typeof startAiortc> | undefined;
+  let publisher: AiortcPublisher | undefined;
 
   beforeAll(async () => {
     stack = await startStack({ web: true });
     browser = await launchBrowser();
   });
   afterAll(async () => {
-    publisher?.child.kill('SIGTERM');
+    publisher?.stop();
     await browser?.close();
     await stack?.close();
   });
 
   it('plays the aiortc stream with picture, motion and sound', async () => {
     const stream = await stack.createStream('interop');
-    publisher = startAiortc(`${stack.ingestUrl}/whip`, stream.streamKey);
+    publisher = startAiortcPublisher(`${stack.ingestUrl}/whip`, stream.streamKey);
     const sessionUrl = await publisher.session;
     expect(sessionUrl).toMatch(new RegExp(`^${stack.ingestUrl}/whip/`));
 

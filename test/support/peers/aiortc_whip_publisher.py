@@ -19,8 +19,28 @@ import urllib.request
 
 import numpy
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.codecs import h264
 from aiortc.mediastreams import MediaStreamTrack
 from av import AudioFrame, VideoFrame
+
+
+def honour_keyframe_requests():
+    """aiortc 1.4's H.264 encoder takes force_keyframe (sent on PLI) but ignores it, so a viewer
+    joining waits for x264's next natural keyframe (~8 s). A fresh encoder context starts with an
+    IDR, which is what OBS and browsers do on PLI."""
+    original = h264.H264Encoder._encode_frame
+
+    def encode_frame(self, frame, force_keyframe):
+        if force_keyframe and self.codec is not None:
+            self.buffer_data = b""
+            self.buffer_pts = None
+            self.codec = None
+        return original(self, frame, force_keyframe)
+
+    h264.H264Encoder._encode_frame = encode_frame
+
+
+honour_keyframe_requests()
 
 VIDEO_CLOCK = 90000
 FPS = 30
