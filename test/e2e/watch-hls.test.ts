@@ -82,6 +82,25 @@ async function scripts(page: Page): Promise<Map<string, number>> {
 }
 let hlsPageScripts = new Map<string, number>();
 
+/**
+ * Records, in the page, when the player first showed each `mode:state` (ms since navigation
+ * start, from the page's own clock), so fallback times do not include test polling.
+ */
+async function traceModes(page: Page): Promise<() => Promise<Record<string, number>>> {
+  await page.addInitScript(() => {
+    const seen: Record<string, number> = {};
+    (window as unknown as { __modes: Record<string, number> }).__modes = seen;
+    const timer = setInterval(() => {
+      const el = document.querySelector('[data-testid="player"]');
+      if (!el) return;
+      const key = `${el.getAttribute('data-mode')}:${el.getAttribute('data-state')}`;
+      seen[key] ??= Math.round(performance.now());
+      if (key === 'hls:live') clearInterval(timer);
+    }, 10);
+  });
+  return () => page.evaluate(() => (window as unknown as { __modes: Record<string, number> }).__modes);
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 beforeAll(async () => {
@@ -152,27 +171,34 @@ describe('/watch over LL-HLS', () => {
 
   it('falls back to HLS when ICE never connects (UDP to the server dropped)', async () => {
     const page = await browser.context.newPage();
-    // What a UDP-blocking network looks like to the browser: the WHEP answer arrives (HTTPS
-    // works) but no connectivity check ever reaches the server — here because every candidate
-    // in the answer points at the discard port.
+    // What a UDP-blocking network looks like: the WHEP exchange works (it is HTTP) but no
+    // connectivity check gets through in either direction — here because every candidate in
+    // the offer and in the answer points at the discard port (both sides, or the ingest's checks
+    // would reach the browser and the pair would form from a peer-reflexive candidate).
+    const unreachable = (sdp: string) => sdp.replace(/^(a=candidate:\S+ \d+ udp \d+ \S+ )\d+/gim, '$19');
     await page.route('**/whep/**', async (route) => {
+      // Trickled candidates (PATCH, RFC 8840) too.
+      if (route.request().method() === 'PATCH') return route.continue({ postData: unreachable(route.request().postData() ?? '') });
       if (route.request().method() !== 'POST') return route.continue();
-      const response = await route.fetch();
-      const sdp = (await response.text()).replace(/^(a=candidate:\S+ \d+ udp \d+ \S+ )\d+/gim, '$19');
+      const response = await route.fetch({ postData: unreachable(route.request().postData() ?? '') });
+      const sdp = unreachable(await response.text());
       expect(sdp).toContain(' 9 typ host');
       await route.fulfill({ response, body: sdp });
     });
-    const opened = Date.now();
+    const modes = await traceModes(page);
     await page.goto(`${stack.webUrl}/watch/${stream.name}`);
-    expect((await player(page)).mode).toBe('webrtc');
     const switched = await waitForPlayer(page, 'the switch to HLS', (d) => d.mode === 'hls', 15_000);
-    const switchedMs = Date.now() - opened;
     expect(switched.fallback).toBe('connect_timeout');
     await waitForPlayer(page, 'HLS live', (d) => d.state === 'live', 30_000);
-    const liveMs = Date.now() - opened;
     const video = await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 30 });
     expect(video.width).toBeGreaterThan(0);
-    console.log(`[e2e] ICE never connects: switched to HLS ${switchedMs} ms after navigation, live over HLS at ${liveMs} ms`);
+    const trace = await modes();
+    const tried = trace['webrtc:connecting']!;
+    const switchedAt = Math.min(...Object.entries(trace).filter(([k]) => k.startsWith('hls:')).map(([, t]) => t));
+    console.log(`[e2e] ICE never connects: WebRTC tried from ${tried} ms after navigation start, switched to HLS ${switchedAt - tried} ms later, live over HLS ${trace['hls:live']! - switchedAt} ms after the switch (${JSON.stringify(trace)})`);
+    // Connected-but-waiting would get 10 s: 4 s means the policy saw ICE never connect.
+    expect(switchedAt - tried).toBeGreaterThanOrEqual(3900);
+    expect(switchedAt - tried).toBeLessThan(6000);
     // No flapping: still on HLS a while later.
     await new Promise((r) => setTimeout(r, 3000));
     expect((await player(page)).mode).toBe('hls');
@@ -188,14 +214,16 @@ describe('/watch over LL-HLS', () => {
       refused++;
       await route.fulfill({ status: 503, contentType: 'application/problem+json', body: JSON.stringify({ type: 'about:blank', code: 'unavailable', status: 503, title: 'Unavailable', detail: 'Overloaded.' }) });
     });
-    const opened = Date.now();
+    const modes = await traceModes(page);
     await page.goto(`${stack.webUrl}/watch/${stream.name}`);
     await waitForPlayer(page, 'the switch to HLS', (d) => d.mode === 'hls', 15_000);
-    const switchedMs = Date.now() - opened;
     await waitForPlayer(page, 'HLS live', (d) => d.state === 'live', 30_000);
     await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 15 });
     expect(refused).toBeGreaterThan(0);
-    console.log(`[e2e] WHEP 503: switched to HLS ${switchedMs} ms after navigation after ${refused} refused POSTs`);
+    const trace = await modes();
+    const tried = trace['webrtc:connecting']!;
+    const switchedAt = Math.min(...Object.entries(trace).filter(([k]) => k.startsWith('hls:')).map(([, t]) => t));
+    console.log(`[e2e] WHEP 503: switched to HLS ${switchedAt - tried} ms after WebRTC started trying (${refused} refused POSTs), live over HLS ${trace['hls:live']! - switchedAt} ms after the switch`);
 
     // WebRTC works again; the viewer asks for it.
     await page.unroute('**/whep/**');
@@ -250,5 +278,31 @@ describe('the /hls proxy on the web origin', () => {
     const sorted = [...overheads].sort((a, b) => a - b);
     console.log(`[e2e] /hls proxy on blocking reloads: direct answered after ${median(waits).toFixed(0)} ms (median wait for the next part); proxy added median ${median(overheads).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms over ${overheads.length} reloads`);
     expect(median(overheads)).toBeLessThan(50);
+  });
+});
+
+describe('HLS when the broadcast ends and comes back', () => {
+  it('shows offline after the playlist ends (EXT-X-ENDLIST) and plays again when the stream is back', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${stack.webUrl}/watch/${stream.name}?mode=hls`);
+    await waitForPlayer(page, 'HLS live', (d) => d.mode === 'hls' && d.state === 'live', 30_000);
+    await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 15 });
+
+    // The publisher leaves (DELETE of its WHIP session): the transcoder ends the playlist.
+    const stopped = Date.now();
+    const exited = new Promise((r) => publisher!.once('exit', r));
+    publisher!.kill('SIGTERM');
+    await exited;
+    await waitForPlayer(page, 'offline', (d) => d.state === 'offline', 30_000);
+    const offlineMs = Date.now() - stopped;
+    expect(await page.textContent('[data-testid="player-overlay"]')).toContain('offline');
+
+    const restarted = Date.now();
+    await startAiortc(`${stack.ingestUrl}/whip`, stream.streamKey);
+    await waitForPlayer(page, 'HLS live again', (d) => d.mode === 'hls' && d.state === 'live', 60_000);
+    const video = await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 30 });
+    expect(video.width).toBeGreaterThan(0);
+    console.log(`[e2e] HLS: offline ${offlineMs} ms after the publisher left; live again ${Date.now() - restarted} ms after it came back`);
+    await page.close();
   });
 });

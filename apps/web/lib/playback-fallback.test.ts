@@ -54,6 +54,12 @@ describe('FallbackPolicy', () => {
     expect(firstSwitch([[0, 'connecting'], [800, 'live'], [10_000, 'reconnecting']], 60_000)).toEqual({ at: 16_000, reason: 'recover_timeout' });
   });
 
+  it('does not blame WebRTC while the session that played is still connected (the publisher stopped sending)', () => {
+    expect(firstSwitch([[0, 'connecting'], [500, 'connected'], [800, 'live'], [10_000, 'reconnecting']], 60_000)).toBeNull();
+    // The mode gives up on the silent session and the new one does not connect: 6 s from the start of the outage.
+    expect(firstSwitch([[0, 'connecting'], [500, 'connected'], [800, 'live'], [10_000, 'reconnecting'], [13_000, 'new-session']], 60_000)).toEqual({ at: 16_000, reason: 'recover_timeout' });
+  });
+
   it('does not fall back when the broadcaster stops (reconnecting, then offline)', () => {
     expect(firstSwitch([[0, 'connecting'], [800, 'live'], [10_000, 'reconnecting'], [12_500, 'offline']], 60_000)).toBeNull();
   });

@@ -10,6 +10,10 @@
  *   (10 s) before switching.
  * - Was live, then `reconnecting` for longer than `recoverTimeoutMs` (6 s): a kept session
  *   resumes within ~100 ms and a new one connects within ~1 s, so this much means the path broke.
+ *   Not while the session that played is still connected: then the frames stopped because the
+ *   publisher did (network drop, OBS reconnecting), and HLS would stall just the same — the
+ *   WebRTC mode replaces a connected session that stays silent, which restarts this clock's
+ *   relevance (a new session is not connected yet).
  * - `offline` is not a failure of WebRTC (the stream is not live; HLS would not play either), so
  *   it stops the clock.
  *
@@ -78,7 +82,7 @@ export class FallbackPolicy {
     if (this.hardError) return 'webrtc_error';
     if (this.troubleSince === null) return null;
     const waited = now - this.troubleSince;
-    if (this.everLive) return waited >= this.recoverTimeoutMs ? 'recover_timeout' : null;
+    if (this.everLive) return !this.connected && waited >= this.recoverTimeoutMs ? 'recover_timeout' : null;
     return waited >= (this.connected ? this.firstFrameTimeoutMs : this.connectTimeoutMs) ? 'connect_timeout' : null;
   }
 }

@@ -171,6 +171,25 @@ describe('WebRTC playback recovery', () => {
     playback.stop();
   });
 
+  it('gives a new connected session 6 s for its first keyframe before POSTing again', async () => {
+    listed = ['demo'];
+    const first = new FakeSession();
+    const second = new FakeSession();
+    playWhep.mockResolvedValueOnce(first).mockResolvedValueOnce(second);
+    const playback = start();
+    await vi.advanceTimersByTimeAsync(0);
+    first.emit('state', 'connected');
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(first.close).not.toHaveBeenCalled();
+    expect(state()).toBe('connecting');
+    // 6 s from when the list first said live (the first tick, ~1 s in).
+    await vi.advanceTimersByTimeAsync(3500);
+    expect(first.close).toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1000); // backoff
+    expect(playWhep).toHaveBeenCalledTimes(2);
+    playback.stop();
+  });
+
   it('DELETEs a failed session and POSTs again with backoff, through server errors', async () => {
     listed = ['demo'];
     const first = new FakeSession();

@@ -10,7 +10,8 @@
  *   ingest keeps WHEP sessions across publisher reconnects, so frames resume on their own. Show
  *   `offline` while the live list says the stream is gone, `reconnecting` otherwise; if the
  *   stream is listed live but no frame came for `restartAfterStallMs` (3 s: a kept session
- *   resumes within ~100 ms), or our connection is `disconnected`, re-POST.
+ *   resumes within ~100 ms; 6 s for a new connected session still waiting for its first
+ *   keyframe), or our connection is `disconnected`, re-POST.
  * - STUN/TURN servers announced in an answer's `Link` headers are used from the next offer on.
  * "Media arrives" is measured by rendered frames (`requestVideoFrameCallback`) and, as a backup
  * when rendering is throttled, by `framesDecoded` (or audio bytes for audio-only streams).
@@ -34,6 +35,12 @@ export interface WebrtcPlaybackOptions {
   stallMs?: number;
   /** Listed live (or the list unknown) but no frame for this long → new session, ms. Default 3000. A kept session resumes within ~100 ms of the publisher being back, so 3 s means it is dead. */
   restartAfterStallMs?: number;
+  /**
+   * Connected but no first frame yet (listed live) for this long → new session, ms. Default 6000.
+   * Longer than `restartAfterStallMs`: the path works and the keyframe asked for is on its way;
+   * a new session would only have to wait for another one.
+   */
+  firstFrameTimeoutMs?: number;
   /** Longest wait for the POST's answer, ms. Default 10 000. */
   answerTimeoutMs?: number;
 }
@@ -60,6 +67,7 @@ class WebrtcPlayback implements PlaybackMode {
   private readonly stallMs: number;
   private readonly restartAfterStallMs: number;
   private readonly answerTimeoutMs: number;
+  private readonly firstFrameTimeoutMs: number;
 
   private stopped = false;
   private status: PlaybackStatus = { state: 'connecting', detail: null };
@@ -93,6 +101,7 @@ class WebrtcPlayback implements PlaybackMode {
     this.stallMs = options.stallMs ?? 2500;
     this.restartAfterStallMs = options.restartAfterStallMs ?? 3000;
     this.answerTimeoutMs = options.answerTimeoutMs ?? 10_000;
+    this.firstFrameTimeoutMs = options.firstFrameTimeoutMs ?? 6000;
   }
 
   start(): void {
@@ -327,7 +336,8 @@ class WebrtcPlayback implements PlaybackMode {
       return;
     }
     const waitingSince = Math.max(this.lastMediaAt, this.listedSince ?? 0);
-    if (now - waitingSince > this.restartAfterStallMs) this.restart('No video is arriving. Reconnecting…');
+    const patience = !this.firstFrameSeen && session.state === 'connected' ? this.firstFrameTimeoutMs : this.restartAfterStallMs;
+    if (now - waitingSince > patience) this.restart('No video is arriving. Reconnecting…');
   }
 
   private async tickOffline(): Promise<void> {
