@@ -29,8 +29,8 @@ export interface PlayerProps {
   hlsBase?: string;
   /** Called with every status change (the watch page shows it beside the player). */
   onStatus?(status: PlaybackStatus): void;
-  /** Called when the delivery changes: `WebRTC`, `HLS · 480p · 1.2 Mbps`. */
-  onDelivery?(label: string): void;
+  /** Called when the delivery changes: `WebRTC`, `HLS · 480p · 1.2 Mbps`, and why HLS if it was a fallback. */
+  onDelivery?(label: string, fallbackReason: string | null): void;
 }
 
 const STATE_LABEL: Record<PlaybackStatus['state'], string> = {
@@ -179,8 +179,8 @@ export function Player({ stream, preference = 'auto', hlsBase = '', onStatus, on
 
   const delivery = modeLabel(mode, info.rendition, info.native);
   useEffect(() => {
-    onDeliveryRef.current?.(delivery);
-  }, [delivery]);
+    onDeliveryRef.current?.(delivery, fallback ? FALLBACK_REASON_TEXT[fallback] : null);
+  }, [delivery, fallback]);
 
   const play = useCallback(() => {
     videoRef.current?.play().catch(() => undefined);

@@ -11,7 +11,7 @@ import { Player } from './player';
 /** The watch page body: the player and what is known about the stream from the live list. */
 export function WatchView({ stream, preference = 'auto', hlsBase = '' }: { stream: string; preference?: ModePreference; hlsBase?: string }) {
   const [status, setStatus] = useState<PlaybackStatus>({ state: 'connecting', detail: null });
-  const [delivery, setDelivery] = useState<string>(preference === 'hls' ? 'HLS' : 'WebRTC');
+  const [delivery, setDelivery] = useState<{ label: string; why: string | null }>({ label: preference === 'hls' ? 'HLS' : 'WebRTC', why: null });
   const { streams } = useLiveStreams(3000);
   const now = useNow(1000);
   // The player knows first when the stream stops (it sees the frames stop); the list, polled
@@ -23,7 +23,7 @@ export function WatchView({ stream, preference = 'auto', hlsBase = '' }: { strea
   return (
     <div className="watch">
       <div>
-        <Player stream={stream} preference={preference} hlsBase={hlsBase} onStatus={setStatus} onDelivery={setDelivery} />
+        <Player stream={stream} preference={preference} hlsBase={hlsBase} onStatus={setStatus} onDelivery={(label, why) => setDelivery({ label, why })} />
         <h1 className="watch__title">
           {stream}
           {info || status.state === 'live' ? <span className="badge badge--live">Live</span> : streams || status.state === 'offline' ? <span className="badge badge--muted">Offline</span> : null}
@@ -47,7 +47,10 @@ export function WatchView({ stream, preference = 'auto', hlsBase = '' }: { strea
           <dt>Live for</dt>
           <dd>{info ? formatSince(info.since, now) : '—'}</dd>
           <dt>Delivery</dt>
-          <dd data-testid="delivery">{delivery === 'WebRTC' ? 'WebRTC (WHEP)' : delivery.replace(/^HLS/, 'LL-HLS')}</dd>
+          <dd data-testid="delivery">
+            {delivery.label === 'WebRTC' ? 'WebRTC (WHEP)' : delivery.label.replace(/^HLS/, 'LL-HLS')}
+            {delivery.why && <span className="facts__note">{delivery.why}</span>}
+          </dd>
         </dl>
         <p className="help">
           Press <kbd>m</kbd> to unmute, <kbd>f</kbd> for full screen, <kbd>s</kbd> for stats. <Link href="/">All live streams →</Link>
