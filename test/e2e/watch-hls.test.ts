@@ -80,6 +80,7 @@ async function scripts(page: Page): Promise<Map<string, number>> {
   );
   return new Map(entries);
 }
+/** Filled by the first test (the HLS page); the next compares a WebRTC page against it. */
 let hlsPageScripts = new Map<string, number>();
 
 /**
@@ -165,6 +166,7 @@ describe('/watch over LL-HLS', () => {
     await page.goto(`${stack.webUrl}/watch/${stream.name}?mode=webrtc`);
     await waitForPlayer(page, 'WebRTC live', (d) => d.mode === 'webrtc' && d.state === 'live', 20_000);
     const webrtc = await scripts(page);
+    expect(hlsPageScripts.size, 'runs after the ?mode=hls test').toBeGreaterThan(0);
     const onlyHls = [...hlsPageScripts].filter(([name]) => !webrtc.has(name));
     const hlsBytes = onlyHls.reduce((sum, [, size]) => sum + size, 0);
     const webrtcBytes = [...webrtc.values()].reduce((sum, size) => sum + size, 0);
