@@ -17,10 +17,11 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { launchBrowser, type TestBrowser } from '../test/support/browser';
 import { startStack, type Stack } from '../test/support/stack';
 import { PublisherPage } from './lib/bench-pages';
-import { hlsFirstFrame, publishToFirstSegment, whepFirstFrame } from './lib/first-frame';
+import { firstPlayable, hlsFirstFrame, publishToFirstSegment, waitEnded, whepFirstFrame } from './lib/first-frame';
 import { measureHls, measureWhep, type G2GOptions } from './lib/glass-to-glass';
 import { startPageServer, type PageServer } from './lib/page-server';
 import { loadAverage, machineRecord } from './lib/stats';
@@ -29,7 +30,7 @@ import { selfCheck } from './lib/timecode';
 const quick = process.argv.includes('--quick');
 const SECONDS = Number(process.env.BENCH_G2G_SECONDS ?? (quick ? 10 : 30));
 const REPS = Number(process.env.BENCH_REPS ?? (quick ? 3 : 10));
-const WARMUP_SECONDS = quick ? 2 : 4;
+const WARMUP_SECONDS = quick ? 2 : 3;
 const STREAM = 'bench';
 const CANVAS = { w: 1280, h: 720 };
 const resultsDir = resolve(import.meta.dirname, 'results');
@@ -63,6 +64,16 @@ async function waitForStableLadder(transcoderUrl: string, resolution: string, ti
     await sleep(250);
   }
   return renditions;
+}
+
+/**
+ * The watch page's hls.js settings (apps/web/lib/hls-playback.ts), loaded at run time so the
+ * bench follows the site; imported by URL so the root type-check does not pull in the web app.
+ */
+async function siteHlsConfig(): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(resolve(import.meta.dirname, '../apps/web/lib/hls-playback.ts')).href;
+  const mod = (await import(url)) as { HLS_CONFIG: Record<string, unknown> };
+  return { ...mod.HLS_CONFIG };
 }
 
 async function main(): Promise<void> {
@@ -103,26 +114,36 @@ async function main(): Promise<void> {
     // Start-up of the HLS path first: it needs the stream to go live from offline every run.
     const publishToSegment = await publishToFirstSegment(publisher, whip, { url: stack.transcoderUrl, stream: STREAM }, repeat);
 
-    await sleep(1_000);
+    // The transcoder drops a `live` event that arrives while the previous job is still stopping
+    // (up to 3 s after offline): wait that out, or the steady stream gets no HLS at all.
+    const previous = await waitEnded(stack.transcoderUrl, STREAM, 20_000);
+    await sleep(4_000);
     await publisher.publish(whip.url, whip.key);
     await publisher.connected();
-    log('publishing for the steady-state scenarios');
+    const run = await firstPlayable(stack.transcoderUrl, STREAM, previous.epochs, Date.now() + 20_000);
+    log(`publishing for the steady-state scenarios (HLS run ${run ? `started, epoch ${run.epoch}` : 'DID NOT START within 20 s'})`);
     const g2g: G2GOptions = { context: browser.context, pagesUrl: pages.url, publisher, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, log };
 
     // WebRTC scenarios while the publisher's bandwidth estimate ramps the source up to 720p.
     const whepStart = await whepFirstFrame(whepUrl, repeat);
-    const whep = await measureWhep(whepUrl, g2g);
+    const whep = await measureWhep('WHEP', whepUrl, g2g);
+    const whepVideoOnly = await measureWhep('WHEP video-only', whepUrl, g2g, true);
 
     // The transcoder re-plans its ladder as the source grows; measure HLS on the final ladder.
     const renditions = await waitForStableLadder(stack.transcoderUrl, `${CANVAS.w}x${CANVAS.h}`, 40_000);
-    log(`ladder: ${renditions.join(', ') || 'none'}`);
+    const source = (await publisher.stats()).find((s) => s.type === 'outbound-rtp' && s.kind === 'video');
+    const sourceAtLadder = source ? { frame: `${source.frameWidth}x${source.frameHeight}`, fps: source.framesPerSecond, qualityLimitationReason: source.qualityLimitationReason, targetBitrate: source.targetBitrate } : undefined;
+    log(`ladder: ${renditions.join(', ') || 'none'}; publisher sends ${JSON.stringify(sourceAtLadder)}`);
 
-    const llConfig = { lowLatencyMode: true };
-    const llhls = await measureHls('LL-HLS (multivariant)', hlsUrl('index.m3u8'), llConfig, g2g);
+    // What a viewer of the site gets: the watch page's own hls.js settings, then hls.js's
+    // defaults with only lowLatencyMode on, each rendition on its own, and plain HLS.
+    const siteConfig = await siteHlsConfig();
+    const llhls = await measureHls('LL-HLS site config (multivariant)', hlsUrl('index.m3u8'), siteConfig, g2g);
+    const llhlsDefaults = await measureHls('LL-HLS hls.js defaults (multivariant)', hlsUrl('index.m3u8'), { lowLatencyMode: true }, g2g);
     const perRendition: Record<string, unknown> = {};
-    for (const id of renditions) perRendition[id] = await measureHls(`LL-HLS ${id}`, hlsUrl(`${id}/index.m3u8`), llConfig, g2g);
+    for (const id of renditions) perRendition[id] = await measureHls(`LL-HLS ${id}`, hlsUrl(`${id}/index.m3u8`), siteConfig, g2g);
     const hls = await measureHls('HLS (lowLatencyMode off)', hlsUrl('index.m3u8'), { lowLatencyMode: false }, g2g);
-    const hlsStart = await hlsFirstFrame('LL-HLS', hlsUrl('index.m3u8'), true, repeat);
+    const hlsStart = await hlsFirstFrame('LL-HLS', hlsUrl('index.m3u8'), siteConfig, repeat);
 
     const finished = new Date().toISOString();
     machine.loadAfter = loadAverage();
@@ -135,8 +156,12 @@ async function main(): Promise<void> {
           bench: 'latency',
           ...common,
           ladder: renditions,
+          sourceAtLadder,
           whep,
+          whepVideoOnly,
+          siteHlsConfig: siteConfig,
           llhls,
+          llhlsDefaults,
           llhlsRenditions: perRendition,
           hls,
           notes: 'glass-to-glass = rVFC expectedDisplayTime − the capture time burnt into the frame by the publisher page (same browser, one clock). Transcoded renditions are not sent back over WebRTC yet, so they are measured over LL-HLS. Breakdown: getStats deltas over the measured window.',

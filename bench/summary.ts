@@ -70,7 +70,9 @@ function findNumber(value: Json, pattern: RegExp): number | undefined {
 
 const rows: Row[] = [];
 rows.push(distRow('WHEP glass-to-glass', latency?.whep?.glassToGlass, '≤ 100 ms p50', 100, 'SRS 80 ms, Broadcast Box ~120 ms'));
-rows.push(distRow('LL-HLS glass-to-glass (hls.js, multivariant)', latency?.llhls?.glassToGlass, '≤ 1.5 s p50', 1500, 'Apple 1–2 s target, OvenMediaEngine 2–5 s'));
+rows.push(distRow('WHEP glass-to-glass, viewer without audio (no lip sync)', latency?.whepVideoOnly?.glassToGlass, 'diagnostic', undefined, '—', false));
+rows.push(distRow('LL-HLS glass-to-glass (site player config, multivariant)', latency?.llhls?.glassToGlass, '≤ 1.5 s p50', 1500, 'Apple 1–2 s target, OvenMediaEngine 2–5 s'));
+rows.push(distRow('LL-HLS glass-to-glass (hls.js defaults + lowLatencyMode, multivariant)', latency?.llhlsDefaults?.glassToGlass, '≤ 1.5 s p50', 1500, 'Apple 1–2 s target, OvenMediaEngine 2–5 s', false));
 for (const [id, r] of Object.entries<Json>(latency?.llhlsRenditions ?? {})) {
   rows.push(distRow(`LL-HLS glass-to-glass, rendition ${id}`, r?.glassToGlass, '≤ 1.5 s p50', 1500, 'transcoded over WebRTC goal 300 ms: not sent back over WebRTC yet', false));
 }
@@ -121,9 +123,9 @@ md.push('| metric | p50 | p95 | max | goal | anchor |', '| --- | --- | --- | ---
 for (const r of rows) md.push(`| ${r.metric} | ${r.p50} | ${r.p95} | ${r.max ?? ''} | ${r.goal}${mark(r.met)} | ${r.anchor} |`);
 
 // ── breakdowns ──
-const w = latency?.whep;
-if (w) {
-  md.push('', '## WHEP glass-to-glass breakdown', '');
+for (const [title, w] of [['WHEP glass-to-glass breakdown', latency?.whep], ['WHEP without the audio m-line (diagnostic)', latency?.whepVideoOnly]] as Array<[string, Json]>) {
+  if (!w) continue;
+  md.push('', `## ${title}`, '');
   md.push(`Measured ${w.seconds} s, ${w.framesRead} frames read (${w.readFps} fps), ${w.framesMisread} unreadable; resolutions ${JSON.stringify(w.resolutions)}.`);
   md.push('', '| stage | p50 | p95 |', '| --- | --- | --- |');
   md.push(`| capture → last packet received (encode, pacing, network, ingest) | ${ms(w.captureToReceive?.p50)} | ${ms(w.captureToReceive?.p95)} |`);
@@ -140,15 +142,16 @@ if (w) {
   md.push(`| viewer: frames dropped / freezes / packets lost / NACK / PLI | ${x(v.framesDropped)} / ${x(v.freezes)} / ${x(v.packetsLost)} / ${x(v.nacks)} / ${x(v.plis)} |`);
   md.push(`| RTT (loopback) | ${x(p.rttMs, ' ms')} |`);
 }
-const hlsRuns: Array<[string, Json]> = [['LL-HLS multivariant', latency?.llhls], ...Object.entries<Json>(latency?.llhlsRenditions ?? {}).map(([id, r]) => [`LL-HLS ${id}`, r] as [string, Json]), ['HLS (lowLatencyMode off)', latency?.hls]];
+const hlsRuns: Array<[string, Json]> = [['LL-HLS multivariant, site config', latency?.llhls], ['LL-HLS multivariant, hls.js defaults', latency?.llhlsDefaults], ...Object.entries<Json>(latency?.llhlsRenditions ?? {}).map(([id, r]) => [`LL-HLS ${id}`, r] as [string, Json]), ['HLS (lowLatencyMode off)', latency?.hls]];
 if (hlsRuns.some(([, r]) => r)) {
   md.push('', '## HLS breakdown (hls.js)', '');
   md.push('`hls.latency` is the player\'s distance behind the playlist\'s live edge; glass-to-glass adds what happens before the edge (ffmpeg encode, packaging into 200 ms parts).', '');
-  md.push('| run | glass-to-glass p50 / p95 | hls.latency p50 / p95 | hls.targetLatency | buffer ahead p50 | frames read (fps) | errors |', '| --- | --- | --- | --- | --- | --- | --- |');
+  if (latency?.siteHlsConfig) md.push(`Site config (apps/web/lib/hls-playback.ts): \`${JSON.stringify(latency.siteHlsConfig)}\`.`, '');
+  md.push('| run | glass-to-glass p50 / p95 | hls.latency p50 / p95 | hls.targetLatency | buffer ahead p50 | playback rate p50 | levels played | frames read (fps) | errors |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const [name, r] of hlsRuns) {
     if (!r) continue;
     const h = r.hls ?? {};
-    md.push(`| ${name} | ${ms(r.glassToGlass?.p50)} / ${ms(r.glassToGlass?.p95)} | ${ms(h.hlsLatencyMs?.p50)} / ${ms(h.hlsLatencyMs?.p95)} | ${ms(h.hlsTargetLatencyMs?.p50)} | ${ms(h.bufferAheadMs?.p50)} | ${r.framesRead} (${r.readFps}) | ${(h.errors ?? []).length ? [...new Set(h.errors)].join(', ') : 'none'} |`);
+    md.push(`| ${name} | ${ms(r.glassToGlass?.p50)} / ${ms(r.glassToGlass?.p95)} | ${ms(h.hlsLatencyMs?.p50)} / ${ms(h.hlsLatencyMs?.p95)} | ${ms(h.hlsTargetLatencyMs?.p50)} | ${ms(h.bufferAheadMs?.p50)} | ${x(h.playbackRate?.p50)} | ${Object.keys(r.resolutions ?? {}).join(', ')} | ${r.framesRead} (${r.readFps}) | ${(h.errors ?? []).length ? [...new Set(h.errors)].join(', ') : 'none'} |`);
   }
 }
 if (firstFrame) {
@@ -158,6 +161,10 @@ if (firstFrame) {
   md.push(`| WHEP: POST → 201 answer | ${ms(s.postToAnswer?.p50)} | ${ms(s.postToAnswer?.p95)} |`);
   md.push(`| WHEP: 201 → ICE connected | ${ms(s.answerToIceConnected?.p50)} | ${ms(s.answerToIceConnected?.p95)} |`);
   md.push(`| WHEP: ICE connected → first frame shown | ${ms(s.iceConnectedToFirstFrame?.p50)} | ${ms(s.iceConnectedToFirstFrame?.p95)} |`);
+  md.push(`| WHEP: … ICE connected → first video packet (±10 ms) | ${ms(s.iceConnectedToFirstPacket?.p50)} | ${ms(s.iceConnectedToFirstPacket?.p95)} |`);
+  md.push(`| WHEP: … first packet → first complete frame (the keyframe) | ${ms(s.firstPacketToFrameReceived?.p50)} | ${ms(s.firstPacketToFrameReceived?.p95)} |`);
+  md.push(`| WHEP: … frame received → decoded | ${ms(s.frameReceivedToDecoded?.p50)} | ${ms(s.frameReceivedToDecoded?.p95)} |`);
+  md.push(`| WHEP: … decoded → shown | ${ms(s.decodedToShown?.p50)} | ${ms(s.decodedToShown?.p95)} |`);
   md.push(`| WHEP: page load → first frame | ${ms(firstFrame.whep?.pageLoadToFirstFrame?.p50)} | ${ms(firstFrame.whep?.pageLoadToFirstFrame?.p95)} |`);
   const h = firstFrame.llhls?.steps ?? {};
   md.push(`| LL-HLS: page load → multivariant loaded | ${ms(h.manifestLoaded?.p50)} | ${ms(h.manifestLoaded?.p95)} |`);

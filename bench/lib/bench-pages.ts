@@ -94,6 +94,9 @@ export class ViewerPage {
   playWhep(url: string) {
     return call<{ steps: WhepSteps }>(this.page, 'playWhep', url);
   }
+  playWhepVideoOnly(url: string) {
+    return call<void>(this.page, 'playWhepVideoOnly', url);
+  }
   playHls(url: string, config: Record<string, unknown>) {
     return call<void>(this.page, 'playHls', url, config);
   }

@@ -28,6 +28,10 @@ export async function whepFirstFrame(whepUrl: string, o: RepeatOptions) {
         postToAnswer: steps.answer! - steps.start!,
         answerToIceConnected: steps.iceConnected! - steps.answer!,
         iceConnectedToFirstFrame: steps.firstFrame! - steps.iceConnected!,
+        iceConnectedToFirstPacket: steps.firstPacket! - steps.iceConnected!,
+        firstPacketToFrameReceived: steps.firstFrameReceived! - steps.firstPacket!,
+        frameReceivedToDecoded: steps.firstFrameDecoded! - steps.firstFrameReceived!,
+        decodedToShown: steps.firstFrame! - steps.firstFrameDecoded!,
         postToFirstFrame: steps.firstFrame! - steps.start!,
         pageLoadToFirstFrame: steps.firstFrame! - timeOrigin,
       };
@@ -47,6 +51,11 @@ export async function whepFirstFrame(whepUrl: string, o: RepeatOptions) {
       postToAnswer: pick('postToAnswer'),
       answerToIceConnected: pick('answerToIceConnected'),
       iceConnectedToFirstFrame: pick('iceConnectedToFirstFrame'),
+      /** Polled every 10 ms: ±10 ms. */
+      iceConnectedToFirstPacket: pick('iceConnectedToFirstPacket'),
+      firstPacketToFrameReceived: pick('firstPacketToFrameReceived'),
+      frameReceivedToDecoded: pick('frameReceivedToDecoded'),
+      decodedToShown: pick('decodedToShown'),
     },
     pageLoadToFirstFrame: pick('pageLoadToFirstFrame'),
     failures,
@@ -56,11 +65,11 @@ export async function whepFirstFrame(whepUrl: string, o: RepeatOptions) {
 }
 
 /** A fresh page per repetition, hls.js started at load: navigation start → first frame. */
-export async function hlsFirstFrame(label: string, playlistUrl: string, lowLatency: boolean, o: RepeatOptions) {
+export async function hlsFirstFrame(label: string, playlistUrl: string, config: Record<string, unknown>, o: RepeatOptions) {
   const runs: Array<Record<string, number>> = [];
   const failures: string[] = [];
   for (let i = 0; i < o.reps; i++) {
-    const viewer = await ViewerPage.open(o.context, o.pagesUrl, `?autostart=hls&ll=${lowLatency ? 1 : 0}&src=${encodeURIComponent(playlistUrl)}`);
+    const viewer = await ViewerPage.open(o.context, o.pagesUrl, `?autostart=hls&config=${encodeURIComponent(JSON.stringify(config))}&src=${encodeURIComponent(playlistUrl)}`);
     try {
       const [first, timeOrigin] = await Promise.all([viewer.firstFrame(30_000), viewer.timeOrigin()]);
       const info = await viewer.hlsInfo();
@@ -111,7 +120,7 @@ async function firstMediaPlaylist(transcoderUrl: string, stream: string): Promis
  * origin holds a playlist request until media exists, so the answer comes as soon as the
  * packager has it; while there is no job yet (404) it is retried every 20 ms.
  */
-async function firstPlayable(transcoderUrl: string, stream: string, oldEpochs: ReadonlySet<string>, deadline: number): Promise<{ multivariant: number; playable: number; rendition: string; epoch: string } | undefined> {
+export async function firstPlayable(transcoderUrl: string, stream: string, oldEpochs: ReadonlySet<string>, deadline: number): Promise<{ multivariant: number; playable: number; rendition: string; epoch: string } | undefined> {
   let multivariant: number | undefined;
   while (Date.now() < deadline) {
     const media = await firstMediaPlaylist(transcoderUrl, stream);
@@ -126,7 +135,7 @@ async function firstPlayable(transcoderUrl: string, stream: string, oldEpochs: R
 }
 
 /** Waits until the stream's HLS run has ended (404 or ENDLIST); returns the epochs seen. */
-async function waitEnded(transcoderUrl: string, stream: string, timeoutMs: number): Promise<{ ended: boolean; epochs: Set<string> }> {
+export async function waitEnded(transcoderUrl: string, stream: string, timeoutMs: number): Promise<{ ended: boolean; epochs: Set<string> }> {
   const epochs = new Set<string>();
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

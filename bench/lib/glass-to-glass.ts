@@ -118,11 +118,15 @@ export interface G2GOptions {
   log: (line: string) => void;
 }
 
-/** WHEP passthrough: viewer in the same browser, breakdown from both peer connections. */
-export async function measureWhep(whepUrl: string, o: G2GOptions) {
+/**
+ * WHEP passthrough: viewer in the same browser, breakdown from both peer connections.
+ * `videoOnly`: the viewer offers no audio m-line (diagnostic for lip-sync delay).
+ */
+export async function measureWhep(label: string, whepUrl: string, o: G2GOptions, videoOnly = false) {
   const viewer = await ViewerPage.open(o.context, o.pagesUrl);
   try {
-    await viewer.playWhep(whepUrl);
+    if (videoOnly) await viewer.playWhepVideoOnly(whepUrl);
+    else await viewer.playWhep(whepUrl);
     await viewer.firstFrame();
     await sleep(o.warmupSeconds * 1000);
     await viewer.take();
@@ -131,7 +135,7 @@ export async function measureWhep(whepUrl: string, o: G2GOptions) {
     await sleep(o.seconds * 1000);
     const [pubAfter, viewAfter, taken] = await Promise.all([o.publisher.stats(), viewer.whepStats(), viewer.take()]);
     const summary = summarizeSamples(taken.samples, taken.misread, o.seconds);
-    o.log(`WHEP glass-to-glass p50 ${summary.glassToGlass.p50} ms, p95 ${summary.glassToGlass.p95} ms (${summary.framesRead} frames read, ${summary.framesMisread} misread)`);
+    o.log(`${label} glass-to-glass p50 ${summary.glassToGlass.p50} ms, p95 ${summary.glassToGlass.p95} ms (${summary.framesRead} frames read, ${summary.framesMisread} misread)`);
     return {
       seconds: o.seconds,
       ...summary,

@@ -1,9 +1,10 @@
 /**
  * Bench publisher page: a canvas that carries its own capture time as a block code in every
- * frame (bench/lib/timecode.ts), captured at 30 fps and published over WHIP with the same client
- * the site's broadcaster uses. Driven by the bench through `window.bench`.
+ * frame (bench/lib/timecode.ts), 30 frames a second into a video track, published over WHIP with
+ * the same client the site's broadcaster uses. Driven by the bench through `window.bench`.
  *
- * Query: `w`, `h` (canvas size, default 1280×720), `fps` (default 30), `audio=0` (no tone track).
+ * Query: `w`, `h` (canvas size, default 1280×720), `fps` (default 30), `audio=0` (no tone track),
+ * `source=camera` (the fake camera, without time code).
  */
 import { publishWhip, type WhipSession } from '@onair/shared/webrtc-client';
 import { drawTimecode } from '../lib/timecode';
@@ -14,41 +15,49 @@ const width = Number(query.get('w') ?? 1280);
 const height = Number(query.get('h') ?? 720);
 const fps = Number(query.get('fps') ?? 30);
 
-const canvas = document.createElement('canvas');
-canvas.width = width;
-canvas.height = height;
-canvas.style.width = '320px';
-document.body.append(canvas);
+/**
+ * Frames come from an OffscreenCanvas written into a MediaStreamTrackGenerator on a worker's
+ * clock, not from `canvas.captureStream()` driven by requestAnimationFrame: headless Chromium
+ * paints only the newest page at full rate (measured: a publisher page drops from 30 to ~1 fps
+ * as soon as a viewer page opens, flags or not), and canvas capture follows painting. The
+ * generator needs no painting, and the code is the time the frame is handed to the track.
+ */
+const canvas = new OffscreenCanvas(width, height);
 const ctx = canvas.getContext('2d', { alpha: false })!;
 
 let framesDrawn = 0;
-let lastDraw = 0;
-const frameMs = 1000 / fps;
-/**
- * Draws when a frame is due. The code is the time of drawing; the canvas is captured when the
- * page next paints, right after this rAF callback, so the code is within a few ms of capture.
- */
-function draw(now: number): void {
-  if (now - lastDraw >= frameMs - 4) {
-    lastDraw = now;
-    framesDrawn++;
-    const t = epochNow();
-    // Moving content, so the encoder sees a picture that changes like a camera's would.
-    ctx.fillStyle = '#303840';
-    ctx.fillRect(0, 0, width, height);
-    const barX = ((framesDrawn * 8) % (width + 200)) - 200;
-    ctx.fillStyle = '#e07020';
-    ctx.fillRect(barX, height * 0.1, 200, height * 0.8);
-    ctx.fillStyle = '#ddd';
-    ctx.font = `${Math.round(height / 14)}px monospace`;
-    ctx.fillText(`${framesDrawn}  ${t.toFixed(1)}`, width * 0.6, height * 0.92);
-    drawTimecode(ctx, t, width, height);
-  }
-  requestAnimationFrame(draw);
+function drawFrame(): number {
+  framesDrawn++;
+  const t = epochNow();
+  // Moving content, so the encoder sees a picture that changes like a camera's would.
+  ctx.fillStyle = '#303840';
+  ctx.fillRect(0, 0, width, height);
+  const barX = ((framesDrawn * 8) % (width + 200)) - 200;
+  ctx.fillStyle = '#e07020';
+  ctx.fillRect(barX, height * 0.1, 200, height * 0.8);
+  ctx.fillStyle = '#ddd';
+  ctx.font = `${Math.round(height / 14)}px monospace`;
+  ctx.fillText(`${framesDrawn}  ${t.toFixed(1)}`, width * 0.6, height * 0.92);
+  drawTimecode(ctx, t, width, height);
+  return t;
 }
-requestAnimationFrame(draw);
 
-const stream = canvas.captureStream(fps);
+interface TrackGenerator extends MediaStreamTrack {
+  writable: WritableStream<VideoFrame>;
+}
+const Generator = (globalThis as unknown as { MediaStreamTrackGenerator?: new (init: { kind: 'video' }) => TrackGenerator }).MediaStreamTrackGenerator;
+if (!Generator) throw new Error('bench publisher: MediaStreamTrackGenerator is not available in this browser');
+const generator = new Generator({ kind: 'video' });
+const writer = generator.writable.getWriter();
+// Worker timers are not throttled with the page; the worker only ticks, drawing stays here.
+const clock = new Worker(URL.createObjectURL(new Blob([`setInterval(() => postMessage(0), ${1000 / fps});`], { type: 'text/javascript' })));
+clock.onmessage = () => {
+  if (writer.desiredSize !== null && writer.desiredSize <= 0) return; // the encoder is behind: skip, as a camera would
+  const t = drawFrame();
+  void writer.write(new VideoFrame(canvas, { timestamp: Math.round((t - performance.timeOrigin) * 1000) })).catch(() => undefined);
+};
+
+const stream = new MediaStream([generator]);
 // A quiet tone as the audio track, as a real publisher has one (the transcoder maps audio too).
 if (query.get('audio') !== '0') {
   const audio = new AudioContext();
@@ -69,8 +78,11 @@ const bench = {
   framesDrawn: () => framesDrawn,
   /** Publishes; returns the epoch times of the start of the exchange and of the 201 answer. */
   async publish(url: string, token: string) {
+    // `?source=camera`: Chromium's fake camera instead of the canvas (no time code; for telling
+    // source effects from server effects in start-up figures).
+    const source = query.get('source') === 'camera' ? await navigator.mediaDevices.getUserMedia({ video: { width: width, height: height, frameRate: fps }, audio: true }) : stream;
     const startEpoch = epochNow();
-    session = await publishWhip(url, token, stream, { maxVideoBitrate: 2_500_000 });
+    session = await publishWhip(url, token, source, { maxVideoBitrate: 2_500_000 });
     return { startEpoch, answerEpoch: startEpoch + session.answerMs, answerMs: session.answerMs };
   },
   /** Resolves with the epoch time the connection reached `connected`. */

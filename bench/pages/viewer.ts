@@ -2,10 +2,11 @@
  * Bench viewer page: plays a stream over WHEP (the site's client) or HLS (hls.js) and reads the
  * publisher's time code from every frame at `requestVideoFrameCallback`, recording
  * display time − capture time on the clock both pages share. Driven through `window.bench`;
- * `?autostart=whep|hls&src=<url>[&ll=0|1]` starts at page load (time-to-first-frame runs).
+ * `?autostart=whep|hls&src=<url>[&config=<hls.js config JSON>|&ll=0|1]` starts at page load
+ * (time-to-first-frame runs).
  */
 import Hls, { type HlsConfig } from 'hls.js';
-import { playWhep, type WhepSession } from '@onair/shared/webrtc-client';
+import { playWhep, waitForIceGathering, type WhepSession } from '@onair/shared/webrtc-client';
 import { readTimecode } from '../lib/timecode';
 import { epochNow, statsOfType, toEpoch } from './clock';
 
@@ -29,7 +30,8 @@ const video = document.createElement('video');
 video.muted = true;
 video.autoplay = true;
 video.playsInline = true;
-video.style.width = '640px';
+// Wide enough that hls.js's capLevelToPlayerSize (the site's config) may pick the 720p rung.
+video.style.width = '1280px';
 document.body.append(video);
 const sampler = document.createElement('canvas');
 sampler.width = SAMPLE_W;
@@ -62,6 +64,7 @@ function onFrame(now: number, meta: VideoFrameCallbackMetadata): void {
 video.requestVideoFrameCallback(onFrame);
 
 let whep: WhepSession | undefined;
+let videoOnly: { pc: RTCPeerConnection; location: string } | undefined;
 let hls: Hls | undefined;
 const hlsLog: Array<{ t: number; latency: number; targetLatency: number; drift: number; rate: number; buffer: number; level: number }> = [];
 const hlsEvents: Record<string, number> = {};
@@ -102,7 +105,48 @@ const bench = {
     if (session.stream.getVideoTracks().length > 0) steps.track ??= epochNow();
     video.srcObject = session.stream;
     void video.play().catch(() => undefined);
-    return { steps, firstFrame: firstFrame.then((t) => ({ ...steps, firstFrame: t })) };
+    // Poll the receiver every 10 ms until the first frame is decoded, to split "connected →
+    // first frame" into waiting for media (the keyframe the ingest asks the publisher for) and
+    // decoding it.
+    const poll = setInterval(() => {
+      void pc.getStats().then((report) => {
+        report.forEach((s: Record<string, unknown>) => {
+          if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
+          if (Number(s.packetsReceived) > 0) steps.firstPacket ??= epochNow();
+          if (Number(s.framesReceived) > 0) steps.firstFrameReceived ??= epochNow();
+          if (Number(s.framesDecoded) > 0) {
+            steps.firstFrameDecoded ??= epochNow();
+            clearInterval(poll);
+          }
+        });
+      });
+    }, 10);
+    setTimeout(() => clearInterval(poll), 20_000);
+    // getStats answers lag the picture a little: give the poll up to 500 ms to catch up.
+    const settled = async (t: number) => {
+      for (let i = 0; i < 50 && steps.firstFrameDecoded === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+      return { ...steps, firstFrame: t };
+    };
+    return { steps, firstFrame: firstFrame.then(settled) };
+  },
+  /**
+   * WHEP without the audio m-line (diagnostic): no lip sync group, so the video jitter buffer is
+   * not held back to the audio's playout delay. A bare offer/answer, as the shared client does it.
+   */
+  async playWhepVideoOnly(url: string) {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    const stream = new MediaStream();
+    pc.addEventListener('track', (event) => stream.addTrack(event.track));
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitForIceGathering(pc, 1000, 50);
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
+    if (res.status !== 201) throw new Error(`WHEP video-only: HTTP ${res.status} ${await res.text()}`);
+    const location = new URL(res.headers.get('location') ?? '', url).toString();
+    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    videoOnly = { pc, location };
+    video.srcObject = stream;
+    void video.play().catch(() => undefined);
   },
   /** Resolves with the WHEP steps once the first frame was shown. */
   async whepFirstFrame(url: string) {
@@ -110,8 +154,9 @@ const bench = {
     return done;
   },
   async whepStats() {
-    if (!whep) return [];
-    return statsOfType(whep.pc, 'inbound-rtp', 'candidate-pair');
+    const pc = whep?.pc ?? videoOnly?.pc;
+    if (!pc) return [];
+    return statsOfType(pc, 'inbound-rtp', 'candidate-pair');
   },
   playHls(url: string, config: Partial<HlsConfig>) {
     if (!Hls.isSupported()) throw new Error('hls.js: MediaSource is not supported in this browser');
@@ -142,6 +187,11 @@ const bench = {
   async stop() {
     await whep?.close();
     whep = undefined;
+    if (videoOnly) {
+      videoOnly.pc.close();
+      await fetch(videoOnly.location, { method: 'DELETE' }).catch(() => undefined);
+      videoOnly = undefined;
+    }
     hls?.destroy();
     hls = undefined;
   },
@@ -150,7 +200,7 @@ Object.assign(window, { bench });
 
 const query = new URLSearchParams(location.search);
 const src = query.get('src');
-if (query.get('autostart') === 'hls' && src) bench.playHls(src, { lowLatencyMode: query.get('ll') !== '0' });
+if (query.get('autostart') === 'hls' && src) bench.playHls(src, query.get('config') ? JSON.parse(query.get('config')!) : { lowLatencyMode: query.get('ll') !== '0' });
 if (query.get('autostart') === 'whep' && src) {
   const auto = bench.playWhep(src).then((r) => r.firstFrame);
   Object.assign(bench, { auto });
