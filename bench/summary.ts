@@ -92,7 +92,8 @@ rows.push({
   anchor: 'FIELD-NOTES: ~3× veryfast on an idle 2-core box',
   readme: true,
 });
-const viewersPerCore = findNumber(fanout, /^viewersPerCore/i) ?? findNumber(fanout, /perCore/i);
+const viewersPerCoreRaw = findNumber(fanout?.latest ?? fanout, /^viewersPerCore/i);
+const viewersPerCore = viewersPerCoreRaw === undefined ? undefined : Math.round(viewersPerCoreRaw);
 rows.push({
   metric: 'WHEP viewers per core at 2.5 Mbps',
   p50: viewersPerCore !== undefined ? `${viewersPerCore}` : '—',
@@ -108,7 +109,7 @@ const machine = latency?.machine ?? firstFrame?.machine ?? transcode?.machine;
 const loads = [
   ['latency + first frame', latency?.machine],
   ['transcode', transcode?.machine],
-  ['fan-out', fanout?.machine],
+  ['fan-out', fanout?.latest?.machine ? { loadBefore: fanout.latest.machine.loadavg } : undefined],
 ]
   .filter(([, m]) => m)
   .map(([name, m]: Json) => `${name}: ${m.loadBefore ? `${m.loadBefore.join(' ')} → ${m.loadAfter?.join(' ') ?? '?'}` : (m.load ?? m.loadAverage ?? 'not recorded')}`);
@@ -161,10 +162,8 @@ if (firstFrame) {
   md.push(`| WHEP: POST → 201 answer | ${ms(s.postToAnswer?.p50)} | ${ms(s.postToAnswer?.p95)} |`);
   md.push(`| WHEP: 201 → ICE connected | ${ms(s.answerToIceConnected?.p50)} | ${ms(s.answerToIceConnected?.p95)} |`);
   md.push(`| WHEP: ICE connected → first frame shown | ${ms(s.iceConnectedToFirstFrame?.p50)} | ${ms(s.iceConnectedToFirstFrame?.p95)} |`);
-  md.push(`| WHEP: … ICE connected → first video packet (±10 ms) | ${ms(s.iceConnectedToFirstPacket?.p50)} | ${ms(s.iceConnectedToFirstPacket?.p95)} |`);
-  md.push(`| WHEP: … first packet → first complete frame (the keyframe) | ${ms(s.firstPacketToFrameReceived?.p50)} | ${ms(s.firstPacketToFrameReceived?.p95)} |`);
-  md.push(`| WHEP: … frame received → decoded | ${ms(s.frameReceivedToDecoded?.p50)} | ${ms(s.frameReceivedToDecoded?.p95)} |`);
-  md.push(`| WHEP: … decoded → shown | ${ms(s.decodedToShown?.p50)} | ${ms(s.decodedToShown?.p95)} |`);
+  md.push(`| WHEP: … ICE connected → DTLS connected | ${ms(s.iceConnectedToDtlsConnected?.p50)} | ${ms(s.iceConnectedToDtlsConnected?.p95)} |`);
+  md.push(`| WHEP: … DTLS connected → first frame shown (PLI → keyframe → decode) | ${ms(s.dtlsConnectedToFirstFrame?.p50)} | ${ms(s.dtlsConnectedToFirstFrame?.p95)} |`);
   md.push(`| WHEP: page load → first frame | ${ms(firstFrame.whep?.pageLoadToFirstFrame?.p50)} | ${ms(firstFrame.whep?.pageLoadToFirstFrame?.p95)} |`);
   const h = firstFrame.llhls?.steps ?? {};
   md.push(`| LL-HLS: page load → multivariant loaded | ${ms(h.manifestLoaded?.p50)} | ${ms(h.manifestLoaded?.p95)} |`);
@@ -183,7 +182,21 @@ if (transcode) {
   if (transcode.live) md.push('', `Live (RTP in at realtime): spawn → first fMP4 byte ${ms(transcode.live.firstOutputMs)}, ${transcode.live.cpuCores} cores, speed ${transcode.live.speed}.`);
 }
 if (fanout) {
-  md.push('', '## Fan-out (bench/fanout.ts)', '', '```json', JSON.stringify(fanout, null, 2).slice(0, 4000), '```');
+  const run = fanout.latest ?? fanout;
+  const d = run.derived ?? {};
+  md.push('', '## Fan-out (bench/fanout.ts)', '');
+  md.push(`Run "${run.label ?? '?'}"${run.quick ? ' (--quick)' : ''} at ${run.when ?? '?'}, load ${run.machine?.loadavg?.join(' ') ?? '?'}, ${run.stream?.pinning ?? ''}.`, '');
+  md.push('| figure | value |', '| --- | --- |');
+  for (const [key, label] of [
+    ['viewersPerCoreAt2500kbps', 'viewers per core at 2.5 Mbps'],
+    ['usPerForwardedPacket', 'µs of ingest CPU per forwarded packet'],
+    ['packetsPerSecondPerCore', 'forwarded packets per second per core'],
+    ['mbpsPerCore', 'Mbit/s out per core'],
+    ['maxLossPct', 'worst loss on a clean step, %'],
+    ['highestStep', 'most viewers ramped to'],
+  ] as const) {
+    if (typeof d[key] === 'number') md.push(`| ${label} | ${Math.round(d[key] * 10) / 10} |`);
+  }
 }
 md.push('');
 writeFileSync(resolve(resultsDir, 'summary.md'), md.join('\n'));

@@ -28,10 +28,8 @@ export async function whepFirstFrame(whepUrl: string, o: RepeatOptions) {
         postToAnswer: steps.answer! - steps.start!,
         answerToIceConnected: steps.iceConnected! - steps.answer!,
         iceConnectedToFirstFrame: steps.firstFrame! - steps.iceConnected!,
-        iceConnectedToFirstPacket: steps.firstPacket! - steps.iceConnected!,
-        firstPacketToFrameReceived: steps.firstFrameReceived! - steps.firstPacket!,
-        frameReceivedToDecoded: steps.firstFrameDecoded! - steps.firstFrameReceived!,
-        decodedToShown: steps.firstFrame! - steps.firstFrameDecoded!,
+        iceConnectedToDtlsConnected: steps.connected! - steps.iceConnected!,
+        dtlsConnectedToFirstFrame: steps.firstFrame! - steps.connected!,
         postToFirstFrame: steps.firstFrame! - steps.start!,
         pageLoadToFirstFrame: steps.firstFrame! - timeOrigin,
       };
@@ -51,11 +49,9 @@ export async function whepFirstFrame(whepUrl: string, o: RepeatOptions) {
       postToAnswer: pick('postToAnswer'),
       answerToIceConnected: pick('answerToIceConnected'),
       iceConnectedToFirstFrame: pick('iceConnectedToFirstFrame'),
-      /** Polled every 10 ms: ±10 ms. */
-      iceConnectedToFirstPacket: pick('iceConnectedToFirstPacket'),
-      firstPacketToFrameReceived: pick('firstPacketToFrameReceived'),
-      frameReceivedToDecoded: pick('frameReceivedToDecoded'),
-      decodedToShown: pick('decodedToShown'),
+      iceConnectedToDtlsConnected: pick('iceConnectedToDtlsConnected'),
+      /** The ingest asks the publisher for a keyframe once the viewer is connected; this is that wait plus decode. */
+      dtlsConnectedToFirstFrame: pick('dtlsConnectedToFirstFrame'),
     },
     pageLoadToFirstFrame: pick('pageLoadToFirstFrame'),
     failures,

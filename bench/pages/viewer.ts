@@ -105,29 +105,7 @@ const bench = {
     if (session.stream.getVideoTracks().length > 0) steps.track ??= epochNow();
     video.srcObject = session.stream;
     void video.play().catch(() => undefined);
-    // Poll the receiver every 10 ms until the first frame is decoded, to split "connected →
-    // first frame" into waiting for media (the keyframe the ingest asks the publisher for) and
-    // decoding it.
-    const poll = setInterval(() => {
-      void pc.getStats().then((report) => {
-        report.forEach((s: Record<string, unknown>) => {
-          if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
-          if (Number(s.packetsReceived) > 0) steps.firstPacket ??= epochNow();
-          if (Number(s.framesReceived) > 0) steps.firstFrameReceived ??= epochNow();
-          if (Number(s.framesDecoded) > 0) {
-            steps.firstFrameDecoded ??= epochNow();
-            clearInterval(poll);
-          }
-        });
-      });
-    }, 10);
-    setTimeout(() => clearInterval(poll), 20_000);
-    // getStats answers lag the picture a little: give the poll up to 500 ms to catch up.
-    const settled = async (t: number) => {
-      for (let i = 0; i < 50 && steps.firstFrameDecoded === undefined; i++) await new Promise((r) => setTimeout(r, 10));
-      return { ...steps, firstFrame: t };
-    };
-    return { steps, firstFrame: firstFrame.then(settled) };
+    return { steps, firstFrame: firstFrame.then((t) => ({ ...steps, firstFrame: t })) };
   },
   /**
    * WHEP without the audio m-line (diagnostic): no lip sync group, so the video jitter buffer is
