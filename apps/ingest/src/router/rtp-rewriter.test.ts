@@ -78,6 +78,66 @@ describe('RtpRewriter', () => {
     expect(run(steps)).toEqual(steps.map((s) => s.out));
   });
 
+  describe('skip() (packets received but not forwarded, e.g. padding-only probes)', () => {
+    const make = () => new RtpRewriter({ ssrc: 777, payloadType: 102, clockRate: 90000 });
+    const seq = (r: RtpRewriter, ssrc: number, n: number, at = 0) => r.process({ ssrc, sequenceNumber: n, timestamp: 0, payloadType: 96 }, at)?.sequenceNumber;
+
+    it('takes skipped packets out of the numbering: no hole at the viewer', () => {
+      const r = make();
+      expect(seq(r, 1, 100)).toBe(100);
+      for (let n = 101; n <= 113; n += 1) r.skip({ ssrc: 1, sequenceNumber: n });
+      expect([seq(r, 1, 114), seq(r, 1, 115)]).toEqual([101, 102]);
+    });
+
+    it('right after a publisher switch (Chrome probes just after its first keyframe)', () => {
+      const r = make();
+      expect(seq(r, 1, 500)).toBe(500);
+      expect(seq(r, 2, 4774, 1000)).toBe(501);
+      for (let n = 4775; n <= 4787; n += 1) r.skip({ ssrc: 2, sequenceNumber: n });
+      expect(seq(r, 2, 4788)).toBe(502);
+      r.skip({ ssrc: 2, sequenceNumber: 4789 });
+      r.skip({ ssrc: 2, sequenceNumber: 4791 });
+      expect([seq(r, 2, 4790), seq(r, 2, 4792)]).toEqual([503, 504]);
+    });
+
+    it('a packet reordered across a skip keeps its place', () => {
+      const r = make();
+      expect(seq(r, 1, 10)).toBe(10);
+      expect(seq(r, 1, 12)).toBe(12); // 11 late
+      r.skip({ ssrc: 1, sequenceNumber: 13 });
+      expect(seq(r, 1, 14)).toBe(13);
+      expect(seq(r, 1, 11)).toBe(11);
+    });
+
+    it('an old skipped packet stays a hole (its successors are already numbered); other sources and no source change nothing', () => {
+      const r = make();
+      r.skip({ ssrc: 1, sequenceNumber: 9 });
+      expect(seq(r, 1, 10)).toBe(10);
+      expect(seq(r, 1, 12)).toBe(12);
+      r.skip({ ssrc: 1, sequenceNumber: 11 });
+      r.skip({ ssrc: 2, sequenceNumber: 13 });
+      expect(seq(r, 1, 13)).toBe(13);
+    });
+
+    it('across the 16-bit wrap and after forgetting old skips', () => {
+      const r = make();
+      expect(seq(r, 1, 65530)).toBe(65530);
+      r.skip({ ssrc: 1, sequenceNumber: 65535 });
+      r.skip({ ssrc: 1, sequenceNumber: 0 });
+      expect(seq(r, 1, 65531)).toBe(65531);
+      expect(seq(r, 1, 1)).toBe(65535); // 65532–65534 not (yet) seen, 65535 and 0 skipped
+      let expected = 65535;
+      for (let n = 2; n < 10_000; n += 1) {
+        if (n % 3 === 0) r.skip({ ssrc: 1, sequenceNumber: n });
+        else {
+          expected = (expected + 1) % 0x10000;
+          expect(seq(r, 1, n)).toBe(expected);
+        }
+      }
+      expect(seq(r, 1, 2)).toBeUndefined(); // older than the forgotten skips: dropped, never misnumbered
+    });
+  });
+
   it('reset() rebases even with the same SSRC (a reconnect reusing SSRCs)', () => {
     const rewriter = new RtpRewriter({ ssrc: 9, payloadType: 111, clockRate: 48000 });
     rewriter.process({ ssrc: 1, sequenceNumber: 40000, timestamp: 0, payloadType: 111 }, 0);

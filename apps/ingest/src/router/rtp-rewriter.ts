@@ -5,6 +5,12 @@
  * payload type, sequence numbers that go on by one across a publisher switch, and timestamps
  * that advance by the wall-clock time between the last packet of the old source and the first
  * packet of the new one. A new source is recognised by its SSRC.
+ *
+ * Packets the router receives but does not forward (a publisher's padding-only probes: Chrome
+ * without RTX sends them on the media SSRC, numbered in the media sequence) are `skip`ped: they
+ * are taken out of the viewer's numbering, so the viewer sees no hole. A hole is not harmless:
+ * the viewer counts it lost, NACKs what never existed, and libwebrtc's H.264 frame-continuity
+ * check holds every later frame until a keyframe it asks for itself (~3 s of frozen video).
  */
 
 export interface RtpHeaderFields {
@@ -33,17 +39,26 @@ export function serialDiff(a: number, b: number, mod: number): number {
   return diff >= mod / 2 ? diff - mod : diff;
 }
 
+/** Skipped input packets further back than this (in packets) are forgotten; older input is dropped. */
+const SKIP_WINDOW = 0x1000;
+
 export class RtpRewriter {
   private sourceSsrc: number | undefined;
+  /** Output = extended input sequence number + seqOffset − skipped packets before it. */
   private seqOffset = 0;
   private tsOffset = 0;
-  /** Highest input sequence number of the current source (serial order). */
-  private highestInSeq = 0;
+  /** Highest extended input sequence number of the current source. */
+  private highestExt = 0;
   private lastOutSeq: number | undefined;
   private lastOutTs: number | undefined;
   private lastArrivalMs = 0;
-  /** Input sequence number the current source was re-based on; older packets are dropped. */
-  private baseInSeq = 0;
+  /** Extended input sequence number the current source was re-based on; older packets are dropped. */
+  private baseExt = 0;
+  /** Skipped extended input sequence numbers within SKIP_WINDOW of the highest, ascending. */
+  private skipped: number[] = [];
+  /** Skipped packets forgotten from `skipped` (all before `forgottenUpTo`). */
+  private forgotten = 0;
+  private forgottenUpTo = 0;
 
   constructor(private readonly options: RewriterOptions) {}
 
@@ -62,10 +77,14 @@ export class RtpRewriter {
    * object for every viewer of a packet) and returns false when the packet must be dropped.
    */
   rewrite(input: RtpHeaderFields, arrivalMs: number, out: RtpHeaderFields): boolean {
-    if (input.ssrc !== this.sourceSsrc) this.rebase(input, arrivalMs);
-    else if (serialDiff(this.baseInSeq, input.sequenceNumber, SEQ_MOD) < 0) return false;
-    if (serialDiff(this.highestInSeq, input.sequenceNumber, SEQ_MOD) > 0) this.highestInSeq = input.sequenceNumber;
-    const sequenceNumber = (input.sequenceNumber + this.seqOffset) % SEQ_MOD;
+    let ext: number;
+    if (input.ssrc !== this.sourceSsrc) ext = this.rebase(input, arrivalMs);
+    else {
+      ext = this.extend(input.sequenceNumber);
+      if (ext < this.baseExt || ext < this.forgottenUpTo) return false;
+      if (ext > this.highestExt) this.highestExt = ext;
+    }
+    const sequenceNumber = (((ext + this.seqOffset - this.skippedBefore(ext)) % SEQ_MOD) + SEQ_MOD) % SEQ_MOD;
     const timestamp = (input.timestamp + this.tsOffset) % TS_MOD;
     if (this.lastOutSeq === undefined || serialDiff(this.lastOutSeq, sequenceNumber, SEQ_MOD) > 0) {
       this.lastOutSeq = sequenceNumber;
@@ -79,26 +98,63 @@ export class RtpRewriter {
     return true;
   }
 
+  /**
+   * An input packet of the current source that is not forwarded (padding-only probe, another
+   * payload type): the output numbering closes over it. Only a packet newer than every packet
+   * seen so far can be taken out (older output numbers are already on the wire); an older one
+   * stays a hole. A packet of another source, or before the first source, changes nothing.
+   */
+  skip(input: { ssrc: number; sequenceNumber: number }): void {
+    if (input.ssrc !== this.sourceSsrc) return;
+    const ext = this.extend(input.sequenceNumber);
+    if (ext <= this.highestExt) return;
+    this.highestExt = ext;
+    this.skipped.push(ext);
+    while (this.skipped.length > 0 && this.skipped[0]! < ext - SKIP_WINDOW) {
+      this.forgottenUpTo = this.skipped.shift()! + 1;
+      this.forgotten += 1;
+    }
+  }
+
   /** The next packet starts a new source even if its SSRC is unchanged (e.g. a reconnect reusing SSRCs). */
   reset(): void {
     this.sourceSsrc = undefined;
   }
 
-  private rebase(input: RtpHeaderFields, arrivalMs: number): void {
+  /** 16-bit input sequence number → extended, nearest to the highest seen. */
+  private extend(seq: number): number {
+    return this.highestExt + serialDiff(this.highestExt % SEQ_MOD, seq, SEQ_MOD);
+  }
+
+  private skippedBefore(ext: number): number {
+    const list = this.skipped;
+    let i = list.length;
+    while (i > 0 && list[i - 1]! >= ext) i -= 1;
+    return this.forgotten + i;
+  }
+
+  /** Starts the current source at `input`; returns its extended sequence number. */
+  private rebase(input: RtpHeaderFields, arrivalMs: number): number {
     this.sourceSsrc = input.ssrc;
-    this.baseInSeq = input.sequenceNumber;
-    this.highestInSeq = input.sequenceNumber;
+    // Extended numbers start one cycle up, so "before the base" stays non-negative arithmetic.
+    const ext = SEQ_MOD + input.sequenceNumber;
+    this.baseExt = ext;
+    this.highestExt = ext;
+    this.skipped = [];
+    this.forgotten = 0;
+    this.forgottenUpTo = 0;
     if (this.lastOutSeq === undefined || this.lastOutTs === undefined) {
       // First source: start where it starts (its values are random already, RFC 3550 §5.1).
-      this.seqOffset = 0;
+      this.seqOffset = -SEQ_MOD;
       this.tsOffset = 0;
-      return;
+      return ext;
     }
     const nextSeq = (this.lastOutSeq + 1) % SEQ_MOD;
     const elapsedTicks = Math.max(1, Math.round(((arrivalMs - this.lastArrivalMs) * this.options.clockRate) / 1000));
     const nextTs = (this.lastOutTs + elapsedTicks) % TS_MOD;
-    this.seqOffset = (nextSeq - input.sequenceNumber + SEQ_MOD) % SEQ_MOD;
+    this.seqOffset = nextSeq - ext;
     this.tsOffset = (nextTs - input.timestamp + TS_MOD) % TS_MOD;
+    return ext;
   }
 }
 

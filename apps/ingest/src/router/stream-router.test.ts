@@ -109,6 +109,27 @@ describe('StreamRouter', () => {
     expect(peer.keyframeRequests).toBe(1);
   });
 
+  it('padding-only probes between media packets leave no hole in a viewer\'s numbering, also right after a publisher switch', () => {
+    setup();
+    const first = publisher();
+    const v = viewer(undefined, 7);
+    first.peer.rtp(100, 1000, SPS);
+    first.peer.rtp(101, 1000, P_SLICE);
+    first.session.close('test');
+    // Chrome's new encoder: keyframe, then two probe clusters of padding-only packets on the media SSRC.
+    const second = publisher(H264, 2222);
+    second.peer.rtp(4774, 50_000, SPS);
+    for (let seq = 4775; seq <= 4787; seq += 1) second.peer.rtp(seq, 50_000, Buffer.alloc(0));
+    second.peer.rtp(4788, 53_000, P_SLICE);
+    second.peer.rtp(4789, 53_000, Buffer.alloc(0));
+    second.peer.rtp(4790, 56_000, P_SLICE);
+    const seqs = v.peer.headers().map((h) => h.seq);
+    expect(seqs).toEqual([100, 101, 102, 103, 104]);
+    expect(v.peer.sentPackets.every((p) => p.rtp.payload.length > 0)).toBe(true);
+    // Probes are received packets, not lost ones, in the live state.
+    expect(router.liveState().video?.packetsLost).toBe(0);
+  });
+
   it('starts each viewer at a keyframe, with its own SSRC, payload type and buffer', () => {
     setup();
     const pub = publisher();

@@ -256,8 +256,17 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     counters.packetsIn += 1;
     counters.bytesIn += packet.size;
     const codec: NegotiatedCodec | undefined = this.publisher?.peer.codecs[packet.kind];
-    if (!codec || packet.payloadType !== codec.payloadType) return; // e.g. stray RTX or RED
+    if (!codec) return;
     const meter = (this.meters[packet.kind] ??= new TrackMeter(codec.clockRate));
+    if (packet.payload.length === 0 || packet.payloadType !== codec.payloadType) {
+      // Not forwarded (a padding-only probe; a stray RTX or RED packet on the media SSRC), but
+      // numbered in the source's sequence: every viewer's numbering closes over it, or the hole
+      // is "lost" to the player, NACKed in vain and freezes Chrome's H.264 decoding until a
+      // keyframe (see RtpRewriter).
+      if (packet.payload.length === 0) meter.recordNoMedia(packet);
+      for (const viewer of this.viewers.values()) viewer.rewriters[packet.kind]?.skip(packet);
+      return;
+    }
     meter.record(packet, packet.size, now);
     let keyframeStart = false;
     if (packet.kind === 'video') {

@@ -45,6 +45,12 @@ export class TrackMeter {
     }
   }
 
+  /** A received packet without media (padding-only probe): counts for loss, not for rate or fps. */
+  recordNoMedia(packet: { sequenceNumber: number }): void {
+    this.packets += 1;
+    this.trackSequence(packet.sequenceNumber);
+  }
+
   snapshot(nowMs: number): TrackMeterSnapshot {
     const stale = this.windowStart === undefined || nowMs - this.windowStart > 3 * WINDOW_MS;
     const expected = this.baseSeq === undefined ? 0 : this.cycles + this.maxSeq - this.baseSeq + 1;

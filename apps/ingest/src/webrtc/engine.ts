@@ -36,7 +36,11 @@ export interface PeerOptions {
 /** 'connected' once ICE and DTLS are up; 'failed' and 'closed' are final. */
 export type PeerState = 'connecting' | 'connected' | 'failed' | 'closed';
 
-/** An RTP packet as received, header fields parsed; header extensions and padding are dropped. */
+/**
+ * An RTP packet as received, header fields parsed; header extensions and padding are dropped.
+ * A padding-only packet (a bandwidth probe sent on the media SSRC) arrives with an empty
+ * payload: it carries no media, but its sequence number is part of the source's numbering.
+ */
 export interface InboundRtp {
   kind: MediaKind;
   sequenceNumber: number;

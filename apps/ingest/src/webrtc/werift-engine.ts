@@ -191,7 +191,10 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
       track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
         if (kind === 'video' && !this.videoReceiver) this.videoReceiver = { ssrc: rtp.header.ssrc, send: (ssrc) => transceiver.receiver.sendRtcpPLI(ssrc) };
         const { header, payload } = rtp;
-        if (payload.length === 0) return; // padding-only probes carry no media
+        // Padding-only probes carry no media but are numbered in the media sequence (Chrome
+        // without RTX probes on the media SSRC): the router must see them to keep viewers'
+        // numbering free of holes. They never choose the source.
+        if (payload.length === 0 && this.sourceSsrc[kind] === undefined) return;
         // One source per kind: a second SSRC (simulcast layer, stray stream) would make every
         // viewer's rewriter re-base on each packet. The first SSRC seen is the track.
         const locked = (this.sourceSsrc[kind] ??= header.ssrc);
