@@ -39,7 +39,10 @@ ensure_node_modules() {
   command -v npm >/dev/null 2>&1 || fail "npm is missing: install Node.js ≥ 18 with npm (e.g. sudo apt-get install -y nodejs npm)."
   if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing npm dependencies (Node 24 comes with them)"
-    npm ci --no-audit --no-fund --loglevel=error
+    # Not `npm ci`: npm 11 writes locks without other platforms' optional packages (turbo's
+    # darwin/windows binaries) and then refuses them in `npm ci`. `install --no-save` installs
+    # the locked versions and leaves the lockfile as committed.
+    npm install --no-save --no-audit --no-fund --loglevel=error
   fi
   export PATH="$PWD/node_modules/.bin:$PATH"
   local major
