@@ -116,6 +116,7 @@ const loads = [
 
 const md: string[] = [];
 md.push('# onair benchmark summary', '');
+if (latency?.config?.quick) md.push('**Smoke run (`--quick`): shortened scenarios, not figures to publish.**', '');
 md.push(`Run ${latency?.date ?? firstFrame?.date ?? 'unknown'} on ${machine ? `${machine.cpus} × ${machine.model}` : 'an unrecorded machine'}.`);
 if (latency?.machine?.versions) md.push(`Versions: ${Object.entries(latency.machine.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
 md.push(`Load average (1/5/15 min) before → after: ${loads.join('; ') || 'not recorded'}.`);
@@ -211,7 +212,7 @@ const j = readme.indexOf(end);
 if (i >= 0 && j > i) {
   const table = [
     start,
-    `Measured by \`npm run bench\` on ${machine ? `${machine.cpus} × ${machine.model}` : 'an unrecorded machine'}, ${(latency?.date ?? '').slice(0, 10) || 'date unknown'}, load average ${latency?.machine?.loadBefore?.[0] ?? '?'} → ${latency?.machine?.loadAfter?.[0] ?? '?'}; details and breakdowns in [bench/results/summary.md](bench/results/summary.md).`,
+    `${latency?.config?.quick ? '**Smoke run (`--quick`): shortened scenarios, not figures to publish.** ' : ''}Measured by \`npm run bench\` on ${machine ? `${machine.cpus} × ${machine.model}` : 'an unrecorded machine'}, ${(latency?.date ?? '').slice(0, 10) || 'date unknown'}, load average ${latency?.machine?.loadBefore?.[0] ?? '?'} → ${latency?.machine?.loadAfter?.[0] ?? '?'}; details and breakdowns in [bench/results/summary.md](bench/results/summary.md).`,
     '',
     '| metric | p50 | p95 | goal |',
     '| --- | --- | --- | --- |',
