@@ -97,7 +97,7 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
   });
 
   const registry = createMetricsRegistry('transcoder');
-  registerTranscoderMetrics(registry, jobs);
+  registerTranscoderMetrics(registry, jobs, () => origin.viewers.counts());
   const checks: HealthCheck[] = [
     {
       name: 'ffmpeg',
@@ -111,7 +111,7 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
 
   const router = new Router();
   registerOpsRoutes(router, 'transcoder', checks, registry);
-  registerControlRoutes(router, { jobs, profiles, adminToken });
+  registerControlRoutes(router, { jobs, profiles, adminToken, hlsViewers: (stream) => origin.viewers.count(stream) });
   origin.routes(router);
   const server = createHttpService({
     router,

@@ -8,7 +8,22 @@ import type { JobState } from './jobs/job-types';
 
 const STATES: JobState[] = ['starting', 'running', 'restarting', 'failed', 'stopped'];
 
-export function registerTranscoderMetrics(registry: Registry, jobs: JobManager): void {
+export function registerTranscoderMetrics(registry: Registry, jobs: JobManager, hlsViewers?: () => Record<string, number>): void {
+  if (hlsViewers) {
+    new Gauge({
+      name: 'onair_transcoder_hls_viewers',
+      help: 'Active HLS viewers per stream: distinct clients (address + User-Agent) that fetched a media playlist, part or segment in the last ~6 s.',
+      labelNames: ['stream'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const counts = hlsViewers();
+        // Running jobs show 0 rather than no series, so a dashboard sees the drop to zero.
+        for (const job of jobs.list()) if (job.state === 'running' || counts[job.stream]) this.set({ stream: job.stream }, counts[job.stream] ?? 0);
+        for (const [stream, n] of Object.entries(counts)) this.set({ stream }, n);
+      },
+    });
+  }
   new Gauge({
     name: 'onair_transcoder_jobs',
     help: 'Transcode jobs by state.',

@@ -1,7 +1,8 @@
 /**
  * The transcoder's control API (admin bearer token, problem+json errors):
  *
- *   GET    /api/jobs                          jobs with state, stats, profile, restarts, last error
+ *   GET    /api/jobs                          jobs with state, stats, profile, restarts, last error, and
+ *                                             `hlsViewers` (clients that fetched its HLS media in the last ~6 s)
  *   GET    /api/jobs/:stream/logs?limit=N     last ffmpeg log lines
  *   POST   /api/jobs/:stream/start|stop|restart
  *   PUT    /api/jobs/:stream/profile {profile} choose the profile (restarts a live job)
@@ -20,19 +21,28 @@ import type { ProfileStore } from '../ladder/profile-store';
 
 const profileChoiceSchema = z.object({ profile: z.string().min(1, 'profile must not be empty') }).strict();
 
-export function registerControlRoutes(router: Router, deps: { jobs: JobManager; profiles: ProfileStore; adminToken: string }): void {
+export interface ControlRouteDeps {
+  jobs: JobManager;
+  profiles: ProfileStore;
+  adminToken: string;
+  /** Active HLS viewers of a stream (the origin's ViewerCounter); 0 when absent. */
+  hlsViewers?: (stream: string) => number;
+}
+
+export function registerControlRoutes(router: Router, deps: ControlRouteDeps): void {
   const { jobs, profiles } = deps;
   const admin = (req: IncomingMessage) => requireAdmin(req, deps.adminToken);
+  const hlsViewers = (stream: string) => deps.hlsViewers?.(stream) ?? 0;
 
   router.on('GET', '/api/jobs', ({ req, res }) => {
     admin(req);
-    sendJson(res, 200, { policy: jobs.policy, jobs: jobs.list() });
+    sendJson(res, 200, { policy: jobs.policy, jobs: jobs.list().map((job) => ({ ...job, hlsViewers: hlsViewers(job.stream) })) });
   });
 
   router.on('GET', '/api/jobs/:stream', ({ req, res, params }) => {
     admin(req);
     const job = jobs.require(params.stream!);
-    sendJson(res, 200, { ...job.getStats(), live: jobs.isLive(job.stream) });
+    sendJson(res, 200, { ...job.getStats(), live: jobs.isLive(job.stream), hlsViewers: hlsViewers(job.stream) });
   });
 
   router.on('GET', '/api/jobs/:stream/logs', ({ req, res, params, url }) => {

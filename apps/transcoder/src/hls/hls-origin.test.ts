@@ -3,6 +3,7 @@ import { Router } from '@onair/service/http';
 import { OnairError } from '@onair/shared/errors';
 import { HlsOrigin } from './hls-origin';
 import { HlsPackager, type HlsPackagerOptions } from './hls-packager';
+import { ViewerCounter } from './viewer-counter';
 import { callRoute, fixture, settle, silentLog, splitFile, type FakeResponse } from './test-kit';
 
 function setup(options: Partial<HlsPackagerOptions> = {}) {
@@ -15,7 +16,7 @@ function setup(options: Partial<HlsPackagerOptions> = {}) {
   origin.routes(router);
   const { init, fragments } = splitFile(fixture('av-per-frame.mp4'));
   const rendition = packager.rendition('180p')!;
-  return { packager, writer, other, router, init, fragments, rendition };
+  return { packager, writer, other, router, init, fragments, rendition, origin };
 }
 
 function ok(result: FakeResponse | OnairError): FakeResponse {
@@ -287,5 +288,41 @@ describe('HlsOrigin registry', () => {
     expect(origin.get('x')).toBe(replacement);
     origin.unregister('x');
     expect(origin.get('x')).toBeUndefined();
+  });
+});
+
+describe('HLS viewers', () => {
+  it('media playlists, parts and segments count their client once per stream; the multivariant playlist and init do not', async () => {
+    const { writer, other, router, init, fragments, packager, origin } = setup();
+    for (const w of [writer, other]) {
+      w.push(init);
+      for (const fragment of fragments) w.push(fragment);
+    }
+    const chrome = { 'user-agent': 'Chrome' };
+    ok(await callRoute(router, '/hls/live/index.m3u8', { headers: chrome }));
+    ok(await callRoute(router, `/hls/live/180p/init-${packager.epoch}-0.mp4`, { headers: chrome }));
+    expect(origin.viewers.count('live')).toBe(0);
+    // Two browsers behind the web origin's proxy (loopback, X-Forwarded-For), one direct.
+    ok(await callRoute(router, '/hls/live/180p/index.m3u8', { headers: { ...chrome, 'x-forwarded-for': '203.0.113.1' } }));
+    ok(await callRoute(router, `/hls/live/180p/part-${packager.epoch}-0.m4s`, { headers: { ...chrome, 'x-forwarded-for': '203.0.113.1' } }));
+    ok(await callRoute(router, `/hls/live/90p/index.m3u8`, { headers: { ...chrome, 'x-forwarded-for': '203.0.113.2' } }));
+    ok(await callRoute(router, `/hls/live/180p/seg-${packager.epoch}-0.m4s`, { headers: chrome, remoteAddress: '198.51.100.9' }));
+    // A direct client cannot pose as someone else.
+    ok(await callRoute(router, '/hls/live/180p/index.m3u8', { headers: { ...chrome, 'x-forwarded-for': '203.0.113.77' }, remoteAddress: '198.51.100.9' }));
+    expect(origin.viewers.count('live')).toBe(3);
+    expect(origin.viewers.counts()).toEqual({ live: 3 });
+    // Unknown streams are not counted.
+    failed(await callRoute(router, '/hls/nope/180p/index.m3u8', { headers: chrome }));
+    expect(origin.viewers.counts()).toEqual({ live: 3 });
+  });
+
+  it('uses the counter it is given (window on its clock)', () => {
+    let now = 0;
+    const viewers = new ViewerCounter({ now: () => now });
+    const origin = new HlsOrigin({ viewers });
+    viewers.hit('x', 'a');
+    expect(origin.viewers.count('x')).toBe(1);
+    now += viewers.windowMs;
+    expect(origin.viewers.count('x')).toBe(0);
   });
 });

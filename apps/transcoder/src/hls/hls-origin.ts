@@ -11,12 +11,17 @@
  * Caching, for a CDN in front: media files carry the packager's epoch in their names and never
  * change, so they are `immutable`; a playlist without directives is `no-cache`; a blocking
  * response is a stable answer for its exact URL, so it may be cached briefly.
+ *
+ * Viewers: every request for a media playlist, part or segment counts its client as watching
+ * that stream for a while (`viewers`, see viewer-counter.ts); the multivariant playlist and init
+ * segments do not (one-off fetches, e.g. the dashboard's ladder preview).
  */
 import type { ServerResponse } from 'node:http';
 import { sendText, type RequestContext, type Router } from '@onair/service/http';
 import { OnairError } from '@onair/shared/errors';
 import type { HlsPackager, WaitResult } from './hls-packager';
 import type { Rendition } from './rendition';
+import { ViewerCounter } from './viewer-counter';
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
 const MEDIA_TYPE = 'video/mp4';
@@ -25,6 +30,12 @@ const NO_CACHE = 'no-cache';
 
 export class HlsOrigin {
   private readonly packagers = new Map<string, HlsPackager>();
+  /** Active HLS viewers per stream. */
+  readonly viewers: ViewerCounter;
+
+  constructor(options: { viewers?: ViewerCounter } = {}) {
+    this.viewers = options.viewers ?? new ViewerCounter();
+  }
 
   /** Serves `p` under its stream name, replacing any packager registered under that name. */
   register(p: HlsPackager): void {
@@ -74,11 +85,15 @@ export class HlsOrigin {
     const rendition = packager.rendition(id);
     if (!rendition) throw new OnairError('not_found', `Stream "${packager.stream}" has no rendition "${id}".`);
     const file = ctx.params.file ?? '';
-    if (file === 'index.m3u8') return this.mediaPlaylist(ctx, packager, rendition);
+    if (file === 'index.m3u8') {
+      this.countViewer(ctx, packager.stream);
+      return this.mediaPlaylist(ctx, packager, rendition);
+    }
     if (file === 'init.mp4') return this.currentInit(ctx, packager, rendition);
     const named = /^(init|seg|part)-([0-9a-z]{1,32})-(\d{1,15})\.(mp4|m4s)$/.exec(file);
     if (!named || named[2] !== packager.epoch) throw new OnairError('not_found', `No file "${file}" in ${packager.stream}/${id}.`);
     const kind = named[1];
+    if (kind !== 'init') this.countViewer(ctx, packager.stream);
     const number = Number(named[3]);
     if (kind === 'init' && named[4] === 'mp4') {
       const init = rendition.findInit(number);
@@ -152,6 +167,13 @@ export class HlsOrigin {
     const stored = rendition.findPart(seq);
     if (!stored) throw new OnairError('not_found', `Part ${seq} of ${packager.stream}/${rendition.id} is no longer available.`);
     sendMedia(ctx.res, stored.data, IMMUTABLE);
+  }
+
+  /** Counts the requesting client as a viewer of `stream` (at arrival: a blocked reload counts before it is answered). */
+  private countViewer(ctx: RequestContext, stream: string): void {
+    const req = ctx.req as Partial<RequestContext['req']>;
+    const headers = req.headers ?? {};
+    this.viewers.hit(stream, this.viewers.clientId({ remoteAddress: req.socket?.remoteAddress, forwardedFor: headers['x-forwarded-for'], userAgent: headers['user-agent'] }));
   }
 }
 

@@ -46,7 +46,11 @@ export interface FakeResponse {
  * Calls the route a real server would for `GET url` and returns what it wrote, or the
  * OnairError it threw (which the service kit would turn into problem+json).
  */
-export async function callRoute(router: Router, url: string, options: { abort?: AbortSignal } = {}): Promise<FakeResponse | OnairError> {
+export async function callRoute(
+  router: Router,
+  url: string,
+  options: { abort?: AbortSignal; headers?: Record<string, string>; remoteAddress?: string } = {},
+): Promise<FakeResponse | OnairError> {
   const parsed = new URL(url, 'http://localhost');
   const found = router.match('GET', parsed.pathname);
   if ('allowed' in found) return new OnairError('not_found', 'no route');
@@ -75,7 +79,8 @@ export async function callRoute(router: Router, url: string, options: { abort?: 
     res.destroyed = true;
     res.emit('close');
   });
-  const ctx = { req: {}, res, url: parsed, params: found.params, log: silentLog } as unknown as RequestContext;
+  const req = { headers: options.headers ?? {}, socket: { remoteAddress: options.remoteAddress ?? '127.0.0.1' } };
+  const ctx = { req, res, url: parsed, params: found.params, log: silentLog } as unknown as RequestContext;
   try {
     await found.handler(ctx);
     return out;
