@@ -109,7 +109,7 @@ const machine = latency?.machine ?? firstFrame?.machine ?? transcode?.machine;
 const loads = [
   ['latency + first frame', latency?.machine],
   ['transcode', transcode?.machine],
-  ['fan-out', fanout?.latest?.machine ? { loadBefore: fanout.latest.machine.loadavg } : undefined],
+  ['fan-out (at start)', fanout?.latest?.machine ? { load: fanout.latest.machine.loadavg?.join(' ') } : undefined],
 ]
   .filter(([, m]) => m)
   .map(([name, m]: Json) => `${name}: ${m.loadBefore ? `${m.loadBefore.join(' ')} → ${m.loadAfter?.join(' ') ?? '?'}` : (m.load ?? m.loadAverage ?? 'not recorded')}`);

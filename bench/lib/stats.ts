@@ -75,7 +75,7 @@ export function machineRecord(chromiumPath = process.env.ONAIR_CHROMIUM ?? '/usr
     versions: {
       node: process.version,
       chromium: firstLine(chromiumPath, ['--version']),
-      ffmpeg: firstLine(process.env.ONAIR_FFMPEG_PATH ?? 'ffmpeg', ['-version']).replace(/ Copyright.*/, ''),
+      ffmpeg: firstLine(process.env.ONAIR_FFMPEG_PATH ?? 'ffmpeg', ['-version']).replace(/ Copyright.*/, '').replace(/^ffmpeg version /, ''),
       werift: packageVersion('werift'),
       'hls.js': packageVersion('hls.js'),
       'playwright-core': packageVersion('playwright-core'),
