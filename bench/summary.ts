@@ -149,11 +149,11 @@ if (hlsRuns.some(([, r]) => r)) {
   md.push('', '## HLS breakdown (hls.js)', '');
   md.push('`hls.latency` is the player\'s distance behind the playlist\'s live edge; glass-to-glass adds what happens before the edge (ffmpeg encode, packaging into 200 ms parts).', '');
   if (latency?.siteHlsConfig) md.push(`Site config (apps/web/lib/hls-playback.ts): \`${JSON.stringify(latency.siteHlsConfig)}\`.`, '');
-  md.push('| run | glass-to-glass p50 / p95 | hls.latency p50 / p95 | hls.targetLatency | buffer ahead p50 | playback rate p50 | levels played | frames read (fps) | errors |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  md.push('| run | glass-to-glass p50 / p95 | hls.latency p50 / p95 | before the live edge (p50 difference) | hls.targetLatency | buffer ahead p50 | playback rate p50 | levels played | frames read (fps) | errors |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const [name, r] of hlsRuns) {
     if (!r) continue;
     const h = r.hls ?? {};
-    md.push(`| ${name} | ${ms(r.glassToGlass?.p50)} / ${ms(r.glassToGlass?.p95)} | ${ms(h.hlsLatencyMs?.p50)} / ${ms(h.hlsLatencyMs?.p95)} | ${ms(h.hlsTargetLatencyMs?.p50)} | ${ms(h.bufferAheadMs?.p50)} | ${x(h.playbackRate?.p50)} | ${Object.keys(r.resolutions ?? {}).join(', ')} | ${r.framesRead} (${r.readFps}) | ${(h.errors ?? []).length ? [...new Set(h.errors)].join(', ') : 'none'} |`);
+    md.push(`| ${name} | ${ms(r.glassToGlass?.p50)} / ${ms(r.glassToGlass?.p95)} | ${ms(h.hlsLatencyMs?.p50)} / ${ms(h.hlsLatencyMs?.p95)} | ${ms(r.glassToGlass?.p50 - h.hlsLatencyMs?.p50)} | ${ms(h.hlsTargetLatencyMs?.p50)} | ${ms(h.bufferAheadMs?.p50)} | ${x(h.playbackRate?.p50)} | ${Object.keys(r.resolutions ?? {}).join(', ')} | ${r.framesRead} (${r.readFps}) | ${(h.errors ?? []).length ? [...new Set(h.errors)].join(', ') : 'none'} |`);
   }
 }
 if (firstFrame) {
