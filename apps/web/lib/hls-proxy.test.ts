@@ -43,6 +43,22 @@ describe('proxyHls', () => {
     expect((await reader.read()).done).toBe(true);
   });
 
+  it('passes X-Forwarded-For and User-Agent upstream (the transcoder counts viewers by them), not cookies', async () => {
+    let sent: Headers | undefined;
+    const fetchImpl = (async (_url: URL, init: RequestInit) => {
+      sent = new Headers(init.headers);
+      return new Response('#EXTM3U\n', { status: 200 });
+    }) as typeof fetch;
+    const request = new Request('http://web.test/hls/demo/720p/index.m3u8', {
+      headers: { 'x-forwarded-for': '203.0.113.5', 'user-agent': 'Mozilla/5.0 Safari', cookie: 'onair_session=secret', authorization: 'Bearer x' },
+    });
+    await proxyHls(request, ['demo', '720p', 'index.m3u8'], { env, fetch: fetchImpl });
+    expect(sent?.get('x-forwarded-for')).toBe('203.0.113.5');
+    expect(sent?.get('user-agent')).toBe('Mozilla/5.0 Safari');
+    expect(sent?.get('cookie')).toBeNull();
+    expect(sent?.get('authorization')).toBeNull();
+  });
+
   it('aborts the upstream request when the browser goes away', async () => {
     let upstreamSignal: AbortSignal | undefined;
     const fetchImpl = ((_url: URL, init: RequestInit) =>

@@ -6,7 +6,10 @@
  *   request until that part exists (blocking playlist reload, RFC 8216bis §6.2.5.2);
  * - the body is streamed, never buffered, and the upstream request is aborted when the browser
  *   goes away (hls.js cancels blocked requests when it switches rendition);
- * - `fetch` (undici) keeps connections to the transcoder alive, so a reload costs no handshake.
+ * - `fetch` (undici) keeps connections to the transcoder alive, so a reload costs no handshake;
+ * - `X-Forwarded-For` (the browser's address as Next sees it: Next sets it from the socket when
+ *   the request has none) and `User-Agent` go upstream: the transcoder counts HLS viewers by
+ *   them, trusting the forwarded address only from loopback.
  *
  * Deployments with a CDN in front of the origin set `ONAIR_HLS_PUBLIC_URL` and the player skips
  * this proxy (see `hlsManifestUrl`). Server-only.
@@ -15,8 +18,11 @@ import { problemResponse } from './ingest-proxy';
 
 /** Response headers a player or a cache needs (type, size, caching of parts and playlists). */
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'etag', 'last-modified', 'age', 'expires'] as const;
-/** Request headers worth passing: conditional requests and ranges (native players use them). */
-const FORWARDED_REQUEST_HEADERS = ['range', 'if-none-match', 'if-modified-since', 'accept'] as const;
+/**
+ * Request headers worth passing: conditional requests and ranges (native players use them), and
+ * who the viewer is (the transcoder's HLS viewer count).
+ */
+const FORWARDED_REQUEST_HEADERS = ['range', 'if-none-match', 'if-modified-since', 'accept', 'x-forwarded-for', 'user-agent'] as const;
 
 /**
  * Longest an answer may take, ms. A blocking reload waits up to three target durations (3 s for

@@ -8,7 +8,7 @@ import styles from './dashboard.module.css';
 import { dash, duration, fmt, kbps, mask } from './format';
 import { useLiveData } from './live-data';
 import { HealthProblems, Notice, ServiceProblem } from './notice';
-import type { Snapshot, Stream } from './types';
+import type { DashboardStream, Snapshot } from './types';
 
 export function StreamsPanel() {
   const { snapshot, history, connected } = useLiveData();
@@ -22,7 +22,11 @@ export function StreamsPanel() {
       </header>
       <HealthProblems service="ingest" report={snapshot.health.ingest} />
       <HealthProblems service="transcoder" report={snapshot.health.transcoder} />
-      {snapshot.transcoder.ok ? null : <p className={styles.hint}>The transcoder is not answering ({snapshot.transcoder.error.detail}): streams still work over WebRTC, without HLS or renditions.</p>}
+      {snapshot.transcoder.ok ? null : (
+        <p className={styles.hint} data-testid="transcoder-unreachable">
+          The transcoder is not answering ({snapshot.transcoder.error.detail}): streams still work over WebRTC, without HLS or renditions. Viewers shown are WebRTC only.
+        </p>
+      )}
       {!ingest.ok ? (
         <ServiceProblem service="ingest" error={ingest.error} url={snapshot.ingestUrl} />
       ) : ingest.data.length === 0 ? (
@@ -72,13 +76,13 @@ function CreateStreamForm() {
   );
 }
 
-function StreamCard({ stream, history, now }: { stream: Stream; history: readonly Snapshot[]; now: number }) {
+function StreamCard({ stream, history, now }: { stream: DashboardStream; history: readonly Snapshot[]; now: number }) {
   const [showKey, setShowKey] = useState(false);
   const [renaming, setRenaming] = useState(false);
   const [newName, setNewName] = useState(stream.name);
   const [confirm, setConfirm] = useState<'delete' | 'rotate' | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const { state } = stream;
+  const { state, viewers } = stream;
   const video = state.video;
   const origin = typeof window === 'undefined' ? '' : window.location.origin;
   const broadcastUrl = `${origin}/broadcast?key=${encodeURIComponent(stream.streamKey)}`;
@@ -95,7 +99,7 @@ function StreamCard({ stream, history, now }: { stream: Stream; history: readonl
     }
   };
 
-  const series = (pick: (s: Stream) => number | null | undefined): Array<[number, number | null]> =>
+  const series = (pick: (s: DashboardStream) => number | null | undefined): Array<[number, number | null]> =>
     history.map((snap) => {
       const s = snap.ingest.ok ? snap.ingest.data.find((x) => x.id === stream.id) : undefined;
       return [snap.at, s && s.state.live ? (pick(s) ?? null) : null];
@@ -185,14 +189,29 @@ function StreamCard({ stream, history, now }: { stream: Stream; history: readonl
         <Stat label="Video bitrate" value={video ? kbps(video.bitrateKbps) : dash} testId="stat-bitrate" raw={video?.bitrateKbps} />
         <Stat label="Packets lost" value={video ? fmt(video.packetsLost) : dash} />
         <Stat label="Audio" value={state.audio ? `${state.audio.codec} ${kbps(state.audio.bitrateKbps)}` : dash} />
-        <Stat label="Viewers" value={fmt(state.viewers.total)} testId="stat-viewers" />
+        <Stat label="Viewers" value={fmt(viewers.total)} testId="stat-viewers" raw={viewers.total} />
+        <Stat
+          label="By protocol"
+          value={`WebRTC ${fmt(viewers.webrtc)} · HLS ${viewers.hls === null ? dash : fmt(viewers.hls)}`}
+          testId="stat-viewers-protocols"
+          title={viewers.hls === null ? 'HLS viewers are unknown while the transcoder is not answering: WebRTC only.' : 'WebRTC (WHEP) viewers counted by the ingest; HLS viewers counted by the transcoder (clients that loaded media in the last ~6 s).'}
+        />
       </dl>
 
       {state.live || bitrate.some(([, v]) => v !== null) ? (
         <div className={styles.chartRow}>
           <Chart title="Ingest bitrate" now={now} series={[{ label: 'video', color: COLORS[0]!, points: bitrate, format: (v) => kbps(v) }]} testId="chart-bitrate" />
           <Chart title="Frame rate" now={now} series={[{ label: 'fps', color: COLORS[2]!, points: series((s) => s.state.video?.fps), format: (v) => fmt(v, 1) }]} />
-          <Chart title="Viewers" now={now} series={[{ label: 'viewers', color: COLORS[3]!, points: series((s) => s.state.viewers.total) }]} />
+          <Chart
+            title="Viewers"
+            now={now}
+            testId="chart-viewers"
+            series={[
+              { label: 'total', color: COLORS[3]!, points: series((s) => s.viewers.total) },
+              { label: 'WebRTC', color: COLORS[0]!, points: series((s) => s.viewers.webrtc) },
+              { label: 'HLS', color: COLORS[1]!, points: series((s) => s.viewers.hls) },
+            ]}
+          />
         </div>
       ) : (
         <p className={styles.hint}>Offline. Go live with the browser link or OBS settings below; figures and charts appear here as soon as media arrives.</p>
@@ -247,9 +266,9 @@ function StreamCard({ stream, history, now }: { stream: Stream; history: readonl
   );
 }
 
-function Stat({ label, value, testId, raw }: { label: string; value: string; testId?: string; raw?: number | null }) {
+function Stat({ label, value, testId, raw, title }: { label: string; value: string; testId?: string; raw?: number | null; title?: string }) {
   return (
-    <div className={styles.stat}>
+    <div className={styles.stat} title={title}>
       <dt>{label}</dt>
       <dd data-testid={testId} data-raw={raw ?? undefined}>
         {value}

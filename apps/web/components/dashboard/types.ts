@@ -41,7 +41,21 @@ export interface JobView {
   /** ffmpeg process: CPU in percent of one core, resident memory in bytes. */
   process: { pid: number | null; cpuPercent: number | null; rssBytes: number | null } | null;
   hlsUrl: string | null;
+  /** Active HLS viewers of the stream, as the transcoder's origin counts them (null when not reported). */
+  hlsViewers: number | null;
 }
+
+/** Viewers of a stream by protocol: WebRTC from the ingest, HLS from the transcoder. */
+export interface StreamViewers {
+  webrtc: number;
+  /** null when the transcoder could not be asked (then only WebRTC is known). */
+  hls: number | null;
+  /** Everyone the services know of: the ingest's total plus HLS. */
+  total: number;
+}
+
+/** A stream as the dashboard shows it: the ingest's view plus the viewers of both services. */
+export type DashboardStream = Stream & { viewers: StreamViewers };
 
 export interface RungDoc {
   name: string;
@@ -74,7 +88,7 @@ export interface HealthReport {
 /** One server-sent snapshot (the events route pushes one about every second). */
 export interface Snapshot {
   at: number;
-  ingest: ServiceStatus<Stream[]>;
+  ingest: ServiceStatus<DashboardStream[]>;
   transcoder: ServiceStatus<JobView[]>;
   /** Health of each service, or null when it could not be asked (then `ingest`/`transcoder` say why). */
   health: { ingest: HealthReport | null; transcoder: HealthReport | null };

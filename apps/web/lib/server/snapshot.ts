@@ -3,6 +3,7 @@ import 'server-only';
 import { toProblem } from '@onair/shared/errors';
 import type { HealthReport, ServiceStatus, Snapshot } from '../../components/dashboard/types';
 import { ingestClient } from './ingest-client';
+import { withViewers } from './stream-viewers';
 import { dashboardRuntime } from './runtime-config';
 import { transcoderClient } from './transcoder-client';
 import { UPSTREAM_TIMEOUT_MS } from './upstream';
@@ -35,6 +36,8 @@ export async function snapshot(): Promise<Snapshot> {
     health(runtime.ingestUrl),
     health(runtime.transcoderUrl),
   ]);
-  return { at: Date.now(), ingest, transcoder, health: { ingest: ingestHealth, transcoder: transcoderHealth }, ingestUrl: runtime.ingestUrl, transcoderUrl: runtime.transcoderUrl };
+  // Each stream carries its viewers by protocol: WebRTC from the ingest, HLS from the transcoder.
+  const streams: Snapshot['ingest'] = ingest.ok ? { ok: true, data: withViewers(ingest.data, transcoder) } : ingest;
+  return { at: Date.now(), ingest: streams, transcoder, health: { ingest: ingestHealth, transcoder: transcoderHealth }, ingestUrl: runtime.ingestUrl, transcoderUrl: runtime.transcoderUrl };
 }
 

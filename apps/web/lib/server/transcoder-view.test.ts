@@ -10,6 +10,7 @@ const running = {
   pid: 4242,
   startedAt: '2026-11-22T03:00:00.000Z',
   runningSince: '2026-11-22T03:00:01.000Z',
+  hlsViewers: 2,
   restarts: 1,
   lastError: null,
   firstOutputMs: 640,
@@ -41,6 +42,7 @@ describe('toJobView', () => {
       ],
       process: { pid: 4242, cpuPercent: 125, rssBytes: 150 * 1024 * 1024 },
       hlsUrl: null,
+      hlsViewers: 2,
     });
   });
 

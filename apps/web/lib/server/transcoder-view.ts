@@ -70,6 +70,7 @@ export function toJobView(raw: unknown): JobView {
         ? { pid: num(r.pid), cpuPercent: num(r.cpuPercent), rssBytes: num(r.rssBytes) }
         : null,
     hlsUrl: str(r.hlsUrl, r.playlistUrl),
+    hlsViewers: num(r.hlsViewers),
   };
 }
 
