@@ -5,7 +5,8 @@
  * (2) automatically falling back to HLS when WebRTC cannot work — ICE never connects, and the
  *     WHEP POST answered 503;
  * (3) switched back to WebRTC by hand.
- * Also measured: what the web origin's proxy adds to a blocking playlist reload.
+ * Also measured: what the web origin's proxy adds to a blocking playlist reload; and the
+ * transcoder's HLS viewer count (and the dashboard's "HLS 1") while the ?mode=hls page plays.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -102,6 +103,13 @@ async function traceModes(page: Page): Promise<() => Promise<Record<string, numb
   return () => page.evaluate(() => (window as unknown as { __modes: Record<string, number> }).__modes);
 }
 
+/** The transcoder's count of HLS viewers of the test stream (GET /api/jobs, admin). */
+async function hlsViewers(): Promise<number> {
+  const res = await fetch(`${stack.transcoderUrl}/api/jobs`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
+  const body = (await res.json()) as { jobs: Array<{ stream: string; hlsViewers?: number }> };
+  return body.jobs.find((job) => job.stream === stream.name)?.hlsViewers ?? -1;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 beforeAll(async () => {
@@ -158,7 +166,28 @@ describe('/watch over LL-HLS', () => {
     await pollUntil('hls.js latency in the stats', async () => /\d+ ms/.test((await page.textContent('[data-stat="latency (hls.js)"]')) ?? ''), { timeoutMs: 5000 });
     expect(await page.textContent('[data-stat="resolution"]')).toContain(`${video.width}×${video.height}`);
     await page.screenshot({ path: join(artifacts, 'watch-hls.png') });
+
+    // The transcoder counts this page as an HLS viewer (through the proxy: X-Forwarded-For + User-Agent)…
+    const watching = await pollUntil('the transcoder to count the HLS viewer', async () => {
+      const n = await hlsViewers();
+      return n >= 1 ? n : undefined;
+    }, { timeoutMs: 5000 });
+    // …and the dashboard shows it by protocol.
+    const dashboard = await browser.context.newPage();
+    await dashboard.goto(`${stack.webUrl}/dashboard`);
+    await dashboard.waitForURL('**/dashboard/login');
+    await dashboard.fill('input[aria-label="Admin token"]', stack.adminToken);
+    await dashboard.click('button[type="submit"]');
+    const protocols = dashboard.locator(`[data-testid="stream-${stream.name}"] [data-testid="stat-viewers-protocols"]`);
+    await pollUntil('the dashboard to show "HLS 1"', async () => (await protocols.textContent({ timeout: 10_000 }))?.includes('HLS 1'), { timeoutMs: 15_000 });
+    expect(await protocols.textContent()).toBe('WebRTC 0 · HLS 1');
+    expect(await dashboard.textContent(`[data-testid="stream-${stream.name}"] [data-testid="stat-viewers"]`)).toBe('1');
+    await dashboard.close();
+
     await page.close();
+    const closed = Date.now();
+    await pollUntil('the HLS viewer to be forgotten after the page closed', async () => (await hlsViewers()) === 0, { timeoutMs: 10_000, intervalMs: 200 });
+    console.log(`[e2e] HLS viewers: ${watching} while the page played; 0 again ${Date.now() - closed} ms after it closed (window 6 s)`);
   });
 
   it('does not make WebRTC viewers download hls.js', async () => {
