@@ -182,6 +182,7 @@ describe('/watch over LL-HLS', () => {
     await pollUntil('the dashboard to show "HLS 1"', async () => (await protocols.textContent({ timeout: 10_000 }))?.includes('HLS 1'), { timeoutMs: 15_000 });
     expect(await protocols.textContent()).toBe('WebRTC 0 · HLS 1');
     expect(await dashboard.textContent(`[data-testid="stream-${stream.name}"] [data-testid="stat-viewers"]`)).toBe('1');
+    await dashboard.locator(`[data-testid="stream-${stream.name}"]`).screenshot({ path: join(artifacts, 'dashboard-hls-viewers.png') });
     await dashboard.close();
 
     await page.close();
