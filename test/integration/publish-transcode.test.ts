@@ -108,4 +108,30 @@ describe('WHIP publish → transcoder ladder → LL-HLS, verified by ffprobe', (
       }, { timeoutMs: 20_000, intervalMs: 250 });
     }
   });
+
+  it('transcodes again when the publisher reconnects at once (an OBS reconnect)', async () => {
+    const stream = await stack.createStream('reconnect');
+    const job = async () => {
+      const res = await fetch(`${stack.transcoderUrl}/api/jobs`, { headers: { Authorization: `Bearer ${stack.adminToken}` } });
+      const body = (await res.json()) as { jobs: Array<{ stream: string; state: string; startedAt: string | null; runningSince: string | null }> };
+      return body.jobs.find((j) => j.stream === 'reconnect');
+    };
+    publisher = await startWeriftH264Publisher({ whipUrl: `${stack.ingestUrl}/whip`, streamKey: stream.streamKey });
+    const first = await pollUntil('the first job to run', async () => {
+      const found = await job();
+      return found?.state === 'running' ? found : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+
+    // Leave and come back straight away: the offline event stops the job, and the live event
+    // arrives while ffmpeg is still stopping.
+    await publisher.stop({ delete: true });
+    publisher = await startWeriftH264Publisher({ whipUrl: `${stack.ingestUrl}/whip`, streamKey: stream.streamKey });
+    const second = await pollUntil('a new run of the job', async () => {
+      const found = await job();
+      return found?.state === 'running' && found.startedAt !== first.startedAt ? found : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    expect(second.runningSince).not.toBeNull();
+    const master = await fetch(`${stack.transcoderUrl}/hls/reconnect/index.m3u8`, { signal: AbortSignal.timeout(5_000) });
+    expect(master.status).toBe(200);
+  });
 });

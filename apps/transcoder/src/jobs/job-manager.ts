@@ -60,7 +60,9 @@ export class JobManager extends EventEmitter<{ state: [string, JobState, JobStat
     this.live.set(stream.name, stream);
     if (this.opts.policy !== 'auto') return;
     const job = this.jobs.get(stream.name);
-    if (job?.active) return;
+    // A job still stopping from the last offline event must not swallow this live event (a
+    // publisher that reconnects within ffmpeg's stop time would never get HLS again).
+    if (job?.active && !job.isStopping) return;
     this.start(stream.name).catch((error) => this.log.error({ err: error, stream: stream.name }, 'could not start the job for a live stream'));
   }
 
@@ -102,7 +104,7 @@ export class JobManager extends EventEmitter<{ state: [string, JobState, JobStat
   async start(stream: string, input?: InputSource): Promise<TranscodeJob> {
     if (this.closed) throw new OnairError('unavailable', 'The transcoder is shutting down.');
     const existing = this.jobs.get(stream);
-    if (existing?.active) return existing;
+    if (existing?.active && !existing.isStopping) return existing;
     const live = this.live.get(stream);
     if (!input && !live) throw new OnairError('stream_offline', `Stream "${stream}" is not live on the ingest.`);
     const profile = this.opts.profiles.profileFor(stream);

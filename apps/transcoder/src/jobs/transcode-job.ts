@@ -106,6 +106,11 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     return this._state === 'starting' || this._state === 'running' || this._state === 'restarting';
   }
 
+  /** A stop is under way: the job still reports its state, but it is on its way to `stopped`. */
+  get isStopping(): boolean {
+    return this.stopping !== null;
+  }
+
   /** The last ffmpeg log lines, oldest first. */
   logs(limit?: number): string[] {
     return this.lines.last(limit);
@@ -117,8 +122,9 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
    * `ffmpeg_missing` (and the job stays as it was) if the binary cannot be run.
    */
   async start(profile?: Profile): Promise<void> {
-    if (this.active) throw new OnairError('bad_request', `The job for ${this.stream} is already ${this._state}.`);
+    // A stop in progress (the stream went offline and is back already) finishes first.
     if (this.stopping) await this.stopping;
+    if (this.active) throw new OnairError('bad_request', `The job for ${this.stream} is already ${this._state}.`);
     if (profile) this.profile = profile;
     this.consecutiveCrashes = 0;
     this.replans = 0;
