@@ -55,6 +55,9 @@ export const HLS_CONFIG: Partial<HlsConfig> = {
   liveSyncDuration: 0.9,
   liveMaxLatencyDuration: 3,
   maxLiveSyncPlaybackRate: 1.5,
+  // hls.js raises its target latency by 1 s per stall by default; one start-up stall on a busy
+  // machine then kept the player 2.1 s behind instead of 1.3 s (bench/results/summary.md).
+  liveSyncOnStallIncrease: 0.2,
   liveDurationInfinity: true,
   // Live: nothing to seek back to; keep memory (and SourceBuffer evictions) small.
   backBufferLength: 4,
