@@ -17,8 +17,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
-import { connectedPromise, loopbackIce, waitGathered } from '../../test/support/peers/werift-h264-publisher';
+import { openWeriftH264Whip } from '../../test/support/peers/werift-h264-publisher';
 
 const CLIP_SECONDS = 6;
 const FPS = 30;
@@ -79,21 +78,7 @@ async function main(): Promise<void> {
   const clipTicks = (frameCount * 90_000) / FPS;
   const clipBytes = clip.reduce((sum, p) => sum + p.length, 0);
 
-  const pc = new RTCPeerConnection({
-    codecs: {
-      video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'goog-remb' }], parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' })],
-      audio: [],
-    },
-    ...loopbackIce,
-  });
-  const track = new MediaStreamTrack({ kind: 'video' });
-  pc.addTransceiver(track, { direction: 'sendonly' });
-  await pc.setLocalDescription(await pc.createOffer());
-  await waitGathered(pc);
-  const connected = connectedPromise(pc);
-  const response = await fetch(whipUrl, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${streamKey}` }, body: pc.localDescription!.sdp });
-  if (response.status !== 201) throw new Error(`WHIP POST answered ${response.status}: ${await response.text()}`);
-  await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+  const { pc, track, connected } = await openWeriftH264Whip(whipUrl, streamKey);
   await connected;
 
   let sent = 0;

@@ -236,8 +236,15 @@ describe('/watch over LL-HLS', () => {
     expect(switchedAt - tried).toBeGreaterThanOrEqual(3900);
     expect(switchedAt - tried).toBeLessThan(9000);
     expect(await page.textContent('[data-testid="delivery"]')).toContain('WebRTC could not connect');
-    // No flapping: still on HLS a while later.
-    await new Promise((r) => setTimeout(r, 3000));
+    // No flapping: every mode change is recorded while ~3 s more of HLS video plays.
+    await page.evaluate(() => {
+      const changes: string[] = [];
+      (window as unknown as { __modeChanges: string[] }).__modeChanges = changes;
+      const el = document.querySelector('[data-testid="player"]')!;
+      new MutationObserver(() => changes.push(el.getAttribute('data-mode') ?? '')).observe(el, { attributeFilter: ['data-mode'] });
+    });
+    await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 90 });
+    expect(await page.evaluate(() => (window as unknown as { __modeChanges: string[] }).__modeChanges)).toEqual([]);
     expect((await player(page)).mode).toBe('hls');
     await page.screenshot({ path: join(artifacts, 'watch-hls-fallback.png') });
     await page.close();

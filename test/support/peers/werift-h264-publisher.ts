@@ -60,7 +60,19 @@ export function connectedPromise(pc: RTCPeerConnection): Promise<void> {
   });
 }
 
-export async function startWeriftH264Publisher(opts: WeriftH264PublisherOptions): Promise<WeriftH264Publisher> {
+/** A werift peer with one sendonly H.264 (Constrained Baseline) track, published over WHIP. */
+export interface WeriftH264Whip {
+  pc: RTCPeerConnection;
+  track: MediaStreamTrack;
+  /** Resolves when ICE+DTLS are up. */
+  connected: Promise<void>;
+  resourceUrl: string;
+  /** Time from POST to the 201 answer, ms. */
+  answerMs: number;
+}
+
+/** Offers, POSTs to WHIP and applies the answer; throws (peer closed) on anything but 201. */
+export async function openWeriftH264Whip(whipUrl: string, streamKey: string): Promise<WeriftH264Whip> {
   const pc = new RTCPeerConnection({
     codecs: {
       video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'goog-remb' }], parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' })],
@@ -76,9 +88,9 @@ export async function startWeriftH264Publisher(opts: WeriftH264PublisherOptions)
   connected.catch(() => undefined);
 
   const started = performance.now();
-  const response = await fetch(opts.whipUrl, {
+  const response = await fetch(whipUrl, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${opts.streamKey}` },
+    headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${streamKey}` },
     body: pc.localDescription!.sdp,
   });
   const answerMs = performance.now() - started;
@@ -86,8 +98,13 @@ export async function startWeriftH264Publisher(opts: WeriftH264PublisherOptions)
     await pc.close();
     throw new Error(`WHIP POST answered ${response.status}: ${await response.text()}`);
   }
-  const resourceUrl = new URL(response.headers.get('location')!, opts.whipUrl).toString();
+  const resourceUrl = new URL(response.headers.get('location')!, whipUrl).toString();
   await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+  return { pc, track, connected, resourceUrl, answerMs };
+}
+
+export async function startWeriftH264Publisher(opts: WeriftH264PublisherOptions): Promise<WeriftH264Publisher> {
+  const { pc, track, connected, resourceUrl, answerMs } = await openWeriftH264Whip(opts.whipUrl, opts.streamKey);
 
   // ffmpeg → UDP → werift track. Packets are forwarded once the peer is connected.
   const socket: Socket = createSocket('udp4');

@@ -33,11 +33,7 @@ const createForwardSchema = z
   .refine((body) => body.videoPort !== undefined || body.audioPort !== undefined, 'give videoPort, audioPort or both');
 
 export function registerForwardRoutes(router: Router, { store, media, config }: { store: StreamStore; media: MediaRouter; config: IngestConfig }): void {
-  const find = (idOrName: string): StreamRecord => {
-    const record = store.findById(idOrName) ?? store.findByName(idOrName);
-    if (!record) throw new OnairError('stream_not_found', `No stream "${idOrName}".`);
-    return record;
-  };
+  const find = (idOrName: string) => store.requireByIdOrName(idOrName);
   const forwardOf = (record: StreamRecord, forwardId: string): ForwardSession => {
     const session = media.session('forward', forwardId) as ForwardSession;
     if (session.streamId !== record.id) throw new OnairError('session_not_found', `No forward ${forwardId} on stream "${record.name}".`);

@@ -4,7 +4,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createStreamRequestSchema, renameStreamRequestSchema, type LiveState, type PublicLiveStream, type Stream } from '@onair/shared/api';
-import { OnairError } from '@onair/shared/errors';
 import { readJson, sendJson, type Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import { requireAdmin } from './admin-auth';
@@ -44,12 +43,7 @@ export function registerAdminRoutes(router: Router, { store, media, config }: Ad
       state: media.liveState(record.id),
     };
   };
-  /** `:id` accepts the id or the name, so `curl …/api/streams/demo` works too. */
-  const find = (idOrName: string): StreamRecord => {
-    const record = store.findById(idOrName) ?? store.findByName(idOrName);
-    if (!record) throw new OnairError('stream_not_found', `No stream "${idOrName}".`);
-    return record;
-  };
+  const find = (idOrName: string) => store.requireByIdOrName(idOrName);
 
   // Registered before /api/streams/:id so that "live" is not taken for an id.
   router.on('GET', '/api/streams/live', ({ req, res }) => {

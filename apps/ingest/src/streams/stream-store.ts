@@ -56,6 +56,13 @@ export class StreamStore {
     return row && fromRow(row);
   }
 
+  /** API paths take a stream's id or its name (`curl …/api/streams/demo`); ids are tried first. */
+  requireByIdOrName(idOrName: string): StreamRecord {
+    const record = this.findById(idOrName) ?? this.findByName(idOrName);
+    if (!record) throw new OnairError('stream_not_found', `No stream "${idOrName}".`);
+    return record;
+  }
+
   /**
    * The stream a publisher's key belongs to. The lookup is by key, then the comparison is
    * constant-time, so a timing side channel reveals nothing beyond the index lookup itself.
