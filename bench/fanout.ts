@@ -8,19 +8,37 @@
  *   npx tsx bench/fanout.ts --profile=150   hold 150 viewers under `node --cpu-prof`, print where
  *                                           the ingest's time goes (bench/lib/fanout-profile.ts)
  *   npx tsx bench/fanout.ts --label=before  names the run in the results file
+ *   npx tsx bench/fanout.ts --out=/tmp/f.json   writes there instead of bench/results/fanout.json
  *   npx tsx bench/fanout.ts --ingest-root=/tmp/onair-before   runs the ingest of another checkout
  *                                           (a `git worktree` of an older commit) for a before/after
+ *   npx tsx bench/fanout.ts --ingest-env=KEY=VALUE[,KEY=VALUE]   adds to the ingest's environment
+ *                                           (repeatable), to compare ingest configurations
+ *   npx tsx bench/fanout.ts --canary-rise=50 --canary-freeze=500   the canary's stop thresholds (ms);
+ *                                           --canary=off runs without it (--profile always does)
  *
  * Processes: the ingest (`apps/ingest/src/main.ts`, temp data dir, ICE on 127.0.0.1) pinned to
  * core 0 with taskset; a synthetic publisher (bench/lib/fanout-publisher.ts: a pre-encoded clip
  * replayed over WHIP) and the load generator (bench/lib/fanout-viewers.ts: N werift WHEP viewers
- * that complete ICE/DTLS and count SRTP packets without decrypting) both pinned to core 1.
+ * that complete ICE/DTLS and count SRTP packets without decrypting) both pinned to core 1, and
+ * so is the canary (bench/lib/fanout-canary.ts): one headless Chromium watching the stream over
+ * WHEP for the whole ramp, decoding like a person's browser. Its decode shares core 1 with the
+ * load generator, so a canary figure at a step where core 1 is saturated (core1 % in the step
+ * line) says as much about core 1 as about the ingest.
  *
  * Per step the viewers are ramped to N, then R windows of W seconds are measured: ingest CPU from
  * /proc/<pid>/stat (utime+stime deltas; independent of what else runs, except for cache and
  * frequency effects), packets and bytes out from the ingest's /metrics counters, packets the
- * viewers received vs expected from sequence numbers (loss). Medians over the windows are kept.
- * The ramp stops when the ingest's core passes 90 % or loss passes 2 %.
+ * viewers received vs expected from sequence numbers (loss; the canary's packets from its
+ * getStats). Medians over the windows are kept.
+ *
+ * The canary's latency: the publisher is no pixel clock, so it is measured relative to the ramp's
+ * start (bench/lib/fanout-canary-latency.ts): display time − RTP media time at
+ * requestVideoFrameCallback is latency + a constant; a step's rise = that per frame − its median
+ * at the first (0-viewer) step, p50 and p95 over the step's windows. A freeze is a gap > 500 ms
+ * between displayed frames (in the windows; the ones while viewers joined are printed apart).
+ *
+ * The ramp stops when the ingest's core passes 90 %, loss passes 2 %, or the canary's p50 rise
+ * passes 50 ms or it freezes.
  *
  * Derived (least squares over all steps, baseline = the 0-viewer step in the same run):
  *   µs per forwarded packet = slope of ingest CPU-seconds per second vs packets out per second
@@ -38,6 +56,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/support/ports';
 import { pollUntil } from '../test/support/poll';
+import { CanaryClient, type CanaryTake } from './lib/fanout-canary-client';
+import { DEFAULT_FREEZE_MS, mergeWindows, quantile, summarizeCanaryStep, type CanaryStep } from './lib/fanout-canary-latency';
 import { summarizeProfile } from './lib/fanout-profile';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,7 +65,13 @@ const NODE = join(ROOT, 'node_modules/.bin/node');
 const TARGET_KBPS = 2500;
 const CLK_TCK = 100;
 
-const args = new Map(process.argv.slice(2).map((a) => { const [k, v] = a.replace(/^--/, '').split('='); return [k!, v ?? 'true'] as const; }));
+/** `--key=value` pairs in order (a value may hold '='); `--flag` is 'true'. */
+const argv = process.argv.slice(2).map((a) => {
+  const s = a.replace(/^--/, '');
+  const i = s.indexOf('=');
+  return (i < 0 ? [s, 'true'] : [s.slice(0, i), s.slice(i + 1)]) as [string, string];
+});
+const args = new Map(argv);
 const quick = args.has('quick');
 const steps = (args.get('steps') ?? (quick ? '0,50,150,300' : '0,25,50,100,200,300,400,500,600')).split(',').map(Number);
 const windowS = Number(args.get('window') ?? (quick ? 3 : 3));
@@ -54,6 +80,19 @@ const profileViewers = args.has('profile') ? Number(args.get('profile') === 'tru
 const label = args.get('label') ?? (profileViewers ? 'profile' : quick ? 'quick' : 'full');
 /** Checkout whose apps/ingest runs (its node_modules may be a symlink to this one's). */
 const ingestRoot = args.get('ingest-root') ?? ROOT;
+/** `--ingest-env=A=1,B=2` (repeatable): added to the ingest's environment. A comma starts a new pair only before `NAME=`. */
+const ingestEnv: Record<string, string> = Object.fromEntries(
+  argv.filter(([k]) => k === 'ingest-env').flatMap(([, v]) => v.split(/,(?=[A-Za-z_][A-Za-z0-9_]*=)/)).map((pair) => {
+    const i = pair.indexOf('=');
+    if (i <= 0) throw new Error(`--ingest-env: expected KEY=VALUE, got "${pair}"`);
+    return [pair.slice(0, i), pair.slice(i + 1)];
+  }),
+);
+const canaryOn = args.get('canary') !== 'off' && args.get('canary') !== 'false' && profileViewers === undefined;
+/** Stop when the canary's p50 latency rise over the first step passes this (ms). */
+const canaryRiseMs = Number(args.get('canary-rise') ?? 50);
+/** A gap between the canary's displayed frames above this is a freeze (ms). */
+const canaryFreezeMs = Number(args.get('canary-freeze') ?? DEFAULT_FREEZE_MS);
 
 const children: ChildProcess[] = [];
 function track<T extends ChildProcess>(child: T): T {
@@ -122,10 +161,49 @@ function ipc<T>(child: ChildProcess, message: object, reply: string): Promise<T>
  * lossPct: packets the ingest sent that no viewer got (fan-out loss: 1 − delivered / sent);
  * e2eLossPct: sequence gaps at the viewers (includes packets lost before the ingest);
  * upstreamLossPct: packets the publisher sent that the ingest did not forward (1 − in / sent);
- * core0BusyPct: the whole core 0 (every process), to see contention from the rest of the machine.
+ * core0BusyPct: the whole core 0 (every process), to see contention from the rest of the machine;
+ * core1BusyPct: the whole core 1 (publisher, load generator, canary Chromium and anything else).
  */
-interface Window { cpuPct: number; pktsInPerS: number; pktsOutPerS: number; mbpsOut: number; deliveredPerS: number; lossPct: number; e2eLossPct: number; upstreamLossPct: number; loadgenCpuPct: number; core0BusyPct: number }
-interface Step { viewers: number; connectFailures: number; rampMs: number; windows: Window[]; median: Window; usPerPacket: number | null; load1: number }
+interface Window { cpuPct: number; pktsInPerS: number; pktsOutPerS: number; mbpsOut: number; deliveredPerS: number; lossPct: number; e2eLossPct: number; upstreamLossPct: number; loadgenCpuPct: number; core0BusyPct: number; core1BusyPct: number }
+/**
+ * The canary at one step: latency figures over the measured windows (rise against the first
+ * step), freezes while viewers joined (`ramp*`), and its getStats over the windows.
+ */
+interface CanaryAtStep extends CanaryStep {
+  /** p50 of display − media per window, ms above the session's first frame. */
+  windowP50: Array<number | null>;
+  rampFreezes: number;
+  rampMaxGapMs: number;
+  /** getStats over the measured windows. */
+  statsFreezes: number | null;
+  statsFreezesMs: number | null;
+  jitterBufferMs: number | null;
+  packetsLost: number | null;
+  framesDropped: number | null;
+  nacks: number | null;
+  plis: number | null;
+  /** Windows the canary did not answer in time. */
+  unanswered: number;
+  connection: string;
+}
+interface Step { viewers: number; connectFailures: number; rampMs: number; windows: Window[]; median: Window; usPerPacket: number | null; load1: number; canary?: CanaryAtStep }
+
+/** getStats differences between two canary takes (null when either has none). */
+function canaryStatsDelta(a: CanaryTake | null, b: CanaryTake | null) {
+  const x = a?.stats, y = b?.stats;
+  if (!x || !y) return null;
+  const emitted = y.jitterBufferEmittedCount - x.jitterBufferEmittedCount;
+  return {
+    packetsReceived: y.packetsReceived - x.packetsReceived,
+    packetsLost: y.packetsLost - x.packetsLost,
+    statsFreezes: y.freezeCount - x.freezeCount,
+    statsFreezesMs: Math.round((y.totalFreezesDuration - x.totalFreezesDuration) * 1000),
+    jitterBufferMs: emitted > 0 ? Math.round(((y.jitterBufferDelay - x.jitterBufferDelay) / emitted) * 10000) / 10 : null,
+    framesDropped: y.framesDropped - x.framesDropped,
+    nacks: y.nackCount - x.nackCount,
+    plis: y.pliCount - x.pliCount,
+  };
+}
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'onair-fanout-'));
@@ -137,9 +215,15 @@ async function main(): Promise<void> {
     const ingestArgs = ['-c', '0', NODE, ...(profileViewers ? [`--cpu-prof`, `--cpu-prof-dir=${profDir}`] : []), '--import', 'tsx', 'apps/ingest/src/main.ts'];
     const ingest = track(spawn('taskset', ingestArgs, {
       cwd: ingestRoot,
-      env: { ...process.env, ONAIR_INGEST_PORT: String(port), ONAIR_DATA_DIR: dataDir, ONAIR_ADMIN_TOKEN: adminToken, ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_LOG_LEVEL: 'warn' },
+      env: { ...process.env, ONAIR_INGEST_PORT: String(port), ONAIR_DATA_DIR: dataDir, ONAIR_ADMIN_TOKEN: adminToken, ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_LOG_LEVEL: 'warn', ...ingestEnv },
       stdio: ['ignore', 'inherit', 'inherit'],
     }));
+    if (Object.keys(ingestEnv).length) console.log(`ingest env: ${Object.entries(ingestEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    // The canary's browser starts while the ingest does (Chromium launch + page bundle, ~2 s).
+    const canaryReady = canaryOn
+      ? CanaryClient.attach(track(spawn('taskset', ['-c', '1', NODE, '--import', 'tsx', 'bench/lib/fanout-canary.ts'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })))
+      : undefined;
+    canaryReady?.catch(() => undefined);
     await pollUntil('ingest /healthz', async () => (await fetch(`${base}/healthz`)).ok, { timeoutMs: 30_000 });
     const created = await fetch(`${base}/api/streams`, { method: 'POST', headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'fanout' }) });
     if (created.status !== 201) throw new Error(`create stream: ${created.status} ${await created.text()}`);
@@ -157,6 +241,11 @@ async function main(): Promise<void> {
     const viewers = track(spawn('taskset', ['-c', '1', NODE, '--import', 'tsx', 'bench/lib/fanout-viewers.ts'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     await new Promise<void>((resolve) => viewers.once('message', () => resolve()));
     await pollUntil('stream live', async () => ((await metrics(base)).onair_ingest_live_streams ?? 0) >= 1, { timeoutMs: 15_000 });
+    const canary = await canaryReady;
+    if (canary) {
+      const { firstFrameMs } = await canary.start(whepUrl, canaryFreezeMs);
+      console.log(`canary: headless Chromium viewer (WHEP, decoding, core 1) first frame after ${firstFrameMs} ms; stops the ramp at a p50 latency rise > ${canaryRiseMs} ms or a gap > ${canaryFreezeMs} ms between frames`);
+    }
     await sleep(1500);
 
     const ingestPid = ingest.pid!;
@@ -164,6 +253,7 @@ async function main(): Promise<void> {
     const results: Step[] = [];
     const plan = profileViewers !== undefined ? [profileViewers] : steps;
     let profileWindow: { startUs: number; endUs: number } | undefined;
+    let stopReason: string | null = null;
     for (const target of plan) {
       const rampStart = performance.now();
       let connectFailures = 0;
@@ -178,14 +268,22 @@ async function main(): Promise<void> {
       const windows: Window[] = [];
       const nowUs = () => Number(process.hrtime.bigint() / 1000n);
       if (profileViewers !== undefined) profileWindow = { startUs: nowUs(), endUs: 0 };
-      let t0 = performance.now(), c0 = cpuTicks(ingestPid), k0 = coreTicks(0), m0 = await metrics(base), v0 = await ipc<ViewerStats>(viewers, { cmd: 'stats' }, 'stats'), p0 = await publisherSent();
+      // The canary's frames from the step's start to here: shown while viewers joined and settled.
+      const rampTake = await canary?.take();
+      const canaryTakes: Array<CanaryTake | null> = [];
+      let t0 = performance.now(), c0 = cpuTicks(ingestPid), k0 = coreTicks(0), q0 = coreTicks(1), m0 = await metrics(base), v0 = await ipc<ViewerStats>(viewers, { cmd: 'stats' }, 'stats'), p0 = await publisherSent();
+      let a0: CanaryTake | null | undefined = rampTake;
       for (let r = 0; r < (profileViewers !== undefined ? Math.max(reps, 4) : reps); r += 1) {
         await sleep(windowS * 1000);
-        const t1 = performance.now(), c1 = cpuTicks(ingestPid), k1 = coreTicks(0), m1 = await metrics(base), v1 = await ipc<ViewerStats>(viewers, { cmd: 'stats' }, 'stats'), p1 = await publisherSent();
+        const t1 = performance.now(), c1 = cpuTicks(ingestPid), k1 = coreTicks(0), q1 = coreTicks(1);
+        const [m1, v1, p1, a1] = await Promise.all([metrics(base), ipc<ViewerStats>(viewers, { cmd: 'stats' }, 'stats'), publisherSent(), canary?.take()]);
+        if (canary) canaryTakes.push(a1 ?? null);
         const s = (t1 - t0) / 1000;
         const d = (k: string) => (m1[k] ?? 0) - (m0[k] ?? 0);
-        const expected = v1.expected - v0.expected;
-        const received = v1.received - v0.received;
+        // The canary is a viewer too: its packets are among the ingest's packets sent.
+        const canaryDelta = canaryStatsDelta(a0 ?? null, a1 ?? null);
+        const expected = v1.expected - v0.expected + (canaryDelta ? canaryDelta.packetsReceived + canaryDelta.packetsLost : 0);
+        const received = v1.received - v0.received + (canaryDelta?.packetsReceived ?? 0);
         windows.push({
           cpuPct: ((c1 - c0) / CLK_TCK / s) * 100,
           pktsInPerS: d('onair_ingest_packets_received_total') / s,
@@ -196,28 +294,62 @@ async function main(): Promise<void> {
           e2eLossPct: expected > 0 ? Math.max(0, (1 - received / expected) * 100) : 0,
           upstreamLossPct: p1 > p0 ? Math.max(0, (1 - d('onair_ingest_packets_received_total') / (p1 - p0)) * 100) : 0,
           core0BusyPct: ((k1.busy - k0.busy) / Math.max(1, k1.total - k0.total)) * 100,
+          core1BusyPct: ((q1.busy - q0.busy) / Math.max(1, q1.total - q0.total)) * 100,
           loadgenCpuPct: ((v1.cpuMicros - v0.cpuMicros) / 1e6 / s) * 100,
         });
-        t0 = t1; c0 = c1; k0 = k1; m0 = m1; v0 = v1; p0 = p1;
+        t0 = t1; c0 = c1; k0 = k1; q0 = q1; m0 = m1; v0 = v1; p0 = p1; a0 = a1;
       }
       if (profileWindow) profileWindow.endUs = nowUs();
       const med = Object.fromEntries(Object.keys(windows[0]!).map((k) => [k, median(windows.map((w) => w[k as keyof Window]))])) as unknown as Window;
       const baseline = results[0]?.viewers === 0 ? results[0].median.cpuPct : undefined;
       const usPerPacket = baseline !== undefined && med.pktsOutPerS > 0 ? ((med.cpuPct - baseline) / 100 / med.pktsOutPerS) * 1e6 : null;
       const step: Step = { viewers: target, connectFailures, rampMs: Math.round(rampMs), windows, median: med, usPerPacket, load1: loadavg()[0]! };
+      if (canary) {
+        const answered = canaryTakes.filter((t): t is CanaryTake => t !== null);
+        const measured = mergeWindows(answered.map((t) => t.window));
+        // The baseline is the first step's median (the 0-viewer step when the ramp starts at 0).
+        const baselineP50 = results.length === 0 ? quantile(measured.latencies, 0.5) : (results[0]!.canary?.relativeLatencyP50 ?? null);
+        const statsDelta = canaryStatsDelta(rampTake ?? null, canaryTakes.at(-1) ?? null);
+        step.canary = {
+          ...summarizeCanaryStep(measured, baselineP50),
+          windowP50: canaryTakes.map((t) => { const q = t ? quantile(t.window.latencies, 0.5) : null; return q === null ? null : Math.round(q * 10) / 10; }),
+          rampFreezes: rampTake?.window.freezes.length ?? 0,
+          rampMaxGapMs: Math.round(rampTake?.window.maxGapMs ?? 0),
+          statsFreezes: statsDelta?.statsFreezes ?? null,
+          statsFreezesMs: statsDelta?.statsFreezesMs ?? null,
+          jitterBufferMs: statsDelta?.jitterBufferMs ?? null,
+          packetsLost: statsDelta?.packetsLost ?? null,
+          framesDropped: statsDelta?.framesDropped ?? null,
+          nacks: statsDelta?.nacks ?? null,
+          plis: statsDelta?.plis ?? null,
+          unanswered: canaryTakes.length - answered.length,
+          connection: canaryTakes.at(-1)?.connection ?? 'no answer',
+        };
+      }
       results.push(step);
+      const c = step.canary;
+      const fmt = (v: number | null | undefined, signed = true) => (v === null || v === undefined ? '-' : `${signed && v >= 0 ? '+' : ''}${v.toFixed(0)}`);
       console.log(
         `N=${String(target).padStart(4)}  ingest CPU ${med.cpuPct.toFixed(1).padStart(5)} %  in ${med.pktsInPerS.toFixed(0).padStart(4)} pkt/s  out ${med.pktsOutPerS.toFixed(0).padStart(6)} pkt/s ${med.mbpsOut.toFixed(1).padStart(6)} Mbps  ` +
-          `delivered ${med.deliveredPerS.toFixed(0).padStart(6)} pkt/s  loss ${med.lossPct.toFixed(2)} % (e2e ${med.e2eLossPct.toFixed(1)}, upstream ${med.upstreamLossPct.toFixed(1)})  µs/pkt ${usPerPacket?.toFixed(1) ?? '-'}  loadgen ${med.loadgenCpuPct.toFixed(0)} %  core0 ${med.core0BusyPct.toFixed(0)} %  (ramp ${(rampMs / 1000).toFixed(1)} s, load ${step.load1.toFixed(1)})`,
+          `delivered ${med.deliveredPerS.toFixed(0).padStart(6)} pkt/s  loss ${med.lossPct.toFixed(2)} % (e2e ${med.e2eLossPct.toFixed(1)}, upstream ${med.upstreamLossPct.toFixed(1)})  µs/pkt ${usPerPacket?.toFixed(1) ?? '-'}  loadgen ${med.loadgenCpuPct.toFixed(0)} %  core0 ${med.core0BusyPct.toFixed(0)} %  core1 ${med.core1BusyPct.toFixed(0)} %  (ramp ${(rampMs / 1000).toFixed(1)} s, load ${step.load1.toFixed(1)})` +
+          (c
+            ? `\n        canary: rise p50 ${fmt(c.riseP50)} ms p95 ${fmt(c.riseP95)} ms  freezes ${c.freezes}${c.freezes ? ` (${c.freezeMs.join(', ')} ms)` : ''}, while joining ${c.rampFreezes} (max gap ${c.rampMaxGapMs} ms)  max gap ${c.maxGapMs} ms  ` +
+              `getStats freezes ${c.statsFreezes ?? '-'} (${c.statsFreezesMs ?? '-'} ms)  jitter buffer ${c.jitterBufferMs ?? '-'} ms  receive→display p50 ${fmt(c.receiveToDisplayP50, false)} ms  lost ${c.packetsLost ?? '-'}  dropped ${c.framesDropped ?? '-'}  ${c.frames} frames` +
+              `${c.discontinuities ? `  ${c.discontinuities} timestamp jumps rebased` : ''}${c.unanswered ? `  ${c.unanswered} windows unanswered` : ''}${c.connection !== 'connected' ? `  connection ${c.connection}` : ''}`
+            : ''),
       );
-      if (med.cpuPct > 90) { console.log('stop: ingest core above 90 %'); break; }
-      if (med.lossPct > 2) { console.log(`stop: fan-out loss above 2 %${med.loadgenCpuPct > 85 ? ' (the load generator is saturated too: loss may be on its side)' : ''}`); break; }
-      if (med.pktsInPerS === 0) { console.log('stop: the stream went offline (the ingest was starved long enough for its media timeout)'); break; }
+      if (med.cpuPct > 90) { stopReason = 'ingest core above 90 %'; console.log(`stop: ${stopReason}`); break; }
+      if (med.lossPct > 2) { stopReason = `fan-out loss above 2 %${med.loadgenCpuPct > 85 ? ' (the load generator is saturated too: loss may be on its side)' : ''}`; console.log(`stop: ${stopReason}`); break; }
+      if (med.pktsInPerS === 0) { stopReason = 'the stream went offline (the ingest was starved long enough for its media timeout)'; console.log(`stop: ${stopReason}`); break; }
+      if (c && c.riseP50 !== null && c.riseP50 > canaryRiseMs) { stopReason = `canary latency rose ${c.riseP50.toFixed(0)} ms (p50) over the first step, above ${canaryRiseMs} ms${med.core1BusyPct > 90 ? ` (core 1, where it decodes, was ${med.core1BusyPct.toFixed(0)} % busy)` : ''}`; console.log(`stop: ${stopReason}`); break; }
+      if (c && c.freezes > 0) { stopReason = `canary froze: ${c.freezes} gap${c.freezes > 1 ? 's' : ''} > ${canaryFreezeMs} ms between frames (${c.freezeMs.join(', ')} ms)${med.core1BusyPct > 90 ? ` (core 1, where it decodes, was ${med.core1BusyPct.toFixed(0)} % busy)` : ''}`; console.log(`stop: ${stopReason}`); break; }
+      if (c && c.frames === 0) { stopReason = 'canary showed no frame in the step\'s windows'; console.log(`stop: ${stopReason}`); break; }
       if (med.upstreamLossPct > 2) console.log(`  note: ${med.upstreamLossPct.toFixed(1)} % of the publisher's packets did not reach the ingest's router (core 0 busy ${med.core0BusyPct.toFixed(0)} % with other work: the ingest is descheduled and its socket buffer overflows)`);
     }
 
+    if (stopReason === null) console.log('stop: end of the plan');
     viewers.send({ cmd: 'close' });
-    await Promise.race([new Promise((r) => viewers.once('exit', r)), sleep(4000)]);
+    await Promise.all([Promise.race([new Promise((r) => viewers.once('exit', r)), sleep(4000)]), canary?.close()]);
     publisher.kill('SIGTERM');
 
     if (profileViewers !== undefined) {
@@ -266,14 +398,19 @@ async function main(): Promise<void> {
       maxLossPct: Math.max(...results.map((s) => s.median.lossPct)),
       maxUpstreamLossPct: Math.max(...results.map((s) => s.median.upstreamLossPct)),
       highestStep: results.at(-1)!.viewers,
+      stopReason,
+      /** The most viewers at which the canary's p50 rise stayed within the threshold with no freeze. */
+      canaryHeldUpTo: canaryOn ? ([...results].reverse().find((s) => s.canary && s.canary.frames > 0 && s.canary.freezes === 0 && (s.canary.riseP50 ?? 0) <= canaryRiseMs)?.viewers ?? null) : null,
+      canaryAtHighestStep: results.at(-1)!.canary ? { viewers: results.at(-1)!.viewers, riseP50: results.at(-1)!.canary!.riseP50, riseP95: results.at(-1)!.canary!.riseP95, freezes: results.at(-1)!.canary!.freezes } : null,
     };
     console.log(
       `\nclean steps ${derived.cleanSteps.join(', ')}: µs per forwarded packet ${derived.usPerForwardedPacket.toFixed(1)} (median of steps ${derived.usPerForwardedPacketMedianOfSteps.toFixed(1)}), baseline ${derived.baselineCpuPct.toFixed(1)} %\n` +
-        `per core: ${derived.packetsPerSecondPerCore.toFixed(0)} packets/s, ${derived.mbpsPerCore.toFixed(0)} Mbps, ${derived.viewersPerCoreAt2500kbps.toFixed(0)} viewers at 2.5 Mbps (${derived.viewersPerCoreFromViewerSlope.toFixed(0)} from the per-viewer slope; goal ≥ 300)`,
+        `per core: ${derived.packetsPerSecondPerCore.toFixed(0)} packets/s, ${derived.mbpsPerCore.toFixed(0)} Mbps, ${derived.viewersPerCoreAt2500kbps.toFixed(0)} viewers at 2.5 Mbps (${derived.viewersPerCoreFromViewerSlope.toFixed(0)} from the per-viewer slope; goal ≥ 300)` +
+        (canaryOn ? `\ncanary: held (p50 rise ≤ ${canaryRiseMs} ms, no freeze) up to ${derived.canaryHeldUpTo ?? 'no step'} viewers; at ${derived.highestStep}: rise p50 ${derived.canaryAtHighestStep?.riseP50 ?? '-'} ms, p95 ${derived.canaryAtHighestStep?.riseP95 ?? '-'} ms, ${derived.canaryAtHighestStep?.freezes ?? '-'} freezes (its decode shares core 1 with the load generator)` : '') +
+        `\nstopped: ${stopReason ?? 'end of the plan'}`,
     );
-    const outDir = join(ROOT, 'bench/results');
-    await mkdir(outDir, { recursive: true });
-    const file = join(outDir, 'fanout.json');
+    const file = args.get('out') ?? join(ROOT, 'bench/results/fanout.json');
+    await mkdir(dirname(file), { recursive: true });
     const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { runs?: unknown[] }) : {};
     const werift = JSON.parse(readFileSync(join(ROOT, 'node_modules/werift/package.json'), 'utf8')) as { version: string };
     const nodeVersion = await new Promise<string>((resolve) => { const c = spawn(NODE, ['--version']); let o = ''; c.stdout.on('data', (d) => (o += d)); c.on('exit', () => resolve(o.trim())); });
@@ -281,7 +418,9 @@ async function main(): Promise<void> {
     const run = {
       when: new Date().toISOString(), label, commit, ingestRoot, quick,
       machine: { cores: cpus().length, model: cpus()[0]?.model, loadavg: loadavg(), node: nodeVersion, werift: werift.version },
-      stream: { kbps: pubInfo.kbps, packetsPerSecond: pubInfo.packetsPerSecond, targetKbps: TARGET_KBPS, pinning: 'ingest core 0; publisher + viewers core 1' },
+      stream: { kbps: pubInfo.kbps, packetsPerSecond: pubInfo.packetsPerSecond, targetKbps: TARGET_KBPS, pinning: `ingest core 0; publisher + viewers${canaryOn ? ' + canary Chromium (its decode shares core 1)' : ''} core 1` },
+      ingestEnv,
+      canary: canaryOn ? { riseThresholdMs: canaryRiseMs, freezeGapMs: canaryFreezeMs, what: 'headless Chromium, site WHEP client, decoding; latency = display − RTP media time at rVFC, relative to the first step' } : null,
       windowSeconds: windowS, reps, steps: results, derived,
     };
     const runs = [...(previous.runs ?? []), run].slice(-12);

@@ -1,0 +1,131 @@
+/**
+ * The fan-out bench's canary viewer (its own process, pinned by the caller, so headless Chromium
+ * and its renderer inherit the pinning): one real WHEP viewer that decodes, watched for the whole
+ * ramp. Driven over IPC by bench/fanout.ts through bench/lib/fanout-canary-client.ts.
+ *
+ * It bundles bench/pages/fanout-canary.ts (esbuild, in memory), serves it on a loopback port,
+ * opens it in headless Chromium (test/support/browser.ts) and plays the stream with the site's
+ * WHEP client. Each `take` reads the frames displayed since the last one and folds them through
+ * one CanaryLatencyTracker (bench/lib/fanout-canary-latency.ts), plus the video inbound-rtp stats.
+ *
+ * IPC: {cmd:'start', whepUrl, freezeMs} → {cmd:'started', firstFrameMs} | {cmd:'failed', error}
+ *      {cmd:'take'} → {cmd:'taken', window, stats, connection, withoutRtp}
+ *      {cmd:'close'} → closes the browser, exits
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { build } from 'esbuild';
+import type { Page } from 'playwright-core';
+import { launchBrowser, type TestBrowser } from '../../test/support/browser';
+import { CanaryLatencyTracker, type CanaryFrame } from './fanout-canary-latency';
+
+/** The counters of the canary's video inbound-rtp that the bench reads (cumulative). */
+export interface CanaryInboundStats {
+  packetsReceived: number;
+  packetsLost: number;
+  framesDecoded: number;
+  framesDropped: number;
+  freezeCount: number;
+  /** s */
+  totalFreezesDuration: number;
+  /** s, summed over emitted frames */
+  jitterBufferDelay: number;
+  jitterBufferEmittedCount: number;
+  nackCount: number;
+  pliCount: number;
+  decoderImplementation: string | null;
+}
+
+const PAGE = resolve(import.meta.dirname, '../pages/fanout-canary.ts');
+
+async function servePage(): Promise<{ url: string; close(): void }> {
+  const result = await build({
+    entryPoints: { canary: PAGE },
+    bundle: true,
+    write: false,
+    format: 'esm',
+    target: 'chrome120',
+    outdir: '/bundle',
+    logLevel: 'error',
+    minify: true,
+    define: { 'process.env.NODE_ENV': '"production"' },
+  });
+  const js = Buffer.from(result.outputFiles[0]!.contents);
+  const html = Buffer.from('<!doctype html><meta charset="utf-8"><title>onair fan-out canary</title><body style="margin:0;background:#000"><script type="module" src="/canary.js"></script>');
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/canary.js') res.writeHead(200, { 'Content-Type': 'text/javascript', 'Cache-Control': 'no-store' }).end(js);
+    else if (path === '/canary.html') res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' }).end(html);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/canary.html`, close: () => server.close() };
+}
+
+const n = (v: unknown) => (typeof v === 'number' ? v : 0);
+
+async function inbound(page: Page): Promise<CanaryInboundStats | null> {
+  const entries = (await page.evaluate(() => (window.bench.stats as unknown as () => Promise<Record<string, unknown>[]>)())) as Record<string, unknown>[];
+  const s = entries[0];
+  if (!s) return null;
+  return {
+    packetsReceived: n(s.packetsReceived),
+    packetsLost: n(s.packetsLost),
+    framesDecoded: n(s.framesDecoded),
+    framesDropped: n(s.framesDropped),
+    freezeCount: n(s.freezeCount),
+    totalFreezesDuration: n(s.totalFreezesDuration),
+    jitterBufferDelay: n(s.jitterBufferDelay),
+    jitterBufferEmittedCount: n(s.jitterBufferEmittedCount),
+    nackCount: n(s.nackCount),
+    pliCount: n(s.pliCount),
+    decoderImplementation: typeof s.decoderImplementation === 'string' ? s.decoderImplementation : null,
+  };
+}
+
+async function main(): Promise<void> {
+  const [served, browser] = await Promise.all([servePage(), launchBrowser()]);
+  let tracker = new CanaryLatencyTracker();
+  const page = await browser.context.newPage();
+  page.on('pageerror', (error) => console.error(`[canary page] ${error.message}`));
+  await page.goto(served.url);
+  await page.waitForFunction(() => window.bench?.ready === (true as never), undefined, { timeout: 15_000 });
+
+  let closing = false;
+  const close = async (browserToClose: TestBrowser) => {
+    if (closing) return;
+    closing = true;
+    setTimeout(() => process.exit(0), 4000).unref();
+    await page.evaluate(() => (window.bench.stop as unknown as () => Promise<void>)()).catch(() => undefined);
+    await browserToClose.close().catch(() => undefined);
+    served.close();
+    process.exit(0);
+  };
+
+  process.on('message', (message: { cmd: string; whepUrl?: string; freezeMs?: number }) => {
+    if (message.cmd === 'start') {
+      tracker = new CanaryLatencyTracker(message.freezeMs);
+      const started = performance.now();
+      page
+        .evaluate((url) => (window.bench.play as unknown as (u: string) => Promise<number>)(url), message.whepUrl!)
+        .then(() => process.send!({ cmd: 'started', firstFrameMs: Math.round(performance.now() - started) }))
+        .catch((error: unknown) => process.send!({ cmd: 'failed', error: String(error) }));
+    } else if (message.cmd === 'take') {
+      void (async () => {
+        const taken = (await page.evaluate(() => (window.bench.take as unknown as () => unknown)())) as { frames: CanaryFrame[]; withoutRtp: number; now: number; connection: string };
+        const stats = await inbound(page);
+        process.send!({ cmd: 'taken', window: tracker.window(taken.frames, taken.now), stats, connection: taken.connection, withoutRtp: taken.withoutRtp });
+      })().catch((error: unknown) => process.send!({ cmd: 'taken', error: String(error) }));
+    } else if (message.cmd === 'close') {
+      void close(browser);
+    }
+  });
+  process.on('disconnect', () => void close(browser));
+  process.send!({ cmd: 'ready' });
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
