@@ -14,7 +14,7 @@ import { registerIngestOps } from './ops';
 import { MediaRouter } from './router/media-router';
 import { registerAdminRoutes } from './streams/admin-routes';
 import { StreamStore } from './streams/stream-store';
-import { WeriftEngine } from './webrtc/werift-engine';
+import { createMediaEngine } from './webrtc/create-engine';
 import { registerWhepRoutes } from './whep/whep-routes';
 import { registerWhipRoutes } from './whip/whip-routes';
 
@@ -30,8 +30,9 @@ export interface Ingest {
 
 export async function createIngest(config: IngestConfig, log: Logger = createLogger('ingest')): Promise<Ingest> {
   const store = new StreamStore(join(config.dataDir, 'ingest.db'));
+  const engine = createMediaEngine(config, log);
   const media = new MediaRouter({
-    engine: new WeriftEngine(),
+    engine,
     log: log.child({ component: 'media' }),
     connectTimeoutMs: config.limits.connectTimeoutMs,
     keyframeIntervalMs: config.limits.keyframeIntervalMs,
@@ -57,6 +58,7 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
     close() {
       closing ??= (async () => {
         await media.close();
+        engine.close();
         await closeServer(server);
         store.close();
       })();

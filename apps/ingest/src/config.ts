@@ -42,6 +42,11 @@ const envSchema = z
     ONAIR_WEB_PUBLIC_URL: z.string().url().optional(),
     /** Allowed CORS origin for WHIP/WHEP and the public API. */
     ONAIR_CORS_ORIGIN: z.string().default('*'),
+    /**
+     * WebRTC stack for WHEP viewers: `datachannel` (libdatachannel, C++ SRTP: ~2.5× the viewers
+     * per core) or `werift` (pure JS, like publishers). With several ICE hosts viewers use werift.
+     */
+    ONAIR_VIEWER_ENGINE: z.enum(['datachannel', 'werift']).default('datachannel'),
   })
   .passthrough();
 
@@ -53,6 +58,8 @@ export interface IngestConfig {
   dataDir: string;
   adminToken: string | undefined;
   corsOrigin: string;
+  /** See ONAIR_VIEWER_ENGINE. */
+  viewerEngine: 'datachannel' | 'werift';
   ice: {
     hosts: string[];
     portRange: [number, number] | undefined;
@@ -92,6 +99,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     dataDir: resolve(raw.ONAIR_DATA_DIR),
     adminToken: raw.ONAIR_ADMIN_TOKEN,
     corsOrigin: raw.ONAIR_CORS_ORIGIN,
+    viewerEngine: raw.ONAIR_VIEWER_ENGINE,
     ice: { hosts: iceHosts, portRange, servers },
     limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500 },
   };

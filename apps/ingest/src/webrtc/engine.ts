@@ -1,8 +1,9 @@
 /**
  * The WebRTC engine behind the media path, reduced to what the ingest needs: answer an offer
  * as a receiving peer (publisher) or a sending peer (viewer), move RTP packets, ask for and
- * hear about keyframes. werift implements it today (werift-engine.ts); node-datachannel could
- * implement it if fan-out needs C++ SRTP (DESIGN.md §7).
+ * hear about keyframes. werift implements both sides (werift-engine.ts); node-datachannel
+ * implements viewers for the fan-out's cost per packet (datachannel-engine.ts, DESIGN.md §7);
+ * create-engine.ts puts them together.
  */
 import type { TrickleFragment } from '@onair/shared/sdp';
 
@@ -55,9 +56,10 @@ export interface InboundRtp {
 
 /**
  * One packet for one viewer: that viewer's header fields and the publisher's payload. The
- * payload is shared by every viewer of the packet: engines read it and never write it, and
- * nothing of the object may be kept past the call except by copying (an engine that keeps the
- * packet for retransmission keeps its own serialized form).
+ * object itself is reused for the next viewer, so nothing of it may be kept past the call
+ * except by copying. The payload is shared by every viewer of the packet and never written
+ * once received: engines read it, and may keep a reference to it (for retransmission, or to
+ * frame it once for all viewers).
  */
 export interface OutboundRtp {
   sequenceNumber: number;

@@ -1,0 +1,344 @@
+/**
+ * Viewer peers over node-datachannel (libdatachannel: libjuice ICE, OpenSSL DTLS, libSRTP), for
+ * the fan-out. Why: forwarding one packet to one viewer costs ~13–15 µs in werift even on our
+ * own send path (werift-fast-sender.ts), most of it Node's per-packet AES-GCM objects and one
+ * `dgram` send; libSRTP and a plain `sendto` in C++ do it in ~5 µs (bench/fanout.ts,
+ * bench/lib/fanout-ndc-eval.ts). Publishers stay on werift (one per stream, RTP in).
+ *
+ * What this file does itself, because node-datachannel 0.33 leaves it to the application:
+ * - The answer's media sections are built here (codec with the viewer's payload type and fmtp,
+ *   our SSRC) and matched to the offer's mids, so libdatachannel answers exactly that.
+ * - A send track's incoming RTCP arrives as bytes (no media handler is attached): PLI and FIR
+ *   go to the router, NACKs are answered from a ring of recently sent packets (RFC 4585 §6.2.1).
+ * - Sender reports (RFC 3550 §6.4.1) every second, so the player can synchronise audio and video.
+ *
+ * ICE: libdatachannel binds one address, so this engine serves one ICE host (the composite in
+ * create-engine.ts uses werift for viewers when more are configured).
+ */
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { randomBytes, randomInt } from 'node:crypto';
+import type * as Ndc from 'node-datachannel';
+import type { TrickleFragment } from '@onair/shared/sdp';
+import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, ViewerPeer } from './engine';
+import { buildSenderReport, parseRtcpFeedback } from './rtcp';
+
+// node-datachannel is CommonJS with a native addon; loaded once, on first use.
+const requireCjs = createRequire(import.meta.url);
+let ndcModule: typeof Ndc | undefined;
+function ndc(): typeof Ndc {
+  ndcModule ??= requireCjs('node-datachannel') as typeof Ndc;
+  return ndcModule;
+}
+
+/** Packets kept per video track for NACK retransmission (~0.4 s at 2.5 Mbps). */
+const RETRANSMIT_HISTORY = 128;
+const SENDER_REPORT_INTERVAL_MS = 1000;
+/** libjuice gathers host candidates at once; this only bounds a broken network stack. */
+const GATHERING_TIMEOUT_MS = 5000;
+
+/**
+ * One RTP packet framed once per payload and re-headed per viewer: the router hands every viewer
+ * the same payload object in turn (OutboundRtp), and node-datachannel copies what it is given
+ * synchronously, so the payload is copied into this buffer once per packet, not once per viewer.
+ */
+class RtpFrame {
+  private buffer = Buffer.alloc(1500);
+  private payload: Buffer | undefined;
+  private view: Buffer = this.buffer.subarray(0, 0);
+
+  frame(packet: OutboundRtp): Buffer {
+    if (packet.payload !== this.payload) {
+      const length = 12 + packet.payload.length;
+      if (length > this.buffer.length) this.buffer = Buffer.alloc(length);
+      packet.payload.copy(this.buffer, 12);
+      this.view = this.buffer.subarray(0, length);
+      this.payload = packet.payload;
+    }
+    const b = this.buffer;
+    b[0] = 0x80;
+    b[1] = (packet.marker ? 0x80 : 0) | (packet.payloadType & 0x7f);
+    b.writeUInt16BE(packet.sequenceNumber & 0xffff, 2);
+    b.writeUInt32BE(packet.timestamp >>> 0, 4);
+    b.writeUInt32BE(packet.ssrc >>> 0, 8);
+    return this.view;
+  }
+
+  /** The cached payload may be a buffer the router reuses later: drop it between turns. */
+  forget(): void {
+    this.payload = undefined;
+  }
+}
+
+const sharedFrame = new RtpFrame();
+
+/** The last RETRANSMIT_HISTORY packets of one track, by sequence number, without per-packet objects. */
+class RetransmitRing {
+  private readonly seq = new Int32Array(RETRANSMIT_HISTORY).fill(-1);
+  private readonly timestamp = new Uint32Array(RETRANSMIT_HISTORY);
+  private readonly head = new Uint8Array(RETRANSMIT_HISTORY);
+  private readonly payload: Array<Buffer | undefined> = new Array(RETRANSMIT_HISTORY);
+
+  store(packet: OutboundRtp): void {
+    const slot = packet.sequenceNumber % RETRANSMIT_HISTORY;
+    this.seq[slot] = packet.sequenceNumber & 0xffff;
+    this.timestamp[slot] = packet.timestamp;
+    this.head[slot] = (packet.marker ? 0x80 : 0) | (packet.payloadType & 0x7f);
+    this.payload[slot] = packet.payload;
+  }
+
+  get(sequenceNumber: number, ssrc: number): OutboundRtp | undefined {
+    const slot = sequenceNumber % RETRANSMIT_HISTORY;
+    const payload = this.payload[slot];
+    if (this.seq[slot] !== sequenceNumber || !payload) return undefined;
+    return { sequenceNumber, timestamp: this.timestamp[slot]!, ssrc, payloadType: this.head[slot]! & 0x7f, marker: (this.head[slot]! & 0x80) !== 0, payload };
+  }
+}
+
+/** What a send track needs for its sender reports. */
+interface SendTrack {
+  kind: MediaKind;
+  track: Ndc.Track;
+  ssrc: number;
+  clockRate: number;
+  open: boolean;
+  packets: number;
+  payloadOctets: number;
+  /** RTP timestamp and wall time (performance.now) of the last packet sent. */
+  lastTimestamp: number;
+  lastSentAt: number;
+  history: RetransmitRing | undefined;
+}
+
+function offerMids(offer: string): Array<{ kind: string; mid: string }> {
+  const out: Array<{ kind: string; mid: string }> = [];
+  let kind: string | undefined;
+  for (const line of offer.split(/\r?\n/)) {
+    if (line.startsWith('m=')) kind = line.slice(2).split(' ')[0];
+    const mid = /^a=mid:(\S+)/.exec(line)?.[1];
+    if (kind && mid) {
+      out.push({ kind, mid });
+      kind = undefined;
+    }
+  }
+  return out;
+}
+
+function mediaSection(kind: MediaKind, mid: string, codec: NegotiatedCodec, ssrc: number, cname: string): Ndc.Video | Ndc.Audio {
+  const { Video, Audio } = ndc();
+  const trackId = `${kind}-${ssrc.toString(16)}`;
+  if (kind === 'video') {
+    const video = new Video(mid, 'SendOnly');
+    // libdatachannel writes rtcp-fb nack, nack pli and goog-remb with every video codec.
+    // The binding refuses an undefined profile argument: pass it only when there is one.
+    if (codec.fmtp) video.addVideoCodec(codec.payloadType, codec.name, codec.fmtp);
+    else video.addVideoCodec(codec.payloadType, codec.name);
+    video.addSSRC(ssrc, cname, 'onair', trackId);
+    return video;
+  }
+  const audio = new Audio(mid, 'SendOnly');
+  // addAudioCodec writes `<name>/48000/2`: opus is the only audio codec onair accepts (sdp.ts).
+  if (codec.fmtp) audio.addAudioCodec(codec.payloadType, codec.name, codec.fmtp);
+  else audio.addAudioCodec(codec.payloadType, codec.name);
+  audio.addSSRC(ssrc, cname, 'onair', trackId);
+  return audio;
+}
+
+class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements ViewerPeer {
+  answer = '';
+  state: PeerState = 'connecting';
+  readonly remoteIceUfrag: string | undefined;
+  readonly codecs: PeerOptions['codecs'] = {};
+  readonly sent = { packets: 0, bytes: 0 };
+  private readonly pc: Ndc.PeerConnection;
+  private readonly tracks: Partial<Record<MediaKind, SendTrack>> = {};
+  private readonly keyframeListeners: Array<(kind: 'pli' | 'fir') => void> = [];
+  private readonly cname = randomBytes(8).toString('hex');
+  private readonly reportTimer: NodeJS.Timeout;
+  private closed = false;
+
+  private constructor(private readonly options: PeerOptions) {
+    super();
+    this.remoteIceUfrag = /^a=ice-ufrag:(\S+)/m.exec(options.offer)?.[1];
+    const [host] = options.ice.hosts;
+    const range = options.ice.portRange;
+    this.pc = new (ndc().PeerConnection)(`whep-${this.cname}`, {
+      iceServers: [],
+      ...(host ? { bindAddress: host } : {}),
+      ...(range ? { portRangeBegin: range[0], portRangeEnd: range[1] } : {}),
+      enableIceTcp: false,
+    });
+    this.pc.onStateChange((state) => {
+      if (state === 'connected') this.setState('connected');
+      else if (state === 'failed') this.setState('failed');
+      else if (state === 'closed') this.setState('closed');
+    });
+    this.reportTimer = setInterval(() => this.sendReports(), SENDER_REPORT_INTERVAL_MS);
+    this.reportTimer.unref();
+  }
+
+  static async create(options: PeerOptions): Promise<DatachannelViewer> {
+    const peer = new DatachannelViewer(options);
+    try {
+      await peer.negotiate();
+    } catch (error) {
+      await peer.close();
+      throw error;
+    }
+    return peer;
+  }
+
+  private async negotiate(): Promise<void> {
+    const gathered = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('ICE gathering did not complete')), GATHERING_TIMEOUT_MS);
+      this.pc.onGatheringStateChange((state) => {
+        if (state !== 'complete') return;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    // A local track with the offer's mid is answered as built here (libdatachannel prefers the
+    // local description of a mid); m-lines without one are answered by libdatachannel.
+    for (const { kind, mid } of offerMids(this.options.offer)) {
+      if (kind !== 'video' && kind !== 'audio') continue;
+      const codec = this.options.codecs[kind];
+      if (!codec || this.tracks[kind]) continue;
+      const ssrc = randomInt(1, 0xffffffff);
+      const track = this.pc.addTrack(mediaSection(kind, mid, codec, ssrc, this.cname));
+      const sendTrack: SendTrack = {
+        kind, track, ssrc, clockRate: codec.clockRate, open: false, packets: 0, payloadOctets: 0, lastTimestamp: 0, lastSentAt: 0,
+        history: kind === 'video' ? new RetransmitRing() : undefined,
+      };
+      track.onOpen(() => (sendTrack.open = true));
+      track.onClosed(() => (sendTrack.open = false));
+      track.onMessage((message) => this.onRtcp(sendTrack, message));
+      this.tracks[kind] = sendTrack;
+      this.codecs[kind] = codec;
+    }
+    this.pc.setRemoteDescription(this.options.offer, 'offer');
+    await gathered;
+    const local = this.pc.localDescription();
+    if (!local || local.type !== 'answer') throw new Error('libdatachannel produced no answer');
+    this.answer = local.sdp;
+  }
+
+  ssrc(kind: MediaKind): number | undefined {
+    return this.tracks[kind]?.ssrc;
+  }
+
+  send(kind: MediaKind, packet: OutboundRtp): void {
+    const out = this.tracks[kind];
+    if (!out?.open || this.state !== 'connected') return;
+    const wire = sharedFrame.frame(packet);
+    try {
+      out.track.sendMessageBinary(wire);
+    } catch {
+      // closed under us (the viewer left between the state event and this packet)
+      return;
+    }
+    out.packets += 1;
+    out.payloadOctets += packet.payload.length;
+    out.lastTimestamp = packet.timestamp;
+    out.lastSentAt = performance.now();
+    out.history?.store(packet);
+    this.sent.packets += 1;
+    this.sent.bytes += wire.length;
+  }
+
+  onKeyframeRequest(listener: (kind: 'pli' | 'fir') => void): void {
+    this.keyframeListeners.push(listener);
+  }
+
+  async addRemoteCandidates(fragment: TrickleFragment): Promise<void> {
+    for (const media of fragment.media) {
+      for (const candidate of media.candidates) {
+        if (this.closed) return;
+        this.pc.addRemoteCandidate(`candidate:${candidate}`, media.mid ?? '0');
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      clearInterval(this.reportTimer);
+      for (const out of Object.values(this.tracks)) out.open = false;
+      this.setState('closed');
+      try {
+        this.pc.close();
+      } catch {
+        // already closed by libdatachannel
+      }
+    }
+    return Promise.resolve();
+  }
+
+  private onRtcp(out: SendTrack, message: Buffer | string): void {
+    if (typeof message === 'string') return;
+    for (const feedback of parseRtcpFeedback(message)) {
+      if (feedback.type === 'nack') {
+        if (!out.history || feedback.mediaSsrc !== out.ssrc) continue;
+        for (const sequenceNumber of feedback.lost) {
+          const packet = out.history.get(sequenceNumber, out.ssrc);
+          if (packet) this.retransmit(out, packet);
+        }
+      } else if (feedback.type === 'pli' ? feedback.mediaSsrc === out.ssrc : feedback.ssrcs.includes(out.ssrc)) {
+        for (const listener of this.keyframeListeners) listener(feedback.type);
+      }
+    }
+  }
+
+  private retransmit(out: SendTrack, packet: OutboundRtp): void {
+    if (!out.open) return;
+    sharedFrame.forget();
+    try {
+      out.track.sendMessageBinary(sharedFrame.frame(packet));
+    } catch {
+      // closed under us
+    }
+    sharedFrame.forget();
+  }
+
+  /** RFC 3550 §6.4.1: the RTP timestamp of "now", extrapolated from the last packet sent. */
+  private sendReports(): void {
+    if (this.state !== 'connected') return;
+    const now = performance.now();
+    for (const out of Object.values(this.tracks)) {
+      if (!out.open || out.packets === 0) continue;
+      const rtpTimestamp = out.lastTimestamp + Math.round(((now - out.lastSentAt) * out.clockRate) / 1000);
+      const report = buildSenderReport({
+        ssrc: out.ssrc,
+        wallTimeMs: performance.timeOrigin + now,
+        rtpTimestamp,
+        packetCount: out.packets,
+        octetCount: out.payloadOctets,
+        cname: this.cname,
+      });
+      try {
+        out.track.sendMessageBinary(report);
+      } catch {
+        // closed under us
+      }
+    }
+  }
+
+  private setState(state: PeerState): void {
+    if (this.state === state || this.state === 'closed' || (this.state === 'failed' && state !== 'closed')) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+}
+
+/** Viewers only: `createPublisher` is not offered (see create-engine.ts). */
+export class DatachannelViewerEngine implements Pick<MediaEngine, 'createViewer'> {
+  createViewer(options: PeerOptions): Promise<ViewerPeer> {
+    return DatachannelViewer.create(options);
+  }
+
+  /** Joins libdatachannel's threads once every peer is closed (else the process can't exit). */
+  close(): void {
+    if (ndcModule) ndcModule.cleanup();
+  }
+}
+
+export type { PublisherPeer };
