@@ -280,10 +280,15 @@ async function main(): Promise<void> {
         if (canary) canaryTakes.push(a1 ?? null);
         const s = (t1 - t0) / 1000;
         const d = (k: string) => (m1[k] ?? 0) - (m0[k] ?? 0);
-        // The canary is a viewer too: its packets are among the ingest's packets sent.
+        // The canary is a viewer too: its packets are among the ingest's packets sent. Its getStats
+        // snapshot is not taken at the same instant as /metrics (a page round trip later, more on a
+        // busy core 1), which alone read as ~0.5 % loss at 0 viewers; so it is credited with one
+        // viewer's share from the same /metrics snapshot (every packet in goes out to it once)
+        // less the packets Chrome counted as lost.
         const canaryDelta = canaryStatsDelta(a0 ?? null, a1 ?? null);
+        const canaryConnected = a1?.connection === 'connected';
         const expected = v1.expected - v0.expected + (canaryDelta ? canaryDelta.packetsReceived + canaryDelta.packetsLost : 0);
-        const received = v1.received - v0.received + (canaryDelta?.packetsReceived ?? 0);
+        const received = v1.received - v0.received + (canaryDelta && canaryConnected ? d('onair_ingest_packets_received_total') - canaryDelta.packetsLost : 0);
         windows.push({
           cpuPct: ((c1 - c0) / CLK_TCK / s) * 100,
           pktsInPerS: d('onair_ingest_packets_received_total') / s,
