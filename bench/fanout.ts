@@ -343,12 +343,19 @@ async function main(): Promise<void> {
               `${c.discontinuities ? `  ${c.discontinuities} timestamp jumps rebased` : ''}${c.unanswered ? `  ${c.unanswered} windows unanswered` : ''}${c.connection !== 'connected' ? `  connection ${c.connection}` : ''}`
             : ''),
       );
-      if (med.cpuPct > 90) { stopReason = 'ingest core above 90 %'; console.log(`stop: ${stopReason}`); break; }
-      if (med.lossPct > 2) { stopReason = `fan-out loss above 2 %${med.loadgenCpuPct > 85 ? ' (the load generator is saturated too: loss may be on its side)' : ''}`; console.log(`stop: ${stopReason}`); break; }
-      if (med.pktsInPerS === 0) { stopReason = 'the stream went offline (the ingest was starved long enough for its media timeout)'; console.log(`stop: ${stopReason}`); break; }
-      if (c && c.riseP50 !== null && c.riseP50 > canaryRiseMs) { stopReason = `canary latency rose ${c.riseP50.toFixed(0)} ms (p50) over the first step, above ${canaryRiseMs} ms${med.core1BusyPct > 90 ? ` (core 1, where it decodes, was ${med.core1BusyPct.toFixed(0)} % busy)` : ''}`; console.log(`stop: ${stopReason}`); break; }
-      if (c && c.freezes > 0) { stopReason = `canary froze: ${c.freezes} gap${c.freezes > 1 ? 's' : ''} > ${canaryFreezeMs} ms between frames (${c.freezeMs.join(', ')} ms)${med.core1BusyPct > 90 ? ` (core 1, where it decodes, was ${med.core1BusyPct.toFixed(0)} % busy)` : ''}`; console.log(`stop: ${stopReason}`); break; }
-      if (c && c.frames === 0) { stopReason = 'canary showed no frame in the step\'s windows'; console.log(`stop: ${stopReason}`); break; }
+      // Every condition that holds is named, so a stop at loss also says whether the canary had suffered.
+      const reasons: string[] = [];
+      if (med.cpuPct > 90) reasons.push('ingest core above 90 %');
+      if (med.lossPct > 2) reasons.push(`fan-out loss above 2 %${med.loadgenCpuPct > 85 ? ' (the load generator is saturated too: loss may be on its side)' : ''}`);
+      if (med.pktsInPerS === 0) reasons.push('the stream went offline (the ingest was starved long enough for its media timeout)');
+      if (c && c.riseP50 !== null && c.riseP50 > canaryRiseMs) reasons.push(`canary latency rose ${c.riseP50.toFixed(0)} ms (p50) over the first step, above ${canaryRiseMs} ms${med.core1BusyPct > 90 ? ` (core 1, where it decodes, was ${med.core1BusyPct.toFixed(0)} % busy)` : ''}`);
+      if (c && c.freezes > 0) reasons.push(`canary froze: ${c.freezes} gap${c.freezes > 1 ? 's' : ''} > ${canaryFreezeMs} ms between frames (${c.freezeMs.join(', ')} ms)${med.core1BusyPct > 90 ? ` (core 1, where it decodes, was ${med.core1BusyPct.toFixed(0)} % busy)` : ''}`);
+      if (c && c.frames === 0 && c.freezes === 0) reasons.push('canary showed no frame in the step\'s windows');
+      if (reasons.length) {
+        stopReason = reasons.join('; ');
+        console.log(`stop: ${stopReason}`);
+        break;
+      }
       if (med.upstreamLossPct > 2) console.log(`  note: ${med.upstreamLossPct.toFixed(1)} % of the publisher's packets did not reach the ingest's router (core 0 busy ${med.core0BusyPct.toFixed(0)} % with other work: the ingest is descheduled and its socket buffer overflows)`);
     }
 
