@@ -12,6 +12,9 @@
  * The real services run as child processes (test/support/stack.ts), as `npm start` runs them.
  *
  *   npx tsx bench/latency.ts [--quick]   → bench/results/latency.json, bench/results/first-frame.json
+ *   npx tsx bench/latency.ts --only=first-part
+ *                                        → only WHIP 201 → first playable part (BENCH_REPS runs), to
+ *                                          $BENCH_LOG_DIR/first-part.json; the results/ files are left as they are
  *
  * Env: BENCH_G2G_SECONDS (default 30, quick 10), BENCH_REPS (default 10, quick 3).
  */
@@ -28,6 +31,8 @@ import { loadAverage, machineRecord } from './lib/stats';
 import { selfCheck } from './lib/timecode';
 
 const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+if (only !== undefined && only !== 'first-part') throw new Error(`--only=${only}: the only scenario that runs alone is first-part`);
 const SECONDS = Number(process.env.BENCH_G2G_SECONDS ?? (quick ? 10 : 30));
 const REPS = Number(process.env.BENCH_REPS ?? (quick ? 3 : 10));
 const WARMUP_SECONDS = quick ? 2 : 3;
@@ -113,6 +118,14 @@ async function main(): Promise<void> {
 
     // Start-up of the HLS path first: it needs the stream to go live from offline every run.
     const publishToSegment = await publishToFirstSegment(publisher, whip, { url: stack.transcoderUrl, stream: STREAM }, repeat);
+    if (only === 'first-part') {
+      machine.loadAfter = loadAverage();
+      await mkdir(LOG_DIR, { recursive: true });
+      const file = resolve(LOG_DIR, 'first-part.json');
+      await writeFile(file, `${JSON.stringify({ bench: 'first-part', date: new Date().toISOString(), machine, config: { reps: REPS }, publishToFirstSegment: publishToSegment }, null, 2)}\n`);
+      log(`wrote ${file}`);
+      return;
+    }
 
     // The transcoder drops a `live` event that arrives while the previous job is still stopping
     // (up to 3 s after offline): wait that out, or the steady stream gets no HLS at all.

@@ -120,17 +120,26 @@ export class IngestClient extends EventEmitter<{
     this.abort = null;
   }
 
-  /** `keyframeIntervalMs` makes the ingest ask the publisher for keyframes regularly (passthrough needs them). */
-  async createForward(streamId: string, ports: { host: string; videoPort: number; audioPort: number; keyframeIntervalMs?: number }): Promise<Forward> {
+  /**
+   * `keyframeIntervalMs` makes the ingest ask the publisher for keyframes regularly (passthrough
+   * needs them); `holdUntilReadyMs` makes it send nothing until `requestKeyframe()` (at most that
+   * long), then start with the packets since the publisher's last keyframe.
+   */
+  async createForward(streamId: string, ports: { host: string; videoPort: number; audioPort: number; keyframeIntervalMs?: number; holdUntilReadyMs?: number }): Promise<Forward> {
     const body = await this.request('POST', `/api/streams/${encodeURIComponent(streamId)}/forwards`, ports);
     const parsed = forwardResponseSchema.safeParse(body);
     if (!parsed.success) throw new OnairError('upstream_unreachable', `The ingest answered the forward request with an unexpected body: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     return parsed.data;
   }
 
-  /** Asks the ingest to request a keyframe from the publisher now (ffmpeg has bound its ports). */
-  async requestKeyframe(streamId: string, forwardId: string): Promise<void> {
-    await this.request('POST', `/api/streams/${encodeURIComponent(streamId)}/forwards/${encodeURIComponent(forwardId)}/keyframe`);
+  /**
+   * Tells the ingest that ffmpeg has bound its ports: it sends the packets since the last
+   * keyframe again (`replayedPackets`, the first time) or asks the publisher for a keyframe.
+   */
+  async requestKeyframe(streamId: string, forwardId: string): Promise<{ replayedPackets?: number }> {
+    const body = await this.request('POST', `/api/streams/${encodeURIComponent(streamId)}/forwards/${encodeURIComponent(forwardId)}/keyframe`);
+    const replayed = (body as { replayedPackets?: unknown } | undefined)?.replayedPackets;
+    return typeof replayed === 'number' && Number.isInteger(replayed) && replayed >= 0 ? { replayedPackets: replayed } : {};
   }
 
   async deleteForward(streamId: string, forwardId: string): Promise<void> {

@@ -2,8 +2,9 @@
  * Forwards (admin API): the transcoder asks the ingest to send a live stream's RTP to local UDP
  * ports and receives the SDP that describes it, which ffmpeg reads.
  *
- *   POST   /api/streams/<id>/forwards {host, videoPort?, audioPort?, keyframeIntervalMs?} → 201 {id, sdp}
- *   POST   /api/streams/<id>/forwards/<forwardId>/keyframe → 202 (ffmpeg listens now: PLI upstream)
+ *   POST   /api/streams/<id>/forwards {host, videoPort?, audioPort?, keyframeIntervalMs?, holdUntilReadyMs?} → 201 {id, sdp}
+ *   POST   /api/streams/<id>/forwards/<forwardId>/keyframe → 202 {replayedPackets} (ffmpeg listens now:
+ *          the first time, the packets since the last keyframe are sent again; otherwise PLI upstream)
  *   DELETE /api/streams/<id>/forwards/<forwardId> → 204
  */
 import { isIP } from 'node:net';
@@ -28,6 +29,12 @@ const createForwardSchema = z
     audioPort: udpPort.optional(),
     /** Ask the publisher for a keyframe this often (passthrough packaging needs regular keyframes). */
     keyframeIntervalMs: z.number().int().min(250).max(60_000).optional(),
+    /**
+     * Send nothing until `POST …/keyframe` says the receiver listens (at most this long, ms), then
+     * the packets since the publisher's last keyframe at once: the receiver starts decoding
+     * without waiting for a new keyframe (see keyframe-replay.ts).
+     */
+    holdUntilReadyMs: z.number().int().min(1).max(10_000).optional(),
   })
   .strict()
   .refine((body) => body.videoPort !== undefined || body.audioPort !== undefined, 'give videoPort, audioPort or both');
@@ -51,6 +58,8 @@ export function registerForwardRoutes(router: Router, { store, media, config }: 
     }
     const session = media.forward(record.id, { host: body.host, ports: { video: body.videoPort, audio: body.audioPort } }, { keyframeIntervalMs: body.keyframeIntervalMs });
     const peer = session.peer as RtpForwardPeer;
+    // Before any packet: the peer connects in a microtask, packets come from later events.
+    if (body.holdUntilReadyMs) peer.holdUntilReady(body.holdUntilReadyMs);
     const tracks: ForwardTrack[] = [];
     for (const kind of ['video', 'audio'] as const) {
       const codec = peer.codecs[kind];
@@ -63,8 +72,8 @@ export function registerForwardRoutes(router: Router, { store, media, config }: 
 
   router.on('POST', '/api/streams/:id/forwards/:forwardId/keyframe', ({ req, res, params }) => {
     requireAdmin(req, config.adminToken);
-    (forwardOf(find(params.id!), params.forwardId!).peer as RtpForwardPeer).requestKeyframe();
-    res.writeHead(202).end();
+    const replayedPackets = (forwardOf(find(params.id!), params.forwardId!).peer as RtpForwardPeer).receiverReady();
+    sendJson(res, 202, { replayedPackets });
   });
 
   router.on('DELETE', '/api/streams/:id/forwards/:forwardId', ({ req, res, params, log }) => {

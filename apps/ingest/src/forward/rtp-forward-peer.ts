@@ -10,7 +10,9 @@ import { EventEmitter } from 'node:events';
 import type { TrickleFragment } from '@onair/shared/sdp';
 import { OnairError } from '@onair/shared/errors';
 import type { MediaKind, NegotiatedCodec, OutboundRtp, PeerState, ViewerPeer } from '../webrtc/engine';
+import { probeKeyframe } from '../router/codec-probe';
 import { serializeRtp } from '../router/rtp-rewriter';
+import { KeyframeReplay, type KeyframeReplayOptions } from './keyframe-replay';
 
 export interface RtpForwardTarget {
   host: string;
@@ -27,19 +29,25 @@ export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
   private readonly ssrcs: Partial<Record<MediaKind, number>> = {};
   private keyframeListeners: Array<(kind: 'pli' | 'fir') => void> = [];
   private periodicKeyframes: NodeJS.Timeout | undefined;
+  private readonly replay: KeyframeReplay;
+  private holding: NodeJS.Timeout | undefined;
 
   /**
    * @param codecs the codecs written into the forwarded packets (payload types as in the SDP)
    * @param keyframeIntervalMs when set, ask the publisher for a keyframe this often: needed
    *   when the transcoder packages the source as is (passthrough), since browsers send
    *   keyframes only when asked
+   * @param replay bounds of the packets kept for `receiverReady()` (see keyframe-replay.ts)
    */
   constructor(
     readonly codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec },
     private readonly target: RtpForwardTarget,
     keyframeIntervalMs?: number,
+    replay: KeyframeReplayOptions = {},
+    private readonly now: () => number = Date.now,
   ) {
     super();
+    this.replay = new KeyframeReplay(replay);
     this.socket = createSocket(target.host.includes(':') ? 'udp6' : 'udp4');
     // Errors on a connectionless UDP socket (e.g. ICMP unreachable while ffmpeg restarts) are
     // transient: packets are dropped and forwarding goes on.
@@ -63,10 +71,47 @@ export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
     const packet = serializeRtp(rtp);
     this.sent.packets += 1;
     this.sent.bytes += packet.length;
+    if (!this.replay.finished) {
+      const keyframeStart = kind === 'video' && probeKeyframe(this.codecs.video!.name, rtp.payload).keyframeStart;
+      this.replay.record(kind, packet, keyframeStart, this.now());
+    }
+    if (this.holding) return;
     this.socket.send(packet, port, this.target.host);
   }
 
-  /** The receiver (ffmpeg) is ready now: ask the publisher for a keyframe, as a viewer's PLI would. */
+  /**
+   * Sends nothing until `receiverReady()`, at most `maxMs`: until the receiver has bound its
+   * ports, packets only reach a closed port, and once one has reached it, ffmpeg's RTP demuxer
+   * drops anything older ("dropping old packet received too late"), so the kept keyframe could
+   * no longer be sent again. Call right after creating the forward, before any packet is sent.
+   */
+  holdUntilReady(maxMs: number): void {
+    clearTimeout(this.holding);
+    this.holding = setTimeout(() => this.receiverReady(), maxMs);
+    this.holding.unref();
+  }
+
+  /**
+   * The receiver (ffmpeg) listens now. The first time, the packets forwarded since the last
+   * keyframe (sent to a port nobody had bound yet, or held back) are sent at once; otherwise, or
+   * when there is no keyframe young enough, the publisher is asked for one. Returns how many
+   * packets were sent from the kept ones.
+   */
+  receiverReady(): number {
+    const held = this.holding !== undefined;
+    clearTimeout(this.holding);
+    this.holding = undefined;
+    if (this.state !== 'connected') return 0;
+    const packets = this.replay.finished && !held ? [] : this.replay.take(this.now());
+    if (packets.length === 0) {
+      this.requestKeyframe();
+      return 0;
+    }
+    for (const { kind, data } of packets) this.socket.send(data, this.target.ports[kind]!, this.target.host);
+    return packets.length;
+  }
+
+  /** Asks the publisher for a keyframe, as a viewer's PLI would. */
   requestKeyframe(): void {
     for (const listener of this.keyframeListeners) listener('pli');
   }
@@ -82,6 +127,8 @@ export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     clearInterval(this.periodicKeyframes);
+    clearTimeout(this.holding);
+    this.holding = undefined;
     this.keyframeListeners = [];
     this.socket.close();
     this.setState('closed');

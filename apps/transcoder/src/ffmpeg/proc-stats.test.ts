@@ -1,5 +1,6 @@
+import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
-import { cpuShare, parseProcStat, parseProcStatus, sampleProcess } from './proc-stats';
+import { boundUdpPorts, cpuShare, parseProcStat, parseProcStatus, parseUdpTable, sampleProcess } from './proc-stats';
 
 describe('procfs parsing', () => {
   it('reads utime + stime after a comm that contains spaces and parentheses', () => {
@@ -22,5 +23,25 @@ describe('procfs parsing', () => {
     const sample = await sampleProcess(process.pid);
     expect(sample?.rssBytes).toBeGreaterThan(1024 * 1024);
     expect(sample?.cpuSeconds).toBeGreaterThan(0);
+  });
+
+  it('lists the local ports of a /proc/net/udp table (IPv4 and IPv6 rows)', () => {
+    const table = [
+      '   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops',
+      ' 1275: 0100007F:5B8E 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 123 2 0000000000000000 0',
+      '  512: 00000000000000000000000001000000:0014 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 9 2 0 0',
+      'garbage',
+      '',
+    ].join('\n');
+    expect([...parseUdpTable(table)].sort()).toEqual([20, 23438]);
+  });
+
+  it('sees a UDP socket the moment it is bound, and not after it is closed', async () => {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const port = socket.address().port;
+    expect(await boundUdpPorts([port, 1])).toEqual(new Set([port]));
+    await new Promise<void>((resolve) => socket.close(resolve));
+    expect(await boundUdpPorts([port])).toEqual(new Set());
   });
 });

@@ -51,16 +51,31 @@ export function cpuShare(previous: { cpuSeconds: number; at: number }, current: 
   return Math.max(0, (current.cpuSeconds - previous.cpuSeconds) / wall);
 }
 
-/** Whether a UDP port is bound on this host (reads /proc/net/udp and udp6). */
-export async function isUdpPortBound(port: number): Promise<boolean> {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+/**
+ * The local ports of the UDP sockets listed in a `/proc/net/udp` or `udp6` table
+ * (`sl local_address rem_address st …`, addresses as `HEXIP:HEXPORT`). Never throws.
+ */
+export function parseUdpTable(text: string): Set<number> {
+  const ports = new Set<number>();
+  for (const line of text.split('\n')) {
+    const local = line.trim().split(/\s+/)[1];
+    const hex = local?.slice(local.lastIndexOf(':') + 1);
+    if (!hex || !/^[0-9A-Fa-f]{4}$/.test(hex)) continue;
+    ports.add(Number.parseInt(hex, 16));
+  }
+  return ports;
+}
+
+/** Which of `ports` have a UDP socket bound on this host now (one read of /proc/net/udp and udp6). */
+export async function boundUdpPorts(ports: readonly number[]): Promise<Set<number>> {
+  const bound = new Set<number>();
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     try {
-      const text = await readFile(file, 'utf8');
-      if (text.split('\n').some((line) => line.trim().split(/\s+/)[1]?.endsWith(`:${hex}`))) return true;
+      const listed = parseUdpTable(await readFile(file, 'utf8'));
+      for (const port of ports) if (listed.has(port)) bound.add(port);
     } catch {
-      // Not Linux: unknown, say no.
+      // Not Linux: unknown, say none.
     }
   }
-  return false;
+  return bound;
 }

@@ -4,8 +4,10 @@
  *
  * Keyframes: the ingest sends a PLI upstream when a forward is created, but the keyframe can
  * arrive before ffmpeg has bound its ports (and a WebRTC publisher sends the next one only when
- * asked). So once ffmpeg listens, `requestKeyframe()` calls the forward's keyframe endpoint; an
- * ingest without it gets the forward replaced instead (a new forward sends a PLI at once).
+ * asked). So the forward holds its packets until ffmpeg listens; then `requestKeyframe()` calls
+ * the forward's keyframe endpoint, and the ingest starts with the packets since that keyframe
+ * (or asks for a new one); an ingest without the endpoint gets the forward replaced instead (a
+ * new forward sends a PLI at once).
  */
 import type { Logger } from '@onair/service/logger';
 import type { IngestClient } from '../ingest-client';
@@ -26,6 +28,12 @@ export class IngestInput implements InputSource {
     private readonly host = '127.0.0.1',
     /** How long open() waits for the ingest to know the picture size, ms. */
     private readonly sizeWaitMs = 1500,
+    /**
+     * The forward sends nothing until `requestKeyframe()` says ffmpeg listens, at most this long
+     * (ms; covers the size wait, spawn and bind), and then starts with the packets since the
+     * publisher's last keyframe: ffmpeg decodes at once instead of waiting for a new keyframe.
+     */
+    private readonly holdUntilReadyMs = 5000,
   ) {}
 
   get description(): string {
@@ -40,7 +48,7 @@ export class IngestInput implements InputSource {
     this.video = await this.ports.allocate();
     this.audio = await this.ports.allocate();
     try {
-      const forward = await this.client.createForward(this.streamId, { host: this.host, videoPort: this.video.rtp, audioPort: this.audio.rtp, ...this.request });
+      const forward = await this.client.createForward(this.streamId, { host: this.host, videoPort: this.video.rtp, audioPort: this.audio.rtp, holdUntilReadyMs: this.holdUntilReadyMs, ...this.request });
       this.forwardId = forward.id;
       this.sdp = forward.sdp;
       return { sdp: forward.sdp, hints: await this.waitForSize() };
@@ -60,7 +68,9 @@ export class IngestInput implements InputSource {
     for (;;) {
       const hints = await this.client.sourceHints(this.streamId);
       if ((hints.width && hints.height) || Date.now() >= deadline) return hints;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The size comes with the keyframe the forward's creation asked for: poll closely, every
+      // ms here delays ffmpeg's spawn.
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
@@ -68,12 +78,11 @@ export class IngestInput implements InputSource {
     return this.client.sourceHints(this.streamId);
   }
 
-  async requestKeyframe(): Promise<void> {
+  async requestKeyframe(): Promise<{ replayedPackets?: number } | void> {
     if (!this.video || !this.audio || !this.forwardId) return;
     const old = this.forwardId;
     try {
-      await this.client.requestKeyframe(this.streamId, old);
-      return;
+      return await this.client.requestKeyframe(this.streamId, old);
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code !== 'not_found' && code !== 'method_not_allowed') throw error;

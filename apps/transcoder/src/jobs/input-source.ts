@@ -23,8 +23,11 @@ export interface InputSource {
   open(request?: InputRequest): Promise<InputOpening>;
   /** The source's current size and rate as measured upstream (polled to re-plan a ladder). Optional. */
   currentHints?(): Promise<InputOpening['hints']>;
-  /** Asks the publisher for a keyframe now that ffmpeg listens. Optional. */
-  requestKeyframe?(): Promise<void>;
+  /**
+   * Tells the source that ffmpeg listens now: it sends a keyframe (again, if it kept the last
+   * one: `replayedPackets`) or asks the publisher for one. Optional.
+   */
+  requestKeyframe?(): Promise<{ replayedPackets?: number } | void>;
   /** Stops the RTP (deletes the forward). Safe to call twice. */
   close(): Promise<void>;
 }

@@ -21,7 +21,7 @@ import { OnairError } from '@onair/shared/errors';
 import { buildFfmpegPlan } from '../ffmpeg/build-args';
 import { toFluentCommand, type FfmpegCommand } from '../ffmpeg/command';
 import { OutputSockets } from '../ffmpeg/output-sockets';
-import { isUdpPortBound } from '../ffmpeg/proc-stats';
+import { boundUdpPorts } from '../ffmpeg/proc-stats';
 import { ProgressParser, type FfmpegProgress } from '../ffmpeg/progress';
 import { parseSdpInfo } from '../ffmpeg/sdp-info';
 import { planRenditions, type PlannedRendition, type SourceInfo } from '../ladder/plan-renditions';
@@ -40,7 +40,8 @@ interface Run {
   packager: PackagerLike;
   sinks: Map<string, { push(chunk: Buffer): void }>;
   sockets: OutputSockets;
-  videoPort: number | undefined;
+  /** The RTP ports the SDP names (video first); ffmpeg binds them, and RTP + 1 for RTCP, in this order. */
+  rtpPorts: number[];
   /** Audio was announced but never arrived, so this run maps video only. */
   audioDropped: boolean;
 }
@@ -57,6 +58,10 @@ interface Proc {
   linesAtSpawn: number;
   linesAtOutput: number | null;
   startTimedOut: boolean;
+  /** Start-up marks, ms after spawn: every RTP port bound, the first keyframe request answered. */
+  boundMs: number | null;
+  keyframeRequestMs: number | null;
+  replayedPackets: number | null;
 }
 
 export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; progress: [FfmpegProgress] }> {
@@ -251,7 +256,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     }
     const sockets = await OutputSockets.open(workDir, renditions.map((r) => r.id), (id, chunk) => this.onOutput(id, chunk));
     this.log.info({ profile: this.profile.name, renditions: renditions.map((r) => `${r.id}${r.width ? ` ${r.width}x${r.height}` : ''}`), input: this.opts.input.description }, 'job run opened');
-    return { workDir, sdpPath, source, renditions, packager, sinks, sockets, videoPort: info.video.port, audioDropped: false };
+    return { workDir, sdpPath, source, renditions, packager, sinks, sockets, rtpPorts: rtpPortsOf(info), audioDropped: false };
   }
 
   private spawn(): void {
@@ -261,7 +266,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     const command = toFluentCommand(plan, this.opts.ffmpegPath);
     const parser = new ProgressParser();
     let resolveDone!: () => void;
-    const proc: Proc = { command, child: null, spawnedAt: Date.now(), firstOutputAt: null, exit: null, killReason: null, done: new Promise((r) => (resolveDone = r)), linesAtSpawn: this.lines.total, linesAtOutput: null, startTimedOut: false };
+    const proc: Proc = { command, child: null, spawnedAt: Date.now(), firstOutputAt: null, exit: null, killReason: null, done: new Promise((r) => (resolveDone = r)), linesAtSpawn: this.lines.total, linesAtOutput: null, startTimedOut: false, boundMs: null, keyframeRequestMs: null, replayedPackets: null };
     this.proc = proc;
 
     command.on('start', (commandLine: string) => {
@@ -308,23 +313,37 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     command.run();
   }
 
-  /** Waits until ffmpeg has bound the RTP port, then asks the source for a keyframe. */
+  /**
+   * Asks the source for a keyframe the moment ffmpeg has bound every RTP port of the SDP (ffmpeg
+   * opens them in SDP order and reads each from a thread as soon as it is open): polled in
+   * /proc/net/udp every 10 ms, bounded. The ingest then sends again the packets since the
+   * publisher's last keyframe, which went to ports nobody had bound yet, or asks the publisher
+   * for a new one.
+   */
   private async nudgeKeyframe(proc: Proc, run: Run): Promise<void> {
     if (!this.opts.input.requestKeyframe) return;
-    const port = run.videoPort;
+    const ports = run.rtpPorts;
     const deadline = Date.now() + 3000;
-    while (port && this.proc === proc && !proc.exit && Date.now() < deadline) {
-      if (await isUdpPortBound(port)) break;
-      await new Promise((r) => setTimeout(r, 20));
+    const live = () => this.proc === proc && !proc.exit;
+    while (ports.length > 0 && live() && Date.now() < deadline) {
+      if ((await boundUdpPorts(ports)).size === ports.length) {
+        proc.boundMs = Date.now() - proc.spawnedAt;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
     }
-    // Repeat until ffmpeg produces output: a bound port is not yet a reading demuxer, and the
-    // keyframe answering the first request often arrives before (bench: ffmpeg logs "RTP: missed
-    // 30 packets", and a browser publisher sends no other keyframe until it changes resolution,
-    // 6–8 s later; with the repeat, WHIP 201 → first output ~1.3 s).
-    while (this.proc === proc && !proc.exit && !proc.firstOutputAt) {
+    // Repeat until ffmpeg produces output: the safety net when the first request brought nothing
+    // decodable (no keyframe young enough to send again and the publisher's answer lost, or an
+    // ingest that only relays a PLI — a browser publisher sends no other keyframe until it
+    // changes resolution, 6–8 s later).
+    while (live() && !proc.firstOutputAt) {
       try {
         this.log.debug({ sinceSpawnMs: Date.now() - proc.spawnedAt }, 'ffmpeg listens; requesting a keyframe');
-        await this.opts.input.requestKeyframe();
+        const answer = await this.opts.input.requestKeyframe();
+        if (proc.keyframeRequestMs === null) {
+          proc.keyframeRequestMs = Date.now() - proc.spawnedAt;
+          proc.replayedPackets = answer?.replayedPackets ?? null;
+        }
       } catch (error) {
         this.log.warn({ err: error }, 'keyframe request failed');
       }
@@ -345,7 +364,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
       proc.firstOutputAt = Date.now();
       proc.linesAtOutput = this.lines.total;
       this.runningSince = proc.firstOutputAt;
-      this.log.info({ firstOutputMs: proc.firstOutputAt - proc.spawnedAt }, 'ffmpeg producing output');
+      this.log.info({ firstOutputMs: proc.firstOutputAt - proc.spawnedAt, boundMs: proc.boundMs, keyframeRequestMs: proc.keyframeRequestMs, replayedPackets: proc.replayedPackets }, 'ffmpeg producing output');
       if (this._state === 'starting' || this._state === 'restarting') this.setState('running');
       this.armWatchdog(proc, this.opts.stallTimeoutMs ?? 15_000, 'stall');
     } else if (proc) {
@@ -462,7 +481,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     const info = parseSdpInfo(opening.sdp);
     if (!info.video) throw new OnairError('invalid_sdp', 'The input SDP has no video track.');
     await writeFile(run.sdpPath, opening.sdp.endsWith('\n') ? opening.sdp : `${opening.sdp}\n`);
-    run.videoPort = info.video.port;
+    run.rtpPorts = rtpPortsOf(info);
     run.source = { ...run.source, videoCodec: info.video.codec, hasAudio: info.audio !== undefined && !run.audioDropped };
   }
 
@@ -559,4 +578,9 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     this.log.info({ from: previous, to: next }, 'job state');
     this.emit('state', next, previous);
   }
+}
+
+/** The SDP's RTP ports, video first (the order ffmpeg opens them in). */
+function rtpPortsOf(info: ReturnType<typeof parseSdpInfo>): number[] {
+  return [info.video?.port, info.audio?.port].filter((port): port is number => port !== undefined && port > 0);
 }
