@@ -1,0 +1,79 @@
+/**
+ * The same WHEP viewer contract on both viewer engines (ONAIR_VIEWER_ENGINE): a real ingest, a
+ * werift H.264 publisher, werift players. What a player relies on: the first packet starts a
+ * keyframe, numbering without holes, a PLI brings a new keyframe, and leaving frees the session.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../../../../test/support/poll';
+import { startWeriftH264Publisher } from '../../../../test/support/peers/werift-h264-publisher';
+import { startWeriftWhepViewer } from '../../../../test/support/peers/werift-whep-viewer';
+import { createIngest, type Ingest } from '../app';
+import { loadIngestConfig } from '../config';
+import { viewerEngineFor } from './create-engine';
+
+describe.each(['datachannel', 'werift'] as const)('WHEP viewers on %s', (engine) => {
+  let ingest: Ingest;
+  let base: string;
+  let dataDir: string;
+  let plisAtPublisher = 0;
+  const cleanups: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), `onair-viewer-${engine}-`));
+    const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789', ONAIR_VIEWER_ENGINE: engine });
+    expect(viewerEngineFor(config)).toBe(engine);
+    ingest = await createIngest(config, pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' }));
+    base = `http://127.0.0.1:${(await ingest.listen()).port}`;
+    const record = ingest.store.create('cam');
+    const publisher = await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: record.streamKey });
+    cleanups.push(() => publisher.stop());
+    publisher.pc.getSenders()[0]!.onPictureLossIndication.subscribe(() => (plisAtPublisher += 1));
+    await pollUntil('stream live', () => ingest.media.isLive(record.id), { timeoutMs: 10_000 });
+  });
+
+  afterAll(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+    await ingest?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("two players each get a keyframe first, then every packet in order; a player's PLI reaches the publisher; DELETE frees the session", async () => {
+    const viewers = await Promise.all([0, 1].map(() => startWeriftWhepViewer({ whepUrl: `${base}/whep/cam`, video: ['H264'] })));
+    cleanups.push(...viewers.map((viewer) => () => viewer.close()));
+    for (const viewer of viewers) {
+      await pollUntil('first keyframe', () => viewer.firstKeyframeAt(), { timeoutMs: 5_000, intervalMs: 10 });
+      await pollUntil('90 packets', () => viewer.video.length >= 90, { timeoutMs: 5_000 });
+      expect(viewer.video[0]!.keyframe).toBe(true);
+      const steps = viewer.video.slice(1).map((p, i) => (p.sequenceNumber - viewer.video[i]!.sequenceNumber + 0x10000) % 0x10000);
+      expect(steps.filter((step) => step !== 1)).toEqual([]);
+      expect(new Set(viewer.video.map((p) => p.ssrc)).size).toBe(1);
+    }
+    const record = ingest.store.findByName('cam')!;
+    expect(ingest.media.liveState(record.id).viewers.whep).toBe(2);
+
+    // The joins' own keyframe requests are over once both have their keyframe: a PLI now is the player's.
+    const [first, second] = viewers as [typeof viewers[0], typeof viewers[0]];
+    const before = plisAtPublisher;
+    first.requestKeyframe();
+    await pollUntil('the PLI relayed to the publisher', () => plisAtPublisher > before, { timeoutMs: 5_000, intervalMs: 10 });
+
+    await second.close({ delete: true });
+    await pollUntil('one viewer left', () => ingest.media.liveState(record.id).viewers.whep === 1, { timeoutMs: 5_000 });
+    const count = first.video.length;
+    await pollUntil('the other viewer still receives', () => first.video.length > count + 30, { timeoutMs: 5_000 });
+  });
+});
+
+describe('viewerEngineFor', () => {
+  it.each([
+    ['datachannel', ['127.0.0.1'], 'datachannel'],
+    ['datachannel', ['192.0.2.10', '2001:db8::10'], 'werift'],
+    ['werift', ['127.0.0.1'], 'werift'],
+  ] as const)('%s with ICE hosts %j → %s', (viewerEngine, hosts, expected) => {
+    expect(viewerEngineFor({ viewerEngine, ice: { hosts: [...hosts], portRange: undefined, servers: [] } })).toBe(expected);
+  });
+});
