@@ -57,7 +57,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/support/ports';
 import { pollUntil } from '../test/support/poll';
 import { CanaryClient, type CanaryTake } from './lib/fanout-canary-client';
-import { DEFAULT_FREEZE_MS, mergeWindows, quantile, summarizeCanaryStep, type CanaryStep } from './lib/fanout-canary-latency';
+import { canaryBaseline, DEFAULT_FREEZE_MS, mergeWindows, quantile, summarizeCanaryStep, type CanaryBaseline, type CanaryStep } from './lib/fanout-canary-latency';
 import { summarizeProfile } from './lib/fanout-profile';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -245,8 +245,23 @@ async function main(): Promise<void> {
     if (canary) {
       const { firstFrameMs } = await canary.start(whepUrl, canaryFreezeMs);
       console.log(`canary: headless Chromium viewer (WHEP, decoding, core 1) first frame after ${firstFrameMs} ms; stops the ramp at a p50 latency rise > ${canaryRiseMs} ms or a gap > ${canaryFreezeMs} ms between frames`);
+      // Its baseline is the first step: wait until its latency holds still (two 1 s windows within
+      // 5 ms, no gap > 200 ms; at most 10 s) rather than a fixed time, so start-up is not in it.
+      const settleStart = performance.now();
+      let previous: number | null = null;
+      let steady = false;
+      await canary.take();
+      while (!steady && performance.now() - settleStart < 10_000) {
+        await sleep(1000);
+        const t = await canary.take();
+        const p50 = t ? quantile(t.window.latencies, 0.5) : null;
+        steady = t !== null && t.window.maxGapMs < 200 && p50 !== null && previous !== null && Math.abs(p50 - previous) < 5;
+        previous = p50;
+      }
+      console.log(`canary: ${steady ? 'steady' : 'still not steady'} after ${((performance.now() - settleStart) / 1000).toFixed(1)} s`);
+    } else {
+      await sleep(1500);
     }
-    await sleep(1500);
 
     const ingestPid = ingest.pid!;
     let current = 0;
@@ -254,6 +269,9 @@ async function main(): Promise<void> {
     const plan = profileViewers !== undefined ? [profileViewers] : steps;
     let profileWindow: { startUs: number; endUs: number } | undefined;
     let stopReason: string | null = null;
+    let canaryBase: CanaryBaseline | undefined;
+    const canaryNotes: string[] = [];
+    let noted = 0;
     for (const target of plan) {
       const rampStart = performance.now();
       let connectFailures = 0;
@@ -276,7 +294,11 @@ async function main(): Promise<void> {
       for (let r = 0; r < (profileViewers !== undefined ? Math.max(reps, 4) : reps); r += 1) {
         await sleep(windowS * 1000);
         const t1 = performance.now(), c1 = cpuTicks(ingestPid), k1 = coreTicks(0), q1 = coreTicks(1);
-        const [m1, v1, p1, a1] = await Promise.all([metrics(base), ipc<ViewerStats>(viewers, { cmd: 'stats' }, 'stats'), publisherSent(), canary?.take()]);
+        // The canary's take runs beside the rest, which keep their order (metrics, then the load
+        // generator's counts: the packets in flight between them count as delivered, as before).
+        const canaryTake = canary?.take();
+        const m1 = await metrics(base), v1 = await ipc<ViewerStats>(viewers, { cmd: 'stats' }, 'stats'), p1 = await publisherSent();
+        const a1 = await canaryTake;
         if (canary) canaryTakes.push(a1 ?? null);
         const s = (t1 - t0) / 1000;
         const d = (k: string) => (m1[k] ?? 0) - (m0[k] ?? 0);
@@ -287,8 +309,10 @@ async function main(): Promise<void> {
         // less the packets Chrome counted as lost.
         const canaryDelta = canaryStatsDelta(a0 ?? null, a1 ?? null);
         const canaryConnected = a1?.connection === 'connected';
-        const expected = v1.expected - v0.expected + (canaryDelta ? canaryDelta.packetsReceived + canaryDelta.packetsLost : 0);
         const received = v1.received - v0.received + (canaryDelta && canaryConnected ? d('onair_ingest_packets_received_total') - canaryDelta.packetsLost : 0);
+        // e2e: sequence gaps, so the canary's own counts from one getStats snapshot each end.
+        const e2eExpected = v1.expected - v0.expected + (canaryDelta ? canaryDelta.packetsReceived + canaryDelta.packetsLost : 0);
+        const e2eReceived = v1.received - v0.received + (canaryDelta?.packetsReceived ?? 0);
         windows.push({
           cpuPct: ((c1 - c0) / CLK_TCK / s) * 100,
           pktsInPerS: d('onair_ingest_packets_received_total') / s,
@@ -296,7 +320,7 @@ async function main(): Promise<void> {
           mbpsOut: (d('onair_ingest_bytes_sent_total') * 8) / s / 1e6,
           deliveredPerS: received / s,
           lossPct: d('onair_ingest_packets_sent_total') > 0 ? Math.max(0, (1 - received / d('onair_ingest_packets_sent_total')) * 100) : 0,
-          e2eLossPct: expected > 0 ? Math.max(0, (1 - received / expected) * 100) : 0,
+          e2eLossPct: e2eExpected > 0 ? Math.max(0, (1 - e2eReceived / e2eExpected) * 100) : 0,
           upstreamLossPct: p1 > p0 ? Math.max(0, (1 - d('onair_ingest_packets_received_total') / (p1 - p0)) * 100) : 0,
           core0BusyPct: ((k1.busy - k0.busy) / Math.max(1, k1.total - k0.total)) * 100,
           core1BusyPct: ((q1.busy - q0.busy) / Math.max(1, q1.total - q0.total)) * 100,
@@ -312,11 +336,11 @@ async function main(): Promise<void> {
       if (canary) {
         const answered = canaryTakes.filter((t): t is CanaryTake => t !== null);
         const measured = mergeWindows(answered.map((t) => t.window));
-        // The baseline is the first step's median (the 0-viewer step when the ramp starts at 0).
-        const baselineP50 = results.length === 0 ? quantile(measured.latencies, 0.5) : (results[0]!.canary?.relativeLatencyP50 ?? null);
+        // The baseline is the first step's medians (the 0-viewer step when the ramp starts at 0).
+        if (results.length === 0) canaryBase = canaryBaseline(measured);
         const statsDelta = canaryStatsDelta(rampTake ?? null, canaryTakes.at(-1) ?? null);
         step.canary = {
-          ...summarizeCanaryStep(measured, baselineP50),
+          ...summarizeCanaryStep(measured, canaryBase ?? null),
           windowP50: canaryTakes.map((t) => { const q = t ? quantile(t.window.latencies, 0.5) : null; return q === null ? null : Math.round(q * 10) / 10; }),
           rampFreezes: rampTake?.window.freezes.length ?? 0,
           rampMaxGapMs: Math.round(rampTake?.window.maxGapMs ?? 0),
@@ -333,16 +357,23 @@ async function main(): Promise<void> {
       }
       results.push(step);
       const c = step.canary;
+      // A baseline taken while the canary or the machine was disturbed makes every later rise smaller.
+      if (c && results.length === 1 && (c.freezes > 0 || c.maxGapMs > 200 || med.core0BusyPct > 90 || med.core1BusyPct > 90 || (c.statsFreezes ?? 0) > 0)) {
+        canaryNotes.push(`the canary's baseline (first step) was disturbed: max gap ${c.maxGapMs} ms, ${c.statsFreezes ?? '?'} getStats freezes, jitter buffer ${c.jitterBufferMs ?? '?'} ms, core 0 ${med.core0BusyPct.toFixed(0)} %, core 1 ${med.core1BusyPct.toFixed(0)} % busy: later rises are understated`);
+      }
+      if (c && c.riseP50 !== null && c.riseP50 < -20) canaryNotes.push(`N=${target}: the canary's latency is ${(-c.riseP50).toFixed(0)} ms below its baseline: the baseline was high (rises are understated)`);
       const fmt = (v: number | null | undefined, signed = true) => (v === null || v === undefined ? '-' : `${signed && v >= 0 ? '+' : ''}${v.toFixed(0)}`);
       console.log(
         `N=${String(target).padStart(4)}  ingest CPU ${med.cpuPct.toFixed(1).padStart(5)} %  in ${med.pktsInPerS.toFixed(0).padStart(4)} pkt/s  out ${med.pktsOutPerS.toFixed(0).padStart(6)} pkt/s ${med.mbpsOut.toFixed(1).padStart(6)} Mbps  ` +
           `delivered ${med.deliveredPerS.toFixed(0).padStart(6)} pkt/s  loss ${med.lossPct.toFixed(2)} % (e2e ${med.e2eLossPct.toFixed(1)}, upstream ${med.upstreamLossPct.toFixed(1)})  µs/pkt ${usPerPacket?.toFixed(1) ?? '-'}  loadgen ${med.loadgenCpuPct.toFixed(0)} %  core0 ${med.core0BusyPct.toFixed(0)} %  core1 ${med.core1BusyPct.toFixed(0)} %  (ramp ${(rampMs / 1000).toFixed(1)} s, load ${step.load1.toFixed(1)})` +
           (c
-            ? `\n        canary: rise p50 ${fmt(c.riseP50)} ms p95 ${fmt(c.riseP95)} ms  freezes ${c.freezes}${c.freezes ? ` (${c.freezeMs.join(', ')} ms)` : ''}, while joining ${c.rampFreezes} (max gap ${c.rampMaxGapMs} ms)  max gap ${c.maxGapMs} ms  ` +
+            ? `\n        canary: rise p50 ${fmt(c.riseP50)} ms p95 ${fmt(c.riseP95)} ms (arrival p50 ${fmt(c.arrivalRiseP50)} p95 ${fmt(c.arrivalRiseP95)})  freezes ${c.freezes}${c.freezes ? ` (${c.freezeMs.join(', ')} ms)` : ''}, while joining ${c.rampFreezes} (max gap ${c.rampMaxGapMs} ms)  max gap ${c.maxGapMs} ms  ` +
               `getStats freezes ${c.statsFreezes ?? '-'} (${c.statsFreezesMs ?? '-'} ms)  jitter buffer ${c.jitterBufferMs ?? '-'} ms  receive→display p50 ${fmt(c.receiveToDisplayP50, false)} ms  lost ${c.packetsLost ?? '-'}  dropped ${c.framesDropped ?? '-'}  ${c.frames} frames` +
               `${c.discontinuities ? `  ${c.discontinuities} timestamp jumps rebased` : ''}${c.unanswered ? `  ${c.unanswered} windows unanswered` : ''}${c.connection !== 'connected' ? `  connection ${c.connection}` : ''}`
             : ''),
       );
+      for (const note of canaryNotes.slice(noted)) console.log(`  note: ${note}`);
+      noted = canaryNotes.length;
       // Every condition that holds is named, so a stop at loss also says whether the canary had suffered.
       const reasons: string[] = [];
       if (med.cpuPct > 90) reasons.push('ingest core above 90 %');
@@ -413,6 +444,7 @@ async function main(): Promise<void> {
       stopReason,
       /** The most viewers at which the canary's p50 rise stayed within the threshold with no freeze. */
       canaryHeldUpTo: canaryOn ? ([...results].reverse().find((s) => s.canary && s.canary.frames > 0 && s.canary.freezes === 0 && (s.canary.riseP50 ?? 0) <= canaryRiseMs)?.viewers ?? null) : null,
+      canaryNotes,
       canaryAtHighestStep: results.at(-1)!.canary ? { viewers: results.at(-1)!.viewers, riseP50: results.at(-1)!.canary!.riseP50, riseP95: results.at(-1)!.canary!.riseP95, freezes: results.at(-1)!.canary!.freezes } : null,
     };
     console.log(

@@ -30,6 +30,13 @@ export interface CanaryWindow {
   frames: number;
   /** display − media time, ms relative to the session's first frame, one per frame. */
   latencies: number[];
+  /**
+   * receiveTime − media time per frame, ms relative to the session's first frame: when the frame's
+   * last packet arrived. Its rise is delay before Chrome (publisher pacing, ingest fan-out order,
+   * core 1 scheduling of the browser's network thread); the rest of a latency rise is Chrome
+   * holding frames longer (jitter buffer target, decode).
+   */
+  arrivals: number[];
   /** display − receiveTime per frame (jitter buffer + decode + render), ms; empty without receiveTime. */
   receiveToDisplay: number[];
   /** display − captureTime per frame, ms; empty unless Chrome gave captureTime. */
@@ -61,6 +68,7 @@ export class CanaryLatencyTracker {
   private lastPresented: number | undefined;
   private origin: number | undefined;
   private lastLatency: number | undefined;
+  private arrivalOrigin: number | undefined;
   /** A stall already counted as a freeze at a window's end, so its end is not counted again. */
   private stallCounted = false;
 
@@ -68,7 +76,7 @@ export class CanaryLatencyTracker {
 
   /** Feeds the frames displayed since the last call; `now` (epoch ms) closes the window. */
   window(frames: readonly CanaryFrame[], now: number): CanaryWindow {
-    const out: CanaryWindow = { frames: frames.length, latencies: [], receiveToDisplay: [], captureToDisplay: [], freezes: [], maxGapMs: 0, missedCallbacks: 0, discontinuities: 0 };
+    const out: CanaryWindow = { frames: frames.length, latencies: [], arrivals: [], receiveToDisplay: [], captureToDisplay: [], freezes: [], maxGapMs: 0, missedCallbacks: 0, discontinuities: 0 };
     for (const f of frames) {
       if (this.lastRtp === undefined) {
         this.extended = f.rtp;
@@ -95,7 +103,13 @@ export class CanaryLatencyTracker {
       }
       this.lastLatency = latency;
       out.latencies.push(latency);
-      if (f.receive !== undefined && f.receive > 0) out.receiveToDisplay.push(f.display - f.receive);
+      if (f.receive !== undefined && f.receive > 0) {
+        out.receiveToDisplay.push(f.display - f.receive);
+        // Rebased with the latency (a media-time jump moves both).
+        const arrival = f.receive - media - this.origin;
+        this.arrivalOrigin ??= arrival;
+        out.arrivals.push(arrival - this.arrivalOrigin);
+      }
       if (f.capture !== undefined && f.capture > 0) out.captureToDisplay.push(f.display - f.capture);
       if (this.lastPresented !== undefined && f.presented > this.lastPresented + 1) out.missedCallbacks += f.presented - this.lastPresented - 1;
       this.lastPresented = f.presented;
@@ -119,6 +133,7 @@ export function mergeWindows(windows: readonly CanaryWindow[]): CanaryWindow {
   return {
     frames: windows.reduce((a, w) => a + w.frames, 0),
     latencies: windows.flatMap((w) => w.latencies),
+    arrivals: windows.flatMap((w) => w.arrivals),
     receiveToDisplay: windows.flatMap((w) => w.receiveToDisplay),
     captureToDisplay: windows.flatMap((w) => w.captureToDisplay),
     freezes: windows.flatMap((w) => w.freezes),
@@ -139,10 +154,22 @@ export function quantile(xs: readonly number[], q: number): number | null {
 
 const r1 = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10 || 0);
 
-/** A step's canary figures: the rise is against `baselineP50` (the 0-viewer step's median). */
-export function summarizeCanaryStep(measured: CanaryWindow, baselineP50: number | null) {
+/** The medians a step's rise is taken against (the first, 0-viewer, step's). */
+export interface CanaryBaseline {
+  latencyP50: number | null;
+  arrivalP50: number | null;
+}
+
+export function canaryBaseline(measured: CanaryWindow): CanaryBaseline {
+  return { latencyP50: quantile(measured.latencies, 0.5), arrivalP50: quantile(measured.arrivals, 0.5) };
+}
+
+/** A step's canary figures: rises are per frame against the baseline step's medians. */
+export function summarizeCanaryStep(measured: CanaryWindow, baseline: CanaryBaseline | null) {
   const p50 = quantile(measured.latencies, 0.5);
-  const rises = baselineP50 === null ? [] : measured.latencies.map((l) => l - baselineP50);
+  const against = (xs: number[], b: number | null | undefined) => (b === null || b === undefined ? [] : xs.map((x) => x - b));
+  const rises = against(measured.latencies, baseline?.latencyP50);
+  const arrivalRises = against(measured.arrivals, baseline?.arrivalP50);
   return {
     frames: measured.frames,
     /** display − media, ms above the session's first frame (p50, p95). */
@@ -151,6 +178,9 @@ export function summarizeCanaryStep(measured: CanaryWindow, baselineP50: number 
     /** Per-frame latency minus the baseline step's median, ms. */
     riseP50: r1(quantile(rises, 0.5)),
     riseP95: r1(quantile(rises, 0.95)),
+    /** Per-frame arrival (last packet) minus the baseline step's median, ms. */
+    arrivalRiseP50: r1(quantile(arrivalRises, 0.5)),
+    arrivalRiseP95: r1(quantile(arrivalRises, 0.95)),
     freezes: measured.freezes.length,
     freezeMs: measured.freezes.map((g) => Math.round(g)),
     maxGapMs: Math.round(measured.maxGapMs),
