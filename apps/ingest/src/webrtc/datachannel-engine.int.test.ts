@@ -22,6 +22,8 @@ import type { NegotiatedCodec, OutboundRtp, ViewerPeer } from './engine';
 const H264: NegotiatedCodec = { kind: 'video', name: 'H264', clockRate: 90000, payloadType: 102, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' };
 const engine = new DatachannelViewerEngine();
 const cleanups: Array<() => Promise<unknown>> = [];
+/** Answer applied → both sides connected, per viewer. */
+const connectMs: number[] = [];
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
@@ -50,8 +52,10 @@ async function connectViewer(ice: { hosts: string[]; portRange: [number, number]
   transceiver.dtlsTransport.onRtcp.subscribe((rtcp) => {
     if (rtcp instanceof RtcpSrPacket) received.reports.push(rtcp);
   });
+  const started = performance.now();
   await connectedPromise(pc);
   await pollUntil('engine peer connected', () => viewer.state === 'connected', { timeoutMs: 5000, intervalMs: 10 });
+  connectMs.push(performance.now() - started);
   return { pc, transceiver, viewer, received };
 }
 
@@ -74,6 +78,8 @@ describe('DatachannelViewerEngine (libdatachannel) → werift player', () => {
     const { viewer } = await connectViewer({ hosts: ['127.0.0.1'], portRange: [47100, 47199] });
     expect(viewer.answer).toMatch(/^a=rtpmap:102 H264\/90000$/m);
     expect(viewer.answer).toMatch(/^a=sendonly$/m);
+    // The DTLS server: as client, libdatachannel's first flight was lost and retried after 1 s.
+    expect(viewer.answer).toMatch(/^a=setup:passive$/m);
     expect(viewer.answer).toContain(`a=ssrc:${viewer.ssrc('video')} cname:`);
     const candidates = [...viewer.answer.matchAll(/^a=candidate:\S+ \d+ UDP \d+ (\S+) (\d+) typ (\w+)/gim)];
     expect(candidates.length).toBeGreaterThan(0);
@@ -163,4 +169,11 @@ describe('DatachannelViewerEngine (libdatachannel) → werift player', () => {
     expect(() => viewer.send('video', packet(viewer, 9, 9, randomBytes(10)))).not.toThrow();
     expect(viewer.sent.packets).toBe(sent);
   });
+});
+
+it('connects without waiting on a DTLS retransmission (1 s): median answer → connected under 600 ms', () => {
+  // Last in the file (vitest runs in file order): every viewer connected above is in connectMs.
+  const sorted = [...connectMs].sort((a, b) => a - b);
+  expect(sorted.length).toBeGreaterThanOrEqual(5);
+  expect(sorted[sorted.length >> 1]).toBeLessThan(600);
 });

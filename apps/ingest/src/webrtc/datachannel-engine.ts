@@ -124,6 +124,18 @@ function offerMids(offer: string): Array<{ kind: string; mid: string }> {
   return out;
 }
 
+/**
+ * The offer as libdatachannel is told it: an `actpass` offerer (every browser) made `active`, so
+ * libdatachannel answers `passive` and is the DTLS server. Answering `active` (RFC 5763 §5's
+ * SHOULD) made libdatachannel send its ClientHello the moment its own ICE side connected, before
+ * the player's side was ready for it: the flight was lost and the handshake waited for the 1 s
+ * retransmission (measured against werift: DTLS done at ~1010 ms, ICE at ~22 ms). `actpass`
+ * lets the offerer take either role (RFC 8842 §5.3), and it reads ours from the answer.
+ */
+export function asDtlsClientOffer(offer: string): string {
+  return offer.replace(/^a=setup:actpass(\r?)$/gm, 'a=setup:active$1');
+}
+
 function mediaSection(kind: MediaKind, mid: string, codec: NegotiatedCodec, ssrc: number, cname: string): Ndc.Video | Ndc.Audio {
   const { Video, Audio } = ndc();
   const trackId = `${kind}-${ssrc.toString(16)}`;
@@ -215,7 +227,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
       this.tracks[kind] = sendTrack;
       this.codecs[kind] = codec;
     }
-    this.pc.setRemoteDescription(this.options.offer, 'offer');
+    this.pc.setRemoteDescription(asDtlsClientOffer(this.options.offer), 'offer');
     await gathered;
     const local = this.pc.localDescription();
     if (!local || local.type !== 'answer') throw new Error('libdatachannel produced no answer');
