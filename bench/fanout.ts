@@ -182,6 +182,8 @@ interface CanaryAtStep extends CanaryStep {
   framesDropped: number | null;
   nacks: number | null;
   plis: number | null;
+  /** CPU of the canary's Chromium (and its driver) over the windows, % of one core (on core 1). */
+  cpuPct: number | null;
   /** Windows the canary did not answer in time. */
   unanswered: number;
   connection: string;
@@ -291,6 +293,7 @@ async function main(): Promise<void> {
       const canaryTakes: Array<CanaryTake | null> = [];
       let t0 = performance.now(), c0 = cpuTicks(ingestPid), k0 = coreTicks(0), q0 = coreTicks(1), m0 = await metrics(base), v0 = await ipc<ViewerStats>(viewers, { cmd: 'stats' }, 'stats'), p0 = await publisherSent();
       let a0: CanaryTake | null | undefined = rampTake;
+      const windowsStart = performance.now();
       for (let r = 0; r < (profileViewers !== undefined ? Math.max(reps, 4) : reps); r += 1) {
         await sleep(windowS * 1000);
         const t1 = performance.now(), c1 = cpuTicks(ingestPid), k1 = coreTicks(0), q1 = coreTicks(1);
@@ -351,6 +354,7 @@ async function main(): Promise<void> {
           framesDropped: statsDelta?.framesDropped ?? null,
           nacks: statsDelta?.nacks ?? null,
           plis: statsDelta?.plis ?? null,
+          cpuPct: rampTake && canaryTakes.at(-1) ? Math.round(((canaryTakes.at(-1)!.cpuTicks - rampTake.cpuTicks) / CLK_TCK / ((performance.now() - windowsStart) / 1000)) * 1000) / 10 : null,
           unanswered: canaryTakes.length - answered.length,
           connection: canaryTakes.at(-1)?.connection ?? 'no answer',
         };
@@ -368,7 +372,7 @@ async function main(): Promise<void> {
           `delivered ${med.deliveredPerS.toFixed(0).padStart(6)} pkt/s  loss ${med.lossPct.toFixed(2)} % (e2e ${med.e2eLossPct.toFixed(1)}, upstream ${med.upstreamLossPct.toFixed(1)})  µs/pkt ${usPerPacket?.toFixed(1) ?? '-'}  loadgen ${med.loadgenCpuPct.toFixed(0)} %  core0 ${med.core0BusyPct.toFixed(0)} %  core1 ${med.core1BusyPct.toFixed(0)} %  (ramp ${(rampMs / 1000).toFixed(1)} s, load ${step.load1.toFixed(1)})` +
           (c
             ? `\n        canary: rise p50 ${fmt(c.riseP50)} ms p95 ${fmt(c.riseP95)} ms (arrival p50 ${fmt(c.arrivalRiseP50)} p95 ${fmt(c.arrivalRiseP95)})  freezes ${c.freezes}${c.freezes ? ` (${c.freezeMs.join(', ')} ms)` : ''}, while joining ${c.rampFreezes} (max gap ${c.rampMaxGapMs} ms)  max gap ${c.maxGapMs} ms  ` +
-              `getStats freezes ${c.statsFreezes ?? '-'} (${c.statsFreezesMs ?? '-'} ms)  jitter buffer ${c.jitterBufferMs ?? '-'} ms  receive→display p50 ${fmt(c.receiveToDisplayP50, false)} ms  lost ${c.packetsLost ?? '-'}  dropped ${c.framesDropped ?? '-'}  ${c.frames} frames` +
+              `getStats freezes ${c.statsFreezes ?? '-'} (${c.statsFreezesMs ?? '-'} ms)  jitter buffer ${c.jitterBufferMs ?? '-'} ms  CPU ${c.cpuPct ?? '-'} %  receive→display p50 ${fmt(c.receiveToDisplayP50, false)} ms  lost ${c.packetsLost ?? '-'}  dropped ${c.framesDropped ?? '-'}  ${c.frames} frames` +
               `${c.discontinuities ? `  ${c.discontinuities} timestamp jumps rebased` : ''}${c.unanswered ? `  ${c.unanswered} windows unanswered` : ''}${c.connection !== 'connected' ? `  connection ${c.connection}` : ''}`
             : ''),
       );

@@ -217,12 +217,12 @@ if (fanout) {
   const steps: Json[] = run.steps ?? [];
   if (steps.some((st) => st.canary)) {
     md.push('', 'Canary: one headless Chromium playing the stream over WHEP (decoding) for the whole ramp. The bench publisher is no pixel clock, so its latency is display − RTP media time at `requestVideoFrameCallback`, taken against the first step: a rise, not glass-to-glass. Chrome renders each frame at a time derived from its RTP timestamp plus its playout delay, so within a step the per-frame values hardly spread (p95 ≈ p50); they move when arrival delay or the jitter buffer\'s target moves. "Arrival" is the same for the frame\'s last packet (rVFC `receiveTime`): delay before Chrome; the rest of a rise is Chrome holding frames longer. A freeze is a gap > ' + `${run.canary?.freezeGapMs ?? 500} ms between displayed frames. Its decode shares core 1 with the publisher and the load generator (core 1 busy in the table).`, '');
-    md.push('| viewers | ingest CPU % | loss % | core 1 busy % | canary rise p50 / p95 | of which arrival p50 / p95 | freezes (windows / while joining) | max gap | jitter buffer | receive → display p50 |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    md.push('| viewers | ingest CPU % | loss % | core 1 busy % | canary rise p50 / p95 | of which arrival p50 / p95 | freezes (windows / while joining) | max gap | jitter buffer | receive → display p50 | canary CPU % |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const st of steps) {
       const c = st.canary ?? {};
       const m = st.median ?? {};
       const f1 = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(1) : '—');
-      md.push(`| ${st.viewers} | ${f1(m.cpuPct)} | ${typeof m.lossPct === 'number' ? m.lossPct.toFixed(2) : '—'} | ${f1(m.core1BusyPct)} | ${rise(c.riseP50)} / ${rise(c.riseP95)} | ${rise(c.arrivalRiseP50)} / ${rise(c.arrivalRiseP95)} | ${c.freezes ?? '—'} / ${c.rampFreezes ?? '—'} | ${ms(c.maxGapMs)} | ${ms(c.jitterBufferMs)} | ${ms(c.receiveToDisplayP50)} |`);
+      md.push(`| ${st.viewers} | ${f1(m.cpuPct)} | ${typeof m.lossPct === 'number' ? m.lossPct.toFixed(2) : '—'} | ${f1(m.core1BusyPct)} | ${rise(c.riseP50)} / ${rise(c.riseP95)} | ${rise(c.arrivalRiseP50)} / ${rise(c.arrivalRiseP95)} | ${c.freezes ?? '—'} / ${c.rampFreezes ?? '—'} | ${ms(c.maxGapMs)} | ${ms(c.jitterBufferMs)} | ${ms(c.receiveToDisplayP50)} | ${f1(c.cpuPct)} |`);
     }
     if ((d.canaryNotes ?? []).length) md.push('', ...d.canaryNotes.map((n: string) => `Note: ${n}.`));
   }

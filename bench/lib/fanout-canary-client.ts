@@ -12,6 +12,8 @@ export interface CanaryTake {
   stats: CanaryInboundStats | null;
   connection: string;
   withoutRtp: number;
+  /** CPU jiffies of the canary process and its Chromium so far. */
+  cpuTicks: number;
 }
 
 export class CanaryClient {

@@ -9,9 +9,10 @@
  * one CanaryLatencyTracker (bench/lib/fanout-canary-latency.ts), plus the video inbound-rtp stats.
  *
  * IPC: {cmd:'start', whepUrl, freezeMs} → {cmd:'started', firstFrameMs} | {cmd:'failed', error}
- *      {cmd:'take'} → {cmd:'taken', window, stats, connection, withoutRtp}
+ *      {cmd:'take'} → {cmd:'taken', window, stats, connection, withoutRtp, cpuTicks}
  *      {cmd:'close'} → closes the browser, exits
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -61,6 +62,37 @@ async function servePage(): Promise<{ url: string; close(): void }> {
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/canary.html`, close: () => server.close() };
+}
+
+/**
+ * CPU time (jiffies, utime + stime) of this process and every descendant: Chromium's browser,
+ * zygote, renderer (the decode), GPU and network processes. Children that already exited are
+ * not counted.
+ */
+function treeTicks(root: number): number {
+  const parent = new Map<number, number>();
+  const ticks = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(entry), Number(fields[1]));
+      ticks.set(Number(entry), Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  let sum = 0;
+  for (const [pid, t] of ticks) {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === root) {
+        sum += t;
+        break;
+      }
+    }
+  }
+  return sum;
 }
 
 const n = (v: unknown) => (typeof v === 'number' ? v : 0);
@@ -115,7 +147,7 @@ async function main(): Promise<void> {
       void (async () => {
         const taken = (await page.evaluate(() => (window.bench.take as unknown as () => unknown)())) as { frames: CanaryFrame[]; withoutRtp: number; now: number; connection: string };
         const stats = await inbound(page);
-        process.send!({ cmd: 'taken', window: tracker.window(taken.frames, taken.now), stats, connection: taken.connection, withoutRtp: taken.withoutRtp });
+        process.send!({ cmd: 'taken', window: tracker.window(taken.frames, taken.now), stats, connection: taken.connection, withoutRtp: taken.withoutRtp, cpuTicks: treeTicks(process.pid) });
       })().catch((error: unknown) => process.send!({ cmd: 'taken', error: String(error) }));
     } else if (message.cmd === 'close') {
       void close(browser);
