@@ -3,7 +3,7 @@
  * H.264 stream one core of the ingest serves.
  *
  *   npx tsx bench/fanout.ts                 full ramp (~3 min)
- *   npx tsx bench/fanout.ts --quick         short ramp (~40 s)
+ *   npx tsx bench/fanout.ts --quick         short ramp (~40 s; ~10 s more with the canary)
  *   npx tsx bench/fanout.ts --steps=0,50,100 --window=3 --reps=3
  *   npx tsx bench/fanout.ts --profile=150   hold 150 viewers under `node --cpu-prof`, print where
  *                                           the ingest's time goes (bench/lib/fanout-profile.ts)
@@ -23,19 +23,24 @@
  * so is the canary (bench/lib/fanout-canary.ts): one headless Chromium watching the stream over
  * WHEP for the whole ramp, decoding like a person's browser. Its decode shares core 1 with the
  * load generator, so a canary figure at a step where core 1 is saturated (core1 % in the step
- * line) says as much about core 1 as about the ingest.
+ * line) says as much about core 1 as about the ingest; the canary itself takes ~20 % of core 1
+ * (its CPU is in the step line), which the load generator no longer has. The canary is one more
+ * viewer of the ingest: the 0-viewer step forwards to it, so the baseline holds one viewer's cost.
  *
  * Per step the viewers are ramped to N, then R windows of W seconds are measured: ingest CPU from
  * /proc/<pid>/stat (utime+stime deltas; independent of what else runs, except for cache and
  * frequency effects), packets and bytes out from the ingest's /metrics counters, packets the
- * viewers received vs expected from sequence numbers (loss; the canary's packets from its
- * getStats). Medians over the windows are kept.
+ * viewers received vs expected from sequence numbers (loss; the canary is credited with one
+ * viewer's share less what its getStats counts lost). Medians over the windows are kept.
  *
  * The canary's latency: the publisher is no pixel clock, so it is measured relative to the ramp's
  * start (bench/lib/fanout-canary-latency.ts): display time − RTP media time at
  * requestVideoFrameCallback is latency + a constant; a step's rise = that per frame − its median
- * at the first (0-viewer) step, p50 and p95 over the step's windows. A freeze is a gap > 500 ms
- * between displayed frames (in the windows; the ones while viewers joined are printed apart).
+ * at the first (0-viewer) step, p50 and p95 over the step's windows; "arrival" is the same for
+ * rVFC receiveTime (delay before Chrome). Before the first step the bench waits until the
+ * canary's latency holds still. A freeze is a gap > 500 ms between displayed frames in the
+ * windows; freezes while viewers joined (the ramp's DTLS burst) are printed and recorded apart
+ * and do not stop the ramp: how fast viewers join is the bench's choice (10 at a time).
  *
  * The ramp stops when the ingest's core passes 90 %, loss passes 2 %, or the canary's p50 rise
  * passes 50 ms or it freezes.
