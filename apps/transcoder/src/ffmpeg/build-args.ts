@@ -28,21 +28,31 @@ export interface BuildArgsOptions {
 }
 
 /**
- * Input flags for an RTP stream described by an SDP (FIELD-NOTES), with a shorter probe:
- * `-analyzeduration 100000 -fpsprobesize 0` instead of 500000 halved spawn → first fMP4 byte
- * (measured ~1000 → ~500 ms with a keyframe at hand). Nothing is lost: the codec parameters of
- * RTP come from the SDP and the first SPS, the frame rate is set per output with `-r`, and a
- * keyframe that comes seconds later still starts the output (measured with a 3 s GOP).
+ * Input flags for an RTP stream described by an SDP (FIELD-NOTES), tuned for time to first output:
+ * - `-analyzeduration 100000 -fpsprobesize 0` instead of 500000 halved spawn → first fMP4 byte
+ *   (measured ~1000 → ~500 ms with a keyframe at hand). The codec parameters of RTP come from the
+ *   SDP and the first SPS, the frame rate is set per output with `-r`, and a keyframe that comes
+ *   seconds later still starts the output (measured with a 3 s GOP).
+ * - `-max_ts_probe 0`: probing ends once a keyframe is decoded (the size is known). Otherwise it
+ *   also waits for H.264's first DTS, which libavformat derives only after 7 decoded frames —
+ *   ~200 ms of live video even when the keyframe is there at once (measured: keyframe → first
+ *   fMP4 byte ~170 → ~25 ms).
+ * - No `+nobuffer`: with it, the packets read while probing are thrown away, and they hold the
+ *   keyframe the ingest sends the moment ffmpeg listens (the decoder then waited for the next
+ *   one, ~500 ms). Without it they are decoded right after the probe, which adds no latency
+ *   once started: ffmpeg reads faster than real time.
  */
-export const SDP_INPUT_OPTIONS = ['-protocol_whitelist', 'file,udp,rtp', '-localaddr', '127.0.0.1', '-fflags', '+nobuffer+genpts', '-probesize', '200000', '-analyzeduration', '100000', '-fpsprobesize', '0'];
+export const SDP_INPUT_OPTIONS = ['-protocol_whitelist', 'file,udp,rtp', '-localaddr', '127.0.0.1', '-fflags', '+genpts', '-probesize', '200000', '-analyzeduration', '100000', '-fpsprobesize', '0', '-max_ts_probe', '0'];
 
 /**
  * Copying video needs its size before the MP4 header is written, and with RTP the size is only
  * known from the first SPS: the probe must last until a keyframe ("dimensions not set" otherwise,
  * seen under load). Probing stops as soon as every stream has its parameters, so the long limit
- * costs nothing when the keyframe comes early.
+ * costs nothing when the keyframe comes early. The first DTS is waited for (copied packets need
+ * it), and the probed packets are kept (no `+nobuffer`), so the keyframe that ended the probe is
+ * the first one copied.
  */
-export const SDP_INPUT_OPTIONS_COPY = ['-protocol_whitelist', 'file,udp,rtp', '-localaddr', '127.0.0.1', '-fflags', '+nobuffer+genpts', '-probesize', '5000000', '-analyzeduration', '5000000', '-fpsprobesize', '0'];
+export const SDP_INPUT_OPTIONS_COPY = ['-protocol_whitelist', 'file,udp,rtp', '-localaddr', '127.0.0.1', '-fflags', '+genpts', '-probesize', '5000000', '-analyzeduration', '5000000', '-fpsprobesize', '0'];
 
 export function buildFfmpegPlan(opts: BuildArgsOptions): FfmpegPlan {
   const { source, renditions, gopSeconds } = opts;

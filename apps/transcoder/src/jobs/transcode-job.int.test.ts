@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFfmpegRtpSource, type FfmpegRtpSource } from '../../../../test/support/ffmpeg-rtp-source';
+import { boundUdpPorts } from '../ffmpeg/proc-stats';
 import { HlsPackager } from '../hls/hls-packager';
 import { DEFAULT_PROFILE, PASSTHROUGH_PROFILE, parseProfile } from '../ladder/profile';
 import { UdpPortAllocator } from '../net/udp-ports';
 import { probeSegment, readDiskPlaylist, waitFor } from '../test-support/hls-probe';
-import { StaticSdpInput } from './input-source';
+import { StaticSdpInput, type InputSource } from './input-source';
 import type { JobState } from './job-types';
 import { TranscodeJob } from './transcode-job';
 
@@ -172,6 +173,47 @@ describe('TranscodeJob with real ffmpeg', () => {
     }, 10_000, 'a video-only segment');
     const probe = await probeSegment(join(dir, '180p', playlist.segments[0]!.map!), join(dir, '180p', playlist.segments[0]!.uri));
     expect(probe).toMatchObject({ codec: 'h264', width: 320, height: 180, startsWithKeyframe: true, audioCodec: undefined });
+  }, 30_000);
+
+  it('starts from the one keyframe sent the moment ffmpeg listens (the next comes 10 s later)', async () => {
+    // Like the ingest's forward: nothing reaches ffmpeg until it has bound its port and asked,
+    // then a keyframe at once and only P-frames after it. ffmpeg's probe reads that keyframe:
+    // thrown away (+nobuffer), the output would wait for the next one.
+    const video = await ports.allocate();
+    cleanups.push(() => ports.release(video));
+    const sdp = ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=once', 'c=IN IP4 127.0.0.1', 't=0 0', `m=video ${video.rtp} RTP/AVP 96`, 'a=rtpmap:96 H264/90000', 'a=fmtp:96 packetization-mode=1', ''].join('\r\n');
+    let src: FfmpegRtpSource | undefined;
+    let askedWhileBound: boolean | undefined;
+    const input: InputSource = {
+      description: 'keyframe on request',
+      open: async () => ({ sdp, hints: { width: 320, height: 180, fps: 30 } }),
+      requestKeyframe: async () => {
+        if (src) return;
+        askedWhileBound = (await boundUdpPorts([video.rtp])).has(video.rtp);
+        src = await startFfmpegRtpSource({ videoPort: video.rtp, audioPort: null, width: 320, height: 180, gopFrames: 300 });
+      },
+      close: async () => {},
+    };
+    cleanups.push(async () => {
+      await src?.stop();
+    });
+    const small = parseProfile({ name: 'small', rungs: [{ name: '180p', width: 320, height: 180, videoKbps: 300, preset: 'ultrafast' }] });
+    const dir = await mkdtemp(join(tmpdir(), 'onair-job-test-'));
+    const job = new TranscodeJob({ stream: 'once', profile: small, input, ffmpegPath: '/usr/bin/ffmpeg', createPackager: () => new HlsPackager({ stream: 'once', dir, log }), log });
+    cleanups.push(async () => {
+      await job.close();
+      await rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+    });
+    await job.start();
+    await waitFor(() => job.state === 'running', 5_000, 'output from the first keyframe');
+    expect(askedWhileBound).toBe(true);
+    const playlist = await waitFor(async () => {
+      const p = await readDiskPlaylist(join(dir, '180p'));
+      return p && p.segments.length >= 1 ? p : null;
+    }, 10_000, 'a segment');
+    const probe = await probeSegment(join(dir, '180p', playlist.segments[0]!.map!), join(dir, '180p', playlist.segments[0]!.uri));
+    expect(probe).toMatchObject({ codec: 'h264', width: 320, height: 180, startsWithKeyframe: true });
+    console.info(`[measure] spawn → first fMP4 byte with the keyframe sent at bind: ${job.getStats().firstOutputMs} ms`);
   }, 30_000);
 
   it('reports a failed start with ffmpeg\'s own reason, and does not retry', async () => {
