@@ -248,9 +248,18 @@ async function main(): Promise<void> {
     const viewers = track(spawn('taskset', ['-c', '1', NODE, '--import', 'tsx', 'bench/lib/fanout-viewers.ts'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     await new Promise<void>((resolve) => viewers.once('message', () => resolve()));
     await pollUntil('stream live', async () => ((await metrics(base)).onair_ingest_live_streams ?? 0) >= 1, { timeoutMs: 15_000 });
-    const canary = await canaryReady;
-    if (canary) {
-      const { firstFrameMs } = await canary.start(whepUrl, canaryFreezeMs);
+    let canary = await canaryReady;
+    let canaryStartError: string | null = null;
+    // A Chromium that cannot play the stream at all (an ingest configuration under test that
+    // breaks browsers) is a finding, not a reason to lose the capacity figures: ramp without it.
+    const started = canary ? await canary.start(whepUrl, canaryFreezeMs).catch((error: unknown) => { canaryStartError = String(error); return undefined; }) : undefined;
+    if (canary && !started) {
+      console.log(`canary: could not play the stream (${canaryStartError}); ramping without it`);
+      await canary.close();
+      canary = undefined;
+    }
+    if (canary && started) {
+      const { firstFrameMs } = started;
       console.log(`canary: headless Chromium viewer (WHEP, decoding, core 1) first frame after ${firstFrameMs} ms; stops the ramp at a p50 latency rise > ${canaryRiseMs} ms or a gap > ${canaryFreezeMs} ms between frames`);
       // Its baseline is the first step: wait until its latency holds still (two 1 s windows within
       // 5 ms, no gap > 200 ms; at most 10 s) rather than a fixed time, so start-up is not in it.
@@ -371,7 +380,7 @@ async function main(): Promise<void> {
         canaryNotes.push(`the canary's baseline (first step) was disturbed: max gap ${c.maxGapMs} ms, ${c.statsFreezes ?? '?'} getStats freezes, jitter buffer ${c.jitterBufferMs ?? '?'} ms, core 0 ${med.core0BusyPct.toFixed(0)} %, core 1 ${med.core1BusyPct.toFixed(0)} % busy: later rises are understated`);
       }
       if (c && c.riseP50 !== null && c.riseP50 < -20) canaryNotes.push(`N=${target}: the canary's latency is ${(-c.riseP50).toFixed(0)} ms below its baseline: the baseline was high (rises are understated)`);
-      const fmt = (v: number | null | undefined, signed = true) => (v === null || v === undefined ? '-' : `${signed && v >= 0 ? '+' : ''}${v.toFixed(0)}`);
+      const fmt = (v: number | null | undefined, signed = true) => { if (v === null || v === undefined) return '-'; const r = Math.round(v) || 0; return `${signed && r >= 0 ? '+' : ''}${r}`; };
       console.log(
         `N=${String(target).padStart(4)}  ingest CPU ${med.cpuPct.toFixed(1).padStart(5)} %  in ${med.pktsInPerS.toFixed(0).padStart(4)} pkt/s  out ${med.pktsOutPerS.toFixed(0).padStart(6)} pkt/s ${med.mbpsOut.toFixed(1).padStart(6)} Mbps  ` +
           `delivered ${med.deliveredPerS.toFixed(0).padStart(6)} pkt/s  loss ${med.lossPct.toFixed(2)} % (e2e ${med.e2eLossPct.toFixed(1)}, upstream ${med.upstreamLossPct.toFixed(1)})  µs/pkt ${usPerPacket?.toFixed(1) ?? '-'}  loadgen ${med.loadgenCpuPct.toFixed(0)} %  core0 ${med.core0BusyPct.toFixed(0)} %  core1 ${med.core1BusyPct.toFixed(0)} %  (ramp ${(rampMs / 1000).toFixed(1)} s, load ${step.load1.toFixed(1)})` +
@@ -459,7 +468,8 @@ async function main(): Promise<void> {
     console.log(
       `\nclean steps ${derived.cleanSteps.join(', ')}: µs per forwarded packet ${derived.usPerForwardedPacket.toFixed(1)} (median of steps ${derived.usPerForwardedPacketMedianOfSteps.toFixed(1)}), baseline ${derived.baselineCpuPct.toFixed(1)} %\n` +
         `per core: ${derived.packetsPerSecondPerCore.toFixed(0)} packets/s, ${derived.mbpsPerCore.toFixed(0)} Mbps, ${derived.viewersPerCoreAt2500kbps.toFixed(0)} viewers at 2.5 Mbps (${derived.viewersPerCoreFromViewerSlope.toFixed(0)} from the per-viewer slope; goal ≥ 300)` +
-        (canaryOn ? `\ncanary: held (p50 rise ≤ ${canaryRiseMs} ms, no freeze) up to ${derived.canaryHeldUpTo ?? 'no step'} viewers; at ${derived.highestStep}: rise p50 ${derived.canaryAtHighestStep?.riseP50 ?? '-'} ms, p95 ${derived.canaryAtHighestStep?.riseP95 ?? '-'} ms, ${derived.canaryAtHighestStep?.freezes ?? '-'} freezes (its decode shares core 1 with the load generator)` : '') +
+        (canaryOn && canaryStartError !== null ? `\ncanary: could not play the stream (${canaryStartError as string})` : '') +
+        (canaryOn && canaryStartError === null ? `\ncanary: held (p50 rise ≤ ${canaryRiseMs} ms, no freeze) up to ${derived.canaryHeldUpTo ?? 'no step'} viewers; at ${derived.highestStep}: rise p50 ${derived.canaryAtHighestStep?.riseP50 ?? '-'} ms, p95 ${derived.canaryAtHighestStep?.riseP95 ?? '-'} ms, ${derived.canaryAtHighestStep?.freezes ?? '-'} freezes (its decode shares core 1 with the load generator)` : '') +
         `\nstopped: ${stopReason ?? 'end of the plan'}`,
     );
     const file = args.get('out') ?? join(ROOT, 'bench/results/fanout.json');
@@ -473,7 +483,7 @@ async function main(): Promise<void> {
       machine: { cores: cpus().length, model: cpus()[0]?.model, loadavg: loadavg(), node: nodeVersion, werift: werift.version },
       stream: { kbps: pubInfo.kbps, packetsPerSecond: pubInfo.packetsPerSecond, targetKbps: TARGET_KBPS, pinning: `ingest core 0; publisher + viewers${canaryOn ? ' + canary Chromium (its decode shares core 1)' : ''} core 1` },
       ingestEnv,
-      canary: canaryOn ? { riseThresholdMs: canaryRiseMs, freezeGapMs: canaryFreezeMs, what: 'headless Chromium, site WHEP client, decoding; latency = display − RTP media time at rVFC, relative to the first step' } : null,
+      canary: canaryOn ? { startError: canaryStartError, riseThresholdMs: canaryRiseMs, freezeGapMs: canaryFreezeMs, what: 'headless Chromium, site WHEP client, decoding; latency = display − RTP media time at rVFC, relative to the first step' } : null,
       windowSeconds: windowS, reps, steps: results, derived,
     };
     const runs = [...(previous.runs ?? []), run].slice(-12);

@@ -211,7 +211,8 @@ if (fanout) {
   ] as const) {
     if (typeof d[key] === 'number') md.push(`| ${label} | ${Math.round(d[key] * 10) / 10} |`);
   }
-  if (d.canaryHeldUpTo !== undefined) md.push(`| canary held (p50 rise ≤ ${run.canary?.riseThresholdMs ?? '?'} ms, no freeze) up to, viewers | ${d.canaryHeldUpTo ?? 'no step'} |`);
+  if (run.canary?.startError) md.push(`| canary | could not play the stream: ${run.canary.startError} |`);
+  else if (d.canaryHeldUpTo !== undefined) md.push(`| canary held (p50 rise ≤ ${run.canary?.riseThresholdMs ?? '?'} ms, no freeze) up to, viewers | ${d.canaryHeldUpTo ?? 'no step'} |`);
   if (d.stopReason !== undefined) md.push(`| ramp stopped | ${d.stopReason ?? 'end of the plan'} |`);
   if (run.ingestEnv && Object.keys(run.ingestEnv).length) md.push(`| ingest environment | ${Object.entries(run.ingestEnv).map(([k, v]) => `\`${k}=${v}\``).join(' ')} |`);
   const steps: Json[] = run.steps ?? [];
