@@ -5,8 +5,10 @@
  * so ffmpeg encodes a short clip once (noisy test pattern, so the rate control really spends
  * ~2.5 Mbps; cached under the temp dir) into RTP packets, and this process replays them in a
  * loop at the clip's frame times through a werift track: sequence numbers run on, timestamps
- * advance by the clip length per loop. The GOP is 1 s, so a joining viewer waits ≤ 1 s for a
- * keyframe whatever PLIs it triggers.
+ * advance by the clip length per loop (one frame's 3000 ticks from the last frame of a loop to the
+ * first of the next: continuous, which the fan-out canary's latency relies on, as on the frames
+ * going out at their media time against one start instant). The GOP is 1 s, so a joining viewer
+ * waits ≤ 1 s for a keyframe whatever PLIs it triggers.
  *
  *   node --import tsx bench/lib/fanout-publisher.ts <whipUrl> <streamKey> [kbps]
  *   stdout: one JSON line {ready, packetsPerSecond, kbps} once connected, then {sent} on SIGUSR2
