@@ -12,6 +12,12 @@
  * IPC: {cmd:'add', whepUrl, count, concurrency} → {cmd:'added', connected, failed, ms}
  *      {cmd:'stats'} → {cmd:'stats', viewers, received, expected, bytes, cpuMicros}
  *      {cmd:'close'} → closes every peer, exits
+ *
+ * Every viewer's UDP socket gets a 1 MiB receive buffer: the ingest sends a keyframe's burst to
+ * each viewer back to back, and one process draining hundreds of sockets on a shared core fell
+ * behind at the default ~208 KiB (a 720p keyframe is ~100 packets, ~2.3 KiB of buffer each on
+ * loopback): the kernel dropped them (Udp RcvbufErrors) and the bench called it fan-out loss.
+ * Viewers on their own machines read their one socket; this keeps the loss figure about the ingest.
  */
 import {
   RTCDtlsTransport,
@@ -21,7 +27,24 @@ import {
   isMedia,
   isRtcp,
 } from 'werift';
+import { createRequire } from 'node:module';
 import { connectedPromise, loopbackIce, waitGathered } from '../../test/support/peers/werift-h264-publisher';
+
+const RECEIVE_BUFFER_BYTES = 1 << 20;
+// werift (CommonJS) calls dgram.createSocket through the module object at call time.
+const dgram = createRequire(import.meta.url)('node:dgram') as typeof import('node:dgram');
+const createSocket = dgram.createSocket;
+(dgram as { createSocket: typeof createSocket }).createSocket = ((...args: Parameters<typeof createSocket>) => {
+  const socket = createSocket(...args);
+  socket.once('listening', () => {
+    try {
+      socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+    } catch {
+      // capped by net.core.rmem_max: the default stays
+    }
+  });
+  return socket;
+}) as typeof createSocket;
 
 interface Counter {
   received: number;
