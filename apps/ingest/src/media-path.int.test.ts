@@ -2,9 +2,11 @@
  * The media path with real peers: werift H.264 publisher (ffmpeg RTP) and libwebrtc VP8
  * publisher (@roamhq/wrtc) over WHIP → ingest → werift WHEP viewers. Readiness by polling.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../../test/support/poll';
@@ -38,6 +40,14 @@ function track<T extends { stop?: (o?: { delete?: boolean }) => Promise<void>; c
   return peer;
 }
 
+/** SO_RCVBUF of the UDP socket bound to 127.0.0.1:`port`, as the kernel reports it (`ss -m`). */
+async function udpReceiveBuffer(port: number): Promise<number> {
+  const { stdout } = await promisify(execFile)('ss', ['-uanm', `sport = :${port}`]);
+  const rb = /rb(\d+)/.exec(stdout)?.[1];
+  if (!rb) throw new Error(`no UDP socket on port ${port} in: ${stdout}`);
+  return Number(rb);
+}
+
 function sequenceGaps(packets: Array<{ sequenceNumber: number }>): number[] {
   const gaps: number[] = [];
   for (let i = 1; i < packets.length; i += 1) {
@@ -69,6 +79,10 @@ describe('WHIP H.264 (werift + ffmpeg) → WHEP (werift)', () => {
     await pollUntil('REMB at the publisher', () => (sender.receiverEstimatedMaxBitrate ?? 0n) > 0n, { timeoutMs: 5_000 });
     expect(sender.receiverEstimatedMaxBitrate).toBe(8_000_000n);
     expect(state.video!.bitrateKbps).toBeGreaterThan(0);
+    // The ingest's media socket for this publisher asked for a larger receive buffer than
+    // Linux's default (rb 212992): a keyframe burst while the ingest fans out must not overflow it.
+    const port = Number(/^a=candidate:\S+ \d+ udp \d+ 127\.0\.0\.1 (\d+) typ host/im.exec(publisher.pc.remoteDescription!.sdp)![1]);
+    expect(await udpReceiveBuffer(port)).toBeGreaterThanOrEqual(2 * 212_992);
   });
 
   it('a viewer receives a keyframe first, then continuous packets', async () => {

@@ -10,6 +10,7 @@
  * - TWCC is left out: with it on, Chrome collapsed to ~30 kbps; a periodic REMB bounds the
  *   publisher's rate instead.
  */
+import type { Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIPv4, isIPv6 } from 'node:net';
 import {
@@ -28,6 +29,13 @@ import type { TrickleFragment } from '@onair/shared/sdp';
 import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, ViewerPeer } from './engine';
 import { WeriftFastSender } from './werift-fast-sender';
 
+/**
+ * Receive buffer asked for on a publisher's media socket (the kernel caps it at
+ * net.core.rmem_max). At Linux's default ~208 KiB, a keyframe burst arriving while the ingest is
+ * busy fanning the previous frame out to hundreds of viewers overflowed it, and every viewer
+ * lost those packets (the fan-out bench's "upstream loss"); libwebrtc asks for more too.
+ */
+const PUBLISHER_RECEIVE_BUFFER_BYTES = 4 << 20;
 /** Ceiling announced to publishers by REMB (bits/s): Chrome's loss-based estimate ramps up to it. */
 const PUBLISHER_REMB_BPS = 8_000_000;
 const REMB_INTERVAL_MS = 1000;
@@ -155,6 +163,21 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
     this.codecs = options.codecs;
     this.rembTimer = setInterval(() => this.sendRemb(), REMB_INTERVAL_MS);
     this.rembTimer.unref();
+    this.on('state', (state) => {
+      if (state === 'connected') this.enlargeReceiveBuffer();
+    });
+  }
+
+  private enlargeReceiveBuffer(): void {
+    for (const transceiver of this.pc.getTransceivers()) {
+      // werift 0.25 internals: the nominated ICE pair's UDP socket (as in werift-fast-sender.ts).
+      const dtls = transceiver.dtlsTransport as unknown as { iceTransport: { connection: { nominated?: { protocol?: { transport?: { socket?: Socket } } } } } } | undefined;
+      try {
+        dtls?.iceTransport.connection.nominated?.protocol?.transport?.socket?.setRecvBufferSize(PUBLISHER_RECEIVE_BUFFER_BYTES);
+      } catch {
+        // closed meanwhile
+      }
+    }
   }
 
   static async create(options: PeerOptions): Promise<WeriftPublisher> {
