@@ -24,7 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { launchBrowser, type TestBrowser } from '../test/support/browser';
 import { startStack, type Stack } from '../test/support/stack';
 import { PublisherPage } from './lib/bench-pages';
-import { firstPlayable, hlsFirstFrame, publishToFirstSegment, waitEnded, whepFirstFrame } from './lib/first-frame';
+import { firstPlayable, hlsFirstFrame, publishToFirstSegment, transcoderStartup, waitEnded, whepFirstFrame } from './lib/first-frame';
 import { measureHls, measureWhep, type G2GOptions } from './lib/glass-to-glass';
 import { startPageServer, type PageServer } from './lib/page-server';
 import { loadAverage, machineRecord } from './lib/stats';
@@ -122,7 +122,9 @@ async function main(): Promise<void> {
       machine.loadAfter = loadAverage();
       await mkdir(LOG_DIR, { recursive: true });
       const file = resolve(LOG_DIR, 'first-part.json');
-      await writeFile(file, `${JSON.stringify({ bench: 'first-part', date: new Date().toISOString(), machine, config: { reps: REPS }, publishToFirstSegment: publishToSegment }, null, 2)}\n`);
+      const startup = transcoderStartup(stack.logs('transcoder'));
+      await writeFile(file, `${JSON.stringify({ bench: 'first-part', date: new Date().toISOString(), machine, config: { reps: REPS }, publishToFirstSegment: publishToSegment, transcoderStartup: startup }, null, 2)}\n`);
+      log(`transcoder, ms after spawn (p50): ports bound ${startup.spawnToBound.p50}, keyframe request ${startup.spawnToKeyframeRequest.p50}, first fMP4 byte ${startup.spawnToFirstOutput.p50}; runs without a replayed keyframe: ${startup.withoutReplay}`);
       log(`wrote ${file}`);
       return;
     }

@@ -176,3 +176,24 @@ export async function publishToFirstSegment(publisher: PublisherPage, whip: { ur
   o.log(`publish → first playable part p50 ${result.answerToFirstPlayable.p50} ms, p95 ${result.answerToFirstPlayable.p95} ms (${runs.length}/${o.reps})`);
   return result;
 }
+
+/**
+ * The transcoder's start-up marks per run, from its log (`ffmpeg producing output`: ms after
+ * ffmpeg's spawn until every RTP port was bound, the first keyframe request was answered, the
+ * first fMP4 byte; packets the forward sent from the kept keyframe).
+ */
+export function transcoderStartup(logLines: readonly string[]) {
+  const runs: Array<Record<string, number>> = [];
+  for (const line of logLines) {
+    if (!line.includes('ffmpeg producing output')) continue;
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      const pick = (k: string) => (typeof entry[k] === 'number' ? (entry[k] as number) : Number.NaN);
+      runs.push({ boundMs: pick('boundMs'), keyframeRequestMs: pick('keyframeRequestMs'), firstOutputMs: pick('firstOutputMs'), replayedPackets: pick('replayedPackets') });
+    } catch {
+      // not a JSON log line
+    }
+  }
+  const pick = (k: string) => distribution(runs.map((r) => r[k]!));
+  return { spawnToBound: pick('boundMs'), spawnToKeyframeRequest: pick('keyframeRequestMs'), spawnToFirstOutput: pick('firstOutputMs'), replayedPackets: pick('replayedPackets'), withoutReplay: runs.filter((r) => !(r.replayedPackets! > 0)).length };
+}
