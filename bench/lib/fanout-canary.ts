@@ -13,13 +13,10 @@
  *      {cmd:'close'} → closes the browser, exits
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
-import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../../test/support/browser';
 import { CanaryLatencyTracker, type CanaryFrame } from './fanout-canary-latency';
+import { startPageServer } from './page-server';
 
 /** The counters of the canary's video inbound-rtp that the bench reads (cumulative). */
 export interface CanaryInboundStats {
@@ -36,32 +33,6 @@ export interface CanaryInboundStats {
   nackCount: number;
   pliCount: number;
   decoderImplementation: string | null;
-}
-
-const PAGE = resolve(import.meta.dirname, '../pages/fanout-canary.ts');
-
-async function servePage(): Promise<{ url: string; close(): void }> {
-  const result = await build({
-    entryPoints: { canary: PAGE },
-    bundle: true,
-    write: false,
-    format: 'esm',
-    target: 'chrome120',
-    outdir: '/bundle',
-    logLevel: 'error',
-    minify: true,
-    define: { 'process.env.NODE_ENV': '"production"' },
-  });
-  const js = Buffer.from(result.outputFiles[0]!.contents);
-  const html = Buffer.from('<!doctype html><meta charset="utf-8"><title>onair fan-out canary</title><body style="margin:0;background:#000"><script type="module" src="/canary.js"></script>');
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/canary.js') res.writeHead(200, { 'Content-Type': 'text/javascript', 'Cache-Control': 'no-store' }).end(js);
-    else if (path === '/canary.html') res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' }).end(html);
-    else res.writeHead(404).end();
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/canary.html`, close: () => server.close() };
 }
 
 /**
@@ -117,11 +88,11 @@ async function inbound(page: Page): Promise<CanaryInboundStats | null> {
 }
 
 async function main(): Promise<void> {
-  const [served, browser] = await Promise.all([servePage(), launchBrowser()]);
+  const [served, browser] = await Promise.all([startPageServer(['fanout-canary']), launchBrowser()]);
   let tracker = new CanaryLatencyTracker();
   const page = await browser.context.newPage();
   page.on('pageerror', (error) => console.error(`[canary page] ${error.message}`));
-  await page.goto(served.url);
+  await page.goto(`${served.url}/fanout-canary.html`);
   await page.waitForFunction(() => window.bench?.ready === (true as never), undefined, { timeout: 15_000 });
 
   let closing = false;
@@ -131,7 +102,7 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(0), 4000).unref();
     await page.evaluate(() => (window.bench.stop as unknown as () => Promise<void>)()).catch(() => undefined);
     await browserToClose.close().catch(() => undefined);
-    served.close();
+    void served.close();
     process.exit(0);
   };
 

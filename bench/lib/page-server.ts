@@ -13,11 +13,11 @@ export interface PageServer {
 }
 
 const pagesDir = resolve(import.meta.dirname, '../pages');
-const PAGES = ['publisher', 'viewer'] as const;
 
-export async function startPageServer(): Promise<PageServer> {
+/** Serves `/<page>.html` for each named page of bench/pages (default: the latency bench's). */
+export async function startPageServer(pages: readonly string[] = ['publisher', 'viewer']): Promise<PageServer> {
   const result = await build({
-    entryPoints: Object.fromEntries(PAGES.map((p) => [p, resolve(pagesDir, `${p}.ts`)])),
+    entryPoints: Object.fromEntries(pages.map((p) => [p, resolve(pagesDir, `${p}.ts`)])),
     bundle: true,
     write: false,
     format: 'esm',
@@ -29,7 +29,7 @@ export async function startPageServer(): Promise<PageServer> {
   });
   const files = new Map<string, Buffer>();
   for (const file of result.outputFiles) files.set(`/${file.path.split('/').pop()}`, Buffer.from(file.contents));
-  for (const page of PAGES) {
+  for (const page of pages) {
     files.set(`/${page}.html`, Buffer.from(`<!doctype html><meta charset="utf-8"><title>onair bench ${page}</title><body style="margin:0;background:#000"><script type="module" src="/${page}.js"></script>`));
   }
   const server: Server = createServer((req, res) => {
