@@ -3,7 +3,7 @@
  * described by the SDP the ingest returns — and a real ffmpeg decodes it from that SDP alone.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,13 @@ async function freeRtpPort(): Promise<number> {
     if (ok.every(Boolean)) return port;
   }
   throw new Error('no free RTP port pair');
+}
+
+/** Whether a local UDP socket is bound to `port` (the table in /proc/net/udp, ports in hex). */
+async function udpPortBound(port: number): Promise<boolean> {
+  const table = await readFile('/proc/net/udp', 'utf8');
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return table.split('\n').some((line) => line.trim().split(/\s+/)[1]?.endsWith(hex));
 }
 
 const admin = (path: string, init: RequestInit = {}) =>
@@ -104,5 +111,39 @@ describe('forwards (ingest → transcoder input)', () => {
     const again = await admin(`/api/streams/${stream.id}/forwards/${forward.id}`, { method: 'DELETE' });
     expect(again.status).toBe(404);
     expect((await again.json()).code).toBe('session_not_found');
+  });
+
+  it('holds a forward until ffmpeg listens, then starts it at the last keyframe: decoded without a single error', async () => {
+    const stream = ingest.store.create('held');
+    const held = await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: stream.streamKey });
+    try {
+      await pollUntil('stream live', () => ingest.media.isLive(stream.id), { timeoutMs: 10_000 });
+      const videoPort = await freeRtpPort();
+      const createdAt = Date.now();
+      const created = await admin(`/api/streams/${stream.id}/forwards`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', videoPort, holdUntilReadyMs: 10_000 }) });
+      expect(created.status).toBe(201);
+      const forward = (await created.json()) as { id: string; sdp: string };
+      const sdpFile = join(dataDir, 'held.sdp');
+      await writeFile(sdpFile, forward.sdp);
+      const ffmpeg = spawn('/usr/bin/ffmpeg', ['-hide_banner', '-nostdin', '-protocol_whitelist', 'file,udp,rtp', '-i', sdpFile, '-frames:v', '10', '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      ffmpeg.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => ffmpeg.once('exit', (code) => resolve(code)));
+      // ffmpeg listens, and the publisher (a keyframe every second) has sent one since the
+      // forward began: nothing has reached ffmpeg yet, the held packets start at that keyframe.
+      await pollUntil('ffmpeg listening, a keyframe since the forward began', async () => (await udpPortBound(videoPort)) && Date.now() - createdAt > 1100, { timeoutMs: 10_000, intervalMs: 20 });
+      const ready = await admin(`/api/streams/${stream.id}/forwards/${forward.id}/keyframe`, { method: 'POST' });
+      expect(ready.status).toBe(202);
+      expect(((await ready.json()) as { replayedPackets: number }).replayedPackets).toBeGreaterThan(0);
+      const timeout = setTimeout(() => ffmpeg.kill('SIGKILL'), 20_000);
+      const code = await exited;
+      clearTimeout(timeout);
+      expect(code, stderr.slice(-2000)).toBe(0);
+      // Started at a keyframe: no "non-existing PPS", no "decode_slice_header error".
+      expect(stderr).not.toMatch(/\[h264 @[^\]]*\] (non-existing PPS|decode_slice_header error|no frame!)/);
+      expect(stderr).toMatch(/frame=\s*10\b/);
+    } finally {
+      await held.stop();
+    }
   });
 });
