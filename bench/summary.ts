@@ -214,6 +214,7 @@ if (fanout) {
   if (run.canary?.startError) md.push(`| canary | could not play the stream: ${run.canary.startError} |`);
   else if (d.canaryHeldUpTo !== undefined) md.push(`| canary held (p50 rise ≤ ${run.canary?.riseThresholdMs ?? '?'} ms, no freeze) up to, viewers | ${d.canaryHeldUpTo ?? 'no step'} |`);
   if (d.stopReason !== undefined) md.push(`| ramp stopped | ${d.stopReason ?? 'end of the plan'} |`);
+  if (run.viewerEngine) md.push(`| WHEP viewer engine (ingest /metrics) | ${run.viewerEngine}${run.machine?.['node-datachannel'] ? ` (node-datachannel ${run.machine['node-datachannel']}, werift ${run.machine.werift})` : ''} |`);
   if (run.ingestEnv && Object.keys(run.ingestEnv).length) md.push(`| ingest environment | ${Object.entries(run.ingestEnv).map(([k, v]) => `\`${k}=${v}\``).join(' ')} |`);
   const steps: Json[] = run.steps ?? [];
   if (steps.some((st) => st.canary)) {

@@ -77,6 +77,7 @@ export function machineRecord(chromiumPath = process.env.ONAIR_CHROMIUM ?? '/usr
       chromium: firstLine(chromiumPath, ['--version']),
       ffmpeg: firstLine(process.env.ONAIR_FFMPEG_PATH ?? 'ffmpeg', ['-version']).replace(/ Copyright.*/, '').replace(/^ffmpeg version /, ''),
       werift: packageVersion('werift'),
+      'node-datachannel': packageVersion('node-datachannel'),
       'hls.js': packageVersion('hls.js'),
       'playwright-core': packageVersion('playwright-core'),
     },

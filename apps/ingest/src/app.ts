@@ -42,7 +42,7 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
   registerWhepRoutes(router, { store, media, config });
   registerAdminRoutes(router, { store, media, config });
   registerForwardRoutes(router, { store, media, config });
-  registerIngestOps(router, { store, media });
+  registerIngestOps(router, { store, media, viewerEngine: engine.viewerEngine });
   const server = createHttpService({
     router,
     log,

@@ -5,8 +5,10 @@ export interface IngestStatsSource {
   getStats(): { streams: number; publishers: number; viewers: number; packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number };
 }
 
-export function registerIngestMetrics(registry: Registry, media: IngestStatsSource): void {
+export function registerIngestMetrics(registry: Registry, media: IngestStatsSource, info: { viewerEngine: string }): void {
   const stats = () => media.getStats();
+  // An "info" metric (value 1, facts in labels): which WebRTC stack serves WHEP viewers.
+  new Gauge({ name: 'onair_ingest_info', help: 'Ingest build facts: the WebRTC engine serving WHEP viewers', labelNames: ['viewer_engine'], registers: [registry] }).set({ viewer_engine: info.viewerEngine }, 1);
   new Gauge({ name: 'onair_ingest_live_streams', help: 'Streams with a connected publisher', registers: [registry], collect() { this.set(stats().publishers); } });
   new Gauge({ name: 'onair_ingest_streams_routed', help: 'Streams with a media router (live, or holding viewers while the publisher reconnects)', registers: [registry], collect() { this.set(stats().streams); } });
   new Gauge({ name: 'onair_ingest_viewers', help: 'Connected WHEP viewers', registers: [registry], collect() { this.set(stats().viewers); } });

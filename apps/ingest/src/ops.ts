@@ -4,9 +4,9 @@ import { registerIngestMetrics, type IngestStatsSource } from './metrics';
 import type { StreamStore } from './streams/stream-store';
 
 /** `/healthz` and `/metrics` of the ingest. */
-export function registerIngestOps(router: Router, { store, media }: { store: StreamStore; media: IngestStatsSource }): void {
+export function registerIngestOps(router: Router, { store, media, viewerEngine }: { store: StreamStore; media: IngestStatsSource; viewerEngine: string }): void {
   const registry = createMetricsRegistry('ingest');
-  registerIngestMetrics(registry, media);
+  registerIngestMetrics(registry, media, { viewerEngine });
   registerOpsRoutes(
     router,
     'ingest',

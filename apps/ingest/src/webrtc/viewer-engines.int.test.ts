@@ -54,6 +54,7 @@ describe.each(['datachannel', 'werift'] as const)('WHEP viewers on %s', (engine)
     }
     const record = ingest.store.findByName('cam')!;
     expect(ingest.media.liveState(record.id).viewers.whep).toBe(2);
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(new RegExp(`^onair_ingest_info\\{viewer_engine="${engine}"[^}]*\\} 1$`, 'm'));
 
     // The joins' own keyframe requests are over once both have their keyframe: a PLI now is the player's.
     const [first, second] = viewers as [typeof viewers[0], typeof viewers[0]];
