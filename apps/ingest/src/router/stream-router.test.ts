@@ -40,7 +40,13 @@ class FakePublisher extends FakePeer implements PublisherPeer {
   requestKeyframe() {
     this.keyframeRequests += 1;
   }
+  /** One packet, sent on to viewers at once (as when each packet has a turn of the event loop to itself). */
   rtp(seq: number, ts: number, payload: Buffer, kind: MediaKind = 'video') {
+    this.rtpQueued(seq, ts, payload, kind);
+    router.flush();
+  }
+  /** One packet of a burst: queued until the router's flush (end of the turn, or a state change). */
+  rtpQueued(seq: number, ts: number, payload: Buffer, kind: MediaKind = 'video') {
     const packet: InboundRtp = { kind, sequenceNumber: seq, timestamp: ts, ssrc: this.ssrc, payloadType: this.codecs[kind]!.payloadType, marker: true, payload, size: 12 + payload.length };
     for (const l of this.rtpListeners) l(packet);
   }
@@ -128,6 +134,45 @@ describe('StreamRouter', () => {
     expect(v.peer.sentPackets.every((p) => p.rtp.payload.length > 0)).toBe(true);
     // Probes are received packets, not lost ones, in the live state.
     expect(router.liveState().video?.packetsLost).toBe(0);
+  });
+
+  it('sends a burst viewer by viewer, each in arrival order, at the end of the turn', async () => {
+    setup();
+    const pub = publisher();
+    const a = viewer(undefined, 1);
+    const b = viewer(undefined, 2);
+    const order: string[] = [];
+    for (const [name, v] of [['a', a], ['b', b]] as const) {
+      const send = v.peer.send.bind(v.peer);
+      v.peer.send = (kind, rtp) => {
+        order.push(`${name}${rtp.sequenceNumber}`);
+        send(kind, rtp);
+      };
+    }
+    pub.peer.rtpQueued(20, 9000, SPS);
+    pub.peer.rtpQueued(21, 9000, P_SLICE);
+    pub.peer.rtpQueued(22, 9000, Buffer.alloc(0)); // a probe: numbered around, not sent
+    pub.peer.rtpQueued(23, 9000, P_SLICE);
+    expect(order).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(['a20', 'a21', 'a22', 'b20', 'b21', 'b22']);
+    expect(counters).toMatchObject({ packetsIn: 4, packetsOut: 6 });
+  });
+
+  it('a publisher switch sends what the previous publisher queued first, under its numbering', () => {
+    setup();
+    const first = publisher();
+    const v = viewer(undefined, 7);
+    first.peer.rtpQueued(100, 1000, SPS);
+    first.peer.rtpQueued(101, 1000, P_SLICE);
+    const second = publisher(H264, 2222); // takes over before the turn ends
+    expect(v.peer.headers().map((h) => h.seq)).toEqual([100, 101]);
+    second.peer.rtp(500, 70_000, SPS);
+    expect(v.peer.headers().map((h) => h.seq)).toEqual([100, 101, 102]);
+    expect(v.peer.sentPackets.map((p) => p.rtp.payload)).toEqual([SPS, P_SLICE, SPS]);
+    // Late packets of the replaced publisher are dropped, queued or not.
+    first.peer.rtp(102, 1000, P_SLICE);
+    expect(v.peer.sentPackets).toHaveLength(3);
   });
 
   it('starts each viewer at a keyframe, with its own SSRC, payload type and buffer', () => {

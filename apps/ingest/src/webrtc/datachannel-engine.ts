@@ -38,9 +38,10 @@ const SENDER_REPORT_INTERVAL_MS = 1000;
 const GATHERING_TIMEOUT_MS = 5000;
 
 /**
- * One RTP packet framed once per payload and re-headed per viewer: the router hands every viewer
- * the same payload object in turn (OutboundRtp), and node-datachannel copies what it is given
- * synchronously, so the payload is copied into this buffer once per packet, not once per viewer.
+ * The buffer every send is framed in: node-datachannel copies what it is given synchronously, so
+ * one buffer serves every viewer. The payload is copied in only when it is not the one already
+ * there (the router sends a burst viewer by viewer, so under load that is most sends: a 1.2 KB
+ * memcpy, ~2 % of a send); the 12-byte header is written per send.
  */
 class RtpFrame {
   private buffer = Buffer.alloc(1500);
