@@ -227,6 +227,13 @@ if (fanout) {
       md.push(`| ${st.viewers} | ${f1(m.cpuPct)} | ${typeof m.lossPct === 'number' ? m.lossPct.toFixed(2) : '—'} | ${f1(m.core1BusyPct)} | ${rise(c.riseP50)} / ${rise(c.riseP95)} | ${rise(c.arrivalRiseP50)} / ${rise(c.arrivalRiseP95)} | ${c.freezes ?? '—'} / ${c.rampFreezes ?? '—'} | ${ms(c.maxGapMs)} | ${ms(c.jitterBufferMs)} | ${ms(c.receiveToDisplayP50)} | ${f1(c.cpuPct)} |`);
     }
     if ((d.canaryNotes ?? []).length) md.push('', ...d.canaryNotes.map((n: string) => `Note: ${n}.`));
+    // The canary joined first, so it is first in the ingest's send order; the router sends each
+    // burst viewer by viewer (stream-router.ts), so the last viewer gets a frame later by about
+    // packets per frame × viewers × cost per packet. Stated, so the canary is not read as everyone.
+    const perFrame = (run.stream?.packetsPerSecond ?? 0) / 30;
+    if (perFrame > 0 && typeof d.usPerForwardedPacket === 'number' && typeof d.highestStep === 'number') {
+      md.push('', `The canary joined first and is first in the ingest's send order: a burst goes out viewer by viewer, so at ${d.highestStep} viewers the last viewer gets an average frame (${perFrame.toFixed(1)} packets) about ${((perFrame * d.highestStep * d.usPerForwardedPacket) / 1000).toFixed(1)} ms after the canary does (packets × viewers × ${d.usPerForwardedPacket.toFixed(1)} µs), a keyframe proportionally more.`);
+    }
   }
 }
 md.push('');
