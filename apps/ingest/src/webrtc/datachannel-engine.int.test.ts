@@ -3,7 +3,9 @@
  * router relies on (negotiation, byte-exact RTP, keyframe requests) and the RTCP this engine
  * speaks itself (NACK retransmission, sender reports).
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   GenericNack,
@@ -90,6 +92,13 @@ describe('DatachannelViewerEngine (libdatachannel) → werift player', () => {
       expect(type).toBe('host');
     }
     expect(viewer.codecs.video?.payloadType).toBe(102);
+    // What listens: every UDP socket of this process (the engine's, and the werift player's,
+    // itself loopback-only) is on 127.0.0.1; the engine's one is in the port range.
+    const { stdout } = await promisify(execFile)('ss', ['-uanp']);
+    const mine = stdout.split('\n').filter((line) => line.includes(`pid=${process.pid},`)).map((line) => line.split(/\s+/)[3]!);
+    expect(mine.length).toBeGreaterThanOrEqual(2);
+    for (const local of mine) expect(local).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(mine.some((local) => Number(local.split(':')[1]) >= 47100 && Number(local.split(':')[1]) <= 47199)).toBe(true);
   });
 
   it('delivers what the router hands it, byte for byte, under the viewer\'s SSRC', async () => {
