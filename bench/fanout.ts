@@ -395,7 +395,7 @@ async function main(): Promise<void> {
       // Every condition that holds is named, so a stop at loss also says whether the canary had suffered.
       const reasons: string[] = [];
       if (med.cpuPct > 90) reasons.push('ingest core above 90 %');
-      if (med.lossPct > 2) reasons.push(`fan-out loss above 2 %${med.loadgenCpuPct > 85 ? ' (the load generator is saturated too: loss may be on its side)' : ''}`);
+      if (med.lossPct > 2) reasons.push(`fan-out loss above 2 %${med.loadgenCpuPct > 85 || med.core1BusyPct >= 95 ? ` (the load generator's core is ${Math.round(med.core1BusyPct)} % busy: loss may be on its side)` : ''}`);
       if (med.pktsInPerS === 0) reasons.push('the stream went offline (the ingest was starved long enough for its media timeout)');
       if (c && c.riseP50 !== null && c.riseP50 > canaryRiseMs) reasons.push(`canary latency rose ${c.riseP50.toFixed(0)} ms (p50) over the first step, above ${canaryRiseMs} ms${med.core1BusyPct > 90 ? ` (core 1, where it decodes, was ${med.core1BusyPct.toFixed(0)} % busy)` : ''}`);
       if (c && c.freezes > 0) reasons.push(`canary froze: ${c.freezes} gap${c.freezes > 1 ? 's' : ''} > ${canaryFreezeMs} ms between frames (${c.freezeMs.join(', ')} ms)${med.core1BusyPct > 90 ? ` (core 1, where it decodes, was ${med.core1BusyPct.toFixed(0)} % busy)` : ''}`);

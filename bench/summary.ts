@@ -206,7 +206,7 @@ if (fanout) {
     ['usPerForwardedPacket', 'µs of ingest CPU per forwarded packet'],
     ['packetsPerSecondPerCore', 'forwarded packets per second per core'],
     ['mbpsPerCore', 'Mbit/s out per core'],
-    ['maxLossPct', 'worst loss on a clean step, %'],
+    ['maxLossPct', 'worst loss at any step (the stop step included), %'],
     ['highestStep', 'most viewers ramped to'],
   ] as const) {
     if (typeof d[key] === 'number') md.push(`| ${label} | ${Math.round(d[key] * 10) / 10} |`);
@@ -227,6 +227,12 @@ if (fanout) {
       md.push(`| ${st.viewers} | ${f1(m.cpuPct)} | ${typeof m.lossPct === 'number' ? m.lossPct.toFixed(2) : '—'} | ${f1(m.core1BusyPct)} | ${rise(c.riseP50)} / ${rise(c.riseP95)} | ${rise(c.arrivalRiseP50)} / ${rise(c.arrivalRiseP95)} | ${c.freezes ?? '—'} / ${c.rampFreezes ?? '—'} | ${ms(c.maxGapMs)} | ${ms(c.jitterBufferMs)} | ${ms(c.receiveToDisplayP50)} | ${f1(c.cpuPct)} |`);
     }
     if ((d.canaryNotes ?? []).length) md.push('', ...d.canaryNotes.map((n: string) => `Note: ${n}.`));
+    // A loss stop with the load generator's core saturated and a canary that lost nothing is
+    // the load generator's loss, not the ingest's: say so from the step's own figures.
+    const last = steps.at(-1);
+    if (last && (last.median?.lossPct ?? 0) > 2 && (last.median?.core1BusyPct ?? 0) >= 95 && last.canary?.packetsLost === 0) {
+      md.push('', `At ${last.viewers} viewers the load generator's core was ${Math.round(last.median.core1BusyPct)} % busy and the canary lost no packets: the ${last.median.lossPct.toFixed(1)} % loss is the synthetic viewers falling behind on core 1, not the ingest (its core: ${Math.round(last.median.cpuPct)} %).`);
+    }
     // The canary joined first, so it is first in the ingest's send order; the router sends each
     // burst viewer by viewer (stream-router.ts), so the last viewer gets a frame later by about
     // packets per frame × viewers × cost per packet. Stated, so the canary is not read as everyone.
