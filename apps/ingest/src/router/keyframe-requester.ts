@@ -1,12 +1,21 @@
 /**
  * Rate limit for keyframe requests going upstream (PLI). Many viewers joining at once, or a
  * viewer's decoder asking repeatedly, must not make the publisher send a keyframe per request:
- * at most one request per `intervalMs`; a request inside the window is not lost but coalesced
- * into one trailing request when the window ends.
+ * a request inside the window is not lost but coalesced into one trailing request when the
+ * window ends.
+ *
+ * The window depends on whether the last request was answered. While it is in flight (no
+ * keyframe since), `intervalMs`; and a keyframe that arrives answers every request waiting, so
+ * those are dropped, not sent (a viewer that joined meanwhile starts at that keyframe). Once a
+ * keyframe has come, a new request (a viewer that joined just after it) waits only
+ * `answeredIntervalMs`: libwebrtc encoders ignore a PLI within 300 ms of the last one they
+ * honoured (EncoderRtcpFeedback, kMinKeyframeSendIntervalMs), so sooner would be lost.
  */
 export interface KeyframeRequesterOptions {
-  /** Minimum time between two requests sent upstream, ms. */
+  /** Minimum time between two requests while the last one is unanswered, ms. */
   intervalMs: number;
+  /** Minimum time between two requests once a keyframe answered the last one, ms (default min(300, intervalMs)). */
+  answeredIntervalMs?: number;
   /** Sends the request (a PLI to the current publisher). */
   send: (reason: string) => void;
   now?: () => number;
@@ -19,8 +28,11 @@ export class KeyframeRequester {
   private pending: unknown;
   private pendingReasons: string[] = [];
   private closed = false;
+  /** A keyframe arrived since the last request went out. */
+  private answered = false;
   private sentCount = 0;
   private coalescedCount = 0;
+  private answeredCount = 0;
   private readonly now: () => number;
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
   private readonly clearTimer: (timer: unknown) => void;
@@ -34,7 +46,8 @@ export class KeyframeRequester {
   /** Asks for a keyframe; returns true when the request went out at once. */
   request(reason: string): boolean {
     if (this.closed) return false;
-    const wait = this.lastSentAt + this.options.intervalMs - this.now();
+    const interval = this.answered ? (this.options.answeredIntervalMs ?? Math.min(300, this.options.intervalMs)) : this.options.intervalMs;
+    const wait = this.lastSentAt + interval - this.now();
     if (wait <= 0) {
       this.fire([reason]);
       return true;
@@ -50,13 +63,24 @@ export class KeyframeRequester {
     return false;
   }
 
+  /** A keyframe arrived from the publisher: it answers every request made so far. */
+  keyframeArrived(): void {
+    this.answered = true;
+    if (this.pending === undefined) return;
+    this.clearTimer(this.pending);
+    this.pending = undefined;
+    this.answeredCount += this.pendingReasons.length;
+    this.pendingReasons = [];
+  }
+
   /** Forgets the window, e.g. when a new publisher arrives (its first request goes out at once). */
   resetWindow(): void {
     this.lastSentAt = Number.NEGATIVE_INFINITY;
   }
 
-  getStats(): { sent: number; coalesced: number } {
-    return { sent: this.sentCount, coalesced: this.coalescedCount };
+  /** sent: requests that went upstream; coalesced: requests held back; answered: held-back requests a keyframe made unnecessary. */
+  getStats(): { sent: number; coalesced: number; answered: number } {
+    return { sent: this.sentCount, coalesced: this.coalescedCount, answered: this.answeredCount };
   }
 
   close(): void {
@@ -67,6 +91,7 @@ export class KeyframeRequester {
 
   private fire(reasons: string[]): void {
     this.lastSentAt = this.now();
+    this.answered = false;
     this.sentCount += 1;
     this.options.send([...new Set(reasons)].join(','));
   }

@@ -301,6 +301,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     if (packet.kind === 'video') {
       const info = probeKeyframe(codec.name, packet.payload);
       keyframeStart = info.keyframeStart;
+      if (keyframeStart) this.keyframes.keyframeArrived();
       if (info.width && info.height) this.picture = { width: info.width, height: info.height };
     }
     this.enqueue({ packet, now, media: true, keyframeStart });
