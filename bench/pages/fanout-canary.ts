@@ -7,6 +7,7 @@
  */
 import { playWhep, type WhepSession } from '@onair/shared/webrtc-client';
 import { epochNow, statsOfType, toEpoch } from './clock';
+import { appendPlayerVideo } from './player-video';
 
 interface CanaryFrame {
   display: number;
@@ -16,12 +17,7 @@ interface CanaryFrame {
   capture?: number;
 }
 
-const video = document.createElement('video');
-video.muted = true;
-video.autoplay = true;
-video.playsInline = true;
-video.style.width = '1280px';
-document.body.append(video);
+const video = appendPlayerVideo();
 
 let frames: CanaryFrame[] = [];
 let withoutRtp = 0;

@@ -9,6 +9,7 @@ import Hls, { type HlsConfig } from 'hls.js';
 import { playWhep, waitForIceGathering, type WhepSession } from '@onair/shared/webrtc-client';
 import { readTimecode } from '../lib/timecode';
 import { epochNow, statsOfType, toEpoch } from './clock';
+import { appendPlayerVideo } from './player-video';
 
 /** One displayed frame whose code was read. All times ms since the epoch. */
 interface FrameSample {
@@ -26,13 +27,7 @@ interface FrameSample {
 const SAMPLE_W = 320;
 const SAMPLE_H = 180;
 
-const video = document.createElement('video');
-video.muted = true;
-video.autoplay = true;
-video.playsInline = true;
-// Wide enough that hls.js's capLevelToPlayerSize (the site's config) may pick the 720p rung.
-video.style.width = '1280px';
-document.body.append(video);
+const video = appendPlayerVideo();
 const sampler = document.createElement('canvas');
 sampler.width = SAMPLE_W;
 sampler.height = SAMPLE_H;
