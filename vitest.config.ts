@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Three projects, run in this order by `npm test`:
- * - unit: pure code beside its source (`*.test.ts`), fast, no network.
+ * - unit: pure code beside its source (`*.test.ts`, also the bench's pure parts), fast, no network.
  * - integration: `*.int.test.ts` — real servers on free loopback ports, real WebRTC peers, real ffmpeg.
  * - e2e: `test/e2e/**` — the real apps driven through headless Chromium and python3-aiortc.
  */
@@ -12,7 +12,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{apps,packages}/*/src/**/*.test.ts', 'apps/web/lib/**/*.test.ts'],
+          include: ['{apps,packages}/*/src/**/*.test.ts', 'apps/web/lib/**/*.test.ts', 'bench/lib/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           environment: 'node',
         },
