@@ -44,12 +44,16 @@ const problem = (code: ErrorCode, detail: string) => new OnairError(code, detail
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance', 'Date'] });
+  // Backoff jitter at its midpoint: the delays are then exactly 1 s, 2 s, … (±20 % made the
+  // timings below flaky: a short first delay and a short second one land inside one window).
+  vi.spyOn(Math, 'random').mockReturnValue(0.5);
   publishWhip.mockReset();
   statuses = [];
 });
 
 afterEach(() => {
   vi.useRealTimers();
+  vi.mocked(Math.random).mockRestore();
 });
 
 describe('WHIP broadcast', () => {
