@@ -85,7 +85,8 @@ describe('WHIP bad input', () => {
     { name: 'wrong content type', send: () => whip(offer, { 'Content-Type': 'application/json' }), status: 415, code: 'unsupported_media_type' },
     { name: 'SDP over the size limit', send: () => whip(offer + `a=x-pad:${'x'.repeat(40_000)}\r\n`), status: 413, code: 'sdp_too_large' },
     { name: 'not SDP', send: () => whip('hello'), status: 400, code: 'invalid_sdp', detail: /v=0/ },
-    { name: 'no m-lines', send: () => whip('v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=fingerprint:sha-256 AA:BB\r\n'), status: 400, code: 'invalid_sdp', detail: /no audio or video m-line/ },
+    { name: 'no m-lines', send: () => whip(`v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=fingerprint:sha-256 ${Array(32).fill('AB').join(':')}\r\n`), status: 400, code: 'invalid_sdp', detail: /no audio or video m-line/ },
+    { name: 'a fingerprint too short for sha-256', send: () => whip(offer.replace(/a=fingerprint:sha-256 \S+/g, 'a=fingerprint:sha-256 AB:CD')), status: 400, code: 'invalid_sdp', detail: /malformed fingerprint/ },
     { name: 'bad fmtp', send: () => whip(offer.replace(/a=fmtp:(\d+) /, 'a=fmtp:x$1 ')), status: 400, code: 'invalid_sdp', detail: /malformed fmtp/ },
     { name: 'no supported codec', send: () => whip(noCodec()), status: 406, code: 'no_supported_codec', detail: /H264.*VP8.*opus/ },
   ];

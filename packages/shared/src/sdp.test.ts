@@ -19,7 +19,9 @@ describe('parseOffer + selectPublisherCodecs', () => {
   const bad: Array<{ name: string; sdp: string; message: RegExp }> = [
     { name: 'empty', sdp: '', message: /empty/ },
     { name: 'not SDP', sdp: 'hello world', message: /v=0/ },
-    { name: 'no m-lines', sdp: 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=fingerprint:sha-256 AA:BB\r\n', message: /no audio or video m-line/ },
+    { name: 'no m-lines', sdp: `v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=fingerprint:sha-256 ${Array(32).fill('AB').join(':')}\r\n`, message: /no audio or video m-line/ },
+    { name: 'a sha-256 fingerprint of 2 bytes', sdp: chromeOffer.replace(/a=fingerprint:sha-256 \S+/g, 'a=fingerprint:sha-256 AB:CD'), message: /malformed fingerprint/ },
+    { name: 'a fingerprint that is not hex pairs', sdp: chromeOffer.replace(/a=fingerprint:sha-256 \S+/g, 'a=fingerprint:sha-256 ABC:D'), message: /malformed fingerprint/ },
     { name: 'no fingerprint', sdp: chromeOffer.replace(/a=fingerprint.*\r\n/g, ''), message: /fingerprint/ },
     { name: 'no mid', sdp: obsOffer.replace('a=mid:1\r\n', ''), message: /m-line 1 \(video\) has no a=mid/ },
     { name: 'no ICE credentials', sdp: obsOffer.replace(/a=ice-(ufrag|pwd).*\r\n/g, ''), message: /ice-ufrag/ },

@@ -43,6 +43,8 @@ export interface ParsedSdp {
 }
 
 const MAX_MEDIA_SECTIONS = 16;
+/** Hash length in bytes per `a=fingerprint` hash function (RFC 8122 §5). */
+const FINGERPRINT_BYTES: Record<string, number> = { 'sha-1': 20, 'sha-224': 28, 'sha-256': 32, 'sha-384': 48, 'sha-512': 64 };
 const DIRECTIONS = new Set(['sendrecv', 'sendonly', 'recvonly', 'inactive']);
 
 function splitLines(text: string): string[] {
@@ -108,7 +110,11 @@ export function parseSdp(text: string): ParsedSdp {
       return;
     }
     if (name === 'fingerprint') {
-      if (!/^\S+ [0-9A-Fa-f:]+$/.test(rest)) throw new SdpError(`${at}: malformed fingerprint`);
+      // RFC 8122 §5: hash function, then the hash as colon-separated hex byte pairs; a known
+      // function fixes the length (a short one passed here once and made the WebRTC stack throw).
+      const fingerprint = /^(\S+) ((?:[0-9A-Fa-f]{2}:)*[0-9A-Fa-f]{2})$/.exec(rest);
+      const bytes = fingerprint ? FINGERPRINT_BYTES[fingerprint[1]!.toLowerCase()] : undefined;
+      if (!fingerprint || (bytes !== undefined && fingerprint[2]!.split(':').length !== bytes)) throw new SdpError(`${at}: malformed fingerprint`);
       parsed.fingerprint = true;
       return;
     }

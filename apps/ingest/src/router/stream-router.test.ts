@@ -159,6 +159,22 @@ describe('StreamRouter', () => {
     expect(counters).toMatchObject({ packetsIn: 4, packetsOut: 6 });
   });
 
+  it('a keyframe late in a batch ends a joining viewer\'s wait: no second keyframe request', () => {
+    vi.useFakeTimers();
+    try {
+      setup();
+      const pub = publisher(); // its first request goes out at once
+      viewer(); // joins: asks again, held back by the window
+      pub.peer.rtpQueued(1, 0, P_SLICE); // the tail of a frame, then the keyframe, in one turn
+      pub.peer.rtpQueued(2, 3000, SPS);
+      router.flush();
+      vi.advanceTimersByTime(2000);
+      expect(pub.peer.keyframeRequests).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a publisher switch sends what the previous publisher queued first, under its numbering', () => {
     setup();
     const first = publisher();

@@ -333,6 +333,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     let waiting = false;
     for (const viewer of this.viewers.values()) {
       const connected = viewer.session.connected;
+      let sawVideo = false;
       for (const { packet, now, media, keyframeStart } of batch) {
         const rewriter = viewer.rewriters[packet.kind];
         if (!rewriter) continue;
@@ -341,11 +342,9 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
           continue;
         }
         if (!connected) continue;
+        if (packet.kind === 'video') sawVideo = true;
         if (packet.kind === 'video' && viewer.waitingForKeyframe) {
-          if (!keyframeStart) {
-            waiting = true;
-            continue;
-          }
+          if (!keyframeStart) continue;
           viewer.waitingForKeyframe = false;
         }
         out.marker = packet.marker;
@@ -357,6 +356,8 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
         counters.packetsOut += 1;
         counters.bytesOut += 12 + packet.payload.length;
       }
+      // Still waiting after this batch's video (a keyframe later in the batch ends the wait).
+      if (sawVideo && viewer.waitingForKeyframe) waiting = true;
     }
     // A lost PLI must not leave a viewer black until the next GOP: ask again (rate-limited).
     if (waiting) this.keyframes.request('viewer-waiting');

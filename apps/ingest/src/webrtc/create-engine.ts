@@ -17,10 +17,11 @@ export function viewerEngineFor(config: Pick<IngestConfig, 'viewerEngine' | 'ice
 }
 
 class IngestEngine implements MediaEngine {
-  private readonly werift = new WeriftEngine();
+  private readonly werift: WeriftEngine;
   private readonly datachannel: DatachannelViewerEngine | undefined;
 
-  constructor(readonly viewerEngine: ViewerEngineName) {
+  constructor(readonly viewerEngine: ViewerEngineName, log: Logger) {
+    this.werift = new WeriftEngine({ log });
     this.datachannel = viewerEngine === 'datachannel' ? new DatachannelViewerEngine() : undefined;
   }
 
@@ -40,5 +41,5 @@ class IngestEngine implements MediaEngine {
 export function createMediaEngine(config: Pick<IngestConfig, 'viewerEngine' | 'ice'>, log: Logger): MediaEngine & { close(): void; viewerEngine: ViewerEngineName } {
   const chosen = viewerEngineFor(config);
   if (chosen !== config.viewerEngine) log.info({ hosts: config.ice.hosts }, 'WHEP viewers use werift: libdatachannel binds a single ICE host');
-  return new IngestEngine(chosen);
+  return new IngestEngine(chosen, log);
 }

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import {
   GenericNack,
   RTCPeerConnection,
@@ -164,6 +164,33 @@ describe('DatachannelViewerEngine (libdatachannel) → werift player', () => {
     } finally {
       clearInterval(timer);
     }
+  });
+
+  it('refuses an offer libdatachannel cannot take with a 400, and leaves no timer behind to crash the process later', async () => {
+    const pc = new RTCPeerConnection({ codecs: { video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, payloadType: 102, parameters: H264.fmtp! })], audio: [] }, ...loopbackIce });
+    cleanups.push(() => pc.close());
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitGathered(pc);
+    const offer = pc.localDescription!.sdp.replace(/a=fingerprint:sha-256 \S+/, 'a=fingerprint:sha-256 AB:CD');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      await expect(engine.createViewer({ offer, codecs: { video: H264 }, ice: { hosts: ['127.0.0.1'], portRange: undefined } })).rejects.toMatchObject({ code: 'invalid_sdp' });
+      vi.advanceTimersByTime(30_000); // past the gathering timeout
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('answers 503-unavailable when the ICE port range is used up', async () => {
+    await connectViewer({ hosts: ['127.0.0.1'], portRange: [47250, 47250] });
+    await expect(connectViewer({ hosts: ['127.0.0.1'], portRange: [47250, 47250] })).rejects.toMatchObject({ code: 'unavailable' });
   });
 
   it('closes: state "closed", and later sends are dropped without throwing', async () => {

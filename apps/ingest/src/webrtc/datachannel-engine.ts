@@ -19,6 +19,7 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { randomBytes, randomInt } from 'node:crypto';
 import type * as Ndc from 'node-datachannel';
+import { OnairError } from '@onair/shared/errors';
 import type { TrickleFragment } from '@onair/shared/sdp';
 import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, ViewerPeer } from './engine';
 import { buildSenderReport, parseRtcpFeedback } from './rtcp';
@@ -31,8 +32,16 @@ function ndc(): typeof Ndc {
   return ndcModule;
 }
 
-/** Packets kept per video track for NACK retransmission (~0.4 s at 2.5 Mbps). */
-const RETRANSMIT_HISTORY = 128;
+/**
+ * Packets kept per video track for NACK retransmission: more than a keyframe (a 1080p keyframe
+ * at 4–6 Mbps is 120–250 packets) plus a round trip. The ring holds references to payloads every
+ * viewer shares, ~17 KB per viewer.
+ */
+const RETRANSMIT_HISTORY = 1024;
+/** A packet resent this recently is not resent again for another NACK naming it (ms). */
+const RESEND_HOLDOFF_MS = 20;
+/** At most this many retransmissions per viewer per second: a NACK is a few bytes, each answer ~1.2 KB. */
+const MAX_RETRANSMITS_PER_SECOND = 300;
 const SENDER_REPORT_INTERVAL_MS = 1000;
 /** libjuice gathers host candidates at once; this only bounds a broken network stack. */
 const GATHERING_TIMEOUT_MS = 5000;
@@ -65,7 +74,7 @@ class RtpFrame {
     return this.view;
   }
 
-  /** The cached payload may be a buffer the router reuses later: drop it between turns. */
+  /** Forces the next frame() to copy its payload in (after a retransmission framed an old one). */
   forget(): void {
     this.payload = undefined;
   }
@@ -78,6 +87,7 @@ class RetransmitRing {
   private readonly seq = new Int32Array(RETRANSMIT_HISTORY).fill(-1);
   private readonly timestamp = new Uint32Array(RETRANSMIT_HISTORY);
   private readonly head = new Uint8Array(RETRANSMIT_HISTORY);
+  private readonly resentAt = new Float64Array(RETRANSMIT_HISTORY);
   private readonly payload: Array<Buffer | undefined> = new Array(RETRANSMIT_HISTORY);
 
   store(packet: OutboundRtp): void {
@@ -86,6 +96,15 @@ class RetransmitRing {
     this.timestamp[slot] = packet.timestamp;
     this.head[slot] = (packet.marker ? 0x80 : 0) | (packet.payloadType & 0x7f);
     this.payload[slot] = packet.payload;
+    this.resentAt[slot] = 0;
+  }
+
+  /** True when `sequenceNumber` may be resent now (not resent within RESEND_HOLDOFF_MS); marks it resent. */
+  claimResend(sequenceNumber: number, now: number): boolean {
+    const slot = sequenceNumber % RETRANSMIT_HISTORY;
+    if (now - this.resentAt[slot]! < RESEND_HOLDOFF_MS) return false;
+    this.resentAt[slot] = now;
+    return true;
   }
 
   get(sequenceNumber: number, ssrc: number): OutboundRtp | undefined {
@@ -111,16 +130,28 @@ interface SendTrack {
   history: RetransmitRing | undefined;
 }
 
-function offerMids(offer: string): Array<{ kind: string; mid: string }> {
-  const out: Array<{ kind: string; mid: string }> = [];
-  let kind: string | undefined;
+interface OfferSection {
+  kind: string;
+  mid: string | undefined;
+  /** The m-line's first format as its rtpmap names it (for an m-line answered inactive). */
+  firstCodec: { payloadType: number; name: string } | undefined;
+}
+
+function offerSections(offer: string): OfferSection[] {
+  const out: OfferSection[] = [];
+  let current: (OfferSection & { firstFormat: number | undefined }) | undefined;
   for (const line of offer.split(/\r?\n/)) {
-    if (line.startsWith('m=')) kind = line.slice(2).split(' ')[0];
-    const mid = /^a=mid:(\S+)/.exec(line)?.[1];
-    if (kind && mid) {
-      out.push({ kind, mid });
-      kind = undefined;
+    if (line.startsWith('m=')) {
+      const [kind = '', , , first] = line.slice(2).split(' ');
+      current = { kind, mid: undefined, firstCodec: undefined, firstFormat: first === undefined ? undefined : Number(first) };
+      out.push(current);
+      continue;
     }
+    if (!current) continue;
+    const mid = /^a=mid:(\S+)/.exec(line)?.[1];
+    if (mid) current.mid = mid;
+    const rtpmap = /^a=rtpmap:(\d+) ([^/\s]+)\//.exec(line);
+    if (rtpmap && Number(rtpmap[1]) === current.firstFormat) current.firstCodec = { payloadType: Number(rtpmap[1]), name: rtpmap[2]! };
   }
   return out;
 }
@@ -157,6 +188,20 @@ function mediaSection(kind: MediaKind, mid: string, codec: NegotiatedCodec, ssrc
   return audio;
 }
 
+/** An m-line onair sends nothing on (a kind the stream lacks, a second video): answered inactive. */
+function inactiveSection(kind: 'video' | 'audio', mid: string, codec: { payloadType: number; name: string }): Ndc.Video | Ndc.Audio {
+  const { Video, Audio } = ndc();
+  // An m-line lists at least one format (RFC 8866 §5.14): the offer's first.
+  if (kind === 'video') {
+    const video = new Video(mid, 'Inactive');
+    video.addVideoCodec(codec.payloadType, codec.name);
+    return video;
+  }
+  const audio = new Audio(mid, 'Inactive');
+  audio.addAudioCodec(codec.payloadType, codec.name);
+  return audio;
+}
+
 class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements ViewerPeer {
   answer = '';
   state: PeerState = 'connecting';
@@ -169,6 +214,11 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
   private readonly cname = randomBytes(8).toString('hex');
   private readonly reportTimer: NodeJS.Timeout;
   private closed = false;
+  /** libdatachannel says connected (ICE + DTLS); the tracks open just after (see maybeConnected). */
+  private transportConnected = false;
+  private retransmitWindow = { startedAt: 0, count: 0 };
+  /** The other m-lines' inactive tracks: kept referenced for as long as the peer lives. */
+  private readonly inactiveTracks: Ndc.Track[] = [];
 
   private constructor(private readonly options: PeerOptions) {
     super();
@@ -182,8 +232,10 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
       enableIceTcp: false,
     });
     this.pc.onStateChange((state) => {
-      if (state === 'connected') this.setState('connected');
-      else if (state === 'failed') this.setState('failed');
+      if (state === 'connected') {
+        this.transportConnected = true;
+        this.maybeConnected();
+      } else if (state === 'failed') this.setState('failed');
       else if (state === 'closed') this.setState('closed');
     });
     this.reportTimer = setInterval(() => this.sendReports(), SENDER_REPORT_INTERVAL_MS);
@@ -196,40 +248,54 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
       await peer.negotiate();
     } catch (error) {
       await peer.close();
-      throw error;
+      // libdatachannel refuses what our SDP checks let through (a fingerprint of the wrong
+      // length), and fails to gather when the ICE port range is used up: neither is a bug here.
+      const message = error instanceof Error ? error.message : String(error);
+      if (/gather/i.test(message)) throw new OnairError('unavailable', 'No media port is free for another viewer right now (ONAIR_ICE_PORT_RANGE is used up). Try again shortly.');
+      throw new OnairError('invalid_sdp', `The offer was refused by the WebRTC stack: ${message}`);
     }
     return peer;
   }
 
   private async negotiate(): Promise<void> {
-    const gathered = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('ICE gathering did not complete')), GATHERING_TIMEOUT_MS);
-      this.pc.onGatheringStateChange((state) => {
-        if (state !== 'complete') return;
-        clearTimeout(timer);
-        resolve();
-      });
+    // Settled only by gathering; the timeout below starts once the offer is applied, so a refused
+    // offer leaves no timer behind (a rejection nobody awaits would end the process).
+    let markGathered!: () => void;
+    const gathered = new Promise<void>((resolve) => (markGathered = resolve));
+    this.pc.onGatheringStateChange((state) => {
+      if (state === 'complete') markGathered();
     });
     // A local track with the offer's mid is answered as built here (libdatachannel prefers the
-    // local description of a mid); m-lines without one are answered by libdatachannel.
-    for (const { kind, mid } of offerMids(this.options.offer)) {
-      if (kind !== 'video' && kind !== 'audio') continue;
+    // local description of a mid). Other audio/video m-lines are answered inactive.
+    for (const { kind, mid, firstCodec } of offerSections(this.options.offer)) {
+      if ((kind !== 'video' && kind !== 'audio') || mid === undefined) continue;
       const codec = this.options.codecs[kind];
-      if (!codec || this.tracks[kind]) continue;
+      if (!codec || this.tracks[kind]) {
+        if (firstCodec) this.inactiveTracks.push(this.pc.addTrack(inactiveSection(kind, mid, firstCodec)));
+        continue;
+      }
       const ssrc = randomInt(1, 0xffffffff);
       const track = this.pc.addTrack(mediaSection(kind, mid, codec, ssrc, this.cname));
       const sendTrack: SendTrack = {
         kind, track, ssrc, clockRate: codec.clockRate, open: false, packets: 0, payloadOctets: 0, lastTimestamp: 0, lastSentAt: 0,
         history: kind === 'video' ? new RetransmitRing() : undefined,
       };
-      track.onOpen(() => (sendTrack.open = true));
+      track.onOpen(() => {
+        sendTrack.open = true;
+        this.maybeConnected();
+      });
       track.onClosed(() => (sendTrack.open = false));
       track.onMessage((message) => this.onRtcp(sendTrack, message));
       this.tracks[kind] = sendTrack;
       this.codecs[kind] = codec;
     }
     this.pc.setRemoteDescription(asDtlsClientOffer(this.options.offer), 'offer');
-    await gathered;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([gathered, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('ICE gathering did not complete')), GATHERING_TIMEOUT_MS)))]);
+    } finally {
+      clearTimeout(timer);
+    }
     const local = this.pc.localDescription();
     if (!local || local.type !== 'answer') throw new Error('libdatachannel produced no answer');
     this.answer = local.sdp;
@@ -251,8 +317,12 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     }
     out.packets += 1;
     out.payloadOctets += packet.payload.length;
-    out.lastTimestamp = packet.timestamp;
-    out.lastSentAt = performance.now();
+    // The sender report maps a frame's timestamp to when its first packet left: later packets of
+    // a burst (a keyframe) would date it late and pull video behind audio in the player's sync.
+    if (packet.timestamp !== out.lastTimestamp || out.packets === 1) {
+      out.lastTimestamp = packet.timestamp;
+      out.lastSentAt = performance.now();
+    }
     out.history?.store(packet);
     this.sent.packets += 1;
     this.sent.bytes += wire.length;
@@ -275,6 +345,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     if (!this.closed) {
       this.closed = true;
       clearInterval(this.reportTimer);
+      this.keyframeListeners.length = 0;
       for (const out of Object.values(this.tracks)) out.open = false;
       this.setState('closed');
       try {
@@ -291,14 +362,35 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     for (const feedback of parseRtcpFeedback(message)) {
       if (feedback.type === 'nack') {
         if (!out.history || feedback.mediaSsrc !== out.ssrc) continue;
+        const now = performance.now();
         for (const sequenceNumber of feedback.lost) {
+          if (!this.retransmitAllowed(now)) return;
+          // A NACK may name a packet twice, or again before our resend could arrive: once is enough.
           const packet = out.history.get(sequenceNumber, out.ssrc);
-          if (packet) this.retransmit(out, packet);
+          if (packet && out.history.claimResend(sequenceNumber, now)) this.retransmit(out, packet);
         }
       } else if (feedback.type === 'pli' ? feedback.mediaSsrc === out.ssrc : feedback.ssrcs.includes(out.ssrc)) {
         for (const listener of this.keyframeListeners) listener(feedback.type);
       }
     }
+  }
+
+  /** The per-viewer retransmission budget (MAX_RETRANSMITS_PER_SECOND); counts one when it allows. */
+  private retransmitAllowed(now: number): boolean {
+    const budget = this.retransmitWindow;
+    if (now - budget.startedAt >= 1000) {
+      budget.startedAt = now;
+      budget.count = 0;
+    }
+    if (budget.count >= MAX_RETRANSMITS_PER_SECOND) return false;
+    budget.count += 1;
+    return true;
+  }
+
+  /** 'connected' once ICE and DTLS are up and every send track has opened (they open just after). */
+  private maybeConnected(): void {
+    if (!this.transportConnected || this.closed) return;
+    if (Object.values(this.tracks).every((out) => out.open)) this.setState('connected');
   }
 
   private retransmit(out: SendTrack, packet: OutboundRtp): void {

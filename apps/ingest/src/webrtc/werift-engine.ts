@@ -26,6 +26,7 @@ import {
   useSdesMid,
 } from 'werift';
 import type { TrickleFragment } from '@onair/shared/sdp';
+import type { Logger } from '@onair/service/logger';
 import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, ViewerPeer } from './engine';
 import { WeriftFastSender } from './werift-fast-sender';
 
@@ -36,6 +37,8 @@ import { WeriftFastSender } from './werift-fast-sender';
  * lost those packets (the fan-out bench's "upstream loss"); libwebrtc asks for more too.
  */
 const PUBLISHER_RECEIVE_BUFFER_BYTES = 4 << 20;
+/** The rmem_max warning is said once per process. */
+let receiveBufferWarned = false;
 /** Ceiling announced to publishers by REMB (bits/s): Chrome's loss-based estimate ramps up to it. */
 const PUBLISHER_REMB_BPS = 8_000_000;
 const REMB_INTERVAL_MS = 1000;
@@ -157,10 +160,12 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
   private readonly sourceSsrc: Partial<Record<MediaKind, number>> = {};
   private videoReceiver: { ssrc: number; send: (ssrc: number) => Promise<void> } | undefined;
   private readonly rembTimer: NodeJS.Timeout;
+  private readonly log: Logger | undefined;
 
-  constructor(options: PeerOptions) {
+  constructor(options: PeerOptions & { log?: Logger }) {
     super(options);
     this.codecs = options.codecs;
+    this.log = options.log;
     this.rembTimer = setInterval(() => this.sendRemb(), REMB_INTERVAL_MS);
     this.rembTimer.unref();
     this.on('state', (state) => {
@@ -172,15 +177,23 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
     for (const transceiver of this.pc.getTransceivers()) {
       // werift 0.25 internals: the nominated ICE pair's UDP socket (as in werift-fast-sender.ts).
       const dtls = transceiver.dtlsTransport as unknown as { iceTransport: { connection: { nominated?: { protocol?: { transport?: { socket?: Socket } } } } } } | undefined;
+      const socket = dtls?.iceTransport.connection.nominated?.protocol?.transport?.socket;
+      if (!socket) continue;
       try {
-        dtls?.iceTransport.connection.nominated?.protocol?.transport?.socket?.setRecvBufferSize(PUBLISHER_RECEIVE_BUFFER_BYTES);
+        socket.setRecvBufferSize(PUBLISHER_RECEIVE_BUFFER_BYTES);
+        // Linux reports twice what it grants; below the request means net.core.rmem_max capped it.
+        const granted = socket.getRecvBufferSize() / 2;
+        if (granted < PUBLISHER_RECEIVE_BUFFER_BYTES && !receiveBufferWarned) {
+          receiveBufferWarned = true;
+          this.log?.warn({ grantedKiB: Math.round(granted / 1024), wantedKiB: PUBLISHER_RECEIVE_BUFFER_BYTES / 1024 }, `the kernel caps publishers' UDP receive buffers (net.core.rmem_max); under load, keyframe bursts may be dropped — raise it: sysctl -w net.core.rmem_max=${PUBLISHER_RECEIVE_BUFFER_BYTES}`);
+        }
       } catch {
         // closed meanwhile
       }
     }
   }
 
-  static async create(options: PeerOptions): Promise<WeriftPublisher> {
+  static async create(options: PeerOptions & { log?: Logger }): Promise<WeriftPublisher> {
     const peer = new WeriftPublisher(options);
     try {
       await peer.negotiate('recvonly');
@@ -318,8 +331,10 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
 }
 
 export class WeriftEngine implements MediaEngine {
+  constructor(private readonly engineOptions: { log?: Logger } = {}) {}
+
   createPublisher(options: PeerOptions): Promise<PublisherPeer> {
-    return WeriftPublisher.create(options);
+    return WeriftPublisher.create({ ...options, log: this.engineOptions.log });
   }
 
   createViewer(options: PeerOptions): Promise<ViewerPeer> {
