@@ -64,6 +64,7 @@ import { pollUntil } from '../test/support/poll';
 import { CanaryClient, type CanaryTake } from './lib/fanout-canary-client';
 import { canaryBaseline, DEFAULT_FREEZE_MS, mergeWindows, quantile, summarizeCanaryStep, type CanaryBaseline, type CanaryStep } from './lib/fanout-canary-latency';
 import { summarizeProfile } from './lib/fanout-profile';
+import { packageVersion } from './lib/stats';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = join(ROOT, 'node_modules/.bin/node');
@@ -475,13 +476,12 @@ async function main(): Promise<void> {
     const file = args.get('out') ?? join(ROOT, 'bench/results/fanout.json');
     await mkdir(dirname(file), { recursive: true });
     const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { runs?: unknown[] }) : {};
-    const version = (name: string) => (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
     const viewerEngine = /^onair_ingest_info\{viewer_engine="([^"]+)"/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1] ?? 'unknown';
     const nodeVersion = await new Promise<string>((resolve) => { const c = spawn(NODE, ['--version']); let o = ''; c.stdout.on('data', (d) => (o += d)); c.on('exit', () => resolve(o.trim())); });
     const commit = await new Promise<string>((resolve) => { const c = spawn('git', ['rev-parse', '--short', 'HEAD'], { cwd: ingestRoot }); let o = ''; c.stdout.on('data', (d) => (o += d)); c.on('exit', () => resolve(o.trim())); });
     const run = {
       when: new Date().toISOString(), label, commit, ingestRoot, quick,
-      machine: { cores: cpus().length, model: cpus()[0]?.model, loadavg: loadavg(), node: nodeVersion, werift: version('werift'), 'node-datachannel': version('node-datachannel') },
+      machine: { cores: cpus().length, model: cpus()[0]?.model, loadavg: loadavg(), node: nodeVersion, werift: packageVersion('werift'), 'node-datachannel': packageVersion('node-datachannel') },
       viewerEngine,
       stream: { kbps: pubInfo.kbps, packetsPerSecond: pubInfo.packetsPerSecond, targetKbps: TARGET_KBPS, pinning: `ingest core 0; publisher + viewers${canaryOn ? ' + canary Chromium (its decode shares core 1)' : ''} core 1` },
       ingestEnv,

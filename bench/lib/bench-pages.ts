@@ -6,10 +6,14 @@ import type { BrowserContext, Page } from 'playwright-core';
 
 export type StatsEntry = Record<string, unknown>;
 
+/** One displayed frame whose code was read (bench/pages/viewer.ts). All times ms since the epoch. */
 export interface FrameSample {
   capture: number;
+  /** rVFC `expectedDisplayTime`: when the compositor puts the frame on screen. */
   display: number;
+  /** rVFC callback time (`now`). */
   callback: number;
+  /** rVFC `receiveTime` (WebRTC only): the frame's last packet arrived. */
   receive?: number;
   width: number;
   height: number;

@@ -56,7 +56,8 @@ function firstLine(cmd: string, args: string[]): string {
   }
 }
 
-function packageVersion(name: string): string {
+/** Version of an installed npm package, or 'unavailable'. */
+export function packageVersion(name: string): string {
   try {
     return JSON.parse(readFileSync(resolve(root, 'node_modules', name, 'package.json'), 'utf8')).version;
   } catch {

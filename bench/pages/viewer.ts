@@ -9,20 +9,9 @@ import Hls, { type HlsConfig } from 'hls.js';
 import { playWhep, waitForIceGathering, type WhepSession } from '@onair/shared/webrtc-client';
 import { readTimecode } from '../lib/timecode';
 import { epochNow, statsOfType, toEpoch } from './clock';
+import type { FrameSample } from '../lib/bench-pages';
 import { appendPlayerVideo } from './player-video';
 
-/** One displayed frame whose code was read. All times ms since the epoch. */
-interface FrameSample {
-  capture: number;
-  /** rVFC `expectedDisplayTime`: when the compositor puts the frame on screen. */
-  display: number;
-  /** rVFC callback time (`now`). */
-  callback: number;
-  /** rVFC `receiveTime` (WebRTC only): the frame's last packet arrived. */
-  receive?: number;
-  width: number;
-  height: number;
-}
 
 const SAMPLE_W = 320;
 const SAMPLE_H = 180;

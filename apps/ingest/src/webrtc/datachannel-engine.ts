@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { randomBytes, randomInt } from 'node:crypto';
 import type * as Ndc from 'node-datachannel';
 import { OnairError } from '@onair/shared/errors';
-import type { TrickleFragment } from '@onair/shared/sdp';
+import { parseSdp, type TrickleFragment } from '@onair/shared/sdp';
 import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, ViewerPeer } from './engine';
 import { buildSenderReport, parseRtcpFeedback } from './rtcp';
 
@@ -48,35 +48,24 @@ const GATHERING_TIMEOUT_MS = 5000;
 
 /**
  * The buffer every send is framed in: node-datachannel copies what it is given synchronously, so
- * one buffer serves every viewer. The payload is copied in only when it is not the one already
- * there (the router sends a burst viewer by viewer, so under load that is most sends: a 1.2 KB
- * memcpy, ~2 % of a send); the 12-byte header is written per send.
+ * one buffer serves every send. Header and payload are written per send (the router sends a
+ * burst viewer by viewer, so consecutive sends rarely share a payload: a 1.2 KB memcpy, ~2 % of
+ * a send).
  */
 class RtpFrame {
   private buffer = Buffer.alloc(1500);
-  private payload: Buffer | undefined;
-  private view: Buffer = this.buffer.subarray(0, 0);
 
   frame(packet: OutboundRtp): Buffer {
-    if (packet.payload !== this.payload) {
-      const length = 12 + packet.payload.length;
-      if (length > this.buffer.length) this.buffer = Buffer.alloc(length);
-      packet.payload.copy(this.buffer, 12);
-      this.view = this.buffer.subarray(0, length);
-      this.payload = packet.payload;
-    }
+    const length = 12 + packet.payload.length;
+    if (length > this.buffer.length) this.buffer = Buffer.alloc(length);
     const b = this.buffer;
     b[0] = 0x80;
     b[1] = (packet.marker ? 0x80 : 0) | (packet.payloadType & 0x7f);
     b.writeUInt16BE(packet.sequenceNumber & 0xffff, 2);
     b.writeUInt32BE(packet.timestamp >>> 0, 4);
     b.writeUInt32BE(packet.ssrc >>> 0, 8);
-    return this.view;
-  }
-
-  /** Forces the next frame() to copy its payload in (after a retransmission framed an old one). */
-  forget(): void {
-    this.payload = undefined;
+    packet.payload.copy(b, 12);
+    return b.subarray(0, length);
   }
 }
 
@@ -128,32 +117,6 @@ interface SendTrack {
   lastTimestamp: number;
   lastSentAt: number;
   history: RetransmitRing | undefined;
-}
-
-interface OfferSection {
-  kind: string;
-  mid: string | undefined;
-  /** The m-line's first format as its rtpmap names it (for an m-line answered inactive). */
-  firstCodec: { payloadType: number; name: string } | undefined;
-}
-
-function offerSections(offer: string): OfferSection[] {
-  const out: OfferSection[] = [];
-  let current: (OfferSection & { firstFormat: number | undefined }) | undefined;
-  for (const line of offer.split(/\r?\n/)) {
-    if (line.startsWith('m=')) {
-      const [kind = '', , , first] = line.slice(2).split(' ');
-      current = { kind, mid: undefined, firstCodec: undefined, firstFormat: first === undefined ? undefined : Number(first) };
-      out.push(current);
-      continue;
-    }
-    if (!current) continue;
-    const mid = /^a=mid:(\S+)/.exec(line)?.[1];
-    if (mid) current.mid = mid;
-    const rtpmap = /^a=rtpmap:(\d+) ([^/\s]+)\//.exec(line);
-    if (rtpmap && Number(rtpmap[1]) === current.firstFormat) current.firstCodec = { payloadType: Number(rtpmap[1]), name: rtpmap[2]! };
-  }
-  return out;
 }
 
 /**
@@ -267,8 +230,9 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     });
     // A local track with the offer's mid is answered as built here (libdatachannel prefers the
     // local description of a mid). Other audio/video m-lines are answered inactive.
-    for (const { kind, mid, firstCodec } of offerSections(this.options.offer)) {
+    for (const { kind, mid, formats, codecs } of parseSdp(this.options.offer).media) {
       if ((kind !== 'video' && kind !== 'audio') || mid === undefined) continue;
+      const firstCodec = codecs.find((c) => c.payloadType === formats[0]);
       const codec = this.options.codecs[kind];
       if (!codec || this.tracks[kind]) {
         if (firstCodec) this.inactiveTracks.push(this.pc.addTrack(inactiveSection(kind, mid, firstCodec)));
@@ -395,13 +359,11 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
 
   private retransmit(out: SendTrack, packet: OutboundRtp): void {
     if (!out.open) return;
-    sharedFrame.forget();
     try {
       out.track.sendMessageBinary(sharedFrame.frame(packet));
     } catch {
       // closed under us
     }
-    sharedFrame.forget();
   }
 
   /** RFC 3550 §6.4.1: the RTP timestamp of "now", extrapolated from the last packet sent. */

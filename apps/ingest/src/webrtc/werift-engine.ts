@@ -10,7 +10,6 @@
  * - TWCC is left out: with it on, Chrome collapsed to ~30 kbps; a periodic REMB bounds the
  *   publisher's rate instead.
  */
-import type { Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIPv4, isIPv6 } from 'node:net';
 import {
@@ -28,7 +27,7 @@ import {
 import type { TrickleFragment } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
 import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, ViewerPeer } from './engine';
-import { WeriftFastSender } from './werift-fast-sender';
+import { nominatedSocket, WeriftFastSender } from './werift-fast-sender';
 
 /**
  * Receive buffer asked for on a publisher's media socket (the kernel caps it at
@@ -175,9 +174,7 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
 
   private enlargeReceiveBuffer(): void {
     for (const transceiver of this.pc.getTransceivers()) {
-      // werift 0.25 internals: the nominated ICE pair's UDP socket (as in werift-fast-sender.ts).
-      const dtls = transceiver.dtlsTransport as unknown as { iceTransport: { connection: { nominated?: { protocol?: { transport?: { socket?: Socket } } } } } } | undefined;
-      const socket = dtls?.iceTransport.connection.nominated?.protocol?.transport?.socket;
+      const socket = nominatedSocket(transceiver.dtlsTransport);
       if (!socket) continue;
       try {
         socket.setRecvBufferSize(PUBLISHER_RECEIVE_BUFFER_BYTES);

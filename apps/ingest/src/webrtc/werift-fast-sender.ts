@@ -69,7 +69,7 @@ interface SenderInternals {
 }
 
 /** werift's ICE Connection, as far as sending goes (werift 0.25). */
-interface IceConnection {
+export interface IceConnection {
   state: string;
   consentFresh?: boolean;
   iceLite?: boolean;
@@ -80,6 +80,11 @@ interface IceConnection {
     protocol?: { transport?: { socket?: Socket; closed?: boolean } };
   };
   send(data: Buffer): Promise<void>;
+}
+
+/** The UDP socket of the ICE pair werift nominated under a DTLS transport, once there is one. */
+export function nominatedSocket(dtlsTransport: unknown): Socket | undefined {
+  return (dtlsTransport as { iceTransport?: { connection?: IceConnection } } | undefined)?.iceTransport?.connection?.nominated?.protocol?.transport?.socket;
 }
 
 /** Sends on the nominated pair's socket when werift's own checks would pass, else through werift. */
