@@ -23,6 +23,9 @@ describe('loadIngestConfig', () => {
     [{ ONAIR_ICE_SERVERS: 'stun:x' }, 'ONAIR_ICE_SERVERS'],
     [{ ONAIR_INGEST_PORT: 'eighty' }, 'ONAIR_INGEST_PORT'],
     [{ ONAIR_ADMIN_TOKEN: 'short' }, 'ONAIR_ADMIN_TOKEN'],
+    [{ ONAIR_WEBTRANSPORT_PORT: 'on' }, 'ONAIR_WEBTRANSPORT_PORT'],
+    [{ ONAIR_WEBTRANSPORT_PUBLIC_URL: 'http://live.example.org/moq' }, 'ONAIR_WEBTRANSPORT_PUBLIC_URL'],
+    [{ ONAIR_TLS_CERT: '/etc/ssl/live.pem' }, 'ONAIR_TLS_KEY'],
   ])('refuses %j naming %s', (env, name) => {
     expect(() => loadIngestConfig(env)).toThrow(expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining(name) }));
   });
@@ -31,5 +34,15 @@ describe('loadIngestConfig', () => {
     const config = loadIngestConfig({ ONAIR_ICE_SERVERS: '[{"urls":"turn:t.example.org","username":"u","credential":"c"}]', ONAIR_ICE_PORT_RANGE: '40000-40099' });
     expect(config.ice.servers).toEqual([{ urls: 'turn:t.example.org', username: 'u', credential: 'c' }]);
     expect(config.ice.portRange).toEqual([40000, 40099]);
+  });
+
+  it('serves WebTransport on UDP 8443 of the ICE hosts by default, with a self-made certificate', () => {
+    expect(loadIngestConfig({ ONAIR_ICE_HOSTS: '192.168.1.20,::1' }).webTransport).toEqual({ hosts: ['192.168.1.20', '::1'], port: 8443, path: '/moq', publicUrl: undefined, tls: undefined });
+  });
+
+  it('turns WebTransport off, or takes a configured certificate and public URL', () => {
+    expect(loadIngestConfig({ ONAIR_WEBTRANSPORT_PORT: 'off' }).webTransport).toBeUndefined();
+    const config = loadIngestConfig({ ONAIR_WEBTRANSPORT_PORT: '4433', ONAIR_TLS_CERT: '/etc/ssl/live.pem', ONAIR_TLS_KEY: '/etc/ssl/live.key', ONAIR_WEBTRANSPORT_PUBLIC_URL: 'https://live.example.org:4433/moq/' });
+    expect(config.webTransport).toMatchObject({ port: 4433, publicUrl: 'https://live.example.org:4433/moq', tls: { certFile: '/etc/ssl/live.pem', keyFile: '/etc/ssl/live.key' } });
   });
 });

@@ -47,6 +47,24 @@ const envSchema = z
      * per core) or `werift` (pure JS, like publishers). With several ICE hosts viewers use werift.
      */
     ONAIR_VIEWER_ENGINE: z.enum(['datachannel', 'werift']).default('datachannel'),
+    /**
+     * UDP port of the WebTransport (HTTP/3, QUIC) ingest, bound on the ICE hosts; `off` turns it
+     * off. Publishers connect to `https://<host>:<port>/moq?key=<stream key>`.
+     */
+    ONAIR_WEBTRANSPORT_PORT: z.union([z.literal('off'), port]).default(8443),
+    /**
+     * URL browsers are given for the WebTransport ingest (`GET /api/webtransport`), e.g.
+     * `https://live.example.org:8443/moq` when a real certificate names that host. Default:
+     * built from the first ICE host and the port.
+     */
+    ONAIR_WEBTRANSPORT_PUBLIC_URL: z.string().url().startsWith('https://', 'must be an https:// URL').optional(),
+    /**
+     * PEM certificate chain and private key for WebTransport, e.g. from Let's Encrypt. Without
+     * them the ingest makes its own short-lived certificate and publishes its SHA-256 hash for
+     * `serverCertificateHashes` (browsers accept that only for certificates valid < 14 days).
+     */
+    ONAIR_TLS_CERT: z.string().optional(),
+    ONAIR_TLS_KEY: z.string().optional(),
   })
   .passthrough();
 
@@ -65,6 +83,8 @@ export interface IngestConfig {
     portRange: [number, number] | undefined;
     servers: IceServer[];
   };
+  /** The WebTransport ingest (Media over QUIC); undefined when ONAIR_WEBTRANSPORT_PORT=off. */
+  webTransport: WebTransportConfig | undefined;
   limits: {
     /** Largest SDP offer accepted, in bytes (an offer from Chrome with simulcast is ~6 KiB). */
     sdpMaxBytes: number;
@@ -73,6 +93,19 @@ export interface IngestConfig {
     /** At most one keyframe request upstream per this many ms. */
     keyframeIntervalMs: number;
   };
+}
+
+export interface WebTransportConfig {
+  /** Addresses the UDP socket binds (one server per address): the ICE hosts. */
+  hosts: string[];
+  /** UDP port; 0 = an ephemeral port (tests). */
+  port: number;
+  /** `:path` publishers CONNECT to (the stream key comes in its `key` query parameter). */
+  path: string;
+  /** ONAIR_WEBTRANSPORT_PUBLIC_URL; undefined = derived from the bound address. */
+  publicUrl: string | undefined;
+  /** Configured certificate and key files; undefined = a self-made, rotated certificate. */
+  tls: { certFile: string; keyFile: string } | undefined;
 }
 
 export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
@@ -91,6 +124,19 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     if (!(min >= 1024 && max <= 65535 && min <= max)) throw new ConfigError('Invalid configuration:\n  ONAIR_ICE_PORT_RANGE: must be within 1024-65535, low-high');
     portRange = [min, max];
   }
+  if ((raw.ONAIR_TLS_CERT === undefined) !== (raw.ONAIR_TLS_KEY === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  ONAIR_TLS_CERT, ONAIR_TLS_KEY: give both (a certificate and its private key) or neither');
+  }
+  const webTransport: WebTransportConfig | undefined =
+    raw.ONAIR_WEBTRANSPORT_PORT === 'off'
+      ? undefined
+      : {
+          hosts: iceHosts,
+          port: raw.ONAIR_WEBTRANSPORT_PORT,
+          path: '/moq',
+          publicUrl: raw.ONAIR_WEBTRANSPORT_PUBLIC_URL?.replace(/\/$/, ''),
+          tls: raw.ONAIR_TLS_CERT && raw.ONAIR_TLS_KEY ? { certFile: resolve(raw.ONAIR_TLS_CERT), keyFile: resolve(raw.ONAIR_TLS_KEY) } : undefined,
+        };
   return {
     host: raw.ONAIR_INGEST_HOST,
     port: raw.ONAIR_INGEST_PORT,
@@ -101,6 +147,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     corsOrigin: raw.ONAIR_CORS_ORIGIN,
     viewerEngine: raw.ONAIR_VIEWER_ENGINE,
     ice: { hosts: iceHosts, portRange, servers },
+    webTransport,
     limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500 },
   };
 }

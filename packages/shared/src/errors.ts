@@ -21,6 +21,7 @@ export const errorStatus = {
   job_not_found: 404,
   profile_not_found: 404,
   stream_offline: 404,
+  webtransport_disabled: 404,
   // 405/406/409
   method_not_allowed: 405,
   no_supported_codec: 406,

@@ -8,8 +8,8 @@ import { type CodecSelection, codecLabel, parseOffer, parseTrickleFragment, type
 import { readBody, requireContentType, type Router } from '@onair/service/http';
 import type { IceServer, IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
-import type { AnySession, SessionKind } from '../router/sessions';
-import type { NegotiatedCodec } from '../webrtc/engine';
+import type { Session } from '../router/sessions';
+import { isSdpPeer, type MediaPeer, type NegotiatedCodec, type SdpPeer } from '../webrtc/engine';
 
 export const SDP_TYPE = 'application/sdp';
 export const TRICKLE_TYPE = 'application/trickle-ice-sdpfrag';
@@ -58,7 +58,7 @@ export function iceServerLinks(servers: IceServer[]): string[] {
 }
 
 /** 201 Created with the answer (RFC 9725 §4.2): Location, ETag, Accept-Patch and ICE server links. */
-export function sendAnswer(res: ServerResponse, session: AnySession, config: IngestConfig): void {
+export function sendAnswer(res: ServerResponse, session: Session<MediaPeer & SdpPeer>, config: IngestConfig): void {
   const links = iceServerLinks(config.ice.servers);
   const body = session.peer.answer;
   res.writeHead(201, {
@@ -74,9 +74,11 @@ export function sendAnswer(res: ServerResponse, session: AnySession, config: Ing
 }
 
 /** PATCH and DELETE on `/<kind>/sessions/:id`. */
-export function registerSessionResource(router: Router, kind: SessionKind, media: MediaRouter, config: IngestConfig): void {
+export function registerSessionResource(router: Router, kind: 'whip' | 'whep', media: MediaRouter, config: IngestConfig): void {
   router.on('PATCH', `/${kind}/sessions/:id`, async ({ req, res, params }) => {
     const session = media.session(kind, params.id ?? '');
+    const peer = session.peer;
+    if (!isSdpPeer(peer)) throw new OnairError('session_not_found', `No ${kind.toUpperCase()} session ${params.id ?? ''}.`);
     const ifMatch = req.headers['if-match'];
     if (ifMatch !== undefined && ifMatch.trim() !== '*' && !ifMatch.split(',').some((tag) => tag.trim() === session.etag)) {
       throw new OnairError('etag_mismatch', `If-Match does not match the session's ETag ${session.etag}.`);
@@ -92,10 +94,10 @@ export function registerSessionResource(router: Router, kind: SessionKind, media
     }
     // RFC 9725 §4.4.1: new ICE credentials request an ICE restart. werift cannot restart ICE as
     // the answering side here, so say so plainly: the client starts a new session instead.
-    if (fragment.iceUfrag !== undefined && fragment.iceUfrag !== session.peer.remoteIceUfrag) {
+    if (fragment.iceUfrag !== undefined && fragment.iceUfrag !== peer.remoteIceUfrag) {
       throw new OnairError('ice_restart_unsupported', 'This server does not support ICE restarts. DELETE this session and POST a new offer.');
     }
-    await session.peer.addRemoteCandidates(fragment);
+    await peer.addRemoteCandidates(fragment);
     res.writeHead(204, { ETag: session.etag });
     res.end();
   });

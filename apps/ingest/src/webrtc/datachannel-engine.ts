@@ -21,7 +21,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type * as Ndc from 'node-datachannel';
 import { OnairError } from '@onair/shared/errors';
 import { parseSdp, type TrickleFragment } from '@onair/shared/sdp';
-import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, ViewerPeer } from './engine';
+import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerPeer } from './engine';
 import { buildSenderReport, parseRtcpFeedback } from './rtcp';
 
 // node-datachannel is CommonJS with a native addon; loaded once, on first use.
@@ -165,7 +165,7 @@ function inactiveSection(kind: 'video' | 'audio', mid: string, codec: { payloadT
   return audio;
 }
 
-class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements ViewerPeer {
+class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements ViewerPeer, SdpPeer {
   answer = '';
   state: PeerState = 'connecting';
   readonly remoteIceUfrag: string | undefined;
@@ -398,7 +398,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
 
 /** Viewers only: `createPublisher` is not offered (see create-engine.ts). */
 export class DatachannelViewerEngine implements Pick<MediaEngine, 'createViewer'> {
-  createViewer(options: PeerOptions): Promise<ViewerPeer> {
+  createViewer(options: PeerOptions): Promise<ViewerPeer & SdpPeer> {
     return DatachannelViewer.create(options);
   }
 
