@@ -71,7 +71,9 @@ export class OnairError extends Error {
   toProblem(): Problem {
     return {
       ...this.extensions,
-      type: `https://onair.dev/problems/${this.code.replaceAll('_', '-')}`,
+      // RFC 9457 §3.1.1: a relative reference, resolved against the service that answered, which
+      // serves the code's page there (problem-page.ts); no domain the project does not own.
+      type: `/problems/${this.code}`,
       title: titleOf(this.code),
       status: this.status,
       code: this.code,
