@@ -31,6 +31,10 @@ export interface Stack {
   logs(service: string): string[];
   /** Kills one service (SIGKILL) and starts it again on the same port. */
   restart(service: 'ingest' | 'transcoder' | 'web'): Promise<void>;
+  /** Kills one service (SIGKILL) and leaves it down; resolves once it has exited. */
+  kill(service: 'ingest' | 'transcoder' | 'web'): Promise<void>;
+  /** Starts a killed service again on its port; resolves once it is healthy. */
+  start(service: 'ingest' | 'transcoder' | 'web'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -131,6 +135,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const entry = running.get(service);
       if (!entry) throw new Error(`${service} is not part of this stack`);
       await stop(service, 'SIGKILL');
+      launch(entry.spec);
+      await waitHealthy(entry.spec);
+    },
+    async kill(service) {
+      if (!running.has(service)) throw new Error(`${service} is not part of this stack`);
+      await stop(service, 'SIGKILL');
+    },
+    async start(service) {
+      const entry = running.get(service);
+      if (!entry) throw new Error(`${service} is not part of this stack`);
+      if (entry.child.exitCode === null && entry.child.signalCode === null) throw new Error(`${service} is running`);
       launch(entry.spec);
       await waitHealthy(entry.spec);
     },

@@ -72,6 +72,10 @@ export interface IngestConfig {
     connectTimeoutMs: number;
     /** At most one keyframe request upstream per this many ms. */
     keyframeIntervalMs: number;
+    /** Most forwards (full copies of the stream to transcoders) one stream may have. */
+    forwardsPerStream: number;
+    /** How long a transcoder's forwards outlive its last event connection, ms (covers a reconnect). */
+    forwardLeaseGraceMs: number;
   };
 }
 
@@ -101,7 +105,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     corsOrigin: raw.ONAIR_CORS_ORIGIN,
     viewerEngine: raw.ONAIR_VIEWER_ENGINE,
     ice: { hosts: iceHosts, portRange, servers },
-    limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500 },
+    limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500, forwardsPerStream: 4, forwardLeaseGraceMs: 5_000 },
   };
 }
 

@@ -27,6 +27,8 @@ export const errorStatus = {
   stream_name_taken: 409,
   publisher_already_live: 409,
   profile_in_use: 409,
+  too_many_forwards: 409,
+  forward_lease_unknown: 409,
   // 412/413/415
   etag_mismatch: 412,
   body_too_large: 413,

@@ -27,6 +27,8 @@ const meanings: Partial<Record<ErrorCode, string>> = {
   stream_name_taken: 'Another stream already has this name.',
   publisher_already_live: 'The stream already has a publisher.',
   profile_in_use: 'The profile is used by a stream; choose another profile for it first.',
+  too_many_forwards: 'The stream already has as many forwards to transcoders as the ingest allows; delete one first.',
+  forward_lease_unknown: 'A forward must be created by a transcoder that holds its event stream open (GET /api/events?owner=…&instance=…): the forward ends when that connection does.',
   etag_mismatch: 'If-Match does not name the session\'s current ETag: an ICE restart happened in between.',
   body_too_large: 'The request body is larger than this endpoint accepts.',
   sdp_too_large: 'The SDP offer is larger than the ingest accepts.',
