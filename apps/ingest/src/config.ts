@@ -92,6 +92,10 @@ export interface IngestConfig {
     connectTimeoutMs: number;
     /** At most one keyframe request upstream per this many ms. */
     keyframeIntervalMs: number;
+    /** Most forwards (full copies of the stream to transcoders) one stream may have. */
+    forwardsPerStream: number;
+    /** How long a transcoder's forwards outlive its last event connection, ms (covers a reconnect). */
+    forwardLeaseGraceMs: number;
   };
 }
 
@@ -148,7 +152,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     viewerEngine: raw.ONAIR_VIEWER_ENGINE,
     ice: { hosts: iceHosts, portRange, servers },
     webTransport,
-    limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500 },
+    limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500, forwardsPerStream: 4, forwardLeaseGraceMs: 5_000 },
   };
 }
 

@@ -28,6 +28,8 @@ export const errorStatus = {
   stream_name_taken: 409,
   publisher_already_live: 409,
   profile_in_use: 409,
+  too_many_forwards: 409,
+  forward_lease_unknown: 409,
   // 412/413/415
   etag_mismatch: 412,
   body_too_large: 413,
@@ -72,7 +74,9 @@ export class OnairError extends Error {
   toProblem(): Problem {
     return {
       ...this.extensions,
-      type: `https://onair.dev/problems/${this.code.replaceAll('_', '-')}`,
+      // RFC 9457 §3.1.1: a relative reference, resolved against the service that answered, which
+      // serves the code's page there (problem-page.ts); no domain the project does not own.
+      type: `/problems/${this.code}`,
       title: titleOf(this.code),
       status: this.status,
       code: this.code,

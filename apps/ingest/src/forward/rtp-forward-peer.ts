@@ -37,7 +37,7 @@ export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
    */
   constructor(
     readonly codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec },
-    private readonly target: RtpForwardTarget,
+    readonly target: RtpForwardTarget,
     keyframeIntervalMs?: number,
     replay: KeyframeReplayOptions = {},
     private readonly now: () => number = Date.now,

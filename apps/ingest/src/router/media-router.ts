@@ -99,6 +99,11 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     return session;
   }
 
+  /** The stream's open forwards. */
+  forwards(streamId: string): ForwardSession[] {
+    return [...this.sessions.values()].filter((session): session is ForwardSession => session instanceof ForwardSession && session.streamId === streamId && !session.closed);
+  }
+
   /** Codecs the stream's current publisher sends (what viewers negotiate), or undefined when offline. */
   streamCodecs(streamId: string): StreamCodecs | undefined {
     const router = this.streams.get(streamId);

@@ -312,6 +312,16 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
       this.keyframeListeners.length = 0;
       for (const out of Object.values(this.tracks)) out.open = false;
       this.setState('closed');
+      // node-datachannel drops a track's onOpen/onMessage callbacks only when the track itself is
+      // closed (pc.close() does not): they reference this viewer, so each one that left stayed in
+      // memory with its retransmit ring (~0.4 MiB per WHEP join in the soak).
+      for (const track of [...Object.values(this.tracks).map((out) => out.track), ...this.inactiveTracks]) {
+        try {
+          track.close();
+        } catch {
+          // already closed
+        }
+      }
       try {
         this.pc.close();
       } catch {
