@@ -84,10 +84,11 @@ describe('readH264Sps', () => {
     expect(h264CodecString(sps!)).toBe(`avc1.${profileLevelId}`);
   });
 
-  it.each([
-    ['CB 640×360', { profileIdc: 66, constraintFlags: 0xe0, levelIdc: 30, widthMbs: 40, heightMapUnits: 23, crop: [0, 0, 0, 4] as [number, number, number, number] }, 640, 360],
-    ['High 4:2:0 1920×1080', { profileIdc: 100, levelIdc: 40, widthMbs: 120, heightMapUnits: 68, crop: [0, 0, 0, 4] as [number, number, number, number], pocType: 0 }, 1920, 1080],
-    ['High 4:4:4 crop units of 1', { profileIdc: 100, levelIdc: 40, widthMbs: 20, heightMapUnits: 10, chromaFormatIdc: 3, crop: [1, 1, 1, 1] as [number, number, number, number] }, 318, 158],
+  type SpsFields = Parameters<typeof buildSps>[0];
+  it.each<[string, SpsFields, number, number]>([
+    ['CB 640×360', { profileIdc: 66, constraintFlags: 0xe0, levelIdc: 30, widthMbs: 40, heightMapUnits: 23, crop: [0, 0, 0, 4] }, 640, 360],
+    ['High 4:2:0 1920×1080', { profileIdc: 100, levelIdc: 40, widthMbs: 120, heightMapUnits: 68, crop: [0, 0, 0, 4], pocType: 0 }, 1920, 1080],
+    ['High 4:4:4 crop units of 1', { profileIdc: 100, levelIdc: 40, widthMbs: 20, heightMapUnits: 10, chromaFormatIdc: 3, crop: [1, 1, 1, 1] }, 318, 158],
     ['interlaced (field pairs)', { profileIdc: 77, levelIdc: 30, widthMbs: 45, heightMapUnits: 18, frameMbsOnly: false }, 720, 576],
     ['level 6.2 at the size bound 8192×4352', { profileIdc: 100, levelIdc: 62, widthMbs: 512, heightMapUnits: 272 }, 8192, 4352],
   ])('round trip: %s', (_name, fields, width, height) => {
