@@ -1,0 +1,34 @@
+/**
+ * Why a MoQ publish session was refused or ended before it went live. The WebTransport CONNECT
+ * was already answered 200, so these are not HTTP errors: the code goes into the log and, as the
+ * session's close reason, back to the publisher (`WebTransport.closed` resolves with it).
+ */
+
+export type MoqIngestErrorCode =
+  /** The moq-lite handshake failed (SETUP, or a protocol @moq/lite does not speak). */
+  | 'moq_handshake_failed'
+  /** The session speaks IETF moq-transport, which onair does not ingest (moq-lite only). */
+  | 'moq_unsupported_version'
+  /** The publisher stopped announcing before an active broadcast appeared. */
+  | 'moq_no_broadcast'
+  | 'moq_catalog_invalid'
+  /** A forwarded track failed while the session was being set up (e.g. an unreadable SPS). */
+  | 'moq_track_failed'
+  /** Announce, catalog, a usable track or the first keyframe did not come in time; the detail says which. */
+  | 'moq_setup_timeout'
+  /** The publisher closed the session during setup. */
+  | 'moq_session_closed'
+  /** The server closed the session during setup (shutting down, or replaced). */
+  | 'moq_closed';
+
+export class MoqIngestError extends Error {
+  override name = 'MoqIngestError';
+
+  constructor(
+    readonly code: MoqIngestErrorCode,
+    detail: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(detail, options);
+  }
+}
