@@ -108,6 +108,27 @@ describe('selectViewerCodecs', () => {
     expect(chosen.video?.codec.payloadType).toEqual(video);
     expect(chosen.audio?.codec.payloadType).toEqual(audio);
   });
+
+  // What a MoQ publisher's stream says (apps/ingest/src/moq): profile-level-id from the SPS.
+  const moq = (profileLevelId: string) => ({
+    video: { name: 'H264', clockRate: 90000, fmtp: `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${profileLevelId}` },
+    audio: { name: 'opus', clockRate: 48000, channels: 2, fmtp: 'minptime=10;useinbandfec=1' },
+  });
+  it.each([
+    ["<moq-publish>'s High profile at the SPS's level 3.1", moq('64001f'), 39],
+    ['High profile at level 4.0 (the catalog\'s avc1.640028): same profile, other level', moq('640028'), 39],
+    ['Constrained Baseline from a WebCodecs avc1.42e01f encoder', moq('42e01f'), 106],
+  ])('a Chrome WHEP viewer matches a MoQ stream: %s', (_name, stream, video) => {
+    const chosen = selectViewerCodecs(parseOffer(chromeOffer.replaceAll('a=sendonly', 'a=recvonly')), stream);
+    expect(chosen.video?.codec.payloadType).toBe(video);
+    expect(chosen.audio?.codec.payloadType).toBe(111);
+  });
+
+  it('a viewer that offers no High profile still gets High: any packetization-mode=1 H.264 (decoders without High would fail)', () => {
+    const noHigh = chromeOffer.replaceAll('a=sendonly', 'a=recvonly').replace(/a=fmtp:39 [^\r]*profile-level-id=64001f/, 'a=fmtp:39 level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=64001f');
+    const chosen = selectViewerCodecs(parseOffer(noHigh), moq('64001f'));
+    expect(chosen.video?.codec.payloadType).toBe(102);
+  });
 });
 
 describe('parseTrickleFragment', () => {

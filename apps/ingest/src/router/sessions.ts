@@ -45,15 +45,19 @@ export abstract class Session<P extends MediaPeer = MediaPeer> extends EventEmit
       this.close('connect_timeout');
     }, connectTimeoutMs);
     this.connectTimer.unref();
+    const connected = () => {
+      clearTimeout(this.connectTimer);
+      this.connectedAt = new Date();
+      this.log.info({ setupMs: this.connectedAt.getTime() - this.createdAt.getTime() }, 'connected');
+      this.emit('connected');
+    };
     peer.on('state', (state) => {
-      if (state === 'connected') {
-        clearTimeout(this.connectTimer);
-        this.connectedAt = new Date();
-        this.log.info({ setupMs: this.connectedAt.getTime() - this.createdAt.getTime() }, 'connected');
-        this.emit('connected');
-      } else if (state === 'failed') this.close('ice_failed');
+      if (state === 'connected') connected();
+      else if (state === 'failed') this.close('ice_failed');
       else if (state === 'closed') this.close('peer_closed');
     });
+    // A MoQ publisher's peer is handed over connected: its setup ran before the session existed.
+    if (peer.state === 'connected') connected();
   }
 
   get connected(): boolean {

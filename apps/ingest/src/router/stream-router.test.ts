@@ -115,6 +115,17 @@ describe('StreamRouter', () => {
     expect(peer.keyframeRequests).toBe(1);
   });
 
+  it('goes live at once with a publisher whose peer was connected before its session existed (a MoQ session)', () => {
+    const events = setup();
+    const peer = new FakePublisher({ video: H264 }, 1111);
+    peer.connect();
+    const session = new PublisherSession('webtransport', 's1', peer, log, 10_000);
+    expect(session.connected).toBe(true);
+    router.attachPublisher(session);
+    expect(events).toEqual(['live']);
+    expect(peer.keyframeRequests).toBe(1);
+  });
+
   it('padding-only probes between media packets leave no hole in a viewer\'s numbering, also right after a publisher switch', () => {
     setup();
     const first = publisher();
