@@ -5,13 +5,13 @@
  * a bounded number of them.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createSocket } from 'node:dgram';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../../../test/support/poll';
+import { freeRtpPort, udpPortBound } from '../../../../test/support/ports';
 import { startWeriftH264Publisher, type WeriftH264Publisher } from '../../../../test/support/peers/werift-h264-publisher';
 import { createIngest, type Ingest } from '../app';
 import { loadIngestConfig } from '../config';
@@ -23,28 +23,6 @@ let base: string;
 let dataDir: string;
 let publisher: WeriftH264Publisher | undefined;
 let transcoder: { close(): void };
-
-/** An even UDP port whose successor is free too (ffmpeg binds RTP and RTCP = RTP + 1). */
-async function freeRtpPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + 2 * Math.floor(Math.random() * 10000);
-    const sockets = [createSocket('udp4'), createSocket('udp4')];
-    const ok = await Promise.all(sockets.map((socket, i) => new Promise<boolean>((resolve) => {
-      socket.once('error', () => resolve(false));
-      socket.bind(port + i, '127.0.0.1', () => resolve(true));
-    })));
-    await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => { try { socket.close(() => resolve()); } catch { resolve(); } })));
-    if (ok.every(Boolean)) return port;
-  }
-  throw new Error('no free RTP port pair');
-}
-
-/** Whether a local UDP socket is bound to `port` (the table in /proc/net/udp, ports in hex). */
-async function udpPortBound(port: number): Promise<boolean> {
-  const table = await readFile('/proc/net/udp', 'utf8');
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  return table.split('\n').some((line) => line.trim().split(/\s+/)[1]?.endsWith(hex));
-}
 
 const admin = (path: string, init: RequestInit = {}) =>
   fetch(`${base}${path}`, { ...init, headers: { Authorization: `Bearer ${ADMIN}`, ...(init.body ? { 'Content-Type': 'application/json' } : {}), ...init.headers } });
