@@ -251,6 +251,35 @@ describe('acceptMoqPublisher', () => {
     expect(peer.state).toBe('connected');
   });
 
+  it('a listener that throws ends the session (backlog) or the track (live), not the process', async () => {
+    const { publisher, accepted, lines } = await start();
+    await publishAv(publisher);
+    writeFrame(publisher, 0, { n: 0 });
+    const peer = await accepted;
+    peer.onRtp(() => {
+      throw new Error('a bug downstream');
+    });
+    await pollUntil('the peer closed', () => peer.state === 'closed', { timeoutMs: 3000, intervalMs: 5 });
+    expect(peer.getStats().closeReason).toBe('internal_error');
+    expect(lines.find((line) => line.msg === 'MoQ publisher failed inside the ingest')).toMatchObject({ level: 50 });
+
+    const live = await start();
+    await publishAv(live.publisher);
+    writeFrame(live.publisher, 0, { n: 0 });
+    const second = await live.accepted;
+    let calls = 0;
+    second.onRtp(() => {
+      calls += 1;
+      if (calls > 20) throw new Error('a bug downstream');
+    });
+    for (let i = 1; i < 12 && second.state !== 'closed'; i += 1) {
+      writeFrame(live.publisher, i, { n: 1000 });
+      await pollUntil(`frame ${i} or the end`, () => second.state === 'closed' || second.getStats().tracks.video!.frames === i + 1, { timeoutMs: 3000, intervalMs: 1 });
+    }
+    await pollUntil('the peer closed', () => second.state === 'closed', { timeoutMs: 3000, intervalMs: 5 });
+    expect(second.getStats().tracks.video?.ended).toBe('internal_error');
+  });
+
   it('ends the video track on a frame over the size cap', async () => {
     const { publisher, accepted } = await start({ limits: { maxVideoFrameBytes: 8000 } });
     await publishAv(publisher);

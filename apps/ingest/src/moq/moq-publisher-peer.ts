@@ -210,7 +210,13 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     queueMicrotask(() => {
       if (this.backlog !== backlog) return;
       this.backlog = undefined;
-      for (const packet of backlog) for (const each of this.rtpListeners) each(packet);
+      try {
+        for (const packet of backlog) for (const each of this.rtpListeners) each(packet);
+      } catch (error) {
+        // A bug in a listener: it ends this session, not the process.
+        this.log.error({ err: error }, 'MoQ publisher failed inside the ingest');
+        this.shutdown('internal_error', 1);
+      }
     });
   }
 
@@ -304,7 +310,10 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     this.log.debug({ broadcast: path }, 'MoQ broadcast announced');
     this.broadcast = connection.consume(path);
     this.catalogTrack = this.broadcast.subscribe('catalog.json', PRIORITY.catalog);
-    void this.readCatalog(this.catalogTrack);
+    this.readCatalog(this.catalogTrack).catch((error: unknown) => {
+      this.log.error({ err: error }, 'MoQ catalog reading failed inside the ingest');
+      this.fail(new MoqIngestError('moq_catalog_invalid', `internal error: ${(error as Error)?.message ?? error}`));
+    });
   }
 
   private async readCatalog(track: MoqTrack): Promise<void> {
@@ -376,7 +385,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
 
   private forward(forwarded: ForwardedTrack): ForwardedTrack {
     this.log.debug({ track: forwarded.name, kind: forwarded.kind, codec: forwarded.catalogCodec }, 'MoQ track subscribed');
-    void this.readTrack(forwarded);
+    this.readTrack(forwarded).catch((error: unknown) => this.endTrack(forwarded, 'internal_error', String((error as Error)?.message ?? error)));
     return forwarded;
   }
 
@@ -407,19 +416,28 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
   private async readGroup(forwarded: ForwardedTrack, group: MoqGroup, open: Map<number, MoqGroup>): Promise<void> {
     try {
       for (let index = 0; ; index += 1) {
-        const data = await group.readFrame();
-        if (!data || this.state === 'closed' || forwarded.ended) return;
-        const result = forwarded.pipeline.process({ group: group.sequence, index, data });
-        if (result.kind === 'failed') return this.endTrack(forwarded, result.reason, result.detail);
-        if (index === 0 && result.kind !== 'dropped') {
-          for (const [sequence, older] of open) if (sequence < group.sequence) older.close();
+        let data: Uint8Array | undefined;
+        try {
+          data = await group.readFrame();
+        } catch {
+          return; // reset by the publisher, or closed by us as late: its frames are simply not there
         }
-        if (result.kind !== 'packets') continue;
-        this.deliver(result.packets, result.keyframe);
-        if (result.keyframe && this.state === 'connecting') this.checkReady();
+        if (!data || this.state === 'closed' || forwarded.ended) return;
+        try {
+          const result = forwarded.pipeline.process({ group: group.sequence, index, data });
+          if (result.kind === 'failed') return this.endTrack(forwarded, result.reason, result.detail);
+          if (index === 0 && result.kind !== 'dropped') {
+            for (const [sequence, older] of open) if (sequence < group.sequence) older.close();
+          }
+          if (result.kind !== 'packets') continue;
+          this.deliver(result.packets, result.keyframe);
+          if (result.keyframe && this.state === 'connecting') this.checkReady();
+        } catch (error) {
+          // A bug here or in a listener: it ends this track, not the process.
+          this.log.error({ err: error, track: forwarded.name }, 'MoQ track failed inside the ingest');
+          return this.endTrack(forwarded, 'internal_error', String((error as Error)?.message ?? error));
+        }
       }
-    } catch {
-      // A group reset by the publisher (or closed by us as late): its frames are simply not there.
     } finally {
       open.delete(group.sequence);
     }
