@@ -19,7 +19,7 @@
  */
 import { EventEmitter } from 'node:events';
 import * as Moq from '@moq/lite';
-import { encodeKeyframeRequest, ONAIR_CATALOG_SECTION } from '@onair/shared/moq-control';
+import { ONAIR_CATALOG_SECTION } from '@onair/shared/moq-control';
 import type { H264SpsLimits } from '@onair/shared/h264-sps';
 import type { Logger } from '@onair/service/logger';
 import type { InboundRtp, MediaKind, NegotiatedCodec, PeerState, PublisherPeer } from '../webrtc/engine';
@@ -27,17 +27,19 @@ import { CatalogUpdates } from './catalog-updates';
 import { type HangCatalog, selectTracks, type TrackSelection } from './hang-catalog';
 import { parseAvcDecoderConfig } from './h264-avcc';
 import { H264TrackPipeline } from './h264-track-pipeline';
+import { KeyframeBackChannel, type KeyframeRequestStats } from './keyframe-back-channel';
 import { lenientWebTransport } from './lenient-webtransport';
 import { runWithLibraryLog } from './library-console';
 import { MediaClock } from './media-clock';
 import { MoqIngestError, type MoqIngestErrorCode } from './moq-ingest-error';
+import { readMoqTrack } from './moq-track-reader';
+import type { Moq as MoqTypes } from './moq-types';
 import { OpusTrackPipeline } from './opus-track-pipeline';
 import { RtpStamper } from './rtp-stamper';
 import type { TrackPipelineStats } from './track-pipeline';
 
-type MoqConnection = Awaited<ReturnType<typeof Moq.Connection.accept>>;
-type MoqTrack = ReturnType<Moq.Broadcast['subscribe']>;
-type MoqGroup = NonNullable<Awaited<ReturnType<MoqTrack['recvGroup']>>>;
+type MoqConnection = MoqTypes.Connection;
+type MoqTrack = MoqTypes.Track;
 
 /** What one publisher may make the ingest hold. */
 export interface MoqIngestLimits {
@@ -122,7 +124,7 @@ export interface MoqPublisherStats {
   catalogUpdates: number;
   /** Back-channel version the publisher advertised in its catalog; 0 = none (third-party publisher). */
   controlVersion: number;
-  keyframeRequests: { sent: number; rateLimited: number; unsupported: number };
+  keyframeRequests: KeyframeRequestStats;
   setupMs: number | null;
   tracks: Partial<Record<MediaKind, MoqTrackStats>>;
   closeReason: string | null;
@@ -162,9 +164,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
   /** Packets from the last keyframe on, until the first listener; undefined once delivered. */
   private backlog: InboundRtp[] | undefined = [];
   private backlogBytes = 0;
-  private controlVersion = 0;
-  private datagramWriter: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  private keyframeRequests = { sent: 0, rateLimited: 0, unsupported: 0, number: 0, lastAt: -Infinity };
+  private readonly backChannel: KeyframeBackChannel;
   private closeReason: string | undefined;
 
   constructor(
@@ -177,6 +177,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     this.log = options.log;
     this.now = options.now ?? (() => performance.now());
     this.createdAt = this.now();
+    this.backChannel = new KeyframeBackChannel(session, { intervalMs: options.keyframeRequestIntervalMs ?? 500, now: this.now, log: this.log });
     this.catalogUpdates = new CatalogUpdates({ maxBytes: this.limits.maxCatalogBytes, maxRenditions: this.limits.maxRenditions, maxUpdates: this.limits.maxCatalogUpdates });
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
@@ -227,28 +228,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
    * GOP (2 s with <moq-publish>'s default).
    */
   requestKeyframe(): void {
-    if (this.state !== 'connected') return;
-    const requests = this.keyframeRequests;
-    if (this.controlVersion < 1) {
-      requests.unsupported += 1;
-      return;
-    }
-    const now = this.now();
-    if (now - requests.lastAt < (this.options.keyframeRequestIntervalMs ?? 500)) {
-      requests.rateLimited += 1;
-      return;
-    }
-    requests.lastAt = now;
-    requests.number = (requests.number + 1) >>> 0 || 1;
-    try {
-      // No backpressure check: the rate limit bounds the queue to a request or two of 8 bytes.
-      this.datagramWriter ??= this.session.datagrams.writable.getWriter();
-      this.datagramWriter.write(encodeKeyframeRequest(requests.number)).catch(() => {});
-      requests.sent += 1;
-      this.log.debug({ request: requests.number }, 'keyframe request datagram to the MoQ publisher');
-    } catch (error) {
-      this.log.debug({ err: (error as Error).message }, 'keyframe request datagram not sent');
-    }
+    if (this.state === 'connected') this.backChannel.requestKeyframe();
   }
 
   async close(): Promise<void> {
@@ -260,15 +240,14 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     for (const forwarded of [this.video, this.audio]) {
       if (forwarded) tracks[forwarded.kind] = { name: forwarded.name, codec: forwarded.catalogCodec, ...forwarded.pipeline.getStats(), ended: forwarded.ended ?? null };
     }
-    const { sent, rateLimited, unsupported } = this.keyframeRequests;
     return {
       state: this.state,
       moqVersion: this.connection?.version ?? null,
       wtProtocol: (this.session as { protocol?: string }).protocol ?? '',
       broadcast: this.broadcastPath ?? null,
       catalogUpdates: this.catalogUpdates.count,
-      controlVersion: this.controlVersion,
-      keyframeRequests: { sent, rateLimited, unsupported },
+      controlVersion: this.backChannel.publisherVersion,
+      keyframeRequests: this.backChannel.getStats(),
       setupMs: this.connectedAt === undefined ? null : Math.round(this.connectedAt - this.createdAt),
       tracks,
       closeReason: this.closeReason ?? null,
@@ -290,7 +269,14 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     const announced = connection.announced(Moq.Path.empty());
     this.announced = announced;
     for (;;) {
-      const entry = await announced.next();
+      let entry: Moq.AnnouncedEntry | undefined;
+      try {
+        entry = await announced.next();
+      } catch (error) {
+        // After setup the session's own end (publisherGone) says what happened.
+        if (!this.broadcastPath) throw new MoqIngestError('moq_no_broadcast', `the announcements failed: ${(error as Error)?.message ?? error}`);
+        return;
+      }
       if (this.state === 'closed') return;
       if (!entry) {
         if (!this.broadcastPath) throw new MoqIngestError('moq_no_broadcast', 'the publisher stopped announcing before it announced a broadcast');
@@ -344,8 +330,8 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
 
   private catalogChanged(catalog: HangCatalog): void {
     const control = catalog[ONAIR_CATALOG_SECTION]?.control ?? 0;
-    if (control !== this.controlVersion) this.log.debug({ control }, 'MoQ publisher back channel');
-    this.controlVersion = control;
+    if (control !== this.backChannel.publisherVersion) this.log.debug({ control }, 'MoQ publisher back channel');
+    this.backChannel.publisherVersion = control;
     if (this.state !== 'connecting') {
       this.log.debug({ video: Object.keys(catalog.video?.renditions ?? {}), audio: Object.keys(catalog.audio?.renditions ?? {}) }, 'MoQ catalog updated after setup (tracks stay as negotiated)');
       return;
@@ -383,64 +369,21 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     return this.forward({ kind: 'audio', name, catalogCodec: codec, track: this.broadcast!.subscribe(name, PRIORITY.audio), pipeline });
   }
 
+  /** Data plane: the track's frames through its pipeline to the listeners (moq-track-reader.ts). */
   private forward(forwarded: ForwardedTrack): ForwardedTrack {
     this.log.debug({ track: forwarded.name, kind: forwarded.kind, codec: forwarded.catalogCodec }, 'MoQ track subscribed');
-    this.readTrack(forwarded).catch((error: unknown) => this.endTrack(forwarded, 'internal_error', String((error as Error)?.message ?? error)));
+    readMoqTrack(forwarded.track, forwarded.pipeline, {
+      onResult: ({ packets, keyframe }) => {
+        this.deliver(packets, keyframe);
+        if (keyframe && this.state === 'connecting') this.checkReady();
+      },
+      onEnd: (reason, detail) => {
+        if (reason === 'internal_error') this.log.error({ track: forwarded.name, detail }, 'MoQ track failed inside the ingest');
+        this.endTrack(forwarded, reason, detail);
+      },
+      stopped: () => this.state === 'closed' || forwarded.ended !== undefined,
+    });
     return forwarded;
-  }
-
-  /**
-   * Data plane: the groups of one track as they arrive (moq-lite sends each on its own QUIC
-   * stream), each read frame by frame into the pipeline. Once a group has delivered a frame, older
-   * groups are closed — their remaining frames would be late, and closing stops their streams —
-   * and a frame still arriving from one is dropped by the pipeline as late. (@moq/lite's own
-   * `readFrameSequence` skips a group as soon as a newer one is announced, even when its frames
-   * are on the way: in a burst, audio groups of one frame each were lost that way.)
-   */
-  private async readTrack(forwarded: ForwardedTrack): Promise<void> {
-    const open = new Map<number, MoqGroup>();
-    for (;;) {
-      let group: MoqGroup | undefined;
-      try {
-        group = await forwarded.track.recvGroup();
-      } catch (error) {
-        return this.endTrack(forwarded, 'track_error', `${(error as Error)?.message ?? error}`);
-      }
-      if (this.state === 'closed' || forwarded.ended) return;
-      if (!group) return this.endTrack(forwarded, 'track_closed', 'the publisher ended the track');
-      open.set(group.sequence, group);
-      void this.readGroup(forwarded, group, open);
-    }
-  }
-
-  private async readGroup(forwarded: ForwardedTrack, group: MoqGroup, open: Map<number, MoqGroup>): Promise<void> {
-    try {
-      for (let index = 0; ; index += 1) {
-        let data: Uint8Array | undefined;
-        try {
-          data = await group.readFrame();
-        } catch {
-          return; // reset by the publisher, or closed by us as late: its frames are simply not there
-        }
-        if (!data || this.state === 'closed' || forwarded.ended) return;
-        try {
-          const result = forwarded.pipeline.process({ group: group.sequence, index, data });
-          if (result.kind === 'failed') return this.endTrack(forwarded, result.reason, result.detail);
-          if (index === 0 && result.kind !== 'dropped') {
-            for (const [sequence, older] of open) if (sequence < group.sequence) older.close();
-          }
-          if (result.kind !== 'packets') continue;
-          this.deliver(result.packets, result.keyframe);
-          if (result.keyframe && this.state === 'connecting') this.checkReady();
-        } catch (error) {
-          // A bug here or in a listener: it ends this track, not the process.
-          this.log.error({ err: error, track: forwarded.name }, 'MoQ track failed inside the ingest');
-          return this.endTrack(forwarded, 'internal_error', String((error as Error)?.message ?? error));
-        }
-      }
-    } finally {
-      open.delete(group.sequence);
-    }
   }
 
   private deliver(packets: InboundRtp[], keyframe: boolean): void {
@@ -516,7 +459,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
         broadcast: this.broadcastPath,
         video: video && { track: video.name, catalogCodec: video.catalogCodec, profileLevelId: h264?.profileLevelId, width: h264?.sps?.width, height: h264?.sps?.height },
         audio: audio && { track: audio.name },
-        controlVersion: this.controlVersion,
+        controlVersion: this.backChannel.publisherVersion,
         setupMs: Math.round(this.connectedAt - this.createdAt),
       },
       'MoQ publisher connected',
@@ -565,8 +508,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     this.catalogTrack?.close();
     this.broadcast?.close();
     this.announced?.close();
-    this.datagramWriter?.releaseLock();
-    this.datagramWriter = undefined;
+    this.backChannel.close();
     this.backlog = undefined;
     this.rtpListeners = [];
     const closeReason = detail ? `${reason}: ${detail}` : reason;
