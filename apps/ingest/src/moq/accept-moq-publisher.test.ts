@@ -98,7 +98,8 @@ function writeFrame(publisher: HangPublisher, i: number, audioSent: { n: number 
   for (; START_US + audioSent.n * 20_000 <= at; audioSent.n += 1) publisher.writeAudio('audio/data', START_US + audioSent.n * 20_000, opusPacket(audioSent.n));
 }
 
-describe('acceptMoqPublisher', () => {
+// Media paced frame by frame, on a 2-core machine shared with other work: room beyond vitest's 5 s.
+describe('acceptMoqPublisher', { timeout: 30_000 }, () => {
   it('turns a hang broadcast into RTP: identical NAL units, 90/48 kHz timestamps from the µs clock, codecs from the SPS', async () => {
     const { publisher, accepted, lines } = await start();
     await publishAv(publisher);
@@ -117,10 +118,10 @@ describe('acceptMoqPublisher', () => {
     // streams, and an older group's tail is dropped once a newer group has started (by design).
     for (let i = 6; i < 24; i += 1) {
       writeFrame(publisher, i, audioSent);
-      await pollUntil(`frame ${i}`, () => peer.getStats().tracks.video!.frames === i + 1, { timeoutMs: 3000, intervalMs: 1 });
+      await pollUntil(`frame ${i}`, () => peer.getStats().tracks.video!.frames === i + 1, { timeoutMs: 10_000, intervalMs: 1 });
     }
     const videoPackets = () => packets.filter((p) => p.kind === 'video');
-    await pollUntil('24 access units', () => videoPackets().filter((p) => p.marker).length === 24, { timeoutMs: 3000, intervalMs: 5 });
+    await pollUntil('24 access units', () => videoPackets().filter((p) => p.marker).length === 24, { timeoutMs: 10_000, intervalMs: 5 });
 
     // The first keyframe was kept for the first listener: the stream starts decodable.
     const received = accessUnitsOf(videoPackets());
@@ -178,7 +179,7 @@ describe('acceptMoqPublisher', () => {
     peer.requestKeyframe();
     now += 1;
     peer.requestKeyframe();
-    await pollUntil('two datagrams', () => received.length === 2, { timeoutMs: 2000, intervalMs: 5 });
+    await pollUntil('two datagrams', () => received.length === 2, { timeoutMs: 10_000, intervalMs: 5 });
     expect(received).toEqual([
       { type: 'keyframe-request', version: 1, request: 1 },
       { type: 'keyframe-request', version: 1, request: 2 },
@@ -209,7 +210,7 @@ describe('acceptMoqPublisher', () => {
     const states: string[] = [];
     peer.on('state', (state) => states.push(state));
     end(setup);
-    await pollUntil('the peer closed', () => peer.state === 'closed', { timeoutMs: 3000, intervalMs: 5 });
+    await pollUntil('the peer closed', () => peer.state === 'closed', { timeoutMs: 10_000, intervalMs: 5 });
     expect(states).toEqual(['closed']);
     expect(peer.getStats().closeReason).toBe(reason);
   });
@@ -231,7 +232,7 @@ describe('acceptMoqPublisher', () => {
     writeFrame(publisher, 0, { n: 0 });
     const peer = await accepted;
     publisher.writeRaw('video/hd', Uint8Array.of(0x05, 0x41, 0x9a), false); // a payload without a start code
-    await pollUntil('the peer closed', () => peer.state === 'closed', { timeoutMs: 3000, intervalMs: 5 });
+    await pollUntil('the peer closed', () => peer.state === 'closed', { timeoutMs: 10_000, intervalMs: 5 });
     expect(peer.getStats()).toMatchObject({ closeReason: 'video_track_ended', tracks: { video: { ended: 'not_annex_b' } } });
     expect(lines.find((line) => line.msg === 'MoQ track ended')).toMatchObject({ level: 40, track: 'video/hd', reason: 'not_annex_b' });
   });
@@ -245,9 +246,9 @@ describe('acceptMoqPublisher', () => {
     const packets: InboundRtp[] = [];
     peer.onRtp((packet) => packets.push(packet));
     publisher.writeAudio('audio/data', START_US + 40_000, Uint8Array.of(0xff, 0x00)); // code 3, zero frames
-    await pollUntil('the audio track ended', () => peer.getStats().tracks.audio?.ended === 'invalid_opus', { timeoutMs: 3000, intervalMs: 5 });
+    await pollUntil('the audio track ended', () => peer.getStats().tracks.audio?.ended === 'invalid_opus', { timeoutMs: 10_000, intervalMs: 5 });
     for (let i = 1; i < 4; i += 1) writeFrame(publisher, i, { n: 1000 });
-    await pollUntil('video after the audio ended', () => packets.filter((p) => p.kind === 'video' && p.marker).length === 4, { timeoutMs: 3000, intervalMs: 5 });
+    await pollUntil('video after the audio ended', () => packets.filter((p) => p.kind === 'video' && p.marker).length === 4, { timeoutMs: 10_000, intervalMs: 5 });
     expect(peer.state).toBe('connected');
   });
 
@@ -259,7 +260,7 @@ describe('acceptMoqPublisher', () => {
     peer.onRtp(() => {
       throw new Error('a bug downstream');
     });
-    await pollUntil('the peer closed', () => peer.state === 'closed', { timeoutMs: 3000, intervalMs: 5 });
+    await pollUntil('the peer closed', () => peer.state === 'closed', { timeoutMs: 10_000, intervalMs: 5 });
     expect(peer.getStats().closeReason).toBe('internal_error');
     expect(lines.find((line) => line.msg === 'MoQ publisher failed inside the ingest')).toMatchObject({ level: 50 });
 
@@ -274,9 +275,9 @@ describe('acceptMoqPublisher', () => {
     });
     for (let i = 1; i < 12 && second.state !== 'closed'; i += 1) {
       writeFrame(live.publisher, i, { n: 1000 });
-      await pollUntil(`frame ${i} or the end`, () => second.state === 'closed' || second.getStats().tracks.video!.frames === i + 1, { timeoutMs: 3000, intervalMs: 1 });
+      await pollUntil(`frame ${i} or the end`, () => second.state === 'closed' || second.getStats().tracks.video!.frames === i + 1, { timeoutMs: 10_000, intervalMs: 1 });
     }
-    await pollUntil('the peer closed', () => second.state === 'closed', { timeoutMs: 3000, intervalMs: 5 });
+    await pollUntil('the peer closed', () => second.state === 'closed', { timeoutMs: 10_000, intervalMs: 5 });
     expect(second.getStats().tracks.video?.ended).toBe('internal_error');
   });
 
@@ -286,7 +287,7 @@ describe('acceptMoqPublisher', () => {
     writeFrame(publisher, 0, { n: 0 });
     const peer = await accepted;
     publisher.writeVideo('video/hd', START_US + FRAME_US, new Uint8Array(8001).fill(1), false);
-    await pollUntil('the peer closed', () => peer.state === 'closed', { timeoutMs: 3000, intervalMs: 5 });
+    await pollUntil('the peer closed', () => peer.state === 'closed', { timeoutMs: 10_000, intervalMs: 5 });
     expect(peer.getStats().tracks.video?.ended).toBe('frame_too_large');
   });
 

@@ -75,5 +75,5 @@ describe('CatalogUpdates', () => {
       bytes[Math.floor(Math.random() * bytes.length)] = Math.floor(Math.random() * 256);
       updates.push(Math.floor(i / 4), i % 4, bytes);
     }
-  });
+  }, 30_000); // bounded in count; the time allows for a loaded 2-core machine
 });

@@ -53,7 +53,7 @@ describe('splitAnnexB', () => {
       for (const nal of nals) parts.push(...(Math.random() < 0.5 ? [0, 0, 1] : [0, 0, 0, 1]), ...nal, ...(Math.random() < 0.1 ? [0, 0] : []));
       expect(asHex(splitAnnexB(Uint8Array.from(parts)))).toEqual(asHex(nals));
     }
-  });
+  }, 30_000); // bounded in count; the time allows for a loaded 2-core machine
 
   it('never throws on 20 000 random byte strings, and every NAL unit it returns is well-formed', () => {
     for (let i = 0; i < 20_000; i += 1) {
@@ -65,5 +65,5 @@ describe('splitAnnexB', () => {
         expect(Buffer.from(nal).indexOf(Buffer.from([0, 0, 1]))).toBe(-1);
       }
     }
-  });
+  }, 30_000); // bounded in count; the time allows for a loaded 2-core machine
 });

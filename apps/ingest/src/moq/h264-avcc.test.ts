@@ -43,7 +43,7 @@ describe('parseAvcDecoderConfig', () => {
       const config = parseAvcDecoderConfig(record.subarray(0, i % 3 ? record.length : Math.floor(Math.random() * record.length)));
       for (const set of [...(config?.sps ?? []), ...(config?.pps ?? [])]) expect(set.byteOffset + set.length).toBeLessThanOrEqual(record.byteOffset + record.length);
     }
-  });
+  }, 30_000); // bounded in count; the time allows for a loaded 2-core machine
 });
 
 describe('splitLengthPrefixed', () => {
@@ -78,5 +78,5 @@ describe('splitLengthPrefixed', () => {
       data[Math.floor(Math.random() * data.length)] = Math.floor(Math.random() * 256);
       splitLengthPrefixed(data, lengthSize);
     }
-  });
+  }, 30_000); // bounded in count; the time allows for a loaded 2-core machine
 });

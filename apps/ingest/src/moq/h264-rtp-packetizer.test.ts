@@ -121,10 +121,10 @@ describe('packetizeH264', () => {
     expect(fragmented).toBeGreaterThan(4);
   });
 
-  it('round-trips 1500 random access units through both depacketizers, at random payload sizes', () => {
+  it('round-trips 800 random access units through both depacketizers, at random payload sizes', () => {
     let seed = 99;
     const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-    for (let i = 0; i < 1500; i += 1) {
+    for (let i = 0; i < 800; i += 1) {
       const types = Array.from({ length: 1 + Math.floor(random() * 6) }, () => [1, 5, 6, 7, 8, 9, 12, 0, 30][Math.floor(random() * 9)]!);
       const nals = randomAccessUnit(types, 1 + Math.floor(random() * 3000), random);
       // Mostly realistic sizes; now and then a tiny one (3 bytes: one byte of NAL unit per FU-A).
@@ -136,5 +136,5 @@ describe('packetizeH264', () => {
       expect(depacketizeWithWerift(packets).map(toHex)).toEqual(sent);
       expect(dropped).toHaveLength(nals.length - sent.length);
     }
-  });
+  }, 30_000); // bounded in count; the time is for a loaded 2-core machine
 });

@@ -2,7 +2,8 @@
  * hang's "legacy" frame container (@moq/hang catalog `container: {kind: "legacy"}`): each MoQ
  * frame is a QUIC varint timestamp in microseconds (one clock shared by every track of the
  * broadcast) followed by the codec payload as WebCodecs produced it (H.264 Annex B or
- * length-prefixed, an Opus packet).
+ * length-prefixed, an Opus packet). An empty payload is a marker, not a sample ("content stops
+ * at this timestamp", @moq/hang `container/legacy.ts`): valid, with nothing to decode.
  */
 import { decodeQuicVarint, encodeQuicVarint } from './quic-varint';
 
@@ -12,7 +13,7 @@ export interface HangFrame {
   payload: Uint8Array;
 }
 
-export type HangFrameError = 'truncated_timestamp' | 'timestamp_too_large' | 'empty_payload' | 'frame_too_large';
+export type HangFrameError = 'truncated_timestamp' | 'timestamp_too_large' | 'frame_too_large';
 
 export type HangFrameResult = ({ ok: true } & HangFrame) | { ok: false; reason: HangFrameError; detail: string };
 
@@ -27,7 +28,6 @@ export function decodeHangFrame(frame: Uint8Array, maxPayloadBytes: number): Han
       : { ok: false, reason: 'timestamp_too_large', detail: 'the timestamp is past 2^53 µs' };
   }
   const payloadLength = frame.length - timestamp.length;
-  if (payloadLength === 0) return { ok: false, reason: 'empty_payload', detail: 'a timestamp without a payload' };
   if (payloadLength > maxPayloadBytes) return { ok: false, reason: 'frame_too_large', detail: `${payloadLength} bytes, more than ${maxPayloadBytes}` };
   return { ok: true, timestampUs: timestamp.value, payload: frame.subarray(timestamp.length) };
 }

@@ -15,7 +15,8 @@ export interface MoqFrame {
   data: Uint8Array;
 }
 
-export type DropReason = 'late_group' | 'late_timestamp' | 'waiting_for_keyframe';
+/** `end_marker`: hang's empty frame, "content stops at this timestamp" — nothing to send. */
+export type DropReason = 'late_group' | 'late_timestamp' | 'waiting_for_keyframe' | 'end_marker';
 export type TrackFailure = HangFrameError | 'not_annex_b' | 'malformed_access_unit' | 'invalid_sps' | 'invalid_opus';
 
 export type PipelineResult =
@@ -52,6 +53,7 @@ export abstract class TrackPipeline {
     }
     const decoded = decodeHangFrame(frame.data, this.maxFrameBytes);
     if (!decoded.ok) return { kind: 'failed', reason: decoded.reason, detail: decoded.detail };
+    if (decoded.payload.length === 0) return this.drop('end_marker');
     const result = this.processPayload(decoded.timestampUs, decoded.payload, newGroup);
     if (result.kind === 'packets') {
       this.stats.packets += result.packets.length;
