@@ -31,7 +31,10 @@ class Side {
   /** Every stream touching this side, to reset when the session ends. */
   private readonly streams = new Set<TransformStreamDefaultController<Uint8Array>>();
 
-  constructor(readonly protocol: string) {
+  constructor(
+    readonly protocol: string,
+    private readonly packetBytes: number,
+  ) {
     this.closed = new Promise((resolve, reject) => {
       this.resolveClosed = resolve;
       this.rejectClosed = reject;
@@ -68,8 +71,11 @@ class Side {
         start: (c) => {
           controller = c;
         },
-        // The kernel-boundary copy: what was written may be overwritten by the writer right after.
-        transform: (chunk, c) => c.enqueue(Uint8Array.from(chunk)),
+        // The kernel-boundary copy (what was written may be overwritten by the writer right
+        // after), in pieces of at most one QUIC packet's payload, as a receiver reads them.
+        transform: (chunk, c) => {
+          for (let at = 0; at < chunk.length; at += this.packetBytes) c.enqueue(chunk.slice(at, at + this.packetBytes));
+        },
       },
       { highWaterMark: 256 },
       { highWaterMark: 256 },
@@ -136,10 +142,13 @@ export interface WebTransportPair {
   resetServerStreams(): void;
 }
 
-/** `protocol`: the negotiated `wt-protocol` (e.g. `moq-lite-04`; '' for none: SETUP negotiates). */
-export function createWebTransportPair(protocol = 'moq-lite-04', path = '/moq?key=test'): WebTransportPair {
-  const client = new Side(protocol);
-  const server = new Side(protocol);
+/**
+ * `protocol`: the negotiated `wt-protocol` (e.g. `moq-lite-04`; '' for none: SETUP negotiates).
+ * `packetBytes`: stream data reaches the reader in pieces of at most this size (default 1200).
+ */
+export function createWebTransportPair(protocol = 'moq-lite-04', path = '/moq?key=test', packetBytes = 1200): WebTransportPair {
+  const client = new Side(protocol, packetBytes);
+  const server = new Side(protocol, packetBytes);
   client.peer = server;
   server.peer = client;
   Object.assign(server, { id: 'session-1', request: { path, authority: '127.0.0.1:8443', origin: 'http://127.0.0.1', offeredProtocols: [protocol], remote: { address: '127.0.0.1', port: 50000 } } });

@@ -114,6 +114,7 @@ describe('acceptMoqPublisher', { timeout: 30_000 }, () => {
     });
     const packets: InboundRtp[] = [];
     peer.onRtp((packet) => packets.push(packet));
+    await pollUntil('the first GOP', () => peer.getStats().tracks.video!.frames === 6, { timeoutMs: 10_000, intervalMs: 1 });
     // Frame by frame, as a camera paces them: a burst of whole GOPs would race moq-lite's group
     // streams, and an older group's tail is dropped once a newer group has started (by design).
     for (let i = 6; i < 24; i += 1) {
@@ -303,6 +304,23 @@ describe('acceptMoqPublisher', { timeout: 30_000 }, () => {
       (e: unknown) => e as MoqIngestError,
     );
     expect(error).toMatchObject({ code: 'moq_track_failed', message: expect.stringMatching(/video track video\/hd: track_error/) });
+  });
+
+  it('refuses a group whose frame is over every cap before holding it; the next group plays', async () => {
+    const { publisher, accepted, lines } = await start({ limits: { maxVideoFrameBytes: 8000, maxCatalogBytes: 16_000 } });
+    await publishAv(publisher);
+    writeFrame(publisher, 0, { n: 0 });
+    const peer = await accepted;
+    const packets: InboundRtp[] = [];
+    peer.onRtp((packet) => packets.push(packet));
+    publisher.writeVideo('video/hd', START_US + FRAME_US, new Uint8Array(100_000).fill(1), true);
+    await pollUntil('the group refused', () => peer.getStats().refusedGroups === 1, { timeoutMs: 10_000, intervalMs: 5 });
+    for (let i = 6; i < 8; i += 1) {
+      writeFrame(publisher, i, { n: 1000 });
+      await pollUntil(`frame ${i}`, () => packets.filter((p) => p.kind === 'video' && p.marker).length === i - 4, { timeoutMs: 10_000, intervalMs: 1 });
+    }
+    expect(peer.state).toBe('connected');
+    expect(lines.find((line) => line.msg === 'MoQ group stream refused (its group is lost)')).toMatchObject({ level: 40, detail: expect.stringMatching(/100\d{3}-byte frame, more than 16008/) });
   });
 
   it('goes live with video alone when no audio appears within trackSettleMs', async () => {

@@ -28,7 +28,7 @@ import { type HangCatalog, selectTracks, type TrackSelection } from './hang-cata
 import { parseAvcDecoderConfig } from './h264-avcc';
 import { H264TrackPipeline } from './h264-track-pipeline';
 import { KeyframeBackChannel, type KeyframeRequestStats } from './keyframe-back-channel';
-import { lenientWebTransport } from './lenient-webtransport';
+import { libraryWebTransport } from './library-webtransport';
 import { runWithLibraryLog } from './library-console';
 import { MediaClock } from './media-clock';
 import { MoqIngestError, type MoqIngestErrorCode } from './moq-ingest-error';
@@ -122,6 +122,8 @@ export interface MoqPublisherStats {
   /** Broadcast name the publisher announced (its own label, not the stream's identity). */
   broadcast: string | null;
   catalogUpdates: number;
+  /** Group streams refused before the library read them (a frame over every track's cap). */
+  refusedGroups: number;
   /** Back-channel version the publisher advertised in its catalog; 0 = none (third-party publisher). */
   controlVersion: number;
   keyframeRequests: KeyframeRequestStats;
@@ -166,6 +168,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
   private backlogBytes = 0;
   private readonly backChannel: KeyframeBackChannel;
   private closeReason: string | undefined;
+  private refusedGroups = 0;
 
   constructor(
     private readonly session: WebTransport,
@@ -246,6 +249,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
       wtProtocol: (this.session as { protocol?: string }).protocol ?? '',
       broadcast: this.broadcastPath ?? null,
       catalogUpdates: this.catalogUpdates.count,
+      refusedGroups: this.refusedGroups,
       controlVersion: this.backChannel.publisherVersion,
       keyframeRequests: this.backChannel.getStats(),
       setupMs: this.connectedAt === undefined ? null : Math.round(this.connectedAt - this.createdAt),
@@ -258,7 +262,15 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
   private async run(libraryUrl: URL): Promise<void> {
     let connection: MoqConnection;
     try {
-      connection = await Moq.Connection.accept(lenientWebTransport(this.session), libraryUrl);
+      const transport = libraryWebTransport(this.session, {
+        // The hang timestamp (≤ 8 bytes) on top of the largest payload any track may carry.
+        maxFrameBytes: Math.max(this.limits.maxVideoFrameBytes, this.limits.maxAudioFrameBytes, this.limits.maxCatalogBytes) + 8,
+        onRefusedStream: (detail) => {
+          this.refusedGroups += 1;
+          this.log.warn({ detail }, 'MoQ group stream refused (its group is lost)');
+        },
+      });
+      connection = await Moq.Connection.accept(transport, libraryUrl);
     } catch (error) {
       throw new MoqIngestError('moq_handshake_failed', `moq-lite handshake: ${(error as Error)?.message ?? error}`, { cause: error });
     }
