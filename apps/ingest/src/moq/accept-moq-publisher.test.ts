@@ -16,6 +16,7 @@ import type { InboundRtp } from '../webrtc/engine';
 import { acceptMoqPublisher, selectMoqProtocol } from './accept-moq-publisher';
 import { splitAnnexB } from './h264-annexb';
 import { MoqIngestError } from './moq-ingest-error';
+import { encodeQuicVarint } from './quic-varint';
 import type { MoqPublisherOptions, MoqPublisherPeer } from './moq-publisher-peer';
 
 const units = readAccessUnits(new URL('./fixtures/x264-high-320x180.h264', import.meta.url));
@@ -314,13 +315,13 @@ describe('acceptMoqPublisher', { timeout: 30_000 }, () => {
     const packets: InboundRtp[] = [];
     peer.onRtp((packet) => packets.push(packet));
     publisher.writeVideo('video/hd', START_US + FRAME_US, new Uint8Array(100_000).fill(1), true);
-    await pollUntil('the group refused', () => peer.getStats().refusedGroups === 1, { timeoutMs: 10_000, intervalMs: 5 });
+    await pollUntil('the group refused', () => peer.getStats().refusedStreams === 1, { timeoutMs: 10_000, intervalMs: 5 });
     for (let i = 6; i < 8; i += 1) {
       writeFrame(publisher, i, { n: 1000 });
       await pollUntil(`frame ${i}`, () => packets.filter((p) => p.kind === 'video' && p.marker).length === i - 4, { timeoutMs: 10_000, intervalMs: 1 });
     }
     expect(peer.state).toBe('connected');
-    expect(lines.find((line) => line.msg === 'MoQ group stream refused (its group is lost)')).toMatchObject({ level: 40, detail: expect.stringMatching(/100\d{3}-byte frame, more than 16008/) });
+    expect(lines.find((line) => line.msg === 'MoQ stream refused')).toMatchObject({ level: 40, detail: expect.stringMatching(/100\d{3}-byte frame, more than 16008/) });
   });
 
   it('goes live with video alone when no audio appears within trackSettleMs', async () => {
@@ -390,6 +391,24 @@ describe('acceptMoqPublisher', { timeout: 30_000 }, () => {
       const error = await refused({ pair, accepted } as Setup);
       expect(error.code).toBe('moq_setup_timeout');
       expect(error.message).toMatch(/handshake|no broadcast/);
+    });
+
+    it('a control message too large to read (a hostile publisher), at once instead of a minute of blocked event loop', async () => {
+      const pair = createWebTransportPair();
+      const { log } = logCapture();
+      const accepted = acceptMoqPublisher(pair.server, new URL('https://127.0.0.1/moq'), { log });
+      // No library on this side: every stream the ingest opens (probe, announcements) gets a 4 MiB message.
+      const started = performance.now();
+      void (async () => {
+        const reader = pair.client.incomingBidirectionalStreams.getReader();
+        for (let next = await reader.read(); !next.done; next = await reader.read()) {
+          void next.value.writable.getWriter().write(Buffer.concat([encodeQuicVarint(4 << 20), new Uint8Array(4 << 20)])).catch(() => {});
+        }
+      })();
+      const error = await refused({ pair, accepted } as Setup);
+      expect(['moq_protocol_error', 'moq_no_broadcast']).toContain(error.code);
+      expect(error.message).toMatch(/byte budget/);
+      expect(performance.now() - started).toBeLessThan(5000);
     });
 
     it('the publisher leaving during setup', async () => {

@@ -9,9 +9,11 @@
  *   track. Written chunks are copied: the library's writer reuses one scratch buffer for varints.
  * - The group streams it reads arrive one whole frame per chunk (group-stream-framer.ts): its
  *   reader's cost was quadratic in the packets of a frame, and a frame over `maxFrameBytes` is
- *   refused before it is held.
+ *   refused before it is held. Control streams (bidirectional) get a byte budget instead
+ *   (byte-budget.ts): their messages are small, and one large one would cost as much.
  */
 
+import { ByteBudget } from './byte-budget';
 import { GroupStreamFramer } from './group-stream-framer';
 
 type Bidi = { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
@@ -19,26 +21,38 @@ type Bidi = { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uin
 export interface LibraryWebTransportOptions {
   /** Largest frame on a group stream, bytes; a larger one fails its stream (its group is lost). */
   maxFrameBytes: number;
-  /** A group stream was refused (logged by the caller). */
+  /** A group stream or a control stream was refused (logged by the caller). */
   onRefusedStream(detail: string): void;
+  /** Clock for the control streams' byte budget, ms. */
+  now: () => number;
+  /**
+   * The library wants the session closed (its connection failed, it logged why; or it was asked
+   * to close). The session is not closed here: the owner does it, with a reason.
+   */
+  onLibraryClose(): void;
 }
 
 export function libraryWebTransport(session: WebTransport, options: LibraryWebTransportOptions): WebTransport {
-  const createBidirectionalStream = async (options?: unknown): Promise<Bidi> => {
+  const createBidirectionalStream = async (streamOptions?: unknown): Promise<Bidi> => {
     try {
-      const stream = (await session.createBidirectionalStream(options as WebTransportSendStreamOptions)) as unknown as Bidi;
-      return { readable: stream.readable, writable: lenientWritable(stream.writable) };
+      const stream = (await session.createBidirectionalStream(streamOptions as WebTransportSendStreamOptions)) as unknown as Bidi;
+      return { readable: stream.readable.pipeThrough(budgeted(options)), writable: lenientWritable(stream.writable) };
     } catch (error) {
       return { readable: erroredReadable(error), writable: lenientWritable(undefined) };
     }
   };
-  const createUnidirectionalStream = async (options?: unknown): Promise<WritableStream<Uint8Array>> => {
+  const createUnidirectionalStream = async (streamOptions?: unknown): Promise<WritableStream<Uint8Array>> => {
     try {
-      return lenientWritable((await session.createUnidirectionalStream(options as WebTransportSendStreamOptions)) as unknown as WritableStream<Uint8Array>);
+      return lenientWritable((await session.createUnidirectionalStream(streamOptions as WebTransportSendStreamOptions)) as unknown as WritableStream<Uint8Array>);
     } catch {
       return lenientWritable(undefined);
     }
   };
+  const incomingBidirectionalStreams = (session.incomingBidirectionalStreams as ReadableStream<Bidi>).pipeThrough(
+    new TransformStream<Bidi, Bidi>({
+      transform: (stream, controller) => controller.enqueue({ readable: stream.readable.pipeThrough(budgeted(options)), writable: stream.writable }),
+    }),
+  );
   const incomingUnidirectionalStreams = (session.incomingUnidirectionalStreams as ReadableStream<ReadableStream<Uint8Array>>).pipeThrough(
     new TransformStream<ReadableStream<Uint8Array>, ReadableStream<Uint8Array>>({
       transform: (stream, controller) => controller.enqueue(stream.pipeThrough(framed(options))),
@@ -49,6 +63,9 @@ export function libraryWebTransport(session: WebTransport, options: LibraryWebTr
       if (property === 'createBidirectionalStream') return createBidirectionalStream;
       if (property === 'createUnidirectionalStream') return createUnidirectionalStream;
       if (property === 'incomingUnidirectionalStreams') return incomingUnidirectionalStreams;
+      if (property === 'incomingBidirectionalStreams') return incomingBidirectionalStreams;
+      // The owner closes the session, with a reason the publisher can read; the library only says it wants to.
+      if (property === 'close') return () => options.onLibraryClose();
       // The receiver is the session itself: its getters and methods may use private fields.
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;
@@ -94,6 +111,18 @@ function framed(options: LibraryWebTransportOptions): TransformStream<Uint8Array
     },
     flush(controller) {
       for (const rest of framer.end()) controller.enqueue(rest);
+    },
+  });
+}
+
+function budgeted(options: LibraryWebTransportOptions): TransformStream<Uint8Array, Uint8Array> {
+  const budget = new ByteBudget();
+  return new TransformStream({
+    transform(chunk, controller) {
+      if (budget.take(chunk.length, options.now())) return controller.enqueue(chunk);
+      const detail = 'a control stream over its byte budget (256 KiB at once, 64 KiB/s)';
+      options.onRefusedStream(detail);
+      controller.error(new Error(detail));
     },
   });
 }

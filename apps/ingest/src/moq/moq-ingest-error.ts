@@ -7,6 +7,8 @@
 export type MoqIngestErrorCode =
   /** The moq-lite handshake failed (SETUP, or a protocol @moq/lite does not speak). */
   | 'moq_handshake_failed'
+  /** @moq/lite ended the connection on a protocol error (the detail says what was refused, when it was the ingest). */
+  | 'moq_protocol_error'
   /** The session speaks IETF moq-transport, which onair does not ingest (moq-lite only). */
   | 'moq_unsupported_version'
   /** The publisher stopped announcing before an active broadcast appeared. */

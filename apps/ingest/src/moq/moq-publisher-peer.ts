@@ -122,8 +122,8 @@ export interface MoqPublisherStats {
   /** Broadcast name the publisher announced (its own label, not the stream's identity). */
   broadcast: string | null;
   catalogUpdates: number;
-  /** Group streams refused before the library read them (a frame over every track's cap). */
-  refusedGroups: number;
+  /** Streams refused before the library read them: a group with a frame over every track's cap (the group is lost), a control stream over its byte budget. */
+  refusedStreams: number;
   /** Back-channel version the publisher advertised in its catalog; 0 = none (third-party publisher). */
   controlVersion: number;
   keyframeRequests: KeyframeRequestStats;
@@ -168,7 +168,9 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
   private backlogBytes = 0;
   private readonly backChannel: KeyframeBackChannel;
   private closeReason: string | undefined;
-  private refusedGroups = 0;
+  private shuttingDown = false;
+  private refusedStreams = 0;
+  private lastRefusal: string | undefined;
 
   constructor(
     private readonly session: WebTransport,
@@ -249,7 +251,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
       wtProtocol: (this.session as { protocol?: string }).protocol ?? '',
       broadcast: this.broadcastPath ?? null,
       catalogUpdates: this.catalogUpdates.count,
-      refusedGroups: this.refusedGroups,
+      refusedStreams: this.refusedStreams,
       controlVersion: this.backChannel.publisherVersion,
       keyframeRequests: this.backChannel.getStats(),
       setupMs: this.connectedAt === undefined ? null : Math.round(this.connectedAt - this.createdAt),
@@ -266,9 +268,12 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
         // The hang timestamp (≤ 8 bytes) on top of the largest payload any track may carry.
         maxFrameBytes: Math.max(this.limits.maxVideoFrameBytes, this.limits.maxAudioFrameBytes, this.limits.maxCatalogBytes) + 8,
         onRefusedStream: (detail) => {
-          this.refusedGroups += 1;
-          this.log.warn({ detail }, 'MoQ group stream refused (its group is lost)');
+          this.refusedStreams += 1;
+          this.lastRefusal = detail;
+          this.log.warn({ detail }, 'MoQ stream refused');
         },
+        now: this.now,
+        onLibraryClose: () => this.libraryClosed(),
       });
       connection = await Moq.Connection.accept(transport, libraryUrl);
     } catch (error) {
@@ -492,6 +497,21 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     return 'the tracks did not start';
   }
 
+  /**
+   * The library gives up on its connection when a stream fails in a way it treats as fatal (one
+   * this ingest refused, a protocol error) — or when the publisher left and its streams ended
+   * before the session's own end was reported. The session's end, if it comes within the turn,
+   * says the latter; otherwise the session is closed here, with the reason.
+   */
+  private libraryClosed(): void {
+    if (this.state === 'closed' || this.shuttingDown) return;
+    setImmediate(() => {
+      if (this.state === 'closed' || this.shuttingDown) return;
+      const detail = this.lastRefusal ? `after refusing ${this.lastRefusal}` : "@moq/lite's reason is in the debug log";
+      this.fail(new MoqIngestError('moq_protocol_error', `the moq-lite connection failed (${detail})`));
+    });
+  }
+
   private publisherGone(detail: string): void {
     if (this.state === 'connecting') this.fail(new MoqIngestError('moq_session_closed', detail));
     else if (this.state === 'connected') {
@@ -502,7 +522,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
 
   /** Setup failed (rejects `ready`), or the running session broke: either way it ends. */
   private fail(error: MoqIngestError): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.shuttingDown) return;
     if (this.state === 'connecting') {
       this.log.warn({ code: error.code, detail: error.message }, 'MoQ publish session refused');
       this.rejectReady(error);
@@ -511,7 +531,9 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
   }
 
   private shutdown(reason: MoqIngestErrorCode | string, closeCode: number, detail?: string): void {
-    if (this.state === 'closed') return;
+    // Closing the connection below makes the library close the session, which calls back here.
+    if (this.state === 'closed' || this.shuttingDown) return;
+    this.shuttingDown = true;
     const wasConnecting = this.state === 'connecting';
     this.closeReason = reason;
     clearTimeout(this.setupTimer);
