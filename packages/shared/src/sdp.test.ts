@@ -124,9 +124,30 @@ describe('parseTrickleFragment', () => {
   it.each([
     ['a candidate outside an m-line', 'a=candidate:1 1 udp 1 1.2.3.4 5 typ host\r\n', /outside an m-line/],
     ['a malformed candidate', 'm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:garbage\r\n', /malformed candidate/],
-    ['an unexpected line', 'v=0\r\n', /only a= and m= lines/],
-    ['an unexpected attribute', 'a=fingerprint:sha-256 AA\r\n', /unexpected attribute/],
+    ['a candidate with an 18-digit priority', 'm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:1 1 udp 123456789012345678 127.0.0.1 5000 typ host\r\n', /priority/],
+    ['a whole SDP instead of a fragment', 'v=0\r\n', /not a trickle-ice-sdpfrag/],
+    ['a line that is not <type>=<value>', 'm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nhello\r\n', /not "<type>=<value>"/],
   ])('rejects %s', (_name, body, message) => {
     expect(() => parseTrickleFragment(body)).toThrow(message);
+  });
+
+  // RFC 8866 §5.13: an attribute the receiver does not understand is ignored — it must not cost
+  // the valid candidates beside it. A WHEP client writes Firefox's end of candidates (an empty
+  // candidate string) as a bare `a=`.
+  it.each([
+    ['an empty attribute (a=)', 'a='],
+    ['an unknown attribute', 'a=x-custom:whatever'],
+    ['an attribute that belongs in a full SDP', 'a=fingerprint:sha-256 AA'],
+    ['an attribute without a value', 'a=rtcp-mux'],
+    ['a c= line', 'c=IN IP4 0.0.0.0'],
+  ])('ignores %s and keeps the candidates beside it', (_name, line) => {
+    const body = ['m=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:0', 'a=candidate:1 1 udp 2122260223 127.0.0.1 61764 typ host', line, 'a=candidate:2 1 udp 2122260222 127.0.0.1 61765 typ host', ''].join('\r\n');
+    expect(parseTrickleFragment(body).media[0]?.candidates).toEqual(['1 1 udp 2122260223 127.0.0.1 61764 typ host', '2 1 udp 2122260222 127.0.0.1 61765 typ host']);
+  });
+
+  it('reads a session-level a=end-of-candidates (RFC 8840 §4.4)', () => {
+    expect(parseTrickleFragment('a=ice-ufrag:u1\r\na=ice-pwd:p0123456789012345678901\r\na=end-of-candidates\r\n').endOfCandidates).toBe(true);
+    expect(parseTrickleFragment('m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=end-of-candidates\r\n').endOfCandidates).toBe(true);
+    expect(parseTrickleFragment('m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n').endOfCandidates).toBe(false);
   });
 });

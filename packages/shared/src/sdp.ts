@@ -4,9 +4,10 @@
  * fragments. The ingest rejects what it cannot serve with a message a person can act on.
  */
 
-export class SdpError extends Error {
-  override name = 'SdpError';
-}
+import { parseIceCandidate } from './ice-candidate';
+import { SdpError } from './sdp-error';
+
+export { SdpError };
 
 export interface SdpCodec {
   payloadType: number;
@@ -360,24 +361,34 @@ export interface TrickleFragment {
   iceUfrag: string | undefined;
   icePwd: string | undefined;
   media: Array<{ mid: string | undefined; mLineIndex: number; candidates: string[]; endOfCandidates: boolean }>;
+  /** `a=end-of-candidates` at session level, or in any m-line (with BUNDLE there is one transport). */
+  endOfCandidates: boolean;
 }
+
+/** Session description lines that make a body a whole SDP, not a fragment (RFC 8840 §9). */
+const SESSION_ONLY_TYPES = new Set(['v', 'o', 's', 't']);
 
 /**
  * Parses an `application/trickle-ice-sdpfrag` body (RFC 8840 §4.4 / RFC 9725 §4.3.1): optional
- * session-level a=ice-ufrag/a=ice-pwd/a=ice-options, then m-lines each with a=mid and
- * a=candidate / a=end-of-candidates lines. Throws SdpError for anything else.
+ * session-level a=ice-ufrag/a=ice-pwd, then m-lines each with a=mid and a=candidate /
+ * a=end-of-candidates lines. Attributes it does not understand, an empty `a=` included, are
+ * ignored (RFC 8866 §5.13) so they never cost the candidates beside them; a malformed candidate,
+ * a line that is not `<type>=<value>` or a whole SDP throws SdpError.
  */
 export function parseTrickleFragment(text: string): TrickleFragment {
-  const fragment: TrickleFragment = { iceUfrag: undefined, icePwd: undefined, media: [] };
+  const fragment: TrickleFragment = { iceUfrag: undefined, icePwd: undefined, media: [], endOfCandidates: false };
   let current: TrickleFragment['media'][number] | undefined;
   splitLines(text).forEach((line, index) => {
     const at = `line ${index + 1}`;
-    if (line.startsWith('m=')) {
+    if (!/^[a-z]=/.test(line)) throw new SdpError(`${at} is not "<type>=<value>": ${truncate(line)}`);
+    const type = line[0]!;
+    if (SESSION_ONLY_TYPES.has(type)) throw new SdpError(`${at}: "${type}=" belongs to a whole SDP, not a trickle-ice-sdpfrag`);
+    if (type === 'm') {
       current = { mid: undefined, mLineIndex: fragment.media.length, candidates: [], endOfCandidates: false };
       fragment.media.push(current);
       return;
     }
-    if (!line.startsWith('a=')) throw new SdpError(`${at}: only a= and m= lines belong in a trickle-ice-sdpfrag: ${truncate(line)}`);
+    if (type !== 'a') return; // c=, b=, i=: nothing ICE needs
     const value = line.slice(2);
     const colon = value.indexOf(':');
     const name = colon < 0 ? value : value.slice(0, colon);
@@ -388,20 +399,22 @@ export function parseTrickleFragment(text: string): TrickleFragment {
     } else if (name === 'ice-pwd') {
       if (current) throw new SdpError(`${at}: a=ice-pwd must come before the m-lines`);
       fragment.icePwd = rest;
-    } else if (name === 'ice-options' || name === 'group') {
-      // Allowed and not needed: onair always supports trickle.
     } else if (name === 'mid') {
       if (!current) throw new SdpError(`${at}: a=mid outside an m-line`);
       current.mid = rest;
     } else if (name === 'candidate') {
       if (!current) throw new SdpError(`${at}: a=candidate outside an m-line`);
-      if (!/^\S+ \d+ \S+ \d+ \S+ \d+ typ \S+/.test(rest)) throw new SdpError(`${at}: malformed candidate "${truncate(rest)}"`);
+      try {
+        parseIceCandidate(rest);
+      } catch (error) {
+        throw new SdpError(`${at}: malformed candidate "${truncate(rest)}": ${error instanceof Error ? error.message : String(error)}`);
+      }
       current.candidates.push(rest);
     } else if (name === 'end-of-candidates') {
+      fragment.endOfCandidates = true;
       if (current) current.endOfCandidates = true;
-    } else {
-      throw new SdpError(`${at}: unexpected attribute a=${truncate(name)} in a trickle-ice-sdpfrag`);
     }
+    // Anything else (ice-options, group, an empty a=, an extension) is ignored: RFC 8866 §5.13.
   });
   return fragment;
 }

@@ -130,9 +130,16 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
   async addRemoteCandidates(fragment: TrickleFragment): Promise<void> {
     for (const media of fragment.media) {
       for (const candidate of media.candidates) {
-        await this.pc.addIceCandidate({ candidate: `candidate:${candidate}`, sdpMid: media.mid, sdpMLineIndex: media.mLineIndex });
+        try {
+          await this.pc.addIceCandidate({ candidate: `candidate:${candidate}`, sdpMid: media.mid, sdpMLineIndex: media.mLineIndex });
+        } catch {
+          // A candidate werift cannot place (a mid the offer did not have): ignored, like any
+          // other candidate that cannot be used; the others still apply.
+        }
       }
     }
+    // RFC 8838 §13 / RFC 8840 §4.4: no more candidates; ICE may conclude once its checks do.
+    if (fragment.endOfCandidates) await this.pc.addIceCandidate({}).catch(() => undefined);
   }
 
   close(): Promise<void> {
