@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { aiortcOffer, chromeOffer, obsOffer } from './fixtures/sdp-offers';
-import { h264Profile, parseOffer, parseSdp, parseTrickleFragment, restrictOffer, SdpError, selectPublisherCodecs, selectViewerCodecs } from './sdp';
+import { aiortcOffer, chromeOffer, firefoxWhepOffer, firefoxWhipOffer, obsOffer } from './fixtures/sdp-offers';
+import { bundleOnlyAsBundled, h264Profile, parseOffer, parseSdp, parseTrickleFragment, restrictOffer, SdpError, selectPublisherCodecs, selectViewerCodecs } from './sdp';
 
 describe('parseOffer + selectPublisherCodecs', () => {
   const good: Array<{ name: string; sdp: string; video: [string, number] | undefined; audio: number | undefined }> = [
@@ -149,5 +149,49 @@ describe('parseTrickleFragment', () => {
     expect(parseTrickleFragment('a=ice-ufrag:u1\r\na=ice-pwd:p0123456789012345678901\r\na=end-of-candidates\r\n').endOfCandidates).toBe(true);
     expect(parseTrickleFragment('m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=end-of-candidates\r\n').endOfCandidates).toBe(true);
     expect(parseTrickleFragment('m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n').endOfCandidates).toBe(false);
+  });
+});
+
+// Firefox under max-bundle offers every m-line but the first with port 0 + a=bundle-only: bundled
+// media, not rejected (RFC 8843 §6 / §7.3; RFC 8829 §5.2.1). Read as rejected, a Firefox
+// broadcaster's microphone was dropped and Firefox viewers got no audio.
+describe('bundle-only m-lines (Firefox, max-bundle)', () => {
+  it('parses port 0 + a=bundle-only inside the BUNDLE group as bundled', () => {
+    const offer = parseOffer(firefoxWhipOffer);
+    expect(offer.media.map((m) => ({ kind: m.kind, port: m.port, bundleOnly: m.bundleOnly }))).toEqual([
+      { kind: 'audio', port: 9, bundleOnly: false },
+      { kind: 'video', port: 0, bundleOnly: true },
+    ]);
+    expect(offer.bundle).toEqual(['0', '1']);
+  });
+
+  it('a Firefox publisher: opus on the first m-line and VP8 on the bundle-only one', () => {
+    const chosen = selectPublisherCodecs(parseOffer(firefoxWhipOffer));
+    expect(chosen.audio).toMatchObject({ mid: '0', codec: { name: 'opus', payloadType: 109 } });
+    expect(chosen.video).toMatchObject({ mid: '1', codec: { name: 'VP8', payloadType: 120 } });
+  });
+
+  it('a Firefox viewer of a VP8 + opus stream: audio on the bundle-only m-line', () => {
+    const chosen = selectViewerCodecs(parseOffer(firefoxWhepOffer), { video: { name: 'VP8', clockRate: 90000 }, audio: { name: 'opus', clockRate: 48000, channels: 2 } });
+    expect(chosen.video).toMatchObject({ mid: '0', codec: { payloadType: 120 } });
+    expect(chosen.audio).toMatchObject({ mid: '1', codec: { payloadType: 109 } });
+  });
+
+  it('gives a bundle-only m-line the BUNDLE port and drops a=bundle-only for the engines', () => {
+    const out = bundleOnlyAsBundled(firefoxWhepOffer);
+    const media = parseOffer(out).media;
+    expect(media.map((m) => [m.port, m.bundleOnly])).toEqual([[9, false], [9, false]]);
+    expect(out).not.toContain('a=bundle-only');
+    // Nothing else changes.
+    expect(out.replace('m=audio 9 ', 'm=audio 0 ')).toBe(firefoxWhepOffer.replace('a=bundle-only\r\n', ''));
+  });
+
+  it('leaves a port-0 m-line without bundle-only (disabled, RFC 8843 §7.3) and one outside the BUNDLE group as they are', () => {
+    const disabled = firefoxWhepOffer.replace('a=bundle-only\r\n', '');
+    expect(bundleOnlyAsBundled(disabled)).toBe(disabled);
+    expect(selectViewerCodecs(parseOffer(disabled), { audio: { name: 'opus', clockRate: 48000 } }).audio).toBeUndefined();
+    const ungrouped = firefoxWhepOffer.replace('a=group:BUNDLE 0 1\r\n', '');
+    expect(bundleOnlyAsBundled(ungrouped)).toBe(ungrouped);
+    expect(selectViewerCodecs(parseOffer(ungrouped), { audio: { name: 'opus', clockRate: 48000 } }).audio).toBeUndefined();
   });
 });

@@ -33,6 +33,8 @@ export interface SdpMedia {
   iceUfrag: string | undefined;
   icePwd: string | undefined;
   candidates: string[];
+  /** `a=bundle-only` (RFC 8843 §6): with port 0, bundled media rather than a rejected m-line. */
+  bundleOnly: boolean;
 }
 
 export interface ParsedSdp {
@@ -41,6 +43,8 @@ export interface ParsedSdp {
   iceUfrag: string | undefined;
   icePwd: string | undefined;
   fingerprint: boolean;
+  /** Mids of the first `a=group:BUNDLE` (RFC 8843 §7.1), in order; empty without one. */
+  bundle: string[];
 }
 
 const MAX_MEDIA_SECTIONS = 16;
@@ -60,7 +64,7 @@ export function parseSdp(text: string): ParsedSdp {
   const lines = splitLines(text);
   if (lines.length === 0) throw new SdpError('the SDP is empty');
   if (lines[0] !== 'v=0') throw new SdpError('the SDP must start with "v=0"');
-  const parsed: ParsedSdp = { media: [], iceUfrag: undefined, icePwd: undefined, fingerprint: false };
+  const parsed: ParsedSdp = { media: [], iceUfrag: undefined, icePwd: undefined, fingerprint: false, bundle: [] };
   let current: SdpMedia | undefined;
   const fmtpByMedia = new Map<SdpMedia, Map<number, string>>();
   const fbByMedia = new Map<SdpMedia, Map<string, string[]>>();
@@ -90,6 +94,7 @@ export function parseSdp(text: string): ParsedSdp {
         iceUfrag: undefined,
         icePwd: undefined,
         candidates: [],
+        bundleOnly: false,
       };
       parsed.media.push(current);
       fmtpByMedia.set(current, new Map());
@@ -119,8 +124,14 @@ export function parseSdp(text: string): ParsedSdp {
       parsed.fingerprint = true;
       return;
     }
+    if (name === 'group' && !current) {
+      const [semantics, ...mids] = rest.trim().split(/\s+/);
+      if (semantics === 'BUNDLE' && parsed.bundle.length === 0) parsed.bundle = mids;
+      return;
+    }
     if (!current) return;
     if (name === 'mid') current.mid = rest;
+    else if (name === 'bundle-only') current.bundleOnly = true;
     else if (DIRECTIONS.has(name)) current.direction = name as SdpMedia['direction'];
     else if (name === 'candidate') current.candidates.push(rest);
     else if (name === 'rtpmap') {
@@ -170,6 +181,50 @@ export function parseOffer(text: string): ParsedSdp {
     if (!(media.iceUfrag ?? sdp.iceUfrag) || !(media.icePwd ?? sdp.icePwd)) throw new SdpError(`m-line ${index} (${media.kind}) has no a=ice-ufrag/a=ice-pwd`);
   });
   return sdp;
+}
+
+/**
+ * Whether an m-line carries media: a non-zero port, or port 0 with `a=bundle-only` inside a
+ * BUNDLE group whose tagged (first) m-line has a port — bundled, not rejected (RFC 8843 §6,
+ * §7.3.1; Firefox offers every m-line but the first this way under max-bundle). Port 0 without
+ * bundle-only is a rejected or disabled m-line (RFC 8843 §7.3 note, RFC 3264 §6).
+ */
+export function isActiveMedia(sdp: ParsedSdp, media: SdpMedia): boolean {
+  if (media.port !== 0) return true;
+  if (!media.bundleOnly || media.mid === undefined || !sdp.bundle.includes(media.mid)) return false;
+  const tagged = sdp.media.find((m) => m.mid === sdp.bundle[0]);
+  return tagged !== undefined && tagged.port !== 0;
+}
+
+/**
+ * The offer as the WebRTC engines are given it: each bundled `bundle-only` m-line (see
+ * isActiveMedia) gets the tagged m-line's port and loses `a=bundle-only`. werift and
+ * libdatachannel read port 0 as "rejected" whatever follows; with the port they answer the
+ * m-line like any bundled one — the BUNDLE port and no `a=bundle-only`, as RFC 9143 §7.3 has the
+ * answerer do (RFC 8843 §7.3's port 0 + bundle-only in answers was dropped for JSEP's form).
+ */
+export function bundleOnlyAsBundled(text: string): string {
+  const sdp = parseSdp(text);
+  const activate = new Set<number>();
+  sdp.media.forEach((media, index) => {
+    if (media.port === 0 && isActiveMedia(sdp, media)) activate.add(index);
+  });
+  if (activate.size === 0) return text;
+  const taggedPort = sdp.media.find((m) => m.mid === sdp.bundle[0])!.port;
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const out: string[] = [];
+  let mIndex = -1;
+  for (const line of splitLines(text)) {
+    if (line.startsWith('m=')) {
+      mIndex += 1;
+      if (activate.has(mIndex)) {
+        out.push(line.replace(/^(m=\S+ )0( |\/)/, `$1${taggedPort}$2`));
+        continue;
+      }
+    } else if (activate.has(mIndex) && line === 'a=bundle-only') continue;
+    out.push(line);
+  }
+  return out.join(eol) + eol;
 }
 
 /** `a=fmtp` parameters (`k=v;k2=v2`) → record with lower-cased keys. */
@@ -251,7 +306,7 @@ export function pickOpus(codecs: SdpCodec[]): SdpCodec | undefined {
 export function selectPublisherCodecs(offer: ParsedSdp): { video?: CodecSelection; audio?: CodecSelection } {
   const out: { video?: CodecSelection; audio?: CodecSelection } = {};
   offer.media.forEach((media, mLineIndex) => {
-    if (media.port === 0 || media.mid === undefined) return;
+    if (!isActiveMedia(offer, media) || media.mid === undefined) return;
     if (media.kind === 'video' && !out.video) {
       const codec = pickPublisherVideoCodec(media.codecs);
       if (codec) out.video = { mLineIndex, mid: media.mid, kind: 'video', codec };
@@ -277,7 +332,7 @@ export interface StreamCodecs {
 export function selectViewerCodecs(offer: ParsedSdp, stream: StreamCodecs): { video?: CodecSelection; audio?: CodecSelection } {
   const out: { video?: CodecSelection; audio?: CodecSelection } = {};
   offer.media.forEach((media, mLineIndex) => {
-    if (media.port === 0 || media.mid === undefined) return;
+    if (!isActiveMedia(offer, media) || media.mid === undefined) return;
     if (media.kind === 'video' && !out.video && stream.video) {
       const codec = pickMatchingVideo(media.codecs, stream.video);
       if (codec) out.video = { mLineIndex, mid: media.mid, kind: 'video', codec };

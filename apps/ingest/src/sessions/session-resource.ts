@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OnairError } from '@onair/shared/errors';
-import { type CodecSelection, codecLabel, parseOffer, parseTrickleFragment, type ParsedSdp, SdpError } from '@onair/shared/sdp';
+import { bundleOnlyAsBundled, type CodecSelection, codecLabel, parseOffer, parseTrickleFragment, type ParsedSdp, restrictOffer, SdpError } from '@onair/shared/sdp';
 import { readBody, requireContentType, type Router } from '@onair/service/http';
 import type { IceServer, IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
@@ -24,6 +24,15 @@ export async function readOffer(req: IncomingMessage, config: IngestConfig): Pro
     if (error instanceof SdpError) throw new OnairError('invalid_sdp', `The SDP offer is invalid: ${error.message}.`, { cause: error });
     throw error;
   }
+}
+
+/**
+ * The offer as the engine is given it: each chosen m-line restricted to its one codec, and
+ * Firefox's bundle-only m-lines (port 0 under max-bundle) given the BUNDLE port, which both
+ * engines would otherwise answer as rejected (sdp.ts bundleOnlyAsBundled).
+ */
+export function engineOffer(text: string, selections: Array<CodecSelection | undefined>): string {
+  return bundleOnlyAsBundled(restrictOffer(text, selections.filter((s) => s !== undefined)));
 }
 
 /** The codecs chosen in an offer, as the engine takes them (the offerer's payload types and fmtp). */

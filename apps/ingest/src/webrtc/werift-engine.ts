@@ -72,6 +72,18 @@ function iceConfig(hosts: string[], portRange: [number, number] | undefined) {
   };
 }
 
+/**
+ * werift 0.25 stops scheduling checks once it was told the remote candidates ended and its check
+ * list is empty, and then fails the connection even when the peer's own checks reach it (a
+ * peer-reflexive pair, RFC 8445 §7.3.1.3). That is every Firefox: its offer ends with
+ * `a=end-of-candidates` and its host candidates are mDNS names the ingest does not resolve
+ * (Firefox said ICE connected, werift never did). Without the marker werift keeps listening
+ * until the connect timeout; it only loses the early "failed" it would have reported.
+ */
+function withoutEndOfCandidates(offer: string): string {
+  return offer.replace(/^a=end-of-candidates\r?\n/gm, '');
+}
+
 function remoteUfrag(offer: string): string | undefined {
   return /^a=ice-ufrag:(\S+)/m.exec(offer)?.[1];
 }
@@ -101,7 +113,7 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
 
   /** Applies the offer, lets the subclass set up transceivers, answers with all candidates. */
   protected async negotiate(direction: 'recvonly' | 'sendonly'): Promise<void> {
-    await this.pc.setRemoteDescription({ type: 'offer', sdp: this.options.offer });
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: withoutEndOfCandidates(this.options.offer) });
     for (const transceiver of this.pc.getTransceivers()) {
       if (transceiver.kind !== 'audio' && transceiver.kind !== 'video') continue;
       transceiver.setDirection(direction);
@@ -138,8 +150,7 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
         }
       }
     }
-    // RFC 8838 §13 / RFC 8840 §4.4: no more candidates; ICE may conclude once its checks do.
-    if (fragment.endOfCandidates) await this.pc.addIceCandidate({}).catch(() => undefined);
+    // `fragment.endOfCandidates` is not passed on: see withoutEndOfCandidates.
   }
 
   close(): Promise<void> {

@@ -3,12 +3,12 @@
  * the viewer receives the publisher's RTP as is (no re-encoding). PATCH/DELETE on the resource.
  */
 import { OnairError } from '@onair/shared/errors';
-import { restrictOffer, selectViewerCodecs } from '@onair/shared/sdp';
+import { selectViewerCodecs } from '@onair/shared/sdp';
 import type { Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { StreamStore } from '../streams/stream-store';
-import { negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
+import { engineOffer, negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
 
 export interface WhepRouteDeps {
   store: StreamStore;
@@ -33,7 +33,7 @@ export function registerWhepRoutes(router: Router, { store, media, config }: Whe
       throw new OnairError('no_supported_codec', `The offer cannot receive this stream, which carries ${carries} (forwarded without re-encoding).`, { extensions: { accepted: [streamCodecs.video?.name, streamCodecs.audio?.name].filter(Boolean) } });
     }
     const codecs = negotiatedCodecs([chosen.video, chosen.audio]);
-    const restricted = restrictOffer(offer.text, [chosen.video, chosen.audio].filter((s) => s !== undefined));
+    const restricted = engineOffer(offer.text, [chosen.video, chosen.audio]);
     log.debug({ stream: record.id, offer: offer.text }, 'WHEP offer');
     const session = await media.view(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.portRange } });
     log.info({ stream: record.id, name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, answerMs: Math.round(performance.now() - started) }, 'WHEP session created');

@@ -3,12 +3,12 @@
  * offer → 201 with the answer and the session resource; PATCH/DELETE on that resource.
  */
 import { OnairError } from '@onair/shared/errors';
-import { ACCEPTED_CODECS, restrictOffer, selectPublisherCodecs } from '@onair/shared/sdp';
+import { ACCEPTED_CODECS, selectPublisherCodecs } from '@onair/shared/sdp';
 import { bearerToken, type Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { StreamStore } from '../streams/stream-store';
-import { negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
+import { engineOffer, negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
 
 export interface WhipRouteDeps {
   store: StreamStore;
@@ -29,7 +29,7 @@ export function registerWhipRoutes(router: Router, { store, media, config }: Whi
       throw new OnairError('no_supported_codec', `The offer has no codec onair accepts. Accepted: ${ACCEPTED_CODECS.join(', ')}.`, { extensions: { accepted: ACCEPTED_CODECS } });
     }
     const codecs = negotiatedCodecs([chosen.video, chosen.audio]);
-    const restricted = restrictOffer(offer.text, [chosen.video, chosen.audio].filter((s) => s !== undefined));
+    const restricted = engineOffer(offer.text, [chosen.video, chosen.audio]);
     log.debug({ stream: record.id, offer: offer.text }, 'WHIP offer');
     const session = await media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.portRange } });
     log.info({ stream: record.id, name: record.name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, answerMs: Math.round(performance.now() - started) }, 'WHIP session created');
