@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, csv, parseConfig } from '@onair/service/config';
+import { privateByDefault } from './sessions/remote-candidate-gate';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -36,6 +37,11 @@ const envSchema = z
       .string()
       .regex(/^\d+-\d+$/, 'must look like 40000-40999')
       .optional(),
+    /**
+     * Send ICE checks to private-range candidates (RFC 1918, CGNAT, ULA): `true`/`false`. Default:
+     * when an ICE host is private itself (a LAN server must reach LAN clients), else not.
+     */
+    ONAIR_ICE_ALLOW_PRIVATE: z.enum(['true', 'false']).optional(),
     /** STUN/TURN servers as JSON (`[{"urls":"stun:stun.example.org"}]`); announced in WHIP/WHEP `Link` headers. */
     ONAIR_ICE_SERVERS: z.string().optional(),
     /** Public web app URL, for watch links in API responses. */
@@ -64,6 +70,8 @@ export interface IngestConfig {
     hosts: string[];
     portRange: [number, number] | undefined;
     servers: IceServer[];
+    /** See ONAIR_ICE_ALLOW_PRIVATE. */
+    allowPrivate: boolean;
   };
   limits: {
     /** Largest SDP offer accepted, in bytes (an offer from Chrome with simulcast is ~6 KiB). */
@@ -72,6 +80,8 @@ export interface IngestConfig {
     connectTimeoutMs: number;
     /** At most one keyframe request upstream per this many ms. */
     keyframeIntervalMs: number;
+    /** Remote ICE candidates accepted per session, offer and trickle together (sessions/remote-candidate-gate.ts). */
+    maxRemoteCandidates: number;
   };
 }
 
@@ -100,8 +110,8 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     adminToken: raw.ONAIR_ADMIN_TOKEN,
     corsOrigin: raw.ONAIR_CORS_ORIGIN,
     viewerEngine: raw.ONAIR_VIEWER_ENGINE,
-    ice: { hosts: iceHosts, portRange, servers },
-    limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500 },
+    ice: { hosts: iceHosts, portRange, servers, allowPrivate: raw.ONAIR_ICE_ALLOW_PRIVATE ? raw.ONAIR_ICE_ALLOW_PRIVATE === 'true' : privateByDefault(iceHosts) },
+    limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500, maxRemoteCandidates: 10 },
   };
 }
 

@@ -120,3 +120,33 @@ describe('malformed trickled candidates', () => {
     expect(((await res.json()) as { code: string; detail: string })).toMatchObject({ code: 'invalid_ice_fragment', detail: expect.stringMatching(/priority/) });
   });
 });
+
+describe('where the ingest sends ICE checks', () => {
+  // The attack from the review: one anonymous offer listing 30 candidates of the client's choosing
+  // made the ingest send STUN to all 30 (150 packets: a reflector and port prober). Here the 30
+  // targets are loopback sockets, which this loopback ingest may reach; the cap must hold anyway.
+  it.each(engines)('$engine: a 4 KB offer with 30 candidates reaches at most 10 targets', async ({ kind }) => {
+    const sink = await startStunSink(30);
+    try {
+      const offer = (await makeOffer(kind === 'whip' ? 'sendonly' : 'recvonly')).replace(
+        /^(a=mid:0\r?\n)/m,
+        (mid) => mid + sink.ports.map((port, i) => `a=candidate:${i + 1} 1 udp ${2130706431 - i} 127.0.0.1 ${port} typ host generation 0 ufrag abcd network-id ${i + 1} network-cost 10\r\n`).join(''),
+      );
+      expect(Buffer.byteLength(offer)).toBeGreaterThan(4_000);
+      const res = await fetch(`${base}${kind === 'whip' ? '/whip' : '/whep/live'}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/sdp', ...(kind === 'whip' ? { Authorization: `Bearer ${streamKey}` } : {}) },
+        body: offer,
+      });
+      expect(res.status).toBe(201);
+      await pollUntil('the first checks', () => sink.targetsHit() >= 10, { timeoutMs: 5_000 });
+      // A measurement window: checks retransmit for seconds; every target hit in it counts.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      console.log(`[ice checks] ${kind}: ${Buffer.byteLength(offer)} B offer, 30 candidates → ${sink.targetsHit()} targets, ${sink.totalRequests()} STUN requests`);
+      expect(sink.targetsHit()).toBe(10);
+      await fetch(`${base}${res.headers.get('location')}`, { method: 'DELETE' });
+    } finally {
+      await sink.close();
+    }
+  });
+});

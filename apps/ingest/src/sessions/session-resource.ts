@@ -3,6 +3,7 @@
  * its headers, and the session resource's PATCH (trickle ICE, RFC 8840) and DELETE.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { OnairError } from '@onair/shared/errors';
 import { bundleOnlyAsBundled, type CodecSelection, codecLabel, parseOffer, parseTrickleFragment, type ParsedSdp, restrictOffer, SdpError } from '@onair/shared/sdp';
 import { readBody, requireContentType, type Router } from '@onair/service/http';
@@ -10,6 +11,8 @@ import type { IceServer, IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { AnySession, SessionKind } from '../router/sessions';
 import type { NegotiatedCodec } from '../webrtc/engine';
+import { addressScope } from './address-scope';
+import { RemoteCandidateGate } from './remote-candidate-gate';
 
 export const SDP_TYPE = 'application/sdp';
 export const TRICKLE_TYPE = 'application/trickle-ice-sdpfrag';
@@ -27,12 +30,26 @@ export async function readOffer(req: IncomingMessage, config: IngestConfig): Pro
 }
 
 /**
- * The offer as the engine is given it: each chosen m-line restricted to its one codec, and
+ * The offer as the engine is given it: each chosen m-line restricted to its one codec,
  * Firefox's bundle-only m-lines (port 0 under max-bundle) given the BUNDLE port, which both
- * engines would otherwise answer as rejected (sdp.ts bundleOnlyAsBundled).
+ * engines would otherwise answer as rejected (sdp.ts bundleOnlyAsBundled), and only the
+ * candidates the session's gate admits.
  */
-export function engineOffer(text: string, selections: Array<CodecSelection | undefined>): string {
-  return bundleOnlyAsBundled(restrictOffer(text, selections.filter((s) => s !== undefined)));
+export function engineOffer(text: string, selections: Array<CodecSelection | undefined>, gate: RemoteCandidateGate): string {
+  return gate.filterOffer(bundleOnlyAsBundled(restrictOffer(text, selections.filter((s) => s !== undefined))));
+}
+
+/** This machine's own unicast addresses beyond loopback and link-local, read per session (they change). */
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((entries) => entries ?? [])
+    .filter((entry) => !entry.internal && addressScope(entry.address) !== 'link-local')
+    .map((entry) => entry.address);
+}
+
+/** A new session's gate for remote candidates (see remote-candidate-gate.ts). */
+export function candidateGate(config: IngestConfig): RemoteCandidateGate {
+  return new RemoteCandidateGate({ iceHosts: config.ice.hosts, allowPrivate: config.ice.allowPrivate, maxCandidates: config.limits.maxRemoteCandidates }, localAddresses());
 }
 
 /** The codecs chosen in an offer, as the engine takes them (the offerer's payload types and fmtp). */
@@ -104,7 +121,7 @@ export function registerSessionResource(router: Router, kind: SessionKind, media
     if (fragment.iceUfrag !== undefined && fragment.iceUfrag !== session.peer.remoteIceUfrag) {
       throw new OnairError('ice_restart_unsupported', 'This server does not support ICE restarts. DELETE this session and POST a new offer.');
     }
-    await session.peer.addRemoteCandidates(fragment);
+    await session.peer.addRemoteCandidates(session.remoteCandidates?.filterFragment(fragment) ?? fragment);
     res.writeHead(204, { ETag: session.etag });
     res.end();
   });

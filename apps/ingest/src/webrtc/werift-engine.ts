@@ -7,6 +7,7 @@
  *   advertised (`iceAdditionalHostAddresses`); sockets bind to the configured address per family
  *   (`iceInterfaceAddresses`). werift binds one address per family, so with several hosts of one
  *   family the sockets bind the wildcard address and only the configured ones are advertised.
+ * - werift queries stun.l.google.com unless told otherwise: `iceServers: []`.
  * - TWCC is left out: with it on, Chrome collapsed to ~30 kbps; a periodic REMB bounds the
  *   publisher's rate instead.
  */
@@ -100,6 +101,10 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
     this.remoteIceUfrag = remoteUfrag(options.offer);
     const { video, audio } = options.codecs;
     this.pc = new RTCPeerConnection({
+      // werift's default is Google's public STUN server: every session looked it up and queried it
+      // (and, offline, held the answer 5 s for the srflx gathering to time out). The ingest's own
+      // addresses are what it advertises; ONAIR_ICE_SERVERS are for clients.
+      iceServers: [],
       codecs: { video: video ? [toWeriftCodec(video)] : [], audio: audio ? [toWeriftCodec(audio)] : [] },
       headerExtensions: { video: [useSdesMid(), useAbsSendTime()], audio: [useSdesMid()] },
       ...iceConfig(options.ice.hosts, options.ice.portRange),

@@ -8,7 +8,7 @@ import type { Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { StreamStore } from '../streams/stream-store';
-import { engineOffer, negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
+import { candidateGate, engineOffer, negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
 
 export interface WhepRouteDeps {
   store: StreamStore;
@@ -33,10 +33,12 @@ export function registerWhepRoutes(router: Router, { store, media, config }: Whe
       throw new OnairError('no_supported_codec', `The offer cannot receive this stream, which carries ${carries} (forwarded without re-encoding).`, { extensions: { accepted: [streamCodecs.video?.name, streamCodecs.audio?.name].filter(Boolean) } });
     }
     const codecs = negotiatedCodecs([chosen.video, chosen.audio]);
-    const restricted = engineOffer(offer.text, [chosen.video, chosen.audio]);
+    const gate = candidateGate(config);
+    const restricted = engineOffer(offer.text, [chosen.video, chosen.audio], gate);
     log.debug({ stream: record.id, offer: offer.text }, 'WHEP offer');
     const session = await media.view(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.portRange } });
-    log.info({ stream: record.id, name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, answerMs: Math.round(performance.now() - started) }, 'WHEP session created');
+    session.remoteCandidates = gate;
+    log.info({ stream: record.id, name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHEP session created');
     sendAnswer(res, session, config);
   });
   registerSessionResource(router, 'whep', media, config);

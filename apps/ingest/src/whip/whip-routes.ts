@@ -8,7 +8,7 @@ import { bearerToken, type Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { StreamStore } from '../streams/stream-store';
-import { engineOffer, negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
+import { candidateGate, engineOffer, negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
 
 export interface WhipRouteDeps {
   store: StreamStore;
@@ -29,10 +29,12 @@ export function registerWhipRoutes(router: Router, { store, media, config }: Whi
       throw new OnairError('no_supported_codec', `The offer has no codec onair accepts. Accepted: ${ACCEPTED_CODECS.join(', ')}.`, { extensions: { accepted: ACCEPTED_CODECS } });
     }
     const codecs = negotiatedCodecs([chosen.video, chosen.audio]);
-    const restricted = engineOffer(offer.text, [chosen.video, chosen.audio]);
+    const gate = candidateGate(config);
+    const restricted = engineOffer(offer.text, [chosen.video, chosen.audio], gate);
     log.debug({ stream: record.id, offer: offer.text }, 'WHIP offer');
     const session = await media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.portRange } });
-    log.info({ stream: record.id, name: record.name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, answerMs: Math.round(performance.now() - started) }, 'WHIP session created');
+    session.remoteCandidates = gate;
+    log.info({ stream: record.id, name: record.name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHIP session created');
     sendAnswer(res, session, config);
   });
   registerSessionResource(router, 'whip', media, config);
