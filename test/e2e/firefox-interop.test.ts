@@ -62,6 +62,15 @@ describe.skipIf(!runnable)('Firefox publishes and watches (video and audio) on o
 
   const summary = (result: PublishAndWatchResult) => JSON.stringify({ whip: result.whip, whep: result.whep, live: result.live, publisherPair: result.publisherPair, first: result.samples[0], last: result.samples.at(-1), error: result.error, ingestLog: result.ingestLog });
 
+  // Firefox leaves loopback out of its candidates (media.peerconnection.ice.loopback: false) and
+  // will not pair its host address with the ingest's 127.0.0.1 (nICEr's loopback/non-loopback
+  // rule); its host addresses are mDNS names. The ingest's default is media on 127.0.0.1 only.
+  it('with default settings on both sides: Firefox\'s default ICE preferences, the ingest\'s default ICE hosts', async () => {
+    const result = await publishAndWatch(ns, { env: { ONAIR_ICE_HOSTS: '' } });
+    console.log(`[firefox, defaults] ${summary(result)}`);
+    expectPublishedAndWatched(result);
+  });
+
   it('media on the namespace\'s own address (ONAIR_ICE_HOSTS): the microphone and the viewer\'s audio, both bundle-only m-lines, get through', async () => {
     const result = await publishAndWatch(ns, { env: { ONAIR_ICE_HOSTS: ns.address } });
     console.log(`[firefox, ICE on ${ns.address}] ${summary(result)}`);

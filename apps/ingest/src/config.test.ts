@@ -32,4 +32,15 @@ describe('loadIngestConfig', () => {
     expect(config.ice.servers).toEqual([{ urls: 'turn:t.example.org', username: 'u', credential: 'c' }]);
     expect(config.ice.portRange).toEqual([40000, 40099]);
   });
+
+  it.each([
+    [{}, { localRelay: true, allowPrivate: false }],
+    [{ ONAIR_ICE_HOSTS: '127.0.0.1' }, { localRelay: false, allowPrivate: false }],
+    [{ ONAIR_ICE_LOCAL_RELAY: 'false' }, { localRelay: false, allowPrivate: false }],
+    [{ ONAIR_ICE_HOSTS: '192.168.1.20' }, { localRelay: false, allowPrivate: true }],
+    [{ ONAIR_ICE_HOSTS: '203.0.113.10' }, { localRelay: false, allowPrivate: false }],
+    [{ ONAIR_ICE_HOSTS: '203.0.113.10', ONAIR_ICE_ALLOW_PRIVATE: 'true' }, { localRelay: false, allowPrivate: true }],
+  ])('ICE policy for %j: %j', (env, expected) => {
+    expect(loadIngestConfig(env).ice).toMatchObject(expected);
+  });
 });

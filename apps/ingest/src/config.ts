@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, csv, parseConfig } from '@onair/service/config';
+import { addressScope } from './sessions/address-scope';
 import { privateByDefault } from './sessions/remote-candidate-gate';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -42,6 +43,13 @@ const envSchema = z
      * when an ICE host is private itself (a LAN server must reach LAN clients), else not.
      */
     ONAIR_ICE_ALLOW_PRIVATE: z.enum(['true', 'false']).optional(),
+    /**
+     * With media on loopback only: also offer each session on this machine's own addresses,
+     * answering only this machine, for browsers here that never send to loopback (Firefox,
+     * libnice) — webrtc/local-ice-relay.ts. `true`/`false`; default `true` when ONAIR_ICE_HOSTS is not
+     * set and the ICE host is loopback (the one-machine default).
+     */
+    ONAIR_ICE_LOCAL_RELAY: z.enum(['true', 'false']).optional(),
     /** STUN/TURN servers as JSON (`[{"urls":"stun:stun.example.org"}]`); announced in WHIP/WHEP `Link` headers. */
     ONAIR_ICE_SERVERS: z.string().optional(),
     /** Public web app URL, for watch links in API responses. */
@@ -72,6 +80,8 @@ export interface IngestConfig {
     servers: IceServer[];
     /** See ONAIR_ICE_ALLOW_PRIVATE. */
     allowPrivate: boolean;
+    /** See ONAIR_ICE_LOCAL_RELAY. */
+    localRelay: boolean;
   };
   limits: {
     /** Largest SDP offer accepted, in bytes (an offer from Chrome with simulcast is ~6 KiB). */
@@ -110,7 +120,10 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     adminToken: raw.ONAIR_ADMIN_TOKEN,
     corsOrigin: raw.ONAIR_CORS_ORIGIN,
     viewerEngine: raw.ONAIR_VIEWER_ENGINE,
-    ice: { hosts: iceHosts, portRange, servers, allowPrivate: raw.ONAIR_ICE_ALLOW_PRIVATE ? raw.ONAIR_ICE_ALLOW_PRIVATE === 'true' : privateByDefault(iceHosts) },
+    ice: { hosts: iceHosts, portRange, servers, allowPrivate: raw.ONAIR_ICE_ALLOW_PRIVATE ? raw.ONAIR_ICE_ALLOW_PRIVATE === 'true' : privateByDefault(iceHosts),
+      // On by default only when nothing was said about ICE hosts: ONAIR_ICE_HOSTS=127.0.0.1 means exactly that.
+      localRelay: raw.ONAIR_ICE_LOCAL_RELAY ? raw.ONAIR_ICE_LOCAL_RELAY === 'true' : !raw.ONAIR_ICE_HOSTS && iceHosts.every((host) => addressScope(host) === 'loopback'),
+    },
     limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500, maxRemoteCandidates: 10 },
   };
 }

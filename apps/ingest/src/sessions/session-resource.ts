@@ -3,7 +3,6 @@
  * its headers, and the session resource's PATCH (trickle ICE, RFC 8840) and DELETE.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { networkInterfaces } from 'node:os';
 import { OnairError } from '@onair/shared/errors';
 import { bundleOnlyAsBundled, type CodecSelection, codecLabel, parseOffer, parseTrickleFragment, type ParsedSdp, restrictOffer, SdpError } from '@onair/shared/sdp';
 import { readBody, requireContentType, type Router } from '@onair/service/http';
@@ -11,7 +10,9 @@ import type { IceServer, IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { AnySession, SessionKind } from '../router/sessions';
 import type { NegotiatedCodec } from '../webrtc/engine';
-import { addressScope } from './address-scope';
+import { engineCandidate, LocalIceRelay, withCandidates } from '../webrtc/local-ice-relay';
+import { addressFamily, addressScope } from './address-scope';
+import { machineAddresses } from './local-addresses';
 import { RemoteCandidateGate } from './remote-candidate-gate';
 
 export const SDP_TYPE = 'application/sdp';
@@ -39,17 +40,27 @@ export function engineOffer(text: string, selections: Array<CodecSelection | und
   return gate.filterOffer(bundleOnlyAsBundled(restrictOffer(text, selections.filter((s) => s !== undefined))));
 }
 
-/** This machine's own unicast addresses beyond loopback and link-local, read per session (they change). */
-function localAddresses(): string[] {
-  return Object.values(networkInterfaces())
-    .flatMap((entries) => entries ?? [])
-    .filter((entry) => !entry.internal && addressScope(entry.address) !== 'link-local')
-    .map((entry) => entry.address);
-}
-
 /** A new session's gate for remote candidates (see remote-candidate-gate.ts). */
 export function candidateGate(config: IngestConfig): RemoteCandidateGate {
-  return new RemoteCandidateGate({ iceHosts: config.ice.hosts, allowPrivate: config.ice.allowPrivate, maxCandidates: config.limits.maxRemoteCandidates }, localAddresses());
+  return new RemoteCandidateGate({ iceHosts: config.ice.hosts, allowPrivate: config.ice.allowPrivate, maxCandidates: config.limits.maxRemoteCandidates }, machineAddresses().routable);
+}
+
+/**
+ * The answer to send. With media on loopback only and ONAIR_ICE_LOCAL_RELAY on (the default), it
+ * also offers the session on this machine's own addresses through a LocalIceRelay, for browsers
+ * here that never send to loopback (Firefox, libnice); the relay closes with the session.
+ */
+export async function answerFor(session: AnySession, config: IngestConfig): Promise<string> {
+  const answer = session.peer.answer;
+  const loopback = config.ice.hosts.find((host) => addressScope(host) === 'loopback');
+  const engine = config.ice.localRelay && loopback ? engineCandidate(answer, loopback) : undefined;
+  if (!engine || !loopback) return answer;
+  const { all, routable } = machineAddresses();
+  const family = addressFamily(loopback);
+  const relay = await LocalIceRelay.open({ engine, addresses: routable.filter((address) => addressFamily(address) === family), localSources: new Set(all), portRange: config.ice.portRange });
+  if (session.closed) relay.close();
+  else session.once('closed', () => relay.close());
+  return withCandidates(answer, relay.candidates);
 }
 
 /** The codecs chosen in an offer, as the engine takes them (the offerer's payload types and fmtp). */
@@ -84,9 +95,8 @@ export function iceServerLinks(servers: IceServer[]): string[] {
 }
 
 /** 201 Created with the answer (RFC 9725 §4.2): Location, ETag, Accept-Patch and ICE server links. */
-export function sendAnswer(res: ServerResponse, session: AnySession, config: IngestConfig): void {
+export function sendAnswer(res: ServerResponse, session: AnySession, config: IngestConfig, body: string = session.peer.answer): void {
   const links = iceServerLinks(config.ice.servers);
-  const body = session.peer.answer;
   res.writeHead(201, {
     'Content-Type': SDP_TYPE,
     'Content-Length': Buffer.byteLength(body),

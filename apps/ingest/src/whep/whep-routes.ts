@@ -8,7 +8,7 @@ import type { Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { StreamStore } from '../streams/stream-store';
-import { candidateGate, engineOffer, negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
+import { answerFor, candidateGate, engineOffer, negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
 
 export interface WhepRouteDeps {
   store: StreamStore;
@@ -39,7 +39,7 @@ export function registerWhepRoutes(router: Router, { store, media, config }: Whe
     const session = await media.view(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.portRange } });
     session.remoteCandidates = gate;
     log.info({ stream: record.id, name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHEP session created');
-    sendAnswer(res, session, config);
+    sendAnswer(res, session, config, await answerFor(session, config));
   });
   registerSessionResource(router, 'whep', media, config);
 }
