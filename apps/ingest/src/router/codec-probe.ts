@@ -1,8 +1,10 @@
 /**
  * Reads what live state needs from RTP payloads without decoding: whether a packet starts a
  * keyframe (H.264 SPS/IDR, VP8 key frame) and the picture size (H.264 SPS, VP8 key frame header).
- * Pure functions over bytes; they never throw on malformed input.
+ * Pure functions over bytes; they never throw on malformed input, and a size no encoder writes
+ * (shared/video-size.ts) is reported as no size.
  */
+import { isPlausibleVideoSize } from '@onair/shared/video-size';
 
 export interface KeyframeInfo {
   /** The packet starts a decodable keyframe (a viewer may start here). */
@@ -90,8 +92,7 @@ export function parseH264Sps(nal: Uint8Array): { width: number; height: number }
     const cropUnitY = (chroma === 1 ? 2 : 1) * (2 - frameMbsOnly);
     const width = widthMbs * 16 - (crop[0]! + crop[1]!) * cropUnitX;
     const height = (2 - frameMbsOnly) * heightMapUnits * 16 - (crop[2]! + crop[3]!) * cropUnitY;
-    if (width <= 0 || height <= 0 || width > 16384 || height > 16384) return undefined;
-    return { width, height };
+    return isPlausibleVideoSize(width, height) ? { width, height } : undefined;
   } catch {
     return undefined;
   }
@@ -167,7 +168,7 @@ export function probeVp8(payload: Uint8Array): KeyframeInfo {
   if (frame.length >= 10 && frame[3] === 0x9d && frame[4] === 0x01 && frame[5] === 0x2a) {
     const width = (frame[6]! | (frame[7]! << 8)) & 0x3fff;
     const height = (frame[8]! | (frame[9]! << 8)) & 0x3fff;
-    return { keyframeStart: true, width, height };
+    return isPlausibleVideoSize(width, height) ? { keyframeStart: true, width, height } : { keyframeStart: true };
   }
   return { keyframeStart: true };
 }
