@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadIngestConfig } from './config';
+import { loadIngestConfig, splitPortRange } from './config';
 
 describe('loadIngestConfig', () => {
   it('defaults to loopback for HTTP and ICE', () => {
@@ -42,5 +42,16 @@ describe('loadIngestConfig', () => {
     [{ ONAIR_ICE_HOSTS: '203.0.113.10', ONAIR_ICE_ALLOW_PRIVATE: 'true' }, { localRelay: false, allowPrivate: true }],
   ])('ICE policy for %j: %j', (env, expected) => {
     expect(loadIngestConfig(env).ice).toMatchObject(expected);
+  });
+
+  it.each([
+    [undefined, undefined, undefined],
+    [[40000, 40049], [40045, 40049], [40000, 40044]],
+    [[40000, 40000], [40000, 40000], [40000, 40000]],
+    [[40000, 40001], [40001, 40001], [40000, 40000]],
+    [[40000, 40019], [40018, 40019], [40000, 40017]],
+    [[40000, 40999], [40900, 40999], [40000, 40899]],
+  ] as const)('ports %j: publishers %j, viewers %j', (range, publishers, viewers) => {
+    expect(splitPortRange(range as [number, number] | undefined)).toEqual({ publisherPorts: publishers, viewerPorts: viewers });
   });
 });

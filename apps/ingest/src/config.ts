@@ -82,6 +82,10 @@ export interface IngestConfig {
     allowPrivate: boolean;
     /** See ONAIR_ICE_LOCAL_RELAY. */
     localRelay: boolean;
+    /** The part of `portRange` publishers bind in: its top 10 % (at least two ports), kept from viewers. */
+    publisherPorts: [number, number] | undefined;
+    /** The part of `portRange` WHEP viewers bind in: the rest. */
+    viewerPorts: [number, number] | undefined;
   };
   limits: {
     /** Largest SDP offer accepted, in bytes (an offer from Chrome with simulcast is ~6 KiB). */
@@ -120,12 +124,27 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     adminToken: raw.ONAIR_ADMIN_TOKEN,
     corsOrigin: raw.ONAIR_CORS_ORIGIN,
     viewerEngine: raw.ONAIR_VIEWER_ENGINE,
-    ice: { hosts: iceHosts, portRange, servers, allowPrivate: raw.ONAIR_ICE_ALLOW_PRIVATE ? raw.ONAIR_ICE_ALLOW_PRIVATE === 'true' : privateByDefault(iceHosts),
+    ice: { hosts: iceHosts, portRange, servers, ...splitPortRange(portRange), allowPrivate: raw.ONAIR_ICE_ALLOW_PRIVATE ? raw.ONAIR_ICE_ALLOW_PRIVATE === 'true' : privateByDefault(iceHosts),
       // On by default only when nothing was said about ICE hosts: ONAIR_ICE_HOSTS=127.0.0.1 means exactly that.
       localRelay: raw.ONAIR_ICE_LOCAL_RELAY ? raw.ONAIR_ICE_LOCAL_RELAY === 'true' : !raw.ONAIR_ICE_HOSTS && iceHosts.every((host) => addressScope(host) === 'loopback'),
     },
     limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500, maxRemoteCandidates: 10 },
   };
+}
+
+/**
+ * Viewers are anonymous and publishers are not: a flood of WHEP offers that never connect held
+ * every port of a 50-port range, and the broadcaster's reconnect then got none. The top 10 % of
+ * the range (at least two ports from four on) is the publishers' alone; a range of one port is shared.
+ */
+export function splitPortRange(range: [number, number] | undefined): { publisherPorts: [number, number] | undefined; viewerPorts: [number, number] | undefined } {
+  if (!range) return { publisherPorts: undefined, viewerPorts: undefined };
+  const [low, high] = range;
+  const size = high - low + 1;
+  if (size < 2) return { publisherPorts: range, viewerPorts: range };
+  // Two at least, where there is room: a reconnecting publisher holds its new port while the old one still runs.
+  const reserved = size < 4 ? 1 : Math.max(2, Math.ceil(size / 10));
+  return { publisherPorts: [high - reserved + 1, high], viewerPorts: [low, high - reserved] };
 }
 
 function isAdvertisable(host: string): boolean {

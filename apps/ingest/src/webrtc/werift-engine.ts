@@ -25,6 +25,7 @@ import {
   useAbsSendTime,
   useSdesMid,
 } from 'werift';
+import { OnairError } from '@onair/shared/errors';
 import type { TrickleFragment } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
 import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, ViewerPeer } from './engine';
@@ -128,6 +129,9 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
     await this.pc.setLocalDescription(answer);
     await this.gathered();
     this.answer = this.pc.localDescription?.sdp ?? answer.sdp;
+    // werift answers even when it bound no socket (ONAIR_ICE_PORT_RANGE used up): an answer
+    // without a candidate cannot connect, and a 201 for it once replaced a working publisher.
+    if (!/^a=candidate:/m.test(this.answer)) throw new OnairError('unavailable', 'No media port is free right now (ONAIR_ICE_PORT_RANGE is used up). Try again shortly.');
   }
 
   protected abstract setupTransceiver(transceiver: RTCRtpTransceiver): void;

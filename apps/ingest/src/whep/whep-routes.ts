@@ -36,7 +36,7 @@ export function registerWhepRoutes(router: Router, { store, media, config }: Whe
     const gate = candidateGate(config);
     const restricted = engineOffer(offer.text, [chosen.video, chosen.audio], gate);
     log.debug({ stream: record.id, offer: offer.text }, 'WHEP offer');
-    const session = await media.view(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.portRange } });
+    const session = await media.view(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.viewerPorts } });
     session.remoteCandidates = gate;
     log.info({ stream: record.id, name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHEP session created');
     sendAnswer(res, session, config, await answerFor(session, config));

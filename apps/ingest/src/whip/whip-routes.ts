@@ -32,7 +32,7 @@ export function registerWhipRoutes(router: Router, { store, media, config }: Whi
     const gate = candidateGate(config);
     const restricted = engineOffer(offer.text, [chosen.video, chosen.audio], gate);
     log.debug({ stream: record.id, offer: offer.text }, 'WHIP offer');
-    const session = await media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.portRange } });
+    const session = await media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.publisherPorts } });
     session.remoteCandidates = gate;
     log.info({ stream: record.id, name: record.name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHIP session created');
     sendAnswer(res, session, config, await answerFor(session, config));
