@@ -13,6 +13,7 @@ import { registerForwardRoutes } from './forward/forward-routes';
 import { registerIngestOps } from './ops';
 import { MediaRouter } from './router/media-router';
 import { registerAdminRoutes } from './streams/admin-routes';
+import { SessionAdmission } from './sessions/session-admission';
 import { StreamStore } from './streams/stream-store';
 import { createMediaEngine } from './webrtc/create-engine';
 import { registerWhepRoutes } from './whep/whep-routes';
@@ -38,8 +39,9 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
     keyframeIntervalMs: config.limits.keyframeIntervalMs,
   });
   const router = new Router();
-  registerWhipRoutes(router, { store, media, config });
-  registerWhepRoutes(router, { store, media, config });
+  const admission = new SessionAdmission(config, media);
+  registerWhipRoutes(router, { store, media, config, admission });
+  registerWhepRoutes(router, { store, media, config, admission });
   registerAdminRoutes(router, { store, media, config });
   registerForwardRoutes(router, { store, media, config });
   registerIngestOps(router, { store, media, viewerEngine: engine.viewerEngine });

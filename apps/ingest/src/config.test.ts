@@ -23,6 +23,8 @@ describe('loadIngestConfig', () => {
     [{ ONAIR_ICE_SERVERS: 'stun:x' }, 'ONAIR_ICE_SERVERS'],
     [{ ONAIR_INGEST_PORT: 'eighty' }, 'ONAIR_INGEST_PORT'],
     [{ ONAIR_ADMIN_TOKEN: 'short' }, 'ONAIR_ADMIN_TOKEN'],
+    [{ ONAIR_TRUSTED_PROXIES: '10.0.0.0/33' }, 'ONAIR_TRUSTED_PROXIES'],
+    [{ ONAIR_MAX_VIEWERS: '0' }, 'ONAIR_MAX_VIEWERS'],
   ])('refuses %j naming %s', (env, name) => {
     expect(() => loadIngestConfig(env)).toThrow(expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining(name) }));
   });

@@ -6,7 +6,9 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, csv, parseConfig } from '@onair/service/config';
+import { TrustedProxies } from '@onair/shared/trusted-proxies';
 import { addressScope } from './sessions/address-scope';
+import type { SessionLimitsOptions } from './sessions/session-limits';
 import { privateByDefault } from './sessions/remote-candidate-gate';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -61,6 +63,16 @@ const envSchema = z
      * per core) or `werift` (pure JS, like publishers). With several ICE hosts viewers use werift.
      */
     ONAIR_VIEWER_ENGINE: z.enum(['datachannel', 'werift']).default('datachannel'),
+    /** Proxies whose X-Forwarded-For is believed: IPs, CIDR blocks, `loopback`; nobody by default. */
+    ONAIR_TRUSTED_PROXIES: z.string().optional(),
+    /** WHEP viewers (connected and connecting) the ingest takes; unset: no cap. */
+    ONAIR_MAX_VIEWERS: z.coerce.number().int().min(1).optional(),
+    /** Sessions not yet connected one client address may hold (default 20). */
+    ONAIR_MAX_PENDING_PER_CLIENT: z.coerce.number().int().min(1).default(20),
+    /** Sessions not yet connected in all (default 200). */
+    ONAIR_MAX_PENDING: z.coerce.number().int().min(1).default(200),
+    /** WHIP/WHEP POSTs one client address may make per 10 s (default 60). */
+    ONAIR_MAX_SESSION_POSTS_PER_CLIENT: z.coerce.number().int().min(1).default(60),
   })
   .passthrough();
 
@@ -87,6 +99,10 @@ export interface IngestConfig {
     /** The part of `portRange` WHEP viewers bind in: the rest. */
     viewerPorts: [number, number] | undefined;
   };
+  /** Proxies whose forwarded client address is believed (ONAIR_TRUSTED_PROXIES). */
+  trustedProxies: TrustedProxies;
+  /** Caps on sessions a client can make the ingest hold (sessions/session-limits.ts). */
+  sessions: SessionLimitsOptions;
   limits: {
     /** Largest SDP offer accepted, in bytes (an offer from Chrome with simulcast is ~6 KiB). */
     sdpMaxBytes: number;
@@ -115,6 +131,12 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     if (!(min >= 1024 && max <= 65535 && min <= max)) throw new ConfigError('Invalid configuration:\n  ONAIR_ICE_PORT_RANGE: must be within 1024-65535, low-high');
     portRange = [min, max];
   }
+  let trustedProxies: TrustedProxies;
+  try {
+    trustedProxies = TrustedProxies.parse(raw.ONAIR_TRUSTED_PROXIES);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ONAIR_TRUSTED_PROXIES: ${error instanceof Error ? error.message : String(error)}`);
+  }
   return {
     host: raw.ONAIR_INGEST_HOST,
     port: raw.ONAIR_INGEST_PORT,
@@ -127,6 +149,14 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     ice: { hosts: iceHosts, portRange, servers, ...splitPortRange(portRange), allowPrivate: raw.ONAIR_ICE_ALLOW_PRIVATE ? raw.ONAIR_ICE_ALLOW_PRIVATE === 'true' : privateByDefault(iceHosts),
       // On by default only when nothing was said about ICE hosts: ONAIR_ICE_HOSTS=127.0.0.1 means exactly that.
       localRelay: raw.ONAIR_ICE_LOCAL_RELAY ? raw.ONAIR_ICE_LOCAL_RELAY === 'true' : !raw.ONAIR_ICE_HOSTS && iceHosts.every((host) => addressScope(host) === 'loopback'),
+    },
+    trustedProxies,
+    sessions: {
+      pendingPerClient: raw.ONAIR_MAX_PENDING_PER_CLIENT,
+      pendingTotal: raw.ONAIR_MAX_PENDING,
+      postsPerClient: raw.ONAIR_MAX_SESSION_POSTS_PER_CLIENT,
+      postWindowMs: 10_000,
+      maxViewers: raw.ONAIR_MAX_VIEWERS,
     },
     limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500, maxRemoteCandidates: 10 },
   };

@@ -7,6 +7,7 @@ import { ACCEPTED_CODECS, selectPublisherCodecs } from '@onair/shared/sdp';
 import { bearerToken, type Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
+import type { SessionAdmission } from '../sessions/session-admission';
 import type { StreamStore } from '../streams/stream-store';
 import { answerFor, candidateGate, engineOffer, negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
 
@@ -14,11 +15,15 @@ export interface WhipRouteDeps {
   store: StreamStore;
   media: MediaRouter;
   config: IngestConfig;
+  admission: SessionAdmission;
 }
 
-export function registerWhipRoutes(router: Router, { store, media, config }: WhipRouteDeps): void {
+export function registerWhipRoutes(router: Router, { store, media, config, admission }: WhipRouteDeps): void {
   router.on('POST', '/whip', async ({ req, res, log }) => {
     const started = performance.now();
+    const client = admission.clientOf(req);
+    // Counted first: key guesses and offers for streams that do not exist cost the client too.
+    admission.admitPost(client, 'whip', res, log);
     // Credentials before the body: an unauthenticated client cannot make the server parse SDP.
     const key = bearerToken(req);
     const record = store.findByKey(key);
@@ -32,9 +37,9 @@ export function registerWhipRoutes(router: Router, { store, media, config }: Whi
     const gate = candidateGate(config);
     const restricted = engineOffer(offer.text, [chosen.video, chosen.audio], gate);
     log.debug({ stream: record.id, offer: offer.text }, 'WHIP offer');
-    const session = await media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.publisherPorts } });
+    const session = await admission.hold(client, res, log, () => media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.publisherPorts } }));
     session.remoteCandidates = gate;
-    log.info({ stream: record.id, name: record.name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHIP session created');
+    log.info({ client, stream: record.id, name: record.name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHIP session created');
     sendAnswer(res, session, config, await answerFor(session, config));
   });
   registerSessionResource(router, 'whip', media, config);
