@@ -45,7 +45,8 @@ async function start(env: Record<string, string> = {}): Promise<{ ingest: Ingest
   const record = ingest.store.create('live');
   const publisher = await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: record.streamKey });
   cleanups.push(() => publisher.stop());
-  await pollUntil('stream live', () => ingest.media.isLive(record.id), { timeoutMs: 10_000 });
+  // Generous: ffmpeg + a werift publisher per ingest on a loaded 2-core machine.
+  await pollUntil('stream live', () => ingest.media.isLive(record.id), { timeoutMs: 20_000 });
   return { ingest, base };
 }
 

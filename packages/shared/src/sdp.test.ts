@@ -195,3 +195,51 @@ describe('bundle-only m-lines (Firefox, max-bundle)', () => {
     expect(selectViewerCodecs(parseOffer(ungrouped), { audio: { name: 'opus', clockRate: 48000 } }).audio).toBeUndefined();
   });
 });
+
+describe('corrupted input (fuzz)', () => {
+  let seed = 0x1badf00d;
+  const random = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 0x100000000;
+  };
+  const alphabet = 'a=m0 1:\r\n.-/\u0000é';
+  function corrupt(text: string): string {
+    const chars = [...text];
+    for (let n = 1 + Math.floor(random() * 6); n > 0; n -= 1) {
+      const at = Math.floor(random() * chars.length);
+      const op = random();
+      if (op < 0.4) chars[at] = alphabet[Math.floor(random() * alphabet.length)]!;
+      else if (op < 0.7) chars.splice(at, 1 + Math.floor(random() * 8));
+      else chars.splice(at, 0, alphabet[Math.floor(random() * alphabet.length)]!);
+    }
+    return chars.join('');
+  }
+
+  it('a trickle fragment: 5 000 corruptions, only SdpError', () => {
+    const fragment = ['a=ice-ufrag:EsAw', 'a=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:0', 'a=candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host generation 0', 'a=', 'a=end-of-candidates', ''].join('\r\n');
+    let parsed = 0;
+    for (let i = 0; i < 5_000; i += 1) {
+      try {
+        parseTrickleFragment(corrupt(fragment));
+        parsed += 1;
+      } catch (error) {
+        expect(error).toBeInstanceOf(SdpError);
+      }
+    }
+    expect(parsed).toBeGreaterThan(0);
+  });
+
+  it('Firefox offers through the parser and bundleOnlyAsBundled: 2 000 corruptions, only SdpError, and what is rewritten still parses', () => {
+    for (let i = 0; i < 2_000; i += 1) {
+      const text = corrupt(i % 2 ? firefoxWhepOffer : firefoxWhipOffer);
+      try {
+        const out = bundleOnlyAsBundled(text);
+        expect(() => parseSdp(out)).not.toThrow();
+      } catch (error) {
+        expect(error).toBeInstanceOf(SdpError);
+      }
+    }
+  });
+});

@@ -8,7 +8,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isOnairError } from '@onair/shared/errors';
-import { TrustedProxies } from '@onair/shared/trusted-proxies';
 import type { Logger } from '@onair/service/logger';
 import { isSiteProxy, SITE_PROXY_HEADER } from '@onair/service/site-proxy';
 import type { IngestConfig } from '../config';
@@ -72,4 +71,3 @@ export class SessionAdmission {
   }
 }
 
-export { TrustedProxies };
