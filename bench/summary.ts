@@ -28,6 +28,7 @@ const latency = load('latency');
 const firstFrame = load('first-frame');
 const transcode = load('transcode');
 const fanout = load('fanout');
+const soak = load('soak');
 
 const ms = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`) : '—');
 const x = (v: unknown, unit = '') => (typeof v === 'number' && Number.isFinite(v) ? `${v}${unit}` : '—');
@@ -116,6 +117,21 @@ rows.push({
   anchor: 'issue 5: the ramp stops there; its decode shares core 1 with the load generator',
   readme: true,
 });
+
+// The soak: growth of each service over its run, and whether anything failed.
+if (soak) {
+  const services: Array<[string, Json]> = Object.entries<Json>(soak.services ?? {});
+  const growth = (v: Json) => (typeof v?.growth === 'number' ? `${v.growth >= 0 ? '+' : ''}${Math.round(v.growth)}` : '—');
+  rows.push({
+    metric: `soak ${Math.round((soak.config?.churnSeconds ?? 0) / 60 * 10) / 10} min${soak.config?.quick ? ' (--quick)' : ''}: ${soak.whep?.joined ?? '?'} WHEP joins, ${soak.hls?.clients ?? '?'} LL-HLS clients; RSS growth ${services.map(([name]) => name).join(' / ')}`,
+    p50: `${services.map(([, s]) => growth(s.verdict?.rssMiB)).join(' / ')} MiB`,
+    p95: `fds ${services.map(([, s]) => growth(s.verdict?.fds)).join(' / ')}; ELD p99 ${services.map(([, s]) => (s.verdict?.eldP99Ms ? `${Math.round(s.verdict.eldP99Ms.last)} ms` : '—')).join(' / ')}`,
+    goal: 'no growth beyond noise, no error',
+    met: typeof soak.passed === 'boolean' ? soak.passed : undefined,
+    anchor: 'issue 10',
+    readme: true,
+  });
+}
 
 const mark = (met: boolean | undefined) => (met === undefined ? '' : met ? ' ✅' : ' ❌');
 const machine = latency?.machine ?? firstFrame?.machine ?? transcode?.machine;
@@ -241,6 +257,21 @@ if (fanout) {
       md.push('', `The canary joined first and is first in the ingest's send order: a burst goes out viewer by viewer, so at ${d.highestStep} viewers the last viewer gets an average frame (${perFrame.toFixed(1)} packets) about ${((perFrame * d.highestStep * d.usPerForwardedPacket) / 1000).toFixed(1)} ms after the canary does (packets × viewers × ${d.usPerForwardedPacket.toFixed(1)} µs), a keyframe proportionally more.`);
     }
   }
+}
+if (soak) {
+  const c = soak.config ?? {};
+  md.push('', '## Soak (bench/soak.ts)', '');
+  md.push(`${c.quick ? 'Smoke run (--quick), ' : ''}${c.churnSeconds ?? '?'} s of churn at ${soak.date ?? '?'}, load ${soak.machine?.loadBefore?.join(' ') ?? '?'} → ${soak.machine?.loadAfter?.join(' ') ?? '?'}: one publisher (${Math.round(c.publisher?.kbps ?? 0)} kbps 720p30) transcoded to ${c.ladder ?? '?'}, ${c.whepViewers ?? '?'} WHEP viewers and ${c.hlsClients ?? '?'} LL-HLS clients at a time${c.throughSite ? ' through the site' : ''}, each leaving after a few seconds. Samples every ${c.sampleEveryS ?? '?'} s; after a ${c.limits?.warmupS ?? '?'} s warm-up, the first third is compared with the last (RSS and fds by median, heap by its lowest value, event-loop delay p99 by median).`, '');
+  md.push('| service | RSS first → last (MiB/min) | heap lowest first → last | open fds | event-loop delay p99 first → last, max | verdict |', '| --- | --- | --- | --- | --- | --- |');
+  for (const [name, s] of Object.entries<Json>(soak.services ?? {})) {
+    const v = s.verdict ?? {};
+    const pair = (g: Json, unit = '') => (g ? `${g.first} → ${g.last}${unit}` : '—');
+    md.push(`| ${name} | ${v.rssMiB ? `${pair(v.rssMiB)} MiB (${v.rssMiB.slopeMiBPerMin})` : '—'} | ${pair(v.heapMiB, ' MiB')} | ${pair(v.fds)} | ${v.eldP99Ms ? `${pair(v.eldP99Ms, ' ms')}, max ${v.eldMaxMs} ms` : '—'} | ${(v.failures ?? []).length ? 'grew ❌' : 'steady ✅'} |`);
+  }
+  const w = soak.whep ?? {};
+  const h = soak.hls ?? {};
+  md.push('', `WHEP: ${w.joined ?? '?'} joins (${w.vanished ?? '?'} left without DELETE), ${w.failed ?? '?'} failed, ${w.starved ?? '?'} without video, connect p50 ${ms(w.connectMs?.p50)} / p95 ${ms(w.connectMs?.p95)}. LL-HLS: ${h.clients ?? '?'} clients, ${h.playlists ?? '?'} playlists, ${h.parts ?? '?'} parts, ${h.errors ?? '?'} errors. Drain: the ingest dropped every WHEP session ${soak.drain?.whepSessionsGoneAfterMs == null ? 'never' : `${(soak.drain.whepSessionsGoneAfterMs / 1000).toFixed(1)} s after the churn`}; its open fds ${soak.drain?.ingestFdsBefore ?? '?'} before the churn, ${soak.drain?.ingestFdsAfter ?? '?'} after.`);
+  md.push('', (soak.failures ?? []).length ? `Failed: ${soak.failures.join('; ')}.` : 'Passed: no growth beyond noise, no error.');
 }
 md.push('');
 writeFileSync(resolve(resultsDir, 'summary.md'), md.join('\n'));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `npm run bench`: latency as a viewer sees it, start-up times, transcoder speed and fan-out on
-# this machine; writes bench/results/*.json, bench/results/summary.md and README's Performance
+# `npm run bench`: latency as a viewer sees it, start-up times, transcoder speed, fan-out and a
+# soak on this machine; writes bench/results/*.json, bench/results/summary.md and README's Performance
 # table. `npm run bench -- --quick` shortens every scenario (a smoke run, not figures to publish).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,8 @@ if [ -f bench/transcode.ts ]; then
 fi
 # Fan-out ramps until the ingest's core, loss or the canary stops it (~4 min; --quick: ~1 min).
 [ -f bench/fanout.ts ] && run fanout tsx bench/fanout.ts $quick
+# Soak: the whole stack under viewer churn, memory / fds / event-loop delay over time (10 min; --quick: 90 s).
+run soak tsx bench/soak.ts $quick
 run summary tsx bench/summary.ts
 
 say "bench finished in $(( $(date +%s) - started )) s (load average $(cut -d' ' -f1-3 /proc/loadavg)); see bench/results/summary.md"

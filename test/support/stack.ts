@@ -29,8 +29,14 @@ export interface Stack {
   adminFetch(path: string, init?: RequestInit): Promise<Response>;
   /** Lines the services printed (for diagnosing a failure). */
   logs(service: string): string[];
+  /** Process id of a running service (its /proc entry), or undefined when it is down. */
+  pid(service: 'ingest' | 'transcoder' | 'web'): number | undefined;
   /** Kills one service (SIGKILL) and starts it again on the same port. */
   restart(service: 'ingest' | 'transcoder' | 'web'): Promise<void>;
+  /** Kills one service (SIGKILL) and leaves it down; resolves once it has exited. */
+  kill(service: 'ingest' | 'transcoder' | 'web'): Promise<void>;
+  /** Starts a killed service again on its port; resolves once it is healthy. */
+  start(service: 'ingest' | 'transcoder' | 'web'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -127,10 +133,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return res.json();
     },
     logs: (service) => output.get(service) ?? [],
+    pid(service) {
+      const child = running.get(service)?.child;
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     async restart(service) {
       const entry = running.get(service);
       if (!entry) throw new Error(`${service} is not part of this stack`);
       await stop(service, 'SIGKILL');
+      launch(entry.spec);
+      await waitHealthy(entry.spec);
+    },
+    async kill(service) {
+      if (!running.has(service)) throw new Error(`${service} is not part of this stack`);
+      await stop(service, 'SIGKILL');
+    },
+    async start(service) {
+      const entry = running.get(service);
+      if (!entry) throw new Error(`${service} is not part of this stack`);
+      if (entry.child.exitCode === null && entry.child.signalCode === null) throw new Error(`${service} is running`);
       launch(entry.spec);
       await waitHealthy(entry.spec);
     },

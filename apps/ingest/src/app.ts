@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { closeServer, createHttpService, listen, Router } from '@onair/service/http';
 import { createLogger, type Logger } from '@onair/service/logger';
 import type { IngestConfig } from './config';
+import { ForwardLeases } from './forward/forward-leases';
 import { registerForwardRoutes } from './forward/forward-routes';
 import { registerIngestOps } from './ops';
 import { MediaRouter } from './router/media-router';
@@ -38,12 +39,13 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
     connectTimeoutMs: config.limits.connectTimeoutMs,
     keyframeIntervalMs: config.limits.keyframeIntervalMs,
   });
+  const leases = new ForwardLeases({ graceMs: config.limits.forwardLeaseGraceMs, log: log.child({ component: 'forward-leases' }) });
   const router = new Router();
   const admission = new SessionAdmission(config, media);
   registerWhipRoutes(router, { store, media, config, admission });
   registerWhepRoutes(router, { store, media, config, admission });
-  registerAdminRoutes(router, { store, media, config });
-  registerForwardRoutes(router, { store, media, config });
+  registerAdminRoutes(router, { store, media, config, leases });
+  registerForwardRoutes(router, { store, media, config, leases });
   registerIngestOps(router, { store, media, viewerEngine: engine.viewerEngine });
   const server = createHttpService({
     router,
@@ -59,6 +61,7 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
     listen: () => listen(server, config.port, config.host),
     close() {
       closing ??= (async () => {
+        leases.close();
         await media.close();
         engine.close();
         await closeServer(server);

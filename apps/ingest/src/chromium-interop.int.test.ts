@@ -99,7 +99,7 @@ describe('Chromium → WHIP → ingest → WHEP → Chromium', () => {
     const published = await publish(publisherPage, record.streamKey);
     expect(published).toMatchObject({ status: 201, codec: 'H264' });
     console.log(`Chromium WHIP answer: ${published.answerMs.toFixed(0)} ms`);
-    await pollUntil('Chromium publishing', () => ingest.media.liveState(record.id).video?.width, { timeoutMs: 15_000 });
+    await pollUntil('Chromium publishing', () => ingest.media.liveState(record.id).video?.width ?? undefined, { timeoutMs: 15_000 });
     expect(ingest.media.liveState(record.id)).toMatchObject({ live: true, video: { codec: 'H264', width: 640, height: 360 }, audio: { codec: 'opus' } });
 
     const viewerPage = await browser.context.newPage();

@@ -25,6 +25,9 @@ describe('loadIngestConfig', () => {
     [{ ONAIR_ADMIN_TOKEN: 'short' }, 'ONAIR_ADMIN_TOKEN'],
     [{ ONAIR_TRUSTED_PROXIES: '10.0.0.0/33' }, 'ONAIR_TRUSTED_PROXIES'],
     [{ ONAIR_MAX_VIEWERS: '0' }, 'ONAIR_MAX_VIEWERS'],
+    [{ ONAIR_WEBTRANSPORT_PORT: 'on' }, 'ONAIR_WEBTRANSPORT_PORT'],
+    [{ ONAIR_WEBTRANSPORT_PUBLIC_URL: 'http://live.example.org/moq' }, 'ONAIR_WEBTRANSPORT_PUBLIC_URL'],
+    [{ ONAIR_TLS_CERT: '/etc/ssl/live.pem' }, 'ONAIR_TLS_KEY'],
   ])('refuses %j naming %s', (env, name) => {
     expect(() => loadIngestConfig(env)).toThrow(expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining(name) }));
   });
@@ -55,5 +58,15 @@ describe('loadIngestConfig', () => {
     [[40000, 40999], [40900, 40999], [40000, 40899]],
   ] as const)('ports %j: publishers %j, viewers %j', (range, publishers, viewers) => {
     expect(splitPortRange(range as [number, number] | undefined)).toEqual({ publisherPorts: publishers, viewerPorts: viewers });
+  });
+
+  it('serves WebTransport on UDP 8443 of the ICE hosts by default, with a self-made certificate', () => {
+    expect(loadIngestConfig({ ONAIR_ICE_HOSTS: '192.168.1.20,::1' }).webTransport).toEqual({ hosts: ['192.168.1.20', '::1'], port: 8443, path: '/moq', publicUrl: undefined, tls: undefined });
+  });
+
+  it('turns WebTransport off, or takes a configured certificate and public URL', () => {
+    expect(loadIngestConfig({ ONAIR_WEBTRANSPORT_PORT: 'off' }).webTransport).toBeUndefined();
+    const config = loadIngestConfig({ ONAIR_WEBTRANSPORT_PORT: '4433', ONAIR_TLS_CERT: '/etc/ssl/live.pem', ONAIR_TLS_KEY: '/etc/ssl/live.key', ONAIR_WEBTRANSPORT_PUBLIC_URL: 'https://live.example.org:4433/moq/' });
+    expect(config.webTransport).toMatchObject({ port: 4433, publicUrl: 'https://live.example.org:4433/moq', tls: { certFile: '/etc/ssl/live.pem', keyFile: '/etc/ssl/live.key' } });
   });
 });

@@ -73,6 +73,24 @@ const envSchema = z
     ONAIR_MAX_PENDING: z.coerce.number().int().min(1).default(200),
     /** WHIP/WHEP POSTs one client address may make per 10 s (default 60). */
     ONAIR_MAX_SESSION_POSTS_PER_CLIENT: z.coerce.number().int().min(1).default(60),
+    /**
+     * UDP port of the WebTransport (HTTP/3, QUIC) ingest, bound on the ICE hosts; `off` turns it
+     * off. Publishers connect to `https://<host>:<port>/moq?key=<stream key>`.
+     */
+    ONAIR_WEBTRANSPORT_PORT: z.union([z.literal('off'), port]).default(8443),
+    /**
+     * URL browsers are given for the WebTransport ingest (`GET /api/webtransport`), e.g.
+     * `https://live.example.org:8443/moq` when a real certificate names that host. Default:
+     * built from the first ICE host and the port.
+     */
+    ONAIR_WEBTRANSPORT_PUBLIC_URL: z.string().url().startsWith('https://', 'must be an https:// URL').optional(),
+    /**
+     * PEM certificate chain and private key for WebTransport, e.g. from Let's Encrypt. Without
+     * them the ingest makes its own short-lived certificate and publishes its SHA-256 hash for
+     * `serverCertificateHashes` (browsers accept that only for certificates valid < 14 days).
+     */
+    ONAIR_TLS_CERT: z.string().optional(),
+    ONAIR_TLS_KEY: z.string().optional(),
   })
   .passthrough();
 
@@ -103,6 +121,8 @@ export interface IngestConfig {
   trustedProxies: TrustedProxies;
   /** Caps on sessions a client can make the ingest hold (sessions/session-limits.ts). */
   sessions: SessionLimitsOptions;
+  /** The WebTransport ingest (Media over QUIC); undefined when ONAIR_WEBTRANSPORT_PORT=off. */
+  webTransport: WebTransportConfig | undefined;
   limits: {
     /** Largest SDP offer accepted, in bytes (an offer from Chrome with simulcast is ~6 KiB). */
     sdpMaxBytes: number;
@@ -112,7 +132,24 @@ export interface IngestConfig {
     keyframeIntervalMs: number;
     /** Remote ICE candidates accepted per session, offer and trickle together (sessions/remote-candidate-gate.ts). */
     maxRemoteCandidates: number;
+    /** Most forwards (full copies of the stream to transcoders) one stream may have. */
+    forwardsPerStream: number;
+    /** How long a transcoder's forwards outlive its last event connection, ms (covers a reconnect). */
+    forwardLeaseGraceMs: number;
   };
+}
+
+export interface WebTransportConfig {
+  /** Addresses the UDP socket binds (one server per address): the ICE hosts. */
+  hosts: string[];
+  /** UDP port; 0 = an ephemeral port (tests). */
+  port: number;
+  /** `:path` publishers CONNECT to (the stream key comes in its `key` query parameter). */
+  path: string;
+  /** ONAIR_WEBTRANSPORT_PUBLIC_URL; undefined = derived from the bound address. */
+  publicUrl: string | undefined;
+  /** Configured certificate and key files; undefined = a self-made, rotated certificate. */
+  tls: { certFile: string; keyFile: string } | undefined;
 }
 
 export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
@@ -137,6 +174,19 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
   } catch (error) {
     throw new ConfigError(`Invalid configuration:\n  ONAIR_TRUSTED_PROXIES: ${error instanceof Error ? error.message : String(error)}`);
   }
+  if ((raw.ONAIR_TLS_CERT === undefined) !== (raw.ONAIR_TLS_KEY === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  ONAIR_TLS_CERT, ONAIR_TLS_KEY: give both (a certificate and its private key) or neither');
+  }
+  const webTransport: WebTransportConfig | undefined =
+    raw.ONAIR_WEBTRANSPORT_PORT === 'off'
+      ? undefined
+      : {
+          hosts: iceHosts,
+          port: raw.ONAIR_WEBTRANSPORT_PORT,
+          path: '/moq',
+          publicUrl: raw.ONAIR_WEBTRANSPORT_PUBLIC_URL?.replace(/\/$/, ''),
+          tls: raw.ONAIR_TLS_CERT && raw.ONAIR_TLS_KEY ? { certFile: resolve(raw.ONAIR_TLS_CERT), keyFile: resolve(raw.ONAIR_TLS_KEY) } : undefined,
+        };
   return {
     host: raw.ONAIR_INGEST_HOST,
     port: raw.ONAIR_INGEST_PORT,
@@ -158,7 +208,8 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
       postWindowMs: 10_000,
       maxViewers: raw.ONAIR_MAX_VIEWERS,
     },
-    limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500, maxRemoteCandidates: 10 },
+    webTransport,
+    limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500, maxRemoteCandidates: 10, forwardsPerStream: 4, forwardLeaseGraceMs: 5_000 },
   };
 }
 

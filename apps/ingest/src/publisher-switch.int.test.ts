@@ -157,7 +157,7 @@ describe('Chromium publisher restart → kept Chromium and werift viewers', () =
     const publisherPage = await browser.context.newPage();
     await publisherPage.goto(`${base}/api/streams/live`);
     expect(await publish(publisherPage, record.streamKey)).toEqual({ status: 201 });
-    await pollUntil('Chromium publishing', () => ingest.media.liveState(record.id).video?.width, { timeoutMs: 15_000 });
+    await pollUntil('Chromium publishing', () => ingest.media.liveState(record.id).video?.width ?? undefined, { timeoutMs: 15_000 });
 
     const viewerPage = await browser.context.newPage();
     await viewerPage.goto(`${base}/api/streams/live`);

@@ -48,7 +48,7 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
   const profiles = new ProfileStore(config.dbPath);
   const origin = new HlsOrigin();
   const ports = new UdpPortAllocator({ min: config.rtpPorts[0], max: config.rtpPorts[1] });
-  const ingest = new IngestClient({ baseUrl: config.ingestUrl, adminToken, log });
+  const ingest = new IngestClient({ baseUrl: config.ingestUrl, adminToken, owner: config.id, log });
 
   const jobs = new JobManager({
     policy: config.policy,

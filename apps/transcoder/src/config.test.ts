@@ -15,6 +15,7 @@ describe('loadTranscoderConfig', () => {
       hlsDir: '/tmp/onair-x/hls',
       adminToken: undefined,
     });
+    expect(config.id).toMatch(/^transcoder@[A-Za-z0-9@._:-]+$/);
   });
 
   it('reads every variable', () => {
@@ -27,8 +28,9 @@ describe('loadTranscoderConfig', () => {
       ONAIR_TRANSCODE_POLICY: 'manual',
       ONAIR_FFMPEG_PATH: 'ffmpeg',
       ONAIR_TRANSCODER_RTP_PORTS: '30000-30099',
+      ONAIR_TRANSCODER_ID: 'tc-2@rack1',
     });
-    expect(config).toMatchObject({ host: '0.0.0.0', port: 9000, adminToken: 'a-token-of-16-chars-or-more', ingestUrl: 'http://ingest:8080', policy: 'manual', ffmpegPath: 'ffmpeg', rtpPorts: [30000, 30099] });
+    expect(config).toMatchObject({ id: 'tc-2@rack1', host: '0.0.0.0', port: 9000, adminToken: 'a-token-of-16-chars-or-more', ingestUrl: 'http://ingest:8080', policy: 'manual', ffmpegPath: 'ffmpeg', rtpPorts: [30000, 30099] });
   });
 
   it('lists every problem at once', () => {

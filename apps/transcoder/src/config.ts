@@ -1,6 +1,7 @@
 /**
  * Transcoder configuration: `ONAIR_*` environment variables, validated once at start.
  */
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseConfig } from '@onair/service/config';
@@ -28,6 +29,14 @@ const envSchema = z
       .default('20000-29999'),
     /** Allowed CORS origin for /hls (players on other origins). */
     ONAIR_CORS_ORIGIN: z.string().default('*'),
+    /**
+     * This transcoder's name at the ingest. When it starts, the forwards of an earlier process with
+     * the same name end at once; give each of several transcoders on one host its own.
+     */
+    ONAIR_TRANSCODER_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9@._:-]{1,128}$/, 'must be 1–128 of A–Z a–z 0–9 @ . _ : -')
+      .optional(),
   })
   .passthrough();
 
@@ -41,6 +50,8 @@ export interface TranscoderConfig {
   ffmpegPath: string;
   rtpPorts: [number, number];
   corsOrigin: string;
+  /** See ONAIR_TRANSCODER_ID; default `transcoder@<hostname>`. */
+  id: string;
   /** `<dataDir>/transcoder.db` */
   dbPath: string;
   /** `<dataDir>/hls`: one directory per stream. */
@@ -64,6 +75,7 @@ export function loadTranscoderConfig(env: NodeJS.ProcessEnv = process.env): Tran
     ffmpegPath: raw.ONAIR_FFMPEG_PATH,
     rtpPorts: [min, max],
     corsOrigin: raw.ONAIR_CORS_ORIGIN,
+    id: raw.ONAIR_TRANSCODER_ID ?? `transcoder@${hostname().replace(/[^A-Za-z0-9@._:-]/g, '-').slice(0, 100) || 'localhost'}`,
     dbPath: resolve(dataDir, 'transcoder.db'),
     hlsDir: resolve(dataDir, 'hls'),
   };

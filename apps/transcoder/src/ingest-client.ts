@@ -1,11 +1,15 @@
 /**
  * The transcoder's client of the ingest's admin API:
- * - `GET /api/events` (server-sent events): `stream.live` / `stream.offline` with
- *   `{streamId, name}`; on connect the ingest replays the live streams as `stream.live`.
+ * - `GET /api/events?owner=…&instance=…` (server-sent events): `stream.live` / `stream.offline`
+ *   with `{streamId, name}`; on connect the ingest replays the live streams as `stream.live`.
  *   Reconnects with exponential backoff (1 s → 30 s) and a fresh backoff after a good connection.
+ *   While it is open this instance holds the lease its forwards live under: they end a few
+ *   seconds after it closes (this process died), or at once when a newer instance of the same
+ *   owner connects (this process was replaced).
  * - `POST /api/streams/<id>/forwards` → `{id, sdp}` and `DELETE …/forwards/<forwardId>`.
  * - `GET /api/streams/<id>` for what the ingest measured of the source (size, frame rate).
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Logger } from '@onair/service/logger';
@@ -28,6 +32,8 @@ export interface IngestClientOptions {
   baseUrl: string;
   /** The admin token (`Authorization: Bearer …`). */
   adminToken: string | undefined;
+  /** This transcoder's stable name (ONAIR_TRANSCODER_ID): a new instance under it replaces the old one's forwards. */
+  owner: string;
   log: Logger;
   /** Backoff between reconnects, ms. Default 1000 → 30 000. */
   reconnect?: { initialMs: number; maxMs: number };
@@ -90,6 +96,8 @@ export class IngestClient extends EventEmitter<{
   private attempt = 0;
   private _connected = false;
   private _lastError: string | null = null;
+  /** This process's lease: new at each start, so the ingest tells a restart from a reconnect. */
+  readonly instance = randomUUID();
 
   constructor(opts: IngestClientOptions) {
     super();
@@ -126,7 +134,7 @@ export class IngestClient extends EventEmitter<{
    * long), then start with the packets since the publisher's last keyframe.
    */
   async createForward(streamId: string, ports: { host: string; videoPort: number; audioPort: number; keyframeIntervalMs?: number; holdUntilReadyMs?: number }): Promise<Forward> {
-    const body = await this.request('POST', `/api/streams/${encodeURIComponent(streamId)}/forwards`, ports);
+    const body = await this.request('POST', `/api/streams/${encodeURIComponent(streamId)}/forwards`, { ...ports, instance: this.instance });
     const parsed = forwardResponseSchema.safeParse(body);
     if (!parsed.success) throw new OnairError('upstream_unreachable', `The ingest answered the forward request with an unexpected body: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     return parsed.data;
@@ -197,7 +205,8 @@ export class IngestClient extends EventEmitter<{
     this.abort = abort;
     let error: Error = new Error('event stream ended');
     try {
-      const response = await fetch(`${this.opts.baseUrl}/api/events`, { headers: { Accept: 'text/event-stream', ...this.authHeader() }, signal: abort.signal });
+      const lease = new URLSearchParams({ owner: this.opts.owner, instance: this.instance });
+      const response = await fetch(`${this.opts.baseUrl}/api/events?${lease}`, { headers: { Accept: 'text/event-stream', ...this.authHeader() }, signal: abort.signal });
       if (!response.ok || !response.body) {
         const body = await response.text().catch(() => '');
         throw new Error(`GET /api/events answered ${response.status}${body ? `: ${body.slice(0, 200)}` : ''}`);

@@ -23,6 +23,8 @@ describe('resolveAdminToken', () => {
     expect(first.generated).toBe(true);
     expect(first.token).toMatch(/^at_[A-Za-z0-9_-]{43}$/);
     expect(statSync(join(dir, 'admin-token')).mode & 0o777).toBe(0o600);
+    // `npm start` creates the data directory here first: it holds the databases too.
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(resolveAdminToken(dir, undefined)).toEqual({ token: first.token, generated: false });
   });
 });

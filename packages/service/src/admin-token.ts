@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensurePrivateDir } from './private-dir';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 
@@ -18,7 +19,7 @@ export function resolveAdminToken(dataDir: string, fromEnv: string | undefined):
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const token = `at_${randomBytes(32).toString('base64url')}`;
   // 'wx' fails if another service created it between our read and write: then read theirs.
   try {

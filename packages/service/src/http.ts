@@ -135,7 +135,17 @@ export function writeError(res: ServerResponse, error: unknown, log: Logger): vo
     return;
   }
   const body = JSON.stringify(problem);
-  res.writeHead(problem.status, { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+  const headers = { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' };
+  const discarding = lingering.get(res.req);
+  if (discarding) {
+    // The whole answer goes out now (a client watching for it can stop sending); the response
+    // ends, and the connection closes, only once the unread body is drained or given up on.
+    res.writeHead(problem.status, { ...headers, Connection: 'close' });
+    res.write(body);
+    void discarding.then(() => res.end());
+    return;
+  }
+  res.writeHead(problem.status, headers);
   res.end(body);
 }
 
@@ -158,27 +168,84 @@ export function requireContentType(req: IncomingMessage, expected: string): void
   }
 }
 
+/** How much of an oversized body is read and thrown away so that the client can read the 413. */
+export const LINGER_MAX_BYTES = 4 * 1024 * 1024;
+/** How long an oversized body is read and thrown away at most. */
+export const LINGER_MAX_MS = 5_000;
+
+/** Requests whose body is being thrown away; resolves true when it ended, false when cut off. */
+const lingering = new WeakMap<IncomingMessage, Promise<boolean>>();
+
 /**
- * Reads the body up to `limitBytes`. Past the limit it stops reading and throws 413 with the
- * given code, so an oversized upload cannot exhaust memory.
+ * Reads and discards the rest of a body the server will not use, up to LINGER_MAX_BYTES or
+ * LINGER_MAX_MS. A socket closed with unread data makes the kernel send RST, and a client still
+ * writing its body then loses the answer to a reset (RFC 9112 §9.6 describes the lingering close
+ * servers do for this); reading on lets the 413 arrive, the bound keeps a stranger from holding us.
  */
-export async function readBody(req: IncomingMessage, limitBytes: number, tooLargeCode: 'body_too_large' | 'sdp_too_large' = 'body_too_large'): Promise<Buffer> {
+function discardRestOfBody(req: IncomingMessage): void {
+  if (lingering.has(req)) return;
+  lingering.set(
+    req,
+    new Promise<boolean>((resolve) => {
+      if (req.complete) return resolve(true);
+      let discarded = 0;
+      const finish = (ended: boolean): void => {
+        clearTimeout(timer);
+        req.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
+        resolve(ended);
+      };
+      const onData = (chunk: Buffer): void => {
+        discarded += chunk.length;
+        if (discarded > LINGER_MAX_BYTES) finish(false);
+      };
+      const onEnd = (): void => finish(true);
+      const onClose = (): void => finish(req.complete);
+      const timer = setTimeout(() => finish(false), LINGER_MAX_MS).unref();
+      req.on('data', onData).once('end', onEnd).once('close', onClose).once('error', onClose);
+      req.resume();
+    }),
+  );
+}
+
+/**
+ * Reads the body up to `limitBytes`, with or without Content-Length. Past the limit it throws
+ * 413 with the given code and keeps nothing; the rest of the body is read and discarded (bounded)
+ * while the 413 goes out, so the client reads the answer instead of a connection reset.
+ */
+export function readBody(req: IncomingMessage, limitBytes: number, tooLargeCode: 'body_too_large' | 'sdp_too_large' = 'body_too_large'): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) {
-    req.resume();
-    throw new OnairError(tooLargeCode, `The body is ${declared} bytes; the limit is ${limitBytes}.`);
+    discardRestOfBody(req);
+    return Promise.reject(new OnairError(tooLargeCode, `The body is ${declared} bytes; the limit is ${limitBytes}.`));
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) {
-      req.resume();
-      throw new OnairError(tooLargeCode, `The body exceeds the limit of ${limitBytes} bytes.`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (): void => {
+      req.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        stop();
+        chunks.length = 0;
+        discardRestOfBody(req);
+        reject(new OnairError(tooLargeCode, `The body exceeds the limit of ${limitBytes} bytes.`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve(Buffer.concat(chunks));
+    };
+    // The client went away mid-body: nobody will read an answer, but the handler must not hang.
+    const onClose = (): void => {
+      stop();
+      reject(new OnairError('bad_request', 'The request body ended before it was complete.'));
+    };
+    req.on('data', onData).once('end', onEnd).once('close', onClose).once('error', onClose);
+  });
 }
 
 /** Reads and validates a JSON body with a zod-like schema; every problem is listed in the error. */

@@ -1,10 +1,12 @@
 /**
- * `/healthz` and `/metrics`, the same on every service. Health is a list of named checks; the
+ * `/healthz`, `/metrics` and `/problems/<code>`, the same on every service. Health is a list of named checks; the
  * service is ready when all pass (200), else 503 with the reasons. Metrics use a registry per
  * service instance (not prom-client's global one) so several instances can share a process in
  * tests.
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { OnairError } from '@onair/shared/errors';
+import { problemPage } from '@onair/shared/problem-page';
 import { sendJson, sendText, type Router } from './http';
 
 export interface HealthCheck {
@@ -48,5 +50,11 @@ export function registerOpsRoutes(router: Router, service: string, checks: Healt
   });
   router.on('GET', '/metrics', async ({ res }) => {
     sendText(res, 200, await registry.metrics(), registry.contentType, { 'Cache-Control': 'no-store' });
+  });
+  // Where a problem's relative `type` (/problems/<code>) resolves to.
+  router.on('GET', '/problems/:code', ({ res, params }) => {
+    const page = problemPage(params.code ?? '');
+    if (!page) throw new OnairError('not_found', `There is no problem code "${params.code}".`);
+    sendText(res, 200, page, 'text/html; charset=utf-8', { 'Cache-Control': 'public, max-age=3600' });
   });
 }

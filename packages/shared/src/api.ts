@@ -69,3 +69,14 @@ export const publicLiveStreamSchema = z.object({
   whepUrl: z.string(),
 });
 export type PublicLiveStream = z.infer<typeof publicLiveStreamSchema>;
+
+/**
+ * `GET /api/webtransport` (public, on the ingest and the web origin): where a browser publishes
+ * over WebTransport. Connect to `<url>?key=<stream key>`, passing `serverCertificateHashes` to
+ * `new WebTransport()` when present (a self-made certificate; absent with a configured one).
+ */
+export const webTransportDiscoverySchema = z.object({
+  url: z.string().url(),
+  serverCertificateHashes: z.array(z.object({ algorithm: z.literal('sha-256'), value: z.string().regex(/^[0-9a-f]{64}$/) })),
+});
+export type WebTransportDiscovery = z.infer<typeof webTransportDiscoverySchema>;

@@ -16,7 +16,9 @@ describe('OnairError → problem+json', () => {
   ] as const)('%s maps to HTTP %i', (code, status) => {
     const problem = new OnairError(code, 'why').toProblem();
     expect(problem).toMatchObject({ status, code, detail: 'why' });
-    expect(problem.type).toContain(code.replaceAll('_', '-'));
+    // RFC 9457 §3.1.1: a URI reference; relative, so it resolves to the service that answered
+    // (each serves a page there) and never to a domain the project does not own.
+    expect(problem.type).toBe(`/problems/${code}`);
   });
 
   it('hides internals of unexpected errors', () => {

@@ -21,12 +21,15 @@ export const errorStatus = {
   job_not_found: 404,
   profile_not_found: 404,
   stream_offline: 404,
+  webtransport_disabled: 404,
   // 405/406/409
   method_not_allowed: 405,
   no_supported_codec: 406,
   stream_name_taken: 409,
   publisher_already_live: 409,
   profile_in_use: 409,
+  too_many_forwards: 409,
+  forward_lease_unknown: 409,
   // 412/413/415
   etag_mismatch: 412,
   body_too_large: 413,
@@ -73,7 +76,9 @@ export class OnairError extends Error {
   toProblem(): Problem {
     return {
       ...this.extensions,
-      type: `https://onair.dev/problems/${this.code.replaceAll('_', '-')}`,
+      // RFC 9457 §3.1.1: a relative reference, resolved against the service that answered, which
+      // serves the code's page there (problem-page.ts); no domain the project does not own.
+      type: `/problems/${this.code}`,
       title: titleOf(this.code),
       status: this.status,
       code: this.code,

@@ -60,7 +60,7 @@ describe('iceServersFromLinkHeader', () => {
 
 describe('problemFromText', () => {
   it('keeps the server code and detail of an onair problem document', () => {
-    const body = JSON.stringify({ type: 'https://onair.dev/problems/invalid-stream-key', title: 'Invalid stream key', status: 403, code: 'invalid_stream_key', detail: 'Invalid stream key' });
+    const body = JSON.stringify({ type: '/problems/invalid_stream_key', title: 'Invalid stream key', status: 403, code: 'invalid_stream_key', detail: 'Invalid stream key' });
     const error = problemFromText(403, 'application/problem+json', body);
     expect(error).toBeInstanceOf(OnairError);
     expect(error).toMatchObject({ code: 'invalid_stream_key', status: 403, message: 'Invalid stream key' });

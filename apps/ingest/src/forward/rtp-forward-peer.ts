@@ -7,8 +7,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { TrickleFragment } from '@onair/shared/sdp';
-import { OnairError } from '@onair/shared/errors';
 import type { MediaKind, NegotiatedCodec, OutboundRtp, PeerState, ViewerPeer } from '../webrtc/engine';
 import { probeKeyframe } from '../router/codec-probe';
 import { serializeRtp } from '../router/rtp-rewriter';
@@ -21,8 +19,6 @@ export interface RtpForwardTarget {
 }
 
 export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
-  readonly answer = '';
-  readonly remoteIceUfrag = undefined;
   readonly sent = { packets: 0, bytes: 0 };
   state: PeerState = 'connecting';
   private readonly socket: Socket;
@@ -41,7 +37,7 @@ export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
    */
   constructor(
     readonly codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec },
-    private readonly target: RtpForwardTarget,
+    readonly target: RtpForwardTarget,
     keyframeIntervalMs?: number,
     replay: KeyframeReplayOptions = {},
     private readonly now: () => number = Date.now,
@@ -118,10 +114,6 @@ export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
 
   onKeyframeRequest(listener: (kind: 'pli' | 'fir') => void): void {
     this.keyframeListeners.push(listener);
-  }
-
-  async addRemoteCandidates(_fragment: TrickleFragment): Promise<void> {
-    throw new OnairError('bad_request', 'A forward has no ICE session.');
   }
 
   async close(): Promise<void> {

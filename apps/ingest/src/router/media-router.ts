@@ -8,10 +8,10 @@ import type { LiveState } from '@onair/shared/api';
 import { OnairError } from '@onair/shared/errors';
 import type { StreamCodecs } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
-import type { MediaEngine, PeerOptions } from '../webrtc/engine';
+import type { MediaEngine, PeerOptions, PublisherPeer, SdpPeer, ViewerPeer } from '../webrtc/engine';
 import { RtpForwardPeer, type RtpForwardTarget } from '../forward/rtp-forward-peer';
 import type { NegotiatedCodec } from '../webrtc/engine';
-import { type AnySession, ForwardSession, PublisherSession, type SessionKind, ViewerSession } from './sessions';
+import { type AnySession, ForwardSession, type PublishProtocol, PublisherSession, type SessionKind, ViewerSession } from './sessions';
 import { type MediaCounters, StreamRouter } from './stream-router';
 
 export interface MediaRouterOptions {
@@ -40,22 +40,31 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     super();
   }
 
-  /** Answers a publisher's offer and makes it the stream's publisher (taking over from any other). */
-  async publish(streamId: string, peerOptions: PeerOptions): Promise<PublisherSession> {
+  /** Answers a WHIP publisher's offer and makes it the stream's publisher (taking over from any other). */
+  async publish(streamId: string, peerOptions: PeerOptions): Promise<PublisherSession<PublisherPeer & SdpPeer>> {
     this.assertOpen();
     const peer = await this.options.engine.createPublisher(peerOptions);
+    return this.attachPublisher('whip', streamId, peer);
+  }
+
+  /**
+   * Makes a publisher that arrived by another way in (a Media-over-QUIC session over
+   * WebTransport) the stream's publisher, exactly as a WHIP one: viewers, forwards and takeover
+   * cannot tell the difference.
+   */
+  async attachPublisher<P extends PublisherPeer>(protocol: PublishProtocol, streamId: string, peer: P): Promise<PublisherSession<P>> {
     if (this.closing) {
       await peer.close();
       this.assertOpen();
     }
-    const session = new PublisherSession(streamId, peer, this.options.log, this.options.connectTimeoutMs);
+    const session = new PublisherSession(protocol, streamId, peer, this.options.log, this.options.connectTimeoutMs);
     this.track(session);
     this.stream(streamId).attachPublisher(session);
     return session;
   }
 
   /** Answers a viewer's offer; the stream must be live (else 404 stream_offline). */
-  async view(streamId: string, peerOptions: PeerOptions): Promise<ViewerSession> {
+  async view(streamId: string, peerOptions: PeerOptions): Promise<ViewerSession<ViewerPeer & SdpPeer>> {
     this.assertOpen();
     const peer = await this.options.engine.createViewer(peerOptions);
     const router = this.streams.get(streamId);
@@ -88,6 +97,11 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     this.track(session);
     router.addViewer(session);
     return session;
+  }
+
+  /** The stream's open forwards. */
+  forwards(streamId: string): ForwardSession[] {
+    return [...this.sessions.values()].filter((session): session is ForwardSession => session instanceof ForwardSession && session.streamId === streamId && !session.closed);
   }
 
   /** Codecs the stream's current publisher sends (what viewers negotiate), or undefined when offline. */

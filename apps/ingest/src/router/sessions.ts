@@ -9,8 +9,12 @@ import type { TrickleFragment } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
 import type { MediaKind, MediaPeer, NegotiatedCodec, PublisherPeer, ViewerPeer } from '../webrtc/engine';
 
-/** `forward`: plain RTP to the transcoder (../forward), a viewer that is not a person. */
-export type SessionKind = 'whip' | 'whep' | 'forward';
+/**
+ * `whip`, `webtransport`: publishers (WebRTC; Media over QUIC). `whep`: viewers. `forward`:
+ * plain RTP to the transcoder (../forward), a viewer that is not a person.
+ */
+export type SessionKind = 'whip' | 'webtransport' | 'whep' | 'forward';
+export type PublishProtocol = 'whip' | 'webtransport';
 
 interface SessionEvents {
   connected: [];
@@ -70,11 +74,19 @@ export abstract class Session<P extends MediaPeer = MediaPeer> extends EventEmit
   }
 }
 
-export class PublisherSession extends Session<PublisherPeer> {
-  readonly kind = 'whip' as const;
+export class PublisherSession<P extends PublisherPeer = PublisherPeer> extends Session<P> {
+  constructor(
+    readonly kind: PublishProtocol,
+    streamId: string,
+    peer: P,
+    parentLog: Logger,
+    connectTimeoutMs: number,
+  ) {
+    super(streamId, peer, parentLog, connectTimeoutMs);
+  }
 }
 
-export class ViewerSession extends Session<ViewerPeer> {
+export class ViewerSession<P extends ViewerPeer = ViewerPeer> extends Session<P> {
   readonly kind: 'whep' | 'forward' = 'whep';
 
   get codecs(): { video?: NegotiatedCodec; audio?: NegotiatedCodec } {

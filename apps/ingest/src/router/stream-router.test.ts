@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { InboundRtp, MediaKind, NegotiatedCodec, OutboundRtp, PeerState, PublisherPeer, ViewerPeer } from '../webrtc/engine';
 import { serializeRtp } from './rtp-rewriter';
-import { PublisherSession, ViewerSession } from './sessions';
+import { type PublishProtocol, PublisherSession, ViewerSession } from './sessions';
 import { type MediaCounters, StreamRouter } from './stream-router';
 
 const log = pino({ level: 'silent' });
@@ -90,9 +90,9 @@ function setup() {
   return events;
 }
 
-function publisher(codec = H264, ssrc = 1111) {
+function publisher(codec = H264, ssrc = 1111, protocol: PublishProtocol = 'whip') {
   const peer = new FakePublisher({ video: codec }, ssrc);
-  const session = new PublisherSession('s1', peer, log, 10_000);
+  const session = new PublisherSession(protocol, 's1', peer, log, 10_000);
   router.attachPublisher(session);
   peer.connect();
   return { peer, session };
@@ -268,6 +268,20 @@ describe('StreamRouter', () => {
     v.peer.pli();
     v.peer.pli();
     expect(pub.peer.keyframeRequests).toBe(afterJoin); // inside the 500 ms window: coalesced
+  });
+
+  it('a publisher over WebTransport takes over from WHIP and back, viewers kept, live state naming the protocol', () => {
+    setup();
+    const v = viewer();
+    const whip = publisher(H264, 1);
+    expect(router.liveState().publisher).toEqual({ protocol: 'whip', sessionId: whip.session.id });
+    const moq = publisher(H264, 2, 'webtransport');
+    expect(whip.session.closeReason).toBe('replaced');
+    expect(router.liveState().publisher).toEqual({ protocol: 'webtransport', sessionId: moq.session.id });
+    const again = publisher(H264, 3);
+    expect(moq.session.closeReason).toBe('replaced');
+    expect(router.liveState().publisher).toEqual({ protocol: 'whip', sessionId: again.session.id });
+    expect(v.session.closed).toBe(false);
   });
 
   it('reports live state and becomes idle when the last session leaves', () => {

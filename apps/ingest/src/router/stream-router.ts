@@ -239,7 +239,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     return {
       live: true,
       since: (publisher.connectedAt ?? publisher.createdAt).toISOString(),
-      publisher: { protocol: 'whip', sessionId: publisher.id },
+      publisher: { protocol: publisher.kind, sessionId: publisher.id },
       video: video
         ? { codec: video.name, width: this.picture?.width ?? null, height: this.picture?.height ?? null, fps: videoSnap?.fps ?? null, bitrateKbps: videoSnap?.bitrateKbps ?? 0, packetsLost: videoSnap?.packetsLost ?? 0 }
         : null,

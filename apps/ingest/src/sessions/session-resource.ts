@@ -8,8 +8,8 @@ import { bundleOnlyAsBundled, type CodecSelection, codecLabel, parseOffer, parse
 import { readBody, requireContentType, type Router } from '@onair/service/http';
 import type { IceServer, IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
-import type { AnySession, SessionKind } from '../router/sessions';
-import type { NegotiatedCodec } from '../webrtc/engine';
+import type { Session } from '../router/sessions';
+import { isSdpPeer, type MediaPeer, type NegotiatedCodec, type SdpPeer } from '../webrtc/engine';
 import { engineCandidate, LocalIceRelay, withCandidates } from '../webrtc/local-ice-relay';
 import { addressFamily, addressScope } from './address-scope';
 import { machineAddresses } from './local-addresses';
@@ -50,7 +50,7 @@ export function candidateGate(config: IngestConfig): RemoteCandidateGate {
  * also offers the session on this machine's own addresses through a LocalIceRelay, for browsers
  * here that never send to loopback (Firefox, libnice); the relay closes with the session.
  */
-export async function answerFor(session: AnySession, config: IngestConfig): Promise<string> {
+export async function answerFor(session: Session<MediaPeer & SdpPeer>, config: IngestConfig): Promise<string> {
   const answer = session.peer.answer;
   const loopback = config.ice.hosts.find((host) => addressScope(host) === 'loopback');
   const engine = config.ice.localRelay && loopback ? engineCandidate(answer, loopback) : undefined;
@@ -95,7 +95,7 @@ export function iceServerLinks(servers: IceServer[]): string[] {
 }
 
 /** 201 Created with the answer (RFC 9725 §4.2): Location, ETag, Accept-Patch and ICE server links. */
-export function sendAnswer(res: ServerResponse, session: AnySession, config: IngestConfig, body: string = session.peer.answer): void {
+export function sendAnswer(res: ServerResponse, session: Session<MediaPeer & SdpPeer>, config: IngestConfig, body: string = session.peer.answer): void {
   const links = iceServerLinks(config.ice.servers);
   res.writeHead(201, {
     'Content-Type': SDP_TYPE,
@@ -110,9 +110,11 @@ export function sendAnswer(res: ServerResponse, session: AnySession, config: Ing
 }
 
 /** PATCH and DELETE on `/<kind>/sessions/:id`. */
-export function registerSessionResource(router: Router, kind: SessionKind, media: MediaRouter, config: IngestConfig): void {
+export function registerSessionResource(router: Router, kind: 'whip' | 'whep', media: MediaRouter, config: IngestConfig): void {
   router.on('PATCH', `/${kind}/sessions/:id`, async ({ req, res, params }) => {
     const session = media.session(kind, params.id ?? '');
+    const peer = session.peer;
+    if (!isSdpPeer(peer)) throw new OnairError('session_not_found', `No ${kind.toUpperCase()} session ${params.id ?? ''}.`);
     const ifMatch = req.headers['if-match'];
     if (ifMatch !== undefined && ifMatch.trim() !== '*' && !ifMatch.split(',').some((tag) => tag.trim() === session.etag)) {
       throw new OnairError('etag_mismatch', `If-Match does not match the session's ETag ${session.etag}.`);
@@ -128,10 +130,10 @@ export function registerSessionResource(router: Router, kind: SessionKind, media
     }
     // RFC 9725 §4.4.1: new ICE credentials request an ICE restart. werift cannot restart ICE as
     // the answering side here, so say so plainly: the client starts a new session instead.
-    if (fragment.iceUfrag !== undefined && fragment.iceUfrag !== session.peer.remoteIceUfrag) {
+    if (fragment.iceUfrag !== undefined && fragment.iceUfrag !== peer.remoteIceUfrag) {
       throw new OnairError('ice_restart_unsupported', 'This server does not support ICE restarts. DELETE this session and POST a new offer.');
     }
-    await session.peer.addRemoteCandidates(session.remoteCandidates?.filterFragment(fragment) ?? fragment);
+    await peer.addRemoteCandidates(session.remoteCandidates?.filterFragment(fragment) ?? fragment);
     res.writeHead(204, { ETag: session.etag });
     res.end();
   });

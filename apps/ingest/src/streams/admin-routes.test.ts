@@ -6,9 +6,20 @@ import { closeServer, createHttpService, listen, Router } from '@onair/service/h
 import { createLogger } from '@onair/service/logger';
 import { loadIngestConfig } from '../config';
 import { registerAdminRoutes, type MediaControl } from './admin-routes';
+import { pollUntil } from '../../../../test/support/poll';
 import { StreamStore } from './stream-store';
 
 const ADMIN = 'test-admin-token-0123456789';
+
+/** Records which event connections hold a forward lease, and for how long. */
+class RecordingLeases {
+  readonly held: string[] = [];
+  hold(owner: string, instance: string) {
+    const entry = `${owner}/${instance}`;
+    this.held.push(entry);
+    return () => this.held.splice(this.held.indexOf(entry), 1);
+  }
+}
 
 /** Live state is driven by the test, so the admin API's use of it can be checked exactly. */
 class ScriptedMedia extends EventEmitter implements MediaControl {
@@ -42,13 +53,15 @@ describe('ingest admin API', () => {
   let base: string;
   let store: StreamStore;
   let media: ScriptedMedia;
+  let leases: RecordingLeases;
 
   beforeEach(async () => {
     store = new StreamStore(':memory:');
     media = new ScriptedMedia();
     const config = loadIngestConfig({ ONAIR_ADMIN_TOKEN: ADMIN, ONAIR_DATA_DIR: '/tmp/unused' });
     const router = new Router();
-    registerAdminRoutes(router, { store, media, config });
+    leases = new RecordingLeases();
+    registerAdminRoutes(router, { store, media, config, leases });
     server = createHttpService({ router, log: createLogger('test', 'silent') });
     const address = await listen(server, 0, '127.0.0.1');
     base = `http://127.0.0.1:${address.port}`;
@@ -173,5 +186,20 @@ describe('ingest admin API', () => {
     await readUntil(`event: stream.offline\ndata: {"streamId":"${a.id}","name":"a"}`);
     expect(text).toContain(`event: stream.live\ndata: {"streamId":"${b.id}","name":"b"}`);
     controller.abort();
+  });
+
+  it('holds a forward lease while a transcoder\'s event connection is open, and only with valid names', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${base}/api/events?owner=transcoder@host&instance=0b6d-11`, { headers: { Authorization: `Bearer ${ADMIN}` }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    expect(leases.held).toEqual(['transcoder@host/0b6d-11']);
+    controller.abort();
+    await pollUntil('the lease released', () => leases.held.length === 0);
+    for (const query of ['owner=a', 'instance=b', 'owner=a b&instance=c', `owner=a&instance=${'x'.repeat(129)}`]) {
+      const bad = await fetch(`${base}/api/events?${query}`, { headers: { Authorization: `Bearer ${ADMIN}` } });
+      expect(bad.status, query).toBe(400);
+      expect((await bad.json()).code).toBe('bad_request');
+    }
+    expect(leases.held).toEqual([]);
   });
 });

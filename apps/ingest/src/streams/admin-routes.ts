@@ -3,6 +3,7 @@
  * stream other services follow. Public: the list of live streams, without keys.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OnairError } from '@onair/shared/errors';
 import { createStreamRequestSchema, renameStreamRequestSchema, type LiveState, type PublicLiveStream, type Stream } from '@onair/shared/api';
 import { readJson, sendJson, type Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
@@ -19,16 +20,26 @@ export interface MediaControl {
   off(event: 'live' | 'offline', listener: (streamId: string) => void): unknown;
 }
 
+/** The forward leases an event connection holds (see forward/forward-leases.ts). */
+export interface EventLeases {
+  /** Returns the function that ends the hold when the connection closes. */
+  hold(owner: string, instance: string): () => void;
+}
+
 export interface AdminRouteDeps {
   store: StreamStore;
   media: MediaControl;
   config: IngestConfig;
+  leases: EventLeases;
 }
+
+/** `owner` and `instance` of a transcoder holding a forward lease: short, printable, no spaces. */
+const LEASE_NAME = /^[A-Za-z0-9@._:-]{1,128}$/;
 
 /** Interval of SSE comment lines that keep idle proxies from closing the event stream. */
 const EVENT_HEARTBEAT_MS = 15_000;
 
-export function registerAdminRoutes(router: Router, { store, media, config }: AdminRouteDeps): void {
+export function registerAdminRoutes(router: Router, { store, media, config, leases }: AdminRouteDeps): void {
   const admin = (req: IncomingMessage) => requireAdmin(req, config.adminToken);
   const present = (record: StreamRecord, req: IncomingMessage): Stream => {
     const base = publicBaseUrl(config, req);
@@ -101,9 +112,24 @@ export function registerAdminRoutes(router: Router, { store, media, config }: Ad
     res.writeHead(204).end();
   });
 
-  router.on('GET', '/api/events', ({ req, res }) => {
+  // `?owner=…&instance=…` (a transcoder): while this connection is open, the instance holds the
+  // lease its forwards are created under; they end a grace period after it closes.
+  router.on('GET', '/api/events', ({ req, res, url, log }) => {
     admin(req);
+    const owner = url.searchParams.get('owner');
+    const instance = url.searchParams.get('instance');
+    if ((owner === null) !== (instance === null) || (owner !== null && !LEASE_NAME.test(owner)) || (instance !== null && !LEASE_NAME.test(instance))) {
+      throw new OnairError('bad_request', 'Give both owner and instance (1–128 of A–Z a–z 0–9 @ . _ : -), or neither.');
+    }
     streamEvents(req, res, store, media);
+    if (owner !== null && instance !== null) {
+      const release = leases.hold(owner, instance);
+      log.info({ owner, instance }, 'transcoder following events (forward lease held)');
+      res.on('close', () => {
+        release();
+        log.info({ owner, instance }, 'transcoder event connection closed');
+      });
+    }
   });
 }
 

@@ -7,7 +7,7 @@
 import type { Logger } from '@onair/service/logger';
 import type { IngestConfig } from '../config';
 import { DatachannelViewerEngine } from './datachannel-engine';
-import type { MediaEngine, PeerOptions, PublisherPeer, ViewerPeer } from './engine';
+import type { MediaEngine, PeerOptions, PublisherPeer, SdpPeer, ViewerPeer } from './engine';
 import { WeriftEngine } from './werift-engine';
 
 export type ViewerEngineName = IngestConfig['viewerEngine'];
@@ -25,11 +25,11 @@ class IngestEngine implements MediaEngine {
     this.datachannel = viewerEngine === 'datachannel' ? new DatachannelViewerEngine() : undefined;
   }
 
-  createPublisher(options: PeerOptions): Promise<PublisherPeer> {
+  createPublisher(options: PeerOptions): Promise<PublisherPeer & SdpPeer> {
     return this.werift.createPublisher(options);
   }
 
-  createViewer(options: PeerOptions): Promise<ViewerPeer> {
+  createViewer(options: PeerOptions): Promise<ViewerPeer & SdpPeer> {
     return (this.datachannel ?? this.werift).createViewer(options);
   }
 

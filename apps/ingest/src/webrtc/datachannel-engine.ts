@@ -21,7 +21,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type * as Ndc from 'node-datachannel';
 import { OnairError } from '@onair/shared/errors';
 import { parseSdp, type TrickleFragment } from '@onair/shared/sdp';
-import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, ViewerPeer } from './engine';
+import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerPeer } from './engine';
 import { buildSenderReport, parseRtcpFeedback } from './rtcp';
 
 // node-datachannel is CommonJS with a native addon; loaded once, on first use.
@@ -165,7 +165,7 @@ function inactiveSection(kind: 'video' | 'audio', mid: string, codec: { payloadT
   return audio;
 }
 
-class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements ViewerPeer {
+class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements ViewerPeer, SdpPeer {
   answer = '';
   state: PeerState = 'connecting';
   readonly remoteIceUfrag: string | undefined;
@@ -318,6 +318,16 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
       this.keyframeListeners.length = 0;
       for (const out of Object.values(this.tracks)) out.open = false;
       this.setState('closed');
+      // node-datachannel drops a track's onOpen/onMessage callbacks only when the track itself is
+      // closed (pc.close() does not): they reference this viewer, so each one that left stayed in
+      // memory with its retransmit ring (~0.4 MiB per WHEP join in the soak).
+      for (const track of [...Object.values(this.tracks).map((out) => out.track), ...this.inactiveTracks]) {
+        try {
+          track.close();
+        } catch {
+          // already closed
+        }
+      }
       try {
         this.pc.close();
       } catch {
@@ -404,7 +414,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
 
 /** Viewers only: `createPublisher` is not offered (see create-engine.ts). */
 export class DatachannelViewerEngine implements Pick<MediaEngine, 'createViewer'> {
-  createViewer(options: PeerOptions): Promise<ViewerPeer> {
+  createViewer(options: PeerOptions): Promise<ViewerPeer & SdpPeer> {
     return DatachannelViewer.create(options);
   }
 

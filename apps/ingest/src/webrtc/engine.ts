@@ -74,17 +74,29 @@ interface PeerEvents {
   state: [PeerState];
 }
 
+/**
+ * One end of a media session, whatever carries it: a WebRTC peer (WHIP, WHEP), plain RTP to
+ * the transcoder (forward), or a Media-over-QUIC publisher (WebTransport).
+ */
 export interface MediaPeer {
-  /** The SDP answer, with every local candidate (no trickle from the server side). */
-  readonly answer: string;
   readonly state: PeerState;
-  /** ICE ufrag of the remote side (from the offer); a PATCH with another one is an ICE restart. */
-  readonly remoteIceUfrag: string | undefined;
   on<E extends keyof PeerEvents>(event: E, listener: (...args: PeerEvents[E]) => void): this;
   off<E extends keyof PeerEvents>(event: E, listener: (...args: PeerEvents[E]) => void): this;
+  close(): Promise<void>;
+}
+
+/** A peer set up by an SDP offer/answer (WHIP, WHEP): what its HTTP session resource needs. */
+export interface SdpPeer {
+  /** The SDP answer, with every local candidate (no trickle from the server side). */
+  readonly answer: string;
+  /** ICE ufrag of the remote side (from the offer); a PATCH with another one is an ICE restart. */
+  readonly remoteIceUfrag: string | undefined;
   /** Trickled remote candidates (RFC 8840 fragment already parsed). */
   addRemoteCandidates(fragment: TrickleFragment): Promise<void>;
-  close(): Promise<void>;
+}
+
+export function isSdpPeer(peer: MediaPeer): peer is MediaPeer & SdpPeer {
+  return 'answer' in peer && 'addRemoteCandidates' in peer;
 }
 
 export interface PublisherPeer extends MediaPeer {
@@ -109,6 +121,6 @@ export interface ViewerPeer extends MediaPeer {
 }
 
 export interface MediaEngine {
-  createPublisher(options: PeerOptions): Promise<PublisherPeer>;
-  createViewer(options: PeerOptions): Promise<ViewerPeer>;
+  createPublisher(options: PeerOptions): Promise<PublisherPeer & SdpPeer>;
+  createViewer(options: PeerOptions): Promise<ViewerPeer & SdpPeer>;
 }

@@ -28,7 +28,7 @@ import {
 import { OnairError } from '@onair/shared/errors';
 import type { TrickleFragment } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
-import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, ViewerPeer } from './engine';
+import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerPeer } from './engine';
 import { nominatedSocket, WeriftFastSender } from './werift-fast-sender';
 
 /**
@@ -90,7 +90,7 @@ function remoteUfrag(offer: string): string | undefined {
   return /^a=ice-ufrag:(\S+)/m.exec(offer)?.[1];
 }
 
-abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implements MediaPeer {
+abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implements MediaPeer, SdpPeer {
   answer = '';
   state: PeerState = 'connecting';
   readonly remoteIceUfrag: string | undefined;
@@ -357,11 +357,11 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
 export class WeriftEngine implements MediaEngine {
   constructor(private readonly engineOptions: { log?: Logger } = {}) {}
 
-  createPublisher(options: PeerOptions): Promise<PublisherPeer> {
+  createPublisher(options: PeerOptions): Promise<PublisherPeer & SdpPeer> {
     return WeriftPublisher.create({ ...options, log: this.engineOptions.log });
   }
 
-  createViewer(options: PeerOptions): Promise<ViewerPeer> {
+  createViewer(options: PeerOptions): Promise<ViewerPeer & SdpPeer> {
     return WeriftViewer.create(options);
   }
 }
