@@ -61,7 +61,8 @@ async function livePublisher(name: string): Promise<{ id: string; key: string; p
   const record = ingest.store.create(name);
   const publisher = await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: record.streamKey });
   stopAtEnd.push(() => publisher.stop({ delete: true }));
-  await pollUntil('stream live', () => ingest.media.isLive(record.id), { timeoutMs: 10_000 });
+  // Generous: ffmpeg + werift on a loaded 2-core machine (10 s timed out once at load average 8).
+  await pollUntil('stream live', () => ingest.media.isLive(record.id), { timeoutMs: 20_000 });
   return { id: record.id, key: record.streamKey, publisher };
 }
 
