@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadIngestConfig } from './config';
+import { loadIngestConfig, splitPortRange } from './config';
 
 describe('loadIngestConfig', () => {
   it('defaults to loopback for HTTP and ICE', () => {
@@ -23,6 +23,8 @@ describe('loadIngestConfig', () => {
     [{ ONAIR_ICE_SERVERS: 'stun:x' }, 'ONAIR_ICE_SERVERS'],
     [{ ONAIR_INGEST_PORT: 'eighty' }, 'ONAIR_INGEST_PORT'],
     [{ ONAIR_ADMIN_TOKEN: 'short' }, 'ONAIR_ADMIN_TOKEN'],
+    [{ ONAIR_TRUSTED_PROXIES: '10.0.0.0/33' }, 'ONAIR_TRUSTED_PROXIES'],
+    [{ ONAIR_MAX_VIEWERS: '0' }, 'ONAIR_MAX_VIEWERS'],
     [{ ONAIR_WEBTRANSPORT_PORT: 'on' }, 'ONAIR_WEBTRANSPORT_PORT'],
     [{ ONAIR_WEBTRANSPORT_PUBLIC_URL: 'http://live.example.org/moq' }, 'ONAIR_WEBTRANSPORT_PUBLIC_URL'],
     [{ ONAIR_TLS_CERT: '/etc/ssl/live.pem' }, 'ONAIR_TLS_KEY'],
@@ -34,6 +36,28 @@ describe('loadIngestConfig', () => {
     const config = loadIngestConfig({ ONAIR_ICE_SERVERS: '[{"urls":"turn:t.example.org","username":"u","credential":"c"}]', ONAIR_ICE_PORT_RANGE: '40000-40099' });
     expect(config.ice.servers).toEqual([{ urls: 'turn:t.example.org', username: 'u', credential: 'c' }]);
     expect(config.ice.portRange).toEqual([40000, 40099]);
+  });
+
+  it.each([
+    [{}, { localRelay: true, allowPrivate: false }],
+    [{ ONAIR_ICE_HOSTS: '127.0.0.1' }, { localRelay: false, allowPrivate: false }],
+    [{ ONAIR_ICE_LOCAL_RELAY: 'false' }, { localRelay: false, allowPrivate: false }],
+    [{ ONAIR_ICE_HOSTS: '192.168.1.20' }, { localRelay: false, allowPrivate: true }],
+    [{ ONAIR_ICE_HOSTS: '203.0.113.10' }, { localRelay: false, allowPrivate: false }],
+    [{ ONAIR_ICE_HOSTS: '203.0.113.10', ONAIR_ICE_ALLOW_PRIVATE: 'true' }, { localRelay: false, allowPrivate: true }],
+  ])('ICE policy for %j: %j', (env, expected) => {
+    expect(loadIngestConfig(env).ice).toMatchObject(expected);
+  });
+
+  it.each([
+    [undefined, undefined, undefined],
+    [[40000, 40049], [40045, 40049], [40000, 40044]],
+    [[40000, 40000], [40000, 40000], [40000, 40000]],
+    [[40000, 40001], [40001, 40001], [40000, 40000]],
+    [[40000, 40019], [40018, 40019], [40000, 40017]],
+    [[40000, 40999], [40900, 40999], [40000, 40899]],
+  ] as const)('ports %j: publishers %j, viewers %j', (range, publishers, viewers) => {
+    expect(splitPortRange(range as [number, number] | undefined)).toEqual({ publisherPorts: publishers, viewerPorts: viewers });
   });
 
   it('serves WebTransport on UDP 8443 of the ICE hosts by default, with a self-made certificate', () => {

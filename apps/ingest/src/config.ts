@@ -6,6 +6,10 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, csv, parseConfig } from '@onair/service/config';
+import { TrustedProxies } from '@onair/shared/trusted-proxies';
+import { addressScope } from './sessions/address-scope';
+import type { SessionLimitsOptions } from './sessions/session-limits';
+import { privateByDefault } from './sessions/remote-candidate-gate';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -36,6 +40,18 @@ const envSchema = z
       .string()
       .regex(/^\d+-\d+$/, 'must look like 40000-40999')
       .optional(),
+    /**
+     * Send ICE checks to private-range candidates (RFC 1918, CGNAT, ULA): `true`/`false`. Default:
+     * when an ICE host is private itself (a LAN server must reach LAN clients), else not.
+     */
+    ONAIR_ICE_ALLOW_PRIVATE: z.enum(['true', 'false']).optional(),
+    /**
+     * With media on loopback only: also offer each session on this machine's own addresses,
+     * answering only this machine, for browsers here that never send to loopback (Firefox,
+     * libnice) — webrtc/local-ice-relay.ts. `true`/`false`; default `true` when ONAIR_ICE_HOSTS is not
+     * set and the ICE host is loopback (the one-machine default).
+     */
+    ONAIR_ICE_LOCAL_RELAY: z.enum(['true', 'false']).optional(),
     /** STUN/TURN servers as JSON (`[{"urls":"stun:stun.example.org"}]`); announced in WHIP/WHEP `Link` headers. */
     ONAIR_ICE_SERVERS: z.string().optional(),
     /** Public web app URL, for watch links in API responses. */
@@ -47,6 +63,16 @@ const envSchema = z
      * per core) or `werift` (pure JS, like publishers). With several ICE hosts viewers use werift.
      */
     ONAIR_VIEWER_ENGINE: z.enum(['datachannel', 'werift']).default('datachannel'),
+    /** Proxies whose X-Forwarded-For is believed: IPs, CIDR blocks, `loopback`; nobody by default. */
+    ONAIR_TRUSTED_PROXIES: z.string().optional(),
+    /** WHEP viewers (connected and connecting) the ingest takes; unset: no cap. */
+    ONAIR_MAX_VIEWERS: z.coerce.number().int().min(1).optional(),
+    /** Sessions not yet connected one client address may hold (default 20). */
+    ONAIR_MAX_PENDING_PER_CLIENT: z.coerce.number().int().min(1).default(20),
+    /** Sessions not yet connected in all (default 200). */
+    ONAIR_MAX_PENDING: z.coerce.number().int().min(1).default(200),
+    /** WHIP/WHEP POSTs one client address may make per 10 s (default 60). */
+    ONAIR_MAX_SESSION_POSTS_PER_CLIENT: z.coerce.number().int().min(1).default(60),
     /**
      * UDP port of the WebTransport (HTTP/3, QUIC) ingest, bound on the ICE hosts; `off` turns it
      * off. Publishers connect to `https://<host>:<port>/moq?key=<stream key>`.
@@ -82,7 +108,19 @@ export interface IngestConfig {
     hosts: string[];
     portRange: [number, number] | undefined;
     servers: IceServer[];
+    /** See ONAIR_ICE_ALLOW_PRIVATE. */
+    allowPrivate: boolean;
+    /** See ONAIR_ICE_LOCAL_RELAY. */
+    localRelay: boolean;
+    /** The part of `portRange` publishers bind in: its top 10 % (at least two ports), kept from viewers. */
+    publisherPorts: [number, number] | undefined;
+    /** The part of `portRange` WHEP viewers bind in: the rest. */
+    viewerPorts: [number, number] | undefined;
   };
+  /** Proxies whose forwarded client address is believed (ONAIR_TRUSTED_PROXIES). */
+  trustedProxies: TrustedProxies;
+  /** Caps on sessions a client can make the ingest hold (sessions/session-limits.ts). */
+  sessions: SessionLimitsOptions;
   /** The WebTransport ingest (Media over QUIC); undefined when ONAIR_WEBTRANSPORT_PORT=off. */
   webTransport: WebTransportConfig | undefined;
   limits: {
@@ -92,6 +130,8 @@ export interface IngestConfig {
     connectTimeoutMs: number;
     /** At most one keyframe request upstream per this many ms. */
     keyframeIntervalMs: number;
+    /** Remote ICE candidates accepted per session, offer and trickle together (sessions/remote-candidate-gate.ts). */
+    maxRemoteCandidates: number;
     /** Most forwards (full copies of the stream to transcoders) one stream may have. */
     forwardsPerStream: number;
     /** How long a transcoder's forwards outlive its last event connection, ms (covers a reconnect). */
@@ -128,6 +168,12 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     if (!(min >= 1024 && max <= 65535 && min <= max)) throw new ConfigError('Invalid configuration:\n  ONAIR_ICE_PORT_RANGE: must be within 1024-65535, low-high');
     portRange = [min, max];
   }
+  let trustedProxies: TrustedProxies;
+  try {
+    trustedProxies = TrustedProxies.parse(raw.ONAIR_TRUSTED_PROXIES);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ONAIR_TRUSTED_PROXIES: ${error instanceof Error ? error.message : String(error)}`);
+  }
   if ((raw.ONAIR_TLS_CERT === undefined) !== (raw.ONAIR_TLS_KEY === undefined)) {
     throw new ConfigError('Invalid configuration:\n  ONAIR_TLS_CERT, ONAIR_TLS_KEY: give both (a certificate and its private key) or neither');
   }
@@ -150,10 +196,36 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     adminToken: raw.ONAIR_ADMIN_TOKEN,
     corsOrigin: raw.ONAIR_CORS_ORIGIN,
     viewerEngine: raw.ONAIR_VIEWER_ENGINE,
-    ice: { hosts: iceHosts, portRange, servers },
+    ice: { hosts: iceHosts, portRange, servers, ...splitPortRange(portRange), allowPrivate: raw.ONAIR_ICE_ALLOW_PRIVATE ? raw.ONAIR_ICE_ALLOW_PRIVATE === 'true' : privateByDefault(iceHosts),
+      // On by default only when nothing was said about ICE hosts: ONAIR_ICE_HOSTS=127.0.0.1 means exactly that.
+      localRelay: raw.ONAIR_ICE_LOCAL_RELAY ? raw.ONAIR_ICE_LOCAL_RELAY === 'true' : !raw.ONAIR_ICE_HOSTS && iceHosts.every((host) => addressScope(host) === 'loopback'),
+    },
+    trustedProxies,
+    sessions: {
+      pendingPerClient: raw.ONAIR_MAX_PENDING_PER_CLIENT,
+      pendingTotal: raw.ONAIR_MAX_PENDING,
+      postsPerClient: raw.ONAIR_MAX_SESSION_POSTS_PER_CLIENT,
+      postWindowMs: 10_000,
+      maxViewers: raw.ONAIR_MAX_VIEWERS,
+    },
     webTransport,
-    limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500, forwardsPerStream: 4, forwardLeaseGraceMs: 5_000 },
+    limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500, maxRemoteCandidates: 10, forwardsPerStream: 4, forwardLeaseGraceMs: 5_000 },
   };
+}
+
+/**
+ * Viewers are anonymous and publishers are not: a flood of WHEP offers that never connect held
+ * every port of a 50-port range, and the broadcaster's reconnect then got none. The top 10 % of
+ * the range (at least two ports from four on) is the publishers' alone; a range of one port is shared.
+ */
+export function splitPortRange(range: [number, number] | undefined): { publisherPorts: [number, number] | undefined; viewerPorts: [number, number] | undefined } {
+  if (!range) return { publisherPorts: undefined, viewerPorts: undefined };
+  const [low, high] = range;
+  const size = high - low + 1;
+  if (size < 2) return { publisherPorts: range, viewerPorts: range };
+  // Two at least, where there is room: a reconnecting publisher holds its new port while the old one still runs.
+  const reserved = size < 4 ? 1 : Math.max(2, Math.ceil(size / 10));
+  return { publisherPorts: [high - reserved + 1, high], viewerPorts: [low, high - reserved] };
 }
 
 function isAdvertisable(host: string): boolean {

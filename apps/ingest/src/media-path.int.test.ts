@@ -122,6 +122,17 @@ describe('WHIP H.264 (werift + ffmpeg) → WHEP (werift)', () => {
     const before = viewer.video.length;
     const second = track(await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey }));
     await second.connected;
+    // The takeover happens when the ingest's side of the second session has connected too (a
+    // newcomer that never connects replaces nothing: publisher-takeover.int.test.ts).
+    const firstId = first.resourceUrl.split('/').at(-1)!;
+    await pollUntil('the first WHIP session closed', () => {
+      try {
+        ingest.media.session('whip', firstId);
+        return false;
+      } catch {
+        return true;
+      }
+    }, { timeoutMs: 5_000, intervalMs: 20 });
     const res = await fetch(first.resourceUrl, { method: 'DELETE' });
     expect(res.status).toBe(404);
     expect(((await res.json()) as { code: string }).code).toBe('session_not_found');

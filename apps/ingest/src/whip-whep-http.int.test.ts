@@ -4,6 +4,7 @@
  * / If-Match, DELETE, and cleanup of sessions that never connect. The server must keep serving.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -128,6 +129,31 @@ describe('WHEP bad input', () => {
   it('wrong content type → 415', async () => {
     const res = await post('/whep/demo', 'x', { 'Content-Type': 'text/plain' });
     expect(res.problem?.code).toBe('unsupported_media_type');
+  });
+});
+
+describe('crafted requests', () => {
+  // Each answered with a clear 4xx problem, never a 500 or a stack trace (the 18-digit candidate
+  // priority is in remote-candidates.int.test.ts).
+  const raw = (method: string, path: string) =>
+    new Promise<{ status: number; type: string | undefined; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: Number(new URL(base).port), method, path }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  it.each([
+    ['TRACE /whip', 'TRACE', '/whip', 405, 'method_not_allowed'],
+    ['POST /whep/%E0%A4%A (broken percent-encoding)', 'POST', '/whep/%E0%A4%A', 400, 'bad_request'],
+    ['DELETE /whep/sessions/%zz', 'DELETE', '/whep/sessions/%zz', 400, 'bad_request'],
+  ])('%s → %i %s', async (_name, method, path, status, code) => {
+    const res = await raw(method, path);
+    expect(res.status).toBe(status);
+    expect(res.type).toBe('application/problem+json');
+    expect(JSON.parse(res.body)).toMatchObject({ code });
   });
 });
 

@@ -38,9 +38,11 @@ export const errorStatus = {
   // 422/429
   ice_restart_unsupported: 422,
   too_many_attempts: 429,
+  too_many_requests: 429,
   // 5xx
   internal_error: 500,
   unavailable: 503,
+  too_many_viewers: 503,
   upstream_unreachable: 502,
   ffmpeg_missing: 503,
 } as const;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { aiortcOffer, chromeOffer, obsOffer } from './fixtures/sdp-offers';
-import { h264Profile, parseOffer, parseSdp, parseTrickleFragment, restrictOffer, SdpError, selectPublisherCodecs, selectViewerCodecs } from './sdp';
+import { aiortcOffer, chromeOffer, firefoxWhepOffer, firefoxWhipOffer, obsOffer } from './fixtures/sdp-offers';
+import { bundleOnlyAsBundled, h264Profile, parseOffer, parseSdp, parseTrickleFragment, restrictOffer, SdpError, selectPublisherCodecs, selectViewerCodecs } from './sdp';
 
 describe('parseOffer + selectPublisherCodecs', () => {
   const good: Array<{ name: string; sdp: string; video: [string, number] | undefined; audio: number | undefined }> = [
@@ -145,9 +145,122 @@ describe('parseTrickleFragment', () => {
   it.each([
     ['a candidate outside an m-line', 'a=candidate:1 1 udp 1 1.2.3.4 5 typ host\r\n', /outside an m-line/],
     ['a malformed candidate', 'm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:garbage\r\n', /malformed candidate/],
-    ['an unexpected line', 'v=0\r\n', /only a= and m= lines/],
-    ['an unexpected attribute', 'a=fingerprint:sha-256 AA\r\n', /unexpected attribute/],
+    ['a candidate with an 18-digit priority', 'm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:1 1 udp 123456789012345678 127.0.0.1 5000 typ host\r\n', /priority/],
+    ['a whole SDP instead of a fragment', 'v=0\r\n', /not a trickle-ice-sdpfrag/],
+    ['a line that is not <type>=<value>', 'm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nhello\r\n', /not "<type>=<value>"/],
   ])('rejects %s', (_name, body, message) => {
     expect(() => parseTrickleFragment(body)).toThrow(message);
+  });
+
+  // RFC 8866 §5.13: an attribute the receiver does not understand is ignored — it must not cost
+  // the valid candidates beside it. A WHEP client writes Firefox's end of candidates (an empty
+  // candidate string) as a bare `a=`.
+  it.each([
+    ['an empty attribute (a=)', 'a='],
+    ['an unknown attribute', 'a=x-custom:whatever'],
+    ['an attribute that belongs in a full SDP', 'a=fingerprint:sha-256 AA'],
+    ['an attribute without a value', 'a=rtcp-mux'],
+    ['a c= line', 'c=IN IP4 0.0.0.0'],
+  ])('ignores %s and keeps the candidates beside it', (_name, line) => {
+    const body = ['m=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:0', 'a=candidate:1 1 udp 2122260223 127.0.0.1 61764 typ host', line, 'a=candidate:2 1 udp 2122260222 127.0.0.1 61765 typ host', ''].join('\r\n');
+    expect(parseTrickleFragment(body).media[0]?.candidates).toEqual(['1 1 udp 2122260223 127.0.0.1 61764 typ host', '2 1 udp 2122260222 127.0.0.1 61765 typ host']);
+  });
+
+  it('reads a session-level a=end-of-candidates (RFC 8840 §4.4)', () => {
+    expect(parseTrickleFragment('a=ice-ufrag:u1\r\na=ice-pwd:p0123456789012345678901\r\na=end-of-candidates\r\n').endOfCandidates).toBe(true);
+    expect(parseTrickleFragment('m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=end-of-candidates\r\n').endOfCandidates).toBe(true);
+    expect(parseTrickleFragment('m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n').endOfCandidates).toBe(false);
+  });
+});
+
+// Firefox under max-bundle offers every m-line but the first with port 0 + a=bundle-only: bundled
+// media, not rejected (RFC 8843 §6 / §7.3; RFC 8829 §5.2.1). Read as rejected, a Firefox
+// broadcaster's microphone was dropped and Firefox viewers got no audio.
+describe('bundle-only m-lines (Firefox, max-bundle)', () => {
+  it('parses port 0 + a=bundle-only inside the BUNDLE group as bundled', () => {
+    const offer = parseOffer(firefoxWhipOffer);
+    expect(offer.media.map((m) => ({ kind: m.kind, port: m.port, bundleOnly: m.bundleOnly }))).toEqual([
+      { kind: 'audio', port: 9, bundleOnly: false },
+      { kind: 'video', port: 0, bundleOnly: true },
+    ]);
+    expect(offer.bundle).toEqual(['0', '1']);
+  });
+
+  it('a Firefox publisher: opus on the first m-line and VP8 on the bundle-only one', () => {
+    const chosen = selectPublisherCodecs(parseOffer(firefoxWhipOffer));
+    expect(chosen.audio).toMatchObject({ mid: '0', codec: { name: 'opus', payloadType: 109 } });
+    expect(chosen.video).toMatchObject({ mid: '1', codec: { name: 'VP8', payloadType: 120 } });
+  });
+
+  it('a Firefox viewer of a VP8 + opus stream: audio on the bundle-only m-line', () => {
+    const chosen = selectViewerCodecs(parseOffer(firefoxWhepOffer), { video: { name: 'VP8', clockRate: 90000 }, audio: { name: 'opus', clockRate: 48000, channels: 2 } });
+    expect(chosen.video).toMatchObject({ mid: '0', codec: { payloadType: 120 } });
+    expect(chosen.audio).toMatchObject({ mid: '1', codec: { payloadType: 109 } });
+  });
+
+  it('gives a bundle-only m-line the BUNDLE port and drops a=bundle-only for the engines', () => {
+    const out = bundleOnlyAsBundled(firefoxWhepOffer);
+    const media = parseOffer(out).media;
+    expect(media.map((m) => [m.port, m.bundleOnly])).toEqual([[9, false], [9, false]]);
+    expect(out).not.toContain('a=bundle-only');
+    // Nothing else changes.
+    expect(out.replace('m=audio 9 ', 'm=audio 0 ')).toBe(firefoxWhepOffer.replace('a=bundle-only\r\n', ''));
+  });
+
+  it('leaves a port-0 m-line without bundle-only (disabled, RFC 8843 §7.3) and one outside the BUNDLE group as they are', () => {
+    const disabled = firefoxWhepOffer.replace('a=bundle-only\r\n', '');
+    expect(bundleOnlyAsBundled(disabled)).toBe(disabled);
+    expect(selectViewerCodecs(parseOffer(disabled), { audio: { name: 'opus', clockRate: 48000 } }).audio).toBeUndefined();
+    const ungrouped = firefoxWhepOffer.replace('a=group:BUNDLE 0 1\r\n', '');
+    expect(bundleOnlyAsBundled(ungrouped)).toBe(ungrouped);
+    expect(selectViewerCodecs(parseOffer(ungrouped), { audio: { name: 'opus', clockRate: 48000 } }).audio).toBeUndefined();
+  });
+});
+
+describe('corrupted input (fuzz)', () => {
+  let seed = 0x1badf00d;
+  const random = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 0x100000000;
+  };
+  const alphabet = 'a=m0 1:\r\n.-/\u0000é';
+  function corrupt(text: string): string {
+    const chars = [...text];
+    for (let n = 1 + Math.floor(random() * 6); n > 0; n -= 1) {
+      const at = Math.floor(random() * chars.length);
+      const op = random();
+      if (op < 0.4) chars[at] = alphabet[Math.floor(random() * alphabet.length)]!;
+      else if (op < 0.7) chars.splice(at, 1 + Math.floor(random() * 8));
+      else chars.splice(at, 0, alphabet[Math.floor(random() * alphabet.length)]!);
+    }
+    return chars.join('');
+  }
+
+  it('a trickle fragment: 5 000 corruptions, only SdpError', () => {
+    const fragment = ['a=ice-ufrag:EsAw', 'a=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:0', 'a=candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host generation 0', 'a=', 'a=end-of-candidates', ''].join('\r\n');
+    let parsed = 0;
+    for (let i = 0; i < 5_000; i += 1) {
+      try {
+        parseTrickleFragment(corrupt(fragment));
+        parsed += 1;
+      } catch (error) {
+        expect(error).toBeInstanceOf(SdpError);
+      }
+    }
+    expect(parsed).toBeGreaterThan(0);
+  });
+
+  it('Firefox offers through the parser and bundleOnlyAsBundled: 2 000 corruptions, only SdpError, and what is rewritten still parses', () => {
+    for (let i = 0; i < 2_000; i += 1) {
+      const text = corrupt(i % 2 ? firefoxWhepOffer : firefoxWhipOffer);
+      try {
+        const out = bundleOnlyAsBundled(text);
+        expect(() => parseSdp(out)).not.toThrow();
+      } catch (error) {
+        expect(error).toBeInstanceOf(SdpError);
+      }
+    }
   });
 });

@@ -4,9 +4,10 @@
  * fragments. The ingest rejects what it cannot serve with a message a person can act on.
  */
 
-export class SdpError extends Error {
-  override name = 'SdpError';
-}
+import { parseIceCandidate } from './ice-candidate';
+import { SdpError } from './sdp-error';
+
+export { SdpError };
 
 export interface SdpCodec {
   payloadType: number;
@@ -32,6 +33,8 @@ export interface SdpMedia {
   iceUfrag: string | undefined;
   icePwd: string | undefined;
   candidates: string[];
+  /** `a=bundle-only` (RFC 8843 §6): with port 0, bundled media rather than a rejected m-line. */
+  bundleOnly: boolean;
 }
 
 export interface ParsedSdp {
@@ -40,6 +43,8 @@ export interface ParsedSdp {
   iceUfrag: string | undefined;
   icePwd: string | undefined;
   fingerprint: boolean;
+  /** Mids of the first `a=group:BUNDLE` (RFC 8843 §7.1), in order; empty without one. */
+  bundle: string[];
 }
 
 const MAX_MEDIA_SECTIONS = 16;
@@ -59,7 +64,7 @@ export function parseSdp(text: string): ParsedSdp {
   const lines = splitLines(text);
   if (lines.length === 0) throw new SdpError('the SDP is empty');
   if (lines[0] !== 'v=0') throw new SdpError('the SDP must start with "v=0"');
-  const parsed: ParsedSdp = { media: [], iceUfrag: undefined, icePwd: undefined, fingerprint: false };
+  const parsed: ParsedSdp = { media: [], iceUfrag: undefined, icePwd: undefined, fingerprint: false, bundle: [] };
   let current: SdpMedia | undefined;
   const fmtpByMedia = new Map<SdpMedia, Map<number, string>>();
   const fbByMedia = new Map<SdpMedia, Map<string, string[]>>();
@@ -89,6 +94,7 @@ export function parseSdp(text: string): ParsedSdp {
         iceUfrag: undefined,
         icePwd: undefined,
         candidates: [],
+        bundleOnly: false,
       };
       parsed.media.push(current);
       fmtpByMedia.set(current, new Map());
@@ -118,8 +124,14 @@ export function parseSdp(text: string): ParsedSdp {
       parsed.fingerprint = true;
       return;
     }
+    if (name === 'group' && !current) {
+      const [semantics, ...mids] = rest.trim().split(/\s+/);
+      if (semantics === 'BUNDLE' && parsed.bundle.length === 0) parsed.bundle = mids;
+      return;
+    }
     if (!current) return;
     if (name === 'mid') current.mid = rest;
+    else if (name === 'bundle-only') current.bundleOnly = true;
     else if (DIRECTIONS.has(name)) current.direction = name as SdpMedia['direction'];
     else if (name === 'candidate') current.candidates.push(rest);
     else if (name === 'rtpmap') {
@@ -169,6 +181,50 @@ export function parseOffer(text: string): ParsedSdp {
     if (!(media.iceUfrag ?? sdp.iceUfrag) || !(media.icePwd ?? sdp.icePwd)) throw new SdpError(`m-line ${index} (${media.kind}) has no a=ice-ufrag/a=ice-pwd`);
   });
   return sdp;
+}
+
+/**
+ * Whether an m-line carries media: a non-zero port, or port 0 with `a=bundle-only` inside a
+ * BUNDLE group whose tagged (first) m-line has a port — bundled, not rejected (RFC 8843 §6,
+ * §7.3.1; Firefox offers every m-line but the first this way under max-bundle). Port 0 without
+ * bundle-only is a rejected or disabled m-line (RFC 8843 §7.3 note, RFC 3264 §6).
+ */
+export function isActiveMedia(sdp: ParsedSdp, media: SdpMedia): boolean {
+  if (media.port !== 0) return true;
+  if (!media.bundleOnly || media.mid === undefined || !sdp.bundle.includes(media.mid)) return false;
+  const tagged = sdp.media.find((m) => m.mid === sdp.bundle[0]);
+  return tagged !== undefined && tagged.port !== 0;
+}
+
+/**
+ * The offer as the WebRTC engines are given it: each bundled `bundle-only` m-line (see
+ * isActiveMedia) gets the tagged m-line's port and loses `a=bundle-only`. werift and
+ * libdatachannel read port 0 as "rejected" whatever follows; with the port they answer the
+ * m-line like any bundled one — the BUNDLE port and no `a=bundle-only`, as RFC 9143 §7.3 has the
+ * answerer do (RFC 8843 §7.3's port 0 + bundle-only in answers was dropped for JSEP's form).
+ */
+export function bundleOnlyAsBundled(text: string): string {
+  const sdp = parseSdp(text);
+  const activate = new Set<number>();
+  sdp.media.forEach((media, index) => {
+    if (media.port === 0 && isActiveMedia(sdp, media)) activate.add(index);
+  });
+  if (activate.size === 0) return text;
+  const taggedPort = sdp.media.find((m) => m.mid === sdp.bundle[0])!.port;
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const out: string[] = [];
+  let mIndex = -1;
+  for (const line of splitLines(text)) {
+    if (line.startsWith('m=')) {
+      mIndex += 1;
+      if (activate.has(mIndex)) {
+        out.push(line.replace(/^(m=\S+ )0( |\/)/, `$1${taggedPort}$2`));
+        continue;
+      }
+    } else if (activate.has(mIndex) && line === 'a=bundle-only') continue;
+    out.push(line);
+  }
+  return out.join(eol) + eol;
 }
 
 /** `a=fmtp` parameters (`k=v;k2=v2`) → record with lower-cased keys. */
@@ -250,7 +306,7 @@ export function pickOpus(codecs: SdpCodec[]): SdpCodec | undefined {
 export function selectPublisherCodecs(offer: ParsedSdp): { video?: CodecSelection; audio?: CodecSelection } {
   const out: { video?: CodecSelection; audio?: CodecSelection } = {};
   offer.media.forEach((media, mLineIndex) => {
-    if (media.port === 0 || media.mid === undefined) return;
+    if (!isActiveMedia(offer, media) || media.mid === undefined) return;
     if (media.kind === 'video' && !out.video) {
       const codec = pickPublisherVideoCodec(media.codecs);
       if (codec) out.video = { mLineIndex, mid: media.mid, kind: 'video', codec };
@@ -276,7 +332,7 @@ export interface StreamCodecs {
 export function selectViewerCodecs(offer: ParsedSdp, stream: StreamCodecs): { video?: CodecSelection; audio?: CodecSelection } {
   const out: { video?: CodecSelection; audio?: CodecSelection } = {};
   offer.media.forEach((media, mLineIndex) => {
-    if (media.port === 0 || media.mid === undefined) return;
+    if (!isActiveMedia(offer, media) || media.mid === undefined) return;
     if (media.kind === 'video' && !out.video && stream.video) {
       const codec = pickMatchingVideo(media.codecs, stream.video);
       if (codec) out.video = { mLineIndex, mid: media.mid, kind: 'video', codec };
@@ -360,24 +416,34 @@ export interface TrickleFragment {
   iceUfrag: string | undefined;
   icePwd: string | undefined;
   media: Array<{ mid: string | undefined; mLineIndex: number; candidates: string[]; endOfCandidates: boolean }>;
+  /** `a=end-of-candidates` at session level, or in any m-line (with BUNDLE there is one transport). */
+  endOfCandidates: boolean;
 }
+
+/** Session description lines that make a body a whole SDP, not a fragment (RFC 8840 §9). */
+const SESSION_ONLY_TYPES = new Set(['v', 'o', 's', 't']);
 
 /**
  * Parses an `application/trickle-ice-sdpfrag` body (RFC 8840 §4.4 / RFC 9725 §4.3.1): optional
- * session-level a=ice-ufrag/a=ice-pwd/a=ice-options, then m-lines each with a=mid and
- * a=candidate / a=end-of-candidates lines. Throws SdpError for anything else.
+ * session-level a=ice-ufrag/a=ice-pwd, then m-lines each with a=mid and a=candidate /
+ * a=end-of-candidates lines. Attributes it does not understand, an empty `a=` included, are
+ * ignored (RFC 8866 §5.13) so they never cost the candidates beside them; a malformed candidate,
+ * a line that is not `<type>=<value>` or a whole SDP throws SdpError.
  */
 export function parseTrickleFragment(text: string): TrickleFragment {
-  const fragment: TrickleFragment = { iceUfrag: undefined, icePwd: undefined, media: [] };
+  const fragment: TrickleFragment = { iceUfrag: undefined, icePwd: undefined, media: [], endOfCandidates: false };
   let current: TrickleFragment['media'][number] | undefined;
   splitLines(text).forEach((line, index) => {
     const at = `line ${index + 1}`;
-    if (line.startsWith('m=')) {
+    if (!/^[a-z]=/.test(line)) throw new SdpError(`${at} is not "<type>=<value>": ${truncate(line)}`);
+    const type = line[0]!;
+    if (SESSION_ONLY_TYPES.has(type)) throw new SdpError(`${at}: "${type}=" belongs to a whole SDP, not a trickle-ice-sdpfrag`);
+    if (type === 'm') {
       current = { mid: undefined, mLineIndex: fragment.media.length, candidates: [], endOfCandidates: false };
       fragment.media.push(current);
       return;
     }
-    if (!line.startsWith('a=')) throw new SdpError(`${at}: only a= and m= lines belong in a trickle-ice-sdpfrag: ${truncate(line)}`);
+    if (type !== 'a') return; // c=, b=, i=: nothing ICE needs
     const value = line.slice(2);
     const colon = value.indexOf(':');
     const name = colon < 0 ? value : value.slice(0, colon);
@@ -388,20 +454,22 @@ export function parseTrickleFragment(text: string): TrickleFragment {
     } else if (name === 'ice-pwd') {
       if (current) throw new SdpError(`${at}: a=ice-pwd must come before the m-lines`);
       fragment.icePwd = rest;
-    } else if (name === 'ice-options' || name === 'group') {
-      // Allowed and not needed: onair always supports trickle.
     } else if (name === 'mid') {
       if (!current) throw new SdpError(`${at}: a=mid outside an m-line`);
       current.mid = rest;
     } else if (name === 'candidate') {
       if (!current) throw new SdpError(`${at}: a=candidate outside an m-line`);
-      if (!/^\S+ \d+ \S+ \d+ \S+ \d+ typ \S+/.test(rest)) throw new SdpError(`${at}: malformed candidate "${truncate(rest)}"`);
+      try {
+        parseIceCandidate(rest);
+      } catch (error) {
+        throw new SdpError(`${at}: malformed candidate "${truncate(rest)}": ${error instanceof Error ? error.message : String(error)}`);
+      }
       current.candidates.push(rest);
     } else if (name === 'end-of-candidates') {
+      fragment.endOfCandidates = true;
       if (current) current.endOfCandidates = true;
-    } else {
-      throw new SdpError(`${at}: unexpected attribute a=${truncate(name)} in a trickle-ice-sdpfrag`);
     }
+    // Anything else (ice-options, group, an empty a=, an extension) is ignored: RFC 8866 §5.13.
   });
   return fragment;
 }

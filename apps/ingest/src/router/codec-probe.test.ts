@@ -48,3 +48,64 @@ describe('probeVp8', () => {
     expect(probeVp8(payload)).toEqual(expected);
   });
 });
+
+/** Writes an H.264 SPS (baseline, 4:2:0, frame_mbs_only) claiming a size in macroblocks and crop offsets. */
+function craftSps(widthMbs: number, heightMbs: number, crop: [number, number, number, number] | undefined): Buffer {
+  const bits: number[] = [];
+  const put = (value: number, n: number) => {
+    for (let i = n - 1; i >= 0; i -= 1) bits.push((value >> i) & 1);
+  };
+  const ue = (value: number) => {
+    const v = value + 1;
+    const len = Math.floor(Math.log2(v));
+    put(0, len);
+    put(v, len + 1);
+  };
+  put(66, 8); // profile_idc baseline
+  put(0xc0, 8); // constraint flags
+  put(30, 8); // level_idc
+  ue(0); // sps id
+  ue(0); // log2_max_frame_num_minus4
+  ue(2); // pic_order_cnt_type 2
+  ue(1); // max_num_ref_frames
+  put(0, 1); // gaps
+  ue(widthMbs - 1);
+  ue(heightMbs - 1);
+  put(1, 1); // frame_mbs_only
+  put(1, 1); // direct_8x8
+  put(crop ? 1 : 0, 1);
+  if (crop) crop.forEach((c) => ue(c));
+  put(0, 1); // vui
+  put(1, 1); // rbsp stop bit
+  while (bits.length % 8) bits.push(0);
+  const bytes = [0x67];
+  for (let i = 0; i < bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8).join(''), 2));
+  return Buffer.from(bytes);
+}
+
+// A fake SPS once claimed 10×28: the transcoder planned a 10×28 ladder and ffmpeg restarted three
+// times. A size no encoder writes is not a size (H.264 level 6.2 tops out at 8192×4320, 139 264
+// macroblocks): the probe reports none.
+describe('picture sizes an SPS or a VP8 key frame may claim', () => {
+  it.each([
+    ['640x360 as written by hand', craftSps(40, 23, [0, 0, 0, 4]), { width: 640, height: 360 }],
+    ['a 16x16 thumbnail', craftSps(1, 1, undefined), { width: 16, height: 16 }],
+    ['10x28 (cropped from 16x32)', craftSps(1, 2, [0, 3, 0, 2]), undefined],
+    ['16x8 (cropped from 16x16)', craftSps(1, 1, [0, 0, 0, 4]), undefined],
+    ['8208 wide', craftSps(513, 2, undefined), undefined],
+    ['8192x8192 (beyond level 6.2\'s frame size)', craftSps(512, 512, undefined), undefined],
+  ])('H.264 SPS: %s', (_name, nal, expected) => {
+    expect(parseH264Sps(nal)).toEqual(expected);
+    expect(probeH264(nal)).toEqual({ keyframeStart: true, ...(expected ?? {}) });
+  });
+
+  const vp8Key = (width: number, height: number) => Buffer.from([0x10, 0x50, 0x02, 0x00, 0x9d, 0x01, 0x2a, width & 0xff, width >> 8, height & 0xff, height >> 8]);
+  it.each([
+    ['640x360', vp8Key(640, 360), { keyframeStart: true, width: 640, height: 360 }],
+    ['10x28', vp8Key(10, 28), { keyframeStart: true }],
+    ['0x0', vp8Key(0, 0), { keyframeStart: true }],
+    ['16383x16383', vp8Key(16383, 16383), { keyframeStart: true }],
+  ])('VP8 key frame: %s', (_name, payload, expected) => {
+    expect(probeVp8(payload)).toEqual(expected);
+  });
+});

@@ -1,9 +1,11 @@
 /**
  * Reads what live state needs from RTP payloads without decoding: whether a packet starts a
  * keyframe (H.264 SPS/IDR, VP8 key frame) and the picture size (H.264 SPS, VP8 key frame header).
- * Pure functions over bytes; they never throw on malformed input.
+ * Pure functions over bytes; they never throw on malformed input, and a size no encoder writes
+ * (shared/video-size.ts) is reported as no size.
  */
 import { readH264Sps } from '@onair/shared/h264-sps';
+import { isPlausibleVideoSize } from '@onair/shared/video-size';
 
 export interface KeyframeInfo {
   /** The packet starts a decodable keyframe (a viewer may start here). */
@@ -49,7 +51,7 @@ function nalInfo(nal: Uint8Array): KeyframeInfo {
 /** NAL unit (header byte included) of an H.264 SPS → picture size after cropping (@onair/shared/h264-sps). */
 export function parseH264Sps(nal: Uint8Array): { width: number; height: number } | undefined {
   const sps = readH264Sps(nal);
-  return sps && { width: sps.width, height: sps.height };
+  return sps && isPlausibleVideoSize(sps.width, sps.height) ? { width: sps.width, height: sps.height } : undefined;
 }
 
 /** RFC 7741 payload descriptor, then the VP8 frame tag (RFC 6386 §9.1). */
@@ -71,7 +73,7 @@ export function probeVp8(payload: Uint8Array): KeyframeInfo {
   if (frame.length >= 10 && frame[3] === 0x9d && frame[4] === 0x01 && frame[5] === 0x2a) {
     const width = (frame[6]! | (frame[7]! << 8)) & 0x3fff;
     const height = (frame[8]! | (frame[9]! << 8)) & 0x3fff;
-    return { keyframeStart: true, width, height };
+    return isPlausibleVideoSize(width, height) ? { keyframeStart: true, width, height } : { keyframeStart: true };
   }
   return { keyframeStart: true };
 }

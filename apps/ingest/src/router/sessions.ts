@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { TrickleFragment } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
 import type { MediaKind, MediaPeer, NegotiatedCodec, PublisherPeer, ViewerPeer } from '../webrtc/engine';
 
@@ -27,6 +28,8 @@ export abstract class Session<P extends MediaPeer = MediaPeer> extends EventEmit
   readonly createdAt = new Date();
   abstract readonly kind: SessionKind;
   connectedAt: Date | undefined;
+  /** Decides which trickled candidates the engine gets (sessions/remote-candidate-gate.ts); set by the HTTP layer. */
+  remoteCandidates: { filterFragment(fragment: TrickleFragment): TrickleFragment } | undefined;
   closed = false;
   closeReason: string | undefined;
   protected readonly log: Logger;

@@ -64,6 +64,8 @@ export interface StreamRouterOptions {
 export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   readonly streamId: string;
   private publisher: PublisherSession | undefined;
+  /** A newer WHIP session for this stream that has not connected yet: it takes over when it does. */
+  private candidate: PublisherSession | undefined;
   private readonly viewers = new Map<string, ViewerState>();
   private readonly keyframes: KeyframeRequester;
   private meters: Partial<Record<MediaKind, TrackMeter>> = {};
@@ -118,14 +120,17 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   }
 
   get hasSessions(): boolean {
-    return this.publisher !== undefined || this.viewers.size > 0;
+    return this.publisher !== undefined || this.candidate !== undefined || this.viewers.size > 0;
   }
 
   /**
    * Makes `session` the stream's publisher. A second publisher with a live key takes over:
    * the older WHIP session is closed (like MediaMTX's overridePublisher), because the usual
    * cause is the same broadcaster reconnecting before the old session timed out, and refusing
-   * would lock them out until it does.
+   * would lock them out until it does. While the current publisher is connected, the newcomer
+   * takes over only once it has connected itself: a session that never connects (a dead client,
+   * or a POST made only to knock the stream off) closes on its connect timeout and changes
+   * nothing. Of two newcomers, the later one waits.
    *
    * Viewers negotiated the codecs the stream had when they joined. A new publisher with
    * another video codec (e.g. VP8 after H.264) cannot be forwarded to them without
@@ -134,6 +139,26 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
    * bitstream and WebRTC H.264 decoders take any profile the publisher sends here.
    */
   attachPublisher(session: PublisherSession): void {
+    if (this.publisher?.connected && !session.connected) {
+      if (this.candidate) this.candidate.close('replaced');
+      this.log.info({ current: this.publisher.id, next: session.id }, 'a new publisher will take over once it connects');
+      this.candidate = session;
+      session.once('connected', () => {
+        if (this.candidate !== session) return;
+        this.candidate = undefined;
+        this.takeOver(session);
+      });
+      session.once('closed', () => {
+        if (this.candidate !== session) return;
+        this.candidate = undefined;
+        this.maybeIdle();
+      });
+      return;
+    }
+    this.takeOver(session);
+  }
+
+  private takeOver(session: PublisherSession): void {
     // What the previous publisher sent goes out under the numbering it was received in.
     this.flush();
     const previous = this.publisher;
@@ -179,8 +204,9 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     });
   }
 
-  /** Closes the current publisher session; viewers stay and resume with the next publisher. */
+  /** Closes the current publisher session (and one waiting to take over); viewers stay and resume with the next publisher. */
   disconnectPublisher(reason: string): void {
+    this.candidate?.close(reason);
     this.publisher?.close(reason);
   }
 
@@ -229,6 +255,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     this.pending = [];
     clearInterval(this.watchdog);
     this.keyframes.close();
+    this.candidate?.close(reason);
     this.publisher?.close(reason);
     for (const viewer of [...this.viewers.values()]) viewer.session.close(reason);
     this.viewers.clear();

@@ -4,12 +4,16 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OnairError } from '@onair/shared/errors';
-import { type CodecSelection, codecLabel, parseOffer, parseTrickleFragment, type ParsedSdp, SdpError } from '@onair/shared/sdp';
+import { bundleOnlyAsBundled, type CodecSelection, codecLabel, parseOffer, parseTrickleFragment, type ParsedSdp, restrictOffer, SdpError } from '@onair/shared/sdp';
 import { readBody, requireContentType, type Router } from '@onair/service/http';
 import type { IceServer, IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { Session } from '../router/sessions';
 import { isSdpPeer, type MediaPeer, type NegotiatedCodec, type SdpPeer } from '../webrtc/engine';
+import { engineCandidate, LocalIceRelay, withCandidates } from '../webrtc/local-ice-relay';
+import { addressFamily, addressScope } from './address-scope';
+import { machineAddresses } from './local-addresses';
+import { RemoteCandidateGate } from './remote-candidate-gate';
 
 export const SDP_TYPE = 'application/sdp';
 export const TRICKLE_TYPE = 'application/trickle-ice-sdpfrag';
@@ -24,6 +28,39 @@ export async function readOffer(req: IncomingMessage, config: IngestConfig): Pro
     if (error instanceof SdpError) throw new OnairError('invalid_sdp', `The SDP offer is invalid: ${error.message}.`, { cause: error });
     throw error;
   }
+}
+
+/**
+ * The offer as the engine is given it: each chosen m-line restricted to its one codec,
+ * Firefox's bundle-only m-lines (port 0 under max-bundle) given the BUNDLE port, which both
+ * engines would otherwise answer as rejected (sdp.ts bundleOnlyAsBundled), and only the
+ * candidates the session's gate admits.
+ */
+export function engineOffer(text: string, selections: Array<CodecSelection | undefined>, gate: RemoteCandidateGate): string {
+  return gate.filterOffer(bundleOnlyAsBundled(restrictOffer(text, selections.filter((s) => s !== undefined))));
+}
+
+/** A new session's gate for remote candidates (see remote-candidate-gate.ts). */
+export function candidateGate(config: IngestConfig): RemoteCandidateGate {
+  return new RemoteCandidateGate({ iceHosts: config.ice.hosts, allowPrivate: config.ice.allowPrivate, maxCandidates: config.limits.maxRemoteCandidates }, machineAddresses().routable);
+}
+
+/**
+ * The answer to send. With media on loopback only and ONAIR_ICE_LOCAL_RELAY on (the default), it
+ * also offers the session on this machine's own addresses through a LocalIceRelay, for browsers
+ * here that never send to loopback (Firefox, libnice); the relay closes with the session.
+ */
+export async function answerFor(session: Session<MediaPeer & SdpPeer>, config: IngestConfig): Promise<string> {
+  const answer = session.peer.answer;
+  const loopback = config.ice.hosts.find((host) => addressScope(host) === 'loopback');
+  const engine = config.ice.localRelay && loopback ? engineCandidate(answer, loopback) : undefined;
+  if (!engine || !loopback) return answer;
+  const { all, routable } = machineAddresses();
+  const family = addressFamily(loopback);
+  const relay = await LocalIceRelay.open({ engine, addresses: routable.filter((address) => addressFamily(address) === family), localSources: new Set(all), portRange: config.ice.portRange });
+  if (session.closed) relay.close();
+  else session.once('closed', () => relay.close());
+  return withCandidates(answer, relay.candidates);
 }
 
 /** The codecs chosen in an offer, as the engine takes them (the offerer's payload types and fmtp). */
@@ -58,9 +95,8 @@ export function iceServerLinks(servers: IceServer[]): string[] {
 }
 
 /** 201 Created with the answer (RFC 9725 §4.2): Location, ETag, Accept-Patch and ICE server links. */
-export function sendAnswer(res: ServerResponse, session: Session<MediaPeer & SdpPeer>, config: IngestConfig): void {
+export function sendAnswer(res: ServerResponse, session: Session<MediaPeer & SdpPeer>, config: IngestConfig, body: string = session.peer.answer): void {
   const links = iceServerLinks(config.ice.servers);
-  const body = session.peer.answer;
   res.writeHead(201, {
     'Content-Type': SDP_TYPE,
     'Content-Length': Buffer.byteLength(body),
@@ -97,7 +133,7 @@ export function registerSessionResource(router: Router, kind: 'whip' | 'whep', m
     if (fragment.iceUfrag !== undefined && fragment.iceUfrag !== peer.remoteIceUfrag) {
       throw new OnairError('ice_restart_unsupported', 'This server does not support ICE restarts. DELETE this session and POST a new offer.');
     }
-    await peer.addRemoteCandidates(fragment);
+    await peer.addRemoteCandidates(session.remoteCandidates?.filterFragment(fragment) ?? fragment);
     res.writeHead(204, { ETag: session.etag });
     res.end();
   });

@@ -297,10 +297,16 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
   }
 
   async addRemoteCandidates(fragment: TrickleFragment): Promise<void> {
+    // node-datachannel 0.33 has no call for a remote end-of-candidates: libjuice ends its checks
+    // on its own timers, so `fragment.endOfCandidates` changes nothing here.
     for (const media of fragment.media) {
       for (const candidate of media.candidates) {
         if (this.closed) return;
-        this.pc.addRemoteCandidate(`candidate:${candidate}`, media.mid ?? '0');
+        try {
+          this.pc.addRemoteCandidate(`candidate:${candidate}`, media.mid ?? '0');
+        } catch {
+          // libdatachannel refuses a candidate it cannot use: ignored, the others still apply.
+        }
       }
     }
   }

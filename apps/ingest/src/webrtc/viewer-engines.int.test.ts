@@ -75,6 +75,6 @@ describe('viewerEngineFor', () => {
     ['datachannel', ['192.0.2.10', '2001:db8::10'], 'werift'],
     ['werift', ['127.0.0.1'], 'werift'],
   ] as const)('%s with ICE hosts %j → %s', (viewerEngine, hosts, expected) => {
-    expect(viewerEngineFor({ viewerEngine, ice: { hosts: [...hosts], portRange: undefined, servers: [] } })).toBe(expected);
+    expect(viewerEngineFor({ viewerEngine, ice: { hosts: [...hosts], portRange: undefined, servers: [], allowPrivate: false, localRelay: false, publisherPorts: undefined, viewerPorts: undefined } })).toBe(expected);
   });
 });

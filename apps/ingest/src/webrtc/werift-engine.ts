@@ -7,6 +7,7 @@
  *   advertised (`iceAdditionalHostAddresses`); sockets bind to the configured address per family
  *   (`iceInterfaceAddresses`). werift binds one address per family, so with several hosts of one
  *   family the sockets bind the wildcard address and only the configured ones are advertised.
+ * - werift queries stun.l.google.com unless told otherwise: `iceServers: []`.
  * - TWCC is left out: with it on, Chrome collapsed to ~30 kbps; a periodic REMB bounds the
  *   publisher's rate instead.
  */
@@ -24,6 +25,7 @@ import {
   useAbsSendTime,
   useSdesMid,
 } from 'werift';
+import { OnairError } from '@onair/shared/errors';
 import type { TrickleFragment } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
 import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerPeer } from './engine';
@@ -72,6 +74,18 @@ function iceConfig(hosts: string[], portRange: [number, number] | undefined) {
   };
 }
 
+/**
+ * werift 0.25 stops scheduling checks once it was told the remote candidates ended and its check
+ * list is empty, and then fails the connection even when the peer's own checks reach it (a
+ * peer-reflexive pair, RFC 8445 §7.3.1.3). That is every Firefox: its offer ends with
+ * `a=end-of-candidates` and its host candidates are mDNS names the ingest does not resolve
+ * (Firefox said ICE connected, werift never did). Without the marker werift keeps listening
+ * until the connect timeout; it only loses the early "failed" it would have reported.
+ */
+function withoutEndOfCandidates(offer: string): string {
+  return offer.replace(/^a=end-of-candidates\r?\n/gm, '');
+}
+
 function remoteUfrag(offer: string): string | undefined {
   return /^a=ice-ufrag:(\S+)/m.exec(offer)?.[1];
 }
@@ -88,6 +102,10 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
     this.remoteIceUfrag = remoteUfrag(options.offer);
     const { video, audio } = options.codecs;
     this.pc = new RTCPeerConnection({
+      // werift's default is Google's public STUN server: every session looked it up and queried it
+      // (and, offline, held the answer 5 s for the srflx gathering to time out). The ingest's own
+      // addresses are what it advertises; ONAIR_ICE_SERVERS are for clients.
+      iceServers: [],
       codecs: { video: video ? [toWeriftCodec(video)] : [], audio: audio ? [toWeriftCodec(audio)] : [] },
       headerExtensions: { video: [useSdesMid(), useAbsSendTime()], audio: [useSdesMid()] },
       ...iceConfig(options.ice.hosts, options.ice.portRange),
@@ -101,7 +119,7 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
 
   /** Applies the offer, lets the subclass set up transceivers, answers with all candidates. */
   protected async negotiate(direction: 'recvonly' | 'sendonly'): Promise<void> {
-    await this.pc.setRemoteDescription({ type: 'offer', sdp: this.options.offer });
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: withoutEndOfCandidates(this.options.offer) });
     for (const transceiver of this.pc.getTransceivers()) {
       if (transceiver.kind !== 'audio' && transceiver.kind !== 'video') continue;
       transceiver.setDirection(direction);
@@ -111,6 +129,9 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
     await this.pc.setLocalDescription(answer);
     await this.gathered();
     this.answer = this.pc.localDescription?.sdp ?? answer.sdp;
+    // werift answers even when it bound no socket (ONAIR_ICE_PORT_RANGE used up): an answer
+    // without a candidate cannot connect, and a 201 for it once replaced a working publisher.
+    if (!/^a=candidate:/m.test(this.answer)) throw new OnairError('unavailable', 'No media port is free right now (ONAIR_ICE_PORT_RANGE is used up). Try again shortly.');
   }
 
   protected abstract setupTransceiver(transceiver: RTCRtpTransceiver): void;
@@ -130,9 +151,15 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
   async addRemoteCandidates(fragment: TrickleFragment): Promise<void> {
     for (const media of fragment.media) {
       for (const candidate of media.candidates) {
-        await this.pc.addIceCandidate({ candidate: `candidate:${candidate}`, sdpMid: media.mid, sdpMLineIndex: media.mLineIndex });
+        try {
+          await this.pc.addIceCandidate({ candidate: `candidate:${candidate}`, sdpMid: media.mid, sdpMLineIndex: media.mLineIndex });
+        } catch {
+          // A candidate werift cannot place (a mid the offer did not have): ignored, like any
+          // other candidate that cannot be used; the others still apply.
+        }
       }
     }
+    // `fragment.endOfCandidates` is not passed on: see withoutEndOfCandidates.
   }
 
   close(): Promise<void> {

@@ -3,22 +3,27 @@
  * the viewer receives the publisher's RTP as is (no re-encoding). PATCH/DELETE on the resource.
  */
 import { OnairError } from '@onair/shared/errors';
-import { restrictOffer, selectViewerCodecs } from '@onair/shared/sdp';
+import { selectViewerCodecs } from '@onair/shared/sdp';
 import type { Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
+import type { SessionAdmission } from '../sessions/session-admission';
 import type { StreamStore } from '../streams/stream-store';
-import { negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
+import { answerFor, candidateGate, engineOffer, negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
 
 export interface WhepRouteDeps {
   store: StreamStore;
   media: MediaRouter;
   config: IngestConfig;
+  admission: SessionAdmission;
 }
 
-export function registerWhepRoutes(router: Router, { store, media, config }: WhepRouteDeps): void {
+export function registerWhepRoutes(router: Router, { store, media, config, admission }: WhepRouteDeps): void {
   router.on('POST', '/whep/:stream', async ({ req, res, params, log }) => {
     const started = performance.now();
+    const client = admission.clientOf(req);
+    // Counted first: key guesses and offers for streams that do not exist cost the client too.
+    admission.admitPost(client, 'whep', res, log);
     const name = params.stream ?? '';
     const record = store.findByName(name);
     if (!record) throw new OnairError('stream_not_found', `No stream named "${name}".`);
@@ -33,11 +38,13 @@ export function registerWhepRoutes(router: Router, { store, media, config }: Whe
       throw new OnairError('no_supported_codec', `The offer cannot receive this stream, which carries ${carries} (forwarded without re-encoding).`, { extensions: { accepted: [streamCodecs.video?.name, streamCodecs.audio?.name].filter(Boolean) } });
     }
     const codecs = negotiatedCodecs([chosen.video, chosen.audio]);
-    const restricted = restrictOffer(offer.text, [chosen.video, chosen.audio].filter((s) => s !== undefined));
+    const gate = candidateGate(config);
+    const restricted = engineOffer(offer.text, [chosen.video, chosen.audio], gate);
     log.debug({ stream: record.id, offer: offer.text }, 'WHEP offer');
-    const session = await media.view(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.portRange } });
-    log.info({ stream: record.id, name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, answerMs: Math.round(performance.now() - started) }, 'WHEP session created');
-    sendAnswer(res, session, config);
+    const session = await admission.hold(client, res, log, () => media.view(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.viewerPorts } }));
+    session.remoteCandidates = gate;
+    log.info({ client, stream: record.id, name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHEP session created');
+    sendAnswer(res, session, config, await answerFor(session, config));
   });
   registerSessionResource(router, 'whep', media, config);
 }

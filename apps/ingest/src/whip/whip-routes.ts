@@ -3,22 +3,27 @@
  * offer → 201 with the answer and the session resource; PATCH/DELETE on that resource.
  */
 import { OnairError } from '@onair/shared/errors';
-import { ACCEPTED_CODECS, restrictOffer, selectPublisherCodecs } from '@onair/shared/sdp';
+import { ACCEPTED_CODECS, selectPublisherCodecs } from '@onair/shared/sdp';
 import { bearerToken, type Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
+import type { SessionAdmission } from '../sessions/session-admission';
 import type { StreamStore } from '../streams/stream-store';
-import { negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
+import { answerFor, candidateGate, engineOffer, negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
 
 export interface WhipRouteDeps {
   store: StreamStore;
   media: MediaRouter;
   config: IngestConfig;
+  admission: SessionAdmission;
 }
 
-export function registerWhipRoutes(router: Router, { store, media, config }: WhipRouteDeps): void {
+export function registerWhipRoutes(router: Router, { store, media, config, admission }: WhipRouteDeps): void {
   router.on('POST', '/whip', async ({ req, res, log }) => {
     const started = performance.now();
+    const client = admission.clientOf(req);
+    // Counted first: key guesses and offers for streams that do not exist cost the client too.
+    admission.admitPost(client, 'whip', res, log);
     // Credentials before the body: an unauthenticated client cannot make the server parse SDP.
     const key = bearerToken(req);
     const record = store.findByKey(key);
@@ -29,11 +34,13 @@ export function registerWhipRoutes(router: Router, { store, media, config }: Whi
       throw new OnairError('no_supported_codec', `The offer has no codec onair accepts. Accepted: ${ACCEPTED_CODECS.join(', ')}.`, { extensions: { accepted: ACCEPTED_CODECS } });
     }
     const codecs = negotiatedCodecs([chosen.video, chosen.audio]);
-    const restricted = restrictOffer(offer.text, [chosen.video, chosen.audio].filter((s) => s !== undefined));
+    const gate = candidateGate(config);
+    const restricted = engineOffer(offer.text, [chosen.video, chosen.audio], gate);
     log.debug({ stream: record.id, offer: offer.text }, 'WHIP offer');
-    const session = await media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.portRange } });
-    log.info({ stream: record.id, name: record.name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, answerMs: Math.round(performance.now() - started) }, 'WHIP session created');
-    sendAnswer(res, session, config);
+    const session = await admission.hold(client, res, log, () => media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.publisherPorts } }));
+    session.remoteCandidates = gate;
+    log.info({ client, stream: record.id, name: record.name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHIP session created');
+    sendAnswer(res, session, config, await answerFor(session, config));
   });
   registerSessionResource(router, 'whip', media, config);
 }

@@ -43,3 +43,23 @@ describe('planRenditions (default ladder, never upscale)', () => {
     expect(planRenditions(PASSTHROUGH_PROFILE, src(1280, 720))).toEqual([expect.objectContaining({ id: 'source', video: 'copy', width: 1280, height: 720 })]);
   });
 });
+
+// The ingest reports a source size read from the stream (an SPS anyone can write): 10×28 planned a
+// 10×28 ladder and ffmpeg restarted three times. An implausible size is planned as unknown.
+describe('planRenditions with an implausible source size', () => {
+  it.each([
+    ['10x28', src(10, 28)],
+    ['8x8', src(8, 8)],
+    ['9000x720', src(9000, 720)],
+    ['8192x8192', src(8192, 8192)],
+  ])('%s → the boxes of an unknown size', (_name, source) => {
+    expect(planRenditions(DEFAULT_PROFILE, source).map((r) => [r.id, r.width, r.box?.height])).toEqual([
+      ['720p', undefined, 720],
+      ['480p', undefined, 480],
+      ['360p', undefined, 360],
+    ]);
+  });
+  it('a small but real source (160x90) is still planned at its size', () => {
+    expect(sizes(src(160, 90))).toEqual(['360p:160x90@100']);
+  });
+});

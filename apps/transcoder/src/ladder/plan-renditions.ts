@@ -9,9 +9,10 @@
  *   all: that rung is kept capped at the source size, with its bitrate scaled by pixel count.
  *   So a 1080p or 720p source gets 720/480/360, a 360p source gets one 640×360 rung, and a
  *   540p source gets 960×540 (the 720p rung capped) + 480p + 360p instead of losing its top.
- * - Unknown source size: every rung is kept and ffmpeg's scale filter caps each at the source
+ * - Unknown source size, or one no encoder writes (shared/video-size.ts): every rung is kept and ffmpeg's scale filter caps each at the source
  *   (`min(box, source)`), which still never upscales but may produce equal-sized rungs.
  */
+import { isPlausibleVideoSize } from '@onair/shared/video-size';
 import type { Profile, Rung } from './profile';
 
 /** What the transcoder knows about the input before starting ffmpeg. */
@@ -60,7 +61,8 @@ export function planRenditions(profile: Profile, source: SourceInfo): PlannedRen
   }
 
   const rungs = [...profile.rungs].sort((a, b) => b.height * b.width - a.height * a.width);
-  if (!source.width || !source.height) {
+  // A size read from the stream is the publisher's word: an implausible one is planned as unknown.
+  if (!source.width || !source.height || !isPlausibleVideoSize(source.width, source.height)) {
     return rungs.map((rung) => ({
       id: rung.name,
       video: 'encode',

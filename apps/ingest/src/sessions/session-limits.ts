@@ -1,0 +1,106 @@
+/**
+ * Caps on what a stranger can make the ingest hold. An anonymous WHEP offer costs a UDP socket,
+ * ICE and DTLS state and a connect timer until it connects or times out (15 s): 2 500 offers
+ * that never did ICE all got 201 (1 759 sockets at once, memory 155 → 476 MiB). So:
+ *
+ * - POSTs (WHIP and WHEP) per client address: `postsPerClient` per `postWindowMs` (fixed
+ *   window), then 429 `too_many_requests` with Retry-After;
+ * - sessions not yet connected: `pendingPerClient` per client (429) and `pendingTotal` in all
+ *   (503 `unavailable`: the server is busy, not this client's fault);
+ * - WHEP viewers, connected and pending: `maxViewers` (ONAIR_MAX_VIEWERS; 503 `too_many_viewers`).
+ *
+ * The client address is the one the HTTP layer resolved (trusted proxies only). Pure: the clock
+ * is injected; state is bounded (MAX_TRACKED_CLIENTS rate entries).
+ */
+import { OnairError } from '@onair/shared/errors';
+
+export interface SessionLimitsOptions {
+  pendingPerClient: number;
+  pendingTotal: number;
+  postsPerClient: number;
+  postWindowMs: number;
+  /** Undefined: no cap. */
+  maxViewers: number | undefined;
+  now?: () => number;
+}
+
+/** A pending slot; `release()` when the session connects or closes (idempotent). */
+export interface PendingLease {
+  release(): void;
+}
+
+export class SessionLimits {
+  /** Rate-window entries kept at most; past it the oldest are dropped (their clients start afresh). */
+  static readonly MAX_TRACKED_CLIENTS = 10_000;
+  private readonly windows = new Map<string, { startedAt: number; count: number }>();
+  private readonly pendingByClient = new Map<string, number>();
+  private pendingCount = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SessionLimitsOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get pending(): number {
+    return this.pendingCount;
+  }
+
+  get trackedClients(): number {
+    return this.windows.size;
+  }
+
+  /** Counts one session POST from `client`; throws 429 past the rate. */
+  admitPost(client: string): void {
+    const now = this.now();
+    let window = this.windows.get(client);
+    if (!window || now - window.startedAt >= this.options.postWindowMs) {
+      this.windows.delete(client); // re-inserted last: the map stays ordered by window start
+      window = { startedAt: now, count: 0 };
+      this.windows.set(client, window);
+      this.prune(now);
+    }
+    if (window.count >= this.options.postsPerClient) {
+      const retryAfterS = Math.max(1, Math.ceil((window.startedAt + this.options.postWindowMs - now) / 1000));
+      throw new OnairError('too_many_requests', `Too many session requests from this address: at most ${this.options.postsPerClient} per ${this.options.postWindowMs / 1000} s. Retry in ${retryAfterS} s.`, { extensions: { retryAfterS } });
+    }
+    window.count += 1;
+  }
+
+  /** `viewers`: WHEP viewers connected or pending now. Throws 503 at ONAIR_MAX_VIEWERS. */
+  admitViewer(viewers: number): void {
+    const max = this.options.maxViewers;
+    if (max !== undefined && viewers >= max) throw new OnairError('too_many_viewers', `This server takes at most ${max} viewers (ONAIR_MAX_VIEWERS), and that many are watching. Try again later.`, { extensions: { retryAfterS: 10 } });
+  }
+
+  /** Holds a not-yet-connected slot for `client`; throws 429 (this client) or 503 (everyone). */
+  reservePending(client: string): PendingLease {
+    const mine = this.pendingByClient.get(client) ?? 0;
+    if (mine >= this.options.pendingPerClient) {
+      throw new OnairError('too_many_requests', `This address already has ${mine} sessions that have not connected (at most ${this.options.pendingPerClient}). Complete or DELETE them first.`, { extensions: { retryAfterS: 5 } });
+    }
+    if (this.pendingCount >= this.options.pendingTotal) {
+      throw new OnairError('unavailable', 'Too many sessions are being set up right now. Try again in a few seconds.', { extensions: { retryAfterS: 5 } });
+    }
+    this.pendingByClient.set(client, mine + 1);
+    this.pendingCount += 1;
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.pendingCount -= 1;
+        const left = (this.pendingByClient.get(client) ?? 1) - 1;
+        if (left <= 0) this.pendingByClient.delete(client);
+        else this.pendingByClient.set(client, left);
+      },
+    };
+  }
+
+  /** Drops expired windows from the front (oldest first), then the oldest beyond the cap. */
+  private prune(now: number): void {
+    for (const [client, window] of this.windows) {
+      if (this.windows.size <= SessionLimits.MAX_TRACKED_CLIENTS && now - window.startedAt < this.options.postWindowMs) break;
+      this.windows.delete(client);
+    }
+  }
+}
