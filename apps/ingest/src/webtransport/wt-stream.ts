@@ -1,0 +1,247 @@
+/**
+ * One WebTransport stream (a QUIC stream bound to a session, draft-ietf-webtrans-http3 §4.2–4.3),
+ * below the W3C adapter: it moves bytes between quiche and a `WtStreamReceiver`, in the order and
+ * at the pace the receiver asks for.
+ *
+ * Receive side: bytes are read from quiche only while the receiver wants more (`push` returns
+ * false when its queue is full; `resume()` when it was read). What the receiver does not want
+ * stays in quiche, so the peer is held back by flow control, not by a JS buffer.
+ * Send side: `write()` resolves when quiche took the bytes (connection and stream flow control).
+ * A stream is done once both of its sides are; the session then forgets it.
+ */
+import type { QuicConnection, StreamWriteError } from './quic-connection';
+import type { StreamHandler } from './stream-handler';
+
+export interface WtStreamReceiver {
+  /** Takes a chunk; false when no more is wanted until `resume()`. */
+  push(bytes: Uint8Array): boolean;
+  /** The peer finished its side (FIN). */
+  end(): void;
+  /**
+   * The receive side ended abnormally: reset by the peer (`h3Code` as received), or closed here
+   * (session gone, a limit) with `h3Code` null and a reason.
+   */
+  abort(h3Code: number | null, reason: string): void;
+  /** Bytes taken from quiche that the application has not read yet. */
+  queuedBytes(): number;
+}
+
+export interface WtStreamSenderListener {
+  /** The peer sent STOP_SENDING (`h3Code` as received), or the stream was closed here (null). */
+  stopped(h3Code: number | null, reason: string): void;
+}
+
+export interface WtStreamOwner {
+  readonly quic: QuicConnection;
+  /** Both sides are done: stop tracking the stream; `drain` when quiche may still deliver bytes. */
+  streamDone(stream: WtStream, drain: boolean): void;
+  /** Ask for a processing pass (the receiver wants bytes again). */
+  wakeUp(): void;
+}
+
+type ReadState = 'open' | 'finished' | 'reset' | 'stopped' | 'none';
+type WriteState = 'open' | 'finishing' | 'finished' | 'reset' | 'stopped' | 'none';
+
+export class WtStream implements StreamHandler {
+  readonly bidi: boolean;
+  /** Opened by the peer. */
+  readonly incoming: boolean;
+  receiver: WtStreamReceiver | undefined;
+  sender: WtStreamSenderListener | undefined;
+  /** performance.now() of the last byte received (or of opening): the idle bound counts from it. */
+  lastActivity = performance.now();
+  /** Bytes read from quiche, bytes written to it. */
+  bytesReceived = 0;
+  bytesSent = 0;
+  private readState: ReadState;
+  private writeState: WriteState;
+  private paused = false;
+  /** Bytes that came with the stream header, delivered before anything else. */
+  private head: Uint8Array | undefined;
+  private finAfterHead = false;
+
+  constructor(
+    readonly id: number,
+    private readonly owner: WtStreamOwner,
+    options: { incoming: boolean; head?: Uint8Array; readChunkBytes: number },
+  ) {
+    this.bidi = (id & 0x2) === 0;
+    this.incoming = options.incoming;
+    this.readState = this.bidi || this.incoming ? 'open' : 'none';
+    this.writeState = this.bidi || !this.incoming ? 'open' : 'none';
+    this.head = options.head && options.head.length > 0 ? options.head : undefined;
+    this.readChunkBytes = options.readChunkBytes;
+  }
+
+  private readonly readChunkBytes: number;
+
+  /** Bytes received and waiting in the receiver's queue for the application. */
+  get queuedBytes(): number {
+    return this.readState === 'open' ? (this.receiver?.queuedBytes() ?? 0) + (this.head?.length ?? 0) : 0;
+  }
+
+  get canRead(): boolean {
+    return this.readState === 'open';
+  }
+
+  get canWrite(): boolean {
+    return this.writeState === 'open';
+  }
+
+  /** Waiting on the peer: reading is wanted and nothing is held back by the receiver. */
+  get waitingForPeer(): boolean {
+    return this.readState === 'open' && !this.paused && this.receiver !== undefined;
+  }
+
+  onReadable(): void {
+    const receiver = this.receiver;
+    if (!receiver || this.paused || this.readState !== 'open') return;
+    if (this.head !== undefined || this.finAfterHead) {
+      const head = this.head;
+      this.head = undefined;
+      const wantsMore = head === undefined || receiver.push(head);
+      if (this.finAfterHead) {
+        this.finishReading(receiver);
+        return;
+      }
+      if (!wantsMore) {
+        this.paused = true;
+        return;
+      }
+    }
+    for (;;) {
+      const read = this.owner.quic.read(this.id, this.readChunkBytes);
+      if (read.kind === 'blocked') return;
+      if (read.kind === 'gone') {
+        this.readState = 'reset';
+        receiver.abort(null, `stream ${this.id} no longer exists`);
+        this.checkDone(false);
+        return;
+      }
+      if (read.kind === 'reset') {
+        this.readState = 'reset';
+        receiver.abort(read.code, `stream ${this.id} reset by the peer`);
+        this.checkDone(false);
+        return;
+      }
+      this.lastActivity = performance.now();
+      this.bytesReceived += read.bytes.length;
+      const wantsMore = read.bytes.length === 0 || receiver.push(read.bytes);
+      if (read.fin) {
+        this.finishReading(receiver);
+        return;
+      }
+      if (!wantsMore) {
+        this.paused = true;
+        return;
+      }
+    }
+  }
+
+  /** The FIN came in the same read as the stream header: nothing more will be readable. */
+  markFinishedWithHead(): void {
+    this.finAfterHead = true;
+  }
+
+  private finishReading(receiver: WtStreamReceiver): void {
+    this.readState = 'finished';
+    receiver.end();
+    this.checkDone(false);
+  }
+
+  /** The receiver attached, or read what it had: deliver again. */
+  resume(): void {
+    if (this.readState !== 'open') return;
+    this.paused = false;
+    // Bytes that came with the header are not in quiche any more: deliver them from here.
+    if (this.head !== undefined || this.finAfterHead) this.onReadable();
+    this.owner.wakeUp();
+  }
+
+  /** STOP_SENDING with `h3Code`: the rest of what the peer sends is discarded. */
+  stopReading(h3Code: number, reason = 'stopped here'): void {
+    if (this.readState !== 'open') return;
+    this.readState = 'stopped';
+    this.owner.quic.stopSending(this.id, h3Code);
+    this.receiver?.abort(null, reason);
+    this.checkDone(true);
+  }
+
+  /**
+   * W3C `sendOrder` (higher goes first) onto quiche's urgency levels: above 0 → 2, below → 4,
+   * 0 → 3 (the default). Coarse on purpose: a publisher's streams only need "before" and "after".
+   */
+  setSendOrder(sendOrder: number): void {
+    if (this.writeState === 'open') this.owner.quic.setPriority(this.id, sendOrder > 0 ? 2 : sendOrder < 0 ? 4 : 3);
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.writeState !== 'open') throw new Error(`stream ${this.id} is not writable (${this.writeState})`);
+    this.bytesSent += bytes.length;
+    await this.owner.quic.write(this.id, bytes, false);
+  }
+
+  async finish(): Promise<void> {
+    if (this.writeState !== 'open') throw new Error(`stream ${this.id} is not writable (${this.writeState})`);
+    this.writeState = 'finishing';
+    try {
+      await this.owner.quic.write(this.id, new Uint8Array(0), true);
+      this.writeState = 'finished';
+    } catch (error) {
+      if (this.writeState === 'finishing') this.writeState = 'reset';
+      throw error;
+    } finally {
+      this.checkDone(false);
+    }
+  }
+
+  /** RESET_STREAM with `h3Code`. */
+  reset(h3Code: number, reason = 'reset here'): void {
+    if (this.writeState !== 'open' && this.writeState !== 'finishing') return;
+    this.writeState = 'reset';
+    this.owner.quic.resetStream(this.id, h3Code);
+    this.sender?.stopped(null, reason);
+    this.checkDone(false);
+  }
+
+  onStopSending(code: number): void {
+    if (this.writeState !== 'open' && this.writeState !== 'finishing') return;
+    this.writeState = 'stopped';
+    this.sender?.stopped(code, `stream ${this.id} stopped by the peer`);
+    this.checkDone(false);
+  }
+
+  /** Closes both sides with `h3Code` (session gone, a limit): the application sees `reason`. */
+  abort(h3Code: number, reason: string): void {
+    this.reset(h3Code, reason);
+    this.stopReading(h3Code, reason);
+  }
+
+  onConnectionClosed(): void {
+    if (this.readState === 'open') {
+      this.readState = 'reset';
+      this.receiver?.abort(null, 'connection closed');
+    }
+    if (this.writeState === 'open' || this.writeState === 'finishing') {
+      this.writeState = 'reset';
+      this.sender?.stopped(null, 'connection closed');
+    }
+    this.checkDone(false);
+  }
+
+  /** Error of a failed write, for the W3C layer. */
+  static stoppedCodeOf(error: unknown): number | undefined {
+    return (error as StreamWriteError | undefined)?.stoppedCode;
+  }
+
+  private done = false;
+
+  private checkDone(drain: boolean): void {
+    if (this.done) return;
+    const readDone = this.readState !== 'open';
+    const writeDone = this.writeState !== 'open' && this.writeState !== 'finishing';
+    if (!readDone || !writeDone) return;
+    this.done = true;
+    this.owner.streamDone(this, drain || this.readState === 'stopped');
+  }
+}
