@@ -24,8 +24,6 @@ export interface RequestStreamEnd {
   fin: boolean;
   /** The server reset its side with this HTTP/3 code. */
   resetCode?: number;
-  /** The server sent STOP_SENDING for our side with this code. */
-  stopCode?: number;
 }
 
 export class ClientRequestStream implements StreamHandler, ConnectStreamControl {
@@ -38,9 +36,13 @@ export class ClientRequestStream implements StreamHandler, ConnectStreamControl 
   private readonly frames = new FrameReader(MAX_RESPONSE_HEADER_BYTES);
   private readonly capsules = new CapsuleReader();
   private gotResponse = false;
+  private readDone = false;
+  private writeDone = false;
   private session: WtSession | undefined;
   private finSent = false;
-  private stopCode: number | undefined;
+  /** Settles with the server's STOP_SENDING code for our side (null when quiche lost it). */
+  readonly stopped: Promise<number | null>;
+  private resolveStopped!: (code: number | null) => void;
 
   constructor(
     readonly streamId: number,
@@ -52,6 +54,7 @@ export class ClientRequestStream implements StreamHandler, ConnectStreamControl 
     });
     this.response.catch(() => {});
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
   }
 
   /** Makes this stream the CONNECT stream of `session` (after a 2xx). */
@@ -100,18 +103,28 @@ export class ClientRequestStream implements StreamHandler, ConnectStreamControl 
     }
   }
 
-  onStopSending(code: number): void {
-    this.stopCode = code;
+  onStopSending(code: number | null): void {
+    this.resolveStopped(code);
+    this.writeDone = true;
+    this.release();
   }
 
   onConnectionClosed(): void {
     this.rejectResponse(new Error('connection closed'));
+    this.resolveStopped(null);
+    this.writeDone = true;
     this.done({ fin: false });
   }
 
   private done(end: RequestStreamEnd): void {
-    this.resolveEnded({ ...end, stopCode: this.stopCode });
-    this.h3.releaseStream(this.streamId, false);
+    this.resolveEnded(end);
+    this.readDone = true;
+    this.release();
+  }
+
+  /** Forget the stream once neither side has anything more to tell. */
+  private release(): void {
+    if (this.readDone && this.writeDone) this.h3.releaseStream(this.streamId, false);
   }
 
   // ConnectStreamControl
@@ -123,12 +136,23 @@ export class ClientRequestStream implements StreamHandler, ConnectStreamControl 
   finish(): void {
     if (this.finSent) return;
     this.finSent = true;
+    this.writeDone = true;
     this.h3.quic.send(this.streamId, new Uint8Array(0), true);
+    this.release();
   }
 
   abort(h3Code: number): void {
     this.finSent = true;
+    this.writeDone = true;
     this.h3.quic.resetStream(this.streamId, h3Code);
     this.h3.quic.stopSending(this.streamId, h3Code);
+    this.readDone = true;
+    this.release();
+  }
+
+  /** Marks our side as finished by the caller (a request sent with its FIN). */
+  finishedSending(): void {
+    this.finSent = true;
+    this.writeDone = true;
   }
 }

@@ -217,7 +217,8 @@ export class ConnectRequestStream implements StreamHandler, ConnectStreamControl
     this.quic.send(this.streamId, encodeFrame(FrameType.HEADERS, encodeFieldSection([[':status', String(status)], ...extra])), true);
     this.finSent = true;
     if (stopCode !== undefined) this.quic.stopSending(this.streamId, stopCode);
-    this.finishStream(true);
+    // Without STOP_SENDING the rest of the request is read and dropped; with it, quiche drops it.
+    this.finishStream(stopCode === undefined);
   }
 
   private finishStream(drain: boolean): void {
@@ -253,9 +254,9 @@ export class ConnectRequestStream implements StreamHandler, ConnectStreamControl
 
   abort(h3Code: number): void {
     this.finSent = true;
-    this.quic.resetStream(this.streamId, h3Code);
     this.quic.stopSending(this.streamId, h3Code);
-    this.finishStream(true);
+    void this.quic.whenPeerSideEnded(this.streamId).then(() => this.quic.resetStream(this.streamId, h3Code));
+    this.finishStream(false);
   }
 
   onConnectionClosed(): void {

@@ -97,7 +97,7 @@ export class Http3Connection implements QuicConnectionHandler, WtSessionHost {
     handler.onReadable();
   }
 
-  onStopSending(streamId: number, code: number): void {
+  onStopSending(streamId: number, code: number | null): void {
     this.streams.get(streamId)?.onStopSending?.(code);
   }
 
@@ -149,8 +149,9 @@ export class Http3Connection implements QuicConnectionHandler, WtSessionHost {
         // RFC 9114 §4.6: we never send MAX_PUSH_ID, so a push stream is H3_ID_ERROR; a client may not push at all.
         throw new ProtocolError(this.quic.role === 'server' ? H3.STREAM_CREATION_ERROR : H3.ID_ERROR, 'push stream');
       case 'unknown':
-        // RFC 9114 §6.2: unknown stream types are abandoned with H3_STREAM_CREATION_ERROR.
-        this.refuse(streamId, H3.STREAM_CREATION_ERROR, false);
+        // RFC 9114 §6.2: an unknown stream type is aborted or discarded; discarding lets quiche
+        // free the stream when the peer ends it (see wt-stream.ts on STOP_SENDING in quiche 0.18).
+        this.refuse(streamId, H3.STREAM_CREATION_ERROR, 'discard');
         return;
       case 'request': {
         if (!this.options.onRequestStream) throw new ProtocolError(H3.STREAM_CREATION_ERROR, 'server-initiated bidirectional stream that is not WebTransport');
@@ -167,7 +168,7 @@ export class Http3Connection implements QuicConnectionHandler, WtSessionHost {
   private routeWebTransportStream(streamId: number, sessionId: number, head: Uint8Array, fin: boolean): void {
     const session = this.sessions.get(sessionId);
     if (session) {
-      if (!session.acceptIncoming(streamId, head, fin)) this.refuse(streamId, H3.EXCESSIVE_LOAD, (streamId & 0x2) === 0);
+      if (!session.acceptIncoming(streamId, head, fin)) this.refuse(streamId, H3.EXCESSIVE_LOAD, 'discard');
       return;
     }
     const parked = this.pendingSessions.get(sessionId);
@@ -177,14 +178,25 @@ export class Http3Connection implements QuicConnectionHandler, WtSessionHost {
       this.streams.set(streamId, { onReadable: () => {} });
       return;
     }
-    this.refuse(streamId, H3.WEBTRANSPORT_BUFFERED_STREAM_REJECTED, (streamId & 0x2) === 0);
+    // draft §4.5: streams of a session that was refused (or never existed) are rejected.
+    this.refuse(streamId, H3.WEBTRANSPORT_BUFFERED_STREAM_REJECTED, 'stop');
   }
 
-  /** STOP_SENDING (and RESET_STREAM for a bidirectional stream) with `code`, then drain. */
-  refuse(streamId: number, code: number, bidi: boolean): void {
+  /**
+   * Refuses a peer stream with `code`. `stop`: STOP_SENDING, and for a bidirectional stream
+   * RESET_STREAM once the peer's side ended (so quiche can free it). `discard` (what a
+   * unidirectional stream always gets, wt-stream.ts says why): read and drop until the peer ends it.
+   */
+  refuse(streamId: number, code: number, mode: 'stop' | 'discard'): void {
+    const bidi = (streamId & 0x2) === 0;
+    if (mode === 'discard' && !bidi) {
+      this.releaseStream(streamId, true);
+      this.quic.schedule();
+      return;
+    }
     this.quic.stopSending(streamId, code);
-    if (bidi) this.quic.resetStream(streamId, code);
-    this.releaseStream(streamId, true);
+    if (bidi) void this.quic.whenPeerSideEnded(streamId).then(() => this.quic.resetStream(streamId, code));
+    this.releaseStream(streamId, false);
   }
 
   /** A CONNECT is being decided: streams naming it wait until `sessionDecided`. */
@@ -223,7 +235,7 @@ export class Http3Connection implements QuicConnectionHandler, WtSessionHost {
   /** Abandons a peer stream whose header never completed (the idle bound). */
   dropClassifying(streamId: number, code: number): void {
     this.classifying.delete(streamId);
-    this.refuse(streamId, code, (streamId & 0x2) === 0);
+    this.refuse(streamId, code, 'stop');
   }
 }
 
@@ -258,7 +270,7 @@ class IncomingStream implements StreamHandler {
         if (read.fin) {
           // RFC 9114 §6.2: a stream that ends before its type is ignored (H3_STREAM_CREATION_ERROR on bidi).
           this.connection.classifying.delete(this.streamId);
-          if (bidi && this.connection.quic.role === 'server') this.connection.refuse(this.streamId, H3.REQUEST_INCOMPLETE, true);
+          if (bidi && this.connection.quic.role === 'server') this.connection.refuse(this.streamId, H3.REQUEST_INCOMPLETE, 'stop');
           else this.connection.releaseStream(this.streamId, false);
           return;
         }

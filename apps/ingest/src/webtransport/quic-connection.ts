@@ -21,8 +21,8 @@ export interface QuicConnectionHandler {
   onEstablished(): void;
   /** quiche has bytes (or a FIN, or a reset) for this stream. */
   onReadable(streamId: number): void;
-  /** The peer sent STOP_SENDING for a stream we write (RFC 9000 §19.5); reported once. */
-  onStopSending(streamId: number, code: number): void;
+  /** The peer sent STOP_SENDING for a stream we write (RFC 9000 §19.5), code null when quiche lost it; reported once. */
+  onStopSending(streamId: number, code: number | null): void;
   onDatagram(payload: Uint8Array): void;
   onClosed(info: QuicCloseInfo): void;
 }
@@ -44,7 +44,8 @@ export class StreamWriteError extends Error {
   override readonly name = 'StreamWriteError';
   constructor(
     message: string,
-    readonly stoppedCode?: number,
+    /** Set when the peer stopped the stream: its code, or null when it is not known. */
+    readonly stoppedCode?: number | null,
   ) {
     super(message);
   }
@@ -87,6 +88,8 @@ export class QuicConnection implements Turnable {
   private readonly writeSides = new Set<number>();
   private readonly stopped = new Set<number>();
   private creditWaiters: Array<() => void> = [];
+  /** Streams whose peer side we wait to see ended (FIN or RESET_STREAM received). */
+  private readonly peerEndWaiters = new Map<number, Array<() => void>>();
   private nextBidi: number;
   private nextUni: number;
   private timer: NodeJS.Timeout | undefined;
@@ -153,7 +156,12 @@ export class QuicConnection implements Turnable {
     for (const streamId of native.readable()) handler.onReadable(streamId);
     for (let datagram = native.dgramRecvVec(); datagram !== null; datagram = native.dgramRecvVec()) handler.onDatagram(datagram);
     this.drainPending();
-    if (this.writeSides.size > this.pending.size) this.noticeStopSending();
+    if (this.writeSides.size > 0) this.noticeStopSending();
+    for (const [streamId, waiters] of this.peerEndWaiters) {
+      if (!this.peerSideEnded(streamId)) continue;
+      this.peerEndWaiters.delete(streamId);
+      for (const wake of waiters) wake();
+    }
     if (this.creditWaiters.length > 0 && (native.peerStreamsLeftBidi() > 0 || native.peerStreamsLeftUni() > 0)) {
       const waiters = this.creditWaiters;
       this.creditWaiters = [];
@@ -222,7 +230,8 @@ export class QuicConnection implements Turnable {
       const code = quicheStreamErrorCode(error, 'StreamReset');
       return code === undefined ? GONE : { kind: 'reset', code };
     }
-    if (result === null) return BLOCKED;
+    // quiche can report a stream readable with nothing to read yet: the same as no data.
+    if (result === null || (result[0] === 0 && !result[1])) return BLOCKED;
     return { kind: 'data', bytes: target.slice(0, result[0]), fin: result[1] };
   }
 
@@ -250,6 +259,9 @@ export class QuicConnection implements Turnable {
       else this.writeSides.add(streamId);
       return RESOLVED;
     }
+    // quiche answers Done both for "no capacity now" and for a stream it already freed.
+    const gone = written === 0 ? this.checkAlive(streamId) : undefined;
+    if (gone) return Promise.reject(gone);
     this.writeSides.add(streamId);
     const waiting: PendingWrite = { chunks: [bytes.slice(written)], fin, waiters: [] };
     this.pending.set(streamId, waiting);
@@ -274,6 +286,12 @@ export class QuicConnection implements Turnable {
         continue;
       }
       if (written < bytes.length) {
+        const gone = written === 0 ? this.checkAlive(streamId) : undefined;
+        if (gone) {
+          this.pending.delete(streamId);
+          for (const waiter of waiting.waiters) waiter.reject(gone);
+          continue;
+        }
         waiting.chunks = [bytes.subarray(written)];
         continue;
       }
@@ -283,29 +301,45 @@ export class QuicConnection implements Turnable {
     }
   }
 
-  /** quiche lists a stopped stream as writable until the application tries it (RFC 9000 §3.5). */
+  /**
+   * STOP_SENDING is not an event in quiche 0.18: a stopped stream shows as StreamStopped(code)
+   * from `stream_capacity` — until everything sent on it is acknowledged, when quiche frees it and
+   * the code is lost (InvalidStreamState: reported with a null code). So every open send side is
+   * checked after each batch of packets.
+   */
   private noticeStopSending(): void {
-    for (const streamId of this.native.writable()) {
-      if (!this.writeSides.has(streamId) || this.pending.has(streamId)) continue;
-      try {
-        this.native.streamCapacity(streamId);
-      } catch (error) {
-        this.sendFailed(streamId, error);
+    for (const streamId of this.writeSides) {
+      const gone = this.checkAlive(streamId);
+      const waiting = gone && this.pending.get(streamId);
+      if (waiting) {
+        this.pending.delete(streamId);
+        for (const waiter of waiting.waiters) waiter.reject(gone);
       }
+    }
+  }
+
+  /** The failure to report when quiche has stopped or freed the stream, else undefined. */
+  private checkAlive(streamId: number): StreamWriteError | undefined {
+    try {
+      this.native.streamCapacity(streamId);
+      return undefined;
+    } catch (error) {
+      return this.sendFailed(streamId, error);
     }
   }
 
   private sendFailed(streamId: number, error: unknown): StreamWriteError {
     this.writeSides.delete(streamId);
     const code = quicheStreamErrorCode(error, 'StreamStopped');
-    if (code === undefined) return new StreamWriteError(`stream ${streamId}: ${quicheErrorName(error)}`);
+    const freed = quicheErrorName(error).startsWith('InvalidStreamState');
+    if (code === undefined && !freed) return new StreamWriteError(`stream ${streamId}: ${quicheErrorName(error)}`);
     if (!this.stopped.has(streamId)) {
       this.stopped.add(streamId);
       // Answer STOP_SENDING with RESET_STREAM carrying the same code (RFC 9000 §3.5).
-      this.shutdown(streamId, quiche.Shutdown.Write, code);
-      this.handler?.onStopSending(streamId, code);
+      if (code !== undefined) this.shutdown(streamId, quiche.Shutdown.Write, code);
+      this.handler?.onStopSending(streamId, code ?? null);
     }
-    return new StreamWriteError(`stream ${streamId} stopped by the peer`, code);
+    return new StreamWriteError(`stream ${streamId} stopped by the peer`, code ?? null);
   }
 
   /** RFC 9218 urgency (0 first … 7 last) of a stream we send on. */
@@ -355,6 +389,32 @@ export class QuicConnection implements Turnable {
     else this.nextUni += 4;
     this.send(streamId, header, false);
     return streamId;
+  }
+
+  /**
+   * Resolves once the peer's side of the stream has ended (its FIN or RESET_STREAM arrived, even
+   * on a stream we stopped reading), the connection closed, or `timeoutMs` passed.
+   */
+  whenPeerSideEnded(streamId: number, timeoutMs = 5000): Promise<void> {
+    if (this.finished || this.peerSideEnded(streamId)) return RESOLVED;
+    return new Promise((resolve) => {
+      const timer = setTimeout(wake, timeoutMs);
+      function wake(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      const waiters = this.peerEndWaiters.get(streamId) ?? [];
+      waiters.push(wake);
+      this.peerEndWaiters.set(streamId, waiters);
+    });
+  }
+
+  private peerSideEnded(streamId: number): boolean {
+    try {
+      return this.native.streamFinished(streamId);
+    } catch {
+      return true;
+    }
   }
 
   /** Waits for the peer to raise its stream limit (or the connection to close). */
@@ -407,6 +467,8 @@ export class QuicConnection implements Turnable {
     const waiters = this.creditWaiters;
     this.creditWaiters = [];
     for (const wake of waiters) wake();
+    for (const ended of this.peerEndWaiters.values()) for (const wake of ended) wake();
+    this.peerEndWaiters.clear();
     this.handler?.onClosed({ peer: this.native.peerError(), local: this.native.localError(), timedOut: this.native.isTimedOut() });
   }
 }

@@ -17,9 +17,10 @@ import { encodeFieldSection, type Field } from '@onair/webtransport/qpack/field-
 import { parseStringItem, serializeStringList } from '@onair/webtransport/structured-field';
 import { MAX_HASHED_VALIDITY_MS } from './certificates';
 import { ClientRequestStream } from './client-request-stream';
+import type { StreamHandler } from './stream-handler';
 import { Http3Connection } from './http3-connection';
 import { createClientConfig, MAX_SEND_UDP_PAYLOAD } from './quic-config';
-import { QuicConnection, type QuicCloseInfo } from './quic-connection';
+import { QuicConnection, type QuicCloseInfo, type StreamWriteError } from './quic-connection';
 import { quiche, type HostPort } from './quiche';
 import { DEFAULT_LIMITS } from './server-options';
 import { TurnScheduler } from './turn-scheduler';
@@ -188,15 +189,20 @@ export class QuicheClientConnection {
     if (streamId === undefined) throw new Error('no bidirectional stream credit left');
     const request = new ClientRequestStream(streamId, this.h3);
     this.h3.streams.set(streamId, request);
-    if (options.fin) this.quic.send(streamId, new Uint8Array(0), true);
+    if (options.fin) {
+      this.quic.send(streamId, new Uint8Array(0), true);
+      request.finishedSending();
+    }
     return request;
   }
 
-  /** Opens a stream whose first bytes are `bytes` (a WebTransport header, garbage…): its id. */
-  rawStream(bidi: boolean, bytes: Uint8Array): number {
+  /** Opens a stream whose first bytes are `bytes` (a WebTransport header, garbage…). */
+  rawStream(bidi: boolean, bytes: Uint8Array): RawStream {
     const streamId = this.quic.tryOpenStream(bidi, bytes);
     if (streamId === undefined) throw new Error('no stream credit left');
-    return streamId;
+    const stream = new RawStream(streamId, this.quic, () => this.h3.streams.delete(streamId));
+    this.h3.streams.set(streamId, stream);
+    return stream;
   }
 
   /** The extended CONNECT for a WebTransport session on `path`. */
@@ -249,6 +255,85 @@ export class QuicheClientConnection {
     this.socketClosed = true;
     this.socket.close();
   }
+}
+
+/** A stream driven byte by byte by a test: what the server did to it is recorded. */
+export class RawStream implements StreamHandler {
+  /** What the server sent on it (bidirectional streams). */
+  received = new Uint8Array(0);
+  /** Settles with the server's STOP_SENDING code (null when quiche lost it: see QuicConnection). */
+  readonly stopped: Promise<number | null>;
+  /** Settles when the server's side ends: FIN, or RESET_STREAM with a code. */
+  readonly ended: Promise<{ fin: boolean; resetCode?: number }>;
+  private resolveStopped!: (code: number | null) => void;
+  private resolveEnded!: (end: { fin: boolean; resetCode?: number }) => void;
+
+  constructor(
+    readonly id: number,
+    private readonly quic: QuicConnection,
+    private readonly forget: () => void,
+  ) {
+    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+  }
+
+  write(bytes: Uint8Array, fin = false): Promise<void> {
+    return this.quic.write(this.id, bytes, fin);
+  }
+
+  reset(code: number): void {
+    this.quic.resetStream(this.id, code);
+  }
+
+  onReadable(): void {
+    for (;;) {
+      const read = this.quic.read(this.id, 64 * 1024);
+      if (read.kind === 'blocked') return;
+      if (read.kind !== 'data') {
+        this.resolveEnded({ fin: false, resetCode: read.kind === 'reset' ? read.code : undefined });
+        return this.forget();
+      }
+      const merged = new Uint8Array(this.received.length + read.bytes.length);
+      merged.set(this.received);
+      merged.set(read.bytes, this.received.length);
+      this.received = merged;
+      if (read.fin) {
+        this.resolveEnded({ fin: true });
+        return this.forget();
+      }
+    }
+  }
+
+  onStopSending(code: number | null): void {
+    this.resolveStopped(code);
+  }
+
+  /**
+   * Keeps writing `bytes` until the server's STOP_SENDING shows, and returns its code: with data
+   * in flight quiche keeps the code (an idle, fully acknowledged stream loses it).
+   */
+  writeUntilStopped(bytes: Uint8Array, timeoutMs = 5000): Promise<number | null> {
+    return writeUntilStopped(this.quic, this.id, bytes, timeoutMs);
+  }
+}
+
+/**
+ * Keeps writing `bytes` on a stream, back to back, until the peer's STOP_SENDING shows, and
+ * returns its code: quiche keeps the code only while data is unacknowledged (see QuicConnection).
+ */
+export async function writeUntilStopped(quic: QuicConnection, streamId: number, bytes: Uint8Array, timeoutMs = 5000): Promise<number | null> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    try {
+      await quic.write(streamId, bytes, false);
+    } catch (error) {
+      const code = (error as StreamWriteError).stoppedCode;
+      if (code !== undefined) return code;
+      throw error;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`stream ${streamId} was not stopped within ${timeoutMs} ms`);
 }
 
 /** Connects and opens a WebTransport session at `url` (https://host:port/path?query). */

@@ -360,8 +360,15 @@ export class QuicheWebTransportServer extends EventEmitter<{ session: [session: 
           const bound = stream.bidi ? limits.bidiStreamIdleTimeoutMs : limits.streamIdleTimeoutMs;
           if (bound > 0 && stream.incoming && stream.waitingForPeer && now - stream.lastActivity > bound) {
             this.countLimit('streamIdle');
+            stream.abandoned = true;
             stream.abort(H3.REQUEST_CANCELLED, `no data for ${bound} ms`);
           }
+        }
+        // Abandoned streams still hold the peer's stream credit until it ends them (wt-stream.ts):
+        // a session whose peer leaves half of its credit that way is closed.
+        if (session.abandonedStreams * 2 >= limits.maxIncomingUniStreams) {
+          this.countLimit('abandonedStreams');
+          session.close({ code: 0, reason: 'too many abandoned streams' });
         }
       }
     }

@@ -36,8 +36,10 @@ export interface ConnectStreamControl {
 export interface WtSessionHost {
   readonly quic: QuicConnection;
   registerStream(streamId: number, stream: WtStream): void;
-  /** The stream is done; `drain`: keep reading and discarding what quiche still delivers. */
+  /** The stream is done: forget it. */
   releaseStream(streamId: number, drain: boolean): void;
+  /** Refuses a peer stream: discarded (unidirectional) or stopped and reset (bidirectional). */
+  refuse(streamId: number, code: number, mode: 'stop' | 'discard'): void;
   sessionClosed(session: WtSession): void;
   wakeUp(): void;
 }
@@ -114,14 +116,21 @@ export class WtSession implements WtStreamOwner {
     }
   }
 
-  streamDone(stream: WtStream, drain: boolean): void {
+  streamDone(stream: WtStream): void {
     if (this.streams.get(stream.id) !== stream) return;
     this.streams.delete(stream.id);
     if (stream.incoming) {
       if (stream.bidi) this.incomingBidi--;
       else this.incomingUni--;
     }
-    this.host.releaseStream(stream.id, drain);
+    this.host.releaseStream(stream.id, false);
+  }
+
+  /** Streams the idle bound gave up on whose peer has not ended them yet. */
+  get abandonedStreams(): number {
+    let count = 0;
+    for (const stream of this.streams.values()) if (stream.abandoned && stream.discarding) count++;
+    return count;
   }
 
   wakeUp(): void {
