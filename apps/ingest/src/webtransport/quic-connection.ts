@@ -66,10 +66,12 @@ export interface QuicConnectionOptions {
   scheduler: TurnScheduler;
   /** A bug in a layer above (not a peer's fault): logged by the owner. */
   onInternalError(error: unknown): void;
-  /** Largest UDP payload quiche may send, bytes. */
-  maxSendPayload: number;
-  /** Largest chunk one `read()` returns, bytes. */
-  readChunkBytes: number;
+  /**
+   * Scratch buffers, shared by every connection of an endpoint (reads and sends copy out of them
+   * at once, and JS runs one connection at a time): `read` bounds one `read()`, `send` is the
+   * largest UDP payload quiche may write.
+   */
+  scratch: { read: Uint8Array; send: Uint8Array };
 }
 
 const BLOCKED: StreamRead = { kind: 'blocked' };
@@ -107,8 +109,8 @@ export class QuicConnection implements Turnable {
     // RFC 9000 §2.1: the low bit says who opened a stream, the next one its direction.
     this.nextBidi = options.role === 'client' ? 0 : 1;
     this.nextUni = options.role === 'client' ? 2 : 3;
-    this.readScratch = new Uint8Array(options.readChunkBytes);
-    this.sendScratch = new Uint8Array(options.maxSendPayload);
+    this.readScratch = options.scratch.read;
+    this.sendScratch = options.scratch.send;
   }
 
   get isEstablished(): boolean {

@@ -78,6 +78,9 @@ export class ClientWebTransport extends W3cWebTransport {
   }
 }
 
+/** Shared by every client connection in this process (see QuicConnectionOptions.scratch). */
+const CLIENT_SCRATCH = { read: new Uint8Array(64 * 1024), send: new Uint8Array(MAX_SEND_UDP_PAYLOAD) };
+
 function hexOf(hash: string | Uint8Array): string {
   return typeof hash === 'string' ? hash.toLowerCase().replace(/[^0-9a-f]/g, '') : Buffer.from(hash).toString('hex');
 }
@@ -115,8 +118,7 @@ export class QuicheClientConnection {
       },
       scheduler: new TurnScheduler(),
       onInternalError: (error) => console.error('quiche client internal error', error),
-      maxSendPayload: MAX_SEND_UDP_PAYLOAD,
-      readChunkBytes: 64 * 1024,
+      scratch: CLIENT_SCRATCH,
     });
     let resolveClosed!: (info: QuicCloseInfo) => void;
     this.closed = new Promise((resolve) => (resolveClosed = resolve));

@@ -68,6 +68,7 @@ export class QuicheWebTransportServer extends EventEmitter<{ session: [session: 
   private housekeeping: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   private pendingSends = 0;
+  private readonly scratch = { read: new Uint8Array(READ_CHUNK_BYTES), send: new Uint8Array(MAX_SEND_UDP_PAYLOAD) };
   private readonly refused: Record<string, number> = {};
   private readonly limitClosures: Record<string, number> = {};
 
@@ -198,8 +199,7 @@ export class QuicheWebTransportServer extends EventEmitter<{ session: [session: 
       transmit: (packet, to) => this.transmit(packet, to),
       scheduler: this.scheduler,
       onInternalError: (error) => this.logger.error({ err: error, remote }, 'WebTransport connection error (closed)'),
-      maxSendPayload: MAX_SEND_UDP_PAYLOAD,
-      readChunkBytes: READ_CHUNK_BYTES,
+      scratch: this.scratch,
     });
     const connection: ServerConnection = {
       quic,

@@ -57,7 +57,9 @@ export function testCertificate(): Promise<GeneratedCertificate> {
   return sharedCertificate;
 }
 
-export async function startTestServer(options: Partial<WebTransportServerOptions> = {}): Promise<TestServer> {
+/** `keepSessions: false` when the test takes sessions itself (the queue would hold every one). */
+export async function startTestServer(options: Partial<WebTransportServerOptions> & { keepSessions?: boolean } = {}): Promise<TestServer> {
+  const { keepSessions = true, ...serverOptions } = options;
   const certificate = await testCertificate();
   const server = createWebTransportServer({
     port: 0,
@@ -65,10 +67,10 @@ export async function startTestServer(options: Partial<WebTransportServerOptions
     paths: ['/moq', '/echo/'],
     authorize: () => ({ status: 200 }),
     logger: pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' }),
-    ...options,
+    ...serverOptions,
   });
   const sessions = new Queue<WebTransportSession>();
-  server.on('session', (session) => sessions.push(session));
+  if (keepSessions) server.on('session', (session) => sessions.push(session));
   const { port } = await server.listen();
   const url = (path: string) => `https://127.0.0.1:${port}${path}`;
   return {
@@ -110,11 +112,13 @@ export const untext = (bytes: Uint8Array): string => new TextDecoder().decode(by
 /** Reads the next item of a readable of streams (incomingUnidirectionalStreams…). */
 export async function nextIncoming<T>(streams: ReadableStream<T>, timeoutMs = 10_000): Promise<T> {
   const reader = streams.getReader();
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const result = await Promise.race([reader.read(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no incoming stream within ${timeoutMs} ms`)), timeoutMs))]);
+    const result = await Promise.race([reader.read(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no incoming stream within ${timeoutMs} ms`)), timeoutMs)))]);
     if (result.done) throw new Error('incoming streams ended');
     return result.value;
   } finally {
+    clearTimeout(timer);
     reader.releaseLock();
   }
 }
