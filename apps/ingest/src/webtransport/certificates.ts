@@ -30,7 +30,7 @@ export interface GenerateCertificateOptions {
   hosts: string[];
   /** Validity, ms; at most 14 days. Default 10 days. */
   validityMs?: number;
-  /** The certificate's start, for tests. Default now minus one minute (clock skew). */
+  /** The certificate's start is this minus a little (clock skew: 1 min, or a tenth of a short validity). Default now. */
   now?: Date;
 }
 
@@ -50,7 +50,7 @@ export async function generateCertificate(options: GenerateCertificateOptions): 
   const validityMs = options.validityMs ?? 10 * 24 * 3600_000;
   if (validityMs <= 0 || validityMs > MAX_HASHED_VALIDITY_MS) throw new RangeError(`certificate validity must be within 14 days, got ${validityMs} ms`);
   if (options.hosts.length === 0) throw new RangeError('a certificate needs at least one host');
-  const notBefore = new Date((options.now ?? new Date()).getTime() - 60_000);
+  const notBefore = new Date((options.now ?? new Date()).getTime() - Math.min(60_000, validityMs / 10));
   const notAfter = new Date(notBefore.getTime() + validityMs);
   const keys = (await webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
   const names = options.hosts.map((host) => (isIP(host) ? { type: 'ip' as const, value: host } : { type: 'dns' as const, value: host }));

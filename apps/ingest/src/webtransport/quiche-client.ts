@@ -31,9 +31,12 @@ import { WtSession } from './wt-session';
 export interface QuicheClientOptions {
   /** SHA-256 of certificates to accept (hex or bytes), like W3C `serverCertificateHashes`. */
   serverCertificateHashes?: Array<string | Uint8Array>;
-  /** A PEM CA bundle to verify the server with instead. */
+  /**
+   * A PEM CA bundle to verify the server with instead. quiche checks the name as a DNS name, so
+   * give `serverName` when connecting to an IP address.
+   */
   ca?: string;
-  /** SNI / certificate name; default the URL's host. */
+  /** SNI and the name the certificate must carry; default the URL's host. */
   serverName?: string;
   /** ms to wait for the handshake (and, for a session, the response). Default 10 000. */
   timeoutMs?: number;
