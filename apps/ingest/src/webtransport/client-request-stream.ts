@@ -137,7 +137,7 @@ export class ClientRequestStream implements StreamHandler, ConnectStreamControl 
     if (this.finSent) return;
     this.finSent = true;
     this.writeDone = true;
-    this.h3.quic.send(this.streamId, new Uint8Array(0), true);
+    void this.h3.quic.writeFin(this.streamId).catch(() => {});
     this.release();
   }
 

@@ -249,7 +249,7 @@ export class ConnectRequestStream implements StreamHandler, ConnectStreamControl
   finish(): void {
     if (this.finSent) return;
     this.finSent = true;
-    this.quic.send(this.streamId, new Uint8Array(0), true);
+    void this.quic.writeFin(this.streamId).catch(() => {});
   }
 
   abort(h3Code: number): void {

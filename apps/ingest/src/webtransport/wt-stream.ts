@@ -214,7 +214,7 @@ export class WtStream implements StreamHandler {
     this.writeState = 'finishing';
     try {
       if (this.stopSent) await this.owner.quic.whenPeerSideEnded(this.id);
-      await this.owner.quic.write(this.id, new Uint8Array(0), true);
+      await this.owner.quic.writeFin(this.id);
       this.writeState = 'finished';
     } catch (error) {
       if (this.writeState === 'finishing') this.writeState = 'reset';
