@@ -164,13 +164,19 @@ export class QuicheWebTransportServer extends EventEmitter<{ session: [session: 
 
   private onPacket(packet: Buffer, remote: HostPort): void {
     if (this.closing) return;
+    // RFC 9000 §17.3: a short-header packet (the steady state) carries our connection id, whose
+    // length we chose, right after the first byte — no need to ask quiche to parse the header.
+    if ((packet[0]! & 0x80) === 0) {
+      if (packet.length > quiche.MAX_CONN_ID_LEN) this.byConnectionId.get(packet.toString('latin1', 1, 1 + quiche.MAX_CONN_ID_LEN))?.quic.receive(packet, remote);
+      return;
+    }
     let header: ReturnType<typeof quiche.Header.fromSlice>;
     try {
       header = quiche.Header.fromSlice(packet, quiche.MAX_CONN_ID_LEN);
     } catch {
       return; // not QUIC
     }
-    const connection = this.byConnectionId.get(Buffer.from(header.dcid).toString('hex')) ?? this.accept(header, remote);
+    const connection = this.byConnectionId.get(connectionIdKey(header.dcid)) ?? this.accept(header, remote);
     connection?.quic.receive(packet, remote);
   }
 
@@ -205,7 +211,7 @@ export class QuicheWebTransportServer extends EventEmitter<{ session: [session: 
       quic,
       h3: undefined as unknown as Http3Connection,
       ip: remote.host,
-      keys: [scid.toString('hex'), Buffer.from(header.dcid).toString('hex')],
+      keys: [connectionIdKey(scid), connectionIdKey(header.dcid)],
       sessions: 0,
       deciding: 0,
       sessionlessSince: performance.now(),
@@ -373,6 +379,11 @@ export class QuicheWebTransportServer extends EventEmitter<{ session: [session: 
       }
     }
   }
+}
+
+/** Connection ids as map keys: one char per byte. */
+function connectionIdKey(id: Uint8Array): string {
+  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1');
 }
 
 function describeError(error: QuicheConnectionError | null): string | undefined {
