@@ -219,6 +219,23 @@ describe('WebTransport sessions (Node client ↔ server)', () => {
     await expect(second.client.createBidirectionalStream()).rejects.toThrow(/closed/);
   });
 
+  it('DRAIN_WEBTRANSPORT_SESSION resolves the other side\'s `draining`, both ways', async () => {
+    const { client, server } = await open();
+    let serverDraining = false;
+    void server.draining.then(() => (serverDraining = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(serverDraining).toBe(false);
+    client.session.drain();
+    await server.draining;
+    (server as unknown as { session: { drain(): void } }).session.drain();
+    await client.draining;
+    // Draining is not closing: the session still carries streams.
+    const stream = await client.createUnidirectionalStream();
+    await writeAll(stream, text('after drain'));
+    expect(untext(await readAll(await nextIncoming(server.incomingUnidirectionalStreams)))).toBe('after drain');
+    client.close();
+  });
+
   it('an abrupt end (connection closed without a capsule) rejects `closed` with a session error', async () => {
     const { client, server } = await open();
     client.connection.close();

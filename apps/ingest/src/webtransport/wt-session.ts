@@ -7,7 +7,7 @@
  * Ownership: the Http3Connection owns its sessions; a session owns its WtStreams. The W3C
  * adapter (`w3c-session.ts`) is the session's `sink`.
  */
-import { CapsuleType, decodeCloseSession, encodeCloseSession, type Capsule, type CloseSessionInfo } from '@onair/webtransport/capsule';
+import { CapsuleType, decodeCloseSession, encodeCloseSession, encodeDrainSession, type Capsule, type CloseSessionInfo } from '@onair/webtransport/capsule';
 import { datagramHeaderLength, encodeDatagram } from '@onair/webtransport/datagram';
 import { H3 } from '@onair/webtransport/error-codes';
 import { encodeWebTransportBidiHeader, encodeWebTransportUniHeader } from '@onair/webtransport/stream-header';
@@ -160,6 +160,12 @@ export class WtSession implements WtStreamOwner {
     this.terminate({ info });
     this.connect.sendCapsule(capsule);
     this.connect.finish();
+  }
+
+  /** draft §4.7: DRAIN_WEBTRANSPORT_SESSION asks the peer to wind down (e.g. before a server restart). */
+  drain(): void {
+    if (this.state === 'closed') return;
+    this.connect.sendCapsule(encodeDrainSession());
   }
 
   onCapsule(capsule: Capsule): void {
