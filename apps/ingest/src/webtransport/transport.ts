@@ -30,7 +30,10 @@ export interface WebTransportConnectRequest {
 export type ConnectDecision =
   | {
       status: 200;
-      /** Sent as `wt-protocol` (draft-ietf-webtrans-http3 §3.3); omitted → no header. */
+      /**
+       * Sent as `wt-protocol` (draft-ietf-webtrans-http3 §3.3); omitted → no header. Must be one
+       * of the request's `offeredProtocols` (else the server answers 500 and logs it).
+       */
       protocol?: string;
     }
   | { status: 400 | 401 | 403 | 404 | 429 | 503; reason?: string };
@@ -39,6 +42,10 @@ export type ConnectDecision =
 export interface WebTransportSession extends WebTransport {
   readonly id: string;
   readonly request: WebTransportConnectRequest;
+  /** The negotiated `wt-protocol`, '' when none: W3C `WebTransport.protocol` (not in TypeScript's DOM lib yet). */
+  readonly protocol: string;
+  /** Resolves when the client asks to wind down (DRAIN_WEBTRANSPORT_SESSION) or the session ends (W3C). */
+  readonly draining: Promise<void>;
 }
 
 export interface WebTransportCertificate {
