@@ -2,18 +2,23 @@
 
 /**
  * The browser broadcaster: choose camera / screen / microphone, preview, stream key, go live
- * over WHIP (through the web origin's /whip), outgoing figures, stop.
+ * over WHIP (through the web origin's /whip) or WebTransport (Media over QUIC, WebCodecs; it
+ * falls back to WHIP by itself when QUIC cannot be used and says why), outgoing figures, stop.
  * URL: `?key=` prefills the key, `?autostart=1` goes live as soon as the camera is open,
- * `?stream=` names the stream so the page can show its watch link.
+ * `?stream=` names the stream so the page can show its watch link, `?transport=whip|webtransport`
+ * picks the way in.
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { OutboundSummary } from '@onair/shared/webrtc-client-stats';
 import { formatBitrate, formatDuration, formatFps, formatMs, formatResolution } from '../lib/format';
 import { acquireMedia, describeMediaError, listDevices, stopTracks, type DeviceLists, type SourceChoice, type VideoSource } from '../lib/media-sources';
-import { WhipBroadcast, type BroadcastStatus } from '../lib/whip-broadcast';
+import { parseTransport, type Broadcast, type BroadcastFigures, type BroadcastStatus, type BroadcastTransport } from '../lib/broadcast-status';
+import { MoqBroadcast } from '../lib/moq/moq-broadcast';
+import { WhipBroadcast } from '../lib/whip-broadcast';
 
 const KEY_STORAGE = 'onair.streamKey';
+/** The way in when the page is not told (`?transport=`); see README "Go live over WebTransport". */
+const DEFAULT_TRANSPORT: BroadcastTransport = 'whip';
 
 const STATE_LABEL: Record<BroadcastStatus['state'], string> = {
   idle: 'Offline',
@@ -26,7 +31,7 @@ const STATE_LABEL: Record<BroadcastStatus['state'], string> = {
 export function Broadcaster() {
   const previewRef = useRef<HTMLVideoElement>(null);
   const mediaRef = useRef<MediaStream | null>(null);
-  const broadcastRef = useRef<WhipBroadcast | null>(null);
+  const broadcastRef = useRef<Broadcast | null>(null);
   const choiceRef = useRef<SourceChoice>({ video: 'camera', cameraId: '', micId: '' });
   const autostartRef = useRef(false);
 
@@ -40,7 +45,11 @@ export function Broadcaster() {
   const [remember, setRemember] = useState(false);
   const [streamName, setStreamName] = useState<string | null>(null);
   const [status, setStatus] = useState<BroadcastStatus>({ state: 'idle', detail: null, code: null });
-  const [stats, setStats] = useState<OutboundSummary | null>(null);
+  const [stats, setStats] = useState<BroadcastFigures | null>(null);
+  const [transport, setTransport] = useState<BroadcastTransport>(DEFAULT_TRANSPORT);
+  /** The way in actually used, and why WebTransport was left (null while none is running). */
+  const [sending, setSending] = useState<{ transport: BroadcastTransport; fallback: string | null } | null>(null);
+  const transportRef = useRef<BroadcastTransport>(DEFAULT_TRANSPORT);
   const [liveSince, setLiveSince] = useState<number | null>(null);
   const [now, setNow] = useState(0);
   const [origin, setOrigin] = useState('');
@@ -85,23 +94,39 @@ export function Broadcaster() {
         return;
       }
       setStats(null);
-      const broadcast = new WhipBroadcast({
-        whipUrl: '/whip',
+      const onStatus = (broadcast: Broadcast) => (next: BroadcastStatus) => {
+        if (broadcastRef.current !== broadcast) return;
+        setStatus(next);
+        if (next.state === 'live') setLiveSince((since) => since ?? Date.now());
+        if (next.state === 'error' || next.state === 'idle') {
+          broadcastRef.current = null;
+          setSending(null);
+          setLiveSince(null);
+          setStats(null);
+        }
+      };
+      const startWhip = (fallback: string | null) => {
+        const current = mediaRef.current ?? stream;
+        const whip: WhipBroadcast = new WhipBroadcast({ whipUrl: '/whip', streamKey: trimmed, stream: current, onStatus: (next) => onStatus(whip)(next), onStats: setStats });
+        broadcastRef.current = whip;
+        setSending({ transport: 'whip', fallback });
+        whip.start();
+      };
+      if (transportRef.current === 'whip') return startWhip(null);
+      const moq: MoqBroadcast = new MoqBroadcast({
+        discoveryUrl: '/api/webtransport',
         streamKey: trimmed,
         stream,
-        onStatus: (next) => {
-          setStatus(next);
-          if (next.state === 'live') setLiveSince((since) => since ?? Date.now());
-          if (next.state === 'error' || next.state === 'idle') {
-            if (broadcastRef.current === broadcast) broadcastRef.current = null;
-            setLiveSince(null);
-            setStats(null);
-          }
-        },
+        onStatus: (next) => onStatus(moq)(next),
         onStats: setStats,
+        onFallback: (reason) => {
+          if (broadcastRef.current !== moq) return;
+          startWhip(`WebTransport was not used: ${reason}. Publishing over WHIP (WebRTC) instead.`);
+        },
       });
-      broadcastRef.current = broadcast;
-      broadcast.start();
+      broadcastRef.current = moq;
+      setSending({ transport: 'webtransport', fallback: null });
+      moq.start();
     },
     [],
   );
@@ -109,6 +134,7 @@ export function Broadcaster() {
   const stop = useCallback(async () => {
     const broadcast = broadcastRef.current;
     broadcastRef.current = null;
+    setSending(null);
     setLiveSince(null);
     setStats(null);
     await broadcast?.stop();
@@ -129,6 +155,11 @@ export function Broadcaster() {
     setStreamKey(key);
     setRemember(stored !== null);
     setStreamName(params.get('stream'));
+    const chosen = parseTransport(params.get('transport'));
+    if (chosen) {
+      transportRef.current = chosen;
+      setTransport(chosen);
+    }
     setOrigin(window.location.origin);
     const autostart = params.get('autostart') === '1';
     let cancelled = false;
@@ -183,12 +214,16 @@ export function Broadcaster() {
   };
 
   const pickVideo = (video: VideoSource) => void switchMedia({ ...choiceRef.current, video });
+  const pickTransport = (next: BroadcastTransport) => {
+    transportRef.current = next;
+    setTransport(next);
+  };
   const hasVideo = (media?.getVideoTracks().length ?? 0) > 0;
   const badgeClass = status.state === 'live' ? 'badge badge--live' : status.state === 'error' ? 'badge badge--error' : status.state === 'idle' ? 'badge badge--muted' : 'badge badge--warn';
   const watchPath = streamName ? `/watch/${encodeURIComponent(streamName)}` : null;
 
   return (
-    <div className="studio" data-testid="broadcaster" data-state={status.state}>
+    <div className="studio" data-testid="broadcaster" data-state={status.state} data-transport={sending?.transport ?? ''} data-fallback={sending?.fallback ? 'whip' : ''}>
       <div>
         <div className="player">
           <video ref={previewRef} className="player__video" data-testid="preview" autoPlay muted playsInline style={{ transform: choice.video === 'camera' ? 'scaleX(-1)' : undefined }} />
@@ -232,6 +267,11 @@ export function Broadcaster() {
             {status.detail}
           </div>
         )}
+        {sending?.fallback && (
+          <div className="notice" role="status" data-testid="transport-fallback">
+            {sending.fallback}
+          </div>
+        )}
         {mediaError && (
           <div className="notice notice--error" role="alert" data-testid="media-error">
             {mediaError}
@@ -244,6 +284,17 @@ export function Broadcaster() {
             {(['camera', 'screen', 'none'] as const).map((v) => (
               <button key={v} type="button" className="segmented__option" aria-pressed={choice.video === v} onClick={() => pickVideo(v)} disabled={acquiring} data-testid={`source-${v}`}>
                 {v === 'camera' ? 'Camera' : v === 'screen' ? 'Screen' : 'None'}
+              </button>
+            ))}
+          </div>
+        </div>
+
+        <div className="field">
+          <span className="field__label">Send over</span>
+          <div className="segmented" role="group" aria-label="Way in">
+            {(['whip', 'webtransport'] as const).map((t) => (
+              <button key={t} type="button" className="segmented__option" aria-pressed={transport === t} onClick={() => pickTransport(t)} disabled={active} data-testid={`transport-${t}`}>
+                {t === 'whip' ? 'WebRTC (WHIP)' : 'WebTransport (QUIC)'}
               </button>
             ))}
           </div>
@@ -319,7 +370,12 @@ export function Broadcaster() {
             Viewers watch at <Link href={watchPath}>{watchPath}</Link>
           </div>
         )}
-        <p className="help">Sent over WebRTC (WHIP): H.264 preferred, VP8 allowed, Opus audio. OBS works too: Settings → Stream → WHIP, server <code>{origin}/whip</code>, bearer token = your key.</p>
+        <p className="help">
+          {transport === 'whip'
+            ? 'Sent over WebRTC (WHIP): H.264 preferred, VP8 allowed, Opus audio.'
+            : 'Sent over WebTransport (HTTP/3, QUIC) as Media over QUIC: WebCodecs H.264 and Opus, 1 s keyframes; falls back to WHIP where QUIC cannot connect.'}{' '}
+          OBS works too: Settings → Stream → WHIP, server <code>{origin}/whip</code>, bearer token = your key.
+        </p>
       </form>
     </div>
   );

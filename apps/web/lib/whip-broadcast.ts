@@ -13,14 +13,9 @@ import { publishWhip, type SessionState, type VideoCodecPreference, type WhipSes
 import { summarizeOutbound, type OutboundCounters, type OutboundSummary } from '@onair/shared/webrtc-client-stats';
 import { backoffDelay } from './backoff';
 
-export type BroadcastState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'error';
+import type { BroadcastState, BroadcastStatus } from './broadcast-status';
 
-export interface BroadcastStatus {
-  state: BroadcastState;
-  detail: string | null;
-  /** Stable code of the last error (`invalid_stream_key`, …), for the UI and tests. */
-  code: string | null;
-}
+export type { BroadcastState, BroadcastStatus } from './broadcast-status';
 
 export interface BroadcastOptions {
   whipUrl: string;
