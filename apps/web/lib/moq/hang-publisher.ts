@@ -6,6 +6,7 @@
  * timestamp in µs followed by the codec payload (the "legacy" container). Client-only.
  */
 import type * as Moq from '@moq/lite';
+import { CONTROL_VERSION, ONAIR_CATALOG_SECTION } from '@onair/shared/moq-control';
 import type { AudioTrackInfo } from './audio-encode-loop';
 import type { EncodedFrame, VideoTrackInfo } from './video-encode-loop';
 
@@ -15,10 +16,14 @@ export const AUDIO_TRACK = 'audio';
 
 type MoqModule = typeof Moq;
 
-/** The catalog as hang's schema has it (video/audio renditions keyed by track name). */
+/**
+ * The catalog as hang's schema has it (video/audio renditions keyed by track name), plus onair's
+ * own section saying that this publisher honours the ingest's keyframe requests (moq-control.ts).
+ */
 export function hangCatalog(video: VideoTrackInfo | undefined, audio: AudioTrackInfo | undefined): Record<string, unknown> {
   const legacy = { kind: 'legacy' };
   return {
+    [ONAIR_CATALOG_SECTION]: { control: CONTROL_VERSION },
     ...(video
       ? { video: { renditions: { [VIDEO_TRACK]: { codec: video.codec, container: legacy, codedWidth: video.width, codedHeight: video.height, framerate: video.framerate, bitrate: video.bitrate, optimizeForLatency: true } } } }
       : {}),

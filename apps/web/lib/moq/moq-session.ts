@@ -7,7 +7,7 @@
  */
 import { webTransportDiscoverySchema, type WebTransportDiscovery } from '@onair/shared/api';
 import { OnairError, problemFromResponse } from '@onair/shared/errors';
-import { decodeBackChannelMessage } from '@onair/shared/moq-back-channel';
+import { decodeControlDatagram } from '@onair/shared/moq-control';
 import { AudioEncodeLoop } from './audio-encode-loop';
 import { hangCatalog, HangPublisher } from './hang-publisher';
 import { VideoEncodeLoop } from './video-encode-loop';
@@ -130,6 +130,7 @@ class PublishingSession implements MoqSession {
   private audio: AudioEncodeLoop | undefined;
   private readonly publisher: HangPublisher;
   private keyframeRequests = 0;
+  private lastKeyframeRequest: number | undefined;
   private ended = false;
   private endSession: (reason: string) => void = () => undefined;
   /** Counters of encoders replaced by replaceStream, so totals never go backwards. */
@@ -218,7 +219,10 @@ class PublishingSession implements MoqSession {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return;
-        if (decodeBackChannelMessage(value)?.type === 'keyframe-request') {
+        const message = decodeControlDatagram(value);
+        // Requests are repeated while a viewer waits and datagrams can be duplicated: honour each number once.
+        if (message?.type === 'keyframe-request' && message.request !== this.lastKeyframeRequest) {
+          this.lastKeyframeRequest = message.request;
           this.keyframeRequests += 1;
           this.video?.requestKeyframe();
         }
