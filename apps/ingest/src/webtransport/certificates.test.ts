@@ -62,7 +62,7 @@ describe('CertificateRotator', () => {
     vi.useRealTimers();
   });
 
-  it('installs a certificate, and the next one after 2/3 of its validity, keeping the previous hash', async () => {
+  it('announces the next certificate an hour ahead, then installs it after 2/3 of the validity', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const installed: string[] = [];
     const rotator = new CertificateRotator({ hosts: ['localhost'], validityMs: 9 * 3600_000, install: (certificate) => installed.push(certificateSha256(certificate.certPem)) });
@@ -70,20 +70,26 @@ describe('CertificateRotator', () => {
     expect(installed).toEqual([first.sha256]);
     expect(rotator.hashes()).toEqual([first.sha256]);
 
-    await vi.advanceTimersByTimeAsync(5.9 * 3600_000); // before 2/3 of 9 h (minus the skew)
-    expect(installed).toHaveLength(1);
+    // 2/3 of 9 h (less the start's skew) is ~5.99 h: the next is announced an hour (at most 9 h / 6 = 1.5 h) before.
+    await vi.advanceTimersByTimeAsync(4.9 * 3600_000);
+    expect(rotator.next).toBeUndefined();
     await vi.advanceTimersByTimeAsync(0.2 * 3600_000);
+    await vi.waitFor(() => expect(rotator.next).toBeDefined());
+    const second = rotator.next!;
+    // A page that fetches now gets both: the handshake it makes before or after the switch matches one.
+    expect(rotator.hashes()).toEqual([first.sha256, second.sha256]);
+    expect(installed).toHaveLength(1);
+
+    await vi.advanceTimersByTimeAsync(0.95 * 3600_000);
     await vi.waitFor(() => expect(installed).toHaveLength(2));
-    const second = rotator.current!;
-    expect(second.sha256).toBe(installed[1]);
+    expect(installed[1]).toBe(second.sha256);
+    expect(rotator.current?.sha256).toBe(second.sha256);
     expect(rotator.previous?.sha256).toBe(first.sha256);
-    // A page that fetched the old hash just before still connects: both are offered.
-    expect(rotator.hashes()).toEqual([second.sha256, first.sha256]);
-    // Once the old certificate has expired, its hash is no longer offered.
-    expect(rotator.hashes(new Date(first.notAfter.getTime() + 1))).toEqual([second.sha256]);
+    expect(rotator.hashes()).toEqual([second.sha256]);
     rotator.stop();
     await vi.advanceTimersByTimeAsync(24 * 3600_000);
     expect(installed).toHaveLength(2);
+    expect(rotator.next).toBeUndefined();
   });
 
   it('refuses a rotation point outside (0, 1)', () => {

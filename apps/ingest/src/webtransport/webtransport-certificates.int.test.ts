@@ -53,8 +53,14 @@ describe('certificate rotation on a live server', () => {
       const before = await connectWebTransport(url, { serverCertificateHashes: [first.sha256] });
       expect(await roundTrip(before, 'before')).toBe('before');
 
+      // A page fetches the hashes once the next certificate is announced, and connects after the switch.
+      const announced = await pollUntil('the next certificate announced', () => (rotator.next ? rotator.hashes() : undefined), { timeoutMs: 10_000 });
+      expect(announced).toEqual([first.sha256, rotator.next!.sha256]);
       const second = await pollUntil('the automatic rotation', () => (rotator.current!.sha256 !== first.sha256 ? rotator.current : undefined), { timeoutMs: 10_000 });
-      expect(rotator.hashes()).toEqual([second.sha256, first.sha256]);
+      expect(second.sha256).toBe(announced[1]);
+      const fetchedBefore = await connectWebTransport(url, { serverCertificateHashes: announced });
+      expect(await roundTrip(fetchedBefore, 'fetched before the switch')).toBe('fetched before the switch');
+      fetchedBefore.close();
 
       // The old session did not notice.
       expect(await roundTrip(before, 'still the old connection')).toBe('still the old connection');
