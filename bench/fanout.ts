@@ -223,7 +223,7 @@ async function main(): Promise<void> {
     const ingestArgs = ['-c', '0', NODE, ...(profileViewers ? [`--cpu-prof`, `--cpu-prof-dir=${profDir}`] : []), '--import', 'tsx', 'apps/ingest/src/main.ts'];
     const ingest = track(spawn('taskset', ingestArgs, {
       cwd: ingestRoot,
-      env: { ...process.env, ONAIR_INGEST_PORT: String(port), ONAIR_DATA_DIR: dataDir, ONAIR_ADMIN_TOKEN: adminToken, ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_LOG_LEVEL: 'warn',
+      env: { ...process.env, ONAIR_INGEST_PORT: String(port), ONAIR_DATA_DIR: dataDir, ONAIR_ADMIN_TOKEN: adminToken, ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_WEBTRANSPORT_PORT: 'off', ONAIR_LOG_LEVEL: 'warn',
         // Every viewer of the ramp comes from this one process: the per-client session caps would stop it.
         ONAIR_MAX_PENDING_PER_CLIENT: '2000', ONAIR_MAX_PENDING: '2000', ONAIR_MAX_SESSION_POSTS_PER_CLIENT: '100000', ...ingestEnv },
       stdio: ['ignore', 'inherit', 'inherit'],

@@ -60,6 +60,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ONAIR_INGEST_PORT: String(ingestPort),
     ONAIR_INGEST_URL: ingestUrl,
     ONAIR_ICE_HOSTS: '127.0.0.1',
+    // The WebTransport ingest on a UDP port of the OS's choice (GET /api/webtransport says which).
+    ONAIR_WEBTRANSPORT_PORT: '0',
     ONAIR_TRANSCODER_HOST: '127.0.0.1',
     ONAIR_TRANSCODER_PORT: String(transcoderPort),
     ONAIR_TRANSCODER_URL: transcoderUrl,

@@ -1,7 +1,8 @@
 /**
- * Builds the ingest (does not listen): stream store, media router (WHIP in, WHEP out), one HTTP
- * router with the WHIP/WHEP and admin routes. `main.ts` adds signals and first-run setup; tests
- * call `createIngest` with a temp data dir and listen on port 0.
+ * Builds the ingest (does not listen): stream store, media router (WHIP and WebTransport in,
+ * WHEP out), one HTTP router with the WHIP/WHEP, discovery and admin routes, and the
+ * WebTransport (Media over QUIC) ingest on its UDP port. `main.ts` adds signals and first-run
+ * setup; tests call `createIngest` with a temp data dir and listen on port 0.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,8 @@ import { createLogger, type Logger } from '@onair/service/logger';
 import type { IngestConfig } from './config';
 import { ForwardLeases } from './forward/forward-leases';
 import { registerForwardRoutes } from './forward/forward-routes';
+import { registerWebTransportDiscovery } from './moq/discovery-route';
+import { MoqIngest } from './moq/moq-ingest';
 import { registerIngestOps } from './ops';
 import { MediaRouter } from './router/media-router';
 import { registerAdminRoutes } from './streams/admin-routes';
@@ -25,8 +28,11 @@ export interface Ingest {
   store: StreamStore;
   media: MediaRouter;
   router: Router;
+  /** The WebTransport ingest; undefined when ONAIR_WEBTRANSPORT_PORT=off. */
+  webTransport: MoqIngest | undefined;
+  /** Binds HTTP and the WebTransport UDP port(s); resolves with the HTTP address. */
   listen(): Promise<AddressInfo>;
-  /** Idempotent: media sessions, then the HTTP server, then the store. */
+  /** Idempotent: the WebTransport ingest, media sessions, then the HTTP server, then the store. */
   close(): Promise<void>;
 }
 
@@ -42,11 +48,13 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
   const leases = new ForwardLeases({ graceMs: config.limits.forwardLeaseGraceMs, log: log.child({ component: 'forward-leases' }) });
   const router = new Router();
   const admission = new SessionAdmission(config, media);
+  const webTransport = config.webTransport ? await MoqIngest.create({ config: config.webTransport, streams: store, media, log: log.child({ component: 'moq' }) }) : undefined;
   registerWhipRoutes(router, { store, media, config, admission });
   registerWhepRoutes(router, { store, media, config, admission });
   registerAdminRoutes(router, { store, media, config, leases });
   registerForwardRoutes(router, { store, media, config, leases });
-  registerIngestOps(router, { store, media, viewerEngine: engine.viewerEngine });
+  registerWebTransportDiscovery(router, webTransport);
+  registerIngestOps(router, { store, media, viewerEngine: engine.viewerEngine, webTransport });
   const server = createHttpService({
     router,
     log,
@@ -58,10 +66,16 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
     store,
     media,
     router,
-    listen: () => listen(server, config.port, config.host),
+    webTransport,
+    async listen() {
+      const address = await listen(server, config.port, config.host);
+      await webTransport?.listen();
+      return address;
+    },
     close() {
       closing ??= (async () => {
         leases.close();
+        await webTransport?.close();
         await media.close();
         engine.close();
         await closeServer(server);

@@ -21,7 +21,7 @@ let browser: TestBrowser;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'onair-ingest-chromium-'));
-  const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789' });
+  const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_WEBTRANSPORT_PORT: 'off', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789' });
   ingest = await createIngest(config, pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' }));
   base = `http://127.0.0.1:${(await ingest.listen()).port}`;
   browser = await launchBrowser();

@@ -23,7 +23,7 @@ const cleanups: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'onair-ingest-media-'));
-  const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789' });
+  const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_WEBTRANSPORT_PORT: 'off', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789' });
   ingest = await createIngest(config, pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' }));
   const address = await ingest.listen();
   base = `http://127.0.0.1:${address.port}`;

@@ -1,15 +1,31 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { MoqIngestStats } from './moq/moq-ingest';
 
 /** What the ingest exposes on /metrics, read from the media router's counters at scrape time. */
 export interface IngestStatsSource {
-  getStats(): { streams: number; publishers: number; viewers: number; packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number };
+  getStats(): { streams: number; publishers: number; publishersByProtocol: Record<string, number>; viewers: number; packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number };
 }
 
-export function registerIngestMetrics(registry: Registry, media: IngestStatsSource, info: { viewerEngine: string }): void {
+/** The WebTransport ingest's figures (moq/moq-ingest.ts). */
+export interface WebTransportStatsSource {
+  getStats(): Pick<MoqIngestStats, 'server' | 'settingUp' | 'accepted' | 'failed'>;
+}
+
+export function registerIngestMetrics(registry: Registry, media: IngestStatsSource, info: { viewerEngine: string }, webTransport?: WebTransportStatsSource): void {
   const stats = () => media.getStats();
   // An "info" metric (value 1, facts in labels): which WebRTC stack serves WHEP viewers.
   new Gauge({ name: 'onair_ingest_info', help: 'Ingest build facts: the WebRTC engine serving WHEP viewers', labelNames: ['viewer_engine'], registers: [registry] }).set({ viewer_engine: info.viewerEngine }, 1);
   new Gauge({ name: 'onair_ingest_live_streams', help: 'Streams with a connected publisher', registers: [registry], collect() { this.set(stats().publishers); } });
+  new Gauge({
+    name: 'onair_ingest_publishers',
+    help: 'Connected publishers by the protocol they publish with (whip, webtransport)',
+    labelNames: ['protocol'],
+    registers: [registry],
+    collect() {
+      const byProtocol = stats().publishersByProtocol;
+      for (const protocol of ['whip', 'webtransport']) this.set({ protocol }, byProtocol[protocol] ?? 0);
+    },
+  });
   new Gauge({ name: 'onair_ingest_streams_routed', help: 'Streams with a media router (live, or holding viewers while the publisher reconnects)', registers: [registry], collect() { this.set(stats().streams); } });
   new Gauge({ name: 'onair_ingest_viewers', help: 'Connected WHEP viewers', registers: [registry], collect() { this.set(stats().viewers); } });
   const monotonic = (name: string, help: string, read: () => number) =>
@@ -18,4 +34,30 @@ export function registerIngestMetrics(registry: Registry, media: IngestStatsSour
   monotonic('onair_ingest_packets_sent_total', 'RTP packets sent to viewers', () => stats().packetsOut);
   monotonic('onair_ingest_bytes_received_total', 'RTP bytes received from publishers', () => stats().bytesIn);
   monotonic('onair_ingest_bytes_sent_total', 'RTP bytes sent to viewers', () => stats().bytesOut);
+  if (webTransport) registerWebTransportMetrics(registry, webTransport);
+}
+
+function registerWebTransportMetrics(registry: Registry, source: WebTransportStatsSource): void {
+  const stats = () => source.getStats();
+  const gauge = (name: string, help: string, read: () => number) => new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  gauge('onair_ingest_webtransport_connections', 'QUIC connections of the WebTransport ingest', () => stats().server.connections);
+  gauge('onair_ingest_webtransport_sessions', 'WebTransport sessions', () => stats().server.sessions);
+  gauge('onair_ingest_webtransport_streams', 'WebTransport streams open across sessions', () => stats().server.streams);
+  gauge('onair_ingest_webtransport_buffered_bytes', 'Bytes received on WebTransport streams and not yet read', () => stats().server.bufferedBytes);
+  gauge('onair_ingest_moq_setups', 'WebTransport sessions whose Media-over-QUIC setup is under way', () => stats().settingUp);
+  const labelled = (name: string, help: string, label: string, read: () => Record<string, number>) =>
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [value, count] of Object.entries(read())) this.inc({ [label]: value }, count);
+      },
+    });
+  labelled('onair_ingest_webtransport_refused_total', 'WebTransport CONNECTs refused, by HTTP status', 'status', () => stats().server.refused);
+  labelled('onair_ingest_webtransport_limit_closures_total', 'WebTransport sessions or connections closed for breaking a limit', 'limit', () => stats().server.limitClosures);
+  labelled('onair_ingest_moq_setups_failed_total', 'Media-over-QUIC publisher setups that failed, by code', 'code', () => stats().failed);
+  new Counter({ name: 'onair_ingest_moq_publishers_accepted_total', help: 'WebTransport sessions that became publishers', registers: [registry], collect() { this.reset(); this.inc(stats().accepted); } });
 }

@@ -1,12 +1,15 @@
 import type { Router } from '@onair/service/http';
 import { createMetricsRegistry, registerOpsRoutes } from '@onair/service/ops';
-import { registerIngestMetrics, type IngestStatsSource } from './metrics';
+import { registerIngestMetrics, type IngestStatsSource, type WebTransportStatsSource } from './metrics';
 import type { StreamStore } from './streams/stream-store';
 
 /** `/healthz` and `/metrics` of the ingest. */
-export function registerIngestOps(router: Router, { store, media, viewerEngine }: { store: StreamStore; media: IngestStatsSource; viewerEngine: string }): void {
+export function registerIngestOps(
+  router: Router,
+  { store, media, viewerEngine, webTransport }: { store: StreamStore; media: IngestStatsSource; viewerEngine: string; webTransport?: WebTransportStatsSource },
+): void {
   const registry = createMetricsRegistry('ingest');
-  registerIngestMetrics(registry, media, { viewerEngine });
+  registerIngestMetrics(registry, media, { viewerEngine }, webTransport);
   registerOpsRoutes(
     router,
     'ingest',

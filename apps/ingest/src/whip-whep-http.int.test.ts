@@ -44,6 +44,7 @@ async function startIngest(connectTimeoutMs = 15_000) {
   const config = loadIngestConfig({
     ONAIR_DATA_DIR: dataDir,
     ONAIR_INGEST_PORT: '0',
+    ONAIR_WEBTRANSPORT_PORT: 'off',
     ONAIR_ICE_HOSTS: '127.0.0.1',
     ONAIR_ICE_PORT_RANGE: '47100-47199',
     ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789',

@@ -39,7 +39,7 @@ const listForwards = async (streamId: string) => ((await (await admin(`/api/stre
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'onair-forward-'));
-  const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: ADMIN });
+  const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_WEBTRANSPORT_PORT: 'off', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: ADMIN });
   config.limits.forwardLeaseGraceMs = LEASE_GRACE_MS;
   ingest = await createIngest(config, pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' }));
   base = `http://127.0.0.1:${(await ingest.listen()).port}`;

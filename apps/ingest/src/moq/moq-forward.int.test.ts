@@ -46,13 +46,14 @@ describe('MoQ publisher → stream router → forward → ffmpeg', () => {
     // Opus packets, on one µs clock; bounded to 20 s.
     const startUs = Date.now() * 1000;
     let tick = 0;
+    let frame = 0;
     const pacer = setInterval(() => {
       const nowUs = startUs + tick * 10_000;
       if (tick % 2 === 0) publisher.writeAudio('audio/data', nowUs, audio[(tick / 2) % audio.length]!);
       if (tick % 10 === 0 || tick % 10 === 3 || tick % 10 === 7) {
-        const frame = Math.floor((tick * 3) / 10);
         const unit = video[frame % video.length]!;
         publisher.writeVideo('video/hd', startUs + Math.round((frame * 1_000_000) / 30), unit.annexB, unit.keyframe);
+        frame += 1;
       }
       tick += 1;
       if (tick > 2000) clearInterval(pacer);

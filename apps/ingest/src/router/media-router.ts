@@ -144,14 +144,19 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     router.close('stream_closed'); // emits 'offline' through the router when it was live
   }
 
-  getStats(): { streams: number; publishers: number; viewers: number; packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number } {
+  getStats(): { streams: number; publishers: number; publishersByProtocol: Record<string, number>; viewers: number; packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number } {
     let publishers = 0;
     let viewers = 0;
+    const publishersByProtocol: Record<string, number> = {};
     for (const router of this.streams.values()) {
-      if (router.isLive) publishers += 1;
+      const protocol = router.isLive ? router.currentPublisher?.kind : undefined;
+      if (protocol) {
+        publishers += 1;
+        publishersByProtocol[protocol] = (publishersByProtocol[protocol] ?? 0) + 1;
+      }
       viewers += router.viewerCount;
     }
-    return { streams: this.streams.size, publishers, viewers, ...this.counters };
+    return { streams: this.streams.size, publishers, publishersByProtocol, viewers, ...this.counters };
   }
 
   /** Closes every stream and session. Idempotent. */

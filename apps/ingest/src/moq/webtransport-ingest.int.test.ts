@@ -1,0 +1,176 @@
+/**
+ * The WebTransport ingest end to end over real QUIC: the ingest's discovery → a Node WebTransport
+ * client (quiche, the same binding as the server) with a @moq/lite publisher in hang's layout →
+ * the ingest's MoQ publisher → a werift WHEP viewer, which must receive the publisher's H.264 NAL
+ * units byte for byte and its Opus. Also: the key in the CONNECT is the stream's identity, a
+ * wrong one is refused with an HTTP/3 status before any media, and the publisher leaving ends
+ * the stream.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { webTransportDiscoverySchema } from '@onair/shared/api';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { H264RtpPayload } from 'werift';
+import { startWeriftWhepViewer, type ReceivedPacket } from '../../../../test/support/peers/werift-whep-viewer';
+import { readAccessUnits } from '../../../../test/support/moq/h264-stream';
+import { HangPublisher } from '../../../../test/support/moq/hang-publisher';
+import { readOggOpusPackets } from '../../../../test/support/moq/ogg-opus';
+import { pollUntil } from '../../../../test/support/poll';
+import { createIngest, type Ingest } from '../app';
+import { loadIngestConfig } from '../config';
+import { connectWebTransport, WebTransportConnectError, type ClientWebTransport } from '../webtransport/quiche-client';
+import { splitAnnexB } from './h264-annexb';
+
+const ADMIN = 'test-admin-token-0123456789';
+const video = readAccessUnits(new URL('./fixtures/x264-baseline-aud-320x180.h264', import.meta.url));
+const audio = readOggOpusPackets(new URL('./fixtures/libopus-sine-440hz-stereo-1s.opus', import.meta.url));
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+let dataDir: string;
+let ingest: Ingest;
+let base: string;
+const cleanups: Array<() => unknown> = [];
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'onair-wt-ingest-'));
+  const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_WEBTRANSPORT_PORT: '0', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: ADMIN });
+  ingest = await createIngest(config, pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' }));
+  base = `http://127.0.0.1:${(await ingest.listen()).port}`;
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await ingest?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function discover(key?: string) {
+  const res = await fetch(`${base}/api/webtransport`, key ? { headers: { Authorization: `Bearer ${key}` } } : {});
+  return { status: res.status, body: (await res.json()) as unknown };
+}
+
+async function connect(key: string): Promise<ClientWebTransport> {
+  const { body } = await discover();
+  const discovery = webTransportDiscoverySchema.parse(body);
+  const url = new URL(discovery.url);
+  url.searchParams.set('key', key);
+  return connectWebTransport(url, { serverCertificateHashes: discovery.serverCertificateHashes.map((h) => h.value), protocols: ['moq-lite-04', 'moq-lite-03'] });
+}
+
+/** A camera and a microphone at their own pace (30 fps, the fixture looped; 20 ms Opus), bounded to 30 s. */
+function pace(publisher: HangPublisher): () => void {
+  const startUs = Date.now() * 1000;
+  let tick = 0;
+  let frame = 0;
+  const timer = setInterval(() => {
+    const nowUs = startUs + tick * 10_000;
+    if (tick % 2 === 0) publisher.writeAudio('audio/data', nowUs, audio[(tick / 2) % audio.length]!);
+    // Three frames every 100 ms, each at its own 1/30 s.
+    if (tick % 10 === 0 || tick % 10 === 3 || tick % 10 === 7) {
+      const unit = video[frame % video.length]!;
+      publisher.writeVideo('video/hd', startUs + Math.round((frame * 1_000_000) / 30), unit.annexB, unit.keyframe);
+      frame += 1;
+    }
+    tick += 1;
+    if (tick > 3000) clearInterval(timer);
+  }, 10);
+  return () => clearInterval(timer);
+}
+
+async function publish(key: string): Promise<{ transport: ClientWebTransport; publisher: HangPublisher; stop: () => void }> {
+  const transport = await connect(key);
+  const publisher = await HangPublisher.connect(transport);
+  publisher.setCatalog({
+    video: { renditions: { 'video/hd': { codec: 'avc1.42c00d', container: { kind: 'legacy' }, codedWidth: 320, codedHeight: 180 } } },
+    audio: { renditions: { 'audio/data': { codec: 'opus', container: { kind: 'legacy' }, sampleRate: 48000, numberOfChannels: 2 } } },
+  });
+  const stop = pace(publisher);
+  const handle = { transport, publisher, stop };
+  cleanups.push(() => {
+    stop();
+    publisher.close();
+    transport.close();
+  });
+  return handle;
+}
+
+/** Access units out of a viewer's packets (werift's RFC 6184 depacketizer), from its first keyframe. */
+function accessUnits(packets: ReceivedPacket[]): string[][] {
+  const units: string[][] = [];
+  let current: string[] = [];
+  let fragment: Buffer | undefined;
+  for (const packet of packets) {
+    const h264 = H264RtpPayload.deSerialize(packet.payload, fragment);
+    fragment = h264.fragment;
+    if (h264.payload) current.push(...splitAnnexB(h264.payload)!.map(hex));
+    if (packet.marker) {
+      units.push(current);
+      current = [];
+    }
+  }
+  return units;
+}
+
+describe('WebTransport (Media over QUIC) publisher → ingest → WHEP viewer', () => {
+  it('discovery gives the URL and the self-made certificate\'s hash; with a key, it checks the key', async () => {
+    const record = ingest.store.create('discovery');
+    const open = await discover();
+    expect(open.status).toBe(200);
+    const body = webTransportDiscoverySchema.parse(open.body);
+    expect(body.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/moq$/);
+    expect(body.serverCertificateHashes).toHaveLength(1);
+    expect((await discover(record.streamKey)).status).toBe(200);
+    expect(await discover('sk_not-a-key')).toMatchObject({ status: 403, body: { code: 'invalid_stream_key' } });
+  });
+
+  it('a wrong or missing key is refused with an HTTP/3 status before any media', async () => {
+    const refused = await connect('sk_wrong').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(WebTransportConnectError);
+    expect((refused as WebTransportConnectError).status).toBe(403);
+    const { body } = await discover();
+    const url = webTransportDiscoverySchema.parse(body).url;
+    const anonymous = await connectWebTransport(url, { serverCertificateHashes: webTransportDiscoverySchema.parse(body).serverCertificateHashes.map((h) => h.value) }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect((anonymous as WebTransportConnectError).status).toBe(401);
+    expect(ingest.webTransport?.getStats().server.refused).toMatchObject({ 401: 1, 403: 1 });
+  });
+
+  it('a WHEP viewer receives the publisher\'s H.264 NAL units byte for byte, and its Opus; the stream ends with the session', async () => {
+    const record = ingest.store.create('moq');
+    const { transport, stop } = await publish(record.streamKey);
+    await pollUntil('the WebTransport publisher live', () => ingest.media.isLive(record.id), { timeoutMs: 15_000 });
+    expect(ingest.media.liveState(record.id)).toMatchObject({ live: true, publisher: { protocol: 'webtransport' }, video: { codec: 'H264' }, audio: { codec: 'opus' } });
+    await pollUntil('the picture size from the SPS', () => ingest.media.liveState(record.id).video?.width ?? undefined, { timeoutMs: 5_000 });
+    expect(ingest.media.liveState(record.id).video).toMatchObject({ width: 320, height: 180 });
+
+    const viewer = await startWeriftWhepViewer({ whepUrl: `${base}/whep/moq`, video: ['H264'] });
+    cleanups.push(() => viewer.close());
+    await viewer.connected;
+    await pollUntil('90 access units at the viewer', () => accessUnits(viewer.video).length >= 90 || undefined, { timeoutMs: 15_000 });
+    await pollUntil('Opus at the viewer', () => viewer.audioPackets() >= 25 || undefined, { timeoutMs: 5_000 });
+
+    // The viewer starts at a keyframe, and from there gets the fixture's access units in order,
+    // NAL unit for NAL unit (access unit delimiters are left out of RTP, RFC 6184 §5.4 allows it).
+    const received = accessUnits(viewer.video);
+    expect(viewer.video[0]!.keyframe).toBe(true);
+    const sent = video.map((unit) => unit.nals.filter((nal) => (nal[0]! & 0x1f) !== 9).map(hex));
+    const start = sent.findIndex((nals) => nals.join() === received[0]!.join());
+    expect(start).toBeGreaterThanOrEqual(0);
+    for (let i = 0; i < 60; i++) expect(received[i]).toEqual(sent[(start + i) % sent.length]);
+    // Continuous numbering and 90 kHz timestamps 1/30 s apart.
+    for (let i = 1; i < viewer.video.length; i++) expect((viewer.video[i]!.sequenceNumber - viewer.video[i - 1]!.sequenceNumber) & 0xffff).toBe(1);
+    const frameTimes = [...new Set(viewer.video.map((packet) => packet.timestamp))].slice(0, 60);
+    for (let i = 1; i < frameTimes.length; i++) expect((frameTimes[i]! - frameTimes[i - 1]!) >>> 0).toBe(3000);
+
+    stop();
+    transport.close({ closeCode: 0, reason: 'the tab closed' });
+    await pollUntil('the stream offline once the session ends', () => !ingest.media.isLive(record.id) || undefined, { timeoutMs: 10_000 });
+  });
+});
