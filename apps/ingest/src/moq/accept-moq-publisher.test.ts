@@ -228,6 +228,15 @@ describe('acceptMoqPublisher', { timeout: 30_000 }, () => {
     await expect(pair.client.closed).resolves.toEqual({ closeCode: 0, reason: 'closed_by_server' });
   });
 
+  it('passes the session\'s close reason on: a publisher taken over from hears "replaced"', async () => {
+    const { pair, publisher, accepted } = await start();
+    await publishAv(publisher);
+    writeFrame(publisher, 0, { n: 0 });
+    const peer = await accepted;
+    await peer.close('replaced');
+    await expect(pair.client.closed).resolves.toEqual({ closeCode: 0, reason: 'replaced' });
+  });
+
   it('ends the video track on a broken frame, and the session with it', async () => {
     const { publisher, accepted, lines } = await start();
     await publishAv(publisher);

@@ -236,8 +236,9 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     if (this.state === 'connected') this.backChannel.requestKeyframe();
   }
 
-  async close(): Promise<void> {
-    this.shutdown('closed_by_server', 0);
+  /** `reason` reaches the publisher as the session's close reason (onair's page stops on `replaced`). */
+  async close(reason = 'closed_by_server'): Promise<void> {
+    this.shutdown(reason, 0);
   }
 
   getStats(): MoqPublisherStats {

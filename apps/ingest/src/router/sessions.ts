@@ -73,7 +73,7 @@ export abstract class Session<P extends MediaPeer = MediaPeer> extends EventEmit
     this.closeReason = reason;
     clearTimeout(this.connectTimer);
     this.log.info({ reason }, 'session closed');
-    void this.peer.close();
+    void this.peer.close(reason);
     this.emit('closed', reason);
   }
 }

@@ -82,7 +82,11 @@ export interface MediaPeer {
   readonly state: PeerState;
   on<E extends keyof PeerEvents>(event: E, listener: (...args: PeerEvents[E]) => void): this;
   off<E extends keyof PeerEvents>(event: E, listener: (...args: PeerEvents[E]) => void): this;
-  close(): Promise<void>;
+  /**
+   * Ends the peer. `reason` is the session's close reason (`replaced`, `deleted_by_client`, …):
+   * a transport that can tell its client why (a WebTransport close reason) passes it on.
+   */
+  close(reason?: string): Promise<void>;
 }
 
 /** A peer set up by an SDP offer/answer (WHIP, WHEP): what its HTTP session resource needs. */

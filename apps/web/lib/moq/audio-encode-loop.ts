@@ -21,6 +21,8 @@ export class AudioEncodeLoop {
   private info: AudioTrackInfo | undefined;
   private closed = false;
   private reader: ReadableStreamDefaultReader<AudioData> | undefined;
+  /** Page clock − the track's clock, µs (see EncodedFrame.timestampUs). */
+  private clockOffsetUs: number | undefined;
   readonly counters = { frames: 0, bytes: 0 };
 
   constructor(
@@ -52,6 +54,7 @@ export class AudioEncodeLoop {
           data.close();
           return;
         }
+        this.clockOffsetUs ??= performance.now() * 1000 - data.timestamp;
         try {
           if (!this.encoder || !this.info || this.info.sampleRate !== data.sampleRate || this.info.numberOfChannels !== data.numberOfChannels) this.configure(data);
           this.encoder!.encode(data);
@@ -73,7 +76,7 @@ export class AudioEncodeLoop {
         chunk.copyTo(bytes);
         this.counters.frames += 1;
         this.counters.bytes += bytes.byteLength;
-        this.options.onFrame({ timestampUs: chunk.timestamp, keyframe: true, data: bytes }, info);
+        this.options.onFrame({ timestampUs: chunk.timestamp + (this.clockOffsetUs ?? 0), keyframe: true, data: bytes }, info);
       },
       error: (error) => {
         if (!this.closed) this.options.onError(error);

@@ -43,7 +43,7 @@ export class HangPublisher {
   private readonly audioTracks = new Set<Moq.Track>();
   private catalogJson = '';
   private closed = false;
-  /** Subtracted from every timestamp: the first captured frame of either kind is t = 0. */
+  /** Subtracted from every timestamp (both kinds are on the page's clock, see EncodedFrame). */
   private originUs: number | undefined;
 
   constructor(
@@ -93,8 +93,10 @@ export class HangPublisher {
   }
 
   private encodeFrame(frame: EncodedFrame): Uint8Array {
-    this.originUs ??= frame.timestampUs;
-    const timestamp = this.moq.Varint.encode(Math.max(0, frame.timestampUs - this.originUs));
+    // A second before the first frame written: the other kind's first frame may have been
+    // captured a little earlier and encoded later, and timestamps must not go below zero.
+    this.originUs ??= frame.timestampUs - 1_000_000;
+    const timestamp = this.moq.Varint.encode(Math.max(0, Math.round(frame.timestampUs - this.originUs)));
     const data = new Uint8Array(timestamp.byteLength + frame.data.byteLength);
     data.set(timestamp, 0);
     data.set(frame.data, timestamp.byteLength);

@@ -6,14 +6,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OnairError } from '@onair/shared/errors';
 import type { BroadcastFigures, BroadcastStatus } from '../broadcast-status';
 import { MoqBroadcast } from './moq-broadcast';
-import { TransportUnavailableError, type MoqSession, type MoqSessionFigures } from './moq-session';
+import { TransportUnavailableError, type MoqSession, type MoqSessionEnd, type MoqSessionFigures } from './moq-session';
 
 class FakeSession implements MoqSession {
   readonly version = 'moq-lite-04';
-  readonly closed: Promise<string>;
-  end!: (reason: string) => void;
+  readonly closed: Promise<MoqSessionEnd>;
+  end!: (end: MoqSessionEnd) => void;
   totals: MoqSessionFigures = { width: 1280, height: 720, videoCodec: 'avc1.42e01f', audioCodec: 'opus', videoFrames: 0, videoBytes: 0, audioBytes: 0, droppedFrames: 0, keyframeRequests: 0 };
-  close = vi.fn(() => this.end('closed by the broadcaster'));
+  close = vi.fn(() => this.end({ detail: 'closed by the broadcaster', serverReason: null }));
   replaceStream = vi.fn();
   constructor() {
     this.closed = new Promise((resolve) => {
@@ -108,7 +108,7 @@ describe('MoqBroadcast', () => {
     b.start();
     await vi.advanceTimersByTimeAsync(0);
     refuse = true;
-    sessions[0]!.end('the connection was lost');
+    sessions[0]!.end({ detail: 'the connection was lost', serverReason: null });
     await vi.advanceTimersByTimeAsync(0);
     expect(state()).toBe('reconnecting');
     await vi.advanceTimersByTimeAsync(5000);
@@ -119,6 +119,22 @@ describe('MoqBroadcast', () => {
     expect(sessions).toHaveLength(2);
     expect(state()).toBe('live');
     await b.stop();
+  });
+
+  it('stops, without a tug of war, when another broadcaster takes the stream over', async () => {
+    const sessions: FakeSession[] = [];
+    const b = broadcast(async () => {
+      const session = new FakeSession();
+      sessions.push(session);
+      return session;
+    });
+    b.start();
+    await vi.advanceTimersByTimeAsync(0);
+    sessions[0]!.end({ detail: 'the server closed the session: replaced', serverReason: 'replaced' });
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(statuses.at(-1)).toMatchObject({ state: 'error', code: 'publisher_replaced' });
+    expect(sessions).toHaveLength(1);
+    expect(fallbacks).toEqual([]);
   });
 
   it('retries a server that cannot be reached yet', async () => {

@@ -8,6 +8,8 @@
  *   over WHIP instead and says why.
  * - Network/5xx errors, or a live session ending → `reconnecting`, a new session with backoff
  *   (QUIC that worked once is not given up for WHIP: the server is more likely restarting).
+ * - The server closing the session as `replaced` (another broadcaster took the stream over with
+ *   the same key) → `error`, no reconnect: two pages retrying would take turns forever.
  */
 import { OnairError } from '@onair/shared/errors';
 import { backoffDelay } from '../backoff';
@@ -129,11 +131,18 @@ export class MoqBroadcast {
     this.wasLive = true;
     this.failures = 0;
     this.setStatus('live');
-    void session.closed.then((reason) => {
+    void session.closed.then(({ detail, serverReason }) => {
       if (this.session !== session || this.stopped) return;
       this.session = null;
+      if (serverReason === 'replaced') {
+        // Another broadcaster went live with this key (another tab, OBS): taking the stream back
+        // would start a tug of war, so this one stops and says why.
+        clearInterval(this.tickTimer);
+        this.setStatus('error', 'Another broadcaster went live with this stream key and took the stream over.', 'publisher_replaced');
+        return;
+      }
       this.failures++;
-      this.setStatus('reconnecting', `Connection lost (${reason}). Reconnecting…`);
+      this.setStatus('reconnecting', `Connection lost (${detail}). Reconnecting…`);
       this.scheduleConnect(backoffDelay(this.failures, { baseMs: 500 }));
     });
   }

@@ -45,11 +45,18 @@ export interface MoqSessionFigures {
   keyframeRequests: number;
 }
 
+export interface MoqSessionEnd {
+  /** What happened, for people. */
+  detail: string;
+  /** The server's close reason when it closed the session (`replaced`: another publisher took the stream over). */
+  serverReason: string | null;
+}
+
 export interface MoqSession {
   /** The moq-lite version negotiated (e.g. `moq-lite-04`). */
   readonly version: string;
   /** Resolves when the session ends (server closed it, network lost); never rejects. */
-  readonly closed: Promise<string>;
+  readonly closed: Promise<MoqSessionEnd>;
   figures(): MoqSessionFigures;
   /** Encodes another source from now on (camera ↔ screen) without a new session. */
   replaceStream(stream: MediaStream): void;
@@ -125,14 +132,14 @@ export async function openMoqSession(options: MoqSessionOptions): Promise<MoqSes
 
 class PublishingSession implements MoqSession {
   readonly version: string;
-  readonly closed: Promise<string>;
+  readonly closed: Promise<MoqSessionEnd>;
   private video: VideoEncodeLoop | undefined;
   private audio: AudioEncodeLoop | undefined;
   private readonly publisher: HangPublisher;
   private keyframeRequests = 0;
   private lastKeyframeRequest: number | undefined;
   private ended = false;
-  private endSession: (reason: string) => void = () => undefined;
+  private endSession: (end: MoqSessionEnd) => void = () => undefined;
   /** Counters of encoders replaced by replaceStream, so totals never go backwards. */
   private carried = { videoFrames: 0, videoBytes: 0, audioBytes: 0, droppedFrames: 0 };
 
@@ -149,7 +156,7 @@ class PublishingSession implements MoqSession {
     this.publisher = new HangPublisher(moq, connection, 'onair', { onVideoSubscribed: () => this.video?.requestKeyframe() });
     this.startEncoders(options.stream);
     transport.closed.then(
-      (info) => this.end(`the server closed the session${info?.reason ? `: ${info.reason}` : ''}`),
+      (info) => this.end(`the server closed the session${info?.reason ? `: ${info.reason}` : ''}`, info?.reason ?? ''),
       (error: unknown) => this.end(`the connection was lost (${error instanceof Error ? error.message : String(error)})`),
     );
     void this.readBackChannel();
@@ -234,7 +241,7 @@ class PublishingSession implements MoqSession {
     }
   }
 
-  private end(reason: string): void {
+  private end(detail: string, serverReason: string | null = null): void {
     if (this.ended) return;
     this.ended = true;
     this.video?.close();
@@ -246,6 +253,6 @@ class PublishingSession implements MoqSession {
     } catch {
       // already closed
     }
-    this.endSession(reason);
+    this.endSession({ detail, serverReason });
   }
 }

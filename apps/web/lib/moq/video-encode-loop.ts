@@ -8,7 +8,12 @@ import { constrainedBaselineCodec } from './h264-level';
 import { readTrackFrames } from './track-processor';
 
 export interface EncodedFrame {
-  /** Capture time, µs (the track's clock; shared by audio and video in Chromium). */
+  /**
+   * Capture time on the page's clock (`performance.now()`), µs. Chromium stamps camera frames on
+   * the system's monotonic clock and microphone buffers on the page's (measured: 6 669 s vs 2 s
+   * apart), so each loop maps its track's timestamps onto the page's clock once, at its first
+   * frame; the ingest's A/V sync relies on both kinds sharing one clock.
+   */
   timestampUs: number;
   keyframe: boolean;
   data: Uint8Array;
@@ -41,6 +46,8 @@ export class VideoEncodeLoop {
   private keyframeWanted = true;
   private closed = false;
   private reader: ReadableStreamDefaultReader<VideoFrame> | undefined;
+  /** Page clock − the track's clock, µs: set at the first frame read. */
+  private clockOffsetUs: number | undefined;
   /** Frames encoded and dropped (encoder behind), for the page's figures. */
   readonly counters = { frames: 0, bytes: 0, dropped: 0 };
 
@@ -76,6 +83,7 @@ export class VideoEncodeLoop {
           frame.close();
           return;
         }
+        this.clockOffsetUs ??= performance.now() * 1000 - frame.timestamp;
         try {
           this.encode(frame, track);
         } finally {
@@ -117,7 +125,7 @@ export class VideoEncodeLoop {
         chunk.copyTo(data);
         this.counters.frames += 1;
         this.counters.bytes += data.byteLength;
-        this.options.onFrame({ timestampUs: chunk.timestamp, keyframe: chunk.type === 'key', data }, info);
+        this.options.onFrame({ timestampUs: chunk.timestamp + (this.clockOffsetUs ?? 0), keyframe: chunk.type === 'key', data }, info);
       },
       error: (error) => {
         if (!this.closed) this.options.onError(error);
