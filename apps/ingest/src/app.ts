@@ -1,9 +1,11 @@
 /**
  * Builds the ingest (does not listen): stream store, media router (WHIP in, WHEP out), one HTTP
  * router with the WHIP/WHEP and admin routes. `main.ts` adds signals and first-run setup; tests
- * call `createIngest` with a temp data dir and listen on port 0.
+ * call `createIngest` with a temp data dir and listen on port 0. With ONAIR_REDIS_URL the store
+ * is Redis's and the node joins the cluster once it listens (cluster/cluster-node.ts).
  */
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { closeServer, createHttpService, listen, Router } from '@onair/service/http';
@@ -15,7 +17,9 @@ import { registerIngestOps } from './ops';
 import { MediaRouter } from './router/media-router';
 import { registerAdminRoutes } from './streams/admin-routes';
 import { SessionAdmission } from './sessions/session-admission';
-import { StreamStore } from './streams/stream-store';
+import type { StreamStore } from './streams/stream-store';
+import { SqliteStreamStore } from './streams/sqlite-stream-store';
+import { ClusterNode } from './cluster/cluster-node';
 import { createMediaEngine } from './webrtc/create-engine';
 import { registerWhepRoutes } from './whep/whep-routes';
 import { registerWhipRoutes } from './whip/whip-routes';
@@ -25,13 +29,16 @@ export interface Ingest {
   store: StreamStore;
   media: MediaRouter;
   router: Router;
+  /** This process as a cluster node (ONAIR_REDIS_URL); undefined on one machine. */
+  cluster: ClusterNode | undefined;
   listen(): Promise<AddressInfo>;
   /** Idempotent: media sessions, then the HTTP server, then the store. */
   close(): Promise<void>;
 }
 
 export async function createIngest(config: IngestConfig, log: Logger = createLogger('ingest')): Promise<Ingest> {
-  const store = new StreamStore(join(config.dataDir, 'ingest.db'));
+  const cluster = config.cluster ? await ClusterNode.connect(config, log) : undefined;
+  const store: StreamStore = cluster?.store ?? new SqliteStreamStore(join(config.dataDir, 'ingest.db'));
   const engine = createMediaEngine(config, log);
   const media = new MediaRouter({
     engine,
@@ -43,8 +50,8 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
   const router = new Router();
   const admission = new SessionAdmission(config, media);
   registerWhipRoutes(router, { store, media, config, admission });
-  registerWhepRoutes(router, { store, media, config, admission });
-  registerAdminRoutes(router, { store, media, config, leases });
+  registerWhepRoutes(router, { store, media, config, admission, cluster });
+  registerAdminRoutes(router, { store, media: cluster ? cluster.mediaControl(media) : media, config, leases, cluster });
   registerForwardRoutes(router, { store, media, config, leases });
   registerIngestOps(router, { store, media, viewerEngine: engine.viewerEngine });
   const server = createHttpService({
@@ -58,16 +65,28 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
     store,
     media,
     router,
-    listen: () => listen(server, config.port, config.host),
+    cluster,
+    async listen() {
+      const address = await listen(server, config.port, config.host);
+      if (cluster) await cluster.join(media, nodeIdentity(config, address));
+      return address;
+    },
     close() {
       closing ??= (async () => {
         leases.close();
         await media.close();
+        await cluster?.close();
         engine.close();
         await closeServer(server);
-        store.close();
+        await store.close();
       })();
       return closing;
     },
   };
+}
+
+/** ONAIR_NODE_ID (default `<hostname>:<port>`) and the URL other nodes reach this one at. */
+export function nodeIdentity(config: IngestConfig, address: AddressInfo): { id: string; url: string } {
+  const host = address.family === 'IPv6' ? `[${config.host}]` : config.host;
+  return { id: config.cluster?.nodeId ?? `${hostname()}:${address.port}`, url: config.publicUrl ?? `http://${host}:${address.port}` };
 }

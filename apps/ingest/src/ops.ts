@@ -13,8 +13,8 @@ export function registerIngestOps(router: Router, { store, media, viewerEngine }
     [
       {
         name: 'database',
-        check: () => {
-          store.list();
+        check: async () => {
+          await store.list();
           return null;
         },
       },
