@@ -20,6 +20,7 @@ import { SessionAdmission } from './sessions/session-admission';
 import type { StreamStore } from './streams/stream-store';
 import { SqliteStreamStore } from './streams/sqlite-stream-store';
 import { ClusterNode } from './cluster/cluster-node';
+import { registerClusterRoutes } from './cluster/cluster-routes';
 import { createMediaEngine } from './webrtc/create-engine';
 import { registerWhepRoutes } from './whep/whep-routes';
 import { registerWhipRoutes } from './whip/whip-routes';
@@ -53,6 +54,7 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
   registerWhepRoutes(router, { store, media, config, admission, cluster });
   registerAdminRoutes(router, { store, media: cluster ? cluster.mediaControl(media) : media, config, leases, cluster });
   registerForwardRoutes(router, { store, media, config, leases });
+  if (cluster) registerClusterRoutes(router, { cluster, config });
   registerIngestOps(router, { store, media, viewerEngine: engine.viewerEngine });
   const server = createHttpService({
     router,

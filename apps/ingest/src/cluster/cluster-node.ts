@@ -81,8 +81,17 @@ export class ClusterNode implements ClusterGateway {
     return this.node?.id;
   }
 
-  get pulls(): EdgePulls | undefined {
-    return this.edges;
+  /** What `GET /api/cluster` shows: this node, the streams it is the origin of, pulls, edges served. */
+  describe(): unknown {
+    return {
+      node: this.node ?? null,
+      edgeMode: this.cluster.edgeMode,
+      edgeUpstream: this.cluster.edgeUpstream ?? null,
+      origin: this.origin?.list() ?? [],
+      pulls: this.edges?.list() ?? [],
+      pullStats: this.edges?.stats ?? null,
+      edgesServed: Object.fromEntries(this.media?.edgeViewers() ?? []),
+    };
   }
 
   /** Starts taking leases, following events and pulling, as `id` reachable at `url`. */

@@ -70,6 +70,10 @@ export class EdgePulls {
     return this.pulls.size;
   }
 
+  list(): Array<{ streamId: string; upstream: string; connected: boolean }> {
+    return [...this.pulls.values()].map((pull) => ({ streamId: pull.streamId, upstream: pull.upstreamNode, connected: pull.session?.connected ?? false }));
+  }
+
   upstreamOf(streamId: string): string | undefined {
     return this.pulls.get(streamId)?.upstreamNode;
   }

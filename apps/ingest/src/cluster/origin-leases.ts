@@ -49,6 +49,11 @@ export class OriginLeases {
     return this.held.get(streamId)?.token;
   }
 
+  /** The streams this node is the origin of, with their tokens (undefined while being acquired). */
+  list(): Array<{ streamId: string; token: number | undefined; session: string }> {
+    return [...this.held].map(([streamId, held]) => ({ streamId, token: held.token, session: held.session.id }));
+  }
+
   /** Whether this node's own publisher (not an edge pull) holds the stream. */
   holds(streamId: string): boolean {
     return this.held.has(streamId);

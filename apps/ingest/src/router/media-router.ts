@@ -146,6 +146,16 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     return this.streams.get(streamId)?.audience ?? 0;
   }
 
+  /** Other nodes' edge pulls served here, by stream id: the pulling nodes' ids. */
+  edgeViewers(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const session of this.sessions.values()) {
+      if (!(session instanceof ViewerSession) || session.edgeNode === undefined || session.closed) continue;
+      out.set(session.streamId, [...(out.get(session.streamId) ?? []), session.edgeNode]);
+    }
+    return out;
+  }
+
   /** Streams this router holds state for: live here, or with viewers waiting for a publisher. */
   activeStreams(): string[] {
     return [...this.streams.keys()];

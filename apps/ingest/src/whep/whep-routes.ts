@@ -34,6 +34,8 @@ export function registerWhepRoutes(router: Router, { store, media, config, admis
     const name = params.stream ?? '';
     const record = await store.findByName(name);
     if (!record) throw new OnairError('stream_not_found', `No stream named "${name}".`);
+    // An edge that takes this node for the origin is told at once when it is not (any more).
+    if (cluster && edge?.leaseToken !== undefined) await cluster.confirmOrigin(record.id, edge.leaseToken);
     const offer = await readOffer(req, config);
     if (cluster && !media.isLive(record.id)) {
       const reached = await cluster.reach(record, edge);
@@ -44,7 +46,6 @@ export function registerWhepRoutes(router: Router, { store, media, config, admis
         return;
       }
     }
-    if (cluster && edge?.leaseToken !== undefined) await cluster.confirmOrigin(record.id, edge.leaseToken);
     const streamCodecs = media.streamCodecs(record.id);
     if (!streamCodecs) throw new OnairError('stream_offline', `The stream "${name}" is not live.`);
     // Viewers always get opus when they offer it, so a later publisher that adds audio is heard.
