@@ -1,7 +1,8 @@
 /**
- * An onair cluster on loopback: ingest nodes as child processes (the same entry point `npm start`
- * runs) sharing one Redis, each with its own port, data directory and ONAIR_NODE_ID. A node can
- * be SIGKILLed, frozen (SIGSTOP) and thawed, and started again on its port.
+ * An onair cluster on loopback: ingest nodes and transcoders as child processes (the same entry
+ * points `npm start` runs) sharing one Redis, each with its own port, data directory and id
+ * (ONAIR_NODE_ID, ONAIR_TRANSCODER_ID). A process can be SIGKILLed, frozen (SIGSTOP) and thawed,
+ * and started again on its port.
  *
  *   const redis = await startRedisServer();
  *   const cluster = await startClusterStack({ redisUrl: redis.url, nodes: ['a', 'b', 'c'] });
@@ -18,6 +19,7 @@ const root = resolve(import.meta.dirname, '../..');
 
 export interface ClusterNodeHandle {
   id: string;
+  kind: 'ingest' | 'transcoder';
   url: string;
   port: number;
   dataDir: string;
@@ -51,7 +53,10 @@ export interface ClusterDescription {
 
 export interface ClusterStackOptions {
   redisUrl: string;
+  /** Ingest node ids. */
   nodes: string[];
+  /** Transcoder ids (ONAIR_TRANSCODER_ID). */
+  transcoders?: string[];
   /** Extra environment per node id, or for all (`*`). */
   env?: Record<string, Record<string, string>>;
 }
@@ -59,9 +64,11 @@ export interface ClusterStackOptions {
 export async function startClusterStack(options: ClusterStackOptions): Promise<ClusterStack> {
   const adminToken = `cluster-admin-${Math.random().toString(36).slice(2)}-token`;
   const handles = new Map<string, ClusterNodeHandle>();
-  for (const id of options.nodes) {
-    const port = await freePort();
-    handles.set(id, { id, port, url: `http://127.0.0.1:${port}`, dataDir: mkdtempSync(join(tmpdir(), `onair-node-${id}-`)) });
+  for (const [kind, ids] of [['ingest', options.nodes], ['transcoder', options.transcoders ?? []]] as const) {
+    for (const id of ids) {
+      const port = await freePort();
+      handles.set(id, { id, kind, port, url: `http://127.0.0.1:${port}`, dataDir: mkdtempSync(join(tmpdir(), `onair-${kind}-${id}-`)) });
+    }
   }
   const output = new Map<string, string[]>();
   const children = new Map<string, ChildProcess>();
@@ -70,19 +77,17 @@ export async function startClusterStack(options: ClusterStackOptions): Promise<C
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ONAIR_REDIS_URL: options.redisUrl,
-      ONAIR_NODE_ID: handle.id,
       ONAIR_ADMIN_TOKEN: adminToken,
       ONAIR_DATA_DIR: handle.dataDir,
-      ONAIR_INGEST_HOST: '127.0.0.1',
-      ONAIR_INGEST_PORT: String(handle.port),
-      ONAIR_INGEST_PUBLIC_URL: handle.url,
-      ONAIR_ICE_HOSTS: '127.0.0.1',
-      ONAIR_WEBTRANSPORT_PORT: 'off',
       ONAIR_LOG_LEVEL: process.env.ONAIR_LOG_LEVEL ?? 'info',
+      ...(handle.kind === 'ingest'
+        ? { ONAIR_NODE_ID: handle.id, ONAIR_INGEST_HOST: '127.0.0.1', ONAIR_INGEST_PORT: String(handle.port), ONAIR_INGEST_PUBLIC_URL: handle.url, ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_WEBTRANSPORT_PORT: 'off' }
+        : { ONAIR_TRANSCODER_ID: handle.id, ONAIR_TRANSCODER_HOST: '127.0.0.1', ONAIR_TRANSCODER_PORT: String(handle.port) }),
       ...options.env?.['*'],
       ...options.env?.[handle.id],
     };
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', 'apps/ingest/src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const entry = handle.kind === 'ingest' ? 'apps/ingest/src/main.ts' : 'apps/transcoder/src/main.ts';
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines = output.get(handle.id) ?? [];
     output.set(handle.id, lines);
     const collect = (chunk: Buffer) => {

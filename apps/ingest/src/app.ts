@@ -47,7 +47,7 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
     connectTimeoutMs: config.limits.connectTimeoutMs,
     keyframeIntervalMs: config.limits.keyframeIntervalMs,
   });
-  const leases = new ForwardLeases({ graceMs: config.limits.forwardLeaseGraceMs, log: log.child({ component: 'forward-leases' }) });
+  const leases = new ForwardLeases({ graceMs: config.limits.forwardLeaseGraceMs, log: log.child({ component: 'forward-leases' }), remote: cluster?.transcoderLeases });
   const router = new Router();
   const admission = new SessionAdmission(config, media);
   registerWhipRoutes(router, { store, media, config, admission });
@@ -70,7 +70,7 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
     cluster,
     async listen() {
       const address = await listen(server, config.port, config.host);
-      if (cluster) await cluster.join(media, nodeIdentity(config, address));
+      if (cluster) await cluster.join(media, nodeIdentity(config, address), leases);
       return address;
     },
     close() {

@@ -13,10 +13,11 @@ import type { Redis } from 'ioredis';
 import type { LiveState } from '@onair/shared/api';
 import { OnairError } from '@onair/shared/errors';
 import { type ClusterEvent, parseClusterEvent } from '@onair/service/cluster-events';
-import { CLUSTER_EVENTS_CHANNEL } from '@onair/service/cluster-keys';
+import { CLUSTER_EVENTS_CHANNEL, clusterKeys } from '@onair/service/cluster-keys';
 import type { Logger } from '@onair/service/logger';
 import { createRedis, durabilityWarning } from '@onair/service/redis';
 import type { ClusterConfig, IngestConfig } from '../config';
+import type { ForwardLeases, RemoteLeases } from '../forward/forward-leases';
 import type { MediaRouter } from '../router/media-router';
 import type { MediaControl } from '../streams/admin-routes';
 import type { StreamRecord } from '../streams/stream-store';
@@ -42,6 +43,7 @@ export class ClusterNode implements ClusterGateway {
   private origin: OriginLeases | undefined;
   private edges: EdgePulls | undefined;
   private media: MediaRouter | undefined;
+  private forwardLeases: ForwardLeases | undefined;
   private node: { id: string; url: string } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
@@ -77,6 +79,17 @@ export class ClusterNode implements ClusterGateway {
     return node;
   }
 
+  /** Transcoders' forward leases as Redis holds them (see forward-leases.ts). */
+  readonly transcoderLeases: RemoteLeases = {
+    ownerOf: async (instance) => {
+      const owner = await this.redis.get(clusterKeys.transcoder(instance));
+      if (owner === null) return undefined;
+      // A newer process of the same transcoder replaced this one.
+      const newest = await this.redis.get(clusterKeys.transcoderOwner(owner));
+      return newest === null || newest === instance ? owner : undefined;
+    },
+  };
+
   get nodeId(): string | undefined {
     return this.node?.id;
   }
@@ -95,8 +108,9 @@ export class ClusterNode implements ClusterGateway {
   }
 
   /** Starts taking leases, following events and pulling, as `id` reachable at `url`. */
-  async join(media: MediaRouter, node: { id: string; url: string }): Promise<void> {
+  async join(media: MediaRouter, node: { id: string; url: string }, forwardLeases?: ForwardLeases): Promise<void> {
     this.media = media;
+    this.forwardLeases = forwardLeases;
     this.node = node;
     this.origin = new OriginLeases({ directory: this.directory, media, store: this.store, node, log: this.log });
     this.edges = new EdgePulls({ directory: this.directory, media, config: this.config, node, isOrigin: (id) => this.origin!.holds(id), log: this.log });
@@ -223,6 +237,7 @@ export class ClusterNode implements ClusterGateway {
         media.closeStream(event.streamId);
         break;
       case 'transcoder.replaced':
+        this.forwardLeases?.replaced(event.owner, event.instance);
         break;
     }
   }
@@ -231,7 +246,7 @@ export class ClusterNode implements ClusterGateway {
     if (this.ticking || this.closing || !this.origin || !this.edges) return;
     this.ticking = true;
     try {
-      await this.origin.renewAll();
+      await Promise.all([this.origin.renewAll(), this.forwardLeases?.sweep()]);
       const watched = this.edges.watched();
       const leases = watched.length > 0 ? await this.directory.lookupMany(watched).catch(() => undefined) : new Map();
       this.edges.reconcile(leases, watched);

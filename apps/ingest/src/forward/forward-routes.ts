@@ -63,7 +63,7 @@ export function registerForwardRoutes(router: Router, { store, media, config, le
     if (!isAllowedForwardHost(body.host, config)) {
       throw new OnairError('bad_request', `Forwarding to ${body.host} is not allowed: only loopback or the configured ICE hosts (${config.ice.hosts.join(', ')}).`);
     }
-    if (!leases.isHeld(body.instance)) {
+    if (!(await leases.ensureHeld(body.instance))) {
       throw new OnairError('forward_lease_unknown', `The transcoder instance "${body.instance}" holds no event stream (GET /api/events?owner=…&instance=…): open it first; the forward ends when it closes.`);
     }
     // Each forward is a full copy of the stream, and each may ask for keyframes: a few suffice
