@@ -31,8 +31,10 @@ import { remoteLiveState, StreamDirectory } from './stream-directory';
 export interface ClusterGateway {
   /** An authenticated pull by another node, or undefined for a viewer. Throws 508 loop_detected, 400. */
   edgeRequest(req: IncomingMessage): EdgeRequest | undefined;
-  /** A stream not live here: pulled (resolves once live here) or, in redirect mode, where to send the viewer. */
-  reach(record: StreamRecord, edge: EdgeRequest | undefined): Promise<{ redirect: string } | undefined>;
+  /** In redirect mode, for a viewer (not an edge) of a stream not live here: the origin's WHEP URL (307). */
+  redirectFor(record: StreamRecord, edge: EdgeRequest | undefined): Promise<string | undefined>;
+  /** A stream not live here: pull it from its origin; resolves once it is live here. */
+  reach(record: StreamRecord, edge: EdgeRequest | undefined): Promise<void>;
   /** An edge expects this node to be the origin with `token`: throws 409 not_origin unless Redis confirms it. */
   confirmOrigin(streamId: string, token: number): Promise<void>;
 }
@@ -136,18 +138,20 @@ export class ClusterNode implements ClusterGateway {
     return readEdgeRequest(req.headers, this.config.adminToken ?? '', this.requireNode().id, this.cluster.maxEdgeHops);
   }
 
-  async reach(record: StreamRecord, edge: EdgeRequest | undefined): Promise<{ redirect: string } | undefined> {
+  async redirectFor(record: StreamRecord, edge: EdgeRequest | undefined): Promise<string | undefined> {
     const node = this.requireNode();
-    if (this.cluster.edgeMode === 'redirect' && !edge) {
-      const lease = await this.directory.lookup(record.id).catch((error: unknown) => {
-        throw new OnairError('unavailable', 'The stream directory (Redis) is unreachable right now. Try again shortly.', { cause: error, extensions: { retryAfterS: 2 } });
-      });
-      if (!lease || lease.node === node.id) throw new OnairError('stream_offline', `The stream "${record.name}" is not live.`);
-      // RFC 9725 §4.1 lets a WHEP endpoint redirect the POST (307 keeps method and body).
-      return { redirect: `${lease.url}/whep/${encodeURIComponent(record.name)}` };
-    }
+    if (this.cluster.edgeMode !== 'redirect' || edge) return undefined;
+    const lease = await this.directory.lookup(record.id).catch((error: unknown) => {
+      throw new OnairError('unavailable', 'The stream directory (Redis) is unreachable right now. Try again shortly.', { cause: error, extensions: { retryAfterS: 2 } });
+    });
+    if (!lease || lease.node === node.id) throw new OnairError('stream_offline', `The stream "${record.name}" is not live.`);
+    // RFC 9725 §4.1 lets a WHEP endpoint redirect the POST (307 keeps method and body).
+    return `${lease.url}/whep/${encodeURIComponent(record.name)}`;
+  }
+
+  async reach(record: StreamRecord, edge: EdgeRequest | undefined): Promise<void> {
+    this.requireNode();
     await this.edges!.reach(record.id, record.name, edge?.path ?? []);
-    return undefined;
   }
 
   async confirmOrigin(streamId: string, token: number): Promise<void> {

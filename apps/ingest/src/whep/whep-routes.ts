@@ -36,16 +36,17 @@ export function registerWhepRoutes(router: Router, { store, media, config, admis
     if (!record) throw new OnairError('stream_not_found', `No stream named "${name}".`);
     // An edge that takes this node for the origin is told at once when it is not (any more).
     if (cluster && edge?.leaseToken !== undefined) await cluster.confirmOrigin(record.id, edge.leaseToken);
-    const offer = await readOffer(req, config);
-    if (cluster && !media.isLive(record.id)) {
-      const reached = await cluster.reach(record, edge);
-      if (reached) {
-        log.info({ client, stream: record.id, name, location: reached.redirect }, 'WHEP viewer redirected to the stream\'s origin');
-        res.writeHead(307, { Location: reached.redirect, 'Cache-Control': 'no-store', 'Content-Length': 0 });
-        res.end();
-        return;
-      }
+    // Redirected before the offer is read: the origin reads it (307 keeps method and body).
+    const redirect = cluster && !media.isLive(record.id) ? await cluster.redirectFor(record, edge) : undefined;
+    if (redirect) {
+      log.info({ client, stream: record.id, name, location: redirect }, "WHEP viewer redirected to the stream's origin");
+      res.writeHead(307, { Location: redirect, 'Cache-Control': 'no-store', 'Content-Length': 0 });
+      res.end();
+      return;
     }
+    const offer = await readOffer(req, config);
+    // Pulled after the offer is read: a bad offer starts no pull.
+    if (cluster && !media.isLive(record.id)) await cluster.reach(record, edge);
     const streamCodecs = media.streamCodecs(record.id);
     if (!streamCodecs) throw new OnairError('stream_offline', `The stream "${name}" is not live.`);
     // Viewers always get opus when they offer it, so a later publisher that adds audio is heard.
