@@ -6,7 +6,7 @@ say() { printf '\033[1;36monair\033[0m %s\n' "$*"; }
 fail() { printf '\033[1;31monair\033[0m %s\n' "$*" >&2; exit 1; }
 
 # Debian packages the project needs, checked by the command each one provides.
-declare -A PACKAGE_COMMAND=([ffmpeg]=ffmpeg [chromium]=chromium [python3-aiortc]=aiortc [firefox-esr]=firefox-esr)
+declare -A PACKAGE_COMMAND=([ffmpeg]=ffmpeg [chromium]=chromium [python3-aiortc]=aiortc [firefox-esr]=firefox-esr [redis-server]=redis-server)
 
 has_package_command() {
   case "$1" in

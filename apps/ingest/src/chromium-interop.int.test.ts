@@ -93,7 +93,7 @@ const playback = (page: Page) => page.evaluate(() => (globalThis as unknown as {
 
 describe('Chromium → WHIP → ingest → WHEP → Chromium', () => {
   it('plays the browser\'s H.264 with advancing frames', async () => {
-    const record = ingest.store.create('chrome');
+    const record = await ingest.store.create('chrome');
     const publisherPage = await browser.context.newPage();
     await publisherPage.goto(`${base}/api/streams/live`);
     const published = await publish(publisherPage, record.streamKey);

@@ -70,3 +70,34 @@ describe('loadIngestConfig', () => {
     expect(config.webTransport).toMatchObject({ port: 4433, publicUrl: 'https://live.example.org:4433/moq', tls: { certFile: '/etc/ssl/live.pem', keyFile: '/etc/ssl/live.key' } });
   });
 });
+
+describe('cluster configuration (ONAIR_REDIS_URL)', () => {
+  const token = { ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789' };
+
+  it('is off without ONAIR_REDIS_URL (npm start: one machine, SQLite)', () => {
+    expect(loadIngestConfig({}).cluster).toBeUndefined();
+  });
+
+  it('has pull edges, a 5 s lease renewed every second, at most 4 hops by default', () => {
+    expect(loadIngestConfig({ ONAIR_REDIS_URL: 'redis://10.0.0.5:6379/0', ...token }).cluster).toEqual({
+      redisUrl: 'redis://10.0.0.5:6379/0', nodeId: undefined, edgeMode: 'pull', edgeUpstream: undefined,
+      leaseTtlMs: 5_000, leaseRenewMs: 1_000, edgeIdleMs: 10_000, maxEdgeHops: 4, edgeConnectTimeoutMs: 5_000,
+    });
+    const chained = loadIngestConfig({ ONAIR_REDIS_URL: 'rediss://redis.internal:6380', ONAIR_NODE_ID: 'edge-fra-1', ONAIR_EDGE_MODE: 'redirect', ONAIR_EDGE_UPSTREAM: 'http://10.0.1.2:8080/', ...token }).cluster;
+    expect(chained).toMatchObject({ nodeId: 'edge-fra-1', edgeMode: 'redirect', edgeUpstream: 'http://10.0.1.2:8080' });
+  });
+
+  it.each([
+    [{ ONAIR_REDIS_URL: 'redis://r:6379' }, 'ONAIR_ADMIN_TOKEN'],
+    [{ ONAIR_REDIS_URL: 'redis://r:6379', ONAIR_INGEST_HOST: '0.0.0.0', ...token }, 'ONAIR_INGEST_PUBLIC_URL'],
+    [{ ONAIR_REDIS_URL: 'http://r:6379', ...token }, 'ONAIR_REDIS_URL'],
+    [{ ONAIR_REDIS_URL: 'redis://r:6379', ONAIR_NODE_ID: 'a b', ...token }, 'ONAIR_NODE_ID'],
+    [{ ONAIR_REDIS_URL: 'redis://r:6379', ONAIR_EDGE_MODE: 'proxy', ...token }, 'ONAIR_EDGE_MODE'],
+  ])('refuses %j, naming %s', (env, name) => {
+    expect(() => loadIngestConfig(env)).toThrow(name);
+  });
+
+  it('a wildcard host is fine with a public URL other nodes reach', () => {
+    expect(loadIngestConfig({ ONAIR_REDIS_URL: 'redis://r:6379', ONAIR_INGEST_HOST: '0.0.0.0', ONAIR_INGEST_PUBLIC_URL: 'http://10.0.0.7:8080', ...token }).cluster?.redisUrl).toBe('redis://r:6379');
+  });
+});

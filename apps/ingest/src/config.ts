@@ -10,6 +10,7 @@ import { TrustedProxies } from '@onair/shared/trusted-proxies';
 import { addressScope } from './sessions/address-scope';
 import type { SessionLimitsOptions } from './sessions/session-limits';
 import { privateByDefault } from './sessions/remote-candidate-gate';
+import { NODE_ID } from './cluster/edge-auth';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -91,6 +92,21 @@ const envSchema = z
      */
     ONAIR_TLS_CERT: z.string().optional(),
     ONAIR_TLS_KEY: z.string().optional(),
+    /**
+     * Joins this ingest to a cluster through Redis (`redis://host:6379/0`, `rediss://…`): streams
+     * and keys live there instead of the local SQLite, live streams are leased in its directory,
+     * and a stream live on another node is pulled from there for viewers here. Unset: one machine.
+     */
+    ONAIR_REDIS_URL: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional(),
+    /** This node's name in the cluster (unique per process). Default `<hostname>:<port>`. */
+    ONAIR_NODE_ID: z.string().regex(NODE_ID, 'must be 1–128 of A–Z a–z 0–9 @ . _ : [ ] -').optional(),
+    /**
+     * A viewer asking for a stream live on another node: `pull` (default) serves it here from one
+     * pull of the stream per node; `redirect` answers 307 to the origin's WHEP URL (RFC 9725).
+     */
+    ONAIR_EDGE_MODE: z.enum(['pull', 'redirect']).default('pull'),
+    /** Pull through this node (another ingest's base URL, e.g. a regional edge) instead of from each stream's origin. */
+    ONAIR_EDGE_UPSTREAM: z.string().url().optional(),
   })
   .passthrough();
 
@@ -123,6 +139,8 @@ export interface IngestConfig {
   sessions: SessionLimitsOptions;
   /** The WebTransport ingest (Media over QUIC); undefined when ONAIR_WEBTRANSPORT_PORT=off. */
   webTransport: WebTransportConfig | undefined;
+  /** Cluster mode (ONAIR_REDIS_URL); undefined on one machine. */
+  cluster: ClusterConfig | undefined;
   limits: {
     /** Largest SDP offer accepted, in bytes (an offer from Chrome with simulcast is ~6 KiB). */
     sdpMaxBytes: number;
@@ -137,6 +155,25 @@ export interface IngestConfig {
     /** How long a transcoder's forwards outlive its last event connection, ms (covers a reconnect). */
     forwardLeaseGraceMs: number;
   };
+}
+
+export interface ClusterConfig {
+  redisUrl: string;
+  /** ONAIR_NODE_ID; undefined = `<hostname>:<bound port>`, known once listening. */
+  nodeId: string | undefined;
+  edgeMode: 'pull' | 'redirect';
+  /** ONAIR_EDGE_UPSTREAM without a trailing slash. */
+  edgeUpstream: string | undefined;
+  /** A stream lease lives this long without renewal, ms: how long a dead node's streams stay listed. */
+  leaseTtlMs: number;
+  /** Leases are renewed (and pulls reconciled with the directory) this often, ms. */
+  leaseRenewMs: number;
+  /** A pull without viewers ends after this long, ms. */
+  edgeIdleMs: number;
+  /** Nodes an edge pull may pass through, the origin included (edges chained through ONAIR_EDGE_UPSTREAM). */
+  maxEdgeHops: number;
+  /** An edge pull that has not connected after this long fails (the viewer gets 502 with Retry-After), ms. */
+  edgeConnectTimeoutMs: number;
 }
 
 export interface WebTransportConfig {
@@ -187,6 +224,26 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
           publicUrl: raw.ONAIR_WEBTRANSPORT_PUBLIC_URL?.replace(/\/$/, ''),
           tls: raw.ONAIR_TLS_CERT && raw.ONAIR_TLS_KEY ? { certFile: resolve(raw.ONAIR_TLS_CERT), keyFile: resolve(raw.ONAIR_TLS_KEY) } : undefined,
         };
+  let cluster: ClusterConfig | undefined;
+  if (raw.ONAIR_REDIS_URL) {
+    // Every node checks admin requests and derives the edge key from it: one token for all.
+    if (!raw.ONAIR_ADMIN_TOKEN) throw new ConfigError('Invalid configuration:\n  ONAIR_ADMIN_TOKEN: required with ONAIR_REDIS_URL — give every node of the cluster the same token');
+    // Other nodes pull from this URL and viewers are redirected to it: a wildcard cannot be reached.
+    if (!raw.ONAIR_INGEST_PUBLIC_URL && !isAdvertisable(raw.ONAIR_INGEST_HOST)) {
+      throw new ConfigError(`Invalid configuration:\n  ONAIR_INGEST_PUBLIC_URL: required with ONAIR_REDIS_URL when ONAIR_INGEST_HOST is ${raw.ONAIR_INGEST_HOST} — the URL other nodes reach this one at`);
+    }
+    cluster = {
+      redisUrl: raw.ONAIR_REDIS_URL,
+      nodeId: raw.ONAIR_NODE_ID,
+      edgeMode: raw.ONAIR_EDGE_MODE,
+      edgeUpstream: raw.ONAIR_EDGE_UPSTREAM?.replace(/\/$/, ''),
+      leaseTtlMs: 5_000,
+      leaseRenewMs: 1_000,
+      edgeIdleMs: 10_000,
+      maxEdgeHops: 4,
+      edgeConnectTimeoutMs: 5_000,
+    };
+  }
   return {
     host: raw.ONAIR_INGEST_HOST,
     port: raw.ONAIR_INGEST_PORT,
@@ -209,6 +266,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
       maxViewers: raw.ONAIR_MAX_VIEWERS,
     },
     webTransport,
+    cluster,
     limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500, maxRemoteCandidates: 10, forwardsPerStream: 4, forwardLeaseGraceMs: 5_000 },
   };
 }

@@ -46,7 +46,7 @@ describe.each(['datachannel', 'werift'] as const)('Firefox max-bundle offers, vi
   });
 
   it('WHIP: the microphone (first m-line) and the camera (bundle-only) are both received', async () => {
-    const record = ingest.store.create(`ff-pub-${engine}`);
+    const record = await ingest.store.create(`ff-pub-${engine}`);
     const res = await fetch(`${base}/whip`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${record.streamKey}` }, body: withoutCandidates(firefoxWhipOffer) });
     const answer = await res.text();
     expect(res.status, answer).toBe(201);
@@ -63,7 +63,7 @@ describe.each(['datachannel', 'werift'] as const)('Firefox max-bundle offers, vi
   });
 
   it('WHEP: a Firefox viewer gets audio on its bundle-only m-line', async () => {
-    const record = ingest.store.create(`ff-view-${engine}`);
+    const record = await ingest.store.create(`ff-view-${engine}`);
     const publisher = await startWrtcVp8Publisher({ whipUrl: `${base}/whip`, streamKey: record.streamKey });
     cleanups.push(() => publisher.stop());
     await pollUntil('stream live', () => ingest.media.isLive(record.id), { timeoutMs: 10_000 });

@@ -15,7 +15,7 @@ runService('ingest', log, async () => {
   if (admin.generated) log.info({ file: `${config.dataDir}/admin-token` }, 'generated an admin token on first run');
 
   const ingest = await createIngest(config, log);
-  const demo = createDemoStreamOnFirstRun(ingest.store, config.dataDir);
+  const demo = await createDemoStreamOnFirstRun(ingest.store, config.dataDir);
   if (demo) log.info({ stream: demo.name }, 'created the demo stream on first run');
 
   const address = await ingest.listen();

@@ -63,7 +63,7 @@ describe('WHIP H.264 (werift + ffmpeg) → WHEP (werift)', () => {
   let streamKey: string;
 
   it('publishes, goes live and reports live state', async () => {
-    const record = ingest.store.create('h264');
+    const record = await ingest.store.create('h264');
     streamKey = record.streamKey;
     publisher = track(await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey }));
     console.log(`WHIP answer: ${publisher.answerMs.toFixed(0)} ms`);
@@ -95,14 +95,14 @@ describe('WHIP H.264 (werift + ffmpeg) → WHEP (werift)', () => {
     expect(viewer.video[0]!.keyframe).toBe(true);
     await pollUntil('60 video packets', () => viewer.video.length >= 60, { timeoutMs: 5_000 });
     expect(sequenceGaps(viewer.video)).toEqual([]);
-    expect(ingest.media.liveState(ingest.store.findByName('h264')!.id).viewers.whep).toBe(1);
+    expect(ingest.media.liveState((await ingest.store.findByName('h264'))!.id).viewers.whep).toBe(1);
     const stats = ingest.media.getStats();
     expect(stats).toMatchObject({ publishers: 1, viewers: 1 });
     expect(stats.packetsOut).toBeGreaterThan(0);
   });
 
   it('the publisher drops and a new one comes back: the same viewer session resumes with continuous sequence numbers', async () => {
-    const record = ingest.store.findByName('h264')!;
+    const record = (await ingest.store.findByName('h264'))!;
     await publisher.stop({ delete: true });
     await pollUntil('stream offline', () => !ingest.media.isLive(record.id), { timeoutMs: 5_000 });
     const before = viewer.video.length;
@@ -138,21 +138,21 @@ describe('WHIP H.264 (werift + ffmpeg) → WHEP (werift)', () => {
     expect(((await res.json()) as { code: string }).code).toBe('session_not_found');
     await pollUntil('video from the second publisher', () => viewer.video.length >= before + 60, { timeoutMs: 10_000 });
     expect(sequenceGaps(viewer.video)).toEqual([]);
-    const record = ingest.store.findByName('h264')!;
+    const record = (await ingest.store.findByName('h264'))!;
     expect(ingest.media.liveState(record.id).publisher?.sessionId).toBe(second.resourceUrl.split('/').at(-1));
     publisher = second;
   });
 
   it('DELETE of the viewer session frees it', async () => {
     await viewer.close({ delete: true });
-    const record = ingest.store.findByName('h264')!;
+    const record = (await ingest.store.findByName('h264'))!;
     await pollUntil('no viewers', () => ingest.media.liveState(record.id).viewers.whep === 0, { timeoutMs: 5_000 });
   });
 });
 
 describe('WHIP VP8 (libwebrtc via @roamhq/wrtc) → WHEP (werift)', () => {
   it('the viewer receives VP8 key frames', async () => {
-    const record = ingest.store.create('vp8');
+    const record = await ingest.store.create('vp8');
     const publisher = track(await startWrtcVp8Publisher({ whipUrl: `${base}/whip`, streamKey: record.streamKey }));
     await pollUntil('VP8 stream live', () => ingest.media.isLive(record.id), { timeoutMs: 10_000 });
     const started = performance.now();
@@ -182,7 +182,7 @@ describe('WHIP VP8 (libwebrtc via @roamhq/wrtc) → WHEP (werift)', () => {
 
 describe('codec change on takeover', () => {
   it('a viewer that cannot take the new publisher\'s codec is closed; new viewers get the new codec', async () => {
-    const record = ingest.store.create('switch');
+    const record = await ingest.store.create('switch');
     const h264 = track(await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: record.streamKey }));
     await pollUntil('H.264 live', () => ingest.media.isLive(record.id), { timeoutMs: 10_000 });
     const h264Viewer = track(await startWeriftWhepViewer({ whepUrl: `${base}/whep/switch`, video: ['H264'] }));

@@ -16,8 +16,8 @@ export function registerIngestOps(
     [
       {
         name: 'database',
-        check: () => {
-          store.list();
+        check: async () => {
+          await store.list();
           return null;
         },
       },

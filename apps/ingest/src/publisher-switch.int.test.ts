@@ -153,7 +153,7 @@ function sequenceGaps(packets: Array<{ sequenceNumber: number }>): Array<{ index
 
 describe('Chromium publisher restart → kept Chromium and werift viewers', () => {
   it('resumes at the new keyframe with continuous sequence numbers and no freeze', async () => {
-    const record = ingest.store.create('restart');
+    const record = await ingest.store.create('restart');
     const publisherPage = await browser.context.newPage();
     await publisherPage.goto(`${base}/api/streams/live`);
     expect(await publish(publisherPage, record.streamKey)).toEqual({ status: 201 });

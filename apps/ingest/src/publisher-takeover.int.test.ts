@@ -58,7 +58,7 @@ afterEach(async () => {
 });
 
 async function livePublisher(name: string): Promise<{ id: string; key: string; publisher: WeriftH264Publisher }> {
-  const record = ingest.store.create(name);
+  const record = await ingest.store.create(name);
   const publisher = await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: record.streamKey });
   stopAtEnd.push(() => publisher.stop({ delete: true }));
   // Generous: ffmpeg + werift on a loaded 2-core machine (10 s timed out once at load average 8).

@@ -28,9 +28,9 @@ beforeAll(async () => {
   const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_WEBTRANSPORT_PORT: 'off', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789' });
   ingest = await createIngest(config, pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' }));
   base = `http://127.0.0.1:${(await ingest.listen()).port}`;
-  ingest.store.create('live');
-  streamKey = ingest.store.create('other').streamKey;
-  publisher = await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: ingest.store.findByName('live')!.streamKey });
+  await ingest.store.create('live');
+  streamKey = (await ingest.store.create('other')).streamKey;
+  publisher = await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: (await ingest.store.findByName('live'))!.streamKey });
   await publisher.connected;
 });
 

@@ -42,7 +42,7 @@ async function start(env: Record<string, string> = {}): Promise<{ ingest: Ingest
     await ingest.close();
     await rm(dataDir, { recursive: true, force: true });
   });
-  const record = ingest.store.create('live');
+  const record = await ingest.store.create('live');
   const publisher = await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: record.streamKey });
   cleanups.push(() => publisher.stop());
   // Generous: ffmpeg + a werift publisher per ingest on a loaded 2-core machine.

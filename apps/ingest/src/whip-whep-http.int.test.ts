@@ -59,8 +59,8 @@ async function startIngest(connectTimeoutMs = 15_000) {
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'onair-ingest-http-'));
   ({ app: ingest, base } = await startIngest(1_500));
-  streamKey = ingest.store.create('demo').streamKey;
-  ingest.store.create('idle');
+  streamKey = (await ingest.store.create('demo')).streamKey;
+  await ingest.store.create('idle');
   offer = await makeOffer();
 });
 

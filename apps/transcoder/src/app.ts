@@ -18,6 +18,7 @@ import { warmUpFluent } from './ffmpeg/command';
 import { resolveFfmpeg } from './ffmpeg/ffmpeg-binary';
 import { HlsOrigin } from './hls/hls-origin';
 import { HlsPackager } from './hls/hls-packager';
+import { ClusterIngestClient } from './cluster-ingest-client';
 import { IngestClient } from './ingest-client';
 import { IngestInput } from './jobs/ingest-input';
 import { JobManager, type JobManagerOptions } from './jobs/job-manager';
@@ -48,7 +49,9 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
   const profiles = new ProfileStore(config.dbPath);
   const origin = new HlsOrigin();
   const ports = new UdpPortAllocator({ min: config.rtpPorts[0], max: config.rtpPorts[1] });
-  const ingest = new IngestClient({ baseUrl: config.ingestUrl, adminToken, owner: config.id, log });
+  const ingest = config.redisUrl
+    ? new ClusterIngestClient({ baseUrl: config.ingestUrl, adminToken, owner: config.id, log, redisUrl: config.redisUrl })
+    : new IngestClient({ baseUrl: config.ingestUrl, adminToken, owner: config.id, log });
 
   const jobs = new JobManager({
     policy: config.policy,
@@ -105,7 +108,7 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
     },
     {
       name: 'ingest',
-      check: () => (ingest.connected ? null : `ingest events at ${config.ingestUrl}/api/events not connected${ingest.lastError ? `: ${ingest.lastError}` : ''}`),
+      check: () => (ingest.connected ? null : `${config.redisUrl ? 'cluster events (Redis)' : `ingest events at ${config.ingestUrl}/api/events`} not connected${ingest.lastError ? `: ${ingest.lastError}` : ''}`),
     },
   ];
 

@@ -16,6 +16,11 @@ const envSchema = z
     ONAIR_DATA_DIR: z.string().default('./.data'),
     /** Admin token for the control API, and sent to the ingest's admin API. */
     ONAIR_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * Joins a cluster through Redis (`redis://host:6379/0`): events come from Redis and forwards
+     * are made on each stream's origin node; ONAIR_INGEST_URL is then unused.
+     */
+    ONAIR_REDIS_URL: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional(),
     /** Base URL of the ingest (events and forwards). */
     ONAIR_INGEST_URL: z.string().url('must be a URL such as http://127.0.0.1:8080').default('http://127.0.0.1:8080'),
     /** `auto`: transcode every live stream; `manual`: only streams started through the API. */
@@ -46,6 +51,8 @@ export interface TranscoderConfig {
   dataDir: string;
   adminToken: string | undefined;
   ingestUrl: string;
+  /** ONAIR_REDIS_URL: cluster mode. */
+  redisUrl: string | undefined;
   policy: 'auto' | 'manual';
   ffmpegPath: string;
   rtpPorts: [number, number];
@@ -71,6 +78,7 @@ export function loadTranscoderConfig(env: NodeJS.ProcessEnv = process.env): Tran
     dataDir,
     adminToken: raw.ONAIR_ADMIN_TOKEN,
     ingestUrl: raw.ONAIR_INGEST_URL.replace(/\/$/, ''),
+    redisUrl: raw.ONAIR_REDIS_URL,
     policy: raw.ONAIR_TRANSCODE_POLICY,
     ffmpegPath: raw.ONAIR_FFMPEG_PATH,
     rtpPorts: [min, max],

@@ -135,7 +135,9 @@ export function writeError(res: ServerResponse, error: unknown, log: Logger): vo
     return;
   }
   const body = JSON.stringify(problem);
-  const headers = { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' };
+  const headers: Record<string, string | number> = { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' };
+  // An error that says when to come back (`retryAfterS`) says it in the header too (RFC 9110 §10.2.3).
+  if (typeof problem.retryAfterS === 'number' && !res.hasHeader('Retry-After')) headers['Retry-After'] = String(problem.retryAfterS);
   const discarding = lingering.get(res.req);
   if (discarding) {
     // The whole answer goes out now (a client watching for it can stop sending); the response

@@ -31,7 +31,8 @@ export const liveStateSchema = z.object({
   live: z.boolean(),
   /** ISO time the current publish session started. */
   since: z.string().nullable(),
-  publisher: z.object({ protocol: z.enum(['whip', 'webtransport']), sessionId: z.string() }).nullable(),
+  /** `edge`: in a cluster, this node pulls the stream from the node its publisher is on. */
+  publisher: z.object({ protocol: z.enum(['whip', 'webtransport', 'edge']), sessionId: z.string() }).nullable(),
   video: z
     .object({
       codec: z.string(),

@@ -30,6 +30,7 @@ export const errorStatus = {
   profile_in_use: 409,
   too_many_forwards: 409,
   forward_lease_unknown: 409,
+  not_origin: 409,
   // 412/413/415
   etag_mismatch: 412,
   body_too_large: 413,
@@ -45,6 +46,7 @@ export const errorStatus = {
   too_many_viewers: 503,
   upstream_unreachable: 502,
   ffmpeg_missing: 503,
+  loop_detected: 508,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

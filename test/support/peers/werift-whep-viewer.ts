@@ -16,6 +16,8 @@ export interface ReceivedPacket {
   receivedAt: number;
   /** The RTP payload, as received. */
   payload: Buffer;
+  /** Payload length and first bytes: the same packet seen by two viewers (forwarding keeps payloads) has the same one. */
+  fingerprint: string;
 }
 
 export interface WeriftWhepViewer {
@@ -93,7 +95,8 @@ export async function startWeriftWhepViewer(opts: { whepUrl: string; video?: Arr
       const keyframe = isKeyframePacket(videoCodec, rtp.payload);
       const receivedAt = performance.now();
       if (keyframe && firstKeyframe === undefined) firstKeyframe = receivedAt;
-      video.push({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, ssrc: rtp.header.ssrc, payloadType: rtp.header.payloadType, marker: rtp.header.marker, keyframe, receivedAt, payload: rtp.payload });
+      const fingerprint = `${rtp.payload.length}:${rtp.payload.subarray(0, 24).toString('hex')}`;
+      video.push({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, ssrc: rtp.header.ssrc, payloadType: rtp.header.payloadType, marker: rtp.header.marker, keyframe, receivedAt, payload: rtp.payload, fingerprint });
     });
   });
   await pc.setLocalDescription(await pc.createOffer());

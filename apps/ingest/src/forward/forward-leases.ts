@@ -13,6 +13,18 @@
 import { OnairError } from '@onair/shared/errors';
 import type { Logger } from '@onair/service/logger';
 
+/**
+ * In a cluster a transcoder holds its lease in Redis instead (a key with a TTL it renews, see
+ * @onair/service/cluster-keys): it may create forwards on whichever node is a stream's origin
+ * without an event connection to each. The node asks Redis when a forward is created and on every
+ * tick (`sweep`); a key gone (the process died: no renewal for the TTL, 5 s, the same grace) or a
+ * newer instance of the owner (`transcoder.replaced`) ends its forwards here.
+ */
+export interface RemoteLeases {
+  /** The owner of `instance` while its cluster lease is held and no newer instance replaced it. */
+  ownerOf(instance: string): Promise<string | undefined>;
+}
+
 /** What a lease ends: a ForwardSession. */
 export interface LeasedForward {
   close(reason: string): void;
@@ -21,6 +33,8 @@ export interface LeasedForward {
 
 interface Holder {
   owner: string;
+  /** Held through the cluster (RemoteLeases), not an event connection to this node. */
+  remote: boolean;
   connections: number;
   forwards: Set<LeasedForward>;
   grace: NodeJS.Timeout | undefined;
@@ -30,6 +44,8 @@ export interface ForwardLeasesOptions {
   /** How long forwards outlive their instance's last event connection, ms (a reconnect fits). */
   graceMs: number;
   log: Logger;
+  /** Set in a cluster. */
+  remote?: RemoteLeases;
 }
 
 export class ForwardLeases {
@@ -42,15 +58,10 @@ export class ForwardLeases {
    * (calling it twice counts once).
    */
   hold(owner: string, instance: string): () => void {
-    for (const [other, holder] of this.holders) {
-      if (other !== instance && holder.owner === owner) {
-        this.options.log.warn({ owner, instance: other, forwards: holder.forwards.size, newInstance: instance }, 'a new instance of this transcoder registered: ending the forwards of the previous one');
-        this.end(other, 'owner_restarted');
-      }
-    }
+    this.replaced(owner, instance);
     let holder = this.holders.get(instance);
     if (!holder) {
-      holder = { owner, connections: 0, forwards: new Set(), grace: undefined };
+      holder = { owner, remote: false, connections: 0, forwards: new Set(), grace: undefined };
       this.holders.set(instance, holder);
     }
     clearTimeout(holder.grace);
@@ -74,6 +85,49 @@ export class ForwardLeases {
   /** Whether forwards may be created for `instance` now (connected, or within the grace period). */
   isHeld(instance: string): boolean {
     return this.holders.has(instance);
+  }
+
+  /** isHeld, or held through the cluster (asked of Redis; the instance is then tracked here). */
+  async ensureHeld(instance: string): Promise<boolean> {
+    if (this.holders.has(instance)) return true;
+    const owner = await this.options.remote?.ownerOf(instance);
+    if (owner === undefined) return false;
+    if (!this.holders.has(instance)) {
+      this.replaced(owner, instance);
+      this.holders.set(instance, { owner, remote: true, connections: 0, forwards: new Set(), grace: undefined });
+    }
+    return true;
+  }
+
+  /** A new instance of `owner` registered: the forwards of its other instances end at once (it may reuse their ports). */
+  replaced(owner: string, instance: string): void {
+    for (const [other, holder] of this.holders) {
+      if (other !== instance && holder.owner === owner) {
+        this.options.log.warn({ owner, instance: other, forwards: holder.forwards.size, newInstance: instance }, 'a new instance of this transcoder registered: ending the forwards of the previous one');
+        this.end(other, 'owner_restarted');
+      }
+    }
+  }
+
+  /** Cluster tick: instances held through Redis whose lease is gone lose their forwards. */
+  async sweep(): Promise<void> {
+    const remote = this.options.remote;
+    if (!remote) return;
+    await Promise.all(
+      [...this.holders].map(async ([instance, holder]) => {
+        if (!holder.remote) return;
+        let owner: string | undefined;
+        try {
+          owner = await remote.ownerOf(instance);
+        } catch {
+          return; // Redis away: not a loss; the next sweep decides.
+        }
+        if (owner === undefined && this.holders.get(instance) === holder) {
+          this.options.log.warn({ owner: holder.owner, instance, forwards: holder.forwards.size }, 'transcoder cluster lease gone: ending its forwards');
+          this.end(instance, 'lease_expired');
+        }
+      }),
+    );
   }
 
   ownerOf(instance: string): string | undefined {

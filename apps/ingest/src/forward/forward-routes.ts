@@ -56,14 +56,14 @@ export function registerForwardRoutes(router: Router, { store, media, config, le
 
   router.on('POST', '/api/streams/:id/forwards', async ({ req, res, params, log }) => {
     requireAdmin(req, config.adminToken);
-    const record = find(params.id!);
+    const record = await find(params.id!);
     const body = await readJson(req, createForwardSchema);
     // The admin token already guards this; the address check keeps a leaked token from
     // turning the ingest into a UDP cannon aimed at other hosts.
     if (!isAllowedForwardHost(body.host, config)) {
       throw new OnairError('bad_request', `Forwarding to ${body.host} is not allowed: only loopback or the configured ICE hosts (${config.ice.hosts.join(', ')}).`);
     }
-    if (!leases.isHeld(body.instance)) {
+    if (!(await leases.ensureHeld(body.instance))) {
       throw new OnairError('forward_lease_unknown', `The transcoder instance "${body.instance}" holds no event stream (GET /api/events?owner=…&instance=…): open it first; the forward ends when it closes.`);
     }
     // Each forward is a full copy of the stream, and each may ask for keyframes: a few suffice
@@ -87,9 +87,9 @@ export function registerForwardRoutes(router: Router, { store, media, config, le
     sendJson(res, 201, { id: session.id, sdp: forwardSdp({ streamName: record.name, host: body.host, tracks }) }, { Location: `/api/streams/${record.id}/forwards/${session.id}` });
   });
 
-  router.on('GET', '/api/streams/:id/forwards', ({ req, res, params }) => {
+  router.on('GET', '/api/streams/:id/forwards', async ({ req, res, params }) => {
     requireAdmin(req, config.adminToken);
-    const record = find(params.id!);
+    const record = await find(params.id!);
     const forwards = media.forwards(record.id).map((session) => {
       const peer = session.peer as RtpForwardPeer;
       const instance = leases.instanceOf(session);
@@ -108,15 +108,15 @@ export function registerForwardRoutes(router: Router, { store, media, config, le
     sendJson(res, 200, { forwards });
   });
 
-  router.on('POST', '/api/streams/:id/forwards/:forwardId/keyframe', ({ req, res, params }) => {
+  router.on('POST', '/api/streams/:id/forwards/:forwardId/keyframe', async ({ req, res, params }) => {
     requireAdmin(req, config.adminToken);
-    const replayedPackets = (forwardOf(find(params.id!), params.forwardId!).peer as RtpForwardPeer).receiverReady();
+    const replayedPackets = (forwardOf(await find(params.id!), params.forwardId!).peer as RtpForwardPeer).receiverReady();
     sendJson(res, 202, { replayedPackets });
   });
 
-  router.on('DELETE', '/api/streams/:id/forwards/:forwardId', ({ req, res, params, log }) => {
+  router.on('DELETE', '/api/streams/:id/forwards/:forwardId', async ({ req, res, params, log }) => {
     requireAdmin(req, config.adminToken);
-    const record = find(params.id!);
+    const record = await find(params.id!);
     forwardOf(record, params.forwardId!).close('forward_deleted');
     log.info({ stream: record.name, forward: params.forwardId }, 'forward stopped');
     res.writeHead(204).end();

@@ -55,7 +55,7 @@ afterAll(async () => {
 
 describe('forwards (ingest → transcoder input)', () => {
   it('refuses a forward of a stream that is not live, and bad bodies', async () => {
-    const stream = ingest.store.create('quiet');
+    const stream = await ingest.store.create('quiet');
     const offline = await admin(`/api/streams/${stream.id}/forwards`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', videoPort: 30000, instance: 'main' }) });
     expect(offline.status).toBe(404);
     expect((await offline.json()).code).toBe('stream_offline');
@@ -69,7 +69,7 @@ describe('forwards (ingest → transcoder input)', () => {
   });
 
   it('forwards live H.264 that ffmpeg decodes from the returned SDP, without counting as a viewer', async () => {
-    const stream = ingest.store.create('fwd');
+    const stream = await ingest.store.create('fwd');
     publisher = await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: stream.streamKey });
     await pollUntil('stream live', () => ingest.media.isLive(stream.id), { timeoutMs: 10_000 });
 
@@ -109,7 +109,7 @@ describe('forwards (ingest → transcoder input)', () => {
   });
 
   it('holds a forward until ffmpeg listens, then starts it at the last keyframe: decoded without a single error', async () => {
-    const stream = ingest.store.create('held');
+    const stream = await ingest.store.create('held');
     const held = await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: stream.streamKey });
     try {
       await pollUntil('stream live', () => ingest.media.isLive(stream.id), { timeoutMs: 10_000 });
@@ -148,7 +148,7 @@ describe('forwards (ingest → transcoder input)', () => {
     const create = (instance: string, videoPort = 30000) => admin(`/api/streams/${live.id}/forwards`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', videoPort, instance }) });
 
     beforeAll(async () => {
-      const stream = ingest.store.create('leased');
+      const stream = await ingest.store.create('leased');
       live = stream;
       leasePublisher = await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: stream.streamKey });
       await pollUntil('stream live', () => ingest.media.isLive(stream.id), { timeoutMs: 10_000 });

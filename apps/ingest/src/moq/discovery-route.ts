@@ -17,14 +17,14 @@ export interface WebTransportEndpoint {
   url(): string;
   /** SHA-256 (hex) of each certificate a new connection may be shown; empty with a configured certificate. */
   certificateHashes(): string[];
-  knowsKey(key: string): boolean;
+  knowsKey(key: string): Promise<boolean>;
 }
 
 /** `endpoint` is undefined when WebTransport is off (ONAIR_WEBTRANSPORT_PORT=off). */
 export function registerWebTransportDiscovery(router: Router, endpoint: WebTransportEndpoint | undefined): void {
-  router.on('GET', '/api/webtransport', ({ req, res }) => {
+  router.on('GET', '/api/webtransport', async ({ req, res }) => {
     if (!endpoint) throw new OnairError('webtransport_disabled', 'WebTransport publishing is turned off on this server (ONAIR_WEBTRANSPORT_PORT=off): publish over WHIP.');
-    if (req.headers.authorization !== undefined && !endpoint.knowsKey(bearerToken(req))) {
+    if (req.headers.authorization !== undefined && !(await endpoint.knowsKey(bearerToken(req)))) {
       throw new OnairError('invalid_stream_key', 'The stream key is not valid (it may have been rotated).');
     }
     const body: WebTransportDiscovery = {

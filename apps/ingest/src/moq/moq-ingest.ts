@@ -27,7 +27,7 @@ import type { MoqPublisherStats } from './moq-publisher-peer';
 export interface MoqIngestOptions {
   config: WebTransportConfig;
   /** Stream keys: the key in the CONNECT names the stream (the announced broadcast name is not trusted). */
-  streams: { findByKey(key: string): StreamRecord | undefined };
+  streams: { findByKey(key: string): Promise<StreamRecord | undefined> };
   media: MediaRouter;
   log: Logger;
   /** Overrides of the WebTransport server's limits (tests). */
@@ -118,8 +118,8 @@ export class MoqIngest implements WebTransportEndpoint {
   }
 
   /** Is `key` a stream key (the discovery's check, so a page can tell a wrong key from blocked QUIC)? */
-  knowsKey(key: string): boolean {
-    return this.options.streams.findByKey(key) !== undefined;
+  async knowsKey(key: string): Promise<boolean> {
+    return (await this.options.streams.findByKey(key)) !== undefined;
   }
 
   getStats(): MoqIngestStats {
@@ -140,14 +140,14 @@ export class MoqIngest implements WebTransportEndpoint {
   }
 
   /** Decides a CONNECT before anything of its session is read (draft-ietf-webtrans-http3 §3.2). */
-  private authorize(request: WebTransportConnectRequest): ConnectDecision {
+  private async authorize(request: WebTransportConnectRequest): Promise<ConnectDecision> {
     const key = connectStreamKey(request.path);
     const log = this.options.log.child({ client: request.remote.address });
     if (!key) {
       log.info('WebTransport CONNECT without a stream key (?key=): 401');
       return { status: 401, reason: 'missing_credentials' };
     }
-    if (!this.options.streams.findByKey(key)) {
+    if (!(await this.options.streams.findByKey(key))) {
       log.info('WebTransport CONNECT with an unknown stream key: 403');
       return { status: 403, reason: 'invalid_stream_key' };
     }
@@ -158,7 +158,7 @@ export class MoqIngest implements WebTransportEndpoint {
   private async onSession(session: WebTransportSession): Promise<void> {
     const { request } = session;
     // Checked again: the key may have been rotated while the CONNECT was answered.
-    const record = this.options.streams.findByKey(connectStreamKey(request.path) ?? '');
+    const record = await this.options.streams.findByKey(connectStreamKey(request.path) ?? '').catch(() => undefined);
     const log = this.options.log.child({ stream: record?.id, session: session.id, client: request.remote.address, protocol: 'webtransport' });
     if (!record) {
       session.close({ closeCode: 403, reason: 'invalid_stream_key' });

@@ -115,7 +115,7 @@ function accessUnits(packets: ReceivedPacket[]): string[][] {
 
 describe('WebTransport (Media over QUIC) publisher → ingest → WHEP viewer', () => {
   it('discovery gives the URL and the self-made certificate\'s hash; with a key, it checks the key', async () => {
-    const record = ingest.store.create('discovery');
+    const record = await ingest.store.create('discovery');
     const open = await discover();
     expect(open.status).toBe(200);
     const body = webTransportDiscoverySchema.parse(open.body);
@@ -143,7 +143,7 @@ describe('WebTransport (Media over QUIC) publisher → ingest → WHEP viewer', 
   });
 
   it('a WHEP viewer receives the publisher\'s H.264 NAL units byte for byte, and its Opus; the stream ends with the session', async () => {
-    const record = ingest.store.create('moq');
+    const record = await ingest.store.create('moq');
     const { transport, stop } = await publish(record.streamKey);
     await pollUntil('the WebTransport publisher live', () => ingest.media.isLive(record.id), { timeoutMs: 15_000 });
     expect(ingest.media.liveState(record.id)).toMatchObject({ live: true, publisher: { protocol: 'webtransport' }, video: { codec: 'H264' }, audio: { codec: 'opus' } });

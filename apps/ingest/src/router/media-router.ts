@@ -24,7 +24,8 @@ export interface MediaRouterOptions {
 }
 
 interface MediaRouterEvents {
-  live: [streamId: string];
+  /** The stream's publisher connected (a takeover emits offline, then live with the new one). */
+  live: [streamId: string, publisher: PublisherSession];
   offline: [streamId: string];
 }
 
@@ -63,8 +64,11 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     return session;
   }
 
-  /** Answers a viewer's offer; the stream must be live (else 404 stream_offline). */
-  async view(streamId: string, peerOptions: PeerOptions): Promise<ViewerSession<ViewerPeer & SdpPeer>> {
+  /**
+   * Answers a viewer's offer; the stream must be live (else 404 stream_offline). `edgeNode`: the
+   * viewer is that node's edge pull, not a person (not counted as a viewer).
+   */
+  async view(streamId: string, peerOptions: PeerOptions, options: { edgeNode?: string } = {}): Promise<ViewerSession<ViewerPeer & SdpPeer>> {
     this.assertOpen();
     const peer = await this.options.engine.createViewer(peerOptions);
     const router = this.streams.get(streamId);
@@ -73,6 +77,7 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
       throw new OnairError('stream_offline', 'The stream went offline while the session was being set up.');
     }
     const session = new ViewerSession(streamId, peer, this.options.log, this.options.connectTimeoutMs);
+    session.edgeNode = options.edgeNode;
     this.track(session);
     router.addViewer(session);
     return session;
@@ -131,6 +136,31 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     return this.streams.get(streamId)?.isLive ?? false;
   }
 
+  /** The stream's current publisher session (connected or not yet), if any. */
+  publisherOf(streamId: string): PublisherSession | undefined {
+    return this.streams.get(streamId)?.currentPublisher;
+  }
+
+  /** Viewer sessions of the stream — people, forwards, other nodes' edge pulls — connected or not. */
+  audience(streamId: string): number {
+    return this.streams.get(streamId)?.audience ?? 0;
+  }
+
+  /** Other nodes' edge pulls served here, by stream id: the pulling nodes' ids. */
+  edgeViewers(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const session of this.sessions.values()) {
+      if (!(session instanceof ViewerSession) || session.edgeNode === undefined || session.closed) continue;
+      out.set(session.streamId, [...(out.get(session.streamId) ?? []), session.edgeNode]);
+    }
+    return out;
+  }
+
+  /** Streams this router holds state for: live here, or with viewers waiting for a publisher. */
+  activeStreams(): string[] {
+    return [...this.streams.keys()];
+  }
+
   /** Closes the stream's publisher session (key rotated, stream deleted); viewers stay for a new publisher. */
   disconnectPublisher(streamId: string, reason: string): void {
     this.streams.get(streamId)?.disconnectPublisher(reason);
@@ -183,7 +213,9 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     let router = this.streams.get(streamId);
     if (!router) {
       const created = new StreamRouter({ streamId, keyframeIntervalMs: this.options.keyframeIntervalMs, counters: this.counters, log: this.options.log.child({ stream: streamId }) });
-      created.on('live', () => this.emit('live', streamId));
+      created.on('live', () => {
+        if (created.currentPublisher) this.emit('live', streamId, created.currentPublisher);
+      });
       created.on('offline', () => this.emit('offline', streamId));
       created.on('idle', () => {
         if (this.streams.get(streamId) !== created) return;

@@ -10,11 +10,13 @@ import type { Logger } from '@onair/service/logger';
 import type { MediaKind, MediaPeer, NegotiatedCodec, PublisherPeer, ViewerPeer } from '../webrtc/engine';
 
 /**
- * `whip`, `webtransport`: publishers (WebRTC; Media over QUIC). `whep`: viewers. `forward`:
- * plain RTP to the transcoder (../forward), a viewer that is not a person.
+ * `whip`, `webtransport`: publishers (WebRTC; Media over QUIC). `edge`: a publisher that is this
+ * node's pull of the stream from its origin node (../cluster). `whep`: viewers (and another
+ * node's edge pull: see ViewerSession.edgeNode). `forward`: plain RTP to the transcoder
+ * (../forward), a viewer that is not a person.
  */
-export type SessionKind = 'whip' | 'webtransport' | 'whep' | 'forward';
-export type PublishProtocol = 'whip' | 'webtransport';
+export type SessionKind = 'whip' | 'webtransport' | 'edge' | 'whep' | 'forward';
+export type PublishProtocol = 'whip' | 'webtransport' | 'edge';
 
 interface SessionEvents {
   connected: [];
@@ -92,6 +94,8 @@ export class PublisherSession<P extends PublisherPeer = PublisherPeer> extends S
 
 export class ViewerSession<P extends ViewerPeer = ViewerPeer> extends Session<P> {
   readonly kind: 'whep' | 'forward' = 'whep';
+  /** Set when the viewer is another node pulling the stream (an edge, not a person): its node id. */
+  edgeNode: string | undefined;
 
   get codecs(): { video?: NegotiatedCodec; audio?: NegotiatedCodec } {
     return this.peer.codecs;

@@ -112,11 +112,16 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     };
   }
 
-  /** Connected WHEP viewers (people), not forwards to the transcoder. */
+  /** Connected WHEP viewers (people), not forwards to the transcoder nor other nodes' edge pulls. */
   get viewerCount(): number {
     let count = 0;
-    for (const viewer of this.viewers.values()) if (viewer.session.connected && viewer.session.kind === 'whep') count += 1;
+    for (const viewer of this.viewers.values()) if (viewer.session.connected && viewer.session.kind === 'whep' && viewer.session.edgeNode === undefined) count += 1;
     return count;
+  }
+
+  /** Every viewer session (people, forwards, edge pulls), connected or not. */
+  get audience(): number {
+    return this.viewers.size;
   }
 
   get hasSessions(): boolean {

@@ -7,7 +7,7 @@ import { createLogger } from '@onair/service/logger';
 import { loadIngestConfig } from '../config';
 import { registerAdminRoutes, type MediaControl } from './admin-routes';
 import { pollUntil } from '../../../../test/support/poll';
-import { StreamStore } from './stream-store';
+import { SqliteStreamStore } from './sqlite-stream-store';
 
 const ADMIN = 'test-admin-token-0123456789';
 
@@ -51,12 +51,12 @@ class ScriptedMedia extends EventEmitter implements MediaControl {
 describe('ingest admin API', () => {
   let server: Server;
   let base: string;
-  let store: StreamStore;
+  let store: SqliteStreamStore;
   let media: ScriptedMedia;
   let leases: RecordingLeases;
 
   beforeEach(async () => {
-    store = new StreamStore(':memory:');
+    store = new SqliteStreamStore(':memory:');
     media = new ScriptedMedia();
     const config = loadIngestConfig({ ONAIR_ADMIN_TOKEN: ADMIN, ONAIR_DATA_DIR: '/tmp/unused' });
     const router = new Router();
@@ -68,7 +68,7 @@ describe('ingest admin API', () => {
   });
   afterEach(async () => {
     await closeServer(server);
-    store.close();
+    await store.close();
   });
 
   const call = (method: string, path: string, { token = ADMIN, body }: { token?: string | null; body?: unknown } = {}) =>
@@ -138,7 +138,7 @@ describe('ingest admin API', () => {
     const rotated = await (await call('POST', `/api/streams/${stream.id}/rotate-key`)).json();
     expect(rotated.streamKey).not.toBe(stream.streamKey);
     expect(media.disconnected).toEqual([stream.id]);
-    expect(store.findByKey(stream.streamKey)).toBeUndefined();
+    expect(await store.findByKey(stream.streamKey)).toBeUndefined();
   });
 
   it('renames by id or name, deletes and closes the stream', async () => {

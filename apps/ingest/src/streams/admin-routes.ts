@@ -26,11 +26,19 @@ export interface EventLeases {
   hold(owner: string, instance: string): () => void;
 }
 
+/** In a cluster: streams live on other nodes (see cluster/stream-directory.ts). */
+export interface RemoteLiveStreams {
+  /** Live state of those of these streams whose publisher another node holds, by stream id. */
+  remoteLive(streamIds: string[]): Promise<Map<string, LiveState>>;
+}
+
 export interface AdminRouteDeps {
   store: StreamStore;
   media: MediaControl;
   config: IngestConfig;
   leases: EventLeases;
+  /** Set in a cluster: the lists and states then include streams live on other nodes. */
+  cluster?: RemoteLiveStreams;
 }
 
 /** `owner` and `instance` of a transcoder holding a forward lease: short, printable, no spaces. */
@@ -39,9 +47,16 @@ const LEASE_NAME = /^[A-Za-z0-9@._:-]{1,128}$/;
 /** Interval of SSE comment lines that keep idle proxies from closing the event stream. */
 const EVENT_HEARTBEAT_MS = 15_000;
 
-export function registerAdminRoutes(router: Router, { store, media, config, leases }: AdminRouteDeps): void {
+export function registerAdminRoutes(router: Router, { store, media, config, leases, cluster }: AdminRouteDeps): void {
   const admin = (req: IncomingMessage) => requireAdmin(req, config.adminToken);
-  const present = (record: StreamRecord, req: IncomingMessage): Stream => {
+  const remote = async (records: StreamRecord[]): Promise<Map<string, LiveState>> => (cluster ? cluster.remoteLive(records.map((record) => record.id)) : new Map());
+  /** Live here (a publisher, or a pull from the origin), else live on another node, else the local (offline) state. */
+  const stateOf = (streamId: string, elsewhere: Map<string, LiveState>): LiveState => {
+    const local = media.liveState(streamId);
+    const there = elsewhere.get(streamId);
+    return local.live || !there ? local : { ...there, viewers: local.viewers };
+  };
+  const present = (record: StreamRecord, req: IncomingMessage, elsewhere: Map<string, LiveState>): Stream => {
     const base = publicBaseUrl(config, req);
     return {
       id: record.id,
@@ -51,62 +66,64 @@ export function registerAdminRoutes(router: Router, { store, media, config, leas
       whipUrl: `${base}/whip`,
       whepUrl: `${base}/whep/${record.name}`,
       ...(config.webPublicUrl ? { watchUrl: `${config.webPublicUrl}/watch/${record.name}` } : {}),
-      state: media.liveState(record.id),
+      state: stateOf(record.id, elsewhere),
     };
   };
   const find = (idOrName: string) => store.requireByIdOrName(idOrName);
 
   // Registered before /api/streams/:id so that "live" is not taken for an id.
-  router.on('GET', '/api/streams/live', ({ req, res }) => {
+  router.on('GET', '/api/streams/live', async ({ req, res }) => {
     const base = publicBaseUrl(config, req);
-    const live: PublicLiveStream[] = store
-      .list()
-      .filter((record) => media.isLive(record.id))
-      .map((record) => {
-        const state = media.liveState(record.id);
-        return { name: record.name, since: state.since, video: state.video, audio: state.audio, viewers: state.viewers.total, whepUrl: `${base}/whep/${record.name}` };
-      });
+    const records = await store.list();
+    const elsewhere = await remote(records);
+    const live: PublicLiveStream[] = records
+      .map((record) => ({ record, state: stateOf(record.id, elsewhere) }))
+      .filter(({ state }) => state.live)
+      .map(({ record, state }) => ({ name: record.name, since: state.since, video: state.video, audio: state.audio, viewers: state.viewers.total, whepUrl: `${base}/whep/${record.name}` }));
     sendJson(res, 200, live);
   });
 
-  router.on('GET', '/api/streams', ({ req, res }) => {
+  router.on('GET', '/api/streams', async ({ req, res }) => {
     admin(req);
-    sendJson(res, 200, store.list().map((record) => present(record, req)));
+    const records = await store.list();
+    const elsewhere = await remote(records);
+    sendJson(res, 200, records.map((record) => present(record, req, elsewhere)));
   });
 
   router.on('POST', '/api/streams', async ({ req, res, log }) => {
     admin(req);
     const { name } = await readJson(req, createStreamRequestSchema);
-    const record = store.create(name);
+    const record = await store.create(name);
     log.info({ stream: record.name, streamId: record.id }, 'stream created');
-    sendJson(res, 201, present(record, req), { Location: `/api/streams/${record.id}` });
+    sendJson(res, 201, present(record, req, new Map()), { Location: `/api/streams/${record.id}` });
   });
 
-  router.on('GET', '/api/streams/:id', ({ req, res, params }) => {
+  router.on('GET', '/api/streams/:id', async ({ req, res, params }) => {
     admin(req);
-    sendJson(res, 200, present(find(params.id!), req));
+    const record = await find(params.id!);
+    sendJson(res, 200, present(record, req, await remote([record])));
   });
 
   router.on('PATCH', '/api/streams/:id', async ({ req, res, params, log }) => {
     admin(req);
     const { name } = await readJson(req, renameStreamRequestSchema);
-    const record = store.rename(find(params.id!).id, name);
+    const record = await store.rename((await find(params.id!)).id, name);
     log.info({ stream: record.name, streamId: record.id }, 'stream renamed');
-    sendJson(res, 200, present(record, req));
+    sendJson(res, 200, present(record, req, await remote([record])));
   });
 
-  router.on('POST', '/api/streams/:id/rotate-key', ({ req, res, params, log }) => {
+  router.on('POST', '/api/streams/:id/rotate-key', async ({ req, res, params, log }) => {
     admin(req);
-    const record = store.rotateKey(find(params.id!).id);
-    // The old key is no longer valid, so neither is a session opened with it.
+    const record = await store.rotateKey((await find(params.id!)).id);
+    // The old key is no longer valid, so neither is a session opened with it (on every node of a cluster).
     media.disconnectPublisher(record.id, 'stream key rotated');
     log.info({ stream: record.name, streamId: record.id }, 'stream key rotated');
-    sendJson(res, 200, present(record, req));
+    sendJson(res, 200, present(record, req, await remote([record])));
   });
 
-  router.on('DELETE', '/api/streams/:id', ({ req, res, params, log }) => {
+  router.on('DELETE', '/api/streams/:id', async ({ req, res, params, log }) => {
     admin(req);
-    const record = store.delete(find(params.id!).id);
+    const record = await store.delete((await find(params.id!)).id);
     media.closeStream(record.id);
     log.info({ stream: record.name, streamId: record.id }, 'stream deleted');
     res.writeHead(204).end();
@@ -114,14 +131,14 @@ export function registerAdminRoutes(router: Router, { store, media, config, leas
 
   // `?owner=…&instance=…` (a transcoder): while this connection is open, the instance holds the
   // lease its forwards are created under; they end a grace period after it closes.
-  router.on('GET', '/api/events', ({ req, res, url, log }) => {
+  router.on('GET', '/api/events', async ({ req, res, url, log }) => {
     admin(req);
     const owner = url.searchParams.get('owner');
     const instance = url.searchParams.get('instance');
     if ((owner === null) !== (instance === null) || (owner !== null && !LEASE_NAME.test(owner)) || (instance !== null && !LEASE_NAME.test(instance))) {
       throw new OnairError('bad_request', 'Give both owner and instance (1–128 of A–Z a–z 0–9 @ . _ : -), or neither.');
     }
-    streamEvents(req, res, store, media);
+    await streamEvents(req, res, store, media);
     if (owner !== null && instance !== null) {
       const release = leases.hold(owner, instance);
       log.info({ owner, instance }, 'transcoder following events (forward lease held)');
@@ -138,22 +155,25 @@ export function registerAdminRoutes(router: Router, { store, media, config, leas
  * `stream.offline` with `{streamId, name}`. On connect the current live streams are replayed as
  * `stream.live`, so a follower that (re)connects needs no separate list call.
  */
-function streamEvents(req: IncomingMessage, res: ServerResponse, store: StreamStore, media: MediaControl): void {
+async function streamEvents(req: IncomingMessage, res: ServerResponse, store: StreamStore, media: MediaControl): Promise<void> {
+  const records = await store.list();
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   res.flushHeaders();
   const send = (event: 'stream.live' | 'stream.offline', streamId: string, name: string | undefined) => {
-    res.write(`event: ${event}\ndata: ${JSON.stringify({ streamId, name: name ?? null })}\n\n`);
+    if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify({ streamId, name: name ?? null })}\n\n`);
   };
-  const names = new Map(store.list().map((record) => [record.id, record.name]));
-  const nameOf = (streamId: string) => store.findById(streamId)?.name ?? names.get(streamId);
-  for (const record of store.list()) if (media.isLive(record.id)) send('stream.live', record.id, record.name);
+  const names = new Map(records.map((record) => [record.id, record.name]));
+  // Lookups resolve in the order they were asked (one store, one connection), so events keep their order.
+  const nameOf = async (streamId: string) => (await store.findById(streamId).catch(() => undefined))?.name ?? names.get(streamId);
+  for (const record of records) if (media.isLive(record.id)) send('stream.live', record.id, record.name);
   const onLive = (streamId: string) => {
-    const name = nameOf(streamId);
-    if (name) names.set(streamId, name);
-    send('stream.live', streamId, name);
+    void nameOf(streamId).then((name) => {
+      if (name) names.set(streamId, name);
+      send('stream.live', streamId, name);
+    });
   };
   // A deleted stream's name is gone from the store by the time it goes offline: remember it.
-  const onOffline = (streamId: string) => send('stream.offline', streamId, nameOf(streamId));
+  const onOffline = (streamId: string) => void nameOf(streamId).then((name) => send('stream.offline', streamId, name));
   media.on('live', onLive);
   media.on('offline', onOffline);
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), EVENT_HEARTBEAT_MS);

@@ -28,7 +28,7 @@ describe.each(['datachannel', 'werift'] as const)('WHEP viewers on %s', (engine)
     expect(viewerEngineFor(config)).toBe(engine);
     ingest = await createIngest(config, pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' }));
     base = `http://127.0.0.1:${(await ingest.listen()).port}`;
-    const record = ingest.store.create('cam');
+    const record = await ingest.store.create('cam');
     const publisher = await startWeriftH264Publisher({ whipUrl: `${base}/whip`, streamKey: record.streamKey });
     cleanups.push(() => publisher.stop());
     publisher.pc.getSenders()[0]!.onPictureLossIndication.subscribe(() => (plisAtPublisher += 1));
@@ -52,7 +52,7 @@ describe.each(['datachannel', 'werift'] as const)('WHEP viewers on %s', (engine)
       expect(steps.filter((step) => step !== 1)).toEqual([]);
       expect(new Set(viewer.video.map((p) => p.ssrc)).size).toBe(1);
     }
-    const record = ingest.store.findByName('cam')!;
+    const record = (await ingest.store.findByName('cam'))!;
     expect(ingest.media.liveState(record.id).viewers.whep).toBe(2);
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(new RegExp(`^onair_ingest_info\\{viewer_engine="${engine}"[^}]*\\} 1$`, 'm'));
 

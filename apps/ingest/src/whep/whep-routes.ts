@@ -1,6 +1,9 @@
 /**
  * WHEP playback: `POST /whep/<stream name>` (no auth) with an SDP offer → 201 with the answer;
  * the viewer receives the publisher's RTP as is (no re-encoding). PATCH/DELETE on the resource.
+ * In a cluster, a stream live on another node is pulled here first (or the viewer is redirected
+ * there, 307), and another node's edge pull (edge credentials) is served like a viewer that is
+ * not counted as one and not held to the per-client caps.
  */
 import { OnairError } from '@onair/shared/errors';
 import { selectViewerCodecs } from '@onair/shared/sdp';
@@ -9,6 +12,7 @@ import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { SessionAdmission } from '../sessions/session-admission';
 import type { StreamStore } from '../streams/stream-store';
+import type { ClusterGateway } from '../cluster/cluster-node';
 import { answerFor, candidateGate, engineOffer, negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
 
 export interface WhepRouteDeps {
@@ -16,18 +20,33 @@ export interface WhepRouteDeps {
   media: MediaRouter;
   config: IngestConfig;
   admission: SessionAdmission;
+  /** Set in a cluster. */
+  cluster?: ClusterGateway;
 }
 
-export function registerWhepRoutes(router: Router, { store, media, config, admission }: WhepRouteDeps): void {
+export function registerWhepRoutes(router: Router, { store, media, config, admission, cluster }: WhepRouteDeps): void {
   router.on('POST', '/whep/:stream', async ({ req, res, params, log }) => {
     const started = performance.now();
     const client = admission.clientOf(req);
+    const edge = cluster?.edgeRequest(req);
     // Counted first: key guesses and offers for streams that do not exist cost the client too.
-    admission.admitPost(client, 'whep', res, log);
+    if (!edge) admission.admitPost(client, 'whep', res, log);
     const name = params.stream ?? '';
-    const record = store.findByName(name);
+    const record = await store.findByName(name);
     if (!record) throw new OnairError('stream_not_found', `No stream named "${name}".`);
+    // An edge that takes this node for the origin is told at once when it is not (any more).
+    if (cluster && edge?.leaseToken !== undefined) await cluster.confirmOrigin(record.id, edge.leaseToken);
+    // Redirected before the offer is read: the origin reads it (307 keeps method and body).
+    const redirect = cluster && !media.isLive(record.id) ? await cluster.redirectFor(record, edge) : undefined;
+    if (redirect) {
+      log.info({ client, stream: record.id, name, location: redirect }, "WHEP viewer redirected to the stream's origin");
+      res.writeHead(307, { Location: redirect, 'Cache-Control': 'no-store', 'Content-Length': 0 });
+      res.end();
+      return;
+    }
     const offer = await readOffer(req, config);
+    // Pulled after the offer is read: a bad offer starts no pull.
+    if (cluster && !media.isLive(record.id)) await cluster.reach(record, edge);
     const streamCodecs = media.streamCodecs(record.id);
     if (!streamCodecs) throw new OnairError('stream_offline', `The stream "${name}" is not live.`);
     // Viewers always get opus when they offer it, so a later publisher that adds audio is heard.
@@ -41,9 +60,10 @@ export function registerWhepRoutes(router: Router, { store, media, config, admis
     const gate = candidateGate(config);
     const restricted = engineOffer(offer.text, [chosen.video, chosen.audio], gate);
     log.debug({ stream: record.id, offer: offer.text }, 'WHEP offer');
-    const session = await admission.hold(client, res, log, () => media.view(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.viewerPorts } }));
+    const peerOptions = { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.viewerPorts } };
+    const session = edge ? await media.view(record.id, peerOptions, { edgeNode: edge.path.at(-1) }) : await admission.hold(client, res, log, () => media.view(record.id, peerOptions));
     session.remoteCandidates = gate;
-    log.info({ client, stream: record.id, name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHEP session created');
+    log.info({ client, stream: record.id, name, session: session.id, edge: edge?.path.join(','), video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHEP session created');
     sendAnswer(res, session, config, await answerFor(session, config));
   });
   registerSessionResource(router, 'whep', media, config);

@@ -26,7 +26,7 @@ export function registerWhipRoutes(router: Router, { store, media, config, admis
     admission.admitPost(client, 'whip', res, log);
     // Credentials before the body: an unauthenticated client cannot make the server parse SDP.
     const key = bearerToken(req);
-    const record = store.findByKey(key);
+    const record = await store.findByKey(key);
     if (!record) throw new OnairError('invalid_stream_key', 'The stream key is not valid (it may have been rotated).');
     const offer = await readOffer(req, config);
     const chosen = selectPublisherCodecs(offer.sdp);

@@ -1,0 +1,219 @@
+/**
+ * This node as an edge: a stream live on another node is pulled from there once (over WHEP,
+ * edge-pull-peer.ts) and fanned out here to every local viewer. The pull is this node's
+ * publisher of the stream (protocol `edge`), so the StreamRouter serves viewers exactly as it
+ * would from a WHIP publisher — including a viewer's keyframe request, which goes upstream as a
+ * PLI — and a change of pull is a publisher takeover: viewers keep their sessions and their
+ * numbering stays continuous.
+ *
+ * What follows the directory:
+ * - a viewer POSTs for a stream not live here → pull it from the lease holder (or from
+ *   ONAIR_EDGE_UPSTREAM, a parent edge), wait until it is connected, then answer the viewer;
+ *   concurrent POSTs share the one pull;
+ * - the stream's lease moves to another node (its publisher reconnected there) → a new pull from
+ *   that node takes over the old one;
+ * - the lease is released (the publisher left) → the pull ends; viewers stay, waiting, and the
+ *   next lease (on any node) brings a new pull, as a single node keeps viewers across publishers;
+ * - no viewer for `idleMs` → the pull ends.
+ * `reconcile()` runs every renewal tick and applies the same rules from the directory itself, so
+ * a missed event (Redis restarting) or a dead upstream (its pull closed) is repaired within a tick.
+ */
+import { OnairError } from '@onair/shared/errors';
+import type { Logger } from '@onair/service/logger';
+import type { IngestConfig } from '../config';
+import type { MediaRouter } from '../router/media-router';
+import type { PublisherSession } from '../router/sessions';
+import { edgeHeaders } from './edge-auth';
+import { EdgePullPeer } from './edge-pull-peer';
+import type { Lease, StreamDirectory } from './stream-directory';
+
+interface Pull {
+  streamId: string;
+  name: string;
+  /** The node pulled from: the lease holder, or the configured upstream. */
+  upstreamNode: string;
+  /** Resolves once the pull is this stream's connected publisher here; rejects with why not. */
+  ready: Promise<void>;
+  session: PublisherSession | undefined;
+  closed: boolean;
+  idleSince: number | undefined;
+}
+
+export interface EdgePullsOptions {
+  directory: StreamDirectory;
+  media: MediaRouter;
+  config: IngestConfig;
+  node: { id: string };
+  /** Whether this node's own publisher holds the stream (then there is nothing to pull). */
+  isOrigin(streamId: string): boolean;
+  log: Logger;
+  now?: () => number;
+}
+
+/** A pull that failed is not tried again for this long (per stream), ms. */
+const RETRY_MS = 1_000;
+
+export class EdgePulls {
+  private readonly pulls = new Map<string, Pull>();
+  private readonly failedAt = new Map<string, number>();
+  private readonly now: () => number;
+  private closed = false;
+  /** Pulls started, and pulls that replaced another (figures for /metrics and tests). */
+  readonly stats = { started: 0, moved: 0, failed: 0, idleClosed: 0 };
+
+  constructor(private readonly options: EdgePullsOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Streams pulled here now (connected or connecting). */
+  get size(): number {
+    return this.pulls.size;
+  }
+
+  list(): Array<{ streamId: string; upstream: string; connected: boolean }> {
+    return [...this.pulls.values()].map((pull) => ({ streamId: pull.streamId, upstream: pull.upstreamNode, connected: pull.session?.connected ?? false }));
+  }
+
+  upstreamOf(streamId: string): string | undefined {
+    return this.pulls.get(streamId)?.upstreamNode;
+  }
+
+  /**
+   * A viewer (or a downstream edge, `path`) wants a stream that is not live here: pull it. Resolves
+   * once it is live here; throws stream_offline (no lease), loop_detected, upstream_unreachable.
+   */
+  async reach(streamId: string, name: string, path: string[]): Promise<void> {
+    const existing = this.pulls.get(streamId);
+    if (existing && !existing.closed) return existing.ready;
+    let lease: Lease | undefined;
+    try {
+      lease = await this.options.directory.lookup(streamId);
+    } catch (error) {
+      throw new OnairError('unavailable', 'The stream directory (Redis) is unreachable right now. Try again shortly.', { cause: error, extensions: { retryAfterS: 2 } });
+    }
+    if (!lease || lease.node === this.options.node.id) throw new OnairError('stream_offline', `The stream "${name}" is not live.`);
+    const again = this.pulls.get(streamId);
+    if (again && !again.closed) return again.ready;
+    return this.start(streamId, name, lease, path).ready;
+  }
+
+  /** The stream's lease as the event channel or the directory says it now (undefined: offline). */
+  follow(streamId: string, lease: Lease | undefined): void {
+    if (this.closed) return;
+    const pull = this.pulls.get(streamId);
+    if (!lease || lease.node === this.options.node.id || this.options.isOrigin(streamId)) {
+      if (pull) this.end(pull, lease ? 'origin_here' : 'origin_offline');
+      return;
+    }
+    const upstream = this.options.config.cluster?.edgeUpstream ? 'upstream' : lease.node;
+    if (pull && !pull.closed && pull.upstreamNode === upstream) return;
+    // Moved, or viewers waiting with no pull (it died, or the stream came back).
+    if (!pull && this.options.media.audience(streamId) === 0) return;
+    if ((this.failedAt.get(streamId) ?? -Infinity) + RETRY_MS > this.now()) return;
+    if (pull) this.stats.moved += 1;
+    this.options.log.info({ stream: streamId, from: pull?.upstreamNode, to: lease.node, token: lease.token }, pull ? 'the stream moved: pulling from its new origin' : 'pulling the stream for waiting viewers');
+    this.start(streamId, lease.name, lease, []).ready.catch(() => undefined);
+  }
+
+  /** Streams to look up in the directory this tick: pulled ones, and ones with viewers waiting here. */
+  watched(): string[] {
+    const ids = new Set(this.pulls.keys());
+    for (const streamId of this.options.media.activeStreams()) {
+      if (!this.options.media.isLive(streamId) && this.options.media.audience(streamId) > 0 && !this.options.isOrigin(streamId)) ids.add(streamId);
+    }
+    return [...ids];
+  }
+
+  /** One tick: idle pulls end; `leases` (from the directory, for `watched()`) are followed. */
+  reconcile(leases: Map<string, Lease> | undefined, watched: string[]): void {
+    const now = this.now();
+    const idleMs = this.options.config.cluster?.edgeIdleMs ?? 10_000;
+    for (const pull of [...this.pulls.values()]) {
+      if (!pull.session) continue;
+      if (this.options.media.audience(pull.streamId) > 0) pull.idleSince = undefined;
+      else if (pull.idleSince === undefined) pull.idleSince = now;
+      else if (now - pull.idleSince >= idleMs) {
+        this.stats.idleClosed += 1;
+        this.end(pull, 'idle');
+      }
+    }
+    if (leases) for (const streamId of watched) this.follow(streamId, leases.get(streamId));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const pull of [...this.pulls.values()]) this.end(pull, 'server_closing');
+  }
+
+  private start(streamId: string, name: string, lease: Lease, path: string[]): Pull {
+    const cluster = this.options.config.cluster!;
+    const upstreamUrl = cluster.edgeUpstream ?? lease.url;
+    const previous = this.pulls.get(streamId);
+    const pull: Pull = { streamId, name, upstreamNode: cluster.edgeUpstream ? 'upstream' : lease.node, ready: Promise.resolve(), session: undefined, closed: false, idleSince: undefined };
+    this.pulls.set(streamId, pull);
+    this.stats.started += 1;
+    const log = this.options.log.child({ stream: streamId, upstream: upstreamUrl });
+    pull.ready = (async () => {
+      const started = performance.now();
+      const peer = await EdgePullPeer.open({
+        whepUrl: `${upstreamUrl}/whep/${encodeURIComponent(name)}`,
+        codecs: lease.codecs,
+        ice: { hosts: this.options.config.ice.hosts, portRange: this.options.config.ice.publisherPorts },
+        // The lease token only when pulling from the lease holder itself (a parent edge holds none).
+        headers: edgeHeaders(this.options.config.adminToken ?? '', path, this.options.node.id, cluster.edgeUpstream ? undefined : lease.token),
+        timeoutMs: cluster.edgeConnectTimeoutMs,
+        log,
+      });
+      await connected(peer, cluster.edgeConnectTimeoutMs);
+      if (pull.closed) {
+        await peer.close();
+        throw new OnairError('stream_offline', `The stream "${name}" went offline while this node connected to it.`);
+      }
+      const session = await this.options.media.attachPublisher('edge', streamId, peer);
+      pull.session = session;
+      log.info({ setupMs: Math.round(performance.now() - started), session: session.id, token: lease.token }, 'edge pull connected');
+      session.once('closed', (reason) => {
+        if (this.pulls.get(streamId) === pull) this.pulls.delete(streamId);
+        pull.closed = true;
+        log.info({ reason }, 'edge pull ended');
+      });
+    })();
+    pull.ready.catch((error: unknown) => {
+      this.stats.failed += 1;
+      this.failedAt.set(streamId, this.now());
+      if (this.pulls.get(streamId) === pull) {
+        this.pulls.delete(streamId);
+        // The old pull (if any) keeps serving until the next tick tries again.
+        if (previous && !previous.closed) this.pulls.set(streamId, previous);
+      }
+      pull.closed = true;
+      log.warn({ err: (error as Error).message, code: (error as OnairError).code }, 'edge pull failed');
+    });
+    return pull;
+  }
+
+  private end(pull: Pull, reason: string): void {
+    if (this.pulls.get(pull.streamId) === pull) this.pulls.delete(pull.streamId);
+    pull.closed = true;
+    pull.session?.close(reason);
+  }
+}
+
+/** Resolves when the peer connects; rejects (closing it) on failure or after `timeoutMs`. */
+function connected(peer: EdgePullPeer, timeoutMs: number): Promise<void> {
+  if (peer.state === 'connected') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      void peer.close();
+      reject(new OnairError('upstream_unreachable', `The edge pull from the stream's origin ${why}.`, { extensions: { retryAfterS: 2 } }));
+    };
+    const timer = setTimeout(() => fail(`did not connect within ${timeoutMs} ms`), timeoutMs);
+    peer.on('state', (state) => {
+      if (state === 'connected') {
+        clearTimeout(timer);
+        resolve();
+      } else if (state === 'failed' || state === 'closed') fail(`failed (ICE/DTLS ${state})`);
+    });
+  });
+}

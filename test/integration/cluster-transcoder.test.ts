@@ -1,0 +1,99 @@
+/**
+ * A transcoder in a cluster: no event connection to any ingest. It learns of live streams from
+ * Redis, makes its forward on the stream's origin node, and holds the forward's lease as a key
+ * with a TTL in Redis — so "forwards end with their transcoder" holds across nodes: SIGKILLed,
+ * its forward on the origin ends when the key expires; restarted at once, the new instance's
+ * announcement ends the old forward before that.
+ */
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLUSTER_EVENTS_CHANNEL, clusterKeys } from '@onair/service/cluster-keys';
+import { createRedis } from '@onair/service/redis';
+import { startClusterStack, type ClusterStack } from '../support/cluster-stack';
+import { startWeriftH264Publisher, type WeriftH264Publisher } from '../support/peers/werift-h264-publisher';
+import { pollUntil } from '../support/poll';
+import { startRedisServer, type TestRedis } from '../support/redis-server';
+
+interface ForwardRow {
+  id: string;
+  owner?: string;
+  instance?: string;
+  packetsSent: number;
+}
+
+let redis: TestRedis;
+let cluster: ClusterStack;
+let publisher: WeriftH264Publisher | undefined;
+let client: Redis;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  cluster = await startClusterStack({ redisUrl: redis.url, nodes: ['a', 'b'], transcoders: ['tc'] });
+  client = createRedis({ url: redis.url, name: 'test', log: pino({ level: 'silent' }) });
+}, 120_000);
+
+afterAll(async () => {
+  await publisher?.stop({ delete: true }).catch(() => undefined);
+  client?.disconnect();
+  await cluster?.close();
+  await redis?.close();
+}, 60_000);
+
+describe('a transcoder in the cluster', () => {
+  let stream: { id: string; name: string; streamKey: string };
+  const forwardsOnB = async (): Promise<ForwardRow[]> => {
+    const res = await cluster.adminFetch('b', `/api/streams/${stream.id}/forwards`, { signal: AbortSignal.timeout(5_000) });
+    return ((await res.json()) as { forwards: ForwardRow[] }).forwards;
+  };
+
+  it('transcodes a stream created on A and live on B: events from Redis, the forward on B, HLS served', async () => {
+    stream = await cluster.createStream('a', 'tx');
+    publisher = await startWeriftH264Publisher({ whipUrl: `${cluster.node('b').url}/whip`, streamKey: stream.streamKey, width: 320, height: 180 });
+    const forwards = await pollUntil('a forward on B sending', async () => {
+      const rows = await forwardsOnB();
+      return rows.length === 1 && rows[0]!.packetsSent > 0 ? rows : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    expect(forwards[0]!.owner).toBe('tc');
+    const playlist = await pollUntil('the HLS playlist', async () => {
+      const res = await fetch(`${cluster.node('tc').url}/hls/tx/index.m3u8`, { signal: AbortSignal.timeout(5_000) });
+      return res.ok ? res.text() : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    expect(playlist).toContain('#EXTM3U');
+    // A has no forward: it is not the origin.
+    const onA = await cluster.adminFetch('a', `/api/streams/${stream.id}/forwards`);
+    expect(((await onA.json()) as { forwards: ForwardRow[] }).forwards).toEqual([]);
+  }, 90_000);
+
+  it("SIGKILLed: its forward on B ends when its Redis lease expires; a new instance's announcement ends the old one's forward at once", async () => {
+    await cluster.kill('tc');
+    const killed = performance.now();
+    await pollUntil('the forward to end', async () => (await forwardsOnB()).length === 0, { timeoutMs: 15_000, intervalMs: 100 });
+    const expiredMs = performance.now() - killed;
+    // Not before the TTL (5 s) ran out: a transcoder missing one renewal keeps its forwards.
+    expect(expiredMs).toBeGreaterThan(4_000);
+
+    await cluster.start('tc');
+    const first = await pollUntil('a new instance forwarding', async () => {
+      const rows = await forwardsOnB();
+      return rows.length === 1 && rows[0]!.packetsSent > 0 ? rows[0] : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+
+    await cluster.kill('tc');
+    const replaced = performance.now();
+    // What a new process of 'tc' announces as it starts (cluster-ingest-client.ts), said here at
+    // once so that the process's start-up time does not blur the figure.
+    await client.multi().set(clusterKeys.transcoder('fresh'), 'tc', 'PX', 5_000).set(clusterKeys.transcoderOwner('tc'), 'fresh', 'PX', 5_000).exec();
+    await client.publish(CLUSTER_EVENTS_CHANNEL, JSON.stringify({ type: 'transcoder.replaced', owner: 'tc', instance: 'fresh' }));
+    await pollUntil("the old instance's forward to end", async () => !(await forwardsOnB()).some((row) => row.instance === first.instance), { timeoutMs: 3_000, intervalMs: 20 });
+    const replacedMs = performance.now() - replaced;
+    expect(replacedMs).toBeLessThan(2_000);
+    await cluster.start('tc');
+    const now = await pollUntil("exactly one forward, the restarted instance's", async () => {
+      const rows = await forwardsOnB();
+      return rows.length === 1 && rows[0]!.instance !== first.instance && rows[0]!.instance !== 'fresh' && rows[0]!.packetsSent > 0 ? rows : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    expect(now[0]!.owner).toBe('tc');
+    console.log(`[cluster] transcoder SIGKILL: its forward on the origin ended ${Math.round(expiredMs)} ms later (lease TTL 5 s); a new instance's announcement ended the old forward ${Math.round(replacedMs)} ms after it was published`);
+  }, 120_000);
+});
