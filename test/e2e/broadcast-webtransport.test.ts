@@ -9,12 +9,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../support/browser';
+import { serveTestPage } from '../support/page-bundle';
 import { startWeriftH264Publisher } from '../support/peers/werift-h264-publisher';
 import { pollUntil } from '../support/poll';
 import { startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
 let browser: TestBrowser;
+const cleanups: Array<() => unknown> = [];
 
 beforeAll(async () => {
   stack = await startStack({ web: true, transcoder: true });
@@ -22,6 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
   await browser?.close();
   await stack?.close();
 });
@@ -115,6 +118,8 @@ describe('/broadcast over WebTransport → /watch over WHEP', () => {
     const watchOpened = Date.now();
     await viewer.goto(`${stack.webUrl}/watch/${stream.name}`);
     await waitForState(viewer, 'player', ['live'], 20_000);
+    const timing = await viewer.$eval('[data-testid="player"]', (el) => ({ ...(el as HTMLElement).dataset }));
+    console.log(`[e2e] /watch of a WebTransport stream: live ${Date.now() - watchOpened} ms after the page opened; ${JSON.stringify(timing)}`);
     expect(await attribute(viewer, 'player', 'data-mode')).toBe('webrtc');
     await framesAdvance(viewer, 30, 10_000);
     console.log(`[e2e] /watch of a WebTransport stream: 30 frames ${Date.now() - watchOpened} ms after the page opened`);
@@ -135,6 +140,7 @@ describe('/broadcast over WebTransport → /watch over WHEP', () => {
     // over; the viewer keeps its session and plays on; the page, told it was replaced, stops
     // rather than taking the stream back.
     const whip = await startWeriftH264Publisher({ whipUrl: `${stack.ingestUrl}/whip`, streamKey: stream.streamKey });
+    cleanups.push(() => whip.stop());
     await whip.connected;
     await pollUntil('the ingest to see the WHIP publisher', async () => (await liveProtocol(stream.id)) === 'whip' || undefined, { timeoutMs: 15_000 });
     await waitForState(publisher, 'broadcaster', ['error'], 10_000);
@@ -160,5 +166,59 @@ describe('/broadcast over WebTransport → /watch over WHEP', () => {
     expect(await attribute(page, 'broadcast-error', 'data-code')).toBe('invalid_stream_key');
     expect(await attribute(page, 'broadcaster', 'data-fallback')).toBe('');
     await page.close();
+  });
+
+  it('falls back to WHIP by itself when QUIC cannot connect, and says so', async () => {
+    const stream = await stack.createStream('e2e-wt-fallback');
+    const page = await browser.context.newPage();
+    // The path to the WebTransport port is blocked: the discovery names a UDP port nobody serves.
+    await page.route('**/api/webtransport', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { url: string };
+      const url = new URL(body.url);
+      url.port = '9';
+      await route.fulfill({ response, json: { ...body, url: url.toString() } });
+    });
+    await page.goto(`${stack.webUrl}/broadcast?${new URLSearchParams({ key: stream.streamKey, stream: stream.name, transport: 'webtransport' })}`);
+    await pollUntil('the camera open', async () => (await page.isEnabled('[data-testid="go-live"]')) || undefined, { timeoutMs: 15_000 });
+    await page.click('[data-testid="go-live"]');
+    await waitForState(page, 'broadcaster', ['live'], 30_000);
+    expect(await attribute(page, 'broadcaster', 'data-transport')).toBe('whip');
+    expect(await attribute(page, 'broadcaster', 'data-fallback')).toBe('whip');
+    expect(await page.textContent('[data-testid="transport-fallback"]')).toMatch(/WebTransport was not used: .*QUIC.*WHIP/);
+    await pollUntil('the ingest to see a WHIP publisher', async () => (await liveProtocol(stream.id)) === 'whip' || undefined, { timeoutMs: 15_000 });
+    await page.click('[data-testid="stop"]');
+    await page.close();
+  });
+});
+
+describe('a third-party MoQ publisher (<moq-publish>, unmodified) → WHEP', () => {
+  it('publishes into onair with the URL and hashes from /api/webtransport, and /watch plays it', async () => {
+    const stream = await stack.createStream('e2e-moq-publish');
+    const discovery = (await (await fetch(`${stack.webUrl}/api/webtransport`)).json()) as { url: string; serverCertificateHashes: Array<{ value: string }> };
+    const server = await serveTestPage('moq-publish');
+    cleanups.push(() => server.close());
+    const publisher = await browser.context.newPage();
+    publisher.on('pageerror', (error) => console.error(`[moq-publish page] ${error.message}`));
+    await publisher.goto(server.url);
+    await publisher.waitForFunction(() => typeof (window as unknown as { startMoqPublish?: unknown }).startMoqPublish === 'function');
+    const url = new URL(discovery.url);
+    url.searchParams.set('key', stream.streamKey);
+    await publisher.evaluate((options) => (window as unknown as { startMoqPublish(o: unknown): void }).startMoqPublish(options), { url: url.toString(), hashes: discovery.serverCertificateHashes.map((h) => h.value) });
+    const started = Date.now();
+    await pollUntil('the ingest to see the <moq-publish> publisher', async () => (await liveProtocol(stream.id)) === 'webtransport' || undefined, { timeoutMs: 30_000 });
+    console.log(`[e2e] <moq-publish> live at the ingest ${Date.now() - started} ms after it was attached`);
+
+    const viewer = await browser.context.newPage();
+    const opened = Date.now();
+    await viewer.goto(`${stack.webUrl}/watch/${stream.name}`);
+    await waitForState(viewer, 'player', ['live'], 20_000);
+    await framesAdvance(viewer, 30, 15_000);
+    // moq-lite has no keyframe request and <moq-publish> does not read onair's back channel: a
+    // viewer joining waits for its next group (its GOP is 2 s by default).
+    console.log(`[e2e] /watch of a <moq-publish> stream: 30 frames ${Date.now() - opened} ms after the page opened`);
+    await publisher.evaluate(() => (window as unknown as { stopMoqPublish(): void }).stopMoqPublish());
+    await pollUntil('the stream offline once <moq-publish> is removed', async () => (await liveProtocol(stream.id)) === undefined || undefined, { timeoutMs: 15_000 });
+    await Promise.all([publisher.close(), viewer.close()]);
   });
 });

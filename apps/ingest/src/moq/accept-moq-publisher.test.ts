@@ -189,6 +189,24 @@ describe('acceptMoqPublisher', { timeout: 30_000 }, () => {
     expect(peer.getStats().keyframeRequests).toEqual({ sent: 2, rateLimited: 2, unsupported: 0 });
   });
 
+  it('by default lets the router\'s own pace through: requests 300 ms apart (its minimum after an answered one) each send a datagram', async () => {
+    let now = 1000;
+    const { pair, publisher, accepted } = await start({ now: () => now });
+    await publishAv(publisher, { onair: { control: 1 } });
+    writeFrame(publisher, 0, { n: 0 });
+    const peer = await accepted;
+    const received: unknown[] = [];
+    const reader = pair.client.datagrams.readable.getReader();
+    void (async () => {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) received.push(decodeControlDatagram(r.value));
+    })();
+    peer.requestKeyframe(); // the transcoder's forward
+    now += 300;
+    peer.requestKeyframe(); // a viewer joining after that keyframe
+    await pollUntil('two datagrams', () => received.length === 2, { timeoutMs: 10_000, intervalMs: 5 });
+    expect(peer.getStats().keyframeRequests).toEqual({ sent: 2, rateLimited: 0, unsupported: 0 });
+  });
+
   it('sends no datagram to a third-party publisher (no onair section in its catalog)', async () => {
     const { pair, publisher, accepted } = await start();
     await publishAv(publisher);

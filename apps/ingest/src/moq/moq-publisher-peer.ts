@@ -81,7 +81,12 @@ export interface MoqPublisherOptions {
   setupTimeoutMs?: number;
   /** Once one kind of track is ready, how long to wait for the other to appear in the catalog, ms (default 1000). */
   trackSettleMs?: number;
-  /** At most one keyframe request datagram per this many ms (default 500). */
+  /**
+   * At most one keyframe request datagram per this many ms (default 100): a guard against a
+   * flood only. The policy of when to ask is the router's (KeyframeRequester: 300 ms after an
+   * answered request, 500 ms while one is in flight); a longer window here dropped the request
+   * of a viewer joining 300–500 ms after the transcoder's, which then waited for the next one.
+   */
   keyframeRequestIntervalMs?: number;
   /** RTP payload bytes per packet (default 1200). */
   maxPayloadSize?: number;
@@ -182,7 +187,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     this.log = options.log;
     this.now = options.now ?? (() => performance.now());
     this.createdAt = this.now();
-    this.backChannel = new KeyframeBackChannel(session, { intervalMs: options.keyframeRequestIntervalMs ?? 500, now: this.now, log: this.log });
+    this.backChannel = new KeyframeBackChannel(session, { intervalMs: options.keyframeRequestIntervalMs ?? 100, now: this.now, log: this.log });
     this.catalogUpdates = new CatalogUpdates({ maxBytes: this.limits.maxCatalogBytes, maxRenditions: this.limits.maxRenditions, maxUpdates: this.limits.maxCatalogUpdates });
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
