@@ -29,6 +29,8 @@ export interface Stack {
   adminFetch(path: string, init?: RequestInit): Promise<Response>;
   /** Lines the services printed (for diagnosing a failure). */
   logs(service: string): string[];
+  /** The process id of a running service (to read its memory in /proc). */
+  pid(service: 'ingest' | 'transcoder' | 'web'): number | undefined;
   /** Kills one service (SIGKILL) and starts it again on the same port. */
   restart(service: 'ingest' | 'transcoder' | 'web'): Promise<void>;
   close(): Promise<void>;
@@ -69,7 +71,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     { name: 'ingest', args: tsx('apps/ingest/src/main.ts'), cwd: root, health: `${ingestUrl}/healthz` },
     ...(options.transcoder ? [{ name: 'transcoder', args: tsx('apps/transcoder/src/main.ts'), cwd: root, health: `${transcoderUrl}/healthz` }] : []),
     ...(options.web
-      ? [{ name: 'web', args: [process.execPath, join(root, 'node_modules/next/dist/bin/next'), 'start', '-H', '127.0.0.1', '-p', String(webPort)], cwd: join(root, 'apps/web'), health: webUrl }]
+      ? [{ name: 'web', args: tsx('server/main.ts'), cwd: join(root, 'apps/web'), health: webUrl }]
       : []),
   ];
   if (options.web && !existsSync(join(root, 'apps/web/.next/BUILD_ID'))) {
@@ -127,6 +129,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return res.json();
     },
     logs: (service) => output.get(service) ?? [],
+    pid: (service) => running.get(service)?.child.pid,
     async restart(service) {
       const entry = running.get(service);
       if (!entry) throw new Error(`${service} is not part of this stack`);
