@@ -10,6 +10,7 @@
  * - The built browser bundle holds no admin secret.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -334,6 +335,46 @@ describe('operator dashboard', () => {
     await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'DELETE', headers: { cookie } });
   });
 
+  it('believes no X-Forwarded-Host from a browser: a cross-origin change that claims our host is refused', async () => {
+    const signIn = await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: stack.adminToken }) });
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    const forged = await fetch(`${stack.webUrl}/dashboard/api/streams`, {
+      method: 'POST',
+      headers: { cookie, origin: 'http://evil.test', 'x-forwarded-host': 'evil.test', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'csrf-forwarded' }),
+    });
+    expect(forged.status).toBe(400);
+    const list = (await (await stack.adminFetch('/api/streams')).json()) as Array<{ name: string }>;
+    expect(list.map((s) => s.name)).not.toContain('csrf-forwarded');
+
+    // Signing out is a change too: another origin cannot end the operator's session.
+    const crossSignOut = await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'DELETE', headers: { cookie, origin: stack.ingestUrl } });
+    expect(crossSignOut.status).toBe(400);
+    expect(await crossSignOut.json()).toMatchObject({ code: 'bad_request', detail: expect.stringContaining('Cross-origin') });
+    expect((await fetch(`${stack.webUrl}/dashboard/api/streams`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'DELETE', headers: { cookie, origin: stack.webUrl } })).status).toBe(204);
+  });
+
+  it('throttles sign-in by socket address: a rotating X-Forwarded-For neither escapes the limit nor locks the operator out', async () => {
+    const statuses: number[] = [];
+    // 110 wrong guesses from 127.0.0.2, each claiming another address (above the 100/min global brake).
+    for (let i = 0; i < 110; i++) {
+      const res = await requestFrom('127.0.0.2', `${stack.webUrl}/dashboard/api/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': `198.51.100.${i % 250}`, 'x-real-ip': `203.0.113.${i % 250}` },
+        body: JSON.stringify({ secret: `guess-${i}` }),
+      });
+      statuses.push(res.status);
+    }
+    const refused = statuses.filter((s) => s === 403).length;
+    console.log(`[e2e] sign-in from 127.0.0.2 with a rotating X-Forwarded-For: ${refused} × 403, then ${statuses.filter((s) => s === 429).length} × 429`);
+    expect(refused).toBe(10);
+    expect(statuses.slice(10).every((s) => s === 429)).toBe(true);
+    // The operator, from another address, is not locked out.
+    const operator = await requestFrom('127.0.0.1', `${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: stack.adminToken }) });
+    expect(operator.status).toBe(204);
+  });
+
   // Last: it locks 127.0.0.1 out of sign-in for a minute.
   it('rate-limits failed sign-ins per address with a clear message', async () => {
     const attempt = () => fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: 'guess' }) });
@@ -347,6 +388,19 @@ describe('operator dashboard', () => {
     expect(right.status).toBe(429);
   });
 });
+
+/** A request from a given loopback source address (fetch cannot choose one). */
+function requestFrom(localAddress: string, url: string, init: { method: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method, headers: init.headers, localAddress, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
 
 async function exerciseTranscoder(page: Page, stack: Stack): Promise<void> {
   const job = page.locator('[data-testid="job-studio"]');

@@ -325,6 +325,24 @@ describe('the /hls proxy on the web origin', () => {
   });
 });
 
+describe('the HLS viewer count', () => {
+  it('cannot be inflated by writing X-Forwarded-For, through the site proxy or to the origin from loopback', async () => {
+    const master = await (await fetch(`${stack.transcoderUrl}/hls/${stream.name}/index.m3u8`)).text();
+    const rendition = master.split('\n').find((l) => l.endsWith('index.m3u8'))!;
+    const before = await hlsViewers();
+    for (let i = 0; i < 60; i++) {
+      const base = i % 2 === 0 ? stack.webUrl : stack.transcoderUrl;
+      const res = await fetch(`${base}/hls/${stream.name}/${rendition}`, { headers: { 'x-forwarded-for': `198.51.100.${i}`, 'user-agent': 'spoofer' } });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    const after = await hlsViewers();
+    console.log(`[e2e] 60 media playlist requests with 60 different X-Forwarded-For (half via the site proxy, half to the origin on loopback): HLS viewers ${before} → ${after}`);
+    // This test process is one client (one address, one User-Agent), whichever way it came.
+    expect(after - before).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('HLS when the broadcast ends and comes back', () => {
   it('shows offline after the playlist ends (EXT-X-ENDLIST) and plays again when the stream is back', async () => {
     const page = await browser.context.newPage();

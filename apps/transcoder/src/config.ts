@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseConfig } from '@onair/service/config';
+import { TrustedProxies } from '@onair/shared/trusted-proxies';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -28,6 +29,8 @@ const envSchema = z
       .default('20000-29999'),
     /** Allowed CORS origin for /hls (players on other origins). */
     ONAIR_CORS_ORIGIN: z.string().default('*'),
+    /** Proxies whose X-Forwarded-For is believed for the HLS viewer count (IPs, CIDR blocks, `loopback`). Default: none. */
+    ONAIR_TRUSTED_PROXIES: z.string().default(''),
   })
   .passthrough();
 
@@ -41,6 +44,8 @@ export interface TranscoderConfig {
   ffmpegPath: string;
   rtpPorts: [number, number];
   corsOrigin: string;
+  /** Whose X-Forwarded-For the HLS viewer count believes (the site's own proxy proves itself apart from this). */
+  trustedProxies: TrustedProxies;
   /** `<dataDir>/transcoder.db` */
   dbPath: string;
   /** `<dataDir>/hls`: one directory per stream. */
@@ -53,6 +58,12 @@ export function loadTranscoderConfig(env: NodeJS.ProcessEnv = process.env): Tran
   if (!(min >= 1024 && max <= 65535 && min + 1 <= max)) {
     throw new ConfigError('Invalid configuration:\n  ONAIR_TRANSCODER_RTP_PORTS: must be within 1024-65535, low-high, with room for a port pair');
   }
+  let trustedProxies: TrustedProxies;
+  try {
+    trustedProxies = TrustedProxies.parse(raw.ONAIR_TRUSTED_PROXIES);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ONAIR_TRUSTED_PROXIES: ${(error as Error).message}`);
+  }
   const dataDir = resolve(raw.ONAIR_DATA_DIR);
   return {
     host: raw.ONAIR_TRANSCODER_HOST,
@@ -64,6 +75,7 @@ export function loadTranscoderConfig(env: NodeJS.ProcessEnv = process.env): Tran
     ffmpegPath: raw.ONAIR_FFMPEG_PATH,
     rtpPorts: [min, max],
     corsOrigin: raw.ONAIR_CORS_ORIGIN,
+    trustedProxies,
     dbPath: resolve(dataDir, 'transcoder.db'),
     hlsDir: resolve(dataDir, 'hls'),
   };

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { SITE_PROXY_HEADER, siteProxyToken } from '@onair/service/site-proxy';
+import { markForwardedHeadersVerified } from './forwarded';
 import { proxyHls, transcoderBaseUrl } from './hls-proxy';
 
 const env = { ONAIR_TRANSCODER_URL: 'http://transcoder.test:8090' };
@@ -43,21 +45,35 @@ describe('proxyHls', () => {
     expect((await reader.read()).done).toBe(true);
   });
 
-  it('passes X-Forwarded-For and User-Agent upstream (the transcoder counts viewers by them), not cookies', async () => {
+  it('passes the client address the web server vouched for, with the site proxy proof, and User-Agent upstream (the transcoder counts viewers by them), not cookies', async () => {
     let sent: Headers | undefined;
     const fetchImpl = (async (_url: URL, init: RequestInit) => {
       sent = new Headers(init.headers);
       return new Response('#EXTM3U\n', { status: 200 });
     }) as typeof fetch;
-    const request = new Request('http://web.test/hls/demo/720p/index.m3u8', {
-      headers: { 'x-forwarded-for': '203.0.113.5', 'user-agent': 'Mozilla/5.0 Safari', cookie: 'onair_session=secret', authorization: 'Bearer x' },
-    });
-    await proxyHls(request, ['demo', '720p', 'index.m3u8'], { env, fetch: fetchImpl });
-    expect(sent?.get('x-forwarded-for')).toBe('203.0.113.5');
+    const request = () =>
+      new Request('http://web.test/hls/demo/720p/index.m3u8', {
+        headers: { 'x-forwarded-for': '203.0.113.5', 'user-agent': 'Mozilla/5.0 Safari', cookie: 'onair_session=secret', authorization: 'Bearer x' },
+      });
+    const withToken = { ...env, ONAIR_ADMIN_TOKEN: 'at_admin-token-for-tests-0123' };
+    // Run without the web server (plain `next start`): X-Forwarded-For is whatever the browser
+    // wrote, so neither it nor the proof goes upstream — the transcoder counts the proxy itself.
+    await proxyHls(request(), ['demo', '720p', 'index.m3u8'], { env: withToken, fetch: fetchImpl });
+    expect(sent?.get('x-forwarded-for')).toBeNull();
+    expect(sent?.get(SITE_PROXY_HEADER)).toBeNull();
     expect(sent?.get('user-agent')).toBe('Mozilla/5.0 Safari');
+    // Behind the web server, X-Forwarded-For is the one address it found by the trusted-proxy rule.
+    markForwardedHeadersVerified();
+    await proxyHls(request(), ['demo', '720p', 'index.m3u8'], { env: withToken, fetch: fetchImpl });
+    expect(sent?.get('x-forwarded-for')).toBe('203.0.113.5');
+    expect(sent?.get(SITE_PROXY_HEADER)).toBe(siteProxyToken(withToken.ONAIR_ADMIN_TOKEN));
     expect(sent?.get('cookie')).toBeNull();
     expect(sent?.get('authorization')).toBeNull();
+    // Without an admin token there is no proof to give.
+    await proxyHls(request(), ['demo', '720p', 'index.m3u8'], { env, fetch: fetchImpl });
+    expect(sent?.get(SITE_PROXY_HEADER)).toBeNull();
   });
+
 
   it('aborts the upstream request when the browser goes away', async () => {
     let upstreamSignal: AbortSignal | undefined;

@@ -7,22 +7,26 @@
  * - the body is streamed, never buffered, and the upstream request is aborted when the browser
  *   goes away (hls.js cancels blocked requests when it switches rendition);
  * - `fetch` (undici) keeps connections to the transcoder alive, so a reload costs no handshake;
- * - `X-Forwarded-For` (the browser's address as Next sees it: Next sets it from the socket when
- *   the request has none) and `User-Agent` go upstream: the transcoder counts HLS viewers by
- *   them, trusting the forwarded address only from loopback.
+ * - the viewer's address and `User-Agent` go upstream: the transcoder counts HLS viewers by them.
+ *   The address is the one the web server vouched for (lib/forwarded.ts: the socket's, or a
+ *   trusted proxy's word), sent as `X-Forwarded-For` with the site proxy's proof
+ *   (@onair/service/site-proxy, derived from the admin token), which is what makes the transcoder
+ *   believe it; a browser's own `X-Forwarded-For` never goes through.
  *
  * Deployments with a CDN in front of the origin set `ONAIR_HLS_PUBLIC_URL` and the player skips
  * this proxy (see `hlsManifestUrl`). Server-only.
  */
+import { SITE_PROXY_HEADER, siteProxyToken } from '@onair/service/site-proxy';
+import { clientAddressOf } from './forwarded';
 import { problemResponse } from './ingest-proxy';
 
 /** Response headers a player or a cache needs (type, size, caching of parts and playlists). */
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'etag', 'last-modified', 'age', 'expires'] as const;
 /**
  * Request headers worth passing: conditional requests and ranges (native players use them), and
- * who the viewer is (the transcoder's HLS viewer count).
+ * the viewer's browser (the transcoder's HLS viewer count; the address is added apart).
  */
-const FORWARDED_REQUEST_HEADERS = ['range', 'if-none-match', 'if-modified-since', 'accept', 'x-forwarded-for', 'user-agent'] as const;
+const FORWARDED_REQUEST_HEADERS = ['range', 'if-none-match', 'if-modified-since', 'accept', 'user-agent'] as const;
 
 /**
  * Longest an answer may take, ms. A blocking reload waits up to three target durations (3 s for
@@ -64,6 +68,12 @@ export async function proxyHls(request: Request, segments: readonly string[], op
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
+  }
+  const client = clientAddressOf(request.headers);
+  const adminToken = (options.env ?? process.env).ONAIR_ADMIN_TOKEN?.trim();
+  if (client !== 'unknown' && adminToken) {
+    headers.set('x-forwarded-for', client);
+    headers.set(SITE_PROXY_HEADER, siteProxyToken(adminToken));
   }
   const fetchImpl = options.fetch ?? fetch;
   let upstream: Response;

@@ -105,6 +105,13 @@ describe('TrustedProxies.clientAddress', () => {
     expect(trusted.clientAddress(peer, header)).toBe(client);
   });
 
+  it('a peer vouched for otherwise (peerTrusted) is walked past; later hops still follow the list', () => {
+    expect(TrustedProxies.none.clientAddress('127.0.0.1', '198.51.100.1', true)).toBe('198.51.100.1');
+    expect(TrustedProxies.none.clientAddress('127.0.0.1', '198.51.100.1, 10.0.0.3', true)).toBe('10.0.0.3');
+    expect(trusted.clientAddress('127.0.0.1', '198.51.100.1, 10.0.0.3', true)).toBe('198.51.100.1');
+    expect(trusted.clientAddress('10.0.0.2', '198.51.100.1', false)).toBe('10.0.0.2');
+  });
+
   it('with nobody trusted, rotating X-Forwarded-For changes nothing', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 300; i++) seen.add(TrustedProxies.none.clientAddress('127.0.0.1', `203.0.113.${i % 256}, 10.0.0.${i % 256}`));

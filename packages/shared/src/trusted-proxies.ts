@@ -210,10 +210,12 @@ export class TrustedProxies {
    * The client's address (canonical text) for a request from `peer` (the socket's address)
    * carrying `forwardedFor` (every `X-Forwarded-For` value, in order). Without a trusted peer
    * the header is ignored and the peer is the client. '' when the peer is unknown.
+   * `peerTrusted` overrides the list for the peer itself (a proxy that proved itself otherwise,
+   * e.g. the site's own /hls proxy by a key); hops further along are still checked against it.
    */
-  clientAddress(peer: string | undefined, forwardedFor: string | readonly string[] | null | undefined): string {
+  clientAddress(peer: string | undefined, forwardedFor: string | readonly string[] | null | undefined, peerTrusted = this.trusts(peer)): string {
     const peerText = peer ? (normalizeIp(peer) ?? peer.slice(0, MAX_ADDRESS_CHARS)) : '';
-    if (!peer || forwardedFor === undefined || forwardedFor === null || !this.trusts(peer)) return peerText;
+    if (!peer || forwardedFor === undefined || forwardedFor === null || !peerTrusted) return peerText;
     const hops = splitForwardedFor(forwardedFor);
     let client = peerText;
     for (let i = hops.length - 1; i >= 0; i--) {
