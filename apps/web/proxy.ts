@@ -7,6 +7,7 @@
  */
 import { NextResponse, type NextRequest } from 'next/server';
 import { OnairError } from '@onair/shared/errors';
+import { readSessionEpoch } from './lib/server/session-epoch';
 import { SESSION_COOKIE, verifySession } from './lib/server/session-token';
 
 const OPEN_PATHS = new Set(['/dashboard/login', '/dashboard/api/session']);
@@ -21,7 +22,7 @@ function hardened(response: NextResponse): NextResponse {
 export function proxy(request: NextRequest): NextResponse | Response {
   const path = request.nextUrl.pathname.replace(/\/+$/, '') || '/';
   if (OPEN_PATHS.has(path)) return hardened(NextResponse.next());
-  const check = verifySession(request.cookies.get(SESSION_COOKIE)?.value, process.env['ONAIR_ADMIN_TOKEN']?.trim() || undefined);
+  const check = verifySession(request.cookies.get(SESSION_COOKIE)?.value, process.env['ONAIR_ADMIN_TOKEN']?.trim() || undefined, readSessionEpoch());
   if (check.ok) return hardened(NextResponse.next());
   if (path.startsWith('/dashboard/api/')) {
     const problem = new OnairError('missing_credentials', 'Sign in to the dashboard first (your session is missing or has expired).').toProblem();

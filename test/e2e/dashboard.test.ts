@@ -91,11 +91,14 @@ describe('operator dashboard', () => {
       expect(routes.length).toBeGreaterThanOrEqual(16);
     });
     pages.push('/dashboard/nonexistent');
+    /** The session epoch the web keeps in the data directory (created when it starts). */
+    const epoch = () => readFileSync(join(stack.dataDir, 'web-session-epoch'), 'utf8').trim();
     const cookies: Array<[string, () => string | undefined]> = [
       ['no cookie', () => undefined],
-      ['a forged cookie', () => `v1.${Date.now() + 3_600_000}.AAAAAAAAAAAAAAAAAAAAAA.${'A'.repeat(43)}`],
-      ['an expired cookie', () => signSession(stack.adminToken, Date.now() - 13 * 3_600_000).value],
-      ['a cookie signed with another admin token', () => signSession(`${stack.adminToken}-old`).value],
+      ['a forged cookie', () => `v2.${epoch()}.${Date.now() + 3_600_000}.AAAAAAAAAAAAAAAAAAAAAA.${'A'.repeat(43)}`],
+      ['an expired cookie', () => signSession(stack.adminToken, epoch(), Date.now() - 13 * 3_600_000).value],
+      ['a cookie signed with another admin token', () => signSession(`${stack.adminToken}-old`, epoch()).value],
+      ['a cookie of an earlier epoch (before a sign-out)', () => signSession(stack.adminToken, 'an-earlier-epoch-AAAAAA').value],
     ];
 
     it.each(cookies)('pages redirect to sign-in with %s', async (_what, cookie) => {
@@ -353,6 +356,28 @@ describe('operator dashboard', () => {
     expect(await crossSignOut.json()).toMatchObject({ code: 'bad_request', detail: expect.stringContaining('Cross-origin') });
     expect((await fetch(`${stack.webUrl}/dashboard/api/streams`, { headers: { cookie } })).status).toBe(200);
     expect((await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'DELETE', headers: { cookie, origin: stack.webUrl } })).status).toBe(204);
+  });
+
+  it('keeps a signed-out cookie invalid after the web restarts', async () => {
+    const signIn = await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: stack.adminToken }) });
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(`${stack.webUrl}/dashboard/api/streams`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'DELETE', headers: { cookie } })).status).toBe(204);
+    expect((await fetch(`${stack.webUrl}/dashboard/api/streams`, { headers: { cookie } })).status).toBe(401);
+    await stack.restart('web');
+    // A copy of the cookie kept by someone else stays dead, in the API and on pages.
+    const api = await fetch(`${stack.webUrl}/dashboard/api/streams`, { headers: { cookie } });
+    expect(api.status).toBe(401);
+    const pageRes = await fetch(`${stack.webUrl}/dashboard`, { redirect: 'manual', headers: { cookie } });
+    expect(pageRes.status).toBe(303);
+    // The revocation is kept in the data directory, readable by its owner only.
+    const epoch = statSync(join(stack.dataDir, 'web-session-epoch'));
+    expect(epoch.mode & 0o777).toBe(0o600);
+    // Signing in again works.
+    const again = await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: stack.adminToken }) });
+    expect(again.status).toBe(204);
+    const fresh = again.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(`${stack.webUrl}/dashboard/api/streams`, { headers: { cookie: fresh } })).status).toBe(200);
   });
 
   it('throttles sign-in by socket address: a rotating X-Forwarded-For neither escapes the limit nor locks the operator out', async () => {

@@ -8,6 +8,7 @@ import next from 'next';
 import { createLogger } from '@onair/service/logger';
 import { runService } from '@onair/service/run-service';
 import { markForwardedHeadersVerified } from '../lib/forwarded';
+import { readSessionEpoch, SESSION_EPOCH_FILE } from '../lib/server/session-epoch';
 import { loadWebServerConfig } from './config';
 import { createWebServer } from './web-server';
 
@@ -15,6 +16,8 @@ const log = createLogger('web');
 
 runService('web', log, async () => {
   const config = loadWebServerConfig();
+  // The dashboard's session epoch exists (0600) before the first request: sign-out survives restarts.
+  readSessionEpoch(resolve(config.dataDir, SESSION_EPOCH_FILE));
   const app = next({ dev: false, dir: resolve(import.meta.dirname, '..'), hostname: config.host, port: config.port });
   const handle = app.getRequestHandler();
   await app.prepare();

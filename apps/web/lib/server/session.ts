@@ -11,13 +11,19 @@ import { OnairError } from '@onair/shared/errors';
 import { requestedHostOf, requestedProtoOf } from '../forwarded';
 import { problemJson } from './problem';
 import { dashboardRuntime } from './runtime-config';
-import { revokeSession, SESSION_COOKIE, signSession, verifySession } from './session-token';
+import { readSessionEpoch, rotateSessionEpoch } from './session-epoch';
+import { SESSION_COOKIE, signSession, verifySession, type SessionCheck } from './session-token';
 
 export const LOGIN_PATH = '/dashboard/login';
 
+/** Checks a session cookie's value against the admin token and the session epoch in the data directory. */
+export function checkSessionCookie(value: string | undefined): SessionCheck {
+  return verifySession(value, dashboardRuntime().adminToken, readSessionEpoch());
+}
+
 export async function hasSession(): Promise<boolean> {
   const jar = await cookies();
-  return verifySession(jar.get(SESSION_COOKIE)?.value, dashboardRuntime().adminToken).ok;
+  return checkSessionCookie(jar.get(SESSION_COOKIE)?.value).ok;
 }
 
 /** For pages: `await requireSession('page')` redirects to sign-in. For handlers: throws `missing_credentials`. */
@@ -70,14 +76,16 @@ export function servedOverHttps(request: Request): boolean {
 }
 
 export async function startSession(request: Request, adminToken: string): Promise<void> {
-  const { value, expires } = signSession(adminToken);
+  const { value, expires } = signSession(adminToken, readSessionEpoch());
   (await cookies()).set(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: servedOverHttps(request), path: '/dashboard', expires });
 }
 
+/**
+ * Signs out: a genuine session draws a new epoch, which ends it and every copy of its cookie,
+ * across restarts (a forged or stale cookie changes nothing: it must not sign others out).
+ */
 export async function endSession(request: Request): Promise<void> {
   const jar = await cookies();
-  const current = jar.get(SESSION_COOKIE)?.value;
-  // Only a genuine session is remembered as revoked (a forged value must not grow the list).
-  if (verifySession(current, dashboardRuntime().adminToken).ok) revokeSession(current);
+  if (checkSessionCookie(jar.get(SESSION_COOKIE)?.value).ok) rotateSessionEpoch();
   jar.set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: servedOverHttps(request), path: '/dashboard', maxAge: 0 });
 }
