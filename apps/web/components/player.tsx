@@ -85,7 +85,11 @@ export function Player({ stream, preference = 'auto', hlsBase = '', onStatus, on
         setStatus(next);
         onStatusRef.current?.(next);
       },
-      onStats: setStats,
+      onStats: (next: InboundSummary) => {
+        // Frames decoding is WebRTC working even before one is rendered (a busy machine).
+        policy?.observeFramesDecoded(next.framesDecoded, performance.now());
+        setStats(next);
+      },
       onTiming: (next: PlaybackTiming) => {
         policy?.observeTransport(next.connectedMs !== null);
         setTiming(next);

@@ -16,6 +16,9 @@
  *   relevance (a new session is not connected yet).
  * - `offline` is not a failure of WebRTC (the stream is not live; HLS would not play either), so
  *   it stops the clock.
+ * - Frames decoding (`framesDecoded` rising in getStats) is WebRTC working, rendered or not: it
+ *   restarts the clock. A machine too busy to render (44 frames decoded at 7 s under load, no
+ *   frame shown yet) fell back to HLS, which only made it busier; only WebRTC failing should.
  *
  * Once on HLS the player stays there unless the viewer switches by hand: both modes recovering
  * on their own is better than flapping between them.
@@ -49,6 +52,8 @@ export class FallbackPolicy {
   /** Since when WebRTC has been trying without frames; null while live or offline. */
   private troubleSince: number | null;
   private hardError = false;
+  /** The last framesDecoded seen, to tell a rising count (a session starts at 0). */
+  private framesDecoded = 0;
 
   constructor(startedAt: number, options: FallbackPolicyOptions = {}) {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 4000;
@@ -69,6 +74,21 @@ export class FallbackPolicy {
     } else {
       this.troubleSince ??= now;
     }
+  }
+
+  /**
+   * Feeds the current session's `framesDecoded` (getStats, about once a second). A rising count
+   * is WebRTC working even when no frame was rendered yet — a busy machine renders late, or the
+   * tab is throttled — so it restarts the clock, and from then on the stream counts as having
+   * played (the 6 s recovery rule applies, not the first-frame ones). A count that stands still,
+   * or starts again from 0 (a new session), is not progress.
+   */
+  observeFramesDecoded(framesDecoded: number, now: number): void {
+    const previous = this.framesDecoded;
+    this.framesDecoded = framesDecoded;
+    if (framesDecoded <= previous) return;
+    this.everLive = true;
+    if (this.troubleSince !== null) this.troubleSince = now;
   }
 
   /** Whether the current session's transport is up (ICE + DTLS connected); false for a new session. */
