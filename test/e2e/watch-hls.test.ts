@@ -191,6 +191,29 @@ describe('/watch over LL-HLS', () => {
     console.log(`[e2e] HLS viewers: ${watching} while the page played; 0 again ${Date.now() - closed} ms after it closed (window 6 s)`);
   });
 
+  it('serves the site proxy\'s HLS to a player on another origin (CORS as the origin sends it)', async () => {
+    const page = await browser.context.newPage();
+    // Another origin: the ingest's port. Its page fetches the web origin's /hls, as a player embedded elsewhere would.
+    await page.goto(`${stack.ingestUrl}/healthz`);
+    const result = await page.evaluate(async ({ webUrl, name }) => {
+      const master = await fetch(`${webUrl}/hls/${name}/index.m3u8`);
+      const text = await master.text();
+      const rendition = text.split('\n').find((l) => l.endsWith('index.m3u8'))!;
+      const media = await fetch(`${webUrl}/hls/${name}/${rendition}`);
+      const playlist = await media.text();
+      const part = playlist.split('\n').find((l) => l.startsWith('#EXT-X-PART:'))?.match(/URI="([^"]+)"/)?.[1];
+      const bytes = part ? (await (await fetch(`${webUrl}/hls/${name}/${rendition.replace(/index\.m3u8$/, '')}${part}`)).arrayBuffer()).byteLength : 0;
+      const missing = await fetch(`${webUrl}/hls/no-such-stream/index.m3u8`);
+      return { origin: location.origin, master: master.status, media: media.status, partBytes: bytes, missing: missing.status, missingCode: ((await missing.json()) as { code: string }).code };
+    }, { webUrl: stack.webUrl, name: stream.name });
+    expect(result.origin).not.toBe(stack.webUrl);
+    expect(result).toMatchObject({ master: 200, media: 200, missing: 404, missingCode: 'stream_not_found' });
+    expect(result.partBytes).toBeGreaterThan(0);
+    const headers = (await fetch(`${stack.webUrl}/hls/${stream.name}/index.m3u8`, { headers: { origin: 'https://player.example' } })).headers;
+    expect(headers.get('access-control-allow-origin')).toBe('*');
+    await page.close();
+  });
+
   it('does not make WebRTC viewers download hls.js', async () => {
     const page = await browser.context.newPage();
     await page.goto(`${stack.webUrl}/watch/${stream.name}?mode=webrtc`);

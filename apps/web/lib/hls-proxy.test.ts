@@ -75,6 +75,37 @@ describe('proxyHls', () => {
   });
 
 
+  it('sends the CORS headers the origin sends, so a player on another page can read it; its own errors too', async () => {
+    const originCors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'Authorization, Content-Type', 'access-control-expose-headers': '', 'access-control-max-age': '600' };
+    let method: string | undefined;
+    const fetchImpl = (async (_url: URL, init: RequestInit) => {
+      method = init.method;
+      if (init.method === 'OPTIONS') return new Response(null, { status: 204, headers: { ...originCors, allow: 'GET, OPTIONS', 'access-control-allow-methods': 'GET, OPTIONS' } });
+      return new Response('#EXTM3U\n', { status: 200, headers: { 'content-type': 'application/vnd.apple.mpegurl', ...originCors } });
+    }) as typeof fetch;
+    const playlist = await proxyHls(new Request('http://web.test/hls/demo/index.m3u8', { headers: { origin: 'https://player.example' } }), ['demo', 'index.m3u8'], { env, fetch: fetchImpl });
+    expect(playlist.status).toBe(200);
+    expect(playlist.headers.get('access-control-allow-origin')).toBe('*');
+    expect(playlist.headers.get('access-control-max-age')).toBe('600');
+    // A preflight (a player sending a header that is not CORS-safelisted) reaches the origin.
+    const preflight = await proxyHls(new Request('http://web.test/hls/demo/index.m3u8', { method: 'OPTIONS', headers: { origin: 'https://player.example', 'access-control-request-method': 'GET' } }), ['demo', 'index.m3u8'], { env, fetch: fetchImpl });
+    expect(method).toBe('OPTIONS');
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('GET, OPTIONS');
+    // The proxy's own answers: a refused path, the origin down.
+    const refused = await proxyHls(new Request('http://web.test/hls/x'), ['x'], { env, fetch: fetchImpl });
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+    const down = await proxyHls(new Request('http://web.test/hls/demo/index.m3u8'), ['demo', 'index.m3u8'], {
+      env,
+      fetch: (async () => {
+        throw new TypeError('fetch failed');
+      }) as unknown as typeof fetch,
+    });
+    expect(down.status).toBe(502);
+    expect(down.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
   it('aborts the upstream request when the browser goes away', async () => {
     let upstreamSignal: AbortSignal | undefined;
     const fetchImpl = ((_url: URL, init: RequestInit) =>

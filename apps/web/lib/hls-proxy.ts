@@ -20,13 +20,33 @@ import { SITE_PROXY_HEADER, siteProxyToken } from '@onair/service/site-proxy';
 import { clientAddressOf } from './forwarded';
 import { problemResponse } from './ingest-proxy';
 
-/** Response headers a player or a cache needs (type, size, caching of parts and playlists). */
-const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'etag', 'last-modified', 'age', 'expires'] as const;
+/**
+ * Response headers a player or a cache needs (type, size, caching of parts and playlists), and
+ * the origin's CORS headers: the README points HLS players at this proxy, and one on another
+ * origin could not read a byte without them (the origin sends `Access-Control-Allow-Origin: *`).
+ */
+const FORWARDED_RESPONSE_HEADERS = [
+  'content-type',
+  'content-length',
+  'cache-control',
+  'etag',
+  'last-modified',
+  'age',
+  'expires',
+  'allow',
+  'access-control-allow-origin',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-expose-headers',
+  'access-control-max-age',
+] as const;
+/** On the proxy's own answers (bad path, origin down), as the origin does on its errors: any page may read why. */
+const OWN_ANSWER_CORS = { 'access-control-allow-origin': '*' };
 /**
  * Request headers worth passing: conditional requests and ranges (native players use them), and
  * the viewer's browser (the transcoder's HLS viewer count; the address is added apart).
  */
-const FORWARDED_REQUEST_HEADERS = ['range', 'if-none-match', 'if-modified-since', 'accept', 'user-agent'] as const;
+const FORWARDED_REQUEST_HEADERS = ['range', 'if-none-match', 'if-modified-since', 'accept', 'user-agent', 'origin', 'access-control-request-method', 'access-control-request-headers'] as const;
 
 /**
  * Longest an answer may take, ms. A blocking reload waits up to three target durations (3 s for
@@ -54,13 +74,20 @@ export interface HlsProxyOptions {
   fetch?: typeof fetch;
 }
 
-/** Forwards a GET/HEAD of `/hls/<segments…>` to the transcoder and streams its answer back. */
+/** `problemResponse` with the CORS header the origin would send. */
+function ownProblem(...args: Parameters<typeof problemResponse>): Response {
+  const response = problemResponse(...args);
+  for (const [name, value] of Object.entries(OWN_ANSWER_CORS)) response.headers.set(name, value);
+  return response;
+}
+
+/** Forwards a GET/HEAD (or a CORS preflight, OPTIONS) of `/hls/<segments…>` to the transcoder and streams its answer back. */
 export async function proxyHls(request: Request, segments: readonly string[], options: HlsProxyOptions = {}): Promise<Response> {
   if (segments.length < 2 || segments.length > 3 || !segments.every((s) => SEGMENT.test(s) && !s.includes('..'))) {
-    return problemResponse('not_found', 'No such HLS file.');
+    return ownProblem('not_found', 'No such HLS file.');
   }
   const base = transcoderBaseUrl(options.env);
-  if (!base) return problemResponse('internal_error', 'ONAIR_TRANSCODER_URL is not a valid http(s) URL.');
+  if (!base) return ownProblem('internal_error', 'ONAIR_TRANSCODER_URL is not a valid http(s) URL.');
   const target = new URL(`/hls/${segments.map(encodeURIComponent).join('/')}`, base);
   target.search = new URL(request.url).search;
 
@@ -79,7 +106,7 @@ export async function proxyHls(request: Request, segments: readonly string[], op
   let upstream: Response;
   try {
     upstream = await fetchImpl(target, {
-      method: request.method === 'HEAD' ? 'HEAD' : 'GET',
+      method: request.method === 'HEAD' || request.method === 'OPTIONS' ? request.method : 'GET',
       headers,
       redirect: 'manual',
       cache: 'no-store',
@@ -89,7 +116,7 @@ export async function proxyHls(request: Request, segments: readonly string[], op
   } catch (error) {
     if (request.signal.aborted) return new Response(null, { status: 499 });
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-    return problemResponse('upstream_unreachable', timedOut ? `The HLS origin did not answer within ${HLS_UPSTREAM_TIMEOUT_MS / 1000} s.` : 'The HLS origin (transcoder) is unreachable.');
+    return ownProblem('upstream_unreachable', timedOut ? `The HLS origin did not answer within ${HLS_UPSTREAM_TIMEOUT_MS / 1000} s.` : 'The HLS origin (transcoder) is unreachable.');
   }
 
   const out = new Headers();
@@ -99,6 +126,6 @@ export async function proxyHls(request: Request, segments: readonly string[], op
   }
   // Problems (404 stream_not_found, 503 not yet) are small JSON documents; keep their type.
   if (!out.has('cache-control')) out.set('cache-control', 'no-store');
-  const nullBody = upstream.status === 204 || upstream.status === 304 || request.method === 'HEAD';
+  const nullBody = upstream.status === 204 || upstream.status === 304 || request.method === 'HEAD' || request.method === 'OPTIONS';
   return new Response(nullBody ? null : upstream.body, { status: upstream.status, headers: out });
 }
