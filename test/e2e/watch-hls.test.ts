@@ -191,6 +191,39 @@ describe('/watch over LL-HLS', () => {
     console.log(`[e2e] HLS viewers: ${watching} while the page played; 0 again ${Date.now() - closed} ms after it closed (window 6 s)`);
   });
 
+  it("goes straight to HLS, saying why, when the browser cannot decode the stream's codec over WebRTC", async () => {
+    const page = await browser.context.newPage();
+    // What Debian's Firefox without OpenH264 reports: no H.264 among the codecs it can receive.
+    // (Only the capability is taken away: before the check, this page played WebRTC as usual.)
+    await page.addInitScript(() => {
+      const original = RTCRtpReceiver.getCapabilities.bind(RTCRtpReceiver);
+      RTCRtpReceiver.getCapabilities = (kind: string) => {
+        const capabilities = original(kind);
+        if (capabilities && kind === 'video') capabilities.codecs = capabilities.codecs.filter((codec) => codec.mimeType.toLowerCase() !== 'video/h264');
+        return capabilities;
+      };
+    });
+    const live = (await (await fetch(`${stack.webUrl}/api/streams/live`)).json()) as Array<{ name: string; video: { codec: string } | null }>;
+    expect(live.find((s) => s.name === stream.name)?.video?.codec).toBe('H264');
+    const modes = await traceModes(page);
+    await page.goto(`${stack.webUrl}/watch/${stream.name}`);
+    const switched = await waitForPlayer(page, 'the switch to HLS', (d) => d.mode === 'hls', 10_000);
+    expect(switched.fallback).toBe('codec_unsupported');
+    await waitForPlayer(page, 'HLS live', (d) => d.state === 'live', 30_000);
+    await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 15 });
+    const trace = await modes();
+    const tried = trace['webrtc:connecting'] ?? 0;
+    const switchedAt = Math.min(...Object.entries(trace).filter(([k]) => k.startsWith('hls:')).map(([, t]) => t));
+    const listTimes = await page.evaluate(() => (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((e) => e.name.includes('/api/streams/live') || e.name.includes('/whep/')).map((e) => `${e.name.split('/').slice(3).join('/')} ${Math.round(e.startTime)}→${Math.round(e.responseEnd)}`));
+    console.log(`[e2e] no H.264 receiver: switched to HLS ${switchedAt - tried} ms after the player started (${JSON.stringify(trace)}); ${listTimes.join(', ')}`);
+    // Straight there: WebRTC never played a frame (the live list, which names the codec, answers
+    // before a WHEP session gets its first keyframe), and the reason is the codec, not a failed
+    // offer (a 406 would say webrtc_error, after a ~2 s detour on an idle machine).
+    expect(Object.keys(trace)).not.toContain('webrtc:live');
+    expect(await page.textContent('[data-testid="delivery"]')).toContain("cannot decode the stream's video codec");
+    await page.close();
+  });
+
   it('serves the site proxy\'s HLS to a player on another origin (CORS as the origin sends it)', async () => {
     const page = await browser.context.newPage();
     // Another origin: the ingest's port. Its page fetches the web origin's /hls, as a player embedded elsewhere would.

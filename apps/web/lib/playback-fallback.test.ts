@@ -88,6 +88,20 @@ describe('FallbackPolicy', () => {
     expect(firstSwitch([[0, 'connecting'], [1000, 'frames:40'], [1500, 'reconnecting'], [2000, 'frames:0'], [3000, 'frames:0']], 60_000)).toEqual({ at: 7000, reason: 'recover_timeout' });
   });
 
+  it("switches at once when the browser cannot decode the stream's codec; an unknown codec changes nothing", () => {
+    const policy = new FallbackPolicy(0);
+    policy.observe('connecting', 0);
+    policy.observeVideoCodec(null);
+    expect(policy.decide(100)).toBeNull();
+    policy.observeVideoCodec(true);
+    expect(policy.decide(200)).toBeNull();
+    policy.observeVideoCodec(false);
+    expect(policy.decide(300)).toBe('codec_unsupported');
+    // Even while frames were decoding (they cannot be, but the answer must not depend on it).
+    policy.observeFramesDecoded(10, 400);
+    expect(policy.decide(400)).toBe('codec_unsupported');
+  });
+
   it('switches at once on a hard error or without WebRTC', () => {
     expect(firstSwitch([[0, 'connecting'], [200, 'error']], 60_000)).toEqual({ at: 200, reason: 'webrtc_error' });
     expect(firstSwitch([], 60_000, false)).toEqual({ at: 0, reason: 'webrtc_unavailable' });
