@@ -125,8 +125,10 @@ describe('the web process under hostile clients', () => {
     expect(parallel.map((r) => r.status)).toEqual([413, 413, 413]);
     const after = webRssMiB();
     console.log(`[e2e] web RSS ${before.toFixed(0)} MiB before, peak ${peakAll.toFixed(0)} MiB during 8 uploads of 300 MB (5 one by one, 3 at once), ${after.toFixed(0)} MiB after; ${figures.join('; ')}`);
-    expect(peakAll - before).toBeLessThan(64);
-    expect(after - before).toBeLessThan(64);
+    // Bounded by the caps, not by what was sent: buffers of the lingering connections and garbage
+    // not yet collected, ~30–40 MiB here, against +1 987 MiB when bodies were buffered whole.
+    expect(peakAll - before).toBeLessThan(96);
+    expect(after - before).toBeLessThan(96);
   });
 
   it('closes 300 never-finished chunked POSTs by the request timeout, holds at most its per-client cap, and serves others meanwhile', async () => {

@@ -75,9 +75,11 @@ export function loadWebServerConfig(env: Record<string, string | undefined> = pr
     maxConnections: raw.ONAIR_WEB_MAX_CONNECTIONS,
     maxConnectionsPerClient: raw.ONAIR_WEB_MAX_CONNECTIONS_PER_CLIENT,
     maxBodyBytes: 1024 * 1024,
-    // A client stops when it reads the answer, but what it wrote before is still in flight:
-    // socket buffers alone held ~4 MiB on loopback.
-    lingerBytes: 16 * 1024 * 1024,
+    // A client stops when it reads the answer, but what it wrote before is still in flight
+    // (socket buffers alone hold ~4 MiB on loopback), and one busy writing reads late: at 16 MiB
+    // some clients on loopback were cut before they had read the answer. Dropping bytes costs
+    // little; the 2 s bound is what ends a client that never stops.
+    lingerBytes: 64 * 1024 * 1024,
     lingerMs: 2_000,
   };
 }

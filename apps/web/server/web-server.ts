@@ -17,16 +17,19 @@
  * - forwarded headers rewritten by the trusted-proxy rule (forwarded-headers.ts), so that route
  *   handlers can believe `X-Forwarded-For` (lib/forwarded.ts);
  * - linger: a request answered before its body was read (a route's 413, the cap above) gets its
- *   answer, then a half-close, and what the client still sends is read and dropped until it closes
- *   its side, for 2 s or 16 MiB at most, then the connection is closed: closing while the client
- *   still sends would make its TCP stack drop our answer with a reset (RFC 9112 §9.6, nginx's
- *   lingering close), and reading on without a bound would let it hold the connection.
+ *   answer, and what the client still sends is read and dropped until it closes its side, for
+ *   2 s or 64 MiB at most, then the connection is closed: closing while the client still sends
+ *   would make its TCP stack drop our answer with a reset (RFC 9112 §9.6, nginx's lingering
+ *   close), and reading on without a bound would let it hold the connection.
  */
 import { createServer, IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '@onair/service/logger';
 import type { WebServerConfig } from './config';
 import { normalizeForwardedHeaders } from './forwarded-headers';
+
+const CURRENT_REQUEST = Symbol('onair.currentRequest');
+type GuardedSocket = Socket & { destroySoon(): void; [CURRENT_REQUEST]?: IncomingMessage };
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -63,11 +66,28 @@ export function createWebServer(config: WebServerConfig, handle: RequestHandler,
   class GuardedRequest extends IncomingMessage {
     received = 0;
     discarding = false;
+    lingering = false;
     discarded = 0;
     /** Called once when the body passes `maxBodyBytes`. */
     onOverCap: (() => void) | undefined;
     /** Called when more than `lingerBytes` were dropped. */
     onDiscardLimit: (() => void) | undefined;
+
+    /**
+     * A reader giving up on a body that is still arriving does not close the connection: the
+     * server does, after the answer and linger(). Next cancels a request body nobody finished
+     * reading (its request signal aborts when the response closes), and IncomingMessage answers
+     * that by destroying the socket: with the client's bytes still arriving, its TCP stack got a
+     * reset and sometimes dropped our 413 unread.
+     */
+    override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+      if (this.discarding || (!this.complete && !this.socket.destroyed)) {
+        // What still arrives of the body is dropped; the answer and then linger() end the connection.
+        this.discarding = true;
+        return callback(error);
+      }
+      super._destroy(error, callback);
+    }
 
     override push(chunk: unknown, encoding?: BufferEncoding): boolean {
       // A body that was cut never ends for its reader: whoever still waits on it is abandoned
@@ -90,28 +110,28 @@ export function createWebServer(config: WebServerConfig, handle: RequestHandler,
   }
 
   /**
-   * For a request answered before its body was read: once the answer is out, half-closes the
-   * connection (FIN: nothing more to read) and reads and drops what the client still sends, until
-   * it closes its side, `lingerMs` pass or `lingerBytes` were dropped; then closes for good.
+   * For a request answered before its body was read: reads and drops what the client still sends
+   * until it closes its side, `lingerMs` pass or `lingerBytes` were dropped; then closes. Safe to
+   * call twice. No half-close first: a client that ends its own side on our FIN (Node's does)
+   * fails its pending writes and can lose the answer it had not parsed yet.
    */
-  const linger = (req: GuardedRequest, res: ServerResponse) => {
-    counts.lingered++;
+  const linger = (req: GuardedRequest) => {
+    if (req.lingering) return;
+    req.lingering = true;
     req.discarding = true;
+    counts.lingered++;
     const socket = req.socket;
     const close = () => {
       clearTimeout(timer);
-      socket.destroy();
+      // Whatever of the answer is still queued goes out first.
+      if (socket.writableLength > 0) socket.once('drain', () => socket.destroy());
+      else socket.destroy();
     };
     const timer = setTimeout(close, config.lingerMs);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
+    socket.once('end', close);
     req.onDiscardLimit = close;
-    const halfClose = () => {
-      socket.once('end', close);
-      socket.end();
-    };
-    if (res.writableFinished) halfClose();
-    else res.once('finish', halfClose);
     // What the parser had already handed over sits in the request's buffer (a paused socket
     // resumes only when that is read): read it out so that the socket flows into `push` again.
     while (req.read() !== null);
@@ -128,6 +148,7 @@ export function createWebServer(config: WebServerConfig, handle: RequestHandler,
     },
     (incoming, res) => {
       const req = incoming as GuardedRequest;
+      (req.socket as GuardedSocket)[CURRENT_REQUEST] = req;
       normalizeForwardedHeaders(req.headers, req.socket.remoteAddress, config.trustedProxies);
       // Next may still try to answer a request the cap ended; a write after our 413 is not a crash.
       res.on('error', () => undefined);
@@ -139,10 +160,10 @@ export function createWebServer(config: WebServerConfig, handle: RequestHandler,
           // client's bytes still arriving would make its TCP stack reset it and drop the answer.
           res.writeHead(413, { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' }).end(body);
         }
-        linger(req, res);
+        linger(req);
       };
       res.once('finish', () => {
-        if (!req.complete && !req.discarding) linger(req, res);
+        if (!req.complete) linger(req);
       });
       Promise.resolve(handle(req, res)).catch((error: unknown) => {
         log.error({ err: error, url: req.url }, 'request failed');
@@ -157,7 +178,16 @@ export function createWebServer(config: WebServerConfig, handle: RequestHandler,
   server.maxConnections = config.maxConnections;
   server.timeout = config.idleTimeoutMs;
   server.on('drop', () => counts.refused++);
-  server.on('connection', (socket: Socket) => {
+  server.on('connection', (socket: GuardedSocket) => {
+    // Node closes a connection right after the answer when the client asked for it
+    // (`Connection: close`, as Node's own client does) — with the rest of an oversized body still
+    // arriving, a reset that loses the answer. Such a request lingers instead.
+    const destroySoon = socket.destroySoon.bind(socket);
+    socket.destroySoon = () => {
+      const req = socket[CURRENT_REQUEST] as GuardedRequest | undefined;
+      if (req && !req.complete) linger(req);
+      else destroySoon();
+    };
     const address = socket.remoteAddress ?? '';
     if (config.trustedProxies.trusts(address)) return;
     const open = (perClient.get(address) ?? 0) + 1;
