@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchBrowser, type TestBrowser } from '../support/browser';
+import { cspViolations, launchBrowser, type TestBrowser } from '../support/browser';
 import { waitForAdvancingVideo } from '../support/playback';
 import { pollUntil } from '../support/poll';
 import { startStack, type Stack } from '../support/stack';
@@ -183,6 +183,9 @@ describe('/watch over LL-HLS', () => {
     expect(await protocols.textContent()).toBe('WebRTC 0 · HLS 1');
     expect(await dashboard.textContent(`[data-testid="stream-${stream.name}"] [data-testid="stat-viewers"]`)).toBe('1');
     await dashboard.locator(`[data-testid="stream-${stream.name}"]`).screenshot({ path: join(artifacts, 'dashboard-hls-viewers.png') });
+    // hls.js (its worker, MSE blob URLs, fetches) and the dashboard worked under their Content-Security-Policy.
+    expect(await cspViolations(page)).toEqual([]);
+    expect(await cspViolations(dashboard)).toEqual([]);
     await dashboard.close();
 
     await page.close();

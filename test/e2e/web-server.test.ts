@@ -99,6 +99,39 @@ async function timedGet(path: string): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+describe('every page', () => {
+  it('carries a Content-Security-Policy with a fresh script nonce, and refuses to be framed', async () => {
+    const nonces = new Set<string>();
+    for (const path of ['/', '/broadcast', '/broadcast?key=sk_x&autostart=1', '/watch/some-stream', '/dashboard/login', '/no-such-page']) {
+      const res = await fetch(`${stack.webUrl}${path}`);
+      const html = await res.text();
+      expect([200, 404], path).toContain(res.status);
+      expect(res.headers.get('content-type'), path).toContain('text/html');
+      expect(res.headers.get('x-frame-options'), path).toBe('DENY');
+      const csp = res.headers.get('content-security-policy') ?? '';
+      const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map((d) => [d[0]!, d.slice(1)] as const));
+      expect(directives.get('frame-ancestors'), `${path}: ${csp}`).toEqual(["'none'"]);
+      expect(directives.get('object-src'), path).toEqual(["'none'"]);
+      expect(directives.get('base-uri'), path).toEqual(["'self'"]);
+      const scripts = directives.get('script-src') ?? [];
+      expect(scripts, path).toContain("'strict-dynamic'");
+      expect(scripts, path).not.toContain("'unsafe-inline'");
+      const nonce = scripts.find((s) => s.startsWith("'nonce-"))?.slice(7, -1);
+      expect(nonce, `${path}: ${csp}`).toBeTruthy();
+      nonces.add(nonce!);
+      // Every script the page carries has the nonce (Next's inline data included), or the browser would block it.
+      const tags = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
+      expect(tags.length, path).toBeGreaterThan(0);
+      for (const tag of tags) expect(tag, path).toContain(`nonce="${nonce}"`);
+      // The connections pages make: this origin, and the WebTransport ingest on its own port.
+      expect(directives.get('connect-src'), path).toEqual(expect.arrayContaining(["'self'", 'https://127.0.0.1:8443']));
+      expect(directives.get('worker-src'), path).toEqual(expect.arrayContaining(["'self'", 'blob:']));
+      expect(directives.get('media-src'), path).toEqual(expect.arrayContaining(["'self'", 'blob:']));
+    }
+    expect(nonces.size).toBe(6);
+  });
+});
+
 describe('the web process under hostile clients', () => {
   it('cuts 300 MB chunked uploads at the cap with 413, and its memory does not grow', async () => {
     // Warm every route first: Next compiles nothing at run time, but loads each route's code on first use.
