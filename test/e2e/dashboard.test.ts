@@ -16,7 +16,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSession, SESSION_COOKIE } from '../../apps/web/lib/server/session-token';
 import { startAiortcPublisher, type AiortcPublisher } from '../support/peers/aiortc-publisher';
-import { launchBrowser, type TestBrowser } from '../support/browser';
+import { cspViolations, launchBrowser, type TestBrowser } from '../support/browser';
 import { pollUntil } from '../support/poll';
 import { startStack, type Stack } from '../support/stack';
 
@@ -234,6 +234,8 @@ describe('operator dashboard', () => {
 
     // Sign out: the dashboard and its API refuse the browser again, and a copy of the cookie too.
     const copied = sessionCookie!.value;
+    // The dashboard (charts, live updates, every console page visited) worked under its Content-Security-Policy.
+    expect(await cspViolations(page)).toEqual([]);
     await page.click('[data-testid="sign-out"]');
     await page.waitForURL('**/dashboard/login');
     expect((await browser.context.cookies(`${stack.webUrl}/dashboard`)).find((c) => c.name === SESSION_COOKIE)).toBeUndefined();
