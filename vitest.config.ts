@@ -12,7 +12,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{apps,packages}/*/src/**/*.test.ts', 'apps/web/lib/**/*.test.ts', 'bench/lib/**/*.test.ts'],
+          include: ['{apps,packages}/*/src/**/*.test.ts', 'apps/web/lib/**/*.test.ts', 'apps/web/server/**/*.test.ts', 'bench/lib/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           environment: 'node',
         },
@@ -20,7 +20,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['{apps,packages}/*/src/**/*.int.test.ts', 'test/integration/**/*.test.ts'],
+          include: ['{apps,packages}/*/src/**/*.int.test.ts', 'apps/web/server/**/*.int.test.ts', 'test/integration/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           environment: 'node',
           testTimeout: 60_000,

@@ -45,7 +45,8 @@ const services: ServiceSpec[] = [
     : []),
   {
     name: 'web',
-    command: [process.execPath, resolve(root, 'node_modules/next/dist/bin/next'), 'start', '-H', host('ONAIR_WEB_HOST'), '-p', String(webPort)],
+    // onair's server around Next's handler (timeouts, connection caps, trusted proxies): apps/web/server/main.ts.
+    command: [process.execPath, '--disable-warning=ExperimentalWarning', '--import', 'tsx', 'server/main.ts'],
     cwd: resolve(root, 'apps/web'),
     healthUrl: webUrl,
   },

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchBrowser, type TestBrowser } from '../support/browser';
+import { cspViolations, launchBrowser, type TestBrowser } from '../support/browser';
 import { pollUntil } from '../support/poll';
 import { startStack, type Stack } from '../support/stack';
 
@@ -82,12 +82,51 @@ async function framesAdvance(page: Page, from: number, count: number, timeoutMs:
   }, { timeoutMs, intervalMs: 50 });
 }
 
+/** Opens /broadcast with `key` in the link, waits for the camera, and presses Go live (a link never goes live by itself). */
+async function goLiveFromLink(page: Page, key: string): Promise<void> {
+  await page.goto(`${stack.webUrl}/broadcast?${new URLSearchParams({ key })}`);
+  await page.locator('[data-testid="go-live"]:not([disabled])').waitFor({ timeout: 20_000 });
+  await page.click('[data-testid="go-live"]');
+}
+
 describe('/broadcast → /watch in the browser', () => {
+  it('does not go live from a link without a click, and shows which stream the key goes to', async () => {
+    const stream = await stack.createStream('e2e-link');
+    const page = await browser.context.newPage();
+    const whipPosts: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/whip') whipPosts.push(request.url());
+    });
+    // The link of the report: camera permission exists (the fake UI grants it), autostart asked for.
+    await page.goto(`${stack.webUrl}/broadcast?${new URLSearchParams({ key: stream.streamKey, autostart: '1', stream: 'someone-else' })}`);
+    // The camera is open: this is when the page used to go live on its own.
+    await page.locator('[data-testid="go-live"]:not([disabled])').waitFor({ timeout: 20_000 });
+    await pollUntil('a WHIP offer the page should not send', () => whipPosts.length > 0, { timeoutMs: 2_000, intervalMs: 50 }).catch(() => undefined);
+    expect(whipPosts).toEqual([]);
+    expect(await stateOf(page, 'broadcaster')).toBe('idle');
+    // Which stream the key goes to comes from the server (the key's own stream), not from the link's ?stream=.
+    const target = page.locator('[data-testid="broadcast-target"]');
+    expect(await target.getAttribute('data-stream')).toBe(stream.name);
+    expect(await target.textContent()).toContain(stream.name);
+    expect(await page.getAttribute('[data-testid="watch-link"] a', 'href')).toBe(`/watch/${stream.name}`);
+    // The person's click goes live.
+    await page.click('[data-testid="go-live"]');
+    await waitForState(page, 'broadcaster', ['live'], 30_000);
+    expect(whipPosts).toHaveLength(1);
+    await page.click('[data-testid="stop"]');
+    await waitForState(page, 'broadcaster', ['idle'], 10_000);
+    // A key that belongs to no stream says so before anyone presses the button.
+    await page.goto(`${stack.webUrl}/broadcast?key=sk_not-a-key-of-any-stream`);
+    expect(await page.getAttribute('[data-testid="broadcast-target"]', 'data-stream')).toBe('');
+    expect(await page.textContent('[data-testid="broadcast-target"]')).toContain('does not match any stream');
+    expect(await cspViolations(page)).toEqual([]);
+    await page.close();
+  });
+
   it('publishes the camera, plays it, and the player recovers when the broadcaster restarts', async () => {
     const stream = await stack.createStream('e2e-browser');
     const publisher = await browser.context.newPage();
-    const params = new URLSearchParams({ key: stream.streamKey, autostart: '1', stream: stream.name });
-    await publisher.goto(`${stack.webUrl}/broadcast?${params}`);
+    await goLiveFromLink(publisher, stream.streamKey);
     await waitForState(publisher, 'broadcaster', ['live'], 30_000);
 
     // Outgoing figures come from getStats of the WHIP sender.
@@ -156,13 +195,15 @@ describe('/broadcast → /watch in the browser', () => {
     // Leaving stops cleanly: the broadcaster DELETEs its session.
     await publisher.click('[data-testid="stop"]');
     await waitForState(publisher, 'broadcaster', ['idle'], 10_000);
+    // Every page worked under its Content-Security-Policy: nothing it needed was blocked.
+    for (const page of [publisher, viewer, home]) expect(await cspViolations(page), page.url()).toEqual([]);
     await Promise.all([publisher.close(), viewer.close(), home.close()]);
   });
 
   it('recovers both pages by themselves when the ingest is killed and comes back', async () => {
     const stream = await stack.createStream('e2e-restart');
     const publisher = await browser.context.newPage();
-    await publisher.goto(`${stack.webUrl}/broadcast?${new URLSearchParams({ key: stream.streamKey, autostart: '1' })}`);
+    await goLiveFromLink(publisher, stream.streamKey);
     await waitForState(publisher, 'broadcaster', ['live'], 30_000);
     const viewer = await browser.context.newPage();
     await viewer.goto(`${stack.webUrl}/watch/${stream.name}`);
@@ -193,7 +234,7 @@ describe('/broadcast → /watch in the browser', () => {
 
   it('shows the problem detail when the stream key is wrong', async () => {
     const page = await browser.context.newPage();
-    await page.goto(`${stack.webUrl}/broadcast?key=not-a-real-key&autostart=1`);
+    await goLiveFromLink(page, 'not-a-real-key');
     await waitForState(page, 'broadcaster', ['error'], 20_000);
     expect(await page.getAttribute('[data-testid="broadcast-error"]', 'data-code')).toBe('invalid_stream_key');
     expect((await page.textContent('[data-testid="broadcast-error"]'))?.trim()).not.toBe('');

@@ -10,12 +10,13 @@
  * - The built browser bundle holds no admin secret.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSession, SESSION_COOKIE } from '../../apps/web/lib/server/session-token';
 import { startAiortcPublisher, type AiortcPublisher } from '../support/peers/aiortc-publisher';
-import { launchBrowser, type TestBrowser } from '../support/browser';
+import { cspViolations, launchBrowser, type TestBrowser } from '../support/browser';
 import { pollUntil } from '../support/poll';
 import { startStack, type Stack } from '../support/stack';
 
@@ -90,11 +91,14 @@ describe('operator dashboard', () => {
       expect(routes.length).toBeGreaterThanOrEqual(16);
     });
     pages.push('/dashboard/nonexistent');
+    /** The session epoch the web keeps in the data directory (created when it starts). */
+    const epoch = () => readFileSync(join(stack.dataDir, 'web-session-epoch'), 'utf8').trim();
     const cookies: Array<[string, () => string | undefined]> = [
       ['no cookie', () => undefined],
-      ['a forged cookie', () => `v1.${Date.now() + 3_600_000}.AAAAAAAAAAAAAAAAAAAAAA.${'A'.repeat(43)}`],
-      ['an expired cookie', () => signSession(stack.adminToken, Date.now() - 13 * 3_600_000).value],
-      ['a cookie signed with another admin token', () => signSession(`${stack.adminToken}-old`).value],
+      ['a forged cookie', () => `v2.${epoch()}.${Date.now() + 3_600_000}.AAAAAAAAAAAAAAAAAAAAAA.${'A'.repeat(43)}`],
+      ['an expired cookie', () => signSession(stack.adminToken, epoch(), Date.now() - 13 * 3_600_000).value],
+      ['a cookie signed with another admin token', () => signSession(`${stack.adminToken}-old`, epoch()).value],
+      ['a cookie of an earlier epoch (before a sign-out)', () => signSession(stack.adminToken, 'an-earlier-epoch-AAAAAA').value],
     ];
 
     it.each(cookies)('pages redirect to sign-in with %s', async (_what, cookie) => {
@@ -230,6 +234,8 @@ describe('operator dashboard', () => {
 
     // Sign out: the dashboard and its API refuse the browser again, and a copy of the cookie too.
     const copied = sessionCookie!.value;
+    // The dashboard (charts, live updates, every console page visited) worked under its Content-Security-Policy.
+    expect(await cspViolations(page)).toEqual([]);
     await page.click('[data-testid="sign-out"]');
     await page.waitForURL('**/dashboard/login');
     expect((await browser.context.cookies(`${stack.webUrl}/dashboard`)).find((c) => c.name === SESSION_COOKIE)).toBeUndefined();
@@ -334,6 +340,68 @@ describe('operator dashboard', () => {
     await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'DELETE', headers: { cookie } });
   });
 
+  it('believes no X-Forwarded-Host from a browser: a cross-origin change that claims our host is refused', async () => {
+    const signIn = await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: stack.adminToken }) });
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    const forged = await fetch(`${stack.webUrl}/dashboard/api/streams`, {
+      method: 'POST',
+      headers: { cookie, origin: 'http://evil.test', 'x-forwarded-host': 'evil.test', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'csrf-forwarded' }),
+    });
+    expect(forged.status).toBe(400);
+    const list = (await (await stack.adminFetch('/api/streams')).json()) as Array<{ name: string }>;
+    expect(list.map((s) => s.name)).not.toContain('csrf-forwarded');
+
+    // Signing out is a change too: another origin cannot end the operator's session.
+    const crossSignOut = await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'DELETE', headers: { cookie, origin: stack.ingestUrl } });
+    expect(crossSignOut.status).toBe(400);
+    expect(await crossSignOut.json()).toMatchObject({ code: 'bad_request', detail: expect.stringContaining('Cross-origin') });
+    expect((await fetch(`${stack.webUrl}/dashboard/api/streams`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'DELETE', headers: { cookie, origin: stack.webUrl } })).status).toBe(204);
+  });
+
+  it('keeps a signed-out cookie invalid after the web restarts', async () => {
+    const signIn = await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: stack.adminToken }) });
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(`${stack.webUrl}/dashboard/api/streams`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'DELETE', headers: { cookie } })).status).toBe(204);
+    expect((await fetch(`${stack.webUrl}/dashboard/api/streams`, { headers: { cookie } })).status).toBe(401);
+    await stack.restart('web');
+    // A copy of the cookie kept by someone else stays dead, in the API and on pages.
+    const api = await fetch(`${stack.webUrl}/dashboard/api/streams`, { headers: { cookie } });
+    expect(api.status).toBe(401);
+    const pageRes = await fetch(`${stack.webUrl}/dashboard`, { redirect: 'manual', headers: { cookie } });
+    expect(pageRes.status).toBe(303);
+    // The revocation is kept in the data directory, readable by its owner only.
+    const epoch = statSync(join(stack.dataDir, 'web-session-epoch'));
+    expect(epoch.mode & 0o777).toBe(0o600);
+    // Signing in again works.
+    const again = await fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: stack.adminToken }) });
+    expect(again.status).toBe(204);
+    const fresh = again.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(`${stack.webUrl}/dashboard/api/streams`, { headers: { cookie: fresh } })).status).toBe(200);
+  });
+
+  it('throttles sign-in by socket address: a rotating X-Forwarded-For neither escapes the limit nor locks the operator out', async () => {
+    const statuses: number[] = [];
+    // 110 wrong guesses from 127.0.0.2, each claiming another address (above the 100/min global brake).
+    for (let i = 0; i < 110; i++) {
+      const res = await requestFrom('127.0.0.2', `${stack.webUrl}/dashboard/api/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': `198.51.100.${i % 250}`, 'x-real-ip': `203.0.113.${i % 250}` },
+        body: JSON.stringify({ secret: `guess-${i}` }),
+      });
+      statuses.push(res.status);
+    }
+    const refused = statuses.filter((s) => s === 403).length;
+    console.log(`[e2e] sign-in from 127.0.0.2 with a rotating X-Forwarded-For: ${refused} × 403, then ${statuses.filter((s) => s === 429).length} × 429`);
+    expect(refused).toBe(10);
+    expect(statuses.slice(10).every((s) => s === 429)).toBe(true);
+    // The operator, from another address, is not locked out.
+    const operator = await requestFrom('127.0.0.1', `${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: stack.adminToken }) });
+    expect(operator.status).toBe(204);
+  });
+
   // Last: it locks 127.0.0.1 out of sign-in for a minute.
   it('rate-limits failed sign-ins per address with a clear message', async () => {
     const attempt = () => fetch(`${stack.webUrl}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: 'guess' }) });
@@ -347,6 +415,19 @@ describe('operator dashboard', () => {
     expect(right.status).toBe(429);
   });
 });
+
+/** A request from a given loopback source address (fetch cannot choose one). */
+function requestFrom(localAddress: string, url: string, init: { method: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method, headers: init.headers, localAddress, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
 
 async function exerciseTranscoder(page: Page, stack: Stack): Promise<void> {
   const job = page.locator('[data-testid="job-studio"]');

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchBrowser, type TestBrowser } from '../support/browser';
+import { cspViolations, launchBrowser, type TestBrowser } from '../support/browser';
 import { waitForAdvancingVideo } from '../support/playback';
 import { pollUntil } from '../support/poll';
 import { startStack, type Stack } from '../support/stack';
@@ -183,12 +183,71 @@ describe('/watch over LL-HLS', () => {
     expect(await protocols.textContent()).toBe('WebRTC 0 · HLS 1');
     expect(await dashboard.textContent(`[data-testid="stream-${stream.name}"] [data-testid="stat-viewers"]`)).toBe('1');
     await dashboard.locator(`[data-testid="stream-${stream.name}"]`).screenshot({ path: join(artifacts, 'dashboard-hls-viewers.png') });
+    // hls.js (its worker, MSE blob URLs, fetches) and the dashboard worked under their Content-Security-Policy.
+    expect(await cspViolations(page)).toEqual([]);
+    expect(await cspViolations(dashboard)).toEqual([]);
     await dashboard.close();
 
     await page.close();
     const closed = Date.now();
     await pollUntil('the HLS viewer to be forgotten after the page closed', async () => (await hlsViewers()) === 0, { timeoutMs: 10_000, intervalMs: 200 });
     console.log(`[e2e] HLS viewers: ${watching} while the page played; 0 again ${Date.now() - closed} ms after it closed (window 6 s)`);
+  });
+
+  it("goes straight to HLS, saying why, when the browser cannot decode the stream's codec over WebRTC", async () => {
+    const page = await browser.context.newPage();
+    // What Debian's Firefox without OpenH264 reports: no H.264 among the codecs it can receive.
+    // (Only the capability is taken away: before the check, this page played WebRTC as usual.)
+    await page.addInitScript(() => {
+      const original = RTCRtpReceiver.getCapabilities.bind(RTCRtpReceiver);
+      RTCRtpReceiver.getCapabilities = (kind: string) => {
+        const capabilities = original(kind);
+        if (capabilities && kind === 'video') capabilities.codecs = capabilities.codecs.filter((codec) => codec.mimeType.toLowerCase() !== 'video/h264');
+        return capabilities;
+      };
+    });
+    const live = (await (await fetch(`${stack.webUrl}/api/streams/live`)).json()) as Array<{ name: string; video: { codec: string } | null }>;
+    expect(live.find((s) => s.name === stream.name)?.video?.codec).toBe('H264');
+    const modes = await traceModes(page);
+    await page.goto(`${stack.webUrl}/watch/${stream.name}`);
+    const switched = await waitForPlayer(page, 'the switch to HLS', (d) => d.mode === 'hls', 10_000);
+    expect(switched.fallback).toBe('codec_unsupported');
+    await waitForPlayer(page, 'HLS live', (d) => d.state === 'live', 30_000);
+    await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 15 });
+    const trace = await modes();
+    const tried = trace['webrtc:connecting'] ?? 0;
+    const switchedAt = Math.min(...Object.entries(trace).filter(([k]) => k.startsWith('hls:')).map(([, t]) => t));
+    const listTimes = await page.evaluate(() => (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((e) => e.name.includes('/api/streams/live') || e.name.includes('/whep/')).map((e) => `${e.name.split('/').slice(3).join('/')} ${Math.round(e.startTime)}→${Math.round(e.responseEnd)}`));
+    console.log(`[e2e] no H.264 receiver: switched to HLS ${switchedAt - tried} ms after the player started (${JSON.stringify(trace)}); ${listTimes.join(', ')}`);
+    // Straight there: WebRTC never played a frame (the live list, which names the codec, answers
+    // before a WHEP session gets its first keyframe), and the reason is the codec, not a failed
+    // offer (a 406 would say webrtc_error, after a ~2 s detour on an idle machine).
+    expect(Object.keys(trace)).not.toContain('webrtc:live');
+    expect(await page.textContent('[data-testid="delivery"]')).toContain("cannot decode the stream's video codec");
+    await page.close();
+  });
+
+  it('serves the site proxy\'s HLS to a player on another origin (CORS as the origin sends it)', async () => {
+    const page = await browser.context.newPage();
+    // Another origin: the ingest's port. Its page fetches the web origin's /hls, as a player embedded elsewhere would.
+    await page.goto(`${stack.ingestUrl}/healthz`);
+    const result = await page.evaluate(async ({ webUrl, name }) => {
+      const master = await fetch(`${webUrl}/hls/${name}/index.m3u8`);
+      const text = await master.text();
+      const rendition = text.split('\n').find((l) => l.endsWith('index.m3u8'))!;
+      const media = await fetch(`${webUrl}/hls/${name}/${rendition}`);
+      const playlist = await media.text();
+      const part = playlist.split('\n').find((l) => l.startsWith('#EXT-X-PART:'))?.match(/URI="([^"]+)"/)?.[1];
+      const bytes = part ? (await (await fetch(`${webUrl}/hls/${name}/${rendition.replace(/index\.m3u8$/, '')}${part}`)).arrayBuffer()).byteLength : 0;
+      const missing = await fetch(`${webUrl}/hls/no-such-stream/index.m3u8`);
+      return { origin: location.origin, master: master.status, media: media.status, partBytes: bytes, missing: missing.status, missingCode: ((await missing.json()) as { code: string }).code };
+    }, { webUrl: stack.webUrl, name: stream.name });
+    expect(result.origin).not.toBe(stack.webUrl);
+    expect(result).toMatchObject({ master: 200, media: 200, missing: 404, missingCode: 'stream_not_found' });
+    expect(result.partBytes).toBeGreaterThan(0);
+    const headers = (await fetch(`${stack.webUrl}/hls/${stream.name}/index.m3u8`, { headers: { origin: 'https://player.example' } })).headers;
+    expect(headers.get('access-control-allow-origin')).toBe('*');
+    await page.close();
   });
 
   it('does not make WebRTC viewers download hls.js', async () => {
@@ -322,6 +381,24 @@ describe('the /hls proxy on the web origin', () => {
     const sorted = [...overheads].sort((a, b) => a - b);
     console.log(`[e2e] /hls proxy on blocking reloads: direct answered after ${median(waits).toFixed(0)} ms (median wait for the next part); proxy added median ${median(overheads).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms over ${overheads.length} reloads`);
     expect(median(overheads)).toBeLessThan(50);
+  });
+});
+
+describe('the HLS viewer count', () => {
+  it('cannot be inflated by writing X-Forwarded-For, through the site proxy or to the origin from loopback', async () => {
+    const master = await (await fetch(`${stack.transcoderUrl}/hls/${stream.name}/index.m3u8`)).text();
+    const rendition = master.split('\n').find((l) => l.endsWith('index.m3u8'))!;
+    const before = await hlsViewers();
+    for (let i = 0; i < 60; i++) {
+      const base = i % 2 === 0 ? stack.webUrl : stack.transcoderUrl;
+      const res = await fetch(`${base}/hls/${stream.name}/${rendition}`, { headers: { 'x-forwarded-for': `198.51.100.${i}`, 'user-agent': 'spoofer' } });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    const after = await hlsViewers();
+    console.log(`[e2e] 60 media playlist requests with 60 different X-Forwarded-For (half via the site proxy, half to the origin on loopback): HLS viewers ${before} → ${after}`);
+    // This test process is one client (one address, one User-Agent), whichever way it came.
+    expect(after - before).toBeLessThanOrEqual(1);
   });
 });
 

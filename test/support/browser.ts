@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.ONAIR_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -35,6 +35,12 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrows
       ...extraArgs,
     ],
   });
+  // Every page records what its Content-Security-Policy blocked (read with cspViolations()).
+  await context.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { __cspViolations: string[] }).__cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.effectiveDirective} blocked ${event.blockedURI || '(inline)'}${event.sample ? ` (${event.sample.slice(0, 60)})` : ''}`));
+  });
   return {
     context,
     async close() {
@@ -42,4 +48,9 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrows
       rmSync(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** What the page's Content-Security-Policy blocked since it loaded (see launchBrowser). */
+export function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __cspViolations?: string[] }).__cspViolations ?? []);
 }

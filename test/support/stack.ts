@@ -77,7 +77,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     { name: 'ingest', args: tsx('apps/ingest/src/main.ts'), cwd: root, health: `${ingestUrl}/healthz` },
     ...(options.transcoder ? [{ name: 'transcoder', args: tsx('apps/transcoder/src/main.ts'), cwd: root, health: `${transcoderUrl}/healthz` }] : []),
     ...(options.web
-      ? [{ name: 'web', args: [process.execPath, join(root, 'node_modules/next/dist/bin/next'), 'start', '-H', '127.0.0.1', '-p', String(webPort)], cwd: join(root, 'apps/web'), health: webUrl }]
+      ? [{ name: 'web', args: tsx('server/main.ts'), cwd: join(root, 'apps/web'), health: webUrl }]
       : []),
   ];
   if (options.web && !existsSync(join(root, 'apps/web/.next/BUILD_ID'))) {

@@ -47,7 +47,7 @@ export interface TranscoderOverrides {
 export function createTranscoder(config: TranscoderConfig, log: Logger, overrides: TranscoderOverrides = {}): Transcoder {
   const adminToken = resolveAdminToken(config.dataDir, config.adminToken).token;
   const profiles = new ProfileStore(config.dbPath);
-  const origin = new HlsOrigin();
+  const origin = new HlsOrigin({ trustedProxies: config.trustedProxies, adminToken });
   const ports = new UdpPortAllocator({ min: config.rtpPorts[0], max: config.rtpPorts[1] });
   const ingest = config.redisUrl
     ? new ClusterIngestClient({ baseUrl: config.ingestUrl, adminToken, owner: config.id, log, redisUrl: config.redisUrl })

@@ -39,6 +39,14 @@ describe('loadTranscoderConfig', () => {
     );
   });
 
+  it('reads ONAIR_TRUSTED_PROXIES (nobody by default) and names what it cannot read', () => {
+    expect(loadTranscoderConfig({}).trustedProxies.isEmpty).toBe(true);
+    const config = loadTranscoderConfig({ ONAIR_TRUSTED_PROXIES: '10.0.0.0/8, 2001:db8::/32' });
+    expect(config.trustedProxies.trusts('10.1.1.1')).toBe(true);
+    expect(config.trustedProxies.trusts('127.0.0.1')).toBe(false);
+    expect(() => loadTranscoderConfig({ ONAIR_TRUSTED_PROXIES: 'cdn.example' })).toThrow(/ONAIR_TRUSTED_PROXIES: "cdn\.example"/);
+  });
+
   it.each(['100-200', '40000-40000', '50000-70000'])('rejects the RTP port range %s', (range) => {
     expect(() => loadTranscoderConfig({ ONAIR_TRANSCODER_RTP_PORTS: range })).toThrow(/ONAIR_TRANSCODER_RTP_PORTS/);
   });

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseConfig } from '@onair/service/config';
+import { TrustedProxies } from '@onair/shared/trusted-proxies';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -42,6 +43,8 @@ const envSchema = z
       .string()
       .regex(/^[A-Za-z0-9@._:-]{1,128}$/, 'must be 1–128 of A–Z a–z 0–9 @ . _ : -')
       .optional(),
+    /** Proxies whose X-Forwarded-For is believed for the HLS viewer count (IPs, CIDR blocks, `loopback`). Default: none. */
+    ONAIR_TRUSTED_PROXIES: z.string().default(''),
   })
   .passthrough();
 
@@ -59,6 +62,8 @@ export interface TranscoderConfig {
   corsOrigin: string;
   /** See ONAIR_TRANSCODER_ID; default `transcoder@<hostname>`. */
   id: string;
+  /** Whose X-Forwarded-For the HLS viewer count believes (the site's own proxy proves itself apart from this). */
+  trustedProxies: TrustedProxies;
   /** `<dataDir>/transcoder.db` */
   dbPath: string;
   /** `<dataDir>/hls`: one directory per stream. */
@@ -70,6 +75,12 @@ export function loadTranscoderConfig(env: NodeJS.ProcessEnv = process.env): Tran
   const [min, max] = raw.ONAIR_TRANSCODER_RTP_PORTS.split('-').map(Number) as [number, number];
   if (!(min >= 1024 && max <= 65535 && min + 1 <= max)) {
     throw new ConfigError('Invalid configuration:\n  ONAIR_TRANSCODER_RTP_PORTS: must be within 1024-65535, low-high, with room for a port pair');
+  }
+  let trustedProxies: TrustedProxies;
+  try {
+    trustedProxies = TrustedProxies.parse(raw.ONAIR_TRUSTED_PROXIES);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ONAIR_TRUSTED_PROXIES: ${(error as Error).message}`);
   }
   const dataDir = resolve(raw.ONAIR_DATA_DIR);
   return {
@@ -84,6 +95,7 @@ export function loadTranscoderConfig(env: NodeJS.ProcessEnv = process.env): Tran
     rtpPorts: [min, max],
     corsOrigin: raw.ONAIR_CORS_ORIGIN,
     id: raw.ONAIR_TRANSCODER_ID ?? `transcoder@${hostname().replace(/[^A-Za-z0-9@._:-]/g, '-').slice(0, 100) || 'localhost'}`,
+    trustedProxies,
     dbPath: resolve(dataDir, 'transcoder.db'),
     hlsDir: resolve(dataDir, 'hls'),
   };

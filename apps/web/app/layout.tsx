@@ -1,4 +1,5 @@
 import type { Metadata, Viewport } from 'next';
+import { connection } from 'next/server';
 import type { ReactNode } from 'react';
 import { SiteHeader } from '../components/site-header';
 import './globals.css';
@@ -13,7 +14,10 @@ export const viewport: Viewport = {
   colorScheme: 'dark',
 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  // Every page is rendered per request: its scripts carry that response's CSP nonce (proxy.ts);
+  // a page prerendered at build time would have none, and the browser would block it.
+  await connection();
   return (
     <html lang="en">
       <body>

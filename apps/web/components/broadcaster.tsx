@@ -4,9 +4,10 @@
  * The browser broadcaster: choose camera / screen / microphone, preview, stream key, go live
  * over WHIP (through the web origin's /whip) or WebTransport (Media over QUIC, WebCodecs; it
  * falls back to WHIP by itself when QUIC cannot be used and says why), outgoing figures, stop.
- * URL: `?key=` prefills the key, `?autostart=1` goes live as soon as the camera is open,
- * `?stream=` names the stream so the page can show its watch link, `?transport=whip|webtransport`
- * picks the way in.
+ * URL: `?key=` prefills the key, and the page says which stream it goes live on (looked up by the
+ * server, `target`) with its watch link; `?transport=whip|webtransport` picks the way in. Going
+ * live always takes a click on Go live: a link that started the camera streaming by itself
+ * (`?autostart=1`, now ignored) let anyone who could send someone a link put their camera on air.
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
@@ -14,6 +15,7 @@ import { formatBitrate, formatDuration, formatFps, formatMs, formatResolution } 
 import { acquireMedia, describeMediaError, listDevices, stopTracks, type DeviceLists, type SourceChoice, type VideoSource } from '../lib/media-sources';
 import { parseTransport, type Broadcast, type BroadcastFigures, type BroadcastStatus, type BroadcastTransport } from '../lib/broadcast-status';
 import { MoqBroadcast } from '../lib/moq/moq-broadcast';
+import type { KeyTarget } from '../lib/server/stream-for-key';
 import { WhipBroadcast } from '../lib/whip-broadcast';
 
 const KEY_STORAGE = 'onair.streamKey';
@@ -28,12 +30,18 @@ const STATE_LABEL: Record<BroadcastStatus['state'], string> = {
   error: 'Error',
 };
 
-export function Broadcaster() {
+export interface BroadcasterProps {
+  /** The key the page's link carried (`?key=`), if any. */
+  linkKey?: string | null;
+  /** Which stream `linkKey` goes live on, as the server found it; null without a key in the link. */
+  target?: KeyTarget | null;
+}
+
+export function Broadcaster({ linkKey = null, target = null }: BroadcasterProps) {
   const previewRef = useRef<HTMLVideoElement>(null);
   const mediaRef = useRef<MediaStream | null>(null);
   const broadcastRef = useRef<Broadcast | null>(null);
   const choiceRef = useRef<SourceChoice>({ video: 'camera', cameraId: '', micId: '' });
-  const autostartRef = useRef(false);
 
   const [choice, setChoice] = useState<SourceChoice>(choiceRef.current);
   const [devices, setDevices] = useState<DeviceLists>({ cameras: [], mics: [] });
@@ -43,7 +51,6 @@ export function Broadcaster() {
   const [streamKey, setStreamKey] = useState('');
   const [showKey, setShowKey] = useState(false);
   const [remember, setRemember] = useState(false);
-  const [streamName, setStreamName] = useState<string | null>(null);
   const [status, setStatus] = useState<BroadcastStatus>({ state: 'idle', detail: null, code: null });
   const [stats, setStats] = useState<BroadcastFigures | null>(null);
   const [transport, setTransport] = useState<BroadcastTransport>(DEFAULT_TRANSPORT);
@@ -141,39 +148,29 @@ export function Broadcaster() {
     setStatus({ state: 'idle', detail: null, code: null });
   }, []);
 
-  // First visit: URL parameters, remembered key, open the default camera and microphone.
+  // First visit: the link's key or a remembered one, open the default camera and microphone (a
+  // preview only: nothing leaves the browser until Go live is pressed).
   useEffect(() => {
-    const params = new URLSearchParams(window.location.search);
-    const fromUrl = params.get('key');
     let stored: string | null = null;
     try {
       stored = window.localStorage.getItem(KEY_STORAGE);
     } catch {
       // storage disabled
     }
-    const key = fromUrl ?? stored ?? '';
-    setStreamKey(key);
+    setStreamKey(linkKey ?? stored ?? '');
     setRemember(stored !== null);
-    setStreamName(params.get('stream'));
-    const chosen = parseTransport(params.get('transport'));
+    const chosen = parseTransport(new URLSearchParams(window.location.search).get('transport'));
     if (chosen) {
       transportRef.current = chosen;
       setTransport(chosen);
     }
     setOrigin(window.location.origin);
-    const autostart = params.get('autostart') === '1';
-    let cancelled = false;
-    void switchMedia(choiceRef.current).then((stream) => {
-      if (cancelled || !stream || !autostart || !key || autostartRef.current) return;
-      autostartRef.current = true;
-      goLive(key);
-    });
+    void switchMedia(choiceRef.current);
     const onDeviceChange = () => void listDevices().then(setDevices);
     navigator.mediaDevices?.addEventListener?.('devicechange', onDeviceChange);
     const onPageHide = () => void broadcastRef.current?.stop();
     window.addEventListener('pagehide', onPageHide);
     return () => {
-      cancelled = true;
       navigator.mediaDevices?.removeEventListener?.('devicechange', onDeviceChange);
       window.removeEventListener('pagehide', onPageHide);
       void broadcastRef.current?.stop();
@@ -181,7 +178,7 @@ export function Broadcaster() {
       stopTracks(mediaRef.current);
       mediaRef.current = null;
     };
-  }, [switchMedia, goLive]);
+  }, [switchMedia, linkKey]);
 
   // Closing the tab ends the broadcast: ask first while on air.
   useEffect(() => {
@@ -220,6 +217,9 @@ export function Broadcaster() {
   };
   const hasVideo = (media?.getVideoTracks().length ?? 0) > 0;
   const badgeClass = status.state === 'live' ? 'badge badge--live' : status.state === 'error' ? 'badge badge--error' : status.state === 'idle' ? 'badge badge--muted' : 'badge badge--warn';
+  // What the server found applies to the link's key only, not to one typed over it.
+  const shownTarget = target && linkKey !== null && streamKey.trim() === linkKey.trim() ? target : null;
+  const streamName = shownTarget?.status === 'found' ? shownTarget.stream : null;
   const watchPath = streamName ? `/watch/${encodeURIComponent(streamName)}` : null;
 
   return (
@@ -351,6 +351,20 @@ export function Broadcaster() {
           Remember the key on this device
         </label>
 
+        {shownTarget && (
+          <p className={`notice${shownTarget.status === 'unknown' ? ' notice--error' : ''}`} data-testid="broadcast-target" data-stream={streamName ?? ''}>
+            {shownTarget.status === 'found' ? (
+              <>
+                This key goes live on stream <strong>{shownTarget.stream}</strong>. Nothing is sent until you press Go live.
+              </>
+            ) : shownTarget.status === 'unknown' ? (
+              'This key does not match any stream: check the link you were given.'
+            ) : (
+              'Could not check which stream this key belongs to (the server is busy or restarting).'
+            )}
+          </p>
+        )}
+
         <div className="studio__actions">
           {active ? (
             // Distinct keys: React must not reuse this <button> as the submit button below, or the
@@ -366,7 +380,7 @@ export function Broadcaster() {
         </div>
 
         {watchPath && (
-          <div className="watch-link">
+          <div className="watch-link" data-testid="watch-link">
             Viewers watch at <Link href={watchPath}>{watchPath}</Link>
           </div>
         )}

@@ -13,6 +13,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { InboundSummary } from '@onair/shared/webrtc-client-stats';
 import type { PlaybackInfo, PlaybackMode, PlaybackModeKind, PlaybackStatus, PlaybackTiming } from '../lib/playback';
+import { canReceiveVideoCodec, videoReceiverCapabilities } from '../lib/codec-support';
 import { FALLBACK_REASON_TEXT, FallbackPolicy, type FallbackReason, type ModePreference } from '../lib/playback-fallback';
 import { latencyLabel, modeLabel } from '../lib/playback-label';
 import { startHlsPlayback } from '../lib/hls-playback';
@@ -27,6 +28,11 @@ export interface PlayerProps {
   preference?: ModePreference;
   /** Base URL of the HLS origin ('' = this site, proxied); see `lib/hls-url.ts`. */
   hlsBase?: string;
+  /**
+   * The stream's video codec as the public live list reports it (`H264`, `VP8`), when known. A
+   * browser that cannot receive it over WebRTC goes straight to HLS (`data-fallback="codec_unsupported"`).
+   */
+  videoCodec?: string | null;
   /** Called with every status change (the watch page shows it beside the player). */
   onStatus?(status: PlaybackStatus): void;
   /** Called when the delivery changes: `WebRTC`, `HLS · 480p · 1.2 Mbps`, and why HLS if it was a fallback. */
@@ -43,7 +49,7 @@ const STATE_LABEL: Record<PlaybackStatus['state'], string> = {
 
 const NO_INFO: PlaybackInfo = { rendition: null, latencySec: null, native: false };
 
-export function Player({ stream, preference = 'auto', hlsBase = '', onStatus, onDelivery }: PlayerProps) {
+export function Player({ stream, preference = 'auto', hlsBase = '', videoCodec = null, onStatus, onDelivery }: PlayerProps) {
   const containerRef = useRef<HTMLDivElement>(null);
   const videoRef = useRef<HTMLVideoElement>(null);
   const [mode, setMode] = useState<PlaybackModeKind>(preference === 'hls' ? 'hls' : 'webrtc');
@@ -67,6 +73,8 @@ export function Player({ stream, preference = 'auto', hlsBase = '', onStatus, on
   onStatusRef.current = onStatus;
   const onDeliveryRef = useRef(onDelivery);
   onDeliveryRef.current = onDelivery;
+  /** Asks the current WebRTC mode's fallback policy now (null while on HLS or pinned). */
+  const checkFallbackRef = useRef<((observe?: (policy: FallbackPolicy) => void) => void) | null>(null);
 
   useEffect(() => {
     const video = videoRef.current;
@@ -85,7 +93,11 @@ export function Player({ stream, preference = 'auto', hlsBase = '', onStatus, on
         setStatus(next);
         onStatusRef.current?.(next);
       },
-      onStats: setStats,
+      onStats: (next: InboundSummary) => {
+        // Frames decoding is WebRTC working even before one is rendered (a busy machine).
+        policy?.observeFramesDecoded(next.framesDecoded, performance.now());
+        setStats(next);
+      },
       onTiming: (next: PlaybackTiming) => {
         policy?.observeTransport(next.connectedMs !== null);
         setTiming(next);
@@ -108,13 +120,17 @@ export function Player({ stream, preference = 'auto', hlsBase = '', onStatus, on
         callbacks,
       });
       if (policy) {
-        policyTimer = setInterval(() => {
+        const check = (observe?: (p: FallbackPolicy) => void) => {
+          observe?.(policy);
           const reason = policy.decide(performance.now(), webrtcAvailable);
           if (!reason || pinnedRef.current) return;
           clearInterval(policyTimer);
+          checkFallbackRef.current = null;
           setFallback(reason);
           setMode('hls');
-        }, 250);
+        };
+        checkFallbackRef.current = check;
+        policyTimer = setInterval(check, 250);
       }
     }
     // Leaving the page (tab closed, navigation away): DELETE the session with a keepalive request.
@@ -127,12 +143,20 @@ export function Player({ stream, preference = 'auto', hlsBase = '', onStatus, on
     window.addEventListener('pageshow', onPageShow);
     return () => {
       clearInterval(policyTimer);
+      checkFallbackRef.current = null;
       window.removeEventListener('pagehide', onPageHide);
       window.removeEventListener('pageshow', onPageShow);
       playback?.stop();
     };
     // `pinned` is read through a ref: pinning the mode that is playing does not restart it.
   }, [stream, mode, generation]);
+
+  // The stream's codec against what this browser can receive over WebRTC: known as soon as the
+  // live list answers (in parallel with the first WHEP offer), and again if a new publisher
+  // brings another codec.
+  useEffect(() => {
+    checkFallbackRef.current?.((policy) => policy.observeVideoCodec(canReceiveVideoCodec(videoCodec, videoReceiverCapabilities())));
+  }, [videoCodec, mode, generation]);
 
   const toggleMute = useCallback(() => {
     const video = videoRef.current;

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { SITE_PROXY_HEADER, siteProxyToken } from '@onair/service/site-proxy';
+import { markForwardedHeadersVerified } from './forwarded';
 import { proxyHls, transcoderBaseUrl } from './hls-proxy';
 
 const env = { ONAIR_TRANSCODER_URL: 'http://transcoder.test:8090' };
@@ -43,20 +45,65 @@ describe('proxyHls', () => {
     expect((await reader.read()).done).toBe(true);
   });
 
-  it('passes X-Forwarded-For and User-Agent upstream (the transcoder counts viewers by them), not cookies', async () => {
+  it('passes the client address the web server vouched for, with the site proxy proof, and User-Agent upstream (the transcoder counts viewers by them), not cookies', async () => {
     let sent: Headers | undefined;
     const fetchImpl = (async (_url: URL, init: RequestInit) => {
       sent = new Headers(init.headers);
       return new Response('#EXTM3U\n', { status: 200 });
     }) as typeof fetch;
-    const request = new Request('http://web.test/hls/demo/720p/index.m3u8', {
-      headers: { 'x-forwarded-for': '203.0.113.5', 'user-agent': 'Mozilla/5.0 Safari', cookie: 'onair_session=secret', authorization: 'Bearer x' },
-    });
-    await proxyHls(request, ['demo', '720p', 'index.m3u8'], { env, fetch: fetchImpl });
-    expect(sent?.get('x-forwarded-for')).toBe('203.0.113.5');
+    const request = () =>
+      new Request('http://web.test/hls/demo/720p/index.m3u8', {
+        headers: { 'x-forwarded-for': '203.0.113.5', 'user-agent': 'Mozilla/5.0 Safari', cookie: 'onair_session=secret', authorization: 'Bearer x' },
+      });
+    const withToken = { ...env, ONAIR_ADMIN_TOKEN: 'at_admin-token-for-tests-0123' };
+    // Run without the web server (plain `next start`): X-Forwarded-For is whatever the browser
+    // wrote, so neither it nor the proof goes upstream — the transcoder counts the proxy itself.
+    await proxyHls(request(), ['demo', '720p', 'index.m3u8'], { env: withToken, fetch: fetchImpl });
+    expect(sent?.get('x-forwarded-for')).toBeNull();
+    expect(sent?.get(SITE_PROXY_HEADER)).toBeNull();
     expect(sent?.get('user-agent')).toBe('Mozilla/5.0 Safari');
+    // Behind the web server, X-Forwarded-For is the one address it found by the trusted-proxy rule.
+    markForwardedHeadersVerified();
+    await proxyHls(request(), ['demo', '720p', 'index.m3u8'], { env: withToken, fetch: fetchImpl });
+    expect(sent?.get('x-forwarded-for')).toBe('203.0.113.5');
+    expect(sent?.get(SITE_PROXY_HEADER)).toBe(siteProxyToken(withToken.ONAIR_ADMIN_TOKEN));
     expect(sent?.get('cookie')).toBeNull();
     expect(sent?.get('authorization')).toBeNull();
+    // Without an admin token there is no proof to give.
+    await proxyHls(request(), ['demo', '720p', 'index.m3u8'], { env, fetch: fetchImpl });
+    expect(sent?.get(SITE_PROXY_HEADER)).toBeNull();
+  });
+
+
+  it('sends the CORS headers the origin sends, so a player on another page can read it; its own errors too', async () => {
+    const originCors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'Authorization, Content-Type', 'access-control-expose-headers': '', 'access-control-max-age': '600' };
+    let method: string | undefined;
+    const fetchImpl = (async (_url: URL, init: RequestInit) => {
+      method = init.method;
+      if (init.method === 'OPTIONS') return new Response(null, { status: 204, headers: { ...originCors, allow: 'GET, OPTIONS', 'access-control-allow-methods': 'GET, OPTIONS' } });
+      return new Response('#EXTM3U\n', { status: 200, headers: { 'content-type': 'application/vnd.apple.mpegurl', ...originCors } });
+    }) as typeof fetch;
+    const playlist = await proxyHls(new Request('http://web.test/hls/demo/index.m3u8', { headers: { origin: 'https://player.example' } }), ['demo', 'index.m3u8'], { env, fetch: fetchImpl });
+    expect(playlist.status).toBe(200);
+    expect(playlist.headers.get('access-control-allow-origin')).toBe('*');
+    expect(playlist.headers.get('access-control-max-age')).toBe('600');
+    // A preflight (a player sending a header that is not CORS-safelisted) reaches the origin.
+    const preflight = await proxyHls(new Request('http://web.test/hls/demo/index.m3u8', { method: 'OPTIONS', headers: { origin: 'https://player.example', 'access-control-request-method': 'GET' } }), ['demo', 'index.m3u8'], { env, fetch: fetchImpl });
+    expect(method).toBe('OPTIONS');
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('GET, OPTIONS');
+    // The proxy's own answers: a refused path, the origin down.
+    const refused = await proxyHls(new Request('http://web.test/hls/x'), ['x'], { env, fetch: fetchImpl });
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+    const down = await proxyHls(new Request('http://web.test/hls/demo/index.m3u8'), ['demo', 'index.m3u8'], {
+      env,
+      fetch: (async () => {
+        throw new TypeError('fetch failed');
+      }) as unknown as typeof fetch,
+    });
+    expect(down.status).toBe(502);
+    expect(down.headers.get('access-control-allow-origin')).toBe('*');
   });
 
   it('aborts the upstream request when the browser goes away', async () => {

@@ -7,22 +7,46 @@
  * - the body is streamed, never buffered, and the upstream request is aborted when the browser
  *   goes away (hls.js cancels blocked requests when it switches rendition);
  * - `fetch` (undici) keeps connections to the transcoder alive, so a reload costs no handshake;
- * - `X-Forwarded-For` (the browser's address as Next sees it: Next sets it from the socket when
- *   the request has none) and `User-Agent` go upstream: the transcoder counts HLS viewers by
- *   them, trusting the forwarded address only from loopback.
+ * - the viewer's address and `User-Agent` go upstream: the transcoder counts HLS viewers by them.
+ *   The address is the one the web server vouched for (lib/forwarded.ts: the socket's, or a
+ *   trusted proxy's word), sent as `X-Forwarded-For` with the site proxy's proof
+ *   (@onair/service/site-proxy, derived from the admin token), which is what makes the transcoder
+ *   believe it; a browser's own `X-Forwarded-For` never goes through.
  *
  * Deployments with a CDN in front of the origin set `ONAIR_HLS_PUBLIC_URL` and the player skips
  * this proxy (see `hlsManifestUrl`). Server-only.
  */
+import { SITE_PROXY_HEADER, siteProxyToken } from '@onair/service/site-proxy';
+import { clientAddressOf } from './forwarded';
 import { problemResponse } from './ingest-proxy';
 
-/** Response headers a player or a cache needs (type, size, caching of parts and playlists). */
-const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'etag', 'last-modified', 'age', 'expires'] as const;
+/**
+ * Response headers a player or a cache needs (type, size, caching of parts and playlists), and
+ * the origin's CORS headers: the README points HLS players at this proxy, and one on another
+ * origin could not read a byte without them (the origin sends `Access-Control-Allow-Origin: *`).
+ */
+const FORWARDED_RESPONSE_HEADERS = [
+  'content-type',
+  'content-length',
+  'cache-control',
+  'etag',
+  'last-modified',
+  'age',
+  'expires',
+  'allow',
+  'access-control-allow-origin',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-expose-headers',
+  'access-control-max-age',
+] as const;
+/** On the proxy's own answers (bad path, origin down), as the origin does on its errors: any page may read why. */
+const OWN_ANSWER_CORS = { 'access-control-allow-origin': '*' };
 /**
  * Request headers worth passing: conditional requests and ranges (native players use them), and
- * who the viewer is (the transcoder's HLS viewer count).
+ * the viewer's browser (the transcoder's HLS viewer count; the address is added apart).
  */
-const FORWARDED_REQUEST_HEADERS = ['range', 'if-none-match', 'if-modified-since', 'accept', 'x-forwarded-for', 'user-agent'] as const;
+const FORWARDED_REQUEST_HEADERS = ['range', 'if-none-match', 'if-modified-since', 'accept', 'user-agent', 'origin', 'access-control-request-method', 'access-control-request-headers'] as const;
 
 /**
  * Longest an answer may take, ms. A blocking reload waits up to three target durations (3 s for
@@ -50,13 +74,20 @@ export interface HlsProxyOptions {
   fetch?: typeof fetch;
 }
 
-/** Forwards a GET/HEAD of `/hls/<segments…>` to the transcoder and streams its answer back. */
+/** `problemResponse` with the CORS header the origin would send. */
+function ownProblem(...args: Parameters<typeof problemResponse>): Response {
+  const response = problemResponse(...args);
+  for (const [name, value] of Object.entries(OWN_ANSWER_CORS)) response.headers.set(name, value);
+  return response;
+}
+
+/** Forwards a GET/HEAD (or a CORS preflight, OPTIONS) of `/hls/<segments…>` to the transcoder and streams its answer back. */
 export async function proxyHls(request: Request, segments: readonly string[], options: HlsProxyOptions = {}): Promise<Response> {
   if (segments.length < 2 || segments.length > 3 || !segments.every((s) => SEGMENT.test(s) && !s.includes('..'))) {
-    return problemResponse('not_found', 'No such HLS file.');
+    return ownProblem('not_found', 'No such HLS file.');
   }
   const base = transcoderBaseUrl(options.env);
-  if (!base) return problemResponse('internal_error', 'ONAIR_TRANSCODER_URL is not a valid http(s) URL.');
+  if (!base) return ownProblem('internal_error', 'ONAIR_TRANSCODER_URL is not a valid http(s) URL.');
   const target = new URL(`/hls/${segments.map(encodeURIComponent).join('/')}`, base);
   target.search = new URL(request.url).search;
 
@@ -65,11 +96,17 @@ export async function proxyHls(request: Request, segments: readonly string[], op
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
+  const client = clientAddressOf(request.headers);
+  const adminToken = (options.env ?? process.env).ONAIR_ADMIN_TOKEN?.trim();
+  if (client !== 'unknown' && adminToken) {
+    headers.set('x-forwarded-for', client);
+    headers.set(SITE_PROXY_HEADER, siteProxyToken(adminToken));
+  }
   const fetchImpl = options.fetch ?? fetch;
   let upstream: Response;
   try {
     upstream = await fetchImpl(target, {
-      method: request.method === 'HEAD' ? 'HEAD' : 'GET',
+      method: request.method === 'HEAD' || request.method === 'OPTIONS' ? request.method : 'GET',
       headers,
       redirect: 'manual',
       cache: 'no-store',
@@ -79,7 +116,7 @@ export async function proxyHls(request: Request, segments: readonly string[], op
   } catch (error) {
     if (request.signal.aborted) return new Response(null, { status: 499 });
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-    return problemResponse('upstream_unreachable', timedOut ? `The HLS origin did not answer within ${HLS_UPSTREAM_TIMEOUT_MS / 1000} s.` : 'The HLS origin (transcoder) is unreachable.');
+    return ownProblem('upstream_unreachable', timedOut ? `The HLS origin did not answer within ${HLS_UPSTREAM_TIMEOUT_MS / 1000} s.` : 'The HLS origin (transcoder) is unreachable.');
   }
 
   const out = new Headers();
@@ -89,6 +126,6 @@ export async function proxyHls(request: Request, segments: readonly string[], op
   }
   // Problems (404 stream_not_found, 503 not yet) are small JSON documents; keep their type.
   if (!out.has('cache-control')) out.set('cache-control', 'no-store');
-  const nullBody = upstream.status === 204 || upstream.status === 304 || request.method === 'HEAD';
+  const nullBody = upstream.status === 204 || upstream.status === 304 || request.method === 'HEAD' || request.method === 'OPTIONS';
   return new Response(nullBody ? null : upstream.body, { status: upstream.status, headers: out });
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ingestBaseUrl, proxyToIngest, rewriteLocation } from './ingest-proxy';
+import { isSiteProxy, SITE_PROXY_HEADER } from '@onair/service/site-proxy';
+import { markForwardedHeadersVerified } from './forwarded';
+import { ingestBaseUrl, MAX_PROXY_BODY_BYTES, proxyToIngest, rewriteLocation } from './ingest-proxy';
 
 describe('rewriteLocation', () => {
   it.each([
@@ -46,6 +48,20 @@ describe('proxyToIngest', () => {
     expect(response.headers.get('x-internal')).toBeNull();
   });
 
+  it('vouches for the browser\'s address with the site proxy\'s proof, so the ingest caps each visitor, not the site', async () => {
+    let seen: Headers | undefined;
+    const fetchImpl = (async (_url: URL, init: RequestInit) => {
+      seen = init.headers as Headers;
+      return new Response(null, { status: 204 });
+    }) as typeof fetch;
+    // The web server rewrites X-Forwarded-For to the socket's (or a trusted proxy's) client on every request.
+    markForwardedHeadersVerified();
+    const request = new Request('http://web.test/whep/demo', { method: 'POST', body: 'v=0', headers: { 'content-type': 'application/sdp', 'x-forwarded-for': '192.0.2.50' } });
+    await proxyToIngest(request, '/whep/demo', { env: { ...env, ONAIR_ADMIN_TOKEN: 'admin-token-0123456789abcdef' }, fetch: fetchImpl });
+    expect(seen!.get('x-forwarded-for')).toBe('192.0.2.50');
+    expect(isSiteProxy(seen!.get(SITE_PROXY_HEADER) ?? undefined, 'admin-token-0123456789abcdef')).toBe(true);
+  });
+
   it('passes problem+json errors through unchanged', async () => {
     const problem = { code: 'invalid_stream_key', status: 403, detail: 'Invalid stream key' };
     const fetchImpl = (async () => new Response(JSON.stringify(problem), { status: 403, headers: { 'content-type': 'application/problem+json' } })) as unknown as typeof fetch;
@@ -72,5 +88,52 @@ describe('proxyToIngest', () => {
     const big = await proxyToIngest(new Request('http://web.test/whip', { method: 'POST', body: 'x'.repeat(300 * 1024) }), '/whip', { env, fetch: fetchImpl });
     expect(big.status).toBe(413);
     expect(await big.json()).toMatchObject({ code: 'body_too_large' });
+  });
+});
+
+/** A chunked upload of `total` bytes, produced only as it is read; `pulled()` says how much was read. */
+function endlessBody(total: number, chunk = 64 * 1024): { stream: ReadableStream<Uint8Array>; pulled(): number } {
+  let pulled = 0;
+  const block = new Uint8Array(chunk).fill(0x61);
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled >= total) return controller.close();
+      pulled += block.length;
+      controller.enqueue(block);
+    },
+  });
+  return { stream, pulled: () => pulled };
+}
+
+describe('proxyToIngest, bodies without Content-Length', () => {
+  const env = { ONAIR_INGEST_URL: 'http://ingest.test:8080' };
+
+  it('stops reading a chunked upload at the cap and answers 413 (64 MiB offered, ≤ cap + one chunk read)', async () => {
+    let called = false;
+    const fetchImpl = (async () => {
+      called = true;
+      return new Response(null, { status: 201 });
+    }) as unknown as typeof fetch;
+    const body = endlessBody(64 * 1024 * 1024);
+    const request = new Request('http://web.test/whip', { method: 'POST', body: body.stream, duplex: 'half', headers: { 'content-type': 'application/sdp' } } as RequestInit);
+    const response = await proxyToIngest(request, '/whip', { env, fetch: fetchImpl });
+    expect(response.status).toBe(413);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(await response.json()).toMatchObject({ code: 'body_too_large', status: 413 });
+    expect(called).toBe(false);
+    expect(body.pulled()).toBeLessThanOrEqual(MAX_PROXY_BODY_BYTES + 64 * 1024 * 2);
+  });
+
+  it('forwards a chunked body under the cap whole', async () => {
+    let forwarded = 0;
+    const fetchImpl = (async (_url: URL, init: RequestInit) => {
+      forwarded = (init.body as Uint8Array).byteLength;
+      return new Response('ok', { status: 201 });
+    }) as unknown as typeof fetch;
+    const body = endlessBody(3 * 64 * 1024);
+    const request = new Request('http://web.test/whep/x', { method: 'POST', body: body.stream, duplex: 'half' } as RequestInit);
+    const response = await proxyToIngest(request, '/whep/x', { env, fetch: fetchImpl });
+    expect(response.status).toBe(201);
+    expect(forwarded).toBe(3 * 64 * 1024);
   });
 });

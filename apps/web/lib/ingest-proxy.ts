@@ -6,6 +6,9 @@
  * Server-only: imported by route handlers, never by client components.
  */
 import { OnairError, type ErrorCode } from '@onair/shared/errors';
+import { SITE_PROXY_HEADER, siteProxyToken } from '@onair/service/site-proxy';
+import { clientAddressOf } from './forwarded';
+import { readBodyWithin } from './read-body';
 
 /** Request headers the ingest needs (RFC 9725: auth, SDP/trickle content types, ETag preconditions). */
 const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'if-match', 'if-none-match', 'accept'] as const;
@@ -75,15 +78,24 @@ export async function proxyToIngest(request: Request, path: string, options: Pro
   }
   headers.set('x-forwarded-host', request.headers.get('host') ?? incoming.host);
   headers.set('x-forwarded-proto', incoming.protocol.replace(':', ''));
-  const forwardedFor = request.headers.get('x-forwarded-for');
-  if (forwardedFor) headers.set('x-forwarded-for', forwardedFor);
+  // The ingest caps sessions and POSTs per client: vouch for the browser's address with the site
+  // proxy's proof, or every visitor of the site would count as this one loopback client.
+  const client = clientAddressOf(request.headers);
+  const adminToken = (options.env ?? process.env).ONAIR_ADMIN_TOKEN?.trim();
+  if (client !== 'unknown' && adminToken) {
+    headers.set('x-forwarded-for', client);
+    headers.set(SITE_PROXY_HEADER, siteProxyToken(adminToken));
+  }
 
-  let body: ArrayBuffer | undefined;
+  let body: Uint8Array<ArrayBuffer> | undefined;
   if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') {
-    const declared = Number(request.headers.get('content-length') ?? '0');
-    if (declared > MAX_PROXY_BODY_BYTES) return problemResponse('body_too_large', `Request bodies are limited to ${MAX_PROXY_BODY_BYTES} bytes.`);
-    body = await request.arrayBuffer();
-    if (body.byteLength > MAX_PROXY_BODY_BYTES) return problemResponse('body_too_large', `Request bodies are limited to ${MAX_PROXY_BODY_BYTES} bytes.`);
+    try {
+      body = (await readBodyWithin(request, MAX_PROXY_BODY_BYTES)) as Uint8Array<ArrayBuffer>;
+    } catch (error) {
+      if (error instanceof OnairError) return problemResponse(error.code, error.message);
+      // The client went away mid-body.
+      return problemResponse('bad_request', 'The request body could not be read.');
+    }
     if (body.byteLength === 0) body = undefined;
   }
 

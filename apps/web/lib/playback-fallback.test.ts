@@ -6,15 +6,19 @@ import { describe, expect, it } from 'vitest';
 import { FallbackPolicy, parseModePreference } from './playback-fallback';
 import type { PlayerState } from './playback';
 
-/** Replays `[ms, state]` events from t=0 and returns the first time (checked every 100 ms up to `until`) the policy says switch. */
-function firstSwitch(events: Array<[number, PlayerState | 'connected' | 'new-session']>, until: number, webrtcAvailable = true): { at: number; reason: string } | null {
+/** `frames:<n>`: the session's framesDecoded as getStats reports it (about once a second). */
+type Event = PlayerState | 'connected' | 'new-session' | `frames:${number}`;
+
+/** Replays `[ms, event]` events from t=0 and returns the first time (checked every 100 ms up to `until`) the policy says switch. */
+function firstSwitch(events: Array<[number, Event]>, until: number, webrtcAvailable = true): { at: number; reason: string } | null {
   const policy = new FallbackPolicy(0);
   let next = 0;
   for (let t = 0; t <= until; t += 100) {
     while (next < events.length && events[next]![0] <= t) {
       const [at, event] = events[next++]!;
       if (event === 'connected' || event === 'new-session') policy.observeTransport(event === 'connected');
-      else policy.observe(event, at);
+      else if (event.startsWith('frames:')) policy.observeFramesDecoded(Number(event.slice(7)), at);
+      else policy.observe(event as PlayerState, at);
     }
     const reason = policy.decide(t, webrtcAvailable);
     if (reason) return { at: t, reason };
@@ -62,6 +66,40 @@ describe('FallbackPolicy', () => {
 
   it('does not fall back when the broadcaster stops (reconnecting, then offline)', () => {
     expect(firstSwitch([[0, 'connecting'], [800, 'live'], [10_000, 'reconnecting'], [12_500, 'offline']], 60_000)).toBeNull();
+  });
+
+  /** getStats samples once a second from `from` to `to`, framesDecoded rising by `perSecond`. */
+  const decoding = (from: number, to: number, perSecond = 6, start = 0): Array<[number, Event]> =>
+    Array.from({ length: Math.floor((to - from) / 1000) + 1 }, (_, i) => [from + i * 1000, `frames:${start + i * perSecond}`] as [number, Event]);
+
+  it('does not fall back while frames are decoding on a machine too busy to render them (44 frames decoded at 7 s)', () => {
+    // ICE/DTLS up late (the machine is slow), frames decoding from 2 s, no frame rendered yet.
+    expect(firstSwitch([[0, 'connecting'], ...decoding(2000, 60_000)], 60_000)).toBeNull();
+    expect(firstSwitch([[0, 'connecting'], [1500, 'connected'], ...decoding(2000, 60_000)], 60_000)).toBeNull();
+    // Was live, rendering starved (the mode says reconnecting), decoding goes on.
+    expect(firstSwitch([[0, 'connecting'], [800, 'live'], [5000, 'reconnecting'], ...decoding(5000, 60_000, 6, 30)], 60_000)).toBeNull();
+  });
+
+  it('falls back when decoding stops and WebRTC does not recover: the clock starts at the last frame decoded', () => {
+    // Frames decoded until 5 s on a session that then drops (not connected): 6 s after the last progress.
+    expect(firstSwitch([[0, 'connecting'], ...decoding(2000, 5000), [5500, 'reconnecting']], 60_000)).toEqual({ at: 11_000, reason: 'recover_timeout' });
+    // The count standing still is not progress; a new session starting from 0 is not either.
+    expect(firstSwitch([[0, 'connecting'], [1000, 'frames:0'], [2000, 'frames:0'], [3000, 'frames:0']], 60_000)).toEqual({ at: 4000, reason: 'connect_timeout' });
+    expect(firstSwitch([[0, 'connecting'], [1000, 'frames:40'], [1500, 'reconnecting'], [2000, 'frames:0'], [3000, 'frames:0']], 60_000)).toEqual({ at: 7000, reason: 'recover_timeout' });
+  });
+
+  it("switches at once when the browser cannot decode the stream's codec; an unknown codec changes nothing", () => {
+    const policy = new FallbackPolicy(0);
+    policy.observe('connecting', 0);
+    policy.observeVideoCodec(null);
+    expect(policy.decide(100)).toBeNull();
+    policy.observeVideoCodec(true);
+    expect(policy.decide(200)).toBeNull();
+    policy.observeVideoCodec(false);
+    expect(policy.decide(300)).toBe('codec_unsupported');
+    // Even while frames were decoding (they cannot be, but the answer must not depend on it).
+    policy.observeFramesDecoded(10, 400);
+    expect(policy.decide(400)).toBe('codec_unsupported');
   });
 
   it('switches at once on a hard error or without WebRTC', () => {

@@ -4,6 +4,8 @@
  * pausing while the tab is hidden and refreshing at once when it comes back. Keeps the last good
  * list when a poll fails, and says so.
  */
+// First: zod reads this setting when the schemas below are built.
+import './zod-without-eval';
 import { useEffect, useState } from 'react';
 import { z } from 'zod';
 import { publicLiveStreamSchema, type PublicLiveStream } from '@onair/shared/api';

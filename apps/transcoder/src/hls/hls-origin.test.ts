@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { Router } from '@onair/service/http';
+import { SITE_PROXY_HEADER, siteProxyToken } from '@onair/service/site-proxy';
 import { OnairError } from '@onair/shared/errors';
 import { HlsOrigin } from './hls-origin';
 import { HlsPackager, type HlsPackagerOptions } from './hls-packager';
 import { ViewerCounter } from './viewer-counter';
 import { callRoute, fixture, settle, silentLog, splitFile, type FakeResponse } from './test-kit';
 
-function setup(options: Partial<HlsPackagerOptions> = {}) {
+const ADMIN = 'at_admin-token-for-tests-0123';
+
+function setup(options: Partial<HlsPackagerOptions> = {}, originOptions: ConstructorParameters<typeof HlsOrigin>[0] = {}) {
   const packager = new HlsPackager({ stream: 'live', dir: '/nonexistent', writeToDisk: false, log: silentLog, ...options });
   const writer = packager.addRendition({ id: '180p', bandwidth: 200_000, width: 160, height: 90, frameRate: 30 });
   const other = packager.addRendition({ id: '90p', bandwidth: 100_000 });
-  const origin = new HlsOrigin();
+  const origin = new HlsOrigin(originOptions);
   origin.register(packager);
   const router = new Router();
   origin.routes(router);
@@ -293,19 +296,20 @@ describe('HlsOrigin registry', () => {
 
 describe('HLS viewers', () => {
   it('media playlists, parts and segments count their client once per stream; the multivariant playlist and init do not', async () => {
-    const { writer, other, router, init, fragments, packager, origin } = setup();
+    const { writer, other, router, init, fragments, packager, origin } = setup({}, { adminToken: ADMIN });
     for (const w of [writer, other]) {
       w.push(init);
       for (const fragment of fragments) w.push(fragment);
     }
     const chrome = { 'user-agent': 'Chrome' };
+    const viaSite = (address: string) => ({ ...chrome, 'x-forwarded-for': address, [SITE_PROXY_HEADER]: siteProxyToken(ADMIN) });
     ok(await callRoute(router, '/hls/live/index.m3u8', { headers: chrome }));
     ok(await callRoute(router, `/hls/live/180p/init-${packager.epoch}-0.mp4`, { headers: chrome }));
     expect(origin.viewers.count('live')).toBe(0);
-    // Two browsers behind the web origin's proxy (loopback, X-Forwarded-For), one direct.
-    ok(await callRoute(router, '/hls/live/180p/index.m3u8', { headers: { ...chrome, 'x-forwarded-for': '203.0.113.1' } }));
-    ok(await callRoute(router, `/hls/live/180p/part-${packager.epoch}-0.m4s`, { headers: { ...chrome, 'x-forwarded-for': '203.0.113.1' } }));
-    ok(await callRoute(router, `/hls/live/90p/index.m3u8`, { headers: { ...chrome, 'x-forwarded-for': '203.0.113.2' } }));
+    // Two browsers behind the site's /hls proxy (loopback, X-Forwarded-For and its proof), one direct.
+    ok(await callRoute(router, '/hls/live/180p/index.m3u8', { headers: viaSite('203.0.113.1') }));
+    ok(await callRoute(router, `/hls/live/180p/part-${packager.epoch}-0.m4s`, { headers: viaSite('203.0.113.1') }));
+    ok(await callRoute(router, `/hls/live/90p/index.m3u8`, { headers: viaSite('203.0.113.2') }));
     ok(await callRoute(router, `/hls/live/180p/seg-${packager.epoch}-0.m4s`, { headers: chrome, remoteAddress: '198.51.100.9' }));
     // A direct client cannot pose as someone else.
     ok(await callRoute(router, '/hls/live/180p/index.m3u8', { headers: { ...chrome, 'x-forwarded-for': '203.0.113.77' }, remoteAddress: '198.51.100.9' }));
@@ -314,6 +318,14 @@ describe('HLS viewers', () => {
     // Unknown streams are not counted.
     failed(await callRoute(router, '/hls/nope/180p/index.m3u8', { headers: chrome }));
     expect(origin.viewers.counts()).toEqual({ live: 3 });
+  });
+
+  it('counts a loopback client that rotates X-Forwarded-For without the proof as one viewer (300 requests)', async () => {
+    const { writer, router, init, fragments, origin } = setup({}, { adminToken: ADMIN });
+    writer.push(init);
+    for (const fragment of fragments) writer.push(fragment);
+    for (let i = 0; i < 300; i++) ok(await callRoute(router, '/hls/live/180p/index.m3u8', { headers: { 'user-agent': 'curl', 'x-forwarded-for': `198.51.100.${i % 250}` } }));
+    expect(origin.viewers.count('live')).toBe(1);
   });
 
   it('uses the counter it is given (window on its clock)', () => {

@@ -18,6 +18,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { sendText, type RequestContext, type Router } from '@onair/service/http';
+import { SITE_PROXY_HEADER } from '@onair/service/site-proxy';
+import type { TrustedProxies } from '@onair/shared/trusted-proxies';
 import { OnairError } from '@onair/shared/errors';
 import type { HlsPackager, WaitResult } from './hls-packager';
 import type { Rendition } from './rendition';
@@ -33,8 +35,12 @@ export class HlsOrigin {
   /** Active HLS viewers per stream. */
   readonly viewers: ViewerCounter;
 
-  constructor(options: { viewers?: ViewerCounter } = {}) {
-    this.viewers = options.viewers ?? new ViewerCounter();
+  /**
+   * `viewers`: the counter (default: a new one with `trustedProxies` and `adminToken`, which say
+   * whose `X-Forwarded-For` is believed; see viewer-counter.ts).
+   */
+  constructor(options: { viewers?: ViewerCounter; trustedProxies?: TrustedProxies; adminToken?: string } = {}) {
+    this.viewers = options.viewers ?? new ViewerCounter({ trustedProxies: options.trustedProxies, adminToken: options.adminToken });
   }
 
   /** Serves `p` under its stream name, replacing any packager registered under that name. */
@@ -173,7 +179,7 @@ export class HlsOrigin {
   private countViewer(ctx: RequestContext, stream: string): void {
     const req = ctx.req as Partial<RequestContext['req']>;
     const headers = req.headers ?? {};
-    this.viewers.hit(stream, this.viewers.clientId({ remoteAddress: req.socket?.remoteAddress, forwardedFor: headers['x-forwarded-for'], userAgent: headers['user-agent'] }));
+    this.viewers.hit(stream, this.viewers.clientId({ remoteAddress: req.socket?.remoteAddress, forwardedFor: headers['x-forwarded-for'], userAgent: headers['user-agent'], siteProxy: headers[SITE_PROXY_HEADER] }));
   }
 }
 

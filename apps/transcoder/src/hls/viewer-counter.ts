@@ -10,9 +10,13 @@
  * target duration. Twice the longest hold is a window in which no live player drops out, and a
  * closed page stops counting within 6 s. (A CDN in front of the origin is one client per edge.)
  *
- * A client is the hash of (real address, User-Agent), salted per process: the address is the
- * first `X-Forwarded-For` entry only when the request comes from a trusted proxy on loopback
- * (the web origin's /hls proxy), else the socket's address. No raw address is kept.
+ * A client is the hash of (real address, User-Agent), salted per process. The address is the
+ * socket's, unless the request comes through a proxy the transcoder believes: one listed in
+ * `ONAIR_TRUSTED_PROXIES` (a CDN edge, nginx; the shared rule of @onair/shared/trusted-proxies),
+ * or the site's own /hls proxy, which proves itself with a key derived from the admin token
+ * (@onair/service/site-proxy). Loopback as such is not trusted: a local process, or the proxy
+ * passing on a header a browser wrote, made 300 spoofed requests count as 250 viewers. No raw
+ * address is kept.
  *
  * Memory is bounded: one Map in order of last hit (re-inserted on every hit), so with one window
  * for every entry the oldest entries are the first to expire; expired ones are swept from the
@@ -20,6 +24,8 @@
  * Pure: the clock is injected.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { isSiteProxy } from '@onair/service/site-proxy';
+import { TrustedProxies } from '@onair/shared/trusted-proxies';
 
 export const DEFAULT_VIEWER_WINDOW_MS = 6_000;
 export const DEFAULT_MAX_VIEWER_ENTRIES = 100_000;
@@ -30,6 +36,10 @@ export interface ViewerCounterOptions {
   now?: () => number;
   /** Salt of the client hash (tests); random per process by default. */
   salt?: Buffer;
+  /** Peers whose `X-Forwarded-For` is believed (`ONAIR_TRUSTED_PROXIES`). Default: none. */
+  trustedProxies?: TrustedProxies;
+  /** The admin token, from which the site proxy's proof is derived; without it no request is the site proxy. */
+  adminToken?: string;
 }
 
 /** What identifies a client in an HTTP request. */
@@ -39,6 +49,8 @@ export interface ClientRequestInfo {
   /** The `X-Forwarded-For` header, if any. */
   forwardedFor: string | string[] | undefined;
   userAgent: string | string[] | undefined;
+  /** The site proxy's proof header (`SITE_PROXY_HEADER`), if any. */
+  siteProxy?: string | string[] | undefined;
 }
 
 interface Entry {
@@ -51,6 +63,8 @@ export class ViewerCounter {
   readonly maxEntries: number;
   private readonly now: () => number;
   private readonly salt: Buffer;
+  private readonly trustedProxies: TrustedProxies;
+  private readonly adminToken: string | undefined;
   /** key (stream + NUL + client hash) → entry, least recently seen first. */
   private readonly entries = new Map<string, Entry>();
   private readonly perStream = new Map<string, number>();
@@ -61,11 +75,14 @@ export class ViewerCounter {
     if (!(this.windowMs > 0) || !(this.maxEntries >= 1)) throw new RangeError('windowMs must be > 0 and maxEntries >= 1');
     this.now = options.now ?? Date.now;
     this.salt = options.salt ?? randomBytes(16);
+    this.trustedProxies = options.trustedProxies ?? TrustedProxies.none;
+    this.adminToken = options.adminToken;
   }
 
   /** The client's identity as a salted hash of its real address and User-Agent. */
   clientId(info: ClientRequestInfo): string {
-    const address = clientAddress(info.remoteAddress, info.forwardedFor);
+    const viaSiteProxy = isSiteProxy(info.siteProxy, this.adminToken);
+    const address = this.trustedProxies.clientAddress(info.remoteAddress, info.forwardedFor, viaSiteProxy || undefined);
     const ua = Array.isArray(info.userAgent) ? info.userAgent.join(', ') : (info.userAgent ?? '');
     return createHash('sha256').update(this.salt).update(address).update('\0').update(ua).digest('base64url').slice(0, 22);
   }
@@ -122,20 +139,4 @@ export class ViewerCounter {
     if (left > 0) this.perStream.set(entry.stream, left);
     else this.perStream.delete(entry.stream);
   }
-}
-
-/** Loopback addresses: the only peers whose `X-Forwarded-For` is believed (the web origin's proxy). */
-export function isTrustedProxy(address: string | undefined): boolean {
-  if (!address) return false;
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return v4.startsWith('127.') || address === '::1';
-}
-
-/** The real client address: the first `X-Forwarded-For` entry from a trusted proxy, else the peer. */
-export function clientAddress(remoteAddress: string | undefined, forwardedFor: string | string[] | undefined): string {
-  const peer = remoteAddress ?? '';
-  if (!isTrustedProxy(peer) || forwardedFor === undefined) return peer;
-  const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor;
-  const first = header.split(',')[0]?.trim();
-  return first ? first.slice(0, 64) : peer;
 }

@@ -1,16 +1,14 @@
-/** Reads a route handler's JSON body: bounded, parsed with zod, errors as `invalid_body` with every issue. */
+/** Reads a route handler's JSON body: bounded as it streams (read-body.ts), parsed with zod, errors as `invalid_body` with every issue. */
 import 'server-only';
 import type { z } from 'zod';
 import { OnairError } from '@onair/shared/errors';
+import { readBodyWithin } from '../read-body';
 
 /** Largest dashboard request body, in bytes (a profile with 8 rungs is ~1 KiB). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export async function readBody<T>(request: Request, schema: z.ZodType<T>): Promise<T> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_BODY_BYTES) throw new OnairError('body_too_large', `The body is larger than ${MAX_BODY_BYTES} bytes.`);
-  const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) throw new OnairError('body_too_large', `The body is larger than ${MAX_BODY_BYTES} bytes.`);
+  const text = new TextDecoder().decode(await readBodyWithin(request, MAX_BODY_BYTES));
   let value: unknown;
   try {
     value = JSON.parse(text);

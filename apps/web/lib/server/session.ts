@@ -5,18 +5,25 @@
  * and handler checks again, so a matcher mistake cannot open anything.
  */
 import 'server-only';
-import { cookies, headers } from 'next/headers';
+import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { OnairError } from '@onair/shared/errors';
+import { requestedHostOf, requestedProtoOf } from '../forwarded';
 import { problemJson } from './problem';
 import { dashboardRuntime } from './runtime-config';
-import { revokeSession, SESSION_COOKIE, signSession, verifySession } from './session-token';
+import { readSessionEpoch, rotateSessionEpoch } from './session-epoch';
+import { SESSION_COOKIE, signSession, verifySession, type SessionCheck } from './session-token';
 
 export const LOGIN_PATH = '/dashboard/login';
 
+/** Checks a session cookie's value against the admin token and the session epoch in the data directory. */
+export function checkSessionCookie(value: string | undefined): SessionCheck {
+  return verifySession(value, dashboardRuntime().adminToken, readSessionEpoch());
+}
+
 export async function hasSession(): Promise<boolean> {
   const jar = await cookies();
-  return verifySession(jar.get(SESSION_COOKIE)?.value, dashboardRuntime().adminToken).ok;
+  return checkSessionCookie(jar.get(SESSION_COOKIE)?.value).ok;
 }
 
 /** For pages: `await requireSession('page')` redirects to sign-in. For handlers: throws `missing_credentials`. */
@@ -31,14 +38,16 @@ type Handler<C> = (request: Request, context: C) => Promise<Response> | Response
 /**
  * Refuses a state-changing request that a browser sent from another origin. SameSite=Strict keeps
  * the cookie from other *sites*, but another port on the same host (the ingest's :8080, say) is
- * the same site; browsers send `Origin` on every non-GET fetch, so compare it with our host.
- * Requests without `Origin` (curl, server-side callers) are not from a browser page.
+ * the same site; browsers send `Origin` on every non-GET fetch, so compare it with the host the
+ * browser asked for: `Host`, or `X-Forwarded-Host` from a trusted proxy only (lib/forwarded.ts —
+ * a page could otherwise claim any host for itself). Requests without `Origin` (curl,
+ * server-side callers) are not from a browser page.
  */
 export function requireSameOrigin(request: Request): void {
   if (request.method === 'GET' || request.method === 'HEAD') return;
   const origin = request.headers.get('origin');
   if (!origin) return;
-  const host = request.headers.get('x-forwarded-host')?.split(',')[0]?.trim() || request.headers.get('host');
+  const host = requestedHostOf(request.headers);
   let originHost: string | null = null;
   try {
     originHost = new URL(origin).host;
@@ -61,21 +70,22 @@ export function dashboardRoute<C>(handler: Handler<C>): Handler<C> {
   };
 }
 
-/** Whether the browser reached us over https (directly or through a TLS-terminating proxy). */
-export async function servedOverHttps(request: Request): Promise<boolean> {
-  const forwarded = (await headers()).get('x-forwarded-proto');
-  return new URL(request.url).protocol === 'https:' || forwarded?.split(',')[0]?.trim() === 'https';
+/** Whether the browser reached us over https (directly or through a trusted TLS-terminating proxy). */
+export function servedOverHttps(request: Request): boolean {
+  return requestedProtoOf(request.headers, request.url) === 'https';
 }
 
 export async function startSession(request: Request, adminToken: string): Promise<void> {
-  const { value, expires } = signSession(adminToken);
-  (await cookies()).set(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: await servedOverHttps(request), path: '/dashboard', expires });
+  const { value, expires } = signSession(adminToken, readSessionEpoch());
+  (await cookies()).set(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: servedOverHttps(request), path: '/dashboard', expires });
 }
 
+/**
+ * Signs out: a genuine session draws a new epoch, which ends it and every copy of its cookie,
+ * across restarts (a forged or stale cookie changes nothing: it must not sign others out).
+ */
 export async function endSession(request: Request): Promise<void> {
   const jar = await cookies();
-  const current = jar.get(SESSION_COOKIE)?.value;
-  // Only a genuine session is remembered as revoked (a forged value must not grow the list).
-  if (verifySession(current, dashboardRuntime().adminToken).ok) revokeSession(current);
-  jar.set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: await servedOverHttps(request), path: '/dashboard', maxAge: 0 });
+  if (checkSessionCookie(jar.get(SESSION_COOKIE)?.value).ok) rotateSessionEpoch();
+  jar.set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: servedOverHttps(request), path: '/dashboard', maxAge: 0 });
 }

@@ -12,3 +12,5 @@ async function forward(request: Request, { params }: Context): Promise<Response>
 
 export const GET = forward;
 export const HEAD = forward;
+/** CORS preflight of a player on another origin: answered by the origin's own rules. */
+export const OPTIONS = forward;

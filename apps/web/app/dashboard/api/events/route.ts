@@ -2,12 +2,11 @@
  * Live updates for the dashboard: one server-sent-events stream per open dashboard tab. The web
  * server polls the ingest and the transcoder about every second and pushes one `snapshot` event
  * with both (or with why one could not be reached). The session is re-checked on every tick, so an
- * expired session or a rotated admin token ends the stream with a `signed-out` event.
+ * expired session, a sign-out or a rotated admin token ends the stream with a `signed-out` event.
  */
 import { cookies } from 'next/headers';
-import { dashboardRuntime } from '../../../../lib/server/runtime-config';
-import { dashboardRoute } from '../../../../lib/server/session';
-import { SESSION_COOKIE, verifySession } from '../../../../lib/server/session-token';
+import { checkSessionCookie, dashboardRoute } from '../../../../lib/server/session';
+import { SESSION_COOKIE } from '../../../../lib/server/session-token';
 import { snapshot } from '../../../../lib/server/snapshot';
 
 export const dynamic = 'force-dynamic';
@@ -45,7 +44,7 @@ export const GET = dashboardRoute(async (request) => {
       write('retry: 2000\n\n');
       const tick = async () => {
         if (closed) return;
-        if (!verifySession(cookie, dashboardRuntime().adminToken).ok) {
+        if (!checkSessionCookie(cookie).ok) {
           write('event: signed-out\ndata: {}\n\n');
           close();
           return;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { OnairError } from '@onair/shared/errors';
+import { clientAddressOf } from '../../../../lib/forwarded';
 import { readBody } from '../../../../lib/server/body';
 import { problemJson } from '../../../../lib/server/problem';
 import { FailureLimiter } from '../../../../lib/server/rate-limit';
@@ -13,31 +14,22 @@ import { constantTimeEqual } from '../../../../lib/server/session-token';
 
 export const dynamic = 'force-dynamic';
 
-/** 10 failed attempts per minute per client address. One limiter per process (kept across hot reloads). */
-const limiter: FailureLimiter = ((globalThis as { __onairLoginLimiter?: FailureLimiter }).__onairLoginLimiter ??= new FailureLimiter({ limit: 10, windowMs: 60_000 }));
 /**
- * And 100 a minute from everywhere together: the per-address key comes from `x-forwarded-for`,
- * which a client talking to Next directly can set itself, so this bounds guessing regardless.
+ * 10 failed attempts per minute per client address: the socket's, or what a trusted proxy says
+ * (`ONAIR_TRUSTED_PROXIES`, applied by the web server; lib/forwarded.ts). A client cannot pick its
+ * own key by writing `X-Forwarded-For`. One limiter per process (kept across hot reloads).
  */
+const limiter: FailureLimiter = ((globalThis as { __onairLoginLimiter?: FailureLimiter }).__onairLoginLimiter ??= new FailureLimiter({ limit: 10, windowMs: 60_000 }));
+/** And 100 a minute from everywhere together: guessing from many addresses stays bounded too. */
 const everyone: FailureLimiter = ((globalThis as { __onairLoginLimiterAll?: FailureLimiter }).__onairLoginLimiterAll ??= new FailureLimiter({ limit: 100, windowMs: 60_000 }));
 const ALL = '*';
 
 const signInSchema = z.object({ secret: z.string().max(1024) }).strict();
 
-/**
- * The client address. Next's server sets `x-forwarded-for` to the socket's address when the
- * request has none; behind a reverse proxy that appends, the last entry is the address the proxy
- * saw. (Talking to Next directly, a client can send its own header: see `everyone` above.)
- */
-function clientAddress(request: Request): string {
-  const forwarded = request.headers.get('x-forwarded-for');
-  return forwarded?.split(',').at(-1)?.trim() || request.headers.get('x-real-ip') || 'unknown';
-}
-
 export async function POST(request: Request): Promise<Response> {
   try {
     requireSameOrigin(request);
-    const client = clientAddress(request);
+    const client = clientAddressOf(request.headers);
     const perClient = limiter.check(client);
     const allowed = perClient.allowed ? everyone.check(ALL) : perClient;
     if (!allowed.allowed) {
@@ -63,6 +55,12 @@ export async function POST(request: Request): Promise<Response> {
 }
 
 export async function DELETE(request: Request): Promise<Response> {
-  await endSession(request);
-  return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } });
+  try {
+    // Signing out changes state like any other action: not from another origin's page.
+    requireSameOrigin(request);
+    await endSession(request);
+    return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } });
+  } catch (error) {
+    return problemJson(error);
+  }
 }
