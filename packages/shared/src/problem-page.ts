@@ -29,6 +29,8 @@ const meanings: Partial<Record<ErrorCode, string>> = {
   profile_in_use: 'The profile is used by a stream; choose another profile for it first.',
   too_many_forwards: 'The stream already has as many forwards to transcoders as the ingest allows; delete one first.',
   forward_lease_unknown: 'A forward must be created by a transcoder that holds its event stream open (GET /api/events?owner=…&instance=…): the forward ends when that connection does.',
+  rendition_not_found: 'The stream has no rendition of this name that this WHEP session can receive; GET the session\'s layer resource for the ones it has.',
+  renditions_in_use: 'Another transcoder instance sends this stream\'s renditions; only one may at a time.',
   etag_mismatch: 'If-Match does not name the session\'s current ETag: an ICE restart happened in between.',
   body_too_large: 'The request body is larger than this endpoint accepts.',
   sdp_too_large: 'The SDP offer is larger than the ingest accepts.',
