@@ -12,6 +12,8 @@ import type { IngestConfig } from './config';
 import { ForwardLeases } from './forward/forward-leases';
 import { registerForwardRoutes } from './forward/forward-routes';
 import { registerIngestOps } from './ops';
+import { registerLayerRoutes } from './renditions/layer-routes';
+import { registerRenditionRoutes } from './renditions/rendition-routes';
 import { MediaRouter } from './router/media-router';
 import { registerAdminRoutes } from './streams/admin-routes';
 import { StreamStore } from './streams/stream-store';
@@ -44,6 +46,8 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
   registerWhepRoutes(router, { store, media, config });
   registerAdminRoutes(router, { store, media, config, leases });
   registerForwardRoutes(router, { store, media, config, leases });
+  registerRenditionRoutes(router, { store, media, config, leases });
+  registerLayerRoutes(router, media);
   registerIngestOps(router, { store, media, viewerEngine: engine.viewerEngine });
   const server = createHttpService({
     router,

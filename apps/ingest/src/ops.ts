@@ -6,7 +6,7 @@ import type { StreamStore } from './streams/stream-store';
 /** `/healthz` and `/metrics` of the ingest. */
 export function registerIngestOps(router: Router, { store, media, viewerEngine }: { store: StreamStore; media: IngestStatsSource; viewerEngine: string }): void {
   const registry = createMetricsRegistry('ingest');
-  registerIngestMetrics(registry, media, { viewerEngine });
+  registerIngestMetrics(registry, media, { viewerEngine, streamName: (id) => store.findById(id)?.name });
   registerOpsRoutes(
     router,
     'ingest',

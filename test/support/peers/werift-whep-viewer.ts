@@ -14,6 +14,8 @@ export interface ReceivedPacket {
   marker: boolean;
   keyframe: boolean;
   receivedAt: number;
+  /** The RTP payload (H.264 or VP8 as packetized), for depacketizing and decoding. */
+  payload: Buffer;
 }
 
 export interface WeriftWhepViewer {
@@ -91,7 +93,7 @@ export async function startWeriftWhepViewer(opts: { whepUrl: string; video?: Arr
       const keyframe = isKeyframePacket(videoCodec, rtp.payload);
       const receivedAt = performance.now();
       if (keyframe && firstKeyframe === undefined) firstKeyframe = receivedAt;
-      video.push({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, ssrc: rtp.header.ssrc, payloadType: rtp.header.payloadType, marker: rtp.header.marker, keyframe, receivedAt });
+      video.push({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, ssrc: rtp.header.ssrc, payloadType: rtp.header.payloadType, marker: rtp.header.marker, keyframe, receivedAt, payload: rtp.payload });
     });
   });
   await pc.setLocalDescription(await pc.createOffer());

@@ -64,7 +64,7 @@ export function registerAdminRoutes(router: Router, { store, media, config, leas
       .filter((record) => media.isLive(record.id))
       .map((record) => {
         const state = media.liveState(record.id);
-        return { name: record.name, since: state.since, video: state.video, audio: state.audio, viewers: state.viewers.total, whepUrl: `${base}/whep/${record.name}` };
+        return { name: record.name, since: state.since, video: state.video, audio: state.audio, viewers: state.viewers.total, whepUrl: `${base}/whep/${record.name}`, renditions: state.renditions ?? [] };
       });
     sendJson(res, 200, live);
   });

@@ -6,6 +6,7 @@ import { OnairError } from '@onair/shared/errors';
 import { restrictOffer, selectViewerCodecs } from '@onair/shared/sdp';
 import type { Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
+import { layerLink } from '../renditions/layer-routes';
 import type { MediaRouter } from '../router/media-router';
 import type { StreamStore } from '../streams/stream-store';
 import { negotiatedCodecs, readOffer, registerSessionResource, sendAnswer } from '../sessions/session-resource';
@@ -37,7 +38,7 @@ export function registerWhepRoutes(router: Router, { store, media, config }: Whe
     log.debug({ stream: record.id, offer: offer.text }, 'WHEP offer');
     const session = await media.view(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.portRange } });
     log.info({ stream: record.id, name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, answerMs: Math.round(performance.now() - started) }, 'WHEP session created');
-    sendAnswer(res, session, config);
+    sendAnswer(res, session, config, [layerLink(session.id)]);
   });
   registerSessionResource(router, 'whep', media, config);
 }
