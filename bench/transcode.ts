@@ -11,12 +11,13 @@
  * so they do not depend on what else the machine is doing; speed (wall clock) does.
  */
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { buildFfmpegPlan, toArgs } from '../apps/transcoder/src/ffmpeg/build-args';
+import { buildFfmpegPlan, RTP_PACKET_BYTES, type RtpOutputs, toArgs } from '../apps/transcoder/src/ffmpeg/build-args';
 import { StaticSdpInput } from '../apps/transcoder/src/jobs/input-source';
 import { TranscodeJob } from '../apps/transcoder/src/jobs/transcode-job';
 import { planRenditions, type SourceInfo } from '../apps/transcoder/src/ladder/plan-renditions';
@@ -28,7 +29,7 @@ import { startFfmpegRtpSource } from '../test/support/ffmpeg-rtp-source';
 const FFMPEG = process.env.ONAIR_FFMPEG_PATH ?? '/usr/bin/ffmpeg';
 const MEDIA_SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const LIVE_SECONDS = 8;
-const source: SourceInfo = { hasVideo: true, hasAudio: true, videoCodec: 'H264', width: 1280, height: 720, fps: 30 };
+const source: SourceInfo = { hasVideo: true, hasAudio: true, videoCodec: 'H264', audioCodec: 'opus', width: 1280, height: 720, fps: 30 };
 
 interface Run {
   name: string;
@@ -37,6 +38,8 @@ interface Run {
   cpuSeconds: number;
   speedX: number;
   cpuSecondsPerMediaSecond: number;
+  /** RTP packets the renditions' sink received (the run with WebRTC renditions). */
+  rtpPackets?: number;
 }
 
 /** Runs ffmpeg under sh and reads the shell's cutime+cstime after ffmpeg was reaped. */
@@ -59,14 +62,33 @@ function timedFfmpeg(args: string[]): Promise<{ wallSeconds: number; cpuSeconds:
   });
 }
 
-async function offline(name: string, profile: Profile, input: string, outDir: string): Promise<Run> {
+/**
+ * A UDP sink standing in for the ingest's rendition port: every rung's RTP and the Opus track to
+ * it, as the transcoder sends them (one port, an SSRC each). Counts what arrives.
+ */
+async function rtpSink(renditionIds: string[]): Promise<{ outputs: RtpOutputs; packets: () => number; close: () => void }> {
+  const socket = createSocket('udp4');
+  let packets = 0;
+  socket.on('message', () => (packets += 1));
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  const url = `rtp://127.0.0.1:${port}?rtcpport=${port}&pkt_size=${RTP_PACKET_BYTES}`;
+  return {
+    outputs: { video: Object.fromEntries(renditionIds.map((id, i) => [id, { url, payloadType: 96, ssrc: 1000 + i }])), audio: { url, payloadType: 111, ssrc: 999 } },
+    packets: () => packets,
+    close: () => socket.close(),
+  };
+}
+
+async function offline(name: string, profile: Profile, input: string, outDir: string, rtp?: RtpOutputs): Promise<Run> {
   const renditions = planRenditions(profile, source);
   const plan = buildFfmpegPlan({
     sdpPath: input,
     source,
     renditions,
     gopSeconds: profile.gopSeconds,
-    targets: Object.fromEntries(renditions.map((r) => [r.id, join(outDir, `${name}-${r.id}.mp4`)])),
+    targets: Object.fromEntries(renditions.map((r) => [r.id, join(outDir, `${name.replace(/\W+/g, '-')}-${r.id}.mp4`)])),
+    rtp,
   });
   // Same outputs as the service; the input is a file instead of the live SDP.
   const args = ['-y', ...toArgs({ ...plan, inputOptions: ['-hide_banner', '-nostats', '-loglevel', 'error'] })];
@@ -144,6 +166,16 @@ async function main(): Promise<void> {
       runs.push(await offline(name, profile, clip, work));
       const r = runs[runs.length - 1]!;
       console.log(`${r.name.padEnd(32)} ${String(r.speedX).padStart(6)}× realtime  ${String(r.cpuSecondsPerMediaSecond).padStart(5)} CPU s / media s   [${r.rungs}]`);
+    }
+    // The same ladder as the service runs it with WebRTC renditions: each rung teed to fMP4 and
+    // RTP (Constrained Baseline), plus the Opus track.
+    const sink = await rtpSink(planRenditions(DEFAULT_PROFILE, source).map((r) => r.id));
+    try {
+      const r = await offline('default ladder + RTP renditions', DEFAULT_PROFILE, clip, work, sink.outputs);
+      runs.push({ ...r, rtpPackets: sink.packets() });
+      console.log(`${r.name.padEnd(32)} ${String(r.speedX).padStart(6)}× realtime  ${String(r.cpuSecondsPerMediaSecond).padStart(5)} CPU s / media s   [${r.rungs}; ${sink.packets()} RTP packets]`);
+    } finally {
+      sink.close();
     }
     const liveResult = await live(work);
     console.log(`live RTP 720p30 → default ladder: spawn → first fMP4 byte ${liveResult.firstOutputMs} ms, ${liveResult.cpuCores} cores, speed ${liveResult.speed}×, ${liveResult.rssMiB} MiB RSS`);

@@ -18,6 +18,8 @@ import { registerForwardRoutes } from './forward/forward-routes';
 import { registerWebTransportDiscovery } from './moq/discovery-route';
 import { MoqIngest } from './moq/moq-ingest';
 import { registerIngestOps } from './ops';
+import { registerLayerRoutes } from './renditions/layer-routes';
+import { registerRenditionRoutes } from './renditions/rendition-routes';
 import { MediaRouter } from './router/media-router';
 import { registerAdminRoutes } from './streams/admin-routes';
 import { SessionAdmission } from './sessions/session-admission';
@@ -62,6 +64,8 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
   registerWhepRoutes(router, { store, media, config, admission, cluster });
   registerAdminRoutes(router, { store, media: cluster ? cluster.mediaControl(media) : media, config, leases, cluster });
   registerForwardRoutes(router, { store, media, config, leases });
+  registerRenditionRoutes(router, { store, media, config, leases });
+  registerLayerRoutes(router, media);
   registerWebTransportDiscovery(router, webTransport);
   if (cluster) registerClusterRoutes(router, { cluster, config });
   registerIngestOps(router, { store, media, viewerEngine: engine.viewerEngine, webTransport });

@@ -9,7 +9,7 @@ export function registerIngestOps(
   { store, media, viewerEngine, webTransport }: { store: StreamStore; media: IngestStatsSource; viewerEngine: string; webTransport?: WebTransportStatsSource },
 ): void {
   const registry = createMetricsRegistry('ingest');
-  registerIngestMetrics(registry, media, { viewerEngine }, webTransport);
+  registerIngestMetrics(registry, media, { viewerEngine, streamName: async (id) => (await store.findById(id))?.name }, webTransport);
   registerOpsRoutes(
     router,
     'ingest',

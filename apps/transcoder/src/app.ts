@@ -21,6 +21,7 @@ import { HlsPackager } from './hls/hls-packager';
 import { ClusterIngestClient } from './cluster-ingest-client';
 import { IngestClient } from './ingest-client';
 import { IngestInput } from './jobs/ingest-input';
+import { IngestRenditions } from './jobs/ingest-renditions';
 import { JobManager, type JobManagerOptions } from './jobs/job-manager';
 import { ProfileStore } from './ladder/profile-store';
 import { registerTranscoderMetrics } from './metrics';
@@ -60,6 +61,7 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
     log,
     jobDefaults: overrides.jobDefaults,
     createInput: (live) => new IngestInput(live.streamId, ingest, ports, log.child({ stream: live.name })),
+    createRenditions: (live) => new IngestRenditions(live.streamId, ingest, log.child({ stream: live.name })),
     createPackager: (stream) => {
       const packager = new HlsPackager({ stream, dir: join(config.hlsDir, stream), log });
       // A new run replaces the previous run's packager in the origin.

@@ -7,6 +7,8 @@
  *   seconds after it closes (this process died), or at once when a newer instance of the same
  *   owner connects (this process was replaced).
  * - `POST /api/streams/<id>/forwards` → `{id, sdp}` and `DELETE …/forwards/<forwardId>`.
+ * - `POST /api/streams/<id>/renditions` → where to send the encoded rungs as RTP (one port, an
+ *   SSRC per rung), and `DELETE …/renditions/<setId>`; a set lives under the same lease.
  * - `GET /api/streams/<id>` for what the ingest measured of the source (size, frame rate).
  */
 import { randomUUID } from 'node:crypto';
@@ -20,6 +22,27 @@ export type StreamEvent = { streamId: string; name: string | null };
 
 const forwardResponseSchema = z.object({ id: z.string().min(1), sdp: z.string().min(1) });
 export type Forward = z.infer<typeof forwardResponseSchema>;
+
+const rtpTrackSchema = z.object({ codec: z.string(), payloadType: z.number().int().min(0).max(127), clockRate: z.number().int().positive() });
+const renditionSetSchema = z.object({
+  id: z.string().min(1),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  video: rtpTrackSchema,
+  renditions: z.array(z.object({ name: z.string().min(1), ssrc: z.number().int().min(1).max(0x7fffffff) })),
+  audio: rtpTrackSchema.extend({ ssrc: z.number().int().min(1).max(0x7fffffff) }).nullable(),
+  sdp: z.string(),
+});
+/** The ingest's answer to a rendition announcement: where each rung's RTP goes. */
+export type RenditionSetAnswer = z.infer<typeof renditionSetSchema>;
+
+/** What the transcoder announces of a stream's encoded rungs. */
+export interface RenditionSetRequest {
+  renditions: Array<{ name: string; width: number; height: number; videoKbps: number; frameRate: number }>;
+  audio: boolean;
+  /** The ingest's address to send to (loopback or one of its ICE hosts). */
+  host?: string;
+}
 
 const streamStateSchema = z.object({
   state: z.object({
@@ -148,6 +171,24 @@ export class IngestClient extends EventEmitter<{
     const body = await this.request('POST', `/api/streams/${encodeURIComponent(streamId)}/forwards/${encodeURIComponent(forwardId)}/keyframe`);
     const replayed = (body as { replayedPackets?: unknown } | undefined)?.replayedPackets;
     return typeof replayed === 'number' && Number.isInteger(replayed) && replayed >= 0 ? { replayedPackets: replayed } : {};
+  }
+
+  /** Announces the rungs this transcoder encodes for the stream; the ingest answers where to send their RTP. */
+  async createRenditions(streamId: string, announcement: RenditionSetRequest): Promise<RenditionSetAnswer> {
+    const body = await this.request('POST', `/api/streams/${encodeURIComponent(streamId)}/renditions`, { ...announcement, instance: this.instance });
+    const parsed = renditionSetSchema.safeParse(body);
+    if (!parsed.success) throw new OnairError('upstream_unreachable', `The ingest answered the renditions request with an unexpected body: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    return parsed.data;
+  }
+
+  async deleteRenditions(streamId: string, setId: string): Promise<void> {
+    try {
+      await this.request('DELETE', `/api/streams/${encodeURIComponent(streamId)}/renditions/${encodeURIComponent(setId)}`);
+    } catch (error) {
+      // Already gone: the stream went offline, or a newer set replaced it.
+      if (error instanceof OnairError && error.status === 404) return;
+      throw error;
+    }
   }
 
   async deleteForward(streamId: string, forwardId: string): Promise<void> {

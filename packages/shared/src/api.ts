@@ -26,6 +26,27 @@ export const trackInfoSchema = z.object({
 });
 export type TrackInfo = z.infer<typeof trackInfoSchema>;
 
+/**
+ * One video rendition of a live stream as WHEP viewers can be served it: `source` (the publisher's
+ * own video, forwarded as is) or a rung the transcoder encodes and sends back as RTP.
+ */
+export const renditionStateSchema = z.object({
+  /** `source`, or the rung's name (`720p`). */
+  name: z.string(),
+  kind: z.enum(['source', 'transcoded']),
+  width: z.number().nullable(),
+  height: z.number().nullable(),
+  /** Measured over the last second; null when unknown. */
+  frameRate: z.number().nullable(),
+  /** Measured over the last second (RTP as received), kbit/s. */
+  bitrateKbps: z.number(),
+  /** The encoder's target for a transcoded rung, kbit/s; null for the source. */
+  targetKbps: z.number().nullable(),
+  /** Connected WHEP viewers receiving this rendition now. */
+  viewers: z.number(),
+});
+export type RenditionState = z.infer<typeof renditionStateSchema>;
+
 /** What is known about a stream while it is live (measured from the packets, not declared). */
 export const liveStateSchema = z.object({
   live: z.boolean(),
@@ -45,6 +66,8 @@ export const liveStateSchema = z.object({
     .nullable(),
   audio: z.object({ codec: z.string(), bitrateKbps: z.number() }).nullable(),
   viewers: z.object({ whep: z.number(), total: z.number() }),
+  /** Video renditions WHEP viewers can get (the source first), with their viewers; empty when offline. */
+  renditions: z.array(renditionStateSchema).optional(),
 });
 export type LiveState = z.infer<typeof liveStateSchema>;
 
@@ -68,6 +91,7 @@ export const publicLiveStreamSchema = z.object({
   audio: liveStateSchema.shape.audio,
   viewers: z.number(),
   whepUrl: z.string(),
+  renditions: z.array(renditionStateSchema).optional(),
 });
 export type PublicLiveStream = z.infer<typeof publicLiveStreamSchema>;
 
@@ -81,3 +105,39 @@ export const webTransportDiscoverySchema = z.object({
   serverCertificateHashes: z.array(z.object({ algorithm: z.literal('sha-256'), value: z.string().regex(/^[0-9a-f]{64}$/) })),
 });
 export type WebTransportDiscovery = z.infer<typeof webTransportDiscoverySchema>;
+
+/**
+ * WHEP video layer selection (the `urn:ietf:params:whep:ext:core:layer` extension of
+ * draft-ietf-wish-whep-00, "Video Layer Selection extension"): `POST <session>/layer` with `{"encodingId": "480p"}` pins a
+ * rendition, `{}` or `{"encodingId": "auto"}` returns to the server's choice. `mediaId` names the
+ * video m-line; a session has one, so it is accepted and not needed.
+ */
+export const whepLayerRequestSchema = z
+  .object({
+    mediaId: z.string().max(64).optional(),
+    encodingId: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+export type WhepLayerRequest = z.infer<typeof whepLayerRequestSchema>;
+
+/** `GET <session>/layer` (and the answer to a POST): what the session may receive and what it gets. */
+export const whepLayersSchema = z.object({
+  /** The pinned rendition, or null when the server chooses (`auto`). */
+  pinned: z.string().nullable(),
+  /** The rendition the session receives now. */
+  active: z.string(),
+  /** The rendition it switches to at that rendition's next keyframe, if any. */
+  pending: z.string().nullable(),
+  layers: z.array(
+    z.object({
+      encodingId: z.string(),
+      kind: renditionStateSchema.shape.kind,
+      width: z.number().nullable(),
+      height: z.number().nullable(),
+      frameRate: z.number().nullable(),
+      bitrateKbps: z.number(),
+      targetKbps: z.number().nullable(),
+    }),
+  ),
+});
+export type WhepLayers = z.infer<typeof whepLayersSchema>;

@@ -22,6 +22,7 @@ export const errorStatus = {
   profile_not_found: 404,
   stream_offline: 404,
   webtransport_disabled: 404,
+  rendition_not_found: 404,
   // 405/406/409
   method_not_allowed: 405,
   no_supported_codec: 406,
@@ -31,6 +32,7 @@ export const errorStatus = {
   too_many_forwards: 409,
   forward_lease_unknown: 409,
   not_origin: 409,
+  renditions_in_use: 409,
   // 412/413/415
   etag_mismatch: 412,
   body_too_large: 413,

@@ -31,6 +31,8 @@ const meanings: Partial<Record<ErrorCode, string>> = {
   forward_lease_unknown: 'A forward must be created by a transcoder that holds its event stream open (GET /api/events?owner=…&instance=…): the forward ends when that connection does.',
   not_origin: 'An edge asked this node for a stream as its origin, but this node no longer holds the stream\'s lease (it moved to another node): the edge looks the stream up again.',
   loop_detected: 'An edge pull came back to a node it already passed (ONAIR_EDGE_UPSTREAM forms a cycle) or went through too many edges; fix the edges\' upstreams.',
+  rendition_not_found: 'The stream has no rendition of this name that this WHEP session can receive; GET the session\'s layer resource for the ones it has.',
+  renditions_in_use: 'Another transcoder instance sends this stream\'s renditions; only one may at a time.',
   etag_mismatch: 'If-Match does not name the session\'s current ETag: an ICE restart happened in between.',
   body_too_large: 'The request body is larger than this endpoint accepts.',
   sdp_too_large: 'The SDP offer is larger than the ingest accepts.',

@@ -19,6 +19,8 @@ export interface WeriftH264PublisherOptions {
   /** Keyframe interval in frames (default one per second). */
   gopFrames?: number;
   ffmpegPath?: string;
+  /** The picture as a lavfi graph (default `testsrc` at width × height and fps). */
+  lavfi?: string;
 }
 
 export interface WeriftH264Publisher {
@@ -120,7 +122,7 @@ export async function startWeriftH264Publisher(opts: WeriftH264PublisherOptions)
     opts.ffmpegPath ?? '/usr/bin/ffmpeg',
     [
       '-hide_banner', '-nostats', '-loglevel', 'error', '-re',
-      '-f', 'lavfi', '-i', `testsrc=size=${opts.width ?? 640}x${opts.height ?? 360}:rate=${fps}`,
+      '-f', 'lavfi', '-i', opts.lavfi ?? `testsrc=size=${opts.width ?? 640}x${opts.height ?? 360}:rate=${fps}`,
       '-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
       '-g', String(opts.gopFrames ?? fps), '-an', '-f', 'rtp', `rtp://127.0.0.1:${(socket.address()).port}?pkt_size=1200`,
     ],

@@ -123,6 +123,7 @@ export function registerForwardRoutes(router: Router, { store, media, config, le
   });
 }
 
-function isAllowedForwardHost(host: string, config: IngestConfig): boolean {
+/** Loopback or one of the configured ICE hosts: where forwards may go and renditions may arrive. */
+export function isAllowedForwardHost(host: string, config: IngestConfig): boolean {
   return host === '::1' || host.startsWith('127.') || config.ice.hosts.includes(host);
 }

@@ -4,13 +4,14 @@
  * keeps working. Also the index of session resources for PATCH/DELETE.
  */
 import { EventEmitter } from 'node:events';
-import type { LiveState } from '@onair/shared/api';
+import type { LiveState, RenditionState, WhepLayers } from '@onair/shared/api';
 import { OnairError } from '@onair/shared/errors';
 import type { StreamCodecs } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
 import type { MediaEngine, PeerOptions, PublisherPeer, SdpPeer, ViewerPeer } from '../webrtc/engine';
 import { RtpForwardPeer, type RtpForwardTarget } from '../forward/rtp-forward-peer';
 import type { NegotiatedCodec } from '../webrtc/engine';
+import type { RenditionSource } from './rendition-catalog';
 import { type AnySession, ForwardSession, type PublishProtocol, PublisherSession, type SessionKind, ViewerSession } from './sessions';
 import { type MediaCounters, StreamRouter } from './stream-router';
 
@@ -29,7 +30,7 @@ interface MediaRouterEvents {
   offline: [streamId: string];
 }
 
-const OFFLINE: LiveState = { live: false, since: null, publisher: null, video: null, audio: null, viewers: { whep: 0, total: 0 } };
+const OFFLINE: LiveState = { live: false, since: null, publisher: null, video: null, audio: null, viewers: { whep: 0, total: 0 }, renditions: [] };
 
 export class MediaRouter extends EventEmitter<MediaRouterEvents> {
   private readonly streams = new Map<string, StreamRouter>();
@@ -107,6 +108,40 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
   /** The stream's open forwards. */
   forwards(streamId: string): ForwardSession[] {
     return [...this.sessions.values()].filter((session): session is ForwardSession => session instanceof ForwardSession && session.streamId === streamId && !session.closed);
+  }
+
+  /**
+   * Takes a transcoder's renditions of a live stream (renditions/rendition-set.ts): WHEP viewers
+   * may be served them. The set ends with the stream going offline, and replaces an earlier set
+   * of the same transcoder instance (409 renditions_in_use for another's).
+   */
+  attachRenditions(streamId: string, set: RenditionSource): void {
+    this.assertOpen();
+    const router = this.streams.get(streamId);
+    if (!router?.isLive) throw new OnairError('stream_offline', 'The stream is not live: there is nothing to transcode.');
+    router.attachRenditions(set);
+  }
+
+  /** The stream's rendition set, if a transcoder announced one. */
+  renditionSet(streamId: string): RenditionSource | undefined {
+    return this.streams.get(streamId)?.renditionSet;
+  }
+
+  /** Renditions a WHEP session may receive and the one it gets (404 session_not_found). */
+  layers(sessionId: string): WhepLayers {
+    const session = this.session('whep', sessionId);
+    return this.requireRouter(session.streamId).layers(sessionId);
+  }
+
+  /** Pins a WHEP session's video to a rendition, or (undefined) lets the server choose. */
+  pinRendition(sessionId: string, name: string | undefined): WhepLayers {
+    const session = this.session('whep', sessionId);
+    return this.requireRouter(session.streamId).pinRendition(sessionId, name);
+  }
+
+  /** Per live stream, its renditions and their viewers (for /metrics). */
+  renditionStates(): Array<{ streamId: string; renditions: RenditionState[] }> {
+    return [...this.streams.values()].filter((router) => router.isLive).map((router) => ({ streamId: router.streamId, renditions: router.renditionStates() }));
   }
 
   /** Codecs the stream's current publisher sends (what viewers negotiate), or undefined when offline. */
@@ -207,6 +242,12 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
   private track(session: AnySession): void {
     this.sessions.set(session.id, session);
     session.once('closed', () => this.sessions.delete(session.id));
+  }
+
+  private requireRouter(streamId: string): StreamRouter {
+    const router = this.streams.get(streamId);
+    if (!router) throw new OnairError('stream_offline', 'The stream is not live.');
+    return router;
   }
 
   private stream(streamId: string): StreamRouter {

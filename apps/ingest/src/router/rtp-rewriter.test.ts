@@ -32,6 +32,19 @@ describe('RtpRewriter', () => {
       ],
     },
     {
+      // A viewer moved source → rendition → source: each origin's numbering went on meanwhile;
+      // the viewer's goes on by one at each switch, its time by the wall clock.
+      name: 'rendition switch and back: A → B → A',
+      steps: [
+        { ssrc: 1, seq: 100, ts: 1000, at: 0, out: [100, 1000] },
+        { ssrc: 1, seq: 101, ts: 4000, at: 33, out: [101, 4000] },
+        { ssrc: 9, seq: 40_000, ts: 3_000_000, at: 66, out: [102, 6970] },
+        { ssrc: 9, seq: 40_001, ts: 3_003_000, at: 100, out: [103, 9970] },
+        { ssrc: 1, seq: 104, ts: 13_000, at: 133, out: [104, 12_940] },
+        { ssrc: 1, seq: 105, ts: 16_000, at: 166, out: [105, 15_940] },
+      ],
+    },
+    {
       name: 'sequence wraps 65535 → 0',
       steps: [
         { ssrc: 1, seq: 65534, ts: 0, at: 0, out: [65534, 0] },

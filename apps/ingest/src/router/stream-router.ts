@@ -1,17 +1,26 @@
 /**
- * One live stream's media: the current publisher session and the viewer sessions, keyed by
- * stream id. It outlives publisher sessions: when a publisher drops and comes back (an OBS
- * reconnect, or a new WHIP session with the same key), viewers keep their WHEP sessions and
- * their RTP stream goes on with continuous sequence numbers and timestamps (RtpRewriter),
- * starting again at the new publisher's first keyframe, which is asked for at once.
+ * One live stream's media: the current publisher session, the viewer sessions and the transcoded
+ * renditions, keyed by stream id. It outlives publisher sessions: when a publisher drops and comes
+ * back (an OBS reconnect, or a new WHIP session with the same key), viewers keep their WHEP
+ * sessions and their RTP stream goes on with continuous sequence numbers and timestamps
+ * (RtpRewriter), starting again at the new publisher's first keyframe, which is asked for at once.
+ *
+ * Renditions: a viewer's video comes from one origin at a time, the publisher's own track
+ * (`source`) or a transcoded rendition (RenditionCatalog). A viewer that pins another one keeps
+ * receiving its current origin until the target's next keyframe, then switches in one packet;
+ * the rewriter makes the switch look like a publisher takeover to the player (same SSRC,
+ * sequence numbers going on by one, timestamps by the wall clock). Audio is always the
+ * publisher's. The router owns the stream's rendition set: it ends when the stream goes offline.
  */
 import { EventEmitter } from 'node:events';
-import type { LiveState } from '@onair/shared/api';
+import type { LiveState, RenditionState, WhepLayers } from '@onair/shared/api';
+import { OnairError } from '@onair/shared/errors';
 import type { StreamCodecs } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
 import type { InboundRtp, MediaKind, NegotiatedCodec, OutboundRtp } from '../webrtc/engine';
 import { probeKeyframe } from './codec-probe';
 import { KeyframeRequester } from './keyframe-requester';
+import { RenditionCatalog, type RenditionFeed, type RenditionSource, type VideoOrigin } from './rendition-catalog';
 import { RtpRewriter } from './rtp-rewriter';
 import type { PublisherSession, ViewerSession } from './sessions';
 import { TrackMeter } from './track-meter';
@@ -29,16 +38,27 @@ interface ViewerState {
   rewriters: Partial<Record<MediaKind, RtpRewriter>>;
   /** Video is held back until a keyframe starts, so the decoder never starts mid-GOP. */
   waitingForKeyframe: boolean;
+  /** Where the viewer's video comes from now. */
+  video: VideoOrigin;
+  /** The origin it switches to at that origin's next keyframe (it keeps `video` until then). */
+  target: VideoOrigin | undefined;
+  /** The rendition the viewer pinned by name; undefined: the server chooses (for now the source). */
+  pin: string | undefined;
 }
 
-/** A publisher packet waiting for the flush: media to send, or a probe to number around. */
+/** A received packet waiting for the flush: media to send, or a probe to number around. */
 interface PendingPacket {
   packet: InboundRtp;
   now: number;
   /** false: not forwarded, but numbered in the source's sequence (RtpRewriter.skip). */
   media: boolean;
   keyframeStart: boolean;
+  /** Whose video it is (audio is always the publisher's). */
+  origin: VideoOrigin;
 }
+
+/** The publisher's own video as an origin (renditions are the others). */
+const SOURCE: VideoOrigin = Object.freeze({ name: 'source' });
 
 interface StreamRouterEvents {
   live: [];
@@ -79,6 +99,9 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   /** Packets received since the last flush, in arrival order (see `forward`). */
   private pending: PendingPacket[] = [];
   private flushScheduled = false;
+  private readonly renditions = new RenditionCatalog();
+  /** Feeds some viewer receives or switches to: the others' packets are not queued. */
+  private wanted = new Set<VideoOrigin>();
 
   constructor(private readonly options: StreamRouterOptions) {
     super();
@@ -188,7 +211,12 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       }
       for (const rewriter of Object.values(viewer.rewriters)) rewriter.reset();
       viewer.waitingForKeyframe = true;
+      // The renditions ended with the previous publisher (detachPublisher): every viewer starts
+      // again on the source, and moves to its pinned rendition once the transcoder sends it.
+      viewer.video = this.desiredOrigin(viewer);
+      viewer.target = undefined;
     }
+    this.updateWanted();
     session.peer.onRtp((packet) => {
       if (this.publisher === session) this.forward(packet);
     });
@@ -223,19 +251,95 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       const ssrc = session.ssrc(kind);
       if (codec && ssrc !== undefined) rewriters[kind] = new RtpRewriter({ ssrc, payloadType: codec.payloadType, clockRate: codec.clockRate });
     }
-    this.viewers.set(session.id, { session, rewriters, waitingForKeyframe: true });
-    session.peer.onKeyframeRequest((type) => this.keyframes.request(`viewer-${type}`));
+    const viewer: ViewerState = { session, rewriters, waitingForKeyframe: true, video: SOURCE, target: undefined, pin: undefined };
+    this.viewers.set(session.id, viewer);
+    // A rendition's keyframes come from the transcoder's clock (every GOP); only the source's can be asked for.
+    session.peer.onKeyframeRequest((type) => {
+      if (viewer.video === SOURCE) this.keyframes.request(`viewer-${type}`);
+    });
     session.once('connected', () => this.keyframes.request('viewer-joined'));
     session.once('closed', () => {
       this.viewers.delete(session.id);
+      this.updateWanted();
       this.maybeIdle();
     });
+  }
+
+  /**
+   * Takes a transcoder's rendition set as the stream's renditions (replacing the previous set of
+   * the same instance; 409 renditions_in_use for another instance's). Viewers that pinned a
+   * rendition of that name move to it at its first keyframe.
+   */
+  attachRenditions(set: RenditionSource): void {
+    if (!this.live || this.closed) throw new OnairError('stream_offline', 'The stream is not live: there is nothing to transcode.');
+    this.flush();
+    const replaced = this.renditions.replace(set);
+    set.onVideo((feed, packet) => {
+      if (this.renditions.set === set) this.forwardRendition(feed, packet);
+    });
+    set.once('closed', () => {
+      if (this.renditions.remove(set)) this.renditionsChanged();
+    });
+    replaced?.close('replaced');
+    this.log.info({ set: set.id, renditions: set.feeds.map((feed) => feed.name), replaced: replaced?.id }, 'renditions attached');
+    this.renditionsChanged();
+  }
+
+  /** The stream's current rendition set, if any. */
+  get renditionSet(): RenditionSource | undefined {
+    return this.renditions.set;
+  }
+
+  /**
+   * Pins a WHEP viewer's video to a rendition by name (`source` included), or gives the choice
+   * back to the server (`undefined`). Throws 404 rendition_not_found for a name the stream does
+   * not have in a codec the viewer negotiated.
+   */
+  pinRendition(sessionId: string, name: string | undefined): WhepLayers {
+    const viewer = this.whepViewer(sessionId);
+    if (name !== undefined && name !== SOURCE.name) {
+      const feed = this.renditions.get(name);
+      if (!feed || !this.canPlay(viewer, feed)) {
+        const names = this.layersOf(viewer).layers.map((layer) => layer.encodingId);
+        throw new OnairError('rendition_not_found', `The stream has no rendition "${name}" this session can receive; it has ${names.join(', ')}.`);
+      }
+    }
+    this.flush();
+    viewer.pin = name;
+    this.retarget(viewer);
+    this.updateWanted();
+    this.log.info({ viewer: sessionId, pin: name ?? 'auto', active: viewer.video.name, pending: viewer.target?.name }, 'viewer pinned a rendition');
+    return this.layersOf(viewer);
+  }
+
+  /** What a WHEP viewer may receive and what it gets (the WHEP layer extension's GET). */
+  layers(sessionId: string): WhepLayers {
+    return this.layersOf(this.whepViewer(sessionId));
+  }
+
+  /** Video renditions with their viewers: the source first, then the transcoded ones. */
+  renditionStates(): RenditionState[] {
+    if (!this.live) return [];
+    const now = this.now();
+    const counts = new Map<VideoOrigin, number>();
+    for (const viewer of this.viewers.values()) {
+      if (viewer.session.kind === 'whep' && viewer.session.connected) counts.set(viewer.video, (counts.get(viewer.video) ?? 0) + 1);
+    }
+    const source = this.meters.video?.snapshot(now);
+    const states: RenditionState[] = [
+      { name: SOURCE.name, kind: 'source', width: this.picture?.width ?? null, height: this.picture?.height ?? null, frameRate: source?.fps ?? null, bitrateKbps: source?.bitrateKbps ?? 0, targetKbps: null, viewers: counts.get(SOURCE) ?? 0 },
+    ];
+    for (const feed of this.renditions.feeds) {
+      const stats = feed.stats(now);
+      states.push({ name: feed.name, kind: 'transcoded', width: feed.width, height: feed.height, frameRate: stats.frameRate, bitrateKbps: stats.bitrateKbps, targetKbps: feed.targetKbps, viewers: counts.get(feed) ?? 0 });
+    }
+    return states;
   }
 
   liveState(): LiveState {
     const publisher = this.publisher;
     const viewers = this.viewerCount;
-    if (!this.live || !publisher) return { live: false, since: null, publisher: null, video: null, audio: null, viewers: { whep: viewers, total: viewers } };
+    if (!this.live || !publisher) return { live: false, since: null, publisher: null, video: null, audio: null, viewers: { whep: viewers, total: viewers }, renditions: [] };
     const now = this.now();
     const video = publisher.peer.codecs.video;
     const audio = publisher.peer.codecs.audio;
@@ -250,6 +354,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
         : null,
       audio: audio ? { codec: audio.name, bitrateKbps: audioSnap?.bitrateKbps ?? 0 } : null,
       viewers: { whep: viewers, total: viewers },
+      renditions: this.renditionStates(),
     };
   }
 
@@ -261,6 +366,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     clearInterval(this.watchdog);
     this.keyframes.close();
     this.candidate?.close(reason);
+    this.renditions.set?.close(reason);
     this.publisher?.close(reason);
     for (const viewer of [...this.viewers.values()]) viewer.session.close(reason);
     this.viewers.clear();
@@ -289,6 +395,8 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     this.publisher = undefined;
     if (this.live) {
       this.live = false;
+      // The transcoder stops with the stream; its renditions end here, not when it says so.
+      this.renditions.set?.close('stream_offline');
       this.emit('offline');
     }
   }
@@ -325,7 +433,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       // is "lost" to the player, NACKed in vain and freezes Chrome's H.264 decoding until a
       // keyframe (see RtpRewriter).
       if (packet.payload.length === 0) meter.recordNoMedia(packet);
-      this.enqueue({ packet, now, media: false, keyframeStart: false });
+      this.enqueue({ packet, now, media: false, keyframeStart: false, origin: SOURCE });
       return;
     }
     meter.record(packet, packet.size, now);
@@ -336,7 +444,14 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       if (keyframeStart) this.keyframes.keyframeArrived();
       if (info.width && info.height) this.picture = { width: info.width, height: info.height };
     }
-    this.enqueue({ packet, now, media: true, keyframeStart });
+    this.enqueue({ packet, now, media: true, keyframeStart, origin: SOURCE });
+  }
+
+  /** A rendition's video packet: queued like the publisher's when a viewer receives or awaits it. */
+  private forwardRendition(feed: RenditionFeed, packet: InboundRtp): void {
+    if (!this.wanted.has(feed)) return;
+    const media = packet.payload.length > 0;
+    this.enqueue({ packet, now: this.now(), media, keyframeStart: media && probeKeyframe(feed.codec, packet.payload).keyframeStart, origin: feed });
   }
 
   private enqueue(item: PendingPacket): void {
@@ -363,12 +478,23 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     // One object for every send: engines copy what they keep (OutboundRtp).
     const out: OutboundRtp = { sequenceNumber: 0, timestamp: 0, ssrc: 0, payloadType: 0, marker: false, payload: batch[0]!.packet.payload };
     let waiting = false;
+    let switched = false;
     for (const viewer of this.viewers.values()) {
       const connected = viewer.session.connected;
       let sawVideo = false;
-      for (const { packet, now, media, keyframeStart } of batch) {
+      for (const { packet, now, media, keyframeStart, origin } of batch) {
         const rewriter = viewer.rewriters[packet.kind];
         if (!rewriter) continue;
+        if (packet.kind === 'video' && origin !== viewer.video) {
+          // Another origin's video: the viewer's switch target takes over at its keyframe.
+          if (origin !== viewer.target || !keyframeStart || !connected) continue;
+          viewer.video = origin;
+          viewer.target = undefined;
+          viewer.waitingForKeyframe = false;
+          // A new source to the rewriter even if an SSRC were reused: numbering goes on by one.
+          rewriter.reset();
+          switched = true;
+        }
         if (!media) {
           rewriter.skip(packet);
           continue;
@@ -388,10 +514,81 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
         counters.packetsOut += 1;
         counters.bytesOut += 12 + packet.payload.length;
       }
-      // Still waiting after this batch's video (a keyframe later in the batch ends the wait).
-      if (sawVideo && viewer.waitingForKeyframe) waiting = true;
+      // Still waiting for the source after this batch's video (a keyframe later in the batch
+      // ends the wait), or switching to it: a rendition's keyframe comes on its own clock.
+      if ((sawVideo && viewer.waitingForKeyframe && viewer.video === SOURCE) || viewer.target === SOURCE) waiting = true;
     }
+    if (switched) this.updateWanted();
     // A lost PLI must not leave a viewer black until the next GOP: ask again (rate-limited).
     if (waiting) this.keyframes.request('viewer-waiting');
+  }
+
+  // ——— renditions, control plane ———
+
+  private whepViewer(sessionId: string): ViewerState {
+    const viewer = this.viewers.get(sessionId);
+    if (!viewer || viewer.session.kind !== 'whep' || viewer.session.closed) throw new OnairError('session_not_found', `No WHEP session ${sessionId}.`);
+    return viewer;
+  }
+
+  /** A viewer can be served a rendition in the codec it negotiated (the transcoder sends H.264). */
+  private canPlay(viewer: ViewerState, feed: RenditionFeed): boolean {
+    return viewer.session.codecs.video?.name.toLowerCase() === feed.codec.toLowerCase();
+  }
+
+  /** Where the viewer's video should come from: its pinned rendition while the stream has it, else the source. */
+  private desiredOrigin(viewer: ViewerState): VideoOrigin {
+    if (viewer.pin === undefined || viewer.session.kind !== 'whep') return SOURCE;
+    const feed = this.renditions.get(viewer.pin);
+    return feed && this.canPlay(viewer, feed) ? feed : SOURCE;
+  }
+
+  /** Points the viewer at its desired origin: a switch at the origin's next keyframe, or at once when nothing of the current one can come. */
+  private retarget(viewer: ViewerState): void {
+    const desired = this.desiredOrigin(viewer);
+    if (desired === viewer.video) {
+      viewer.target = undefined;
+      return;
+    }
+    const currentGone = viewer.video !== SOURCE && !this.renditions.has(viewer.video);
+    if (viewer.waitingForKeyframe || currentGone) {
+      // Nothing of the current origin reached the player since its last start, or it ended:
+      // start on the desired one at its keyframe (the rewriter re-bases on its SSRC).
+      viewer.video = desired;
+      viewer.target = undefined;
+      viewer.waitingForKeyframe = true;
+    } else {
+      viewer.target = desired;
+    }
+    if (desired === SOURCE) this.keyframes.request('viewer-switch');
+  }
+
+  /** The rendition set changed (attached, replaced, closed): every viewer is pointed again. */
+  private renditionsChanged(): void {
+    this.flush();
+    for (const viewer of this.viewers.values()) this.retarget(viewer);
+    this.updateWanted();
+  }
+
+  private updateWanted(): void {
+    const wanted = new Set<VideoOrigin>();
+    for (const viewer of this.viewers.values()) {
+      if (viewer.video !== SOURCE) wanted.add(viewer.video);
+      if (viewer.target && viewer.target !== SOURCE) wanted.add(viewer.target);
+    }
+    this.wanted = wanted;
+  }
+
+  private layersOf(viewer: ViewerState): WhepLayers {
+    const states = this.renditionStates();
+    const playable = (name: string) => name === SOURCE.name || (this.renditions.get(name) !== undefined && this.canPlay(viewer, this.renditions.get(name)!));
+    return {
+      pinned: viewer.pin ?? null,
+      active: viewer.video.name,
+      pending: viewer.target?.name ?? null,
+      layers: states
+        .filter((state) => playable(state.name))
+        .map((state) => ({ encodingId: state.name, kind: state.kind, width: state.width, height: state.height, frameRate: state.frameRate, bitrateKbps: state.bitrateKbps, targetKbps: state.targetKbps })),
+    };
   }
 }

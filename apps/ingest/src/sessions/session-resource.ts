@@ -94,9 +94,12 @@ export function iceServerLinks(servers: IceServer[]): string[] {
   );
 }
 
-/** 201 Created with the answer (RFC 9725 §4.2): Location, ETag, Accept-Patch and ICE server links. */
-export function sendAnswer(res: ServerResponse, session: Session<MediaPeer & SdpPeer>, config: IngestConfig, body: string = session.peer.answer): void {
-  const links = iceServerLinks(config.ice.servers);
+/**
+ * 201 Created with the answer (RFC 9725 §4.2): Location, ETag, Accept-Patch, ICE server links and
+ * the `Link`s of protocol extensions the resource supports (`extensionLinks`, RFC 9725 §4.9).
+ */
+export function sendAnswer(res: ServerResponse, session: Session<MediaPeer & SdpPeer>, config: IngestConfig, body: string = session.peer.answer, extensionLinks: string[] = []): void {
+  const links = [...iceServerLinks(config.ice.servers), ...extensionLinks];
   res.writeHead(201, {
     'Content-Type': SDP_TYPE,
     'Content-Length': Buffer.byteLength(body),

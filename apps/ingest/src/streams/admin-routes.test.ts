@@ -22,6 +22,11 @@ class RecordingLeases {
 }
 
 /** Live state is driven by the test, so the admin API's use of it can be checked exactly. */
+const RENDITIONS: LiveState['renditions'] = [
+  { name: 'source', kind: 'source', width: 1280, height: 720, frameRate: 30, bitrateKbps: 2500, targetKbps: null, viewers: 1 },
+  { name: '480p', kind: 'transcoded', width: 854, height: 480, frameRate: 30, bitrateKbps: 1350, targetKbps: 1400, viewers: 1 },
+];
+
 class ScriptedMedia extends EventEmitter implements MediaControl {
   readonly live = new Set<string>();
   readonly disconnected: string[] = [];
@@ -35,6 +40,7 @@ class ScriptedMedia extends EventEmitter implements MediaControl {
       video: live ? { codec: 'H264', width: 1280, height: 720, fps: 30, bitrateKbps: 2500, packetsLost: 0 } : null,
       audio: null,
       viewers: { whep: live ? 2 : 0, total: live ? 2 : 0 },
+      renditions: live ? RENDITIONS : [],
     };
   }
   isLive(streamId: string) {
@@ -159,7 +165,7 @@ describe('ingest admin API', () => {
     const res = await call('GET', '/api/streams/live', { token: null });
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body).toEqual([{ name: 'on', since: '2026-01-01T00:00:00.000Z', video: expect.objectContaining({ width: 1280 }), audio: null, viewers: 2, whepUrl: `${base}/whep/on` }]);
+    expect(body).toEqual([{ name: 'on', since: '2026-01-01T00:00:00.000Z', video: expect.objectContaining({ width: 1280 }), audio: null, viewers: 2, whepUrl: `${base}/whep/on`, renditions: RENDITIONS }]);
     expect(JSON.stringify(body)).not.toContain(live.streamKey);
   });
 

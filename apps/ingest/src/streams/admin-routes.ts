@@ -79,7 +79,7 @@ export function registerAdminRoutes(router: Router, { store, media, config, leas
     const live: PublicLiveStream[] = records
       .map((record) => ({ record, state: stateOf(record.id, elsewhere) }))
       .filter(({ state }) => state.live)
-      .map(({ record, state }) => ({ name: record.name, since: state.since, video: state.video, audio: state.audio, viewers: state.viewers.total, whepUrl: `${base}/whep/${record.name}` }));
+      .map(({ record, state }) => ({ name: record.name, since: state.since, video: state.video, audio: state.audio, viewers: state.viewers.total, whepUrl: `${base}/whep/${record.name}`, renditions: state.renditions ?? [] }));
     sendJson(res, 200, live);
   });
 

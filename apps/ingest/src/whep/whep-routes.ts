@@ -9,6 +9,7 @@ import { OnairError } from '@onair/shared/errors';
 import { selectViewerCodecs } from '@onair/shared/sdp';
 import type { Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
+import { layerLink } from '../renditions/layer-routes';
 import type { MediaRouter } from '../router/media-router';
 import type { SessionAdmission } from '../sessions/session-admission';
 import type { StreamStore } from '../streams/stream-store';
@@ -64,7 +65,7 @@ export function registerWhepRoutes(router: Router, { store, media, config, admis
     const session = edge ? await media.view(record.id, peerOptions, { edgeNode: edge.path.at(-1) }) : await admission.hold(client, res, log, () => media.view(record.id, peerOptions));
     session.remoteCandidates = gate;
     log.info({ client, stream: record.id, name, session: session.id, edge: edge?.path.join(','), video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHEP session created');
-    sendAnswer(res, session, config, await answerFor(session, config));
+    sendAnswer(res, session, config, await answerFor(session, config), [layerLink(session.id)]);
   });
   registerSessionResource(router, 'whep', media, config);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planRenditions, type SourceInfo } from '../ladder/plan-renditions';
 import { DEFAULT_PROFILE, PASSTHROUGH_PROFILE } from '../ladder/profile';
-import { buildFfmpegPlan, toArgs } from './build-args';
+import { buildFfmpegPlan, type RtpOutputs, toArgs } from './build-args';
 import { fluentArgs, toFluentCommand } from './command';
 
 const source720: SourceInfo = { hasVideo: true, hasAudio: true, videoCodec: 'H264', width: 1280, height: 720, fps: 30 };
@@ -99,8 +99,62 @@ describe('buildFfmpegPlan', () => {
   });
 
   it('fluent-ffmpeg passes exactly the planned arguments', () => {
-    for (const p of [plan(source720), plan(source720, PASSTHROUGH_PROFILE), plan({ ...source720, hasAudio: false })]) {
+    for (const p of [plan(source720), plan(source720, PASSTHROUGH_PROFILE), plan({ ...source720, hasAudio: false }), planWithRtp(source720)]) {
       expect(fluentArgs(toFluentCommand(p, '/usr/bin/ffmpeg'))).toEqual(toArgs(p));
     }
+  });
+});
+
+const URL = 'rtp://127.0.0.1:40000?rtcpport=40000&pkt_size=1200';
+const rtp: RtpOutputs = {
+  video: { '720p': { url: URL, payloadType: 96, ssrc: 720 }, '480p': { url: URL, payloadType: 96, ssrc: 480 }, '360p': { url: URL, payloadType: 96, ssrc: 360 } },
+  audio: { url: URL, payloadType: 111, ssrc: 111 },
+};
+
+function planWithRtp(source: SourceInfo, outputs: RtpOutputs = rtp, profile = DEFAULT_PROFILE) {
+  return buildFfmpegPlan({ sdpPath: '/t/in.sdp', source, renditions: planRenditions(profile, source), gopSeconds: profile.gopSeconds, targets, rtp: outputs });
+}
+
+describe('buildFfmpegPlan with RTP renditions for WebRTC', () => {
+  it('tees each rung\'s one encode into its fMP4 and an RTP muxer (video only, SPS/PPS before each keyframe)', () => {
+    const p = planWithRtp({ ...source720, audioCodec: 'opus' });
+    const [top] = p.outputs;
+    expect(top!.target).toBe(
+      '[f=mp4:movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=100000:flush_packets=1]unix:/t/720p.sock' +
+        `|[f=rtp:select=v:onfail=ignore:payload_type=96:ssrc=720:bsfs/v=dump_extra=freq=keyframe]${URL}`,
+    );
+    expect(optionsOf(top!)).toMatchObject({
+      '-map': ['[v0]', '0:a:0'],
+      '-c:v': ['libx264'],
+      // Constrained Baseline for WebRTC players; the same aligned keyframes, no B-frames.
+      '-profile:v': ['baseline'],
+      '-bf': ['0'],
+      '-force_key_frames': ['expr:gte(t,n_forced*1)'],
+      '-c:a': ['aac'],
+      '-flags': ['+global_header'],
+      '-f': ['tee'],
+    });
+    expect(p.outputs.map((o) => o.id)).toEqual(['720p', '480p', '360p', 'audio-rtp']);
+    expect(p.outputs[2]!.target).toContain('ssrc=360:');
+    // One encode per rung: as many x264 instances as rungs, RTP or not.
+    expect(toArgs(p).filter((arg) => arg === 'libx264')).toHaveLength(3);
+  });
+
+  it('sends the audio once, as Opus: copied from an Opus source, encoded otherwise', () => {
+    const copied = planWithRtp({ ...source720, audioCodec: 'opus' }).outputs.at(-1)!;
+    expect(copied.target).toBe(URL);
+    expect(copied.options).toEqual(['-map', '0:a:0', '-c:a', 'copy', '-f', 'rtp', '-payload_type', '111', '-ssrc', '111']);
+    const encoded = planWithRtp({ ...source720, audioCodec: 'PCMU' }).outputs.at(-1)!;
+    expect(optionsOf(encoded)).toMatchObject({ '-c:a': ['libopus'], '-ar': ['48000'], '-ac': ['2'], '-f': ['rtp'] });
+    // A video-only source (or run) sends no audio.
+    expect(planWithRtp({ ...source720, hasAudio: false }).outputs.map((o) => o.id)).toEqual(['720p', '480p', '360p']);
+  });
+
+  it('keeps Main and plain fMP4 for rungs without a target, and never tees a copied source', () => {
+    const partial = planWithRtp(source720, { video: { '480p': rtp.video['480p']! } });
+    expect(partial.outputs.map((o) => optionsOf(o)['-f']![0])).toEqual(['mp4', 'tee', 'mp4']);
+    expect(optionsOf(partial.outputs[0]!)['-profile:v']).toEqual(['main']);
+    const passthrough = planWithRtp(source720, { video: { source: rtp.video['720p']! } }, PASSTHROUGH_PROFILE);
+    expect(passthrough.outputs.map((o) => o.target)).toEqual(['unix:/t/source.sock']);
   });
 });

@@ -2,8 +2,30 @@
  * The ffmpeg command line for one stream, as a pure function of the planned renditions and the
  * input: one process decodes the RTP once, `split`s the video and `scale`s/encodes every rung,
  * and writes each rung as fragmented MP4 (H.264 + AAC) to its own output target.
+ *
+ * With RTP targets (the ingest's rendition set), each encoded rung's one x264 encode also goes
+ * out as RTP to the ingest, for WebRTC viewers: the rung's output is a `tee` of the fMP4 and an
+ * RTP muxer that takes the video only. Those rungs are H.264 Constrained Baseline (what every
+ * WebRTC player decodes, Firefox's OpenH264 included), no B-frames, the ladder's aligned 1 s
+ * keyframes each preceded by SPS/PPS in-band (`dump_extra`: players get no SDP parameter sets
+ * from WHEP). The audio goes out once, as one Opus RTP track: copied when the source is Opus.
  */
 import type { PlannedRendition, SourceInfo } from '../ladder/plan-renditions';
+
+/** Where one RTP track goes (the ingest's answer to the rendition announcement). */
+export interface RtpTarget {
+  /** `rtp://host:port?…` */
+  url: string;
+  payloadType: number;
+  /** As the ingest assigned it (1..2^31−1: ffmpeg's `-ssrc` is a signed int). */
+  ssrc: number;
+}
+
+export interface RtpOutputs {
+  /** Per rendition id; rungs without a target are not sent. */
+  video: Record<string, RtpTarget>;
+  audio?: RtpTarget;
+}
 
 export interface FfmpegPlan {
   /** Options placed before `-i` (global options included: ffmpeg accepts them there). */
@@ -25,7 +47,15 @@ export interface BuildArgsOptions {
   progressTarget?: string;
   /** Longest fMP4 fragment in microseconds (a new fragment also starts at every keyframe). Default 100 000. */
   fragDurationUs?: number;
+  /** RTP renditions to the ingest, for WebRTC viewers. */
+  rtp?: RtpOutputs;
 }
+
+/**
+ * RTP packets at most this big (header included): fits a 1280-byte path once SRTP (10-byte tag)
+ * and ICE/UDP/IP are added on the way to the viewer; libwebrtc's own limit is 1200 too.
+ */
+export const RTP_PACKET_BYTES = 1200;
 
 /**
  * Input flags for an RTP stream described by an SDP (FIELD-NOTES), tuned for time to first output:
@@ -84,17 +114,31 @@ export function buildFfmpegPlan(opts: BuildArgsOptions): FfmpegPlan {
     filterComplex = chains.filter(Boolean).join(';');
   }
 
-  const container = ['-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', String(fragDurationUs), '-flush_packets', '1'];
+  const movflags = '+frag_keyframe+empty_moov+default_base_moof';
+  const container = ['-f', 'mp4', '-movflags', movflags, '-frag_duration', String(fragDurationUs), '-flush_packets', '1'];
   const outputs = renditions.map((r) => {
     const target = opts.targets[r.id];
     if (!target) throw new Error(`no output target for rendition ${r.id}`);
+    const rtp = r.video === 'encode' ? opts.rtp?.video[r.id] : undefined;
     const video =
       r.video === 'copy'
         ? ['-map', '0:v:0', '-c:v', 'copy']
-        : x264Options(r, gopSeconds, `[v${encoded.indexOf(r)}]`);
+        : x264Options(r, gopSeconds, `[v${encoded.indexOf(r)}]`, rtp ? 'baseline' : 'main');
     const audio = source.hasAudio ? ['-map', '0:a:0', '-c:a', 'aac', '-b:a', `${r.audioKbps}k`, '-ac', '2', '-ar', '48000'] : [];
-    return { id: r.id, options: [...video, ...audio, ...container], target };
+    if (!rtp) return { id: r.id, options: [...video, ...audio, ...container], target };
+    // One encode, two muxers. The tee cannot tell its encoders that the MP4 needs global headers
+    // (avcC, AudioSpecificConfig), so they are asked for here; the RTP side then gets SPS/PPS
+    // back in-band before each keyframe. onfail=ignore: a failing RTP side never stops the HLS.
+    const mp4 = `[f=mp4:movflags=${movflags}:frag_duration=${fragDurationUs}:flush_packets=1]${target}`;
+    const rtpSlave = `[f=rtp:select=v:onfail=ignore:payload_type=${rtp.payloadType}:ssrc=${rtp.ssrc}:bsfs/v=dump_extra=freq=keyframe]${rtp.url}`;
+    return { id: r.id, options: [...video, ...audio, '-flags', '+global_header', '-f', 'tee'], target: `${mp4}|${rtpSlave}` };
   });
+  const audioRtp = opts.rtp?.audio;
+  if (audioRtp && source.hasAudio) {
+    // Once per stream, shared by every rung. An Opus source is copied: no second encode, no loss.
+    const codec = source.audioCodec?.toLowerCase() === 'opus' ? ['-c:a', 'copy'] : ['-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2'];
+    outputs.push({ id: 'audio-rtp', options: ['-map', '0:a:0', ...codec, '-f', 'rtp', '-payload_type', String(audioRtp.payloadType), '-ssrc', String(audioRtp.ssrc)], target: audioRtp.url });
+  }
 
   return { inputOptions, input: opts.sdpPath, filterComplex, outputs };
 }
@@ -106,7 +150,7 @@ function scaleFilter(r: PlannedRendition): string {
   return `scale=w=min(${box.width}\\,iw):h=min(${box.height}\\,ih):force_original_aspect_ratio=decrease:force_divisible_by=2`;
 }
 
-function x264Options(r: PlannedRendition, gopSeconds: number, label: string): string[] {
+function x264Options(r: PlannedRendition, gopSeconds: number, label: string, profile: 'baseline' | 'main'): string[] {
   const kbps = r.videoKbps ?? 1000;
   const nominalFps = r.frameRate ?? 30;
   const gopFrames = Math.max(1, Math.round(nominalFps * gopSeconds));
@@ -116,7 +160,9 @@ function x264Options(r: PlannedRendition, gopSeconds: number, label: string): st
     '-preset', r.preset ?? 'veryfast',
     // zerolatency: no lookahead, no B-frames, sliced threads (encoder start-up ~85 ms, FIELD-NOTES).
     '-tune', 'zerolatency',
-    '-profile:v', 'main',
+    // baseline: x264 writes Constrained Baseline (constraint_set1), what WebRTC players decode;
+    // without WebRTC renditions, Main (CABAC) spends ~10 % fewer bits on the same picture.
+    '-profile:v', profile,
     '-bf', '0',
     '-b:v', `${kbps}k`,
     '-maxrate', `${kbps}k`,
@@ -139,9 +185,13 @@ function x264Options(r: PlannedRendition, gopSeconds: number, label: string): st
 
 /** The plan as one argument list (what ffmpeg receives; also what the tests compare). */
 export function toArgs(plan: FfmpegPlan): string[] {
+  // fluent-ffmpeg adds `-y` (overwrite) after the inputs when a target is not a `proto:` URL, as a
+  // tee's `[…]…|[…]…` is not: said here too, so this list stays exactly what ffmpeg is given.
+  const fileTarget = plan.outputs.some((output) => !/^[a-z]{2,}:/i.test(output.target));
   return [
     ...plan.inputOptions,
     '-i', plan.input,
+    ...(fileTarget ? ['-y'] : []),
     ...(plan.filterComplex ? ['-filter_complex', plan.filterComplex] : []),
     ...plan.outputs.flatMap((o) => [...o.options, o.target]),
   ];

@@ -12,6 +12,7 @@ import type { ProfileStore } from '../ladder/profile-store';
 import type { Profile } from '../ladder/profile';
 import type { InputSource } from './input-source';
 import type { JobState, JobStats, PackagerLike } from './job-types';
+import type { RenditionOutput } from './rendition-output';
 import { TranscodeJob } from './transcode-job';
 
 export type JobPolicy = 'auto' | 'manual';
@@ -23,6 +24,8 @@ export interface JobManagerOptions {
   log: Logger;
   /** The input of a live stream (an ingest forward in the service; a static SDP in tests). */
   createInput: (live: LiveStream) => InputSource;
+  /** Where a live stream's encoded rungs also go as RTP (the ingest, for WebRTC viewers). Optional. */
+  createRenditions?: (live: LiveStream) => RenditionOutput;
   /** The packager of one run of a stream (registered with the HLS origin by the caller). */
   createPackager: (stream: string) => PackagerLike;
   /** Passed to each job (timeouts, backoff). */
@@ -111,7 +114,7 @@ export class JobManager extends EventEmitter<{ state: [string, JobState, JobStat
     // A job is bound to the stream id it was created for; a stream deleted and re-created under
     // the same name has a new id, so it gets a new job (and input).
     const reusable = existing && !input && this.jobStreamIds.get(stream) === live?.streamId;
-    const job = reusable ? existing : this.createJob(stream, profile, input ?? this.opts.createInput(live!));
+    const job = reusable ? existing : this.createJob(stream, profile, input ?? this.opts.createInput(live!), input ? undefined : this.opts.createRenditions?.(live!));
     if (!input && live) this.jobStreamIds.set(stream, live.streamId);
     await job.start(profile);
     return job;
@@ -143,13 +146,14 @@ export class JobManager extends EventEmitter<{ state: [string, JobState, JobStat
     await Promise.all([...this.jobs.values()].map((job) => job.close()));
   }
 
-  private createJob(stream: string, profile: Profile, input: InputSource): TranscodeJob {
+  private createJob(stream: string, profile: Profile, input: InputSource, renditions: RenditionOutput | undefined): TranscodeJob {
     const previous = this.jobs.get(stream);
     if (previous) void previous.close();
     const job = new TranscodeJob({
       stream,
       profile,
       input,
+      renditions,
       ffmpegPath: this.opts.ffmpegPath,
       createPackager: () => this.opts.createPackager(stream),
       log: this.opts.log,

@@ -3,6 +3,7 @@ import type { Logger } from '@onair/service/logger';
 import type { FfmpegProgress } from '../ffmpeg/progress';
 import type { Profile } from '../ladder/profile';
 import type { InputSource } from './input-source';
+import type { RenditionOutput } from './rendition-output';
 
 export type JobState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
 
@@ -18,6 +19,8 @@ export interface TranscodeJobOptions {
   stream: string;
   profile: Profile;
   input: InputSource;
+  /** Where encoded rungs also go as RTP (the ingest, for WebRTC viewers); none: HLS only. */
+  renditions?: RenditionOutput;
   /** Resolved ffmpeg binary. */
   ffmpegPath: string;
   /** Creates the packager of one run (a run ends with stop(); a new profile makes a new run). */

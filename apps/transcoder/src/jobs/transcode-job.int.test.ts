@@ -2,6 +2,7 @@
  * The job against real ffmpeg: RTP from an ffmpeg test source → one ffmpeg ladder process →
  * the real LL-HLS packager → segments on disk, checked with ffprobe.
  */
+import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +14,10 @@ import { HlsPackager } from '../hls/hls-packager';
 import { DEFAULT_PROFILE, PASSTHROUGH_PROFILE, parseProfile } from '../ladder/profile';
 import { UdpPortAllocator } from '../net/udp-ports';
 import { probeSegment, readDiskPlaylist, waitFor } from '../test-support/hls-probe';
+import type { RtpOutputs } from '../ffmpeg/build-args';
 import { StaticSdpInput, type InputSource } from './input-source';
 import type { JobState } from './job-types';
+import type { RenditionAnnouncement, RenditionOutput } from './rendition-output';
 import { TranscodeJob } from './transcode-job';
 
 const log = pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' });
@@ -40,13 +43,55 @@ async function source(opts: { width?: number; height?: number } = {}): Promise<F
   return src;
 }
 
-async function jobWith(sdp: string, profile = DEFAULT_PROFILE, hints?: { width: number; height: number; fps: number }) {
+/**
+ * Stands in for the ingest's rendition set: one UDP socket; each announcement gets new SSRCs
+ * (as the ingest hands out), and every datagram is kept by SSRC.
+ */
+class RenditionSink implements RenditionOutput {
+  readonly description = 'test sink';
+  readonly announcements: RenditionAnnouncement[] = [];
+  readonly packets = new Map<number, Buffer[]>();
+  closes = 0;
+  private socket: Socket | undefined;
+
+  async open(announcement: RenditionAnnouncement): Promise<RtpOutputs> {
+    this.announcements.push(announcement);
+    if (!this.socket) {
+      const socket = createSocket('udp4');
+      socket.on('message', (datagram) => {
+        if (datagram[1]! >= 192 && datagram[1]! <= 223) return; // RTCP (RFC 5761 §4)
+        const ssrc = datagram.readUInt32BE(8);
+        this.packets.set(ssrc, [...(this.packets.get(ssrc) ?? []), datagram]);
+      });
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+      this.socket = socket;
+    }
+    const { port } = this.socket.address();
+    const url = `rtp://127.0.0.1:${port}?rtcpport=${port}&pkt_size=1200`;
+    const generation = this.announcements.length * 100;
+    return {
+      video: Object.fromEntries(announcement.renditions.map((r, i) => [r.name, { url, payloadType: 96, ssrc: generation + i }])),
+      audio: { url, payloadType: 111, ssrc: generation + 99 },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closes += 1;
+  }
+
+  dispose(): void {
+    this.socket?.close();
+  }
+}
+
+async function jobWith(sdp: string, profile = DEFAULT_PROFILE, hints?: { width: number; height: number; fps: number }, renditions?: RenditionOutput) {
   const dir = await mkdtemp(join(tmpdir(), 'onair-job-test-'));
   const packagers: HlsPackager[] = [];
   const job = new TranscodeJob({
     stream: 'test',
     profile,
     input: new StaticSdpInput(sdp, hints),
+    renditions,
     ffmpegPath: '/usr/bin/ffmpeg',
     createPackager: () => {
       const p = new HlsPackager({ stream: 'test', dir, log });
@@ -132,6 +177,36 @@ describe('TranscodeJob with real ffmpeg', () => {
     const firstNew = after.segments.find((s) => s.discontinuity)!;
     expect(await probeSegment(join(dir, '240p', firstNew.map!), join(dir, '240p', firstNew.uri))).toMatchObject({ codec: 'h264', width: 426, height: 240, startsWithKeyframe: true });
   }, 45_000);
+
+  it('sends each encoded rung as RTP with the SSRC it was given, SPS/PPS before every keyframe, and announces again after a crash', async () => {
+    const src = await source({ width: 640, height: 360 });
+    const ladder = parseProfile({ name: 'two', rungs: [{ name: '360p', width: 640, height: 360, videoKbps: 500, preset: 'ultrafast' }, { name: '180p', width: 320, height: 180, videoKbps: 200, preset: 'ultrafast' }] });
+    const sink = new RenditionSink();
+    cleanups.push(() => sink.dispose());
+    const { job, dir } = await jobWith(src.sdp, ladder, { width: 640, height: 360, fps: 30 }, sink);
+    await job.start();
+    expect(sink.announcements).toEqual([{ renditions: [{ name: '360p', width: 640, height: 360, videoKbps: 500, frameRate: 30 }, { name: '180p', width: 320, height: 180, videoKbps: 200, frameRate: 30 }], audio: true }]);
+    // Two seconds of every rung and of the audio, each with the SSRC and payload type of the answer.
+    await waitFor(() => [100, 101].every((ssrc) => (sink.packets.get(ssrc)?.length ?? 0) > 60) && (sink.packets.get(199)?.length ?? 0) > 50, 20_000, 'RTP of both rungs and the audio');
+    expect([...sink.packets.keys()].sort()).toEqual([100, 101, 199]);
+    for (const ssrc of [100, 101]) {
+      const packets = sink.packets.get(ssrc)!;
+      expect(packets.every((p) => (p[1]! & 0x7f) === 96 && p.length <= 1200)).toBe(true);
+      // Keyframes: a STAP-A (24) holding SPS (7) and PPS (8) first, then the IDR slice (5); one a second.
+      const keyframes = packets.filter((p) => (p[12]! & 0x1f) === 24 && (p[15]! & 0x1f) === 7);
+      expect(keyframes.length, `keyframes of SSRC ${ssrc}`).toBeGreaterThanOrEqual(2);
+      expect(packets.some((p) => (p[12]! & 0x1f) === 5 || ((p[12]! & 0x1f) === 28 && (p[13]! & 0x1f) === 5))).toBe(true);
+    }
+    expect(sink.packets.get(199)!.every((p) => (p[1]! & 0x7f) === 111)).toBe(true);
+    // HLS goes on as before.
+    await waitFor(async () => (await readDiskPlaylist(join(dir, '180p')))?.segments.length! >= 1, 15_000, 'an HLS segment of 180p');
+    // A new ffmpeg has new numbering: the renditions are announced again, and sent with the new SSRCs.
+    job.killProcess('SIGKILL');
+    await waitFor(() => (sink.packets.get(200)?.length ?? 0) > 30 && (sink.packets.get(201)?.length ?? 0) > 30, 20_000, 'RTP with the SSRCs of the second announcement');
+    expect(sink.announcements).toHaveLength(2);
+    await job.stop();
+    expect(sink.closes).toBe(1);
+  }, 60_000);
 
   it('ends the playlist with EXT-X-ENDLIST when stopped', async () => {
     const src = await source({ width: 640, height: 360 });

@@ -18,8 +18,8 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '@onair/service/logger';
 import { OnairError } from '@onair/shared/errors';
-import { buildFfmpegPlan } from '../ffmpeg/build-args';
-import { toFluentCommand, type FfmpegCommand } from '../ffmpeg/command';
+import { buildFfmpegPlan, type RtpOutputs } from '../ffmpeg/build-args';
+import { toFluentCommand } from '../ffmpeg/command';
 import { OutputSockets } from '../ffmpeg/output-sockets';
 import { boundUdpPorts } from '../ffmpeg/proc-stats';
 import { ProgressParser, type FfmpegProgress } from '../ffmpeg/progress';
@@ -30,39 +30,10 @@ import type { InputRequest } from './input-source';
 import { summarizeFfmpegExit } from './error-summary';
 import type { JobState, JobStats, PackagerLike, TranscodeJobOptions } from './job-types';
 import { LineRing } from './line-ring';
+import { type Proc, type Run, rtpPortsOf } from './job-run';
 import { ProcessSampler } from './process-sampler';
+import { announcementFor } from './rendition-output';
 
-interface Run {
-  workDir: string;
-  sdpPath: string;
-  source: SourceInfo;
-  renditions: PlannedRendition[];
-  packager: PackagerLike;
-  sinks: Map<string, { push(chunk: Buffer): void }>;
-  sockets: OutputSockets;
-  /** The RTP ports the SDP names (video first); ffmpeg binds them, and RTP + 1 for RTCP, in this order. */
-  rtpPorts: number[];
-  /** Audio was announced but never arrived, so this run maps video only. */
-  audioDropped: boolean;
-}
-
-interface Proc {
-  command: FfmpegCommand;
-  child: ChildProcess | null;
-  spawnedAt: number;
-  firstOutputAt: number | null;
-  exit: { code: number | null; signal: NodeJS.Signals | null } | null;
-  killReason: string | null;
-  done: Promise<void>;
-  /** Log positions at spawn and at first output, so a summary only quotes this process's lines. */
-  linesAtSpawn: number;
-  linesAtOutput: number | null;
-  startTimedOut: boolean;
-  /** Start-up marks, ms after spawn: every RTP port bound, the first keyframe request answered. */
-  boundMs: number | null;
-  keyframeRequestMs: number | null;
-  replayedPackets: number | null;
-}
 
 export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; progress: [FfmpegProgress] }> {
   readonly stream: string;
@@ -241,7 +212,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     const opening = await this.opts.input.open(this.inputRequest());
     const info = parseSdpInfo(opening.sdp);
     if (!info.video) throw new OnairError('invalid_sdp', 'The input SDP has no video track.');
-    const source: SourceInfo = { hasVideo: true, hasAudio: info.audio !== undefined, videoCodec: info.video.codec, ...opening.hints };
+    const source: SourceInfo = { hasVideo: true, hasAudio: info.audio !== undefined, videoCodec: info.video.codec, audioCodec: info.audio?.codec, ...opening.hints };
     const renditions = planRenditions(this.profile, source);
     const workDir = await mkdtemp(join(tmpdir(), 'onair-tx-'));
     const sdpPath = join(workDir, 'input.sdp');
@@ -255,14 +226,32 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
       sinks.set(r.id, packager.addRendition({ id: r.id, bandwidth: r.bandwidth, width: r.width, height: r.height, frameRate: r.frameRate }));
     }
     const sockets = await OutputSockets.open(workDir, renditions.map((r) => r.id), (id, chunk) => this.onOutput(id, chunk));
-    this.log.info({ profile: this.profile.name, renditions: renditions.map((r) => `${r.id}${r.width ? ` ${r.width}x${r.height}` : ''}`), input: this.opts.input.description }, 'job run opened');
-    return { workDir, sdpPath, source, renditions, packager, sinks, sockets, rtpPorts: rtpPortsOf(info), audioDropped: false };
+    const rtp = await this.announceRenditions(renditions, source);
+    this.log.info({ profile: this.profile.name, renditions: renditions.map((r) => `${r.id}${r.width ? ` ${r.width}x${r.height}` : ''}`), input: this.opts.input.description, webrtc: rtp ? this.opts.renditions?.description : null }, 'job run opened');
+    return { workDir, sdpPath, source, renditions, packager, sinks, sockets, rtpPorts: rtpPortsOf(info), audioDropped: false, rtp };
+  }
+
+  /**
+   * Tells the ingest which rungs this run encodes (once per ffmpeg process: a new one has new
+   * SSRCs and numbering). A refusal or an unreachable ingest costs the WebRTC renditions only:
+   * the run goes on with HLS.
+   */
+  private async announceRenditions(renditions: PlannedRendition[], source: SourceInfo): Promise<RtpOutputs | undefined> {
+    const output = this.opts.renditions;
+    const announcement = announcementFor(renditions, source);
+    if (!output || !announcement) return undefined;
+    try {
+      return await output.open(announcement);
+    } catch (error) {
+      this.log.warn({ err: error }, 'the ingest did not take the renditions: HLS only for this run');
+      return undefined;
+    }
   }
 
   private spawn(): void {
     const run = this.run;
     if (!run) return;
-    const plan = buildFfmpegPlan({ sdpPath: run.sdpPath, source: run.source, renditions: run.renditions, gopSeconds: this.profile.gopSeconds, targets: run.sockets.targets() });
+    const plan = buildFfmpegPlan({ sdpPath: run.sdpPath, source: run.source, renditions: run.renditions, gopSeconds: this.profile.gopSeconds, targets: run.sockets.targets(), rtp: run.rtp });
     const command = toFluentCommand(plan, this.opts.ffmpegPath);
     const parser = new ProgressParser();
     let resolveDone!: () => void;
@@ -482,7 +471,8 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     if (!info.video) throw new OnairError('invalid_sdp', 'The input SDP has no video track.');
     await writeFile(run.sdpPath, opening.sdp.endsWith('\n') ? opening.sdp : `${opening.sdp}\n`);
     run.rtpPorts = rtpPortsOf(info);
-    run.source = { ...run.source, videoCodec: info.video.codec, hasAudio: info.audio !== undefined && !run.audioDropped };
+    run.source = { ...run.source, videoCodec: info.video.codec, audioCodec: info.audio?.codec, hasAudio: info.audio !== undefined && !run.audioDropped };
+    run.rtp = await this.announceRenditions(run.renditions, run.source);
   }
 
   private killProc(signal: NodeJS.Signals, reason: string): Promise<void> {
@@ -508,10 +498,12 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
 
   private async disposeRun(run: Run | null, endPlaylist: boolean): Promise<void> {
     if (!run) {
+      await this.opts.renditions?.close().catch(() => {});
       await this.opts.input.close().catch(() => {});
       return;
     }
     if (endPlaylist) run.packager.end();
+    await this.opts.renditions?.close().catch((error) => this.log.warn({ err: error }, 'ending the renditions failed'));
     await run.sockets.close();
     await rm(run.workDir, { recursive: true, force: true });
     await this.opts.input.close().catch((error) => this.log.warn({ err: error }, 'closing the input failed'));
@@ -578,9 +570,4 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     this.log.info({ from: previous, to: next }, 'job state');
     this.emit('state', next, previous);
   }
-}
-
-/** The SDP's RTP ports, video first (the order ffmpeg opens them in). */
-function rtpPortsOf(info: ReturnType<typeof parseSdpInfo>): number[] {
-  return [info.video?.port, info.audio?.port].filter((port): port is number => port !== undefined && port > 0);
 }

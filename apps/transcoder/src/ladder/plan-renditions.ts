@@ -21,6 +21,8 @@ export interface SourceInfo {
   hasAudio: boolean;
   /** Video codec from the SDP rtpmap (e.g. `H264`, `VP8`). */
   videoCodec?: string;
+  /** Audio codec from the SDP rtpmap (e.g. `opus`). */
+  audioCodec?: string;
   /** Source size in pixels when known (from the ingest's measured stream state). */
   width?: number;
   height?: number;
