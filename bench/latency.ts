@@ -8,6 +8,10 @@
  *                   each rendition) and plain HLS (hls.js, lowLatencyMode off).
  *   first frame     WHEP POST → 201 → ICE connected → first frame; HLS page load → first frame;
  *                   WHIP 201 → first media playlist listing a part at the origin. Repeated.
+ *   WebTransport    the same publisher page then publishes over WebTransport (Media over QUIC, the
+ *                   site's own broadcaster code) in the same run: WHEP glass-to-glass and first
+ *                   frame, publish → first playable part, and the ingest's CPU per ingested Mbps
+ *                   beside the WHIP publisher's.
  *
  * The real services run as child processes (test/support/stack.ts), as `npm start` runs them.
  *
@@ -26,6 +30,7 @@ import { startStack, type Stack } from '../test/support/stack';
 import { PublisherPage } from './lib/bench-pages';
 import { firstPlayable, hlsFirstFrame, publishToFirstSegment, transcoderStartup, waitEnded, whepFirstFrame } from './lib/first-frame';
 import { measureHls, measureWhep, type G2GOptions } from './lib/glass-to-glass';
+import { measureIngestCost } from './lib/ingest-cost';
 import { startPageServer, type PageServer } from './lib/page-server';
 import { loadAverage, machineRecord } from './lib/stats';
 import { selfCheck } from './lib/timecode';
@@ -143,6 +148,9 @@ async function main(): Promise<void> {
     const whepStart = await whepFirstFrame(whepUrl, repeat);
     const whep = await measureWhep('WHEP', whepUrl, g2g);
     const whepVideoOnly = await measureWhep('WHEP video-only', whepUrl, g2g, true);
+    const ingestPid = stack.pid('ingest')!;
+    const whipIngestCost = await measureIngestCost(stack.ingestUrl, ingestPid, quick ? 5 : 10);
+    log(`ingest CPU with the WHIP publisher: ${whipIngestCost.cpuPercent} % of a core for ${whipIngestCost.ingestMbps} Mbps (${whipIngestCost.cpuPercentPerMbps} % per Mbps)`);
 
     // The transcoder re-plans its ladder as the source grows; measure HLS on the final ladder.
     const renditions = await waitForStableLadder(stack.transcoderUrl, `${CANVAS.w}x${CANVAS.h}`, 40_000);
@@ -159,6 +167,21 @@ async function main(): Promise<void> {
     for (const id of renditions) perRendition[id] = await measureHls(`LL-HLS ${id}`, hlsUrl(`${id}/index.m3u8`), siteConfig, g2g);
     const hls = await measureHls('HLS (lowLatencyMode off)', hlsUrl('index.m3u8'), { lowLatencyMode: false }, g2g);
     const hlsStart = await hlsFirstFrame('LL-HLS', hlsUrl('index.m3u8'), siteConfig, repeat);
+
+    // The same page, publishing over WebTransport (Media over QUIC) instead: the WHIP figures
+    // above are its baseline, measured on the same machine in the same run.
+    const webTransport = { url: `${stack.ingestUrl}/api/webtransport`, key: stream.streamKey, transport: 'webtransport' as const };
+    await publisher.stop();
+    const wtToSegment = await publishToFirstSegment(publisher, webTransport, { url: stack.transcoderUrl, stream: STREAM }, { ...repeat, reps: Math.max(3, Math.round(REPS / 2)) });
+    await waitEnded(stack.transcoderUrl, STREAM, 20_000);
+    await sleep(4_000);
+    await publisher.publish(webTransport.url, webTransport.key, 'webtransport');
+    log('publishing over WebTransport for the steady-state scenarios');
+    const wtWhepStart = await whepFirstFrame(whepUrl, repeat);
+    const wtWhep = await measureWhep('WHEP, WebTransport publisher', whepUrl, g2g);
+    const wtIngestCost = await measureIngestCost(stack.ingestUrl, ingestPid, quick ? 5 : 10);
+    log(`ingest CPU with the WebTransport publisher: ${wtIngestCost.cpuPercent} % of a core for ${wtIngestCost.ingestMbps} Mbps (${wtIngestCost.cpuPercentPerMbps} % per Mbps)`);
+    const wtSource = (await publisher.stats())[0];
 
     const finished = new Date().toISOString();
     machine.loadAfter = loadAverage();
@@ -179,6 +202,7 @@ async function main(): Promise<void> {
           llhlsDefaults,
           llhlsRenditions: perRendition,
           hls,
+          webTransport: { whep: wtWhep, source: wtSource, ingestCost: wtIngestCost, whipIngestCost },
           notes: 'glass-to-glass = rVFC expectedDisplayTime − the capture time burnt into the frame by the publisher page (same browser, one clock). Transcoded renditions are not sent back over WebRTC yet, so they are measured over LL-HLS. Breakdown: getStats deltas over the measured window.',
         },
         null,
@@ -187,7 +211,7 @@ async function main(): Promise<void> {
     );
     await writeFile(
       resolve(resultsDir, 'first-frame.json'),
-      `${JSON.stringify({ bench: 'first-frame', ...common, whep: whepStart, llhls: hlsStart, publishToFirstSegment: publishToSegment }, null, 2)}\n`,
+      `${JSON.stringify({ bench: 'first-frame', ...common, whep: whepStart, llhls: hlsStart, publishToFirstSegment: publishToSegment, webTransport: { whep: wtWhepStart, publishToFirstSegment: wtToSegment } }, null, 2)}\n`,
     );
     log(`wrote ${resultsDir}/latency.json and first-frame.json`);
   } catch (error) {

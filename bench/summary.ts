@@ -81,6 +81,21 @@ rows.push(distRow('HLS glass-to-glass (hls.js, lowLatencyMode off)', latency?.hl
 rows.push(distRow('WHEP time to first frame (POST → frame)', firstFrame?.whep?.postToFirstFrame, '≤ 300 ms p50', 300, 'werift here earlier: 300–470 ms'));
 rows.push(distRow('LL-HLS page load → first frame', firstFrame?.llhls?.pageLoadToFirstFrame, '—', undefined, '—'));
 rows.push(distRow('publish (WHIP 201) → first playable HLS part', firstFrame?.publishToFirstSegment?.answerToFirstPlayable, '≤ 1.2 s p50', 1200, 'ffmpeg here: first segment 1.4–2 s after spawn'));
+// The same page publishing over WebTransport (Media over QUIC), in the same run.
+const wt = latency?.webTransport;
+rows.push(distRow('WebTransport publish → WHEP glass-to-glass', wt?.whep?.glassToGlass, '≤ 50 ms p50', 50, `WHIP publisher, same run: ${ms(latency?.whep?.glassToGlass?.p50)} p50`));
+rows.push(distRow('WebTransport publish → WHEP first frame (POST → frame)', firstFrame?.webTransport?.whep?.postToFirstFrame, '≤ 300 ms p50', 300, `WHIP publisher, same run: ${ms(firstFrame?.whep?.postToFirstFrame?.p50)} p50`));
+rows.push(distRow('publish (WebTransport session up) → first playable HLS part', firstFrame?.webTransport?.publishToFirstSegment?.answerToFirstPlayable, '≤ 1.2 s p50', 1200, `WHIP, same run: ${ms(firstFrame?.publishToFirstSegment?.answerToFirstPlayable?.p50)} p50`));
+if (wt?.ingestCost) {
+  rows.push({
+    metric: 'ingest CPU per ingested Mbps, WebTransport publisher (no viewers)',
+    p50: `${wt.ingestCost.cpuPercentPerMbps} % of a core`,
+    p95: `${wt.ingestCost.cpuPercent} % at ${wt.ingestCost.ingestMbps} Mbps`,
+    goal: '—',
+    anchor: wt.whipIngestCost ? `WHIP publisher, same run: ${wt.whipIngestCost.cpuPercentPerMbps} % per Mbps (${wt.whipIngestCost.cpuPercent} % at ${wt.whipIngestCost.ingestMbps} Mbps)` : '—',
+    readme: true,
+  });
+}
 
 const ladder = (transcode?.offline ?? []).find((r: Json) => /default ladder \(veryfast\)/.test(r?.name ?? ''));
 const ladderSpeed = ladder?.speedX;

@@ -114,6 +114,13 @@ async function printWelcome(): Promise<void> {
   } catch {
     // the banner still helps without it
   }
+  let webTransportUrl: string | undefined;
+  try {
+    const res = await fetch(`${ingestUrl}/api/webtransport`);
+    if (res.ok) webTransportUrl = ((await res.json()) as { url: string }).url;
+  } catch {
+    // WebTransport off or the ingest not answering: the line is left out
+  }
   const lines = [
     '',
     '  onair is running',
@@ -128,6 +135,7 @@ async function printWelcome(): Promise<void> {
           `  Go live here   ${webUrl}/broadcast?key=${demoKey}`,
           `  Or from OBS    Settings → Stream → Service: WHIP`,
           `                 Server: ${ingestUrl}/whip   Bearer Token: ${demoKey}`,
+          ...(webTransportUrl ? [`  Or over MoQ    ${webTransportUrl}?key=${demoKey}  (WebTransport; hashes: ${webUrl}/api/webtransport)`] : []),
           `  Then watch     ${webUrl}/watch/demo`,
         ]
       : ['  Create a stream from the dashboard to go live.']),

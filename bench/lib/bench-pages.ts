@@ -67,8 +67,9 @@ export class PublisherPage {
     return new PublisherPage(await open(context, `${baseUrl}/publisher.html?w=${size.w}&h=${size.h}&fps=30`));
   }
 
-  publish(url: string, token: string) {
-    return call<{ startEpoch: number; answerEpoch: number; answerMs: number }>(this.page, 'publish', url, token);
+  /** Over WHIP (`url` = the WHIP endpoint) or WebTransport (`url` = the ingest's /api/webtransport). */
+  publish(url: string, token: string, transport: 'whip' | 'webtransport' = 'whip') {
+    return call<{ startEpoch: number; answerEpoch: number; answerMs: number }>(this.page, 'publish', url, token, transport);
   }
   connected() {
     return call<number>(this.page, 'connected');

@@ -144,8 +144,16 @@ export async function waitEnded(transcoderUrl: string, stream: string, timeoutMs
   return { ended: false, epochs };
 }
 
-/** WHIP 201 → the first media playlist listing a part; the stream goes offline between runs. */
-export async function publishToFirstSegment(publisher: PublisherPage, whip: { url: string; key: string }, transcoder: { url: string; stream: string }, o: RepeatOptions) {
+/**
+ * WHIP 201 (or, over WebTransport, the MoQ session up) → the first media playlist listing a
+ * part; the stream goes offline between runs.
+ */
+export async function publishToFirstSegment(
+  publisher: PublisherPage,
+  whip: { url: string; key: string; transport?: 'whip' | 'webtransport' },
+  transcoder: { url: string; stream: string },
+  o: RepeatOptions,
+) {
   const runs: Array<Record<string, number>> = [];
   const failures: string[] = [];
   const renditions = new Set<string>();
@@ -154,7 +162,7 @@ export async function publishToFirstSegment(publisher: PublisherPage, whip: { ur
     if (!previous.ended) failures.push(`run ${i}: the previous run's HLS stream had not ended after 20 s`);
     const polling = firstPlayable(transcoder.url, transcoder.stream, previous.epochs, Date.now() + 20_000);
     try {
-      const published = await publisher.publish(whip.url, whip.key);
+      const published = await publisher.publish(whip.url, whip.key, whip.transport);
       const found = await polling;
       if (!found) throw new Error('no playable media playlist within 20 s');
       renditions.add(found.rendition);
@@ -173,7 +181,7 @@ export async function publishToFirstSegment(publisher: PublisherPage, whip: { ur
     firstRendition: [...renditions],
     failures,
   };
-  o.log(`publish → first playable part p50 ${result.answerToFirstPlayable.p50} ms, p95 ${result.answerToFirstPlayable.p95} ms (${runs.length}/${o.reps})`);
+  o.log(`publish${whip.transport === 'webtransport' ? ' over WebTransport' : ''} → first playable part p50 ${result.answerToFirstPlayable.p50} ms, p95 ${result.answerToFirstPlayable.p95} ms (${runs.length}/${o.reps})`);
   return result;
 }
 

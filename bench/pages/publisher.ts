@@ -7,6 +7,7 @@
  * `source=camera` (the fake camera, without time code).
  */
 import { publishWhip, type WhipSession } from '@onair/shared/webrtc-client';
+import { openMoqSession, type MoqSession } from '../../apps/web/lib/moq/moq-session';
 import { drawTimecode } from '../lib/timecode';
 import { epochNow, statsOfType } from './clock';
 
@@ -71,22 +72,35 @@ if (query.get('audio') !== '0') {
   for (const track of sink.stream.getAudioTracks()) stream.addTrack(track);
 }
 let session: WhipSession | undefined;
+/** Publishing over WebTransport instead (the site's own Media-over-QUIC broadcaster code). */
+let moq: MoqSession | undefined;
 
 const bench = {
   ready: true,
   visibility: () => document.visibilityState,
   framesDrawn: () => framesDrawn,
   /** Publishes; returns the epoch times of the start of the exchange and of the 201 answer. */
-  async publish(url: string, token: string) {
+  /**
+   * Publishes over WHIP (`url` = the WHIP endpoint), or over WebTransport (`url` = the ingest's
+   * `/api/webtransport`): then the "answer" is the Media-over-QUIC session being up (discovery,
+   * QUIC + HTTP/3 handshake, moq-lite), which is also when it is connected.
+   */
+  async publish(url: string, token: string, transport: 'whip' | 'webtransport' = 'whip') {
     // `?source=camera`: Chromium's fake camera instead of the canvas (no time code; for telling
     // source effects from server effects in start-up figures).
     const source = query.get('source') === 'camera' ? await navigator.mediaDevices.getUserMedia({ video: { width: width, height: height, frameRate: fps }, audio: true }) : stream;
     const startEpoch = epochNow();
+    if (transport === 'webtransport') {
+      moq = await openMoqSession({ discoveryUrl: url, streamKey: token, stream: source, videoBitrate: 2_500_000, keyframeIntervalMs: 1000, connectTimeoutMs: 4000 });
+      const answerEpoch = epochNow();
+      return { startEpoch, answerEpoch, answerMs: answerEpoch - startEpoch };
+    }
     session = await publishWhip(url, token, source, { maxVideoBitrate: 2_500_000 });
     return { startEpoch, answerEpoch: startEpoch + session.answerMs, answerMs: session.answerMs };
   },
   /** Resolves with the epoch time the connection reached `connected`. */
   connected(): Promise<number> {
+    if (moq) return Promise.resolve(epochNow());
     const s = session;
     if (!s) return Promise.reject(new Error('not publishing'));
     if (s.pc.connectionState === 'connected') return Promise.resolve(epochNow());
@@ -100,10 +114,16 @@ const bench = {
     });
   },
   async stats() {
+    if (moq) {
+      const f = moq.figures();
+      return [{ type: 'outbound-rtp', kind: 'video', transport: 'webtransport', frameWidth: f.width, frameHeight: f.height, framesEncoded: f.videoFrames, bytesSent: f.videoBytes, framesDropped: f.droppedFrames, keyframeRequests: f.keyframeRequests }];
+    }
     if (!session) return [];
     return statsOfType(session.pc, 'outbound-rtp', 'media-source', 'candidate-pair');
   },
   async stop() {
+    moq?.close();
+    moq = undefined;
     await session?.close();
     session = undefined;
   },

@@ -212,6 +212,7 @@ describe('operator dashboard', () => {
       return bitrates.size >= 3;
     }, { timeoutMs: 20_000, intervalMs: 400 });
     expect(await card.locator('[data-testid="stat-fps"]').textContent()).toMatch(/fps/);
+    expect(await card.locator('[data-testid="stat-ingest-protocol"]').textContent()).toBe('WHIP (WebRTC)');
     expect(await card.locator('[data-testid="chart-bitrate"] path').count()).toBeGreaterThan(0);
     await shot(page, '02-streams-live');
 

@@ -142,6 +142,48 @@ describe('WebTransport (Media over QUIC) publisher → ingest → WHEP viewer', 
     expect(ingest.webTransport?.getStats().server.refused).toMatchObject({ 401: 1, 403: 1 });
   });
 
+  it('hostile sessions with a valid key (garbage streams, unknown stream types, a 4 MiB message) are dropped, closed at the setup deadline with the reason, and the ingest keeps serving', async () => {
+    const record = await ingest.store.create('hostile');
+    const hostile = async (attack: (transport: ClientWebTransport) => Promise<void>) => {
+      const transport = await connect(record.streamKey);
+      const closed = transport.closed.then(
+        (info) => info.reason,
+        (error: unknown) => String(error),
+      );
+      await attack(transport).catch(() => undefined);
+      return Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve('still open after 15 s'), 15_000))]);
+    };
+    const garbage = (size: number) => Uint8Array.from({ length: size }, (_, i) => (i * 131 + 7) & 0xff);
+    const write = async (writable: WritableStream<Uint8Array>, bytes: Uint8Array) => {
+      const writer = writable.getWriter();
+      await writer.write(bytes);
+      await writer.close();
+    };
+    // At once: each is dropped stream by stream, and its session ends at the MoQ setup deadline
+    // (10 s: nothing was announced) with the reason, whatever it sent.
+    const reasons = await Promise.all([
+      // Random bytes where moq-lite expects its control messages.
+      hostile(async (t) => write((await t.createBidirectionalStream()).writable, garbage(2000))),
+      // A stream type no version of moq-lite has, on a uni stream.
+      hostile(async (t) => write(await t.createUnidirectionalStream(), Uint8Array.from([0x3f, 0xff, 1, 2, 3]))),
+      // A message announcing a 4 MiB body (moq-lite reads messages of up to 64 MiB).
+      hostile(async (t) => {
+        const { writable } = await t.createBidirectionalStream();
+        const writer = writable.getWriter();
+        await writer.write(Uint8Array.from([0x01, 0x80, 0x40, 0x00, 0x00]));
+        for (let i = 0; i < 64; i++) await writer.write(garbage(64 * 1024));
+      }),
+    ]);
+    for (const reason of reasons) expect(reason).toMatch(/^moq_setup_timeout: .*no broadcast was announced/);
+    expect(Object.keys(ingest.webTransport!.getStats().failed).every((code) => code.startsWith('moq_'))).toBe(true);
+    expect(ingest.media.isLive(record.id)).toBe(false);
+
+    // And a real publisher with the same key goes live afterwards.
+    const { stop } = await publish(record.streamKey);
+    await pollUntil('a real publisher live after the hostile ones', () => ingest.media.isLive(record.id) || undefined, { timeoutMs: 15_000 });
+    stop();
+  });
+
   it('a WHEP viewer receives the publisher\'s H.264 NAL units byte for byte, and its Opus; the stream ends with the session', async () => {
     const record = await ingest.store.create('moq');
     const { transport, stop } = await publish(record.streamKey);

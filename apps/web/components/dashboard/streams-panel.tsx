@@ -10,6 +10,9 @@ import { useLiveData } from './live-data';
 import { HealthProblems, Notice, ServiceProblem } from './notice';
 import type { DashboardStream, Snapshot } from './types';
 
+/** How the stream comes in, as an operator calls it. */
+const PUBLISH_PROTOCOL: Record<string, string> = { whip: 'WHIP (WebRTC)', webtransport: 'WebTransport (MoQ)', edge: 'edge pull' };
+
 export function StreamsPanel() {
   const { snapshot, history, connected } = useLiveData();
   if (!snapshot) return <p className={styles.muted}>{connected ? 'Loading…' : 'Connecting to the live event stream…'}</p>;
@@ -183,6 +186,7 @@ function StreamCard({ stream, history, now }: { stream: DashboardStream; history
       ) : null}
 
       <dl className={styles.stats} data-testid="live-stats">
+        <Stat label="Ingest" value={state.publisher ? (PUBLISH_PROTOCOL[state.publisher.protocol] ?? state.publisher.protocol) : dash} testId="stat-ingest-protocol" />
         <Stat label="Video" value={video ? video.codec : dash} />
         <Stat label="Resolution" value={video?.width && video.height ? `${video.width}×${video.height}` : dash} testId="stat-resolution" />
         <Stat label="Frame rate" value={fmt(video?.fps, 1, ' fps')} testId="stat-fps" />
