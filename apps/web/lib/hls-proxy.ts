@@ -18,6 +18,7 @@
  */
 import { SITE_PROXY_HEADER, siteProxyToken } from '@onair/service/site-proxy';
 import { clientAddressOf } from './forwarded';
+import { releasingBody, upstreamDeadline } from './upstream-deadline';
 import { problemResponse } from './ingest-proxy';
 
 /**
@@ -103,6 +104,8 @@ export async function proxyHls(request: Request, segments: readonly string[], op
     headers.set(SITE_PROXY_HEADER, siteProxyToken(adminToken));
   }
   const fetchImpl = options.fetch ?? fetch;
+  // The browser gave up (rendition switch, page closed): stop the blocked upstream request too.
+  const deadline = upstreamDeadline(request.signal, HLS_UPSTREAM_TIMEOUT_MS, 'The HLS origin');
   let upstream: Response;
   try {
     upstream = await fetchImpl(target, {
@@ -110,10 +113,10 @@ export async function proxyHls(request: Request, segments: readonly string[], op
       headers,
       redirect: 'manual',
       cache: 'no-store',
-      // The browser gave up (rendition switch, page closed): stop the blocked upstream request too.
-      signal: AbortSignal.any([request.signal, AbortSignal.timeout(HLS_UPSTREAM_TIMEOUT_MS)]),
+      signal: deadline.signal,
     });
   } catch (error) {
+    deadline.release();
     if (request.signal.aborted) return new Response(null, { status: 499 });
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     return ownProblem('upstream_unreachable', timedOut ? `The HLS origin did not answer within ${HLS_UPSTREAM_TIMEOUT_MS / 1000} s.` : 'The HLS origin (transcoder) is unreachable.');
@@ -127,5 +130,9 @@ export async function proxyHls(request: Request, segments: readonly string[], op
   // Problems (404 stream_not_found, 503 not yet) are small JSON documents; keep their type.
   if (!out.has('cache-control')) out.set('cache-control', 'no-store');
   const nullBody = upstream.status === 204 || upstream.status === 304 || request.method === 'HEAD' || request.method === 'OPTIONS';
-  return new Response(nullBody ? null : upstream.body, { status: upstream.status, headers: out });
+  if (nullBody || !upstream.body) {
+    deadline.release();
+    return new Response(null, { status: upstream.status, headers: out });
+  }
+  return new Response(releasingBody(upstream.body, deadline), { status: upstream.status, headers: out });
 }

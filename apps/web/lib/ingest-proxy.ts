@@ -8,6 +8,7 @@
 import { OnairError, type ErrorCode } from '@onair/shared/errors';
 import { SITE_PROXY_HEADER, siteProxyToken } from '@onair/service/site-proxy';
 import { clientAddressOf } from './forwarded';
+import { upstreamDeadline } from './upstream-deadline';
 import { readBodyWithin } from './read-body';
 
 /** Request headers the ingest needs (RFC 9725: auth, SDP/trickle content types, ETag preconditions). */
@@ -100,10 +101,12 @@ export async function proxyToIngest(request: Request, path: string, options: Pro
   }
 
   const fetchImpl = options.fetch ?? fetch;
+  const deadline = upstreamDeadline(undefined, UPSTREAM_TIMEOUT_MS, 'The ingest');
   let upstream: Response;
   try {
-    upstream = await fetchImpl(target, { method: request.method, headers, body, redirect: 'manual', cache: 'no-store', signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) });
+    upstream = await fetchImpl(target, { method: request.method, headers, body, redirect: 'manual', cache: 'no-store', signal: deadline.signal });
   } catch (error) {
+    deadline.release();
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     return problemResponse('upstream_unreachable', timedOut ? `The ingest did not answer within ${UPSTREAM_TIMEOUT_MS / 1000} s.` : 'The ingest is unreachable.');
   }
@@ -115,5 +118,9 @@ export async function proxyToIngest(request: Request, path: string, options: Pro
     out.set(name, name === 'location' ? rewriteLocation(value) : value);
   }
   const nullBody = upstream.status === 204 || upstream.status === 304 || request.method === 'HEAD';
-  return new Response(nullBody ? null : await upstream.arrayBuffer(), { status: upstream.status, headers: out });
+  try {
+    return new Response(nullBody ? null : await upstream.arrayBuffer(), { status: upstream.status, headers: out });
+  } finally {
+    deadline.release();
+  }
 }
