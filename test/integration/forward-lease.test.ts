@@ -6,6 +6,7 @@
  * transcoder then starts clean: one forward, its own.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWeriftH264Publisher, type WeriftH264Publisher } from '../support/peers/werift-h264-publisher';
 import { pollUntil } from '../support/poll';
@@ -78,8 +79,31 @@ describe('forwards end with their transcoder', () => {
     const [, videoPort, audioPort] = /udp (\d+)\/(\d+)/.exec(job.input)!.map(Number);
     expect(videoPort).toBeGreaterThan(0);
 
+    // The transcoder's ffmpeg, by its parent.
+    const transcoderPid = stack.pid('transcoder')!;
+    const ffmpegPids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === String(transcoderPid) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'ffmpeg';
+      } catch {
+        return false;
+      }
+    });
+    expect(ffmpegPids).toHaveLength(1);
+
     await stack.kill('transcoder');
     const killedAt = Date.now();
+    // ffmpeg dies with its transcoder (PR_SET_PDEATHSIG), at once: an orphan held the RTP ports
+    // and kept waiting for input nobody would send it again.
+    const gone = (pid: string) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z'); // dead, not reaped yet
+      } catch {
+        return true;
+      }
+    };
+    await pollUntil('the killed transcoder\'s ffmpeg to be gone', () => gone(ffmpegPids[0]!) || undefined, { timeoutMs: 1_000, intervalMs: 20 });
     const listeners = await Promise.all([videoPort!, audioPort!].map(listenOn));
     sockets.push(...listeners.map((l) => l.socket));
 

@@ -10,13 +10,37 @@
  * directory, and survive an ffmpeg restart (the next process simply connects again). Named
  * pipes would block a libuv thread on open and break when ffmpeg dies mid-write.
  */
+import { existsSync } from 'node:fs';
 import ffmpeg from 'fluent-ffmpeg';
 import type { FfmpegPlan } from './build-args';
 
 export type FfmpegCommand = ffmpeg.FfmpegCommand;
 
+/** util-linux's setpriv (Debian's essential `util-linux`), for PR_SET_PDEATHSIG. */
+const SETPRIV = '/usr/bin/setpriv';
+
+/**
+ * Makes `command`'s ffmpeg die with the transcoder: it is started through `setpriv
+ * --pdeathsig KILL`, so the kernel kills it when this process ends however it ends. Without
+ * it, a transcoder killed with SIGKILL (OOM, kill -9, a crash in native code) left its ffmpeg
+ * running, holding the RTP ports and the CPU with nobody reading its output — waiting for
+ * input that a restarted transcoder's forward never sends it (it never writes progress to the
+ * dead parent's pipe, so no EPIPE ends it either). fluent-ffmpeg resolves the binary itself, so
+ * the wrapper goes in where its own `nice` wrapper does (`_spawnFfmpeg`), for every spawn of the
+ * command (the capability probes too, which then run through setpriv as well).
+ */
+function dieWithParent(command: FfmpegCommand, ffmpegPath: string): FfmpegCommand {
+  if (process.platform !== 'linux' || !existsSync(SETPRIV)) return command;
+  const internal = command as unknown as { _spawnFfmpeg(args: string[], ...rest: unknown[]): unknown };
+  const spawnFfmpeg = internal._spawnFfmpeg;
+  internal._spawnFfmpeg = function (this: unknown, args: string[], ...rest: unknown[]) {
+    return spawnFfmpeg.call(this, ['--pdeathsig', 'KILL', '--', ffmpegPath, ...args], ...rest);
+  };
+  return command.setFfmpegPath(SETPRIV);
+}
+
 export function toFluentCommand(plan: FfmpegPlan, ffmpegPath: string): FfmpegCommand {
-  const command = ffmpeg({ stdoutLines: 50 }).setFfmpegPath(ffmpegPath);
+  const command = dieWithParent(ffmpeg({ stdoutLines: 50 }).setFfmpegPath(ffmpegPath), ffmpegPath);
   command.input(plan.input);
   // Variadic form: fluent-ffmpeg would otherwise split an "opt value" string on its space.
   command.inputOptions(...(plan.inputOptions as [string, ...string[]]));
