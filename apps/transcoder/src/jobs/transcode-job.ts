@@ -251,7 +251,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
   private spawn(): void {
     const run = this.run;
     if (!run) return;
-    const plan = buildFfmpegPlan({ sdpPath: run.sdpPath, source: run.source, renditions: run.renditions, gopSeconds: this.profile.gopSeconds, targets: run.sockets.targets(), rtp: run.rtp });
+    const plan = buildFfmpegPlan({ sdpPath: run.sdpPath, source: run.source, renditions: run.renditions, gopSeconds: this.profile.gopSeconds, targets: run.sockets.targets(), rtp: run.rtp, inputHost: this.opts.inputHost });
     const command = toFluentCommand(plan, this.opts.ffmpegPath);
     const parser = new ProgressParser();
     let resolveDone!: () => void;
