@@ -50,11 +50,11 @@ ensure_node_modules() {
   [ "$major" -ge 24 ] || fail "expected Node 24 from node_modules/.bin, found $(node --version)"
 }
 
-# build_web — production build of the Next.js site, skipped when nothing under apps/web or
-# packages/shared changed since the last build.
+# build_web — production build of the Next.js site, skipped when nothing under apps/web,
+# packages/shared or packages/service (the site's server code uses it) changed since the last build.
 build_web() {
   local stamp=apps/web/.next/BUILD_ID
-  if [ -f "$stamp" ] && [ -z "$(find apps/web packages/shared -newer "$stamp" -type f -not -path '*/.next/*' -not -path '*/node_modules/*' -not -name '*.test.ts' -print -quit)" ]; then
+  if [ -f "$stamp" ] && [ -z "$(find apps/web packages/shared packages/service -newer "$stamp" -type f -not -path '*/.next/*' -not -path '*/node_modules/*' -not -name '*.test.ts' -print -quit)" ]; then
     return 0
   fi
   say "building the web app"

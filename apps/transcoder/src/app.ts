@@ -105,6 +105,7 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
     jobs.streamLive({ streamId, name });
   });
   ingest.on('offline', ({ streamId, name }) => jobs.streamOffline(streamId, name));
+  ingest.on('moved', ({ streamId }) => jobs.streamMoved(streamId));
   ingest.on('connected', () => {
     announced = new Set();
     if (reconcileTimer) clearTimeout(reconcileTimer);

@@ -109,6 +109,12 @@ export class JobManager extends EventEmitter<{ state: [string, JobState, JobStat
     await job.close();
   }
 
+  /** The stream's publisher is on another ingest node now (cluster): its job takes a fresh input there. */
+  streamMoved(streamId: string): void {
+    const entry = [...this.live.values()].find((s) => s.streamId === streamId);
+    if (entry) this.jobs.get(entry.name)?.inputMoved('the stream moved to another ingest node');
+  }
+
   /** Live streams as the ingest announced them. */
   liveStreams(): LiveStream[] {
     return [...this.live.values()];
