@@ -6,11 +6,13 @@ say() { printf '\033[1;36monair\033[0m %s\n' "$*"; }
 fail() { printf '\033[1;31monair\033[0m %s\n' "$*" >&2; exit 1; }
 
 # Debian packages the project needs, checked by the command each one provides.
-declare -A PACKAGE_COMMAND=([ffmpeg]=ffmpeg [chromium]=chromium [python3-aiortc]=aiortc [firefox-esr]=firefox-esr [redis-server]=redis-server)
+declare -A PACKAGE_COMMAND=([ffmpeg]=ffmpeg [chromium]=chromium [python3-aiortc]=aiortc [firefox-esr]=firefox-esr [redis-server]=redis-server [nginx]=nginx)
 
 has_package_command() {
   case "$1" in
     aiortc) /usr/bin/python3 -c 'import aiortc' >/dev/null 2>&1 ;;
+    # In /usr/sbin, which a non-root PATH may lack.
+    nginx) [ -x /usr/sbin/nginx ] ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }
