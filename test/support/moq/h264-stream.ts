@@ -3,6 +3,7 @@
  * frame each, as WebCodecs hands them to a publisher) and write random but well-formed ones.
  */
 import { readFileSync } from 'node:fs';
+import { H264RtpPayload } from 'werift';
 
 /** Emulation prevention (ITU-T H.264 §7.4.1): no start code can appear inside a NAL unit. */
 export function escapeRbsp(rbsp: Uint8Array): Uint8Array {
@@ -74,4 +75,24 @@ export function randomAccessUnit(types: number[], maxSize: number, random: () =>
     rbsp[0] = (type === 5 || type === 7 || type === 8 ? 0x60 : 0x40) | type;
     return escapeRbsp(rbsp);
   });
+}
+
+/**
+ * NAL units (hex) back out of RTP with werift's RFC 6184 depacketizer — an implementation that is
+ * not ours — one list per access unit (the marker bit ends one).
+ */
+export function depacketizeAccessUnits(packets: ReadonlyArray<{ payload: Buffer; marker: boolean }>): string[][] {
+  const units: string[][] = [];
+  let current: string[] = [];
+  let fragment: Buffer | undefined;
+  for (const packet of packets) {
+    const h264 = H264RtpPayload.deSerialize(packet.payload, fragment);
+    fragment = h264.fragment;
+    if (h264.payload) current.push(...nalUnitsOf(h264.payload).map((nal) => Buffer.from(nal).toString('hex')));
+    if (packet.marker) {
+      units.push(current);
+      current = [];
+    }
+  }
+  return units;
 }

@@ -99,3 +99,30 @@ export class HangPublisher {
     this.connection.close();
   }
 }
+
+/**
+ * A camera and a microphone at their own pace on one µs clock: three video frames every 100 ms
+ * (30 fps, `video` looped) and a 20 ms Opus packet every 20 ms, for at most `maxSeconds`.
+ * Returns the stop function.
+ */
+export function paceAudioVideo(
+  publisher: HangPublisher,
+  media: { video: ReadonlyArray<{ annexB: Uint8Array; keyframe: boolean }>; audio: readonly Uint8Array[]; videoTrack: string; audioTrack: string },
+  maxSeconds = 30,
+): () => void {
+  const startUs = Date.now() * 1000;
+  let tick = 0;
+  let frame = 0;
+  const timer = setInterval(() => {
+    const nowUs = startUs + tick * 10_000;
+    if (tick % 2 === 0) publisher.writeAudio(media.audioTrack, nowUs, media.audio[(tick / 2) % media.audio.length]!);
+    if (tick % 10 === 0 || tick % 10 === 3 || tick % 10 === 7) {
+      const unit = media.video[frame % media.video.length]!;
+      publisher.writeVideo(media.videoTrack, startUs + Math.round((frame * 1_000_000) / 30), unit.annexB, unit.keyframe);
+      frame += 1;
+    }
+    tick += 1;
+    if (tick > maxSeconds * 100) clearInterval(timer);
+  }, 10);
+  return () => clearInterval(timer);
+}

@@ -6,15 +6,13 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { H264RtpPayload } from 'werift';
 import { decodeControlDatagram } from '@onair/shared/moq-control';
-import { readAccessUnits } from '../../../../test/support/moq/h264-stream';
+import { depacketizeAccessUnits, readAccessUnits } from '../../../../test/support/moq/h264-stream';
 import { HangPublisher } from '../../../../test/support/moq/hang-publisher';
 import { createWebTransportPair, type WebTransportPair } from '../../../../test/support/moq/in-memory-webtransport';
 import { pollUntil } from '../../../../test/support/poll';
 import type { InboundRtp } from '../webrtc/engine';
 import { acceptMoqPublisher, selectMoqProtocol } from './accept-moq-publisher';
-import { splitAnnexB } from './h264-annexb';
 import { MoqIngestError } from './moq-ingest-error';
 import { encodeQuicVarint } from './quic-varint';
 import type { MoqPublisherOptions, MoqPublisherPeer } from './moq-publisher-peer';
@@ -37,23 +35,6 @@ function logCapture() {
     },
   });
   return { log: pino({ level: 'debug' }, stream), lines };
-}
-
-/** NAL units per access unit out of the RTP, with werift's depacketizer. */
-function accessUnitsOf(packets: InboundRtp[]): string[][] {
-  const out: string[][] = [];
-  let current: string[] = [];
-  let fragment: Buffer | undefined;
-  for (const packet of packets) {
-    const h264 = H264RtpPayload.deSerialize(packet.payload, fragment);
-    fragment = h264.fragment;
-    if (h264.payload) current.push(...splitAnnexB(h264.payload)!.map(toHex));
-    if (packet.marker) {
-      out.push(current);
-      current = [];
-    }
-  }
-  return out;
 }
 
 interface Setup {
@@ -126,7 +107,7 @@ describe('acceptMoqPublisher', { timeout: 30_000 }, () => {
     await pollUntil('24 access units', () => videoPackets().filter((p) => p.marker).length === 24, { timeoutMs: 10_000, intervalMs: 5 });
 
     // The first keyframe was kept for the first listener: the stream starts decodable.
-    const received = accessUnitsOf(videoPackets());
+    const received = depacketizeAccessUnits(videoPackets());
     expect(received).toEqual(Array.from({ length: 24 }, (_, i) => units[i % 12]!.nals.map(toHex)));
     expect(videoPackets()[0]!.payload[0]! & 0x1f).toBe(24);
     const vts = [...new Set(videoPackets().map((p) => p.timestamp))];

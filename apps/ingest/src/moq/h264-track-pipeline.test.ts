@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { H264RtpPayload } from 'werift';
-import { readAccessUnits } from '../../../../test/support/moq/h264-stream';
-import type { InboundRtp } from '../webrtc/engine';
-import { splitAnnexB } from './h264-annexb';
+import { depacketizeAccessUnits, readAccessUnits } from '../../../../test/support/moq/h264-stream';
 import { encodeHangFrame } from './hang-frame';
 import { H264TrackPipeline } from './h264-track-pipeline';
 import { MediaClock } from './media-clock';
@@ -22,23 +19,6 @@ function pipeline(options: Partial<ConstructorParameters<typeof H264TrackPipelin
 const frames = (units: typeof high, from = 0) =>
   units.slice(from).map((unit, i) => ({ group: Math.floor((i + from) / 6), index: (i + from) % 6, data: encodeHangFrame({ timestampUs: 10_000_000 + (i + from) * FRAME_US, payload: unit.annexB }) }));
 
-/** NAL units back out of RTP with werift's depacketizer, one list per access unit (marker bit). */
-function accessUnitsOf(packets: InboundRtp[]): string[][] {
-  const units: string[][] = [];
-  let current: string[] = [];
-  let fragment: Buffer | undefined;
-  for (const packet of packets) {
-    const h264 = H264RtpPayload.deSerialize(packet.payload, fragment);
-    fragment = h264.fragment;
-    if (h264.payload) current.push(...splitAnnexB(h264.payload)!.map(toHex));
-    if (packet.marker) {
-      units.push(current);
-      current = [];
-    }
-  }
-  return units;
-}
-
 describe('H264TrackPipeline', () => {
   it('turns the x264 fixture into RTP that depacketizes to the same NAL units, with 90 kHz timestamps and unbroken numbering', () => {
     const video = pipeline();
@@ -47,7 +27,7 @@ describe('H264TrackPipeline', () => {
       if (result.kind !== 'packets') throw new Error(JSON.stringify(result));
       return result.packets;
     });
-    expect(accessUnitsOf(packets)).toEqual(high.map((unit) => unit.nals.map(toHex)));
+    expect(depacketizeAccessUnits(packets)).toEqual(high.map((unit) => unit.nals.map(toHex)));
     packets.forEach((packet, i) => {
       expect(packet.sequenceNumber).toBe((65_530 + i) % 65_536);
       expect(packet).toMatchObject({ kind: 'video', ssrc: 0x1234, payloadType: 102, size: 12 + packet.payload.length });
@@ -65,7 +45,7 @@ describe('H264TrackPipeline', () => {
       const result = video.process(frame);
       return result.kind === 'packets' ? result.packets : [];
     });
-    expect(accessUnitsOf(packets)).toEqual(baseline.map((unit) => unit.nals.filter((nal) => (nal[0]! & 0x1f) !== 9).map(toHex)));
+    expect(depacketizeAccessUnits(packets)).toEqual(baseline.map((unit) => unit.nals.filter((nal) => (nal[0]! & 0x1f) !== 9).map(toHex)));
     expect(video.profileLevelId).toBe('42c01e');
     expect(video.getStats().droppedNalUnits).toEqual({ 9: 12 });
   });
@@ -96,7 +76,7 @@ describe('H264TrackPipeline', () => {
       const result = video.process({ group: Math.floor(i / 6), index: i % 6, data: encodeHangFrame({ timestampUs: i * FRAME_US, payload: lengthPrefixed(nals) }) });
       return result.kind === 'packets' ? result.packets : [];
     });
-    expect(accessUnitsOf(packets)).toEqual(high.map((unit) => unit.nals.map(toHex)));
+    expect(depacketizeAccessUnits(packets)).toEqual(high.map((unit) => unit.nals.map(toHex)));
     expect(video.profileLevelId).toBe('64001f');
   });
 

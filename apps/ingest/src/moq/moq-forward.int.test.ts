@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAccessUnits } from '../../../../test/support/moq/h264-stream';
-import { HangPublisher } from '../../../../test/support/moq/hang-publisher';
+import { HangPublisher, paceAudioVideo } from '../../../../test/support/moq/hang-publisher';
 import { createWebTransportPair } from '../../../../test/support/moq/in-memory-webtransport';
 import { readOggOpusPackets } from '../../../../test/support/moq/ogg-opus';
 import { pollUntil } from '../../../../test/support/poll';
@@ -42,23 +42,8 @@ describe('MoQ publisher → stream router → forward → ffmpeg', () => {
     });
     await publisher.subscribed('audio/data');
 
-    // A camera and a microphone at their own pace: 30 fps (GOP 6, the fixture looped) and 20 ms
-    // Opus packets, on one µs clock; bounded to 20 s.
-    const startUs = Date.now() * 1000;
-    let tick = 0;
-    let frame = 0;
-    const pacer = setInterval(() => {
-      const nowUs = startUs + tick * 10_000;
-      if (tick % 2 === 0) publisher.writeAudio('audio/data', nowUs, audio[(tick / 2) % audio.length]!);
-      if (tick % 10 === 0 || tick % 10 === 3 || tick % 10 === 7) {
-        const unit = video[frame % video.length]!;
-        publisher.writeVideo('video/hd', startUs + Math.round((frame * 1_000_000) / 30), unit.annexB, unit.keyframe);
-        frame += 1;
-      }
-      tick += 1;
-      if (tick > 2000) clearInterval(pacer);
-    }, 10);
-    cleanups.push(() => clearInterval(pacer));
+    const stopPacing = paceAudioVideo(publisher, { video, audio, videoTrack: 'video/hd', audioTrack: 'audio/data' }, 20);
+    cleanups.push(stopPacing);
 
     const peer = await accepted;
     // Only WHIP/WHEP use the engine; a MoQ publisher and a forward do not.

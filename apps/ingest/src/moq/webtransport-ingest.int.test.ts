@@ -12,16 +12,14 @@ import { join } from 'node:path';
 import { webTransportDiscoverySchema } from '@onair/shared/api';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { H264RtpPayload } from 'werift';
-import { startWeriftWhepViewer, type ReceivedPacket } from '../../../../test/support/peers/werift-whep-viewer';
-import { readAccessUnits } from '../../../../test/support/moq/h264-stream';
-import { HangPublisher } from '../../../../test/support/moq/hang-publisher';
+import { startWeriftWhepViewer } from '../../../../test/support/peers/werift-whep-viewer';
+import { depacketizeAccessUnits, readAccessUnits } from '../../../../test/support/moq/h264-stream';
+import { HangPublisher, paceAudioVideo } from '../../../../test/support/moq/hang-publisher';
 import { readOggOpusPackets } from '../../../../test/support/moq/ogg-opus';
 import { pollUntil } from '../../../../test/support/poll';
 import { createIngest, type Ingest } from '../app';
 import { loadIngestConfig } from '../config';
 import { connectWebTransport, WebTransportConnectError, type ClientWebTransport } from '../webtransport/quiche-client';
-import { splitAnnexB } from './h264-annexb';
 
 const ADMIN = 'test-admin-token-0123456789';
 const video = readAccessUnits(new URL('./fixtures/x264-baseline-aud-320x180.h264', import.meta.url));
@@ -59,26 +57,6 @@ async function connect(key: string): Promise<ClientWebTransport> {
   return connectWebTransport(url, { serverCertificateHashes: discovery.serverCertificateHashes.map((h) => h.value), protocols: ['moq-lite-04', 'moq-lite-03'] });
 }
 
-/** A camera and a microphone at their own pace (30 fps, the fixture looped; 20 ms Opus), bounded to 30 s. */
-function pace(publisher: HangPublisher): () => void {
-  const startUs = Date.now() * 1000;
-  let tick = 0;
-  let frame = 0;
-  const timer = setInterval(() => {
-    const nowUs = startUs + tick * 10_000;
-    if (tick % 2 === 0) publisher.writeAudio('audio/data', nowUs, audio[(tick / 2) % audio.length]!);
-    // Three frames every 100 ms, each at its own 1/30 s.
-    if (tick % 10 === 0 || tick % 10 === 3 || tick % 10 === 7) {
-      const unit = video[frame % video.length]!;
-      publisher.writeVideo('video/hd', startUs + Math.round((frame * 1_000_000) / 30), unit.annexB, unit.keyframe);
-      frame += 1;
-    }
-    tick += 1;
-    if (tick > 3000) clearInterval(timer);
-  }, 10);
-  return () => clearInterval(timer);
-}
-
 async function publish(key: string): Promise<{ transport: ClientWebTransport; publisher: HangPublisher; stop: () => void }> {
   const transport = await connect(key);
   const publisher = await HangPublisher.connect(transport);
@@ -86,7 +64,7 @@ async function publish(key: string): Promise<{ transport: ClientWebTransport; pu
     video: { renditions: { 'video/hd': { codec: 'avc1.42c00d', container: { kind: 'legacy' }, codedWidth: 320, codedHeight: 180 } } },
     audio: { renditions: { 'audio/data': { codec: 'opus', container: { kind: 'legacy' }, sampleRate: 48000, numberOfChannels: 2 } } },
   });
-  const stop = pace(publisher);
+  const stop = paceAudioVideo(publisher, { video, audio, videoTrack: 'video/hd', audioTrack: 'audio/data' });
   const handle = { transport, publisher, stop };
   cleanups.push(() => {
     stop();
@@ -94,23 +72,6 @@ async function publish(key: string): Promise<{ transport: ClientWebTransport; pu
     transport.close();
   });
   return handle;
-}
-
-/** Access units out of a viewer's packets (werift's RFC 6184 depacketizer), from its first keyframe. */
-function accessUnits(packets: ReceivedPacket[]): string[][] {
-  const units: string[][] = [];
-  let current: string[] = [];
-  let fragment: Buffer | undefined;
-  for (const packet of packets) {
-    const h264 = H264RtpPayload.deSerialize(packet.payload, fragment);
-    fragment = h264.fragment;
-    if (h264.payload) current.push(...splitAnnexB(h264.payload)!.map(hex));
-    if (packet.marker) {
-      units.push(current);
-      current = [];
-    }
-  }
-  return units;
 }
 
 describe('WebTransport (Media over QUIC) publisher → ingest → WHEP viewer', () => {
@@ -195,12 +156,12 @@ describe('WebTransport (Media over QUIC) publisher → ingest → WHEP viewer', 
     const viewer = await startWeriftWhepViewer({ whepUrl: `${base}/whep/moq`, video: ['H264'] });
     cleanups.push(() => viewer.close());
     await viewer.connected;
-    await pollUntil('90 access units at the viewer', () => accessUnits(viewer.video).length >= 90 || undefined, { timeoutMs: 15_000 });
+    await pollUntil('90 access units at the viewer', () => depacketizeAccessUnits(viewer.video).length >= 90 || undefined, { timeoutMs: 15_000 });
     await pollUntil('Opus at the viewer', () => viewer.audioPackets() >= 25 || undefined, { timeoutMs: 5_000 });
 
     // The viewer starts at a keyframe, and from there gets the fixture's access units in order,
     // NAL unit for NAL unit (access unit delimiters are left out of RTP, RFC 6184 §5.4 allows it).
-    const received = accessUnits(viewer.video);
+    const received = depacketizeAccessUnits(viewer.video);
     expect(viewer.video[0]!.keyframe).toBe(true);
     const sent = video.map((unit) => unit.nals.filter((nal) => (nal[0]! & 0x1f) !== 9).map(hex));
     const start = sent.findIndex((nals) => nals.join() === received[0]!.join());

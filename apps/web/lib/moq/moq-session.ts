@@ -5,7 +5,7 @@
  * the hang broadcast, and the ingest's back channel (keyframe requests). The recovery policy
  * around it is moq-broadcast.ts. Client-only.
  */
-import { webTransportDiscoverySchema, type WebTransportDiscovery } from '@onair/shared/api';
+import type { WebTransportDiscovery } from '@onair/shared/api';
 import { OnairError, problemFromResponse } from '@onair/shared/errors';
 import { decodeControlDatagram } from '@onair/shared/moq-control';
 import { AudioEncodeLoop } from './audio-encode-loop';
@@ -75,9 +75,32 @@ export async function discoverWebTransport(discoveryUrl: string, streamKey: stri
   }
   const body: unknown = await response.json().catch(() => undefined);
   if (!response.ok) throw problemFromResponse(response.status, body);
-  const parsed = webTransportDiscoverySchema.safeParse(body);
-  if (!parsed.success) throw new OnairError('upstream_unreachable', 'The server answered the WebTransport discovery with something unexpected.');
-  return parsed.data;
+  const discovery = parseDiscovery(body);
+  if (!discovery) throw new OnairError('upstream_unreachable', 'The server answered the WebTransport discovery with something unexpected.');
+  return discovery;
+}
+
+/**
+ * The discovery document checked by hand rather than with its zod schema (@onair/shared/api):
+ * zod probes `new Function` the first time it parses, which the pages' CSP (no 'unsafe-eval')
+ * reports as a violation, and the broadcaster's bundle needs no zod otherwise.
+ */
+export function parseDiscovery(body: unknown): WebTransportDiscovery | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const { url, serverCertificateHashes } = body as Record<string, unknown>;
+  if (typeof url !== 'string' || !Array.isArray(serverCertificateHashes)) return undefined;
+  try {
+    if (new URL(url).protocol !== 'https:') return undefined;
+  } catch {
+    return undefined;
+  }
+  const hashes: WebTransportDiscovery['serverCertificateHashes'] = [];
+  for (const hash of serverCertificateHashes as unknown[]) {
+    const { algorithm, value } = (hash ?? {}) as Record<string, unknown>;
+    if (algorithm !== 'sha-256' || typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) return undefined;
+    hashes.push({ algorithm, value });
+  }
+  return { url, serverCertificateHashes: hashes };
 }
 
 function hexToBytes(hex: string): Uint8Array<ArrayBuffer> {

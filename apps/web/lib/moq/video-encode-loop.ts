@@ -5,15 +5,10 @@
  * Client-only.
  */
 import { constrainedBaselineCodec } from './h264-level';
-import { readTrackFrames } from './track-processor';
+import { TrackEncodeLoop } from './track-encode-loop';
 
 export interface EncodedFrame {
-  /**
-   * Capture time on the page's clock (`performance.now()`), µs. Chromium stamps camera frames on
-   * the system's monotonic clock and microphone buffers on the page's (measured: 6 669 s vs 2 s
-   * apart), so each loop maps its track's timestamps onto the page's clock once, at its first
-   * frame; the ingest's A/V sync relies on both kinds sharing one clock.
-   */
+  /** Capture time on the page's clock (`performance.now()`), µs, whatever the track's own clock (TrackEncodeLoop). */
   timestampUs: number;
   keyframe: boolean;
   data: Uint8Array;
@@ -39,23 +34,20 @@ export interface VideoEncodeOptions {
 /** Frames waiting in the encoder beyond which new ones are dropped (realtime: no backlog). */
 const MAX_ENCODE_QUEUE = 2;
 
-export class VideoEncodeLoop {
-  private encoder: VideoEncoder | undefined;
+export class VideoEncodeLoop extends TrackEncodeLoop<VideoFrame> {
   private info: VideoTrackInfo | undefined;
   private lastKeyframeUs = -Infinity;
   private keyframeWanted = true;
-  private closed = false;
-  private reader: ReadableStreamDefaultReader<VideoFrame> | undefined;
-  /** Page clock − the track's clock, µs: set at the first frame read. */
-  private clockOffsetUs: number | undefined;
   /** Frames encoded and dropped (encoder behind), for the page's figures. */
   readonly counters = { frames: 0, bytes: 0, dropped: 0 };
 
   constructor(
-    track: MediaStreamTrack,
+    private readonly track: MediaStreamTrack,
     private readonly options: VideoEncodeOptions,
   ) {
-    void this.run(track);
+    super(options.onError);
+    // One frame kept: a live encoder that falls behind drops old frames rather than add latency.
+    void this.run(track, 1);
   }
 
   get trackInfo(): VideoTrackInfo | undefined {
@@ -66,33 +58,8 @@ export class VideoEncodeLoop {
     this.keyframeWanted = true;
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    void this.reader?.cancel().catch(() => undefined);
-    if (this.encoder && this.encoder.state !== 'closed') this.encoder.close();
-  }
-
-  private async run(track: MediaStreamTrack): Promise<void> {
-    try {
-      this.reader = readTrackFrames<VideoFrame>(track, 1);
-      for (;;) {
-        const { value: frame, done } = await this.reader.read();
-        if (done || !frame) return;
-        if (this.closed) {
-          frame.close();
-          return;
-        }
-        this.clockOffsetUs ??= performance.now() * 1000 - frame.timestamp;
-        try {
-          this.encode(frame, track);
-        } finally {
-          frame.close();
-        }
-      }
-    } catch (error) {
-      if (!this.closed) this.options.onError(error instanceof Error ? error : new Error(String(error)));
-    }
+  protected handle(frame: VideoFrame): void {
+    this.encode(frame, this.track);
   }
 
   private encode(frame: VideoFrame, track: MediaStreamTrack): void {
@@ -101,7 +68,7 @@ export class VideoEncodeLoop {
     const height = frame.displayHeight & ~1;
     if (width < 16 || height < 16) return;
     if (!this.encoder || !this.info || this.info.width !== width || this.info.height !== height) this.configure(width, height, track);
-    const encoder = this.encoder!;
+    const encoder = this.encoder as VideoEncoder;
     if (encoder.encodeQueueSize > MAX_ENCODE_QUEUE) {
       this.counters.dropped += 1;
       return;
@@ -125,11 +92,9 @@ export class VideoEncodeLoop {
         chunk.copyTo(data);
         this.counters.frames += 1;
         this.counters.bytes += data.byteLength;
-        this.options.onFrame({ timestampUs: chunk.timestamp + (this.clockOffsetUs ?? 0), keyframe: chunk.type === 'key', data }, info);
+        this.options.onFrame({ timestampUs: this.pageTimeUs(chunk.timestamp), keyframe: chunk.type === 'key', data }, info);
       },
-      error: (error) => {
-        if (!this.closed) this.options.onError(error);
-      },
+      error: (error) => this.fail(error),
     });
     encoder.configure({
       codec: info.codec,
