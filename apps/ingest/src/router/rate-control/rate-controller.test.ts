@@ -102,9 +102,9 @@ describe('RateController on synthetic links (Chrome-like REMB and reports every 
     expect(result.moves[0]!.at - 10_000).toBeLessThanOrEqual(1500);
   });
 
-  it('a pinned or vanished rendition (not on the ladder) goes back to the top', () => {
+  it('a rendition not on the ladder (it changed under the viewer): no move, the router decides', () => {
     const decision = new RateController().process({ sentBytes: 0, ladder: LADDER, active: '1080p' }, 0);
-    expect(decision).toMatchObject({ target: 'source', reason: 'off-ladder' });
+    expect(decision).toMatchObject({ target: '1080p', reason: 'off-ladder' });
   });
 });
 

@@ -149,7 +149,8 @@ export class RateController {
     }
     const link = this.link.state(now);
     const index = ladder.findIndex((rung) => rung.name === current);
-    if (index < 0) return { target: ladder[0]?.name ?? current, reason: 'off-ladder', availableKbps: undefined, link };
+    // Not a rung we know (the ladder changed under it): stay; the router moves a viewer whose rendition ended.
+    if (index < 0) return { target: current, reason: 'off-ladder', availableKbps: undefined, link };
     const stay = (reason: RateReason, availableKbps: number | undefined): RateDecision => ({ target: current, reason, availableKbps, link });
 
     if (this.trialSucceeded(now)) this.trialHoldMs = this.options.trialHoldMs;
