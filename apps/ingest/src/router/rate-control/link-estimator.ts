@@ -55,6 +55,8 @@ export interface LinkState {
   loss: number | undefined;
   /** Smoothed round-trip time, ms. */
   rttMs: number | undefined;
+  /** The highest round-trip sample of the last second, ms (a fall of REMB is checked against it: a queue shows there first). */
+  rttRecentMaxMs: number | undefined;
   /** Lowest round-trip time seen over the floor window, ms. */
   rttFloorMs: number | undefined;
 }
@@ -68,6 +70,7 @@ interface LossSample {
 export class LinkEstimator {
   private readonly options: LinkEstimatorOptions;
   private rembs: Array<{ kbps: number; at: number }> = [];
+  private rttRecent: Array<{ at: number; ms: number }> = [];
   private lossSamples: LossSample[] = [];
   private sent: Array<{ at: number; bytes: number }> = [];
   private rttSmoothed: number | undefined;
@@ -107,6 +110,7 @@ export class LinkEstimator {
       rembPeakKbps: remb && now - remb.at <= this.options.rembMaxAgeMs ? Math.max(...this.rembs.filter((r) => r.at >= now - this.options.rembPeakWindowMs).map((r) => r.kbps), remb.kbps) : undefined,
       loss: this.loss(now),
       rttMs: this.rttSmoothed,
+      rttRecentMaxMs: this.rttRecent.some((r) => r.at >= now - 1000) ? Math.max(...this.rttRecent.filter((r) => r.at >= now - 1000).map((r) => r.ms)) : undefined,
       rttFloorMs: this.rttBuckets.length > 0 ? Math.min(...this.rttBuckets.map((b) => b.min)) : undefined,
     };
   }
@@ -139,6 +143,8 @@ export class LinkEstimator {
   }
 
   private observeRtt(rttMs: number, now: number): void {
+    this.rttRecent.push({ at: now, ms: rttMs });
+    while (this.rttRecent.length > 0 && this.rttRecent[0]!.at < now - 1000) this.rttRecent.shift();
     // Smoothed (gain 1/4): one late report does not make a queue, three in a row (~0.6 s) do.
     this.rttSmoothed = this.rttSmoothed === undefined ? rttMs : this.rttSmoothed + (rttMs - this.rttSmoothed) / 4;
     const bucketStart = now - (now % 5000);

@@ -95,6 +95,28 @@ describe('RateController on synthetic links (Chrome-like REMB and reports every 
     expect(result.moves[0]!.at - 10_000).toBeLessThanOrEqual(1500);
   });
 
+  it('REMB falling to under half the send rate with no queue and no loss (a loaded receiver\'s estimator): no move', () => {
+    const controller = new RateController();
+    const decisions: string[] = [];
+    for (let t = 0; t <= 10_000; t += 200) {
+      const bitrate = t < 4000 ? 1_600_000 : 650_000;
+      const feedback = t % 400 === 0 ? { type: 'remb' as const, bitrate } : { type: 'report' as const, kind: 'video' as const, fractionLost: 0, cumulativeLost: 0, highestSequence: t, jitterMs: 3, rttMs: 8 + (t % 1000) / 100 };
+      decisions.push(controller.process({ feedback, sentBytes: Math.round((t / 1000) * 1400 * 125), ladder: LADDER, active: 'source' }, t).target);
+    }
+    expect(new Set(decisions)).toEqual(new Set(['source']));
+  });
+
+  it('an RTT rise while REMB covers the send rate (a loaded machine, not a queue): no move', () => {
+    const controller = new RateController();
+    const decisions: string[] = [];
+    for (let t = 0; t <= 10_000; t += 200) {
+      const rttMs = t < 5000 ? 10 : 160;
+      const feedback = t % 400 === 0 ? { type: 'remb' as const, bitrate: 3_000_000 } : { type: 'report' as const, kind: 'video' as const, fractionLost: 0, cumulativeLost: 0, highestSequence: t, jitterMs: 1, rttMs };
+      decisions.push(controller.process({ feedback, sentBytes: Math.round((t / 1000) * 1500 * 125), ladder: LADDER, active: 'source' }, t).target);
+    }
+    expect(new Set(decisions)).toEqual(new Set(['source']));
+  });
+
   it('RTT rising on a deep queue with no REMB (reports only): moves down on the queue\'s delay', () => {
     const result = run([{ at: 0, capacityKbps: 5000 }, { at: 10_000, capacityKbps: 2000 }], 16_000, { remb: false, queueMs: 3000 });
     expect(result.moves[0]).toMatchObject({ from: 'source', reason: 'delay' });

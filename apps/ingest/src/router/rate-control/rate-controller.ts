@@ -3,7 +3,8 @@
  * decision`, no timers, no I/O; the router calls it on every feedback message and on a tick).
  *
  * Down quickly: when a signal says the path cannot carry what the viewer gets — a REMB that fell
- * by a quarter (or a little, with a queue or loss) to under 0.8 × the send rate, loss ≥ 10 % over the last second, or queueing delay (RTT ≥ its floor + 120 ms) —
+ * under its peak, with a queue (an RTT sample of the last second ≥ its floor + 40 ms) or loss beside it, to under 0.8 × the
+ * send rate; loss ≥ 10 % over the last second; or queueing delay (RTT ≥ its floor + 120 ms) unless a REMB covers the send rate —
  * for 250 ms (at once when severe: REMB under half the send rate, loss ≥ 25 %), the viewer goes
  * to the best rung that needs at most 85 % of the available estimate (the lowest when none fits),
  * skipping rungs in one step. Then nothing moves it further down until the switch is done (it
@@ -56,8 +57,6 @@ export interface RateDecision {
 export interface RateControllerOptions extends LinkEstimatorOptions {
   /** REMB under this × the send rate says the path is short. Default 0.8 (Chrome: 0.85 × arrivals on overuse). */
   rembShortRatio: number;
-  /** …when it fell under this × its peak of the last 3 s (or a little, with a queue or loss). Default 0.75. */
-  rembFallRatio: number;
   /** …under this × the send rate, at once. Default 0.5. */
   rembSevereRatio: number;
   /** Loss from which the path is short. Default 0.1 (GCC's loss controller decreases above 10 %). */
@@ -88,7 +87,6 @@ export interface RateControllerOptions extends LinkEstimatorOptions {
 
 export const DEFAULT_RATE_CONTROLLER_OPTIONS: Omit<RateControllerOptions, keyof LinkEstimatorOptions> = {
   rembShortRatio: 0.8,
-  rembFallRatio: 0.75,
   rembSevereRatio: 0.5,
   lossShort: 0.1,
   lossSevere: 0.25,
@@ -210,16 +208,22 @@ export class RateController {
     if (link.loss !== undefined && link.loss >= o.lossShort && link.sendKbps > 0) {
       found.push({ reason: 'loss', severe: link.loss >= o.lossSevere, availableKbps: link.sendKbps * (1 - link.loss) });
     }
-    // Only a REMB that fell says short — one that lags a ramping source only climbs — and a small
-    // fall only with a queue or loss beside it: the recorded Chromium trace dips 552 → 464 kbit/s
-    // 8 s after joining on a clean path (sending 814), while a real limit halves it at once.
-    const queueMs = link.rttMs !== undefined && link.rttFloorMs !== undefined ? link.rttMs - link.rttFloorMs : 0;
+    // Only a REMB that fell says short — one that lags a ramping source only climbs — and only with
+    // a queue or loss beside it: the recorded Chromium trace dips 552 → 464 kbit/s 8 s after
+    // joining on a clean path (sending 814), while at a real limit the RTT rose 40–200 ms with it.
+    const queueMs = link.rttMs !== undefined && link.rttFloorMs !== undefined ? Math.max(link.rttMs, link.rttRecentMaxMs ?? 0) - link.rttFloorMs : 0;
     const corroborated = queueMs >= o.cleanQueueMs || (link.loss ?? 0) >= o.cleanLoss;
-    const rembFell = link.rembKbps !== undefined && link.rembPeakKbps !== undefined && (link.rembKbps < link.rembPeakKbps * o.rembFallRatio || (corroborated && link.rembKbps < link.rembPeakKbps * 0.95));
+    // And a fall with neither a queue nor loss is the receiver's own noise: Chromium on a loaded
+    // machine (load 18 on 2 cores) reported 378–672 kbit/s on an unshaped veth while receiving 1.2–1.6 Mbit/s.
+    const rembFell = corroborated && link.rembKbps !== undefined && link.rembPeakKbps !== undefined && link.rembKbps < link.rembPeakKbps * 0.95;
     if (rembFell && link.sendKbps > 0 && link.rembKbps! < link.sendKbps * o.rembShortRatio) {
       found.push({ reason: 'remb', severe: link.rembKbps! < link.sendKbps * o.rembSevereRatio, availableKbps: link.rembKbps });
     }
-    if (link.rttMs !== undefined && link.rttFloorMs !== undefined && link.rttMs - link.rttFloorMs >= o.queueShortMs) {
+    // A REMB that covers what we send outranks the RTT: Chrome's estimator is delay-based and sees
+    // the queue per packet, while our RTT also carries both ends' scheduling — on a loaded machine
+    // (2 cores, two browsers, ffmpeg) an unshaped viewer's RTT rose by 125 ms with REMB at 2× its rate.
+    const rembCovers = link.rembKbps !== undefined && link.sendKbps > 0 && link.rembKbps >= link.sendKbps * o.rembShortRatio;
+    if (!rembCovers && link.rttMs !== undefined && link.rttFloorMs !== undefined && link.rttMs - link.rttFloorMs >= o.queueShortMs) {
       // A queue says "too much" but not how much: REMB (when fresh) bounds it, else 70 % of what we send.
       found.push({ reason: 'delay', severe: false, availableKbps: link.rembKbps ?? (link.sendKbps > 0 ? link.sendKbps * 0.7 : undefined) });
     }
