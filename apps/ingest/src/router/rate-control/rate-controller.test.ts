@@ -106,12 +106,12 @@ describe('RateController on synthetic links (Chrome-like REMB and reports every 
     expect(new Set(decisions)).toEqual(new Set(['source']));
   });
 
-  it('an RTT rise while REMB covers the send rate (a loaded machine, not a queue): no move', () => {
+  it('an RTT rise while the receiver sends REMB (a loaded machine, not a queue): no move', () => {
     const controller = new RateController();
     const decisions: string[] = [];
     for (let t = 0; t <= 10_000; t += 200) {
       const rttMs = t < 5000 ? 10 : 160;
-      const feedback = t % 400 === 0 ? { type: 'remb' as const, bitrate: 3_000_000 } : { type: 'report' as const, kind: 'video' as const, fractionLost: 0, cumulativeLost: 0, highestSequence: t, jitterMs: 1, rttMs };
+      const feedback = t % 400 === 0 ? { type: 'remb' as const, bitrate: 1_100_000 } : { type: 'report' as const, kind: 'video' as const, fractionLost: 0, cumulativeLost: 0, highestSequence: t, jitterMs: 1, rttMs };
       decisions.push(controller.process({ feedback, sentBytes: Math.round((t / 1000) * 1500 * 125), ladder: LADDER, active: 'source' }, t).target);
     }
     expect(new Set(decisions)).toEqual(new Set(['source']));

@@ -4,7 +4,7 @@
  *
  * Down quickly: when a signal says the path cannot carry what the viewer gets — a REMB that fell
  * under its peak, with a queue (an RTT sample of the last second ≥ its floor + 40 ms) or loss beside it, to under 0.8 × the
- * send rate; loss ≥ 10 % over the last second; or queueing delay (RTT ≥ its floor + 120 ms) unless a REMB covers the send rate —
+ * send rate; loss ≥ 10 % over the last second; or, for a receiver that sends no REMB, queueing delay (RTT ≥ its floor + 120 ms) —
  * for 250 ms (at once when severe: REMB under half the send rate, loss ≥ 25 %), the viewer goes
  * to the best rung that needs at most 85 % of the available estimate (the lowest when none fits),
  * skipping rungs in one step. Then nothing moves it further down until the switch is done (it
@@ -219,11 +219,10 @@ export class RateController {
     if (rembFell && link.sendKbps > 0 && link.rembKbps! < link.sendKbps * o.rembShortRatio) {
       found.push({ reason: 'remb', severe: link.rembKbps! < link.sendKbps * o.rembSevereRatio, availableKbps: link.rembKbps });
     }
-    // A REMB that covers what we send outranks the RTT: Chrome's estimator is delay-based and sees
-    // the queue per packet, while our RTT also carries both ends' scheduling — on a loaded machine
-    // (2 cores, two browsers, ffmpeg) an unshaped viewer's RTT rose by 125 ms with REMB at 2× its rate.
-    const rembCovers = link.rembKbps !== undefined && link.sendKbps > 0 && link.rembKbps >= link.sendKbps * o.rembShortRatio;
-    if (!rembCovers && link.rttMs !== undefined && link.rttFloorMs !== undefined && link.rttMs - link.rttFloorMs >= o.queueShortMs) {
+    // The RTT alone only for a receiver that sends no REMB: Chrome's estimator is delay-based and
+    // sees the queue per packet, while our RTT also carries both ends' scheduling — on a loaded
+    // machine (2 cores, two browsers, ffmpeg) an unshaped viewer's RTT rose by 125–150 ms.
+    if (link.rembKbps === undefined && link.rttMs !== undefined && link.rttFloorMs !== undefined && link.rttMs - link.rttFloorMs >= o.queueShortMs) {
       // A queue says "too much" but not how much: REMB (when fresh) bounds it, else 70 % of what we send.
       found.push({ reason: 'delay', severe: false, availableKbps: link.rembKbps ?? (link.sendKbps > 0 ? link.sendKbps * 0.7 : undefined) });
     }
