@@ -106,6 +106,16 @@ describe('RateController on synthetic links (Chrome-like REMB and reports every 
     expect(new Set(decisions)).toEqual(new Set(['source']));
   });
 
+  it('an RTT rise before the receiver\'s first REMB (Chromium\'s comes ~5 s in): no move', () => {
+    const controller = new RateController();
+    const decisions: string[] = [];
+    for (let t = 0; t <= 6000; t += 200) {
+      const feedback = { type: 'report' as const, kind: 'video' as const, fractionLost: 0, cumulativeLost: 0, highestSequence: t, jitterMs: 1, rttMs: t < 2000 ? 10 : 250 };
+      decisions.push(controller.process({ feedback, sentBytes: Math.round((t / 1000) * 1500 * 125), ladder: LADDER, active: 'source' }, t).target);
+    }
+    expect(new Set(decisions)).toEqual(new Set(['source']));
+  });
+
   it('an RTT rise while the receiver sends REMB (a loaded machine, not a queue): no move', () => {
     const controller = new RateController();
     const decisions: string[] = [];

@@ -4,7 +4,7 @@
  *
  * Down quickly: when a signal says the path cannot carry what the viewer gets — a REMB that fell
  * under its peak, with a queue (an RTT sample of the last second ≥ its floor + 40 ms) or loss beside it, to under 0.8 × the
- * send rate; loss ≥ 10 % over the last second; or, for a receiver that sends no REMB, queueing delay (RTT ≥ its floor + 120 ms) —
+ * send rate; loss ≥ 10 % over the last second; or, for a receiver that sent no REMB in its first 8 s, queueing delay (RTT ≥ its floor + 120 ms) —
  * for 250 ms (at once when severe: REMB under half the send rate, loss ≥ 25 %), the viewer goes
  * to the best rung that needs at most 85 % of the available estimate (the lowest when none fits),
  * skipping rungs in one step. Then nothing moves it further down until the switch is done (it
@@ -83,6 +83,8 @@ export interface RateControllerOptions extends LinkEstimatorOptions {
   cleanLoss: number;
   /** Clean: queueing delay under this, ms. Default 40. */
   cleanQueueMs: number;
+  /** A receiver that sent no REMB for this long after its first feedback sends none: then the RTT alone may move it, ms. Default 8000 (Chromium's first REMB comes ~5 s in). */
+  rembGraceMs: number;
 }
 
 export const DEFAULT_RATE_CONTROLLER_OPTIONS: Omit<RateControllerOptions, keyof LinkEstimatorOptions> = {
@@ -100,6 +102,7 @@ export const DEFAULT_RATE_CONTROLLER_OPTIONS: Omit<RateControllerOptions, keyof 
   trialWindowMs: 6000,
   cleanLoss: 0.02,
   cleanQueueMs: 40,
+  rembGraceMs: 8000,
 };
 
 interface Shortage {
@@ -122,6 +125,8 @@ export class RateController {
   private activeSince = 0;
   /** The last move was down: nothing moves the viewer further down until it settled. */
   private lastMoveDown = false;
+  private firstFeedbackAt: number | undefined;
+  private rembSeen = false;
 
   constructor(options: Partial<RateControllerOptions> = {}) {
     this.options = { ...DEFAULT_RATE_CONTROLLER_OPTIONS, ...options } as RateControllerOptions;
@@ -137,7 +142,11 @@ export class RateController {
   process(observation: RateObservation, now: number): RateDecision {
     const { feedback, ladder, active } = observation;
     const current = observation.pending ?? active;
-    if (feedback) this.link.observe(feedback, now);
+    if (feedback) {
+      this.link.observe(feedback, now);
+      this.firstFeedbackAt ??= now;
+      if (feedback.type === 'remb') this.rembSeen = true;
+    }
     this.link.observeSent(observation.sentBytes, now);
     if (active !== this.lastActive) {
       // Switched (by us, a pin, a new ladder): the loss measured belongs to the other rendition.
@@ -153,7 +162,7 @@ export class RateController {
 
     if (this.trialSucceeded(now)) this.trialHoldMs = this.options.trialHoldMs;
 
-    const shortage = this.shortage(link);
+    const shortage = this.shortage(link, now);
     if (shortage) {
       this.cleanSince = undefined;
       this.shortSince ??= now;
@@ -202,7 +211,7 @@ export class RateController {
     return stay('steady', link.rembKbps);
   }
 
-  private shortage(link: LinkState): Shortage | undefined {
+  private shortage(link: LinkState, now: number): Shortage | undefined {
     const o = this.options;
     const found: Shortage[] = [];
     if (link.loss !== undefined && link.loss >= o.lossShort && link.sendKbps > 0) {
@@ -219,10 +228,11 @@ export class RateController {
     if (rembFell && link.sendKbps > 0 && link.rembKbps! < link.sendKbps * o.rembShortRatio) {
       found.push({ reason: 'remb', severe: link.rembKbps! < link.sendKbps * o.rembSevereRatio, availableKbps: link.rembKbps });
     }
-    // The RTT alone only for a receiver that sends no REMB: Chrome's estimator is delay-based and
+    // The RTT alone only for a receiver that sends no REMB (none in its first 8 s): Chrome's estimator is delay-based and
     // sees the queue per packet, while our RTT also carries both ends' scheduling — on a loaded
     // machine (2 cores, two browsers, ffmpeg) an unshaped viewer's RTT rose by 125–150 ms.
-    if (link.rembKbps === undefined && link.rttMs !== undefined && link.rttFloorMs !== undefined && link.rttMs - link.rttFloorMs >= o.queueShortMs) {
+    const rembless = !this.rembSeen && this.firstFeedbackAt !== undefined && now - this.firstFeedbackAt >= o.rembGraceMs;
+    if (rembless && link.rttMs !== undefined && link.rttFloorMs !== undefined && link.rttMs - link.rttFloorMs >= o.queueShortMs) {
       // A queue says "too much" but not how much: REMB (when fresh) bounds it, else 70 % of what we send.
       found.push({ reason: 'delay', severe: false, availableKbps: link.rembKbps ?? (link.sendKbps > 0 ? link.sendKbps * 0.7 : undefined) });
     }
