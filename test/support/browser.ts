@@ -14,10 +14,11 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrowser> {
+/** `executablePath`: another way to start Chromium (e.g. inside a network namespace: shaped-link.ts). */
+export async function launchBrowser(extraArgs: string[] = [], options: { executablePath?: string } = {}): Promise<TestBrowser> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'onair-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM_PATH,
+    executablePath: options.executablePath ?? CHROMIUM_PATH,
     headless: true,
     ignoreHTTPSErrors: true,
     viewport: { width: 1280, height: 720 },
