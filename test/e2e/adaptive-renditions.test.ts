@@ -150,7 +150,13 @@ describe.skipIf(!canShapeLinks() || !OPTED_IN)('renditions per viewer over a sha
     expect((await transcoder('/api/profiles', { method: 'POST', body: JSON.stringify(PROFILE) })).status).toBe(201);
     expect((await transcoder('/api/jobs/abr/profile', { method: 'PUT', body: JSON.stringify({ profile: PROFILE.name }) })).status).toBe(200);
     const stream = await st.createStream('abr');
-    publisher = await startWeriftH264Publisher({ whipUrl: `${st.ingestUrl}/whip`, streamKey: stream.streamKey, lavfi: LAVFI, fps: FPS, videoKbps: SOURCE_KBPS });
+    // werift's ICE (JavaScript) timed out on a loaded machine: one more publisher if the first never connects.
+    for (let attempt = 1; ; attempt++) {
+      publisher = await startWeriftH264Publisher({ whipUrl: `${st.ingestUrl}/whip`, streamKey: stream.streamKey, lavfi: LAVFI, fps: FPS, videoKbps: SOURCE_KBPS });
+      const connected = await Promise.race([publisher.connected.then(() => true, () => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000))]);
+      if (connected || attempt === 2) break;
+      await publisher.stop({ delete: true });
+    }
     await pollUntil('the 360p and 180p renditions in the ingest', async () => {
       const res = await st.adminFetch(`/api/streams/${stream.id}/renditions`);
       const { sets } = (await res.json()) as { sets: Array<{ renditions: Array<{ name: string; packets: number }> }> };

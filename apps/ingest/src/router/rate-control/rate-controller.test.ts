@@ -106,6 +106,19 @@ describe('RateController on synthetic links (Chrome-like REMB and reports every 
     expect(new Set(decisions)).toEqual(new Set(['source']));
   });
 
+  it('a REMB climbing behind the rate after a move, wobbling 7 % beside a keyframe\'s 40 ms queue: no move', () => {
+    const controller = new RateController();
+    const decisions: string[] = [];
+    for (let t = 0; t <= 6000; t += 100) {
+      // Chrome's REMB after a move up: under the new rate (640), climbing; 7 % down for 0.6 s.
+      const remb = t >= 3000 && t < 3600 ? 424_000 : 400_000 + t * 20;
+      const rttMs = t === 3100 ? 55 : 5;
+      const feedback = t % 200 === 0 ? { type: 'remb' as const, bitrate: remb } : { type: 'report' as const, kind: 'video' as const, fractionLost: 0, cumulativeLost: 0, highestSequence: t, jitterMs: 1, rttMs };
+      decisions.push(controller.process({ feedback, sentBytes: Math.round((t / 1000) * 640 * 125), ladder: LADDER, active: '360p' }, t).target);
+    }
+    expect(new Set(decisions)).toEqual(new Set(['360p']));
+  });
+
   it('an RTT rise before the receiver\'s first REMB (Chromium\'s comes ~5 s in): no move', () => {
     const controller = new RateController();
     const decisions: string[] = [];

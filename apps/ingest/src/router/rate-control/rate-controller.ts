@@ -3,7 +3,7 @@
  * decision`, no timers, no I/O; the router calls it on every feedback message and on a tick).
  *
  * Down quickly: when a signal says the path cannot carry what the viewer gets — a REMB that fell
- * under its peak, with a queue (an RTT sample of the last second ≥ its floor + 40 ms) or loss beside it, to under 0.8 × the
+ * by 15 % under its peak, with a queue (an RTT sample of the last second ≥ its floor + 40 ms) or loss beside it, to under 0.8 × the
  * send rate; loss ≥ 10 % over the last second; or, for a receiver that sent no REMB in its first 8 s, queueing delay (RTT ≥ its floor + 120 ms) —
  * for 250 ms (at once when severe: REMB under half the send rate, loss ≥ 25 %), the viewer goes
  * to the best rung that needs at most 85 % of the available estimate (the lowest when none fits),
@@ -57,6 +57,8 @@ export interface RateDecision {
 export interface RateControllerOptions extends LinkEstimatorOptions {
   /** REMB under this × the send rate says the path is short. Default 0.8 (Chrome: 0.85 × arrivals on overuse). */
   rembShortRatio: number;
+  /** …when it fell under this × its peak of the last 3 s. Default 0.85. */
+  rembFallRatio: number;
   /** …under this × the send rate, at once. Default 0.5. */
   rembSevereRatio: number;
   /** Loss from which the path is short. Default 0.1 (GCC's loss controller decreases above 10 %). */
@@ -89,6 +91,7 @@ export interface RateControllerOptions extends LinkEstimatorOptions {
 
 export const DEFAULT_RATE_CONTROLLER_OPTIONS: Omit<RateControllerOptions, keyof LinkEstimatorOptions> = {
   rembShortRatio: 0.8,
+  rembFallRatio: 0.85,
   rembSevereRatio: 0.5,
   lossShort: 0.1,
   lossSevere: 0.25,
@@ -219,12 +222,13 @@ export class RateController {
     }
     // Only a REMB that fell says short — one that lags a ramping source only climbs — and only with
     // a queue or loss beside it: the recorded Chromium trace dips 552 → 464 kbit/s 8 s after
-    // joining on a clean path (sending 814), while at a real limit the RTT rose 40–200 ms with it.
+    // joining on a clean path (sending 814), while at a real limit the RTT rose 40–200 ms with it;
+    // after a move up, a REMB climbing behind the new rate wobbled 5–7 % beside a keyframe's 40 ms burst.
     const queueMs = link.rttMs !== undefined && link.rttFloorMs !== undefined ? Math.max(link.rttMs, link.rttRecentMaxMs ?? 0) - link.rttFloorMs : 0;
     const corroborated = queueMs >= o.cleanQueueMs || (link.loss ?? 0) >= o.cleanLoss;
     // And a fall with neither a queue nor loss is the receiver's own noise: Chromium on a loaded
     // machine (load 18 on 2 cores) reported 378–672 kbit/s on an unshaped veth while receiving 1.2–1.6 Mbit/s.
-    const rembFell = corroborated && link.rembKbps !== undefined && link.rembPeakKbps !== undefined && link.rembKbps < link.rembPeakKbps * 0.95;
+    const rembFell = corroborated && link.rembKbps !== undefined && link.rembPeakKbps !== undefined && link.rembKbps < link.rembPeakKbps * o.rembFallRatio;
     if (rembFell && link.sendKbps > 0 && link.rembKbps! < link.sendKbps * o.rembShortRatio) {
       found.push({ reason: 'remb', severe: link.rembKbps! < link.sendKbps * o.rembSevereRatio, availableKbps: link.rembKbps });
     }
