@@ -6,9 +6,10 @@
  *   const pub = await startWeriftH264Publisher({ whipUrl, streamKey });
  *   await pub.connected; … await pub.stop();
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import { spawnTied } from '../tied-spawn';
 
 export interface WeriftH264PublisherOptions {
   whipUrl: string;
@@ -21,6 +22,8 @@ export interface WeriftH264PublisherOptions {
   ffmpegPath?: string;
   /** The picture as a lavfi graph (default `testsrc` at width × height and fps). */
   lavfi?: string;
+  /** A constant video bitrate, kbit/s, with a quarter second of VBV as a WebRTC encoder keeps (default: x264's own choice for the picture). */
+  videoKbps?: number;
 }
 
 export interface WeriftH264Publisher {
@@ -118,13 +121,15 @@ export async function startWeriftH264Publisher(opts: WeriftH264PublisherOptions)
     track.writeRtp(packet);
   });
   const fps = opts.fps ?? 30;
-  const ffmpeg: ChildProcess = spawn(
+  const ffmpeg: ChildProcess = spawnTied(
     opts.ffmpegPath ?? '/usr/bin/ffmpeg',
     [
       '-hide_banner', '-nostats', '-loglevel', 'error', '-re',
       '-f', 'lavfi', '-i', opts.lavfi ?? `testsrc=size=${opts.width ?? 640}x${opts.height ?? 360}:rate=${fps}`,
       '-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-      '-g', String(opts.gopFrames ?? fps), '-an', '-f', 'rtp', `rtp://127.0.0.1:${(socket.address()).port}?pkt_size=1200`,
+      '-g', String(opts.gopFrames ?? fps),
+      ...(opts.videoKbps ? ['-b:v', `${opts.videoKbps}k`, '-maxrate', `${opts.videoKbps}k`, '-bufsize', `${Math.round(opts.videoKbps / 4)}k`] : []),
+      '-an', '-f', 'rtp', `rtp://127.0.0.1:${(socket.address()).port}?pkt_size=1200`,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

@@ -19,6 +19,9 @@ export interface VideoOrigin {
   readonly name: string;
 }
 
+/** The publisher's own video as an origin (renditions are the others). */
+export const SOURCE: VideoOrigin = Object.freeze({ name: 'source' });
+
 /** One transcoded rendition: video the transcoder sends back as RTP. */
 export interface RenditionFeed extends VideoOrigin {
   readonly width: number;

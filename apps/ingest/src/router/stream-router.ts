@@ -20,10 +20,12 @@ import type { Logger } from '@onair/service/logger';
 import type { InboundRtp, MediaKind, NegotiatedCodec, OutboundRtp } from '../webrtc/engine';
 import { probeKeyframe } from './codec-probe';
 import { KeyframeRequester } from './keyframe-requester';
-import { RenditionCatalog, type RenditionFeed, type RenditionSource, type VideoOrigin } from './rendition-catalog';
+import { SOURCE, type RenditionFeed, type RenditionSource, type VideoOrigin } from './rendition-catalog';
+import { RenditionSelector, type RenditionSwitches } from './rendition-selector';
 import { RtpRewriter } from './rtp-rewriter';
 import type { PublisherSession, ViewerSession } from './sessions';
 import { TrackMeter } from './track-meter';
+import type { ViewerState } from './viewer-state';
 
 /** Counters shared by every stream of a MediaRouter (read by /metrics). */
 export interface MediaCounters {
@@ -31,19 +33,6 @@ export interface MediaCounters {
   bytesIn: number;
   packetsOut: number;
   bytesOut: number;
-}
-
-interface ViewerState {
-  session: ViewerSession;
-  rewriters: Partial<Record<MediaKind, RtpRewriter>>;
-  /** Video is held back until a keyframe starts, so the decoder never starts mid-GOP. */
-  waitingForKeyframe: boolean;
-  /** Where the viewer's video comes from now. */
-  video: VideoOrigin;
-  /** The origin it switches to at that origin's next keyframe (it keeps `video` until then). */
-  target: VideoOrigin | undefined;
-  /** The rendition the viewer pinned by name; undefined: the server chooses (for now the source). */
-  pin: string | undefined;
 }
 
 /** A received packet waiting for the flush: media to send, or a probe to number around. */
@@ -56,9 +45,6 @@ interface PendingPacket {
   /** Whose video it is (audio is always the publisher's). */
   origin: VideoOrigin;
 }
-
-/** The publisher's own video as an origin (renditions are the others). */
-const SOURCE: VideoOrigin = Object.freeze({ name: 'source' });
 
 interface StreamRouterEvents {
   live: [];
@@ -99,15 +85,27 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   /** Packets received since the last flush, in arrival order (see `forward`). */
   private pending: PendingPacket[] = [];
   private flushScheduled = false;
-  private readonly renditions = new RenditionCatalog();
-  /** Feeds some viewer receives or switches to: the others' packets are not queued. */
-  private wanted = new Set<VideoOrigin>();
+  /** Which video each viewer gets: the renditions, pins, each viewer's rate controller. */
+  private readonly selector: RenditionSelector;
 
   constructor(private readonly options: StreamRouterOptions) {
     super();
     this.streamId = options.streamId;
     this.log = options.log;
     this.now = options.now ?? Date.now;
+    this.selector = new RenditionSelector({
+      log: this.log,
+      now: this.now,
+      isLive: () => this.live,
+      viewers: () => this.viewers.values(),
+      flush: () => this.flush(),
+      requestKeyframe: (reason) => this.keyframes.request(reason),
+      source: () => {
+        const now = this.now();
+        const video = this.meters.video?.snapshot(now);
+        return { width: this.picture?.width ?? null, height: this.picture?.height ?? null, frameRate: video?.fps ?? null, videoKbps: video?.bitrateKbps ?? 0, audioKbps: this.meters.audio?.snapshot(now).bitrateKbps ?? 0 };
+      },
+    });
     this.keyframes = new KeyframeRequester({
       intervalMs: options.keyframeIntervalMs,
       send: (reason) => {
@@ -213,10 +211,10 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       viewer.waitingForKeyframe = true;
       // The renditions ended with the previous publisher (detachPublisher): every viewer starts
       // again on the source, and moves to its pinned rendition once the transcoder sends it.
-      viewer.video = this.desiredOrigin(viewer);
+      viewer.video = this.selector.desiredOrigin(viewer);
       viewer.target = undefined;
     }
-    this.updateWanted();
+    this.selector.updateWanted();
     session.peer.onRtp((packet) => {
       if (this.publisher === session) this.forward(packet);
     });
@@ -251,8 +249,9 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       const ssrc = session.ssrc(kind);
       if (codec && ssrc !== undefined) rewriters[kind] = new RtpRewriter({ ssrc, payloadType: codec.payloadType, clockRate: codec.clockRate });
     }
-    const viewer: ViewerState = { session, rewriters, waitingForKeyframe: true, video: SOURCE, target: undefined, pin: undefined };
+    const viewer: ViewerState = { session, rewriters, waitingForKeyframe: true, video: SOURCE, target: undefined, pin: undefined, auto: SOURCE.name, rate: undefined };
     this.viewers.set(session.id, viewer);
+    this.selector.attachRate(viewer);
     // A rendition's keyframes come from the transcoder's clock (every GOP); only the source's can be asked for.
     session.peer.onKeyframeRequest((type) => {
       if (viewer.video === SOURCE) this.keyframes.request(`viewer-${type}`);
@@ -260,7 +259,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     session.once('connected', () => this.keyframes.request('viewer-joined'));
     session.once('closed', () => {
       this.viewers.delete(session.id);
-      this.updateWanted();
+      this.selector.updateWanted();
       this.maybeIdle();
     });
   }
@@ -273,21 +272,27 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   attachRenditions(set: RenditionSource): void {
     if (!this.live || this.closed) throw new OnairError('stream_offline', 'The stream is not live: there is nothing to transcode.');
     this.flush();
-    const replaced = this.renditions.replace(set);
+    const catalog = this.selector.catalog;
+    const replaced = catalog.replace(set);
     set.onVideo((feed, packet) => {
-      if (this.renditions.set === set) this.forwardRendition(feed, packet);
+      if (catalog.set === set) this.forwardRendition(feed, packet);
     });
     set.once('closed', () => {
-      if (this.renditions.remove(set)) this.renditionsChanged();
+      if (catalog.remove(set)) this.selector.changed();
     });
     replaced?.close('replaced');
     this.log.info({ set: set.id, renditions: set.feeds.map((feed) => feed.name), replaced: replaced?.id }, 'renditions attached');
-    this.renditionsChanged();
+    this.selector.changed();
   }
 
   /** The stream's current rendition set, if any. */
   get renditionSet(): RenditionSource | undefined {
-    return this.renditions.set;
+    return this.selector.catalog.set;
+  }
+
+  /** Automatic moves of its viewers between renditions since the stream was routed. */
+  get renditionSwitches(): RenditionSwitches {
+    return { ...this.selector.switches };
   }
 
   /**
@@ -296,44 +301,17 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
    * not have in a codec the viewer negotiated.
    */
   pinRendition(sessionId: string, name: string | undefined): WhepLayers {
-    const viewer = this.whepViewer(sessionId);
-    if (name !== undefined && name !== SOURCE.name) {
-      const feed = this.renditions.get(name);
-      if (!feed || !this.canPlay(viewer, feed)) {
-        const names = this.layersOf(viewer).layers.map((layer) => layer.encodingId);
-        throw new OnairError('rendition_not_found', `The stream has no rendition "${name}" this session can receive; it has ${names.join(', ')}.`);
-      }
-    }
-    this.flush();
-    viewer.pin = name;
-    this.retarget(viewer);
-    this.updateWanted();
-    this.log.info({ viewer: sessionId, pin: name ?? 'auto', active: viewer.video.name, pending: viewer.target?.name }, 'viewer pinned a rendition');
-    return this.layersOf(viewer);
+    return this.selector.pin(this.whepViewer(sessionId), name);
   }
 
   /** What a WHEP viewer may receive and what it gets (the WHEP layer extension's GET). */
   layers(sessionId: string): WhepLayers {
-    return this.layersOf(this.whepViewer(sessionId));
+    return this.selector.layersOf(this.whepViewer(sessionId));
   }
 
   /** Video renditions with their viewers: the source first, then the transcoded ones. */
   renditionStates(): RenditionState[] {
-    if (!this.live) return [];
-    const now = this.now();
-    const counts = new Map<VideoOrigin, number>();
-    for (const viewer of this.viewers.values()) {
-      if (viewer.session.kind === 'whep' && viewer.session.connected) counts.set(viewer.video, (counts.get(viewer.video) ?? 0) + 1);
-    }
-    const source = this.meters.video?.snapshot(now);
-    const states: RenditionState[] = [
-      { name: SOURCE.name, kind: 'source', width: this.picture?.width ?? null, height: this.picture?.height ?? null, frameRate: source?.fps ?? null, bitrateKbps: source?.bitrateKbps ?? 0, targetKbps: null, viewers: counts.get(SOURCE) ?? 0 },
-    ];
-    for (const feed of this.renditions.feeds) {
-      const stats = feed.stats(now);
-      states.push({ name: feed.name, kind: 'transcoded', width: feed.width, height: feed.height, frameRate: stats.frameRate, bitrateKbps: stats.bitrateKbps, targetKbps: feed.targetKbps, viewers: counts.get(feed) ?? 0 });
-    }
-    return states;
+    return this.selector.states();
   }
 
   liveState(): LiveState {
@@ -366,7 +344,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     clearInterval(this.watchdog);
     this.keyframes.close();
     this.candidate?.close(reason);
-    this.renditions.set?.close(reason);
+    this.selector.catalog.set?.close(reason);
     this.publisher?.close(reason);
     for (const viewer of [...this.viewers.values()]) viewer.session.close(reason);
     this.viewers.clear();
@@ -396,7 +374,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     if (this.live) {
       this.live = false;
       // The transcoder stops with the stream; its renditions end here, not when it says so.
-      this.renditions.set?.close('stream_offline');
+      this.selector.catalog.set?.close('stream_offline');
       this.emit('offline');
     }
   }
@@ -449,7 +427,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
 
   /** A rendition's video packet: queued like the publisher's when a viewer receives or awaits it. */
   private forwardRendition(feed: RenditionFeed, packet: InboundRtp): void {
-    if (!this.wanted.has(feed)) return;
+    if (!this.selector.wanted.has(feed)) return;
     const media = packet.payload.length > 0;
     this.enqueue({ packet, now: this.now(), media, keyframeStart: media && probeKeyframe(feed.codec, packet.payload).keyframeStart, origin: feed });
   }
@@ -518,77 +496,14 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       // ends the wait), or switching to it: a rendition's keyframe comes on its own clock.
       if ((sawVideo && viewer.waitingForKeyframe && viewer.video === SOURCE) || viewer.target === SOURCE) waiting = true;
     }
-    if (switched) this.updateWanted();
+    if (switched) this.selector.updateWanted();
     // A lost PLI must not leave a viewer black until the next GOP: ask again (rate-limited).
     if (waiting) this.keyframes.request('viewer-waiting');
   }
-
-  // ——— renditions, control plane ———
 
   private whepViewer(sessionId: string): ViewerState {
     const viewer = this.viewers.get(sessionId);
     if (!viewer || viewer.session.kind !== 'whep' || viewer.session.closed) throw new OnairError('session_not_found', `No WHEP session ${sessionId}.`);
     return viewer;
-  }
-
-  /** A viewer can be served a rendition in the codec it negotiated (the transcoder sends H.264). */
-  private canPlay(viewer: ViewerState, feed: RenditionFeed): boolean {
-    return viewer.session.codecs.video?.name.toLowerCase() === feed.codec.toLowerCase();
-  }
-
-  /** Where the viewer's video should come from: its pinned rendition while the stream has it, else the source. */
-  private desiredOrigin(viewer: ViewerState): VideoOrigin {
-    if (viewer.pin === undefined || viewer.session.kind !== 'whep') return SOURCE;
-    const feed = this.renditions.get(viewer.pin);
-    return feed && this.canPlay(viewer, feed) ? feed : SOURCE;
-  }
-
-  /** Points the viewer at its desired origin: a switch at the origin's next keyframe, or at once when nothing of the current one can come. */
-  private retarget(viewer: ViewerState): void {
-    const desired = this.desiredOrigin(viewer);
-    if (desired === viewer.video) {
-      viewer.target = undefined;
-      return;
-    }
-    const currentGone = viewer.video !== SOURCE && !this.renditions.has(viewer.video);
-    if (viewer.waitingForKeyframe || currentGone) {
-      // Nothing of the current origin reached the player since its last start, or it ended:
-      // start on the desired one at its keyframe (the rewriter re-bases on its SSRC).
-      viewer.video = desired;
-      viewer.target = undefined;
-      viewer.waitingForKeyframe = true;
-    } else {
-      viewer.target = desired;
-    }
-    if (desired === SOURCE) this.keyframes.request('viewer-switch');
-  }
-
-  /** The rendition set changed (attached, replaced, closed): every viewer is pointed again. */
-  private renditionsChanged(): void {
-    this.flush();
-    for (const viewer of this.viewers.values()) this.retarget(viewer);
-    this.updateWanted();
-  }
-
-  private updateWanted(): void {
-    const wanted = new Set<VideoOrigin>();
-    for (const viewer of this.viewers.values()) {
-      if (viewer.video !== SOURCE) wanted.add(viewer.video);
-      if (viewer.target && viewer.target !== SOURCE) wanted.add(viewer.target);
-    }
-    this.wanted = wanted;
-  }
-
-  private layersOf(viewer: ViewerState): WhepLayers {
-    const states = this.renditionStates();
-    const playable = (name: string) => name === SOURCE.name || (this.renditions.get(name) !== undefined && this.canPlay(viewer, this.renditions.get(name)!));
-    return {
-      pinned: viewer.pin ?? null,
-      active: viewer.video.name,
-      pending: viewer.target?.name ?? null,
-      layers: states
-        .filter((state) => playable(state.name))
-        .map((state) => ({ encodingId: state.name, kind: state.kind, width: state.width, height: state.height, frameRate: state.frameRate, bitrateKbps: state.bitrateKbps, targetKbps: state.targetKbps })),
-    };
   }
 }
