@@ -42,7 +42,18 @@ beforeAll(async () => {
   stream = await stack.createStream('cached');
   publisher = await startWeriftH264Publisher({ whipUrl: stream.whipUrl, streamKey: stream.streamKey, width: 320, height: 180 });
   await publisher.connected;
+  // A ladder planned before the ingest knew the picture size (a loaded machine) is re-planned
+  // with a restart once it does — renditions come and go: measure on the settled one.
+  await pollUntil('the job running on a ladder planned on the source size', async () => {
+    const res = await fetch(`${stack.transcoderUrl}/api/jobs`, { headers: { Authorization: `Bearer ${stack.adminToken}` }, signal: AbortSignal.timeout(3_000) });
+    if (!res.ok) return false;
+    const body = (await res.json()) as JobList | { jobs: JobList };
+    const job = (Array.isArray(body) ? body : body.jobs).find((entry) => entry.stream === stream.name);
+    return job?.state === 'running' && job.renditions.length > 0 && job.renditions.every((rendition) => rendition.width !== undefined);
+  }, { timeoutMs: 60_000, intervalMs: 250 });
 }, 180_000);
+
+type JobList = Array<{ stream: string; state: string; renditions: Array<{ id: string; width?: number }> }>;
 
 afterAll(async () => {
   await churn?.stop();
