@@ -50,6 +50,10 @@
  *   viewers per core at 2.5 Mbps = (1 core − baseline) / (µs per packet × packets/s of one
  *     2.5 Mbps viewer), also the same from the slope vs viewers
  *   packets/s per core, Mbps per core = 1 core / µs per packet, × mean packet size
+ *   × floor = µs per forwarded packet ÷ this machine's floor, measured in the same run before the
+ *     ramp (bench/lib/fanout-floor.ts): a C loop sending the stream's packet size and rate to as
+ *     many loopback sockets as a step has viewers, on core 0 with a reader on core 1 — `sendto`
+ *     alone, and with node-datachannel's own libSRTP. The goal is ≤ 1.5 × the sendto floor.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -63,6 +67,7 @@ import { freePort } from '../test/support/ports';
 import { pollUntil } from '../test/support/poll';
 import { CanaryClient, type CanaryTake } from './lib/fanout-canary-client';
 import { canaryBaseline, DEFAULT_FREEZE_MS, mergeWindows, quantile, summarizeCanaryStep, type CanaryBaseline, type CanaryStep } from './lib/fanout-canary-latency';
+import { buildFloorProgram, floorAt, floorRatios, floorSocketCounts, measureFloor, type FloorSample } from './lib/fanout-floor';
 import { summarizeProfile } from './lib/fanout-profile';
 import { packageVersion } from './lib/stats';
 
@@ -194,7 +199,8 @@ interface CanaryAtStep extends CanaryStep {
   unanswered: number;
   connection: string;
 }
-interface Step { viewers: number; connectFailures: number; rampMs: number; windows: Window[]; median: Window; usPerPacket: number | null; load1: number; canary?: CanaryAtStep }
+/** usPerPacket: (step CPU − baseline) / packets out; floorUs / ofFloor: the sendto floor at the nearest socket count, and usPerPacket ÷ it. */
+interface Step { viewers: number; connectFailures: number; rampMs: number; windows: Window[]; median: Window; usPerPacket: number | null; floorUs: number | null; ofFloor: number | null; load1: number; canary?: CanaryAtStep }
 
 /** getStats differences between two canary takes (null when either has none). */
 function canaryStatsDelta(a: CanaryTake | null, b: CanaryTake | null) {
@@ -242,7 +248,7 @@ async function main(): Promise<void> {
     const whepUrl = `${base}/whep/fanout`;
 
     const publisher = track(spawn('taskset', ['-c', '1', NODE, '--import', 'tsx', 'bench/lib/fanout-publisher.ts', whipUrl, stream.streamKey, String(TARGET_KBPS)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }));
-    const pubInfo = (await firstLine(publisher)) as { packetsPerSecond: number; kbps: number };
+    const pubInfo = (await firstLine(publisher)) as { packetsPerSecond: number; kbps: number; bytesPerPacket: number };
     // The publisher prints {sent} on SIGUSR2: packets it handed to werift so far.
     let pubSent = 0;
     createInterface({ input: publisher.stdout! }).on('line', (line) => { const m = JSON.parse(line) as { sent?: number }; if (m.sent !== undefined) pubSent = m.sent; });
@@ -251,6 +257,20 @@ async function main(): Promise<void> {
     const viewers = track(spawn('taskset', ['-c', '1', NODE, '--import', 'tsx', 'bench/lib/fanout-viewers.ts'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     await new Promise<void>((resolve) => viewers.once('message', () => resolve()));
     await pollUntil('stream live', async () => ((await metrics(base)).onair_ingest_live_streams ?? 0) >= 1, { timeoutMs: 15_000 });
+
+    // The machine's floor, in this run, on the ingest's core, before any viewer: a C sendto loop
+    // (and libSRTP) with the stream's packet size and rate, at the ramp's socket counts.
+    const floorPlan = profileViewers !== undefined ? [] : floorSocketCounts(steps);
+    const floorProgram = floorPlan.length ? buildFloorProgram() : { skipped: 'not measured in --profile runs' };
+    const floorRun = { packetBytes: pubInfo.bytesPerPacket, packetsPerSecondPerSocket: pubInfo.packetsPerSecond, burst: Math.max(1, Math.round(pubInfo.packetsPerSecond / 30)), secondsPerPhase: 1, senderCpu: 0, readerCpu: 1 };
+    let floorSamples: FloorSample[] = [];
+    let floorSkipped: string | null = 'skipped' in floorProgram ? floorProgram.skipped : null;
+    if ('path' in floorProgram) {
+      floorSamples = await measureFloor(floorProgram, floorPlan, floorRun).catch((error: unknown) => { floorSkipped = String(error); return []; });
+      for (const f of floorSamples) console.log(`floor at ${String(f.sockets).padStart(4)} sockets: sendto ${f.sendtoUs.toFixed(2)} µs/pkt${f.srtpError === null ? `, libSRTP AES-128-GCM ${f.srtpAes128GcmUs.toFixed(2)} (AES-CM + HMAC-SHA1-80 ${f.srtpAesCm128Sha1_80Us.toFixed(2)}), protect + sendto ${f.srtpAes128GcmSendtoUs.toFixed(2)}` : ''} (${Math.round(floorRun.packetBytes)}-byte packets, bursts of ${floorRun.burst})`);
+      if (floorProgram.srtpSkipped) console.log(`floor: libSRTP not measured: ${floorProgram.srtpSkipped}`);
+    }
+    if (floorSkipped) console.log(`floor: not measured: ${floorSkipped}`);
     let canary = await canaryReady;
     let canaryStartError: string | null = null;
     // A Chromium that cannot play the stream at all (an ingest configuration under test that
@@ -352,7 +372,9 @@ async function main(): Promise<void> {
       const med = Object.fromEntries(Object.keys(windows[0]!).map((k) => [k, median(windows.map((w) => w[k as keyof Window]))])) as unknown as Window;
       const baseline = results[0]?.viewers === 0 ? results[0].median.cpuPct : undefined;
       const usPerPacket = baseline !== undefined && med.pktsOutPerS > 0 ? ((med.cpuPct - baseline) / 100 / med.pktsOutPerS) * 1e6 : null;
-      const step: Step = { viewers: target, connectFailures, rampMs: Math.round(rampMs), windows, median: med, usPerPacket, load1: loadavg()[0]! };
+      const floorUs = target > 0 ? (floorAt(floorSamples, target)?.sendtoUs ?? null) : null;
+      const ofFloor = usPerPacket !== null && floorUs !== null ? usPerPacket / floorUs : null;
+      const step: Step = { viewers: target, connectFailures, rampMs: Math.round(rampMs), windows, median: med, usPerPacket, floorUs, ofFloor, load1: loadavg()[0]! };
       if (canary) {
         const answered = canaryTakes.filter((t): t is CanaryTake => t !== null);
         const measured = mergeWindows(answered.map((t) => t.window));
@@ -386,7 +408,7 @@ async function main(): Promise<void> {
       const fmt = (v: number | null | undefined, signed = true) => { if (v === null || v === undefined) return '-'; const r = Math.round(v) || 0; return `${signed && r >= 0 ? '+' : ''}${r}`; };
       console.log(
         `N=${String(target).padStart(4)}  ingest CPU ${med.cpuPct.toFixed(1).padStart(5)} %  in ${med.pktsInPerS.toFixed(0).padStart(4)} pkt/s  out ${med.pktsOutPerS.toFixed(0).padStart(6)} pkt/s ${med.mbpsOut.toFixed(1).padStart(6)} Mbps  ` +
-          `delivered ${med.deliveredPerS.toFixed(0).padStart(6)} pkt/s  loss ${med.lossPct.toFixed(2)} % (e2e ${med.e2eLossPct.toFixed(1)}, upstream ${med.upstreamLossPct.toFixed(1)})  µs/pkt ${usPerPacket?.toFixed(1) ?? '-'}  loadgen ${med.loadgenCpuPct.toFixed(0)} %  core0 ${med.core0BusyPct.toFixed(0)} %  core1 ${med.core1BusyPct.toFixed(0)} %  (ramp ${(rampMs / 1000).toFixed(1)} s, load ${step.load1.toFixed(1)})` +
+          `delivered ${med.deliveredPerS.toFixed(0).padStart(6)} pkt/s  loss ${med.lossPct.toFixed(2)} % (e2e ${med.e2eLossPct.toFixed(1)}, upstream ${med.upstreamLossPct.toFixed(1)})  µs/pkt ${usPerPacket?.toFixed(1) ?? '-'}${ofFloor !== null ? ` (${ofFloor.toFixed(2)} × floor)` : ''}  loadgen ${med.loadgenCpuPct.toFixed(0)} %  core0 ${med.core0BusyPct.toFixed(0)} %  core1 ${med.core1BusyPct.toFixed(0)} %  (ramp ${(rampMs / 1000).toFixed(1)} s, load ${step.load1.toFixed(1)})` +
           (c
             ? `\n        canary: rise p50 ${fmt(c.riseP50)} ms p95 ${fmt(c.riseP95)} ms (arrival p50 ${fmt(c.arrivalRiseP50)} p95 ${fmt(c.arrivalRiseP95)})  freezes ${c.freezes}${c.freezes ? ` (${c.freezeMs.join(', ')} ms)` : ''}, while joining ${c.rampFreezes} (max gap ${c.rampMaxGapMs} ms)  max gap ${c.maxGapMs} ms  ` +
               `getStats freezes ${c.statsFreezes ?? '-'} (${c.statsFreezesMs ?? '-'} ms)  jitter buffer ${c.jitterBufferMs ?? '-'} ms  CPU ${c.cpuPct ?? '-'} %  receive→display p50 ${fmt(c.receiveToDisplayP50, false)} ms  lost ${c.packetsLost ?? '-'}  dropped ${c.framesDropped ?? '-'}  ${c.frames} frames` +
@@ -448,8 +470,14 @@ async function main(): Promise<void> {
     const pktsPerViewerAtTarget = (pubInfo.packetsPerSecond * TARGET_KBPS) / pubInfo.kbps;
     const usPerPacket = byPacket.slope * 1e6;
     const baseline = results[0]!.median.cpuPct / 100;
+    const ratios = floorRatios(usPerPacket, floorSamples);
     const derived = {
       usPerForwardedPacket: usPerPacket,
+      /** The same ÷ this machine's sendto floor (mean over the socket counts measured), and ÷ protect + sendto. */
+      usPerForwardedPacketOfFloor: ratios?.ofSendto ?? null,
+      usPerForwardedPacketOfSrtpFloor: ratios?.ofSrtpSendto ?? null,
+      floorSendtoUs: ratios?.sendtoUs ?? null,
+      floorSrtpSendtoUs: ratios?.srtpSendtoUs ?? null,
       usPerForwardedPacketMedianOfSteps: median(clean.map((s) => s.usPerPacket).filter((v): v is number => v !== null)),
       cleanSteps: clean.map((s) => s.viewers),
       baselineCpuPct: baseline * 100,
@@ -470,6 +498,7 @@ async function main(): Promise<void> {
     };
     console.log(
       `\nclean steps ${derived.cleanSteps.join(', ')}: µs per forwarded packet ${derived.usPerForwardedPacket.toFixed(1)} (median of steps ${derived.usPerForwardedPacketMedianOfSteps.toFixed(1)}), baseline ${derived.baselineCpuPct.toFixed(1)} %\n` +
+        (ratios ? `floor (this machine, this run): sendto ${ratios.sendtoUs.toFixed(2)} µs${ratios.srtpSendtoUs !== null ? `, libSRTP + sendto ${ratios.srtpSendtoUs.toFixed(2)} µs` : ''}: the ingest costs ${ratios.ofSendto.toFixed(2)} × the sendto floor${ratios.ofSrtpSendto !== null ? `, ${ratios.ofSrtpSendto.toFixed(2)} × libSRTP + sendto` : ''} (goal ≤ 1.5 × sendto)\n` : `floor: no ratio (${floorSkipped ?? (floorSamples.length ? 'no cost per packet' : 'no floor sample')})\n`) +
         `per core: ${derived.packetsPerSecondPerCore.toFixed(0)} packets/s, ${derived.mbpsPerCore.toFixed(0)} Mbps, ${derived.viewersPerCoreAt2500kbps.toFixed(0)} viewers at 2.5 Mbps (${derived.viewersPerCoreFromViewerSlope.toFixed(0)} from the per-viewer slope; goal ≥ 300)` +
         (canaryOn && canaryStartError !== null ? `\ncanary: could not play the stream (${canaryStartError as string})` : '') +
         (canaryOn && canaryStartError === null ? `\ncanary: held (p50 rise ≤ ${canaryRiseMs} ms, no freeze) up to ${derived.canaryHeldUpTo ?? 'no step'} viewers; at ${derived.highestStep}: rise p50 ${derived.canaryAtHighestStep?.riseP50 ?? '-'} ms, p95 ${derived.canaryAtHighestStep?.riseP95 ?? '-'} ms, ${derived.canaryAtHighestStep?.freezes ?? '-'} freezes (its decode shares core 1 with the load generator)` : '') +
@@ -488,6 +517,7 @@ async function main(): Promise<void> {
       stream: { kbps: pubInfo.kbps, packetsPerSecond: pubInfo.packetsPerSecond, targetKbps: TARGET_KBPS, pinning: `ingest core 0; publisher + viewers${canaryOn ? ' + canary Chromium (its decode shares core 1)' : ''} core 1` },
       ingestEnv,
       canary: canaryOn ? { startError: canaryStartError, riseThresholdMs: canaryRiseMs, freezeGapMs: canaryFreezeMs, what: 'headless Chromium, site WHEP client, decoding; latency = display − RTP media time at rVFC, relative to the first step' } : null,
+      floor: { samples: floorSamples, run: floorRun, skipped: floorSkipped, srtpSkipped: 'path' in floorProgram ? floorProgram.srtpSkipped : null, what: 'bench/native/fanout-floor.c: CPU µs per packet of a C sendto loop to one loopback socket per viewer, bursts per viewer at the stream\'s rate, a reader draining on core 1; libSRTP = node-datachannel\'s own, called in its addon' },
       windowSeconds: windowS, reps, steps: results, derived,
     };
     const runs = [...(previous.runs ?? []), run].slice(-12);

@@ -2,11 +2,16 @@
  * Folds bench/results/*.json into bench/results/summary.md (figures against goals and published
  * anchors, with the breakdowns) and refreshes README.md's Performance table between
  * `<!-- bench:start -->` and `<!-- bench:end -->`. Missing result files are shown as not measured.
+ * Appends the run's headline figures to bench/results/history/<cpu model>.jsonl (once per run)
+ * and shows that model's recent runs: figures only compare on the same machine model; ratios to
+ * the machine's own floor (measured in the fan-out run) compare across them.
  *
  *   npx tsx bench/summary.ts
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { appendHistory, historySlug, readHistory, type HistoryRecord } from './lib/bench-history';
 
 const root = resolve(import.meta.dirname, '..');
 const resultsDir = resolve(root, 'bench/results');
@@ -70,15 +75,18 @@ function findNumber(value: Json, pattern: RegExp): number | undefined {
 }
 
 const rows: Row[] = [];
-rows.push(distRow('WHEP glass-to-glass', latency?.whep?.glassToGlass, '≤ 100 ms p50', 100, 'SRS 80 ms, Broadcast Box ~120 ms'));
+const audioJitter = latency?.whep?.viewer?.audio?.jitterBufferMs;
+rows.push(distRow('WHEP glass-to-glass, with audio', latency?.whep?.glassToGlass, '≤ 50 ms p50', 50, `SRS 80 ms, Broadcast Box ~120 ms${typeof audioJitter === 'number' ? `; audio jitter buffer ${audioJitter} ms` : ''}`));
 rows.push(distRow('WHEP glass-to-glass, viewer without audio (no lip sync)', latency?.whepVideoOnly?.glassToGlass, 'diagnostic', undefined, '—', false));
-rows.push(distRow('LL-HLS glass-to-glass (site player config, multivariant)', latency?.llhls?.glassToGlass, '≤ 1.5 s p50', 1500, 'Apple 1–2 s target, OvenMediaEngine 2–5 s'));
-rows.push(distRow('LL-HLS glass-to-glass (hls.js defaults + lowLatencyMode, multivariant)', latency?.llhlsDefaults?.glassToGlass, '≤ 1.5 s p50', 1500, 'Apple 1–2 s target, OvenMediaEngine 2–5 s', false));
+rows.push(distRow('LL-HLS glass-to-glass (site player config, multivariant)', latency?.llhls?.glassToGlass, '≤ 1.0 s p50', 1000, 'Apple 1–2 s target, OvenMediaEngine 2–5 s'));
+rows.push(distRow('LL-HLS glass-to-glass (hls.js defaults + lowLatencyMode, multivariant)', latency?.llhlsDefaults?.glassToGlass, 'diagnostic', undefined, 'Apple 1–2 s target, OvenMediaEngine 2–5 s', false));
 for (const [id, r] of Object.entries<Json>(latency?.llhlsRenditions ?? {})) {
-  rows.push(distRow(`LL-HLS glass-to-glass, rendition ${id}`, r?.glassToGlass, '≤ 1.5 s p50', 1500, 'transcoded over WebRTC goal 300 ms: not sent back over WebRTC yet', false));
+  rows.push(distRow(`LL-HLS glass-to-glass, rendition ${id}`, r?.glassToGlass, '≤ 1.0 s p50', 1000, 'the site player on this rendition alone', false));
 }
 rows.push(distRow('HLS glass-to-glass (hls.js, lowLatencyMode off)', latency?.hls?.glassToGlass, '—', undefined, 'regular HLS 6–30 s', true));
-rows.push(distRow('WHEP time to first frame (POST → frame)', firstFrame?.whep?.postToFirstFrame, '≤ 300 ms p50', 300, 'werift here earlier: 300–470 ms'));
+const ff = firstFrame?.whep?.postToFirstFrame;
+rows.push({ ...distRow('WHEP time to first frame (POST → frame)', ff, '≤ 150 ms p50, ≤ 300 ms p95', 150, 'werift here earlier: 300–470 ms'), met: typeof ff?.p50 === 'number' && typeof ff?.p95 === 'number' ? ff.p50 <= 150 && ff.p95 <= 300 : undefined });
+rows.push(distRow('watch page opened → first frame (WHEP, navigation → frame)', firstFrame?.watchPage?.navigationToFirstFrame, '≤ 1 s p50', 1000, 'the site\'s /watch page as a viewer opens it'));
 rows.push(distRow('LL-HLS page load → first frame', firstFrame?.llhls?.pageLoadToFirstFrame, '—', undefined, '—'));
 rows.push(distRow('publish (WHIP 201) → first playable HLS part', firstFrame?.publishToFirstSegment?.answerToFirstPlayable, '≤ 1.2 s p50', 1200, 'ffmpeg here: first segment 1.4–2 s after spawn'));
 // The same page publishing over WebTransport (Media over QUIC), in the same run.
@@ -103,17 +111,32 @@ rows.push({
   metric: 'default ladder speed (720/480/360p veryfast, offline)',
   p50: ladderSpeed !== undefined ? `${ladderSpeed}× realtime` : '—',
   p95: ladder ? `${ladder.cpuSecondsPerMediaSecond} CPU s / media s` : '—',
-  goal: '≥ 2× realtime',
-  met: typeof ladderSpeed === 'number' ? ladderSpeed >= 2 : undefined,
+  goal: '≥ 3× realtime',
+  met: typeof ladderSpeed === 'number' ? ladderSpeed >= 3 : undefined,
   anchor: 'FIELD-NOTES: ~3× veryfast on an idle 2-core box',
   readme: true,
 });
 const viewersPerCoreRaw = findNumber(fanout?.latest ?? fanout, /^viewersPerCore/i);
 const viewersPerCore = viewersPerCoreRaw === undefined ? undefined : Math.round(viewersPerCoreRaw);
+// The ingest's cost per packet against this machine's own floor (bench/lib/fanout-floor.ts): the
+// figure that means the same on every machine.
+const fd = (fanout?.latest ?? fanout)?.derived ?? {};
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const round1 = (v: number) => Math.round(v * 10) / 10;
+const floorViewers = num(fd.floorSendtoUs) && num(fanout?.latest?.stream?.packetsPerSecond) ? Math.round(1e6 / fd.floorSendtoUs / ((fanout.latest.stream.packetsPerSecond * 2500) / fanout.latest.stream.kbps)) : undefined;
+rows.push({
+  metric: 'WHEP ingest CPU per forwarded packet (against this machine\'s sendto floor, same run)',
+  p50: num(fd.usPerForwardedPacket) ? `${round1(fd.usPerForwardedPacket)} µs` : '—',
+  p95: num(fd.usPerForwardedPacketOfFloor) ? `${fd.usPerForwardedPacketOfFloor.toFixed(2)} × floor (sendto ${fd.floorSendtoUs.toFixed(2)} µs${num(fd.floorSrtpSendtoUs) ? `; + libSRTP ${fd.floorSrtpSendtoUs.toFixed(2)} µs, ${fd.usPerForwardedPacketOfSrtpFloor.toFixed(2)} ×` : ''})` : 'floor not measured',
+  goal: '≤ 1.5 × floor',
+  met: num(fd.usPerForwardedPacketOfFloor) ? fd.usPerForwardedPacketOfFloor <= 1.5 : undefined,
+  anchor: 'bench/native/fanout-floor.c: a C sendto loop, same packet size, rate and socket count',
+  readme: true,
+});
 rows.push({
   metric: 'WHEP viewers per core at 2.5 Mbps',
   p50: viewersPerCore !== undefined ? `${viewersPerCore}` : '—',
-  p95: '',
+  p95: floorViewers !== undefined ? `the floor allows ${floorViewers}` : '',
   goal: '≥ 300',
   met: viewersPerCore === undefined ? undefined : viewersPerCore >= 300,
   anchor: 'mediasoup ~500/core, LiveKit ~190/core, SRS 1000/core at 600 kbps',
@@ -245,8 +268,21 @@ if (fanout) {
   if (run.canary?.startError) md.push(`| canary | could not play the stream: ${run.canary.startError} |`);
   else if (d.canaryHeldUpTo !== undefined) md.push(`| canary held (p50 rise ≤ ${run.canary?.riseThresholdMs ?? '?'} ms, no freeze) up to, viewers | ${d.canaryHeldUpTo ?? 'no step'} |`);
   if (d.stopReason !== undefined) md.push(`| ramp stopped | ${d.stopReason ?? 'end of the plan'} |`);
+  if (typeof d.usPerForwardedPacketOfFloor === 'number') md.push(`| µs per forwarded packet ÷ this machine's sendto floor (same run) | ${d.usPerForwardedPacketOfFloor.toFixed(2)} × (floor ${d.floorSendtoUs.toFixed(2)} µs) |`);
+  if (typeof d.usPerForwardedPacketOfSrtpFloor === 'number') md.push(`| µs per forwarded packet ÷ libSRTP protect + sendto floor | ${d.usPerForwardedPacketOfSrtpFloor.toFixed(2)} × (floor ${d.floorSrtpSendtoUs.toFixed(2)} µs) |`);
+  if (run.floor?.skipped) md.push(`| floor | not measured: ${run.floor.skipped} |`);
   if (run.viewerEngine) md.push(`| WHEP viewer engine (ingest /metrics) | ${run.viewerEngine}${run.machine?.['node-datachannel'] ? ` (node-datachannel ${run.machine['node-datachannel']}, werift ${run.machine.werift})` : ''} |`);
   if (run.ingestEnv && Object.keys(run.ingestEnv).length) md.push(`| ingest environment | ${Object.entries(run.ingestEnv).map(([k, v]) => `\`${k}=${v}\``).join(' ')} |`);
+  const floorSamples: Json[] = run.floor?.samples ?? [];
+  if (floorSamples.length) {
+    md.push('', `The machine's floor, measured before the ramp on the ingest's core (bench/native/fanout-floor.c): CPU µs per packet of a C loop sending ${Math.round(floorSamples[0].packetBytes)}-byte packets (the stream's mean) in bursts of ${floorSamples[0].burst} per socket at ${Math.round(floorSamples[0].packetsPerSecondPerSocket)} packets/s per socket, one loopback socket per viewer, a reader draining them on core 1; libSRTP is node-datachannel's own (its addon's libSRTP and OpenSSL)${run.floor?.srtpSkipped ? `, not measured here: ${run.floor.srtpSkipped}` : ''}.`, '');
+    md.push('| sockets | sendto | libSRTP AES-128-GCM | libSRTP AES-CM-128 + HMAC-SHA1-80 | protect (GCM) + sendto | ingest µs/pkt at the nearest step (× sendto floor) |', '| --- | --- | --- | --- | --- | --- |');
+    const us = (v: unknown) => (typeof v === 'number' && v > 0 ? `${v.toFixed(2)} µs` : '—');
+    for (const f of floorSamples) {
+      const near = (run.steps ?? []).filter((st: Json) => st.viewers > 0 && typeof st.usPerPacket === 'number').sort((a: Json, b: Json) => Math.abs(a.viewers - f.sockets) - Math.abs(b.viewers - f.sockets))[0];
+      md.push(`| ${f.sockets} | ${us(f.sendtoUs)} | ${us(f.srtpAes128GcmUs)} | ${us(f.srtpAesCm128Sha1_80Us)} | ${us(f.srtpAes128GcmSendtoUs)} | ${near ? `${near.usPerPacket.toFixed(1)} µs at ${near.viewers} (${(near.usPerPacket / f.sendtoUs).toFixed(2)} ×)` : '—'} |`);
+    }
+  }
   const steps: Json[] = run.steps ?? [];
   if (steps.some((st) => st.canary)) {
     md.push('', 'Canary: one headless Chromium playing the stream over WHEP (decoding) for the whole ramp. The bench publisher is no pixel clock, so its latency is display − RTP media time at `requestVideoFrameCallback`, taken against the first step: a rise, not glass-to-glass. Chrome renders each frame at a time derived from its RTP timestamp plus its playout delay, so within a step the per-frame values hardly spread (p95 ≈ p50); they move when arrival delay or the jitter buffer\'s target moves. "Arrival" is the same for the frame\'s last packet (rVFC `receiveTime`): delay before Chrome; the rest of a rise is Chrome holding frames longer. A freeze is a gap > ' + `${run.canary?.freezeGapMs ?? 500} ms between displayed frames. Its decode shares core 1 with the publisher and the load generator (core 1 busy in the table).`, '');
@@ -288,6 +324,57 @@ if (soak) {
   md.push('', `WHEP: ${w.joined ?? '?'} joins (${w.vanished ?? '?'} left without DELETE), ${w.failed ?? '?'} failed, ${w.starved ?? '?'} without video, connect p50 ${ms(w.connectMs?.p50)} / p95 ${ms(w.connectMs?.p95)}. LL-HLS: ${h.clients ?? '?'} clients, ${h.playlists ?? '?'} playlists, ${h.parts ?? '?'} parts, ${h.errors ?? '?'} errors. Drain: the ingest dropped every WHEP session ${soak.drain?.whepSessionsGoneAfterMs == null ? 'never' : `${(soak.drain.whepSessionsGoneAfterMs / 1000).toFixed(1)} s after the churn`}; its open fds ${soak.drain?.ingestFdsBefore ?? '?'} before the churn, ${soak.drain?.ingestFdsAfter ?? '?'} after.`);
   md.push('', (soak.failures ?? []).length ? `Failed: ${soak.failures.join('; ')}.` : 'Passed: no growth beyond noise, no error.');
 }
+// ── history per machine model ──
+const fanoutLatest = fanout?.latest ?? fanout;
+const historyModel: string | undefined = machine?.model ?? fanoutLatest?.machine?.model ?? transcode?.machine?.model;
+if (historyModel) {
+  const p50 = (d: Json) => (num(d?.p50) ? d.p50 : null);
+  const orNull = (v: unknown) => (num(v) ? v : null);
+  let commit: string | null = null;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    commit = null;
+  }
+  const record: HistoryRecord = {
+    key: [latency?.date, firstFrame?.date, transcode?.date, fanoutLatest?.when].map((v) => v ?? '-').join('|'),
+    date: latency?.date ?? fanoutLatest?.when ?? transcode?.date ?? new Date().toISOString(),
+    commit: fanoutLatest?.commit ?? commit,
+    machine: { cpus: machine?.cpus ?? fanoutLatest?.machine?.cores ?? null, model: historyModel },
+    loadBefore: latency?.machine?.loadBefore ?? null,
+    quick: Boolean(latency?.config?.quick || fanoutLatest?.quick),
+    figures: {
+      whepGlassToGlassMs: p50(latency?.whep?.glassToGlass),
+      whepVideoOnlyGlassToGlassMs: p50(latency?.whepVideoOnly?.glassToGlass),
+      audioJitterBufferMs: orNull(latency?.whep?.viewer?.audio?.jitterBufferMs),
+      llhlsSiteGlassToGlassMs: p50(latency?.llhls?.glassToGlass),
+      llhlsDefaultsGlassToGlassMs: p50(latency?.llhlsDefaults?.glassToGlass),
+      whepFirstFrameP50Ms: p50(firstFrame?.whep?.postToFirstFrame),
+      whepFirstFrameP95Ms: orNull(firstFrame?.whep?.postToFirstFrame?.p95),
+      watchPageFirstFrameP50Ms: p50(firstFrame?.watchPage?.navigationToFirstFrame),
+      ladderSpeedX: orNull(ladderSpeed),
+      usPerForwardedPacket: orNull(fd.usPerForwardedPacket),
+      floorSendtoUs: orNull(fd.floorSendtoUs),
+      usPerForwardedPacketOfFloor: orNull(fd.usPerForwardedPacketOfFloor),
+      viewersPerCore: viewersPerCore ?? null,
+    },
+  };
+  const historyDir = resolve(resultsDir, 'history');
+  const historyFile = resolve(historyDir, `${historySlug(historyModel)}.jsonl`);
+  mkdirSync(historyDir, { recursive: true });
+  const { text, appended } = appendHistory(existsSync(historyFile) ? readFileSync(historyFile, 'utf8') : '', record);
+  if (appended) writeFileSync(historyFile, text);
+  const recent = readHistory(text).slice(-8);
+  const h = (v: number | null, unit = '') => (v === null ? '—' : `${Math.round(v * 100) / 100}${unit}`);
+  md.push('', `## History on ${historyModel} (bench/results/history/${historySlug(historyModel)}.jsonl)`, '');
+  md.push('Earlier runs on this machine model, newest last. Absolute figures compare only within a model; the fan-out ratio to the floor compares across models.', '');
+  md.push('| date | commit | load | WHEP g2g (video-only) | audio jitter buffer | LL-HLS site | WHEP first frame p50 / p95 | watch page → frame | ladder | µs/pkt (× floor) | viewers/core |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of recent) {
+    const f = r.figures;
+    md.push(`| ${r.date.slice(0, 16).replace('T', ' ')}${r.quick ? ' (quick)' : ''} | ${r.commit ?? '—'} | ${r.loadBefore?.[0] ?? '—'} | ${h(f.whepGlassToGlassMs, ' ms')} (${h(f.whepVideoOnlyGlassToGlassMs, ' ms')}) | ${h(f.audioJitterBufferMs, ' ms')} | ${h(f.llhlsSiteGlassToGlassMs, ' ms')} | ${h(f.whepFirstFrameP50Ms)} / ${h(f.whepFirstFrameP95Ms, ' ms')} | ${h(f.watchPageFirstFrameP50Ms, ' ms')} | ${h(f.ladderSpeedX, '×')} | ${h(f.usPerForwardedPacket)} (${h(f.usPerForwardedPacketOfFloor, '×')}) | ${h(f.viewersPerCore)} |`);
+  }
+}
+
 md.push('');
 writeFileSync(resolve(resultsDir, 'summary.md'), md.join('\n'));
 
@@ -301,7 +388,7 @@ const j = readme.indexOf(end);
 if (i >= 0 && j > i) {
   const table = [
     start,
-    `${latency?.config?.quick ? '**Smoke run (`--quick`): shortened scenarios, not figures to publish.** ' : ''}Measured by \`npm run bench\` on ${machine ? `${machine.cpus} × ${machine.model}` : 'an unrecorded machine'}, ${(latency?.date ?? '').slice(0, 10) || 'date unknown'}, load average ${latency?.machine?.loadBefore?.[0] ?? '?'} → ${latency?.machine?.loadAfter?.[0] ?? '?'}; details and breakdowns in [bench/results/summary.md](bench/results/summary.md).`,
+    `${latency?.config?.quick ? '**Smoke run (`--quick`): shortened scenarios, not figures to publish.** ' : ''}Measured by \`npm run bench\` on **${machine ? `${machine.cpus} × ${machine.model}` : 'an unrecorded machine'}**, ${(latency?.date ?? '').slice(0, 10) || 'date unknown'}, load average ${latency?.machine?.loadBefore?.[0] ?? '?'} → ${latency?.machine?.loadAfter?.[0] ?? '?'}; details, breakdowns and earlier runs on this CPU model in [bench/results/summary.md](bench/results/summary.md). Absolute figures depend on the machine (the same commit gave a 3× higher cost per packet on 2 × AMD EPYC than on 2 × Intel Xeon); the fan-out is also given against this machine's own floor, a C \`sendto\` loop measured in the same run.`,
     '',
     '| metric | p50 | p95 | goal |',
     '| --- | --- | --- | --- |',

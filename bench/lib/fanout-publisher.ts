@@ -11,7 +11,7 @@
  * waits ≤ 1 s for a keyframe whatever PLIs it triggers.
  *
  *   node --import tsx bench/lib/fanout-publisher.ts <whipUrl> <streamKey> [kbps]
- *   stdout: one JSON line {ready, packetsPerSecond, kbps} once connected, then {sent} on SIGUSR2
+ *   stdout: one JSON line {ready, packetsPerSecond, kbps, bytesPerPacket} once connected, then {sent} on SIGUSR2
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     setTimeout(tick, Math.max(0, next));
   };
   tick();
-  process.stdout.write(`${JSON.stringify({ ready: true, packetsPerSecond: (clip.length * 1000) / clipMs, kbps: (clipBytes * 8) / clipMs, frames: frameCount })}\n`);
+  process.stdout.write(`${JSON.stringify({ ready: true, packetsPerSecond: (clip.length * 1000) / clipMs, kbps: (clipBytes * 8) / clipMs, frames: frameCount, bytesPerPacket: clipBytes / clip.length })}\n`);
   process.on('SIGUSR2', () => process.stdout.write(`${JSON.stringify({ sent })}\n`));
   const stop = () => {
     void pc.close().finally(() => process.exit(0));
