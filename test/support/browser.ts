@@ -14,10 +14,23 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
+/** Chromium's own stderr lines kept for a crash report (a crashed tab tells the test nothing else). */
+const STDERR_LINES_KEPT = 80;
+
 export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrowser> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'onair-chromium-'));
+  const stderrTail: string[] = [];
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM_PATH,
+    logger: {
+      isEnabled: (name) => name === 'browser',
+      log: (_name, _severity, message) => {
+        const line = String(message);
+        if (!line.includes('[err]') || /ALSA lib|alsa_util|dbus\//.test(line)) return;
+        stderrTail.push(line);
+        if (stderrTail.length > STDERR_LINES_KEPT) stderrTail.shift();
+      },
+    },
     headless: true,
     ignoreHTTPSErrors: true,
     viewport: { width: 1280, height: 720 },
@@ -41,6 +54,9 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrows
     (window as unknown as { __cspViolations: string[] }).__cspViolations = seen;
     document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.effectiveDirective} blocked ${event.blockedURI || '(inline)'}${event.sample ? ` (${event.sample.slice(0, 60)})` : ''}`));
   });
+  const reportCrash = (page: Page) => page.on('crash', () => console.error(`[browser] the tab ${page.url()} crashed; Chromium's last stderr lines:\n${stderrTail.join('\n')}`));
+  context.pages().forEach(reportCrash);
+  context.on('page', reportCrash);
   return {
     context,
     async close() {

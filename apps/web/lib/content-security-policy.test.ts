@@ -28,6 +28,8 @@ describe('contentSecurityPolicy', () => {
   it.each<[Partial<CspOptions>, string[]]>([
     [{ host: 'live.example.org' }, ["'self'", 'https://live.example.org:8443', 'wss://live.example.org:8443']],
     [{ host: '[::1]:3000', webTransportPort: '9443' }, ["'self'", 'https://[::1]:9443', 'wss://[::1]:9443']],
+    // Port 0 (the ingest picks one) before the discovery answered: any port of that host, not ':0'.
+    [{ host: '127.0.0.1:3000', webTransportPort: '0' }, ["'self'", 'https://127.0.0.1:*', 'wss://127.0.0.1:*']],
     [{ webTransportUrl: 'https://wt.example.org:4433/moq' }, ["'self'", 'https://wt.example.org:4433', 'wss://wt.example.org:4433']],
     [{ hlsPublicUrl: 'https://cdn.example.net/live/' }, ["'self'", 'https://cdn.example.net', 'https://127.0.0.1:8443', 'wss://127.0.0.1:8443']],
     // Nothing from a hostile Host header reaches the policy.

@@ -10,7 +10,8 @@
  * - Connections: this origin (WHIP/WHEP, the live list and /hls are proxied here), the HLS base
  *   when it is elsewhere (`ONAIR_HLS_PUBLIC_URL`, a CDN), and the WebTransport ingest —
  *   `ONAIR_WEBTRANSPORT_PUBLIC_URL`, else what the ingest's discovery says
- *   (server/webtransport-origin.ts), else `https://<this host>:8443` (`ONAIR_WEBTRANSPORT_PORT`) —
+ *   (server/webtransport-origin.ts), else `https://<this host>:8443` (`ONAIR_WEBTRANSPORT_PORT`; any
+ *   port of the host when that is 0) —
  *   with its `wss:` twin for the WebSocket fallback.
  * - Media and workers: `blob:` for hls.js (MSE object URLs, its transmuxing worker); the HLS base
  *   for native HLS (Safari sets the playlist URL as the video's source).
@@ -55,7 +56,9 @@ export function contentSecurityPolicy(options: CspOptions): string {
   const hls = originOf(options.hlsPublicUrl);
   const webTransport: string[] = [];
   const configured = originOf(options.webTransportUrl);
-  const port = /^\d{1,5}$/.test(options.webTransportPort?.trim() ?? '') ? options.webTransportPort!.trim() : '8443';
+  const configuredPort = /^\d{1,5}$/.test(options.webTransportPort?.trim() ?? '') ? Number(options.webTransportPort) : 8443;
+  // Port 0: the ingest picked one, and only its discovery knows which (CSP's port wildcard, §2.3.2).
+  const port = configuredPort === 0 ? '*' : String(configuredPort);
   const hostname = hostnameOf(options.host);
   const wt = configured ?? (hostname ? `https://${hostname}:${port}` : null);
   if (wt) webTransport.push(wt, wt.replace(/^https?:/, (scheme) => (scheme === 'https:' ? 'wss:' : 'ws:')));

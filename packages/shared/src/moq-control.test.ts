@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeControlDatagram, encodeKeyframeRequest } from './moq-control';
+import { decodeControlDatagram, encodeKeyframeRequest, encodeSessionEnd } from './moq-control';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
@@ -13,11 +13,18 @@ describe('MoQ back channel datagrams', () => {
     expect(decodeControlDatagram(hex(bytes))).toEqual({ type: 'keyframe-request', version: 1, request: request % 2 ** 32 });
   });
 
+  it('a session-end notice for a replaced publisher is 6f 61 01 02 01', () => {
+    expect(encodeSessionEnd('replaced')).toEqual(hex('6f 61 01 02 01'));
+    expect(decodeControlDatagram(hex('6f 61 01 02 01'))).toEqual({ type: 'session-end', version: 1, reason: 'replaced' });
+  });
+
   it.each([
     ['empty', ''],
     ['another magic', '6f 62 01 01 00 00 00 01'],
     ['version 2', '6f 61 02 01 00 00 00 01'],
-    ['an unknown type', '6f 61 01 02 00 00 00 01'],
+    ['an unknown type', '6f 61 01 03 00 00 00 01'],
+    ['a session end with an unknown reason', '6f 61 01 02 07'],
+    ['a long session end', '6f 61 01 02 01 00'],
     ['a short request', '6f 61 01 01 00 00 01'],
     ['a long request', '6f 61 01 01 00 00 00 01 00'],
   ])('ignores %s', (_name, bytes) => {
@@ -35,7 +42,7 @@ describe('MoQ back channel datagrams', () => {
       const bytes = Uint8Array.from({ length: i % 12 }, () => Math.floor(Math.random() * 256));
       if (i % 2) bytes.set([0x6f, 0x61, 0x01].slice(0, bytes.length));
       const message = decodeControlDatagram(bytes);
-      if (message) expect(bytes.length).toBe(8);
+      if (message) expect(bytes.length).toBe(message.type === 'keyframe-request' ? 8 : 5);
     }
   }, 30_000); // bounded in count; the time allows for a loaded 2-core machine
 });

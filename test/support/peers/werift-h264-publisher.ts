@@ -6,9 +6,10 @@
  *   const pub = await startWeriftH264Publisher({ whipUrl, streamKey });
  *   await pub.connected; … await pub.stop();
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import { spawnTied } from '../tied-spawn';
 
 export interface WeriftH264PublisherOptions {
   whipUrl: string;
@@ -118,7 +119,7 @@ export async function startWeriftH264Publisher(opts: WeriftH264PublisherOptions)
     track.writeRtp(packet);
   });
   const fps = opts.fps ?? 30;
-  const ffmpeg: ChildProcess = spawn(
+  const ffmpeg: ChildProcess = spawnTied(
     opts.ffmpegPath ?? '/usr/bin/ffmpeg',
     [
       '-hide_banner', '-nostats', '-loglevel', 'error', '-re',

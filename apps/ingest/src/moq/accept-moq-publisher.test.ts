@@ -236,6 +236,36 @@ describe('acceptMoqPublisher', { timeout: 30_000 }, () => {
     await expect(pair.client.closed).resolves.toEqual({ closeCode: 0, reason: 'replaced' });
   });
 
+  it('tells onair\'s page it was replaced and lets it close the session itself: no media forwarded meanwhile, the reason kept', async () => {
+    const { pair, publisher, accepted } = await start();
+    await publishAv(publisher, { onair: { control: 2 } });
+    writeFrame(publisher, 0, { n: 0 });
+    const peer = await accepted;
+    const forwarded: InboundRtp[] = [];
+    peer.onRtp((packet) => forwarded.push(packet));
+    await peer.close('replaced');
+    expect(pair.server.sentDatagrams.map((d) => decodeControlDatagram(d))).toContainEqual({ type: 'session-end', version: 1, reason: 'replaced' });
+    expect(peer.state).toBe('connected');
+    const before = forwarded.length;
+    writeFrame(publisher, 1, { n: 1 });
+    pair.client.close({ closeCode: 0, reason: 'closed by the broadcaster' });
+    await pollUntil('the peer closed', () => peer.state === 'closed', { timeoutMs: 10_000, intervalMs: 5 });
+    expect(forwarded.length).toBe(before);
+    expect(peer.getStats().closeReason).toBe('replaced');
+  });
+
+  it('closes the session itself when a notified page does not within the grace period', async () => {
+    const { pair, publisher, accepted } = await start();
+    await publishAv(publisher, { onair: { control: 2 } });
+    writeFrame(publisher, 0, { n: 0 });
+    const peer = await accepted;
+    const asked = Date.now();
+    await peer.close('replaced');
+    await expect(pair.client.closed).resolves.toEqual({ closeCode: 0, reason: 'replaced' });
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(900);
+    expect(peer.getStats().closeReason).toBe('replaced');
+  });
+
   it('ends the video track on a broken frame, and the session with it', async () => {
     const { publisher, accepted, lines } = await start();
     await publishAv(publisher);

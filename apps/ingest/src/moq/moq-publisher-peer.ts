@@ -27,7 +27,7 @@ import { CatalogUpdates } from './catalog-updates';
 import { type HangCatalog, selectTracks, type TrackSelection } from './hang-catalog';
 import { parseAvcDecoderConfig } from './h264-avcc';
 import { H264TrackPipeline } from './h264-track-pipeline';
-import { KeyframeBackChannel, type KeyframeRequestStats } from './keyframe-back-channel';
+import { PublisherBackChannel, type KeyframeRequestStats } from './publisher-back-channel';
 import { libraryWebTransport } from './library-webtransport';
 import { runWithLibraryLog } from './library-console';
 import { MediaClock } from './media-clock';
@@ -96,6 +96,8 @@ export interface MoqPublisherOptions {
 
 /** moq-lite subscription priorities (higher first): the catalog, then audio, then video. */
 const PRIORITY = { catalog: 100, audio: 80, video: 60 } as const;
+/** How long a publisher told the session is over (close('replaced')) has to close it itself. */
+const SESSION_END_GRACE_MS = 1_000;
 const H264_FMTP = 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=';
 const OPUS_FMTP = 'minptime=10;useinbandfec=1';
 
@@ -168,10 +170,13 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
   private audio: ForwardedTrack | undefined;
   private readonly clock = new MediaClock();
   private rtpListeners: Array<(packet: InboundRtp) => void> = [];
+  /** The reason the publisher was asked to end the session with (close()), while it has not. */
+  private endNotified: string | undefined;
+  private endNoticeTimer: NodeJS.Timeout | undefined;
   /** Packets from the last keyframe on, until the first listener; undefined once delivered. */
   private backlog: InboundRtp[] | undefined = [];
   private backlogBytes = 0;
-  private readonly backChannel: KeyframeBackChannel;
+  private readonly backChannel: PublisherBackChannel;
   private closeReason: string | undefined;
   private shuttingDown = false;
   private refusedStreams = 0;
@@ -187,7 +192,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     this.log = options.log;
     this.now = options.now ?? (() => performance.now());
     this.createdAt = this.now();
-    this.backChannel = new KeyframeBackChannel(session, { intervalMs: options.keyframeRequestIntervalMs ?? 100, now: this.now, log: this.log });
+    this.backChannel = new PublisherBackChannel(session, { intervalMs: options.keyframeRequestIntervalMs ?? 100, now: this.now, log: this.log });
     this.catalogUpdates = new CatalogUpdates({ maxBytes: this.limits.maxCatalogBytes, maxRenditions: this.limits.maxRenditions, maxUpdates: this.limits.maxCatalogUpdates });
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
@@ -241,8 +246,20 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     if (this.state === 'connected') this.backChannel.requestKeyframe();
   }
 
-  /** `reason` reaches the publisher as the session's close reason (onair's page stops on `replaced`). */
+  /**
+   * `reason` reaches the publisher as the session's close reason (onair's page stops on
+   * `replaced`). A publisher that understands session-end notices is told first and closes the
+   * session itself, as when its person presses Stop: Chromium 156 crashed the broadcaster's tab
+   * about once in 13 takeovers when the ingest reset the streams the page was still writing to.
+   * Its media goes nowhere meanwhile, and the ingest closes the session after the grace period.
+   */
   async close(reason = 'closed_by_server'): Promise<void> {
+    if (this.state === 'connected' && !this.endNotified && reason === 'replaced' && this.backChannel.notifySessionEnd(reason)) {
+      this.endNotified = reason;
+      this.rtpListeners = [];
+      this.endNoticeTimer = setTimeout(() => this.shutdown(reason, 0), SESSION_END_GRACE_MS);
+      return;
+    }
     this.shutdown(reason, 0);
   }
 
@@ -521,8 +538,8 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
   private publisherGone(detail: string): void {
     if (this.state === 'connecting') this.fail(new MoqIngestError('moq_session_closed', detail));
     else if (this.state === 'connected') {
-      this.log.info({ detail }, 'MoQ publisher left');
-      this.shutdown('publisher_closed', 0);
+      this.log.info({ detail }, this.endNotified ? 'MoQ publisher closed the session as asked' : 'MoQ publisher left');
+      this.shutdown(this.endNotified ?? 'publisher_closed', 0);
     }
   }
 
@@ -544,6 +561,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     this.closeReason = reason;
     clearTimeout(this.setupTimer);
     clearTimeout(this.settleTimer);
+    clearTimeout(this.endNoticeTimer);
     for (const forwarded of [this.video, this.audio]) forwarded?.track.close();
     this.catalogTrack?.close();
     this.broadcast?.close();

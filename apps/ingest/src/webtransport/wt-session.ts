@@ -153,13 +153,15 @@ export class WtSession implements WtStreamOwner {
     if (this.state !== 'closed') this.sink?.onDatagram(payload);
   }
 
-  /** draft §6: CLOSE_WEBTRANSPORT_SESSION, then FIN; every stream goes with WEBTRANSPORT_SESSION_GONE. */
+  /**
+   * draft §6: CLOSE_WEBTRANSPORT_SESSION, then FIN; every stream goes with WEBTRANSPORT_SESSION_GONE.
+   * The capsule is written before the streams are reset, so the peer learns why before its streams fail.
+   */
   close(info: CloseSessionInfo): void {
     if (this.state === 'closed') return;
-    const capsule = encodeCloseSession(info);
-    this.terminate({ info });
-    this.connect.sendCapsule(capsule);
+    this.connect.sendCapsule(encodeCloseSession(info));
     this.connect.finish();
+    this.terminate({ info });
   }
 
   /** draft §4.7: DRAIN_WEBTRANSPORT_SESSION asks the peer to wind down (e.g. before a server restart). */

@@ -255,6 +255,10 @@ class PublishingSession implements MoqSession {
           this.lastKeyframeRequest = message.request;
           this.keyframeRequests += 1;
           this.video?.requestKeyframe();
+        } else if (message?.type === 'session-end') {
+          // The ingest is done with this session: stop the encoders and close it from here.
+          this.end('the server ended the session', message.reason);
+          return;
         }
       }
     } catch {

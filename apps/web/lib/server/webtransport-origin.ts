@@ -24,10 +24,12 @@ async function refresh(): Promise<void> {
 }
 
 /**
- * The discovered origin, waiting at most `waitMs` for a first answer (a page's CSP must not wait
- * on the ingest for long); later calls answer from the cache and refresh it behind.
+ * The discovered origin, waiting at most `waitMs` for the process's first answer (a page's CSP
+ * must not wait on the ingest for long, but the first page after a start should not get the
+ * guess: on a busy machine the ingest took over 300 ms to answer and /broadcast fell back to
+ * WHIP); later calls answer from the cache and refresh it behind.
  */
-export async function webTransportOrigin(waitMs = 300): Promise<string | null> {
+export async function webTransportOrigin(waitMs = 2_000): Promise<string | null> {
   if (!cached || Date.now() - cached.at > REFRESH_MS) {
     refreshing ??= refresh().finally(() => {
       refreshing = undefined;
