@@ -17,11 +17,12 @@ export interface TestBrowser {
 /** Chromium's own stderr lines kept for a crash report (a crashed tab tells the test nothing else). */
 const STDERR_LINES_KEPT = 80;
 
-export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrowser> {
+/** `executablePath`: another way to start Chromium (e.g. inside a network namespace: shaped-link.ts). */
+export async function launchBrowser(extraArgs: string[] = [], options: { executablePath?: string } = {}): Promise<TestBrowser> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'onair-chromium-'));
   const stderrTail: string[] = [];
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM_PATH,
+    executablePath: options.executablePath ?? CHROMIUM_PATH,
     logger: {
       isEnabled: (name) => name === 'browser',
       log: (_name, _severity, message) => {

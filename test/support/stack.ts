@@ -14,6 +14,11 @@ const root = resolve(import.meta.dirname, '../..');
 export interface StackOptions {
   web?: boolean;
   transcoder?: boolean;
+  /**
+   * The address the ingest listens on (default 127.0.0.1): one the test created, e.g. the host end
+   * of a veth pair (shaped-link.ts), for viewers in network namespaces. The others reach it there.
+   */
+  ingestHost?: string;
   /** Extra environment for every service (e.g. shorter timeouts). */
   env?: Record<string, string>;
 }
@@ -49,17 +54,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'onair-stack-'));
   const adminToken = `test-admin-${Math.random().toString(36).slice(2)}-token`;
   const [ingestPort, transcoderPort, webPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const ingestUrl = `http://127.0.0.1:${ingestPort}`;
+  const ingestHost = options.ingestHost ?? '127.0.0.1';
+  const ingestUrl = `http://${ingestHost}:${ingestPort}`;
   const transcoderUrl = `http://127.0.0.1:${transcoderPort}`;
   const webUrl = `http://127.0.0.1:${webPort}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ONAIR_DATA_DIR: dataDir,
     ONAIR_ADMIN_TOKEN: adminToken,
-    ONAIR_INGEST_HOST: '127.0.0.1',
+    ONAIR_INGEST_HOST: ingestHost,
     ONAIR_INGEST_PORT: String(ingestPort),
     ONAIR_INGEST_URL: ingestUrl,
-    ONAIR_ICE_HOSTS: '127.0.0.1',
+    ONAIR_ICE_HOSTS: ingestHost,
     // The WebTransport ingest on a UDP port of the OS's choice (GET /api/webtransport says which).
     ONAIR_WEBTRANSPORT_PORT: '0',
     ONAIR_TRANSCODER_HOST: '127.0.0.1',

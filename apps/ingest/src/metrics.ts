@@ -7,6 +7,8 @@ export interface IngestStatsSource {
   getStats(): { streams: number; publishers: number; publishersByProtocol: Record<string, number>; viewers: number; packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number };
   /** Per live stream, its video renditions (the source included) and their viewers. */
   renditionStates(): Array<{ streamId: string; renditions: RenditionState[] }>;
+  /** Per routed stream, the rate controllers' moves of its viewers, up and down. */
+  renditionSwitches(): Array<{ streamId: string; up: number; down: number }>;
 }
 
 /** The WebTransport ingest's figures (moq/moq-ingest.ts). */
@@ -64,6 +66,20 @@ export function registerIngestMetrics(
     async collect() {
       this.reset();
       await eachRendition((labels, rendition) => this.set(labels, rendition.bitrateKbps));
+    },
+  });
+  new Counter({
+    name: 'onair_ingest_rendition_switches_total',
+    help: 'Automatic moves of WHEP viewers between renditions, per stream and direction (down: the viewer\'s path could not carry its rendition; up: a trial of the next one)',
+    labelNames: ['stream', 'direction'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { streamId, up, down } of media.renditionSwitches()) {
+        const stream = (await info.streamName?.(streamId).catch(() => undefined)) ?? streamId;
+        this.inc({ stream, direction: 'up' }, up);
+        this.inc({ stream, direction: 'down' }, down);
+      }
     },
   });
   const monotonic = (name: string, help: string, read: () => number) =>

@@ -11,11 +11,12 @@
  * a mode: no automatic change after that.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
+import type { WhepLayers } from '@onair/shared/api';
 import type { InboundSummary } from '@onair/shared/webrtc-client-stats';
 import type { PlaybackInfo, PlaybackMode, PlaybackModeKind, PlaybackStatus, PlaybackTiming } from '../lib/playback';
 import { canReceiveVideoCodec, videoReceiverCapabilities } from '../lib/codec-support';
 import { FALLBACK_REASON_TEXT, FallbackPolicy, type FallbackReason, type ModePreference } from '../lib/playback-fallback';
-import { latencyLabel, modeLabel } from '../lib/playback-label';
+import { activeLayerLabel, latencyLabel, layerLabel, modeLabel } from '../lib/playback-label';
 import { startHlsPlayback } from '../lib/hls-playback';
 import { hlsManifestUrl } from '../lib/hls-url';
 import { startWebrtcPlayback } from '../lib/webrtc-playback';
@@ -59,6 +60,11 @@ export function Player({ stream, preference = 'auto', hlsBase = '', videoCodec =
   pinnedRef.current = pinned;
   const [fallback, setFallback] = useState<FallbackReason | null>(null);
   const [info, setInfo] = useState<PlaybackInfo>(NO_INFO);
+  /** WebRTC: the session's renditions and which one plays (WHEP layer extension). */
+  const [layers, setLayers] = useState<WhepLayers | null>(null);
+  /** The viewer's rendition choice as last made in the menu ('auto': the server's). */
+  const [layerChoice, setLayerChoice] = useState('auto');
+  const playbackRef = useRef<PlaybackMode | null>(null);
   const [status, setStatus] = useState<PlaybackStatus>({ state: 'connecting', detail: null });
   const [stats, setStats] = useState<InboundSummary | null>(null);
   const [muted, setMuted] = useState(true);
@@ -83,6 +89,7 @@ export function Player({ stream, preference = 'auto', hlsBase = '', videoCodec =
     video.muted = true;
     setMuted(true);
     setInfo(NO_INFO);
+    setLayers(null);
     setStats(null);
     setTiming(null);
     // Automatic fallback: only on WebRTC, only while no mode is pinned.
@@ -103,6 +110,7 @@ export function Player({ stream, preference = 'auto', hlsBase = '', videoCodec =
         setTiming(next);
       },
       onInfo: setInfo,
+      onLayers: setLayers,
     };
     let playback: PlaybackMode | null = null;
     let policyTimer: ReturnType<typeof setInterval> | undefined;
@@ -133,6 +141,7 @@ export function Player({ stream, preference = 'auto', hlsBase = '', videoCodec =
         policyTimer = setInterval(check, 250);
       }
     }
+    playbackRef.current = playback;
     // Leaving the page (tab closed, navigation away): DELETE the session with a keepalive request.
     const onPageHide = () => playback?.stop();
     // Back/forward cache: the page comes back without a reload, with playback stopped.
@@ -147,6 +156,7 @@ export function Player({ stream, preference = 'auto', hlsBase = '', videoCodec =
       window.removeEventListener('pagehide', onPageHide);
       window.removeEventListener('pageshow', onPageShow);
       playback?.stop();
+      if (playbackRef.current === playback) playbackRef.current = null;
     };
     // `pinned` is read through a ref: pinning the mode that is playing does not restart it.
   }, [stream, mode, generation]);
@@ -201,7 +211,13 @@ export function Player({ stream, preference = 'auto', hlsBase = '', videoCodec =
     setMode(next);
   }, []);
 
-  const delivery = modeLabel(mode, info.rendition, info.native);
+  const delivery = mode === 'webrtc' ? modeLabel(mode, activeLayerLabel(layers)) : modeLabel(mode, info.rendition, info.native);
+
+  /** The rendition menu: Auto (the server chooses from this viewer's link) or one pinned. */
+  const chooseLayer = useCallback((choice: string) => {
+    setLayerChoice(choice);
+    void playbackRef.current?.selectLayer?.(choice === 'auto' ? null : choice).catch(() => undefined);
+  }, []);
   useEffect(() => {
     onDeliveryRef.current?.(delivery, fallback ? FALLBACK_REASON_TEXT[fallback] : null);
   }, [delivery, fallback]);
@@ -238,7 +254,8 @@ export function Player({ stream, preference = 'auto', hlsBase = '', videoCodec =
       data-testid="player"
       data-state={state}
       data-mode={mode}
-      data-rendition={mode === 'hls' ? (info.rendition ?? undefined) : undefined}
+      data-rendition={mode === 'hls' ? (info.rendition ?? undefined) : (layers?.active ?? undefined)}
+      data-rendition-pinned={mode === 'webrtc' ? (layers?.pinned ?? undefined) : undefined}
       data-latency={info.latencySec === null ? undefined : info.latencySec.toFixed(2)}
       data-fallback={fallback ?? undefined}
       data-pinned={pinned ? 'true' : undefined}
@@ -318,6 +335,23 @@ export function Player({ stream, preference = 'auto', hlsBase = '', videoCodec =
           }}
         />
         <span className="player__spacer" />
+        {mode === 'webrtc' && layers && layers.layers.length > 1 && (
+          <select
+            className="rendition-select"
+            aria-label="Rendition"
+            data-testid="rendition-select"
+            value={layers.layers.some((layer) => layer.encodingId === layerChoice) ? layerChoice : 'auto'}
+            onChange={(e) => chooseLayer(e.target.value)}
+            title="Auto: the server picks what your connection carries"
+          >
+            <option value="auto">{layers.pinned === null ? `Auto (${activeLayerLabel(layers)})` : 'Auto'}</option>
+            {layers.layers.map((layer) => (
+              <option key={layer.encodingId} value={layer.encodingId}>
+                {layerLabel(layer)}
+              </option>
+            ))}
+          </select>
+        )}
         <div className="mode-switch" role="group" aria-label="Delivery" data-testid="mode-switch">
           {(['webrtc', 'hls'] as const).map((kind) => (
             <button

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hlsManifestUrl, hlsPublicBase } from './hls-url';
-import { latencyLabel, modeLabel, renditionLabel } from './playback-label';
+import { activeLayerLabel, latencyLabel, modeLabel, renditionLabel } from './playback-label';
 
 describe('renditionLabel', () => {
   it.each([
@@ -18,7 +18,8 @@ describe('renditionLabel', () => {
 
 describe('modeLabel / latencyLabel', () => {
   it('names the mode and, for HLS, the rendition', () => {
-    expect(modeLabel('webrtc', '480p')).toBe('WebRTC');
+    expect(modeLabel('webrtc', null)).toBe('WebRTC');
+    expect(modeLabel('webrtc', '360p')).toBe('WebRTC · 360p');
     expect(modeLabel('hls', '480p · 1.2 Mbps')).toBe('HLS · 480p · 1.2 Mbps');
     expect(modeLabel('hls', null)).toBe('HLS');
     expect(modeLabel('hls', null, true)).toBe('HLS (native)');
@@ -28,6 +29,25 @@ describe('modeLabel / latencyLabel', () => {
     expect(latencyLabel(12.6)).toBe('latency 13 s');
     expect(latencyLabel(null)).toBeNull();
     expect(latencyLabel(Number.NaN)).toBeNull();
+  });
+});
+
+describe('activeLayerLabel (a WHEP session\'s rendition)', () => {
+  const layers = [
+    { encodingId: 'source', kind: 'source' as const, codec: 'H264', width: 1280, height: 720, frameRate: 30, bitrateKbps: 2500, targetKbps: null },
+    { encodingId: '360p', kind: 'transcoded' as const, codec: 'H264', width: 640, height: 360, frameRate: 30, bitrateKbps: 700, targetKbps: 800 },
+    { encodingId: 'odd', kind: 'transcoded' as const, codec: 'H264', width: null, height: null, frameRate: null, bitrateKbps: 0, targetKbps: 100 },
+  ];
+  it.each([
+    ['source', 'source 720p'],
+    ['360p', '360p'],
+    ['odd', 'odd'],
+    ['gone', 'gone'],
+  ])('active %s → %s', (active, expected) => {
+    expect(activeLayerLabel({ pinned: null, active, pending: null, layers })).toBe(expected);
+  });
+  it('no layer resource: nothing to show', () => {
+    expect(activeLayerLabel(null)).toBeNull();
   });
 });
 

@@ -1,4 +1,5 @@
 /** The player's "what is playing" line (pure, locale-independent). */
+import type { WhepLayers } from '@onair/shared/api';
 import { formatBitrate, resolutionLabel } from './format';
 import type { PlaybackModeKind } from './playback';
 
@@ -18,9 +19,23 @@ export function renditionLabel(level: RenditionInfo | null | undefined): string 
   return [size, rate].filter(Boolean).join(' · ') || null;
 }
 
-/** `WebRTC`, `HLS · 480p · 1.2 Mbps`, `HLS (native)`. */
+/** A WebRTC rendition by its picture: `360p`, `source 720p` (the publisher's own), its name when the size is unknown. */
+export function layerLabel(layer: { encodingId: string; kind: string; width: number | null; height: number | null }): string {
+  const size = resolutionLabel(layer.width, layer.height);
+  if (layer.kind === 'source') return size ? `source ${size}` : 'source';
+  return size ?? layer.encodingId;
+}
+
+/** What a WHEP session receives: `360p`, `source 720p`; null when the server lists no renditions. */
+export function activeLayerLabel(layers: WhepLayers | null): string | null {
+  if (!layers) return null;
+  const active = layers.layers.find((layer) => layer.encodingId === layers.active);
+  return active ? layerLabel(active) : layers.active;
+}
+
+/** `WebRTC`, `WebRTC · 360p`, `HLS · 480p · 1.2 Mbps`, `HLS (native)`. */
 export function modeLabel(mode: PlaybackModeKind, rendition: string | null, native = false): string {
-  if (mode === 'webrtc') return 'WebRTC';
+  if (mode === 'webrtc') return rendition ? `WebRTC · ${rendition}` : 'WebRTC';
   if (native) return 'HLS (native)';
   return rendition ? `HLS · ${rendition}` : 'HLS';
 }

@@ -3,6 +3,7 @@
  * UI shows and tests read (`data-state`), stats for the overlay, and `stop()`. The player holds
  * one mode at a time and can swap modes without knowing how each one recovers.
  */
+import type { WhepLayers } from '@onair/shared/api';
 import type { InboundSummary } from '@onair/shared/webrtc-client-stats';
 
 export type PlaybackModeKind = 'webrtc' | 'hls';
@@ -29,6 +30,8 @@ export interface PlaybackCallbacks {
   onTiming?(timing: PlaybackTiming): void;
   /** What is playing (HLS): rendition and distance from the live edge. */
   onInfo?(info: PlaybackInfo): void;
+  /** WebRTC: the session's renditions, the one it receives and its pin (WHEP layer extension); null when the server offers none. */
+  onLayers?(layers: WhepLayers | null): void;
 }
 
 export interface PlaybackInfo {
@@ -52,4 +55,6 @@ export interface PlaybackMode {
   readonly kind: PlaybackModeKind;
   /** Ends playback and releases server resources (DELETE of the WHEP session). Safe twice. */
   stop(): void;
+  /** WebRTC: pins a rendition by its encodingId, or gives the choice back to the server (null). */
+  selectLayer?(encodingId: string | null): Promise<void>;
 }

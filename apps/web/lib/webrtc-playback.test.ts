@@ -9,7 +9,7 @@ import type { SessionState } from '@onair/shared/webrtc-client';
 import type { PlaybackStatus } from './playback';
 
 const playWhep = vi.fn();
-vi.mock('@onair/shared/webrtc-client', () => ({ playWhep: (...args: unknown[]) => playWhep(...args) }));
+vi.mock('@onair/shared/webrtc-client', async (importOriginal) => ({ ...(await importOriginal<object>()), playWhep: (...args: unknown[]) => playWhep(...args) }));
 const { startWebrtcPlayback } = await import('./webrtc-playback');
 
 class FakeSession {
@@ -17,6 +17,8 @@ class FakeSession {
   answerMs = 5;
   gatherMs = 1;
   iceServers: RTCIceServer[] = [];
+  resourceUrl = 'https://site.example/whep/sessions/s1';
+  linkHeader: string | null = null;
   closed = false;
   framesDecoded = 0;
   stream = { getVideoTracks: () => [{}], getTracks: () => [] };
@@ -239,5 +241,59 @@ describe('WebRTC playback recovery', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(playWhep).toHaveBeenCalledTimes(1);
     expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it('shows the rendition the session receives (WHEP layer extension), and makes the viewer\'s pin again on a new session', async () => {
+    const layersBody = (pinned: string | null, active: string) => ({
+      pinned,
+      active,
+      pending: null,
+      layers: [
+        { encodingId: 'source', kind: 'source', codec: 'H264', width: 1280, height: 720, frameRate: 30, bitrateKbps: 2500, targetKbps: null },
+        { encodingId: '360p', kind: 'transcoded', codec: 'H264', width: 640, height: 360, frameRate: 30, bitrateKbps: 700, targetKbps: 800 },
+      ],
+    });
+    let server = { pinned: null as string | null, active: '360p' };
+    const posts: string[] = [];
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (url: string, init?: RequestInit) => {
+        if (String(url).endsWith('/layer')) {
+          if (init?.method === 'POST') {
+            const { encodingId } = JSON.parse(String(init.body)) as { encodingId: string };
+            posts.push(`${String(url)} ${encodingId}`);
+            server = { pinned: encodingId === 'auto' ? null : encodingId, active: encodingId === 'auto' ? server.active : encodingId };
+          }
+          return Response.json(layersBody(server.pinned, server.active));
+        }
+        return new Response(JSON.stringify(listed.map((name) => ({ name }))), { status: 200 });
+      }),
+    );
+    const seen: Array<string | null> = [];
+    const first = new FakeSession();
+    first.linkHeader = '</whep/sessions/s1/layer>; rel="urn:ietf:params:whep:ext:core:layer"';
+    playWhep.mockResolvedValueOnce(first);
+    const playback = startWebrtcPlayback(video as unknown as HTMLVideoElement, {
+      whepUrl: '/whep/demo',
+      liveUrl: '/api/streams/live',
+      streamName: 'demo',
+      callbacks: { onStatus: (s) => statuses.push(s), onLayers: (l) => seen.push(l ? `${l.pinned ?? 'auto'}:${l.active}` : null) },
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    first.emit('state', 'connected');
+    await frames(35);
+    expect(seen.at(-1)).toBe('auto:360p');
+    await playback.selectLayer!('source');
+    expect(seen.at(-1)).toBe('source:source');
+    // The connection fails: the new session starts on the server's choice, and the pin is made again.
+    server = { pinned: null, active: '360p' };
+    const second = new FakeSession();
+    second.resourceUrl = 'https://site.example/whep/sessions/s2';
+    second.linkHeader = '<s2/layer>; rel="urn:ietf:params:whep:ext:core:layer"';
+    playWhep.mockResolvedValueOnce(second);
+    first.emit('state', 'failed');
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(posts).toEqual(['https://site.example/whep/sessions/s1/layer source', 'https://site.example/whep/sessions/s2/layer source']);
+    playback.stop();
   });
 });

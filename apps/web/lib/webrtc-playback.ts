@@ -13,12 +13,17 @@
  *   resumes within ~100 ms; 6 s for a new connected session still waiting for its first
  *   keyframe), or our connection is `disconnected`, re-POST.
  * - STUN/TURN servers announced in an answer's `Link` headers are used from the next offer on.
+ * - Renditions: with the answer's layer resource (WHEP layer extension), what the session receives
+ *   is read every tick (`onLayers`); a pin made with `selectLayer` is made again on a new session.
  * "Media arrives" is measured by rendered frames (`requestVideoFrameCallback`) and, as a backup
  * when rendering is throttled, by `framesDecoded` (or audio bytes for audio-only streams).
  */
 import { OnairError } from '@onair/shared/errors';
+import type { WhepLayers } from '@onair/shared/api';
 import { playWhep, type SessionState, type WhepSession } from '@onair/shared/webrtc-client';
 import { summarizeInbound, type InboundCounters } from '@onair/shared/webrtc-client-stats';
+import { getWhepLayers, layerUrlFromLinkHeader, selectWhepLayer } from '@onair/shared/whep-layers-client';
+import './zod-without-eval';
 import { backoffDelay } from './backoff';
 import type { PlaybackCallbacks, PlaybackMode, PlaybackStatus, PlaybackTiming, PlayerState } from './playback';
 
@@ -91,6 +96,10 @@ class WebrtcPlayback implements PlaybackMode {
   private listed: { at: number; live: boolean | null } = { at: -Infinity, live: null };
   private listedSince: number | null = null;
   private iceServers: RTCIceServer[] = [];
+  /** The current session's layer resource, if the server announced one. */
+  private layerUrl: string | null = null;
+  /** The rendition the viewer pinned (kept across sessions); null: the server chooses. */
+  private pinnedLayer: string | null = null;
 
   constructor(
     private readonly video: VideoWithFrames,
@@ -120,6 +129,15 @@ class WebrtcPlayback implements PlaybackMode {
     this.video.srcObject = null;
   }
 
+  async selectLayer(encodingId: string | null): Promise<void> {
+    this.pinnedLayer = encodingId;
+    const url = this.layerUrl;
+    if (!url || this.stopped) return;
+    const generation = this.generation;
+    const layers = await selectWhepLayer(url, encodingId, { signal: AbortSignal.timeout(5000) });
+    if (generation === this.generation && !this.stopped) this.cb.onLayers?.(layers);
+  }
+
   private setStatus(state: PlayerState, detail: string | null = null): void {
     if (this.stopped || (this.status.state === state && this.status.detail === detail)) return;
     this.status = { state, detail };
@@ -134,6 +152,7 @@ class WebrtcPlayback implements PlaybackMode {
     this.session = null;
     this.counters = undefined;
     this.disconnectedAt = null;
+    this.layerUrl = null;
     if (session) void session.close();
   }
 
@@ -207,6 +226,10 @@ class WebrtcPlayback implements PlaybackMode {
     // STUN/TURN servers arrive with the answer (Link, RFC 9725 §4.6): too late for this offer,
     // used for the next one.
     if (session.iceServers.length > 0) this.iceServers = session.iceServers;
+    this.layerUrl = layerUrlFromLinkHeader(session.linkHeader, session.resourceUrl);
+    this.cb.onLayers?.(null);
+    // A new session starts where the server chooses: the viewer's pin is made again.
+    if (this.layerUrl && this.pinnedLayer !== null) void this.selectLayer(this.pinnedLayer).catch(() => undefined);
     this.lastMediaAt = performance.now();
     this.firstFrameSeen = false;
     this.timing = { gatherMs: session.gatherMs, answerMs: session.answerMs, connectedMs: null, firstFrameMs: null };
@@ -262,6 +285,18 @@ class WebrtcPlayback implements PlaybackMode {
     }
   }
 
+  private async readLayers(generation: number): Promise<void> {
+    const url = this.layerUrl;
+    if (!url || generation !== this.generation || this.stopped) return;
+    let layers: WhepLayers | null = null;
+    try {
+      layers = await getWhepLayers(url, { signal: AbortSignal.timeout(3000) });
+    } catch {
+      return; // best effort, like the stats: the next tick asks again
+    }
+    if (generation === this.generation && !this.stopped) this.cb.onLayers?.(layers);
+  }
+
   /** Whether the stream is in the public live list; cached for `offlinePollMs`; null if unknown. */
   private async isListedLive(now: number): Promise<boolean | null> {
     if (now - this.listed.at < this.offlinePollMs - 100) return this.listed.live;
@@ -309,6 +344,7 @@ class WebrtcPlayback implements PlaybackMode {
     } catch {
       // stats are best effort
     }
+    await this.readLayers(generation);
     if (generation !== this.generation || this.stopped) return;
     const now = performance.now();
     if (this.disconnectedAt !== null && now - this.disconnectedAt > 5000) {

@@ -294,6 +294,8 @@ export class WebrtcSession {
   readonly etag: string | null;
   /** ICE servers announced by the endpoint in `Link` headers. */
   readonly iceServers: RTCIceServer[];
+  /** The answer's `Link` header as received (extensions such as the WHEP layer resource: whep-layers-client.ts). */
+  readonly linkHeader: string | null;
   /** Milliseconds from the start of the exchange to the 201 answer. */
   readonly answerMs: number;
   /** Of `answerMs`: offer creation + ICE gathering before the POST, then the HTTP round trip. */
@@ -305,8 +307,9 @@ export class WebrtcSession {
   private closed = false;
   private _state: SessionState = 'connecting';
 
-  constructor(init: { pc: RTCPeerConnection; resourceUrl: string; etag: string | null; iceServers: RTCIceServer[]; answerMs: number; gatherMs: number; fetch: typeof fetch; token: string | undefined; trickle?: CandidateTrickler }) {
+  constructor(init: { pc: RTCPeerConnection; resourceUrl: string; etag: string | null; iceServers: RTCIceServer[]; linkHeader?: string | null; answerMs: number; gatherMs: number; fetch: typeof fetch; token: string | undefined; trickle?: CandidateTrickler }) {
     this.pc = init.pc;
+    this.linkHeader = init.linkHeader ?? null;
     this.resourceUrl = init.resourceUrl;
     this.etag = init.etag;
     this.iceServers = init.iceServers;
@@ -526,6 +529,7 @@ interface ExchangeResult {
   resourceUrl: string;
   etag: string | null;
   iceServers: RTCIceServer[];
+  linkHeader: string | null;
   answer: string;
   answerMs: number;
   gatherMs: number;
@@ -577,6 +581,7 @@ async function exchangeOnce(url: string, pc: RTCPeerConnection, options: Session
     resourceUrl,
     etag,
     iceServers: iceServersFromLinkHeader(response.headers.get('link')),
+    linkHeader: response.headers.get('link'),
     answer,
     answerMs: performance.now() - started,
     gatherMs,
@@ -627,7 +632,7 @@ export async function playWhep(url: string, options: PlayOptions = {}): Promise<
     applyCodecPreferences(video, 'video', options.videoCodec ?? 'h264', 'recv');
     const result = await exchange(url, pc, options, started);
     await pc.setRemoteDescription({ type: 'answer', sdp: result.answer });
-    session = new WhepSession({ pc, stream, resourceUrl: result.resourceUrl, etag: result.etag, iceServers: result.iceServers, answerMs: result.answerMs, gatherMs: result.gatherMs, trickle: result.trickle, fetch: options.fetch ?? globalThis.fetch.bind(globalThis), token: options.token });
+    session = new WhepSession({ pc, stream, resourceUrl: result.resourceUrl, etag: result.etag, iceServers: result.iceServers, linkHeader: result.linkHeader, answerMs: result.answerMs, gatherMs: result.gatherMs, trickle: result.trickle, fetch: options.fetch ?? globalThis.fetch.bind(globalThis), token: options.token });
     for (const track of early) session.addTrack(track);
     return session;
   });

@@ -22,6 +22,8 @@ export interface WeriftH264PublisherOptions {
   ffmpegPath?: string;
   /** The picture as a lavfi graph (default `testsrc` at width × height and fps). */
   lavfi?: string;
+  /** A constant video bitrate, kbit/s, with a quarter second of VBV as a WebRTC encoder keeps (default: x264's own choice for the picture). */
+  videoKbps?: number;
 }
 
 export interface WeriftH264Publisher {
@@ -125,7 +127,9 @@ export async function startWeriftH264Publisher(opts: WeriftH264PublisherOptions)
       '-hide_banner', '-nostats', '-loglevel', 'error', '-re',
       '-f', 'lavfi', '-i', opts.lavfi ?? `testsrc=size=${opts.width ?? 640}x${opts.height ?? 360}:rate=${fps}`,
       '-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-      '-g', String(opts.gopFrames ?? fps), '-an', '-f', 'rtp', `rtp://127.0.0.1:${(socket.address()).port}?pkt_size=1200`,
+      '-g', String(opts.gopFrames ?? fps),
+      ...(opts.videoKbps ? ['-b:v', `${opts.videoKbps}k`, '-maxrate', `${opts.videoKbps}k`, '-bufsize', `${Math.round(opts.videoKbps / 4)}k`] : []),
+      '-an', '-f', 'rtp', `rtp://127.0.0.1:${(socket.address()).port}?pkt_size=1200`,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

@@ -4,7 +4,7 @@
  *
  *   GET  /whep/sessions/<id>/layer → 200 {pinned, active, pending, layers: [{encodingId, width, height, frameRate, bitrateKbps, targetKbps}]}
  *   POST /whep/sessions/<id>/layer {"encodingId": "480p"} → 200 (same body): switches at the rendition's next keyframe
- *        {} or {"encodingId": "auto"} → the server chooses again (for now: the source)
+ *        {} or {"encodingId": "auto"} → the server chooses again, from the session's own RTCP feedback (router/rendition-selector.ts)
  *
  * The draft lists layers in a server-sent `layers` event; onair answers them to GET on the same
  * URL (no event stream yet). No credential beyond the session URL, as for PATCH and DELETE.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { serializeRtp } from '../router/rtp-rewriter';
-import { buildSenderReport } from '../webrtc/rtcp';
+import { buildSenderReport } from '../webrtc/rtcp/sender-report';
 import { decodeRtpDatagram, type RtpPacketFields } from './rtp-datagram';
 
 const PAYLOAD = Buffer.from([0x7c, 0x85, 0x88, 0x84, 0x00, 0x33]);

@@ -4,10 +4,9 @@
  * `forward` for why viewer by viewer. A viewer's video comes from one origin at a time; a packet
  * of its switch target that starts a keyframe switches it within the batch.
  */
-import type { InboundRtp, MediaKind, OutboundRtp } from '../webrtc/engine';
+import type { InboundRtp, OutboundRtp } from '../webrtc/engine';
 import type { VideoOrigin } from './rendition-catalog';
-import type { RtpRewriter } from './rtp-rewriter';
-import type { ViewerSession } from './sessions';
+import type { ViewerState } from './viewer-state';
 
 /** Counters shared by every stream of a MediaRouter (read by /metrics). */
 export interface MediaCounters {
@@ -15,23 +14,6 @@ export interface MediaCounters {
   bytesIn: number;
   packetsOut: number;
   bytesOut: number;
-}
-
-export interface ViewerState {
-  session: ViewerSession;
-  rewriters: Partial<Record<MediaKind, RtpRewriter>>;
-  /** Video is held back until a keyframe starts, so the decoder never starts mid-GOP. */
-  waitingForKeyframe: boolean;
-  /** Where the viewer's video comes from now. */
-  video: VideoOrigin;
-  /** The origin it switches to at that origin's next keyframe (it keeps `video` until then). */
-  target: VideoOrigin | undefined;
-  /** The rendition the viewer pinned by name; undefined: the server chooses (for now the source). */
-  pin: string | undefined;
-  /** It negotiated a video codec the source was not in: renditions in its codec serve it. */
-  crossCodec: boolean;
-  /** Closes the viewer when no origin in its codec comes in time (renditionWaitMs). */
-  waitTimer: NodeJS.Timeout | undefined;
 }
 
 /** A received packet waiting for the flush: media to send, or a probe to number around. */

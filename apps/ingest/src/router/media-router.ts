@@ -149,6 +149,11 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     return [...this.streams.values()].filter((router) => router.isLive).map((router) => ({ streamId: router.streamId, renditions: router.renditionStates() }));
   }
 
+  /** Per routed stream, its viewers' automatic moves between renditions (for /metrics). */
+  renditionSwitches(): Array<{ streamId: string; up: number; down: number }> {
+    return [...this.streams.values()].map((router) => ({ streamId: router.streamId, ...router.renditionSwitches }));
+  }
+
   /** Codecs the stream's current publisher sends (what viewers negotiate), or undefined when offline. */
   streamCodecs(streamId: string): StreamCodecs | undefined {
     const router = this.streams.get(streamId);

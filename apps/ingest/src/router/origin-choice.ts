@@ -4,10 +4,9 @@
  * — a viewer that negotiated another codec than the source's (a VP8-only browser, an H.264 stream)
  * — the largest rendition in its codec, else nothing yet (`NONE`: it waits for one).
  */
-import type { RenditionFeed, VideoOrigin } from './rendition-catalog';
+import { SOURCE, type RenditionFeed, type VideoOrigin } from './rendition-catalog';
 
-/** The publisher's own video as an origin (renditions are the others). */
-export const SOURCE: VideoOrigin = Object.freeze({ name: 'source' });
+export { SOURCE };
 /** No video: a viewer whose codec no origin is in yet. */
 export const NONE: VideoOrigin = Object.freeze({ name: 'none' });
 

@@ -24,6 +24,9 @@ export interface VideoOrigin {
   readonly name: string;
 }
 
+/** The publisher's own video as an origin (renditions are the others). */
+export const SOURCE: VideoOrigin = Object.freeze({ name: 'source' });
+
 /** One rendition: video the transcoder sends back as RTP, or one of the publisher's simulcast layers. */
 export interface RenditionFeed extends VideoOrigin {
   readonly kind: 'simulcast' | 'transcoded';

@@ -13,8 +13,8 @@ import type { TrackMeterSnapshot } from './track-meter';
 
 export interface RenditionStatesInput {
   now: number;
-  /** The publisher's video codec, its picture and its (source layer's) measurements. */
-  source: { codec: string | undefined; width: number | undefined; height: number | undefined; measured: TrackMeterSnapshot | undefined };
+  /** The publisher's video codec, its picture and its (source layer's) measured rate. */
+  source: { codec: string | undefined; width: number | null; height: number | null; frameRate: number | null; videoKbps: number };
   feeds: readonly RenditionFeed[];
   /** Connected WHEP viewers per origin. */
   viewers: ReadonlyMap<VideoOrigin, number>;
@@ -33,10 +33,10 @@ export function renditionStates({ now, source, feeds, viewers }: RenditionStates
       name: SOURCE.name,
       kind: 'source',
       codec: source.codec ? codecLabel({ name: source.codec }) : null,
-      width: source.width ?? null,
-      height: source.height ?? null,
-      frameRate: source.measured?.fps ?? null,
-      bitrateKbps: source.measured?.bitrateKbps ?? 0,
+      width: source.width,
+      height: source.height,
+      frameRate: source.frameRate,
+      bitrateKbps: source.videoKbps,
       targetKbps: null,
       viewers: viewers.get(SOURCE) ?? 0,
     },

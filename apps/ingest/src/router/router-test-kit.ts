@@ -3,7 +3,7 @@
  * that delivers packets on demand, and a transcoder's rendition set. No I/O.
  */
 import { EventEmitter } from 'node:events';
-import type { InboundRtp, MediaKind, NegotiatedCodec, OutboundRtp, PeerState, PublisherPeer, ViewerPeer } from '../webrtc/engine';
+import type { InboundRtp, MediaKind, NegotiatedCodec, OutboundRtp, PeerState, PublisherPeer, ViewerFeedback, ViewerPeer } from '../webrtc/engine';
 import type { RenditionFeed, RenditionSource } from './rendition-catalog';
 import { serializeRtp } from './rtp-rewriter';
 
@@ -88,17 +88,28 @@ export class FakeViewer extends FakePeer implements ViewerPeer {
   sentPackets: Array<{ kind: MediaKind; rtp: OutboundRtp; wire: Buffer }> = [];
   readonly sent = { packets: 0, bytes: 0 };
   private kf: Array<(k: 'pli' | 'fir') => void> = [];
+  private feedbackListeners: Array<(f: ViewerFeedback) => void> = [];
   constructor(
     readonly codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec },
     private readonly ssrcs: Partial<Record<MediaKind, number>>,
   ) {
     super();
   }
+  onFeedback(l: (f: ViewerFeedback) => void): void {
+    this.feedbackListeners.push(l);
+  }
+  /** The viewer's receiver reports something (an RR, a REMB). */
+  feedback(f: ViewerFeedback): void {
+    for (const l of this.feedbackListeners) l(f);
+  }
   ssrc(kind: MediaKind): number | undefined {
     return this.ssrcs[kind];
   }
   send(kind: MediaKind, rtp: OutboundRtp): void {
-    this.sentPackets.push({ kind, rtp: { ...rtp }, wire: serializeRtp(rtp) });
+    const wire = serializeRtp(rtp);
+    this.sentPackets.push({ kind, rtp: { ...rtp }, wire });
+    this.sent.packets += 1;
+    this.sent.bytes += wire.length;
   }
   onKeyframeRequest(l: (k: 'pli' | 'fir') => void): void {
     this.kf.push(l);

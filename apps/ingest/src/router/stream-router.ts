@@ -32,14 +32,16 @@ import type { InboundRtp, MediaKind, NegotiatedCodec } from '../webrtc/engine';
 import { probeKeyframe } from './codec-probe';
 import { KeyframeRequester } from './keyframe-requester';
 import { onDemandCodecsWanted } from './on-demand-codecs';
-import { canPlay, desiredOrigin, followSourceMove, NONE, SOURCE } from './origin-choice';
-import { RenditionCatalog, type RenditionFeed, type RenditionSource, type VideoOrigin } from './rendition-catalog';
-import { liveStateOf, renditionStates, viewersPerOrigin, whepLayers } from './rendition-states';
-import { type MediaCounters, type PendingPacket, sendBatch, type ViewerState } from './fan-out';
+import { followSourceMove, NONE, SOURCE } from './origin-choice';
+import type { RenditionFeed, RenditionSource, VideoOrigin } from './rendition-catalog';
+import { RenditionSelector, type RenditionSwitches } from './rendition-selector';
+import { liveStateOf } from './rendition-states';
+import { type MediaCounters, type PendingPacket, sendBatch } from './fan-out';
 import { RtpRewriter } from './rtp-rewriter';
 import type { PublisherSession, ViewerSession } from './sessions';
 import { SimulcastLayer, SimulcastLayers } from './simulcast-layers';
 import { TrackMeter } from './track-meter';
+import type { ViewerState } from './viewer-state';
 
 interface StreamRouterEvents {
   live: [];
@@ -87,9 +89,8 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   /** Packets received since the last flush, in arrival order (see `forward`). */
   private pending: PendingPacket[] = [];
   private flushScheduled = false;
-  private readonly renditions = new RenditionCatalog();
-  /** Feeds some viewer receives or switches to: the others' packets are not queued. */
-  private wanted = new Set<VideoOrigin>();
+  /** Which video each viewer gets: the renditions, pins, each viewer's rate controller. */
+  private readonly selector: RenditionSelector;
   /** The current publisher's simulcast layers, when it sends simulcast. */
   private simulcast: SimulcastLayers | undefined;
   /** What was last announced as `renditions-wanted`. */
@@ -100,6 +101,20 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     this.streamId = options.streamId;
     this.log = options.log;
     this.now = options.now ?? Date.now;
+    this.selector = new RenditionSelector({
+      log: this.log,
+      now: this.now,
+      isLive: () => this.live,
+      viewers: () => this.viewers.values(),
+      flush: () => this.flush(),
+      requestKeyframe: (origin, reason) => this.requestKeyframe(origin, reason),
+      awaitRendition: (viewer) => this.awaitRendition(viewer),
+      source: () => {
+        const now = this.now();
+        const video = this.sourceMeter()?.snapshot(now);
+        return { codec: this.publisher?.peer.codecs.video?.name, width: this.picture?.width ?? null, height: this.picture?.height ?? null, frameRate: video?.fps ?? null, videoKbps: video?.bitrateKbps ?? 0, audioKbps: this.meters.audio?.snapshot(now).bitrateKbps ?? 0 };
+      },
+    });
     this.keyframes = new KeyframeRequester({
       intervalMs: options.keyframeIntervalMs,
       send: (reason) => {
@@ -195,7 +210,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     this.simulcast = session.peer.simulcast && video
       ? new SimulcastLayers({ rids: session.peer.simulcast, codec: codecLabel(video), keyframeIntervalMs: this.options.keyframeIntervalMs, now: this.now, requestKeyframe: (rid, reason) => this.requestLayerKeyframe(session, rid, reason) })
       : undefined;
-    this.renditions.setSimulcast([]);
+    this.selector.catalog.setSimulcast([]);
     for (const viewer of this.viewers.values()) {
       // A viewer on a rendition in its own codec (VP8 of an H.264 stream) keeps it whatever the
       // publisher sends; others were negotiated for the old publisher's codecs.
@@ -215,7 +230,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       // The renditions ended with the previous publisher (detachPublisher): every viewer starts
       // again on the source, and moves to its pinned rendition once the transcoder sends it;
       // a viewer in another codec waits for its rendition.
-      viewer.video = this.desiredOrigin(viewer);
+      viewer.video = this.selector.desiredOrigin(viewer);
       viewer.target = undefined;
       if (viewer.video === NONE) this.awaitRendition(viewer);
     }
@@ -256,10 +271,11 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       const ssrc = session.ssrc(kind);
       if (codec && ssrc !== undefined) rewriters[kind] = new RtpRewriter({ ssrc, payloadType: codec.payloadType, clockRate: codec.clockRate });
     }
-    const viewer: ViewerState = { session, rewriters, waitingForKeyframe: true, video: SOURCE, target: undefined, pin: undefined, crossCodec: false, waitTimer: undefined };
-    viewer.crossCodec = !this.canPlay(viewer, SOURCE);
+    const viewer: ViewerState = { session, rewriters, waitingForKeyframe: true, video: SOURCE, target: undefined, pin: undefined, auto: SOURCE.name, rate: undefined, crossCodec: false, waitTimer: undefined };
+    viewer.crossCodec = !this.selector.canPlay(viewer, SOURCE);
     this.viewers.set(session.id, viewer);
-    viewer.video = this.desiredOrigin(viewer);
+    this.selector.attachRate(viewer);
+    viewer.video = this.selector.desiredOrigin(viewer);
     // A rendition's keyframes come from the transcoder's clock (every GOP); the source's and a
     // simulcast layer's can be asked for.
     session.peer.onKeyframeRequest((type) => this.requestKeyframe(viewer.video, `viewer-${type}`));
@@ -282,21 +298,21 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   attachRenditions(set: RenditionSource): void {
     if (!this.live || this.closed) throw new OnairError('stream_offline', 'The stream is not live: there is nothing to transcode.');
     this.flush();
-    const replaced = this.renditions.replace(set);
+    const replaced = this.selector.catalog.replace(set);
     set.onVideo((feed, packet) => {
-      if (this.renditions.sets.includes(set)) this.forwardRendition(feed, packet);
+      if (this.selector.catalog.sets.includes(set)) this.forwardRendition(feed, packet);
     });
     set.once('closed', () => {
-      if (this.renditions.remove(set)) this.renditionsChanged();
+      if (this.selector.catalog.remove(set)) this.selector.changed();
     });
     replaced?.close('replaced');
     this.log.info({ set: set.id, codec: set.codec, renditions: set.feeds.map((feed) => feed.name), replaced: replaced?.id }, 'renditions attached');
-    this.renditionsChanged();
+    this.selector.changed();
   }
 
   /** The stream's rendition sets (one per codec). */
   get renditionSets(): readonly RenditionSource[] {
-    return this.renditions.sets;
+    return this.selector.catalog.sets;
   }
 
   /**
@@ -305,33 +321,22 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
    * not have in a codec the viewer negotiated.
    */
   pinRendition(sessionId: string, name: string | undefined): WhepLayers {
-    const viewer = this.whepViewer(sessionId);
-    if (name !== undefined && (name !== SOURCE.name || !this.canPlay(viewer, SOURCE))) {
-      const feed = this.renditions.get(name);
-      if (!feed || !this.canPlay(viewer, feed)) {
-        const names = this.layersOf(viewer).layers.map((layer) => layer.encodingId);
-        throw new OnairError('rendition_not_found', `The stream has no rendition "${name}" this session can receive; it has ${names.join(', ')}.`);
-      }
-    }
-    this.flush();
-    viewer.pin = name;
-    this.retarget(viewer);
-    this.updateWanted();
-    this.log.info({ viewer: sessionId, pin: name ?? 'auto', active: viewer.video.name, pending: viewer.target?.name }, 'viewer pinned a rendition');
-    return this.layersOf(viewer);
+    return this.selector.pin(this.whepViewer(sessionId), name);
   }
 
   /** What a WHEP viewer may receive and what it gets (the WHEP layer extension's GET). */
   layers(sessionId: string): WhepLayers {
-    return this.layersOf(this.whepViewer(sessionId));
+    return this.selector.layersOf(this.whepViewer(sessionId));
+  }
+
+  /** Automatic moves of its viewers between renditions since the stream was routed. */
+  get renditionSwitches(): RenditionSwitches {
+    return { ...this.selector.switches };
   }
 
   /** Video renditions with their viewers: the source first, then the simulcast layers, then the transcoded ones. */
   renditionStates(): RenditionState[] {
-    if (!this.live) return [];
-    const now = this.now();
-    const source = { codec: this.publisher?.peer.codecs.video?.name, width: this.picture?.width, height: this.picture?.height, measured: this.sourceMeter()?.snapshot(now) };
-    return renditionStates({ now, source, feeds: this.renditions.feeds, viewers: viewersPerOrigin(this.viewers.values()) });
+    return this.selector.states();
   }
 
   liveState(): LiveState {
@@ -350,7 +355,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     clearInterval(this.watchdog);
     this.keyframes.close();
     this.candidate?.close(reason);
-    for (const set of this.renditions.sets) set.close(reason);
+    for (const set of this.selector.catalog.sets) set.close(reason);
     this.simulcast?.close();
     this.publisher?.close(reason);
     for (const viewer of [...this.viewers.values()]) {
@@ -385,11 +390,11 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     this.publisher = undefined;
     this.simulcast?.close();
     this.simulcast = undefined;
-    this.renditions.setSimulcast([]);
+    this.selector.catalog.setSimulcast([]);
     if (this.live) {
       this.live = false;
       // The transcoder stops with the stream; its renditions end here, not when it says so.
-      for (const set of this.renditions.sets) set.close('stream_offline');
+      for (const set of this.selector.catalog.sets) set.close('stream_offline');
       this.emit('offline');
     }
   }
@@ -456,13 +461,13 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       this.keyframes.keyframeArrived();
       if (layer.width && layer.height) this.picture = { width: layer.width, height: layer.height };
     }
-    if (!isSource && !this.wanted.has(layer)) return;
+    if (!isSource && !this.selector.wanted.has(layer)) return;
     this.enqueue({ packet, now, media, keyframeStart, origin: isSource ? SOURCE : layer });
   }
 
   /** A rendition's video packet: queued like the publisher's when a viewer receives or awaits it. */
   private forwardRendition(feed: RenditionFeed, packet: InboundRtp): void {
-    if (!this.wanted.has(feed)) return;
+    if (!this.selector.wanted.has(feed)) return;
     const media = packet.payload.length > 0;
     this.enqueue({ packet, now: this.now(), media, keyframeStart: media && probeKeyframe(feed.codec, packet.payload).keyframeStart, origin: feed });
   }
@@ -501,36 +506,6 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     return viewer;
   }
 
-  private canPlay(viewer: ViewerState, origin: VideoOrigin): boolean {
-    return canPlay(viewer.session.codecs.video?.name, origin, this.publisher?.peer.codecs.video?.name);
-  }
-
-  private desiredOrigin(viewer: ViewerState): VideoOrigin {
-    const pin = viewer.session.kind === 'whep' ? viewer.pin : undefined;
-    return desiredOrigin({ viewerCodec: viewer.session.codecs.video?.name, sourceCodec: this.publisher?.peer.codecs.video?.name, pin, renditions: this.renditions });
-  }
-
-  /** Points the viewer at its desired origin: a switch at the origin's next keyframe, or at once when nothing of the current one can come. */
-  private retarget(viewer: ViewerState): void {
-    const desired = this.desiredOrigin(viewer);
-    if (desired === viewer.video) {
-      viewer.target = undefined;
-      return;
-    }
-    const currentGone = viewer.video === NONE || (viewer.video !== SOURCE && !this.renditions.has(viewer.video));
-    if (viewer.waitingForKeyframe || currentGone || desired === NONE) {
-      // Nothing of the current origin reached the player since its last start, or it ended:
-      // start on the desired one at its keyframe (the rewriter re-bases on its SSRC).
-      viewer.video = desired;
-      viewer.target = undefined;
-      viewer.waitingForKeyframe = true;
-      if (desired === NONE) this.awaitRendition(viewer);
-    } else {
-      viewer.target = desired;
-    }
-    this.requestKeyframe(desired, 'viewer-switch');
-  }
-
   /** A viewer with nothing to play (no rendition in its codec yet) gets `renditionWaitMs`, then is closed. */
   private awaitRendition(viewer: ViewerState): void {
     if (viewer.waitTimer) return;
@@ -547,7 +522,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   /** Asks for a keyframe of `origin` where one can be asked for: the source, or a simulcast layer. */
   private requestKeyframe(origin: VideoOrigin, reason: string): void {
     if (origin === SOURCE) this.keyframes.request(reason);
-    else if (origin instanceof SimulcastLayer && this.renditions.has(origin)) origin.keyframes.request(reason);
+    else if (origin instanceof SimulcastLayer && this.selector.catalog.has(origin)) origin.keyframes.request(reason);
   }
 
   private requestLayerKeyframe(session: PublisherSession, rid: string, reason: string): void {
@@ -570,32 +545,23 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     this.flush();
     this.log.info({ from: previous?.rid ?? null, to: next.rid, width: next.width, height: next.height }, 'simulcast: another layer is the source');
     this.picture = next.width && next.height ? { width: next.width, height: next.height } : undefined;
-    this.renditions.setSimulcast(layers.feeds);
+    this.selector.catalog.setSimulcast(layers.feeds);
     this.keyframes.resetWindow();
     for (const viewer of this.viewers.values()) {
       followSourceMove(viewer, previous, next);
-      this.retarget(viewer);
+      this.selector.retarget(viewer);
     }
     this.updateWanted();
   }
 
-  /** The rendition set changed (attached, replaced, closed): every viewer is pointed again. */
-  private renditionsChanged(): void {
-    this.flush();
-    for (const viewer of this.viewers.values()) this.retarget(viewer);
-    this.updateWanted();
-  }
-
+  /** The origins viewers receive or await (the selector's), and the codecs only on-demand renditions give them. */
   private updateWanted(): void {
-    const wanted = new Set<VideoOrigin>();
+    this.selector.updateWanted();
     const codecs = new Set<string>();
     for (const viewer of this.viewers.values()) {
-      if (viewer.video !== SOURCE) wanted.add(viewer.video);
-      if (viewer.target && viewer.target !== SOURCE) wanted.add(viewer.target);
       const codec = viewer.session.codecs.video?.name;
       if (codec && viewer.session.kind === 'whep' && !viewer.session.closed) codecs.add(codec);
     }
-    this.wanted = wanted;
     const source = this.publisher?.peer.codecs.video?.name;
     const codecsWanted = onDemandCodecsWanted(codecs, source);
     if (codecsWanted.join() !== this.codecsWanted.join()) {
@@ -609,13 +575,4 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   get renditionsWanted(): string[] {
     return this.codecsWanted;
   }
-
-  private layersOf(viewer: ViewerState): WhepLayers {
-    const playable = (name: string) => {
-      const origin = name === SOURCE.name ? SOURCE : this.renditions.get(name);
-      return origin !== undefined && this.canPlay(viewer, origin);
-    };
-    return whepLayers(this.renditionStates(), { pin: viewer.pin, active: viewer.video, pending: viewer.target, playable });
-  }
-
 }

@@ -9,7 +9,9 @@
  * - The answer's media sections are built here (codec with the viewer's payload type and fmtp,
  *   our SSRC) and matched to the offer's mids, so libdatachannel answers exactly that.
  * - A send track's incoming RTCP arrives as bytes (no media handler is attached): PLI and FIR
- *   go to the router, NACKs are answered from a ring of recently sent packets (RFC 4585 §6.2.1).
+ *   go to the router, NACKs are answered from a ring of recently sent packets (RFC 4585 §6.2.1),
+ *   reception reports (with the round-trip time from our sender reports) and REMB go to the
+ *   router as the viewer's feedback for its rate controller.
  * - Sender reports (RFC 3550 §6.4.1) every second, so the player can synchronise audio and video.
  *
  * ICE: libdatachannel binds one address, so this engine serves one ICE host (the composite in
@@ -21,8 +23,10 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type * as Ndc from 'node-datachannel';
 import { OnairError } from '@onair/shared/errors';
 import { parseSdp, type TrickleFragment } from '@onair/shared/sdp';
-import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerPeer } from './engine';
-import { buildSenderReport, parseRtcpFeedback } from './rtcp';
+import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerFeedback, ViewerPeer } from './engine';
+import { parseRtcp } from './rtcp/parse-rtcp';
+import type { ReportBlock } from './rtcp/receiver-report';
+import { buildSenderReport, ntpMiddle32 } from './rtcp/sender-report';
 
 // node-datachannel is CommonJS with a native addon; loaded once, on first use.
 const requireCjs = createRequire(import.meta.url);
@@ -43,6 +47,8 @@ const RESEND_HOLDOFF_MS = 20;
 /** At most this many retransmissions per viewer per second: a NACK is a few bytes, each answer ~1.2 KB. */
 const MAX_RETRANSMITS_PER_SECOND = 300;
 const SENDER_REPORT_INTERVAL_MS = 1000;
+/** Sender reports remembered per track to match a reception report's LSR (one a second: 8 s). */
+const SENDER_REPORTS_KEPT = 8;
 /** libjuice gathers host candidates at once; this only bounds a broken network stack. */
 const GATHERING_TIMEOUT_MS = 5000;
 
@@ -117,6 +123,8 @@ interface SendTrack {
   lastTimestamp: number;
   lastSentAt: number;
   history: RetransmitRing | undefined;
+  /** Our last sender reports: the NTP middle 32 bits each carried and when it left (performance.now). */
+  senderReports: Array<{ ntp: number; sentAt: number }>;
 }
 
 /**
@@ -174,6 +182,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
   private readonly pc: Ndc.PeerConnection;
   private readonly tracks: Partial<Record<MediaKind, SendTrack>> = {};
   private readonly keyframeListeners: Array<(kind: 'pli' | 'fir') => void> = [];
+  private readonly feedbackListeners: Array<(feedback: ViewerFeedback) => void> = [];
   private readonly cname = randomBytes(8).toString('hex');
   private readonly reportTimer: NodeJS.Timeout;
   private closed = false;
@@ -242,7 +251,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
       const track = this.pc.addTrack(mediaSection(kind, mid, codec, ssrc, this.cname));
       const sendTrack: SendTrack = {
         kind, track, ssrc, clockRate: codec.clockRate, open: false, packets: 0, payloadOctets: 0, lastTimestamp: 0, lastSentAt: 0,
-        history: kind === 'video' ? new RetransmitRing() : undefined,
+        history: kind === 'video' ? new RetransmitRing() : undefined, senderReports: [],
       };
       track.onOpen(() => {
         sendTrack.open = true;
@@ -296,6 +305,10 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     this.keyframeListeners.push(listener);
   }
 
+  onFeedback(listener: (feedback: ViewerFeedback) => void): void {
+    this.feedbackListeners.push(listener);
+  }
+
   async addRemoteCandidates(fragment: TrickleFragment): Promise<void> {
     // node-datachannel 0.33 has no call for a remote end-of-candidates: libjuice ends its checks
     // on its own timers, so `fragment.endOfCandidates` changes nothing here.
@@ -316,6 +329,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
       this.closed = true;
       clearInterval(this.reportTimer);
       this.keyframeListeners.length = 0;
+      this.feedbackListeners.length = 0;
       for (const out of Object.values(this.tracks)) out.open = false;
       this.setState('closed');
       // node-datachannel drops a track's onOpen/onMessage callbacks only when the track itself is
@@ -339,20 +353,34 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
 
   private onRtcp(out: SendTrack, message: Buffer | string): void {
     if (typeof message === 'string') return;
-    for (const feedback of parseRtcpFeedback(message)) {
+    for (const feedback of parseRtcp(message)) {
       if (feedback.type === 'nack') {
         if (!out.history || feedback.mediaSsrc !== out.ssrc) continue;
         const now = performance.now();
         for (const sequenceNumber of feedback.lost) {
-          if (!this.retransmitAllowed(now)) return;
+          if (!this.retransmitAllowed(now)) break;
           // A NACK may name a packet twice, or again before our resend could arrive: once is enough.
           const packet = out.history.get(sequenceNumber, out.ssrc);
           if (packet && out.history.claimResend(sequenceNumber, now)) this.retransmit(out, packet);
         }
-      } else if (feedback.type === 'pli' ? feedback.mediaSsrc === out.ssrc : feedback.ssrcs.includes(out.ssrc)) {
-        for (const listener of this.keyframeListeners) listener(feedback.type);
+      } else if (feedback.type === 'pli' || feedback.type === 'fir') {
+        if (feedback.type === 'pli' ? feedback.mediaSsrc === out.ssrc : feedback.ssrcs.includes(out.ssrc)) {
+          for (const listener of this.keyframeListeners) listener(feedback.type);
+        }
+      } else if (feedback.type === 'report') {
+        // A compound may arrive on either track's callback (BUNDLE): blocks are matched by SSRC.
+        for (const block of feedback.blocks) {
+          const track = Object.values(this.tracks).find((t) => t.ssrc === block.ssrc);
+          if (track) this.emitFeedback(reportFeedback(track, block, performance.now()));
+        }
+      } else if (feedback.type === 'remb') {
+        this.emitFeedback({ type: 'remb', bitrate: feedback.bitrate });
       }
     }
+  }
+
+  private emitFeedback(feedback: ViewerFeedback): void {
+    for (const listener of this.feedbackListeners) listener(feedback);
   }
 
   /** The per-viewer retransmission budget (MAX_RETRANSMITS_PER_SECOND); counts one when it allows. */
@@ -389,9 +417,12 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     for (const out of Object.values(this.tracks)) {
       if (!out.open || out.packets === 0) continue;
       const rtpTimestamp = out.lastTimestamp + Math.round(((now - out.lastSentAt) * out.clockRate) / 1000);
+      const wallTimeMs = performance.timeOrigin + now;
+      out.senderReports.push({ ntp: ntpMiddle32(wallTimeMs), sentAt: now });
+      if (out.senderReports.length > SENDER_REPORTS_KEPT) out.senderReports.shift();
       const report = buildSenderReport({
         ssrc: out.ssrc,
-        wallTimeMs: performance.timeOrigin + now,
+        wallTimeMs,
         rtpTimestamp,
         packetCount: out.packets,
         octetCount: out.payloadOctets,
@@ -410,6 +441,25 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     this.state = state;
     this.emit('state', state);
   }
+}
+
+/**
+ * A reception report block about one of our tracks, as feedback: the round-trip time is the time
+ * since the sender report the block echoes (LSR) left, less the receiver's hold of it (DLSR,
+ * 1/65536 s) — RFC 3550 §6.4.1. A block that echoes no SR we remember has no RTT.
+ */
+function reportFeedback(track: SendTrack, block: ReportBlock, now: number): ViewerFeedback {
+  const echoed = block.lastSenderReport === 0 ? undefined : track.senderReports.find((report) => report.ntp === block.lastSenderReport);
+  const rttMs = echoed ? Math.max(0, now - echoed.sentAt - (block.delaySinceLastSenderReport * 1000) / 65_536) : null;
+  return {
+    type: 'report',
+    kind: track.kind,
+    fractionLost: block.fractionLost,
+    cumulativeLost: block.cumulativeLost,
+    highestSequence: block.highestSequence,
+    jitterMs: (block.jitter * 1000) / track.clockRate,
+    rttMs,
+  };
 }
 
 /** Viewers only: `createPublisher` is not offered (see create-engine.ts). */

@@ -74,6 +74,31 @@ export interface OutboundRtp {
   payload: Buffer;
 }
 
+/**
+ * What a viewer's receiver tells about its path, read from the RTCP it sends (one message at a
+ * time, as it arrives): reception reports for our video or audio SSRC, and its REMB estimate.
+ * The rate controller (router/rate-control/) turns these into a rendition for the viewer.
+ */
+export type ViewerFeedback =
+  | {
+      type: 'report';
+      kind: MediaKind;
+      /** Fraction of packets lost since the receiver's previous report, 0…1. */
+      fractionLost: number;
+      cumulativeLost: number;
+      /** Extended highest sequence number received (our numbering). */
+      highestSequence: number;
+      /** Interarrival jitter, ms. */
+      jitterMs: number;
+      /** Round-trip time from the report's LSR/DLSR against our sender report; null before one was echoed. */
+      rttMs: number | null;
+    }
+  | {
+      type: 'remb';
+      /** The receiver's estimate of what the path carries for every SSRC it listed, bit/s. */
+      bitrate: number;
+    };
+
 interface PeerEvents {
   state: [PeerState];
 }
@@ -131,6 +156,11 @@ export interface ViewerPeer extends MediaPeer {
   onKeyframeRequest(listener: (kind: 'pli' | 'fir') => void): void;
   /** Packets and bytes handed to the engine so far. */
   readonly sent: { packets: number; bytes: number };
+  /**
+   * The viewer's feedback about its path (reception reports, REMB). Engines that leave RTCP to
+   * their stack (werift) and plain-RTP forwards have none: their viewers stay where they are put.
+   */
+  onFeedback?(listener: (feedback: ViewerFeedback) => void): void;
 }
 
 export interface MediaEngine {

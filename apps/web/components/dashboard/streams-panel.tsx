@@ -202,6 +202,8 @@ function StreamCard({ stream, history, now }: { stream: DashboardStream; history
         />
       </dl>
 
+      {state.live && state.renditions && state.renditions.length > 1 ? <RenditionTable renditions={state.renditions} /> : null}
+
       {state.live || bitrate.some(([, v]) => v !== null) ? (
         <div className={styles.chartRow}>
           <Chart title="Ingest bitrate" now={now} series={[{ label: 'video', color: COLORS[0]!, points: bitrate, format: (v) => kbps(v) }]} testId="chart-bitrate" />
@@ -267,6 +269,32 @@ function StreamCard({ stream, history, now }: { stream: DashboardStream; history
         </details>
       </div>
     </article>
+  );
+}
+
+/** What WebRTC viewers can get (the source and the transcoder's rungs) and how many watch each. */
+function RenditionTable({ renditions }: { renditions: NonNullable<DashboardStream['state']['renditions']> }) {
+  return (
+    <table className={styles.table} data-testid="stream-renditions" title="WebRTC viewers per rendition: the server moves each viewer to what its link carries, or the viewer pins one in the player.">
+      <thead>
+        <tr>
+          <th>Rendition</th>
+          <th>Resolution</th>
+          <th>Bitrate</th>
+          <th>WebRTC viewers</th>
+        </tr>
+      </thead>
+      <tbody>
+        {renditions.map((r) => (
+          <tr key={r.name} data-testid={`rendition-${r.name}`} data-viewers={r.viewers}>
+            <td>{r.kind === 'source' ? 'source (passthrough)' : r.name}</td>
+            <td>{r.width && r.height ? `${r.width}×${r.height}` : dash}</td>
+            <td>{kbps(r.bitrateKbps)}</td>
+            <td>{fmt(r.viewers)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

@@ -1,0 +1,27 @@
+/** What the StreamRouter keeps per viewer session (its data plane and its rendition choice). */
+import type { MediaKind } from '../webrtc/engine';
+import type { VideoOrigin } from './rendition-catalog';
+import type { RateController } from './rate-control/rate-controller';
+import type { RtpRewriter } from './rtp-rewriter';
+import type { ViewerSession } from './sessions';
+
+export interface ViewerState {
+  session: ViewerSession;
+  rewriters: Partial<Record<MediaKind, RtpRewriter>>;
+  /** Video is held back until a keyframe starts, so the decoder never starts mid-GOP. */
+  waitingForKeyframe: boolean;
+  /** Where the viewer's video comes from now. */
+  video: VideoOrigin;
+  /** The origin it switches to at that origin's next keyframe (it keeps `video` until then). */
+  target: VideoOrigin | undefined;
+  /** The rendition the viewer pinned by name; undefined: the server chooses (`auto`). */
+  pin: string | undefined;
+  /** The server's choice for an unpinned viewer, by name (`source` until its feedback says otherwise). */
+  auto: string;
+  /** Chooses `auto` from the viewer's feedback; only WHEP viewers whose engine reports feedback have one. */
+  rate: RateController | undefined;
+  /** It negotiated a video codec the source was not in: renditions in its codec serve it. */
+  crossCodec: boolean;
+  /** Closes the viewer when no origin in its codec comes in time (renditionWaitMs). */
+  waitTimer: NodeJS.Timeout | undefined;
+}
