@@ -55,6 +55,7 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
     log: log.child({ component: 'media' }),
     connectTimeoutMs: config.limits.connectTimeoutMs,
     keyframeIntervalMs: config.limits.keyframeIntervalMs,
+    renditionWaitMs: config.limits.renditionWaitMs,
   });
   const leases = new ForwardLeases({ graceMs: config.limits.forwardLeaseGraceMs, log: log.child({ component: 'forward-leases' }), remote: cluster?.transcoderLeases });
   const router = new Router();

@@ -162,6 +162,8 @@ export interface IngestConfig {
     forwardsPerStream: number;
     /** How long a transcoder's forwards outlive its last event connection, ms (covers a reconnect). */
     forwardLeaseGraceMs: number;
+    /** How long a viewer in a codec only an on-demand rendition gives it (VP8) waits for that rendition, ms. */
+    renditionWaitMs: number;
   };
 }
 
@@ -282,7 +284,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     },
     webTransport,
     cluster,
-    limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500, maxRemoteCandidates: 10, forwardsPerStream: 4, forwardLeaseGraceMs: 5_000 },
+    limits: { sdpMaxBytes: 32 * 1024, connectTimeoutMs: 15_000, keyframeIntervalMs: 500, maxRemoteCandidates: 10, forwardsPerStream: 4, forwardLeaseGraceMs: 5_000, renditionWaitMs: 10_000 },
   };
 }
 

@@ -38,18 +38,34 @@ export function registerIngestMetrics(
   });
   new Gauge({ name: 'onair_ingest_streams_routed', help: 'Streams with a media router (live, or holding viewers while the publisher reconnects)', registers: [registry], collect() { this.set(stats().streams); } });
   new Gauge({ name: 'onair_ingest_viewers', help: 'Connected WHEP viewers', registers: [registry], collect() { this.set(stats().viewers); } });
+  // Per live stream and video rendition: `kind` source (the publisher's own video), simulcast (another
+  // of its layers) or transcoded; `codec` H264 / VP8. Streams and renditions come and go: only what
+  // exists now is exported.
+  const renditionLabels = ['stream', 'rendition', 'kind', 'codec'] as const;
+  const eachRendition = async (set: (labels: Record<(typeof renditionLabels)[number], string>, rendition: RenditionState) => void) => {
+    for (const { streamId, renditions } of media.renditionStates()) {
+      const stream = (await info.streamName?.(streamId).catch(() => undefined)) ?? streamId;
+      for (const rendition of renditions) set({ stream, rendition: rendition.name, kind: rendition.kind, codec: rendition.codec ?? '' }, rendition);
+    }
+  };
   new Gauge({
     name: 'onair_ingest_rendition_viewers',
-    help: 'Connected WHEP viewers per live stream and video rendition (source = the publisher\'s own video)',
-    labelNames: ['stream', 'rendition'],
+    help: 'Connected WHEP viewers per live stream and video rendition (kind: source, simulcast, transcoded)',
+    labelNames: renditionLabels,
     registers: [registry],
     async collect() {
-      // Streams and renditions come and go: only what exists now is exported.
       this.reset();
-      for (const { streamId, renditions } of media.renditionStates()) {
-        const stream = (await info.streamName?.(streamId).catch(() => undefined)) ?? streamId;
-        for (const rendition of renditions) this.set({ stream, rendition: rendition.name }, rendition.viewers);
-      }
+      await eachRendition((labels, rendition) => this.set(labels, rendition.viewers));
+    },
+  });
+  new Gauge({
+    name: 'onair_ingest_rendition_bitrate_kbps',
+    help: 'Video bitrate received per live stream and rendition over the last second, kbit/s',
+    labelNames: renditionLabels,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await eachRendition((labels, rendition) => this.set(labels, rendition.bitrateKbps));
     },
   });
   new Counter({

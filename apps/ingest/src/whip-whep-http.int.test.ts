@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../../test/support/poll';
 import { loopbackIce, startWeriftH264Publisher, waitGathered } from '../../../test/support/peers/werift-h264-publisher';
 import { startWeriftWhepViewer } from '../../../test/support/peers/werift-whep-viewer';
+import { chromeSimulcastOffer, obsSimulcastOffer } from '@onair/shared/fixtures/sdp-offers';
+import { parseSdp } from '@onair/shared/sdp';
 import { createIngest, type Ingest } from './app';
 import { loadIngestConfig } from './config';
 
@@ -155,6 +157,31 @@ describe('crafted requests', () => {
     expect(res.status).toBe(status);
     expect(res.type).toBe('application/problem+json');
     expect(JSON.parse(res.body)).toMatchObject({ code });
+  });
+});
+
+// OBS 32.1 stops when the answer's a=simulcast takes fewer layers than it offered: every one must be there.
+describe('simulcast offers', () => {
+  it.each([
+    ['Chrome sendEncodings', chromeSimulcastOffer, ['f', 'h', 'q']],
+    ['OBS 32.1', obsSimulcastOffer, ['0', '1', '2']],
+  ])('%s: 201, and the answer receives every layer by rid with the rtp-stream-id extension', async (_name, simulcastOffer, rids) => {
+    const res = await whip(simulcastOffer);
+    expect(res.status, res.text).toBe(201);
+    const video = parseSdp(res.text).media.find((m) => m.kind === 'video')!;
+    expect(video.simulcast).toEqual({ send: [], recv: rids.map((id) => ({ rids: [{ id, paused: false }] })) });
+    expect(video.rids.map((rid) => `${rid.id} ${rid.direction}`)).toEqual(rids.map((id) => `${id} recv`));
+    expect(video.extensions.map((e) => e.uri)).toContain('urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id');
+    expect((await fetch(`${base}${res.headers.get('location')}`, { method: 'DELETE' })).status).toBe(200);
+  });
+
+  it('OBS with five layers → 400 invalid_sdp that says the limit, not an answer with fewer', async () => {
+    const five = obsSimulcastOffer.replace('a=rid:2 send\r\n', 'a=rid:2 send\r\na=rid:3 send\r\na=rid:4 send\r\n').replace('a=simulcast:send 0;1;2', 'a=simulcast:send 0;1;2;3;4');
+    const res = await whip(five);
+    expect(res.status).toBe(400);
+    const problem = JSON.parse(res.text) as { code: string; detail: string };
+    expect(problem.code).toBe('invalid_sdp');
+    expect(problem.detail).toMatch(/5 simulcast layers; onair receives at most 4/);
   });
 });
 

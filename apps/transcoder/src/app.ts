@@ -25,6 +25,8 @@ import { IngestClient } from './ingest-client';
 import { IngestInput } from './jobs/ingest-input';
 import { IngestRenditions } from './jobs/ingest-renditions';
 import { JobManager, type JobManagerOptions } from './jobs/job-manager';
+import { OnDemandRenditions } from './jobs/on-demand-renditions';
+import { Vp8RenditionJob } from './jobs/vp8-rendition-job';
 import { ProfileStore } from './ladder/profile-store';
 import { registerTranscoderMetrics } from './metrics';
 import { UdpPortAllocator } from './net/udp-ports';
@@ -104,8 +106,17 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
     announced?.add(name);
     jobs.streamLive({ streamId, name });
   });
-  ingest.on('offline', ({ streamId, name }) => jobs.streamOffline(streamId, name));
+  ingest.on('offline', ({ streamId, name }) => {
+    jobs.streamOffline(streamId, name);
+    onDemand.offline(streamId);
+  });
   ingest.on('moved', ({ streamId }) => jobs.streamMoved(streamId));
+  // A VP8 rendition while a viewer that cannot decode the source watches (the ingest says when).
+  const onDemand = new OnDemandRenditions({
+    log: log.child({ component: 'on-demand-renditions' }),
+    createJob: (streamId, name) => new Vp8RenditionJob({ streamId, input: new IngestInput(streamId, ingest, ports, log.child({ stream: name ?? streamId, rendition: 'vp8' })), client: ingest, ffmpegPath: config.ffmpegPath, log: log.child({ stream: name ?? streamId, rendition: 'vp8' }) }),
+  });
+  ingest.on('renditions-wanted', (event) => onDemand.wanted(event));
   ingest.on('connected', () => {
     announced = new Set();
     if (reconcileTimer) clearTimeout(reconcileTimer);
@@ -163,7 +174,7 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
       closed = true;
       if (reconcileTimer) clearTimeout(reconcileTimer);
       ingest.close();
-      await jobs.close();
+      await Promise.all([jobs.close(), onDemand.close()]);
       await jobLeases?.close();
       await closeServer(server);
       profiles.close();

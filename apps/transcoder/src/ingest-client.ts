@@ -1,7 +1,8 @@
 /**
  * The transcoder's client of the ingest's admin API:
  * - `GET /api/events?owner=…&instance=…` (server-sent events): `stream.live` / `stream.offline`
- *   with `{streamId, name}`; on connect the ingest replays the live streams as `stream.live`.
+ *   with `{streamId, name}`; on connect the ingest replays the live streams as `stream.live`;
+ *   `renditions.wanted` with `{streamId, name, codecs}` while viewers need a VP8 rendition.
  *   Reconnects with exponential backoff (1 s → 30 s) and a fresh backoff after a good connection.
  *   While it is open this instance holds the lease its forwards live under: they end a few
  *   seconds after it closes (this process died), or at once when a newer instance of the same
@@ -19,6 +20,9 @@ import { OnairError, problemFromResponse } from '@onair/shared/errors';
 
 const streamEventSchema = z.object({ streamId: z.string().min(1), name: z.string().nullable().optional() });
 export type StreamEvent = { streamId: string; name: string | null };
+const wantedEventSchema = streamEventSchema.extend({ codecs: z.array(z.string().max(16)).max(8) });
+/** `renditions.wanted`: the video codecs a stream's viewers need as on-demand renditions (`[]`: none now). */
+export type RenditionsWantedEvent = StreamEvent & { codecs: string[] };
 
 const forwardResponseSchema = z.object({ id: z.string().min(1), sdp: z.string().min(1) });
 export type Forward = z.infer<typeof forwardResponseSchema>;
@@ -40,6 +44,8 @@ export type RenditionSetAnswer = z.infer<typeof renditionSetSchema>;
 export interface RenditionSetRequest {
   renditions: Array<{ name: string; width: number; height: number; videoKbps: number; frameRate: number }>;
   audio: boolean;
+  /** Video codec of every rung: the H.264 ladder (the default) or a VP8 rendition made on demand. */
+  codec?: 'H264' | 'VP8';
   /** The ingest's address to send to (loopback or one of its ICE hosts). */
   host?: string;
 }
@@ -110,6 +116,7 @@ export class IngestClient extends EventEmitter<{
   offline: [StreamEvent];
   /** In a cluster: a live stream's publisher is on another ingest node now (forwards on the old one are gone). */
   moved: [StreamEvent];
+  'renditions-wanted': [RenditionsWantedEvent];
   connected: [];
   disconnected: [Error];
 }> {
@@ -284,12 +291,18 @@ export class IngestClient extends EventEmitter<{
   }
 
   private dispatch(event: ServerSentEvent): void {
-    if (event.event !== 'stream.live' && event.event !== 'stream.offline') return;
+    if (event.event !== 'stream.live' && event.event !== 'stream.offline' && event.event !== 'renditions.wanted') return;
     let value: unknown;
     try {
       value = JSON.parse(event.data);
     } catch {
       this.log.warn({ event: event.event }, 'ignoring an event whose data is not JSON');
+      return;
+    }
+    if (event.event === 'renditions.wanted') {
+      const wanted = wantedEventSchema.safeParse(value);
+      if (wanted.success) this.emit('renditions-wanted', { streamId: wanted.data.streamId, name: wanted.data.name ?? null, codecs: wanted.data.codecs });
+      else this.log.warn({ event: event.event }, 'ignoring a renditions.wanted event without streamId and codecs');
       return;
     }
     const parsed = streamEventSchema.safeParse(value);

@@ -57,6 +57,9 @@ export function Broadcaster({ linkKey = null, target = null }: BroadcasterProps)
   /** The way in actually used, and why WebTransport was left (null while none is running). */
   const [sending, setSending] = useState<{ transport: BroadcastTransport; fallback: string | null } | null>(null);
   const transportRef = useRef<BroadcastTransport>(DEFAULT_TRANSPORT);
+  // Simulcast over WHIP: three layers the server serves as renditions without transcoding.
+  const [simulcast, setSimulcast] = useState(false);
+  const simulcastRef = useRef(false);
   const [liveSince, setLiveSince] = useState<number | null>(null);
   const [now, setNow] = useState(0);
   const [origin, setOrigin] = useState('');
@@ -114,7 +117,7 @@ export function Broadcaster({ linkKey = null, target = null }: BroadcasterProps)
       };
       const startWhip = (fallback: string | null) => {
         const current = mediaRef.current ?? stream;
-        const whip: WhipBroadcast = new WhipBroadcast({ whipUrl: '/whip', streamKey: trimmed, stream: current, onStatus: (next) => onStatus(whip)(next), onStats: setStats });
+        const whip: WhipBroadcast = new WhipBroadcast({ whipUrl: '/whip', streamKey: trimmed, stream: current, simulcast: simulcastRef.current, onStatus: (next) => onStatus(whip)(next), onStats: setStats });
         broadcastRef.current = whip;
         setSending({ transport: 'whip', fallback });
         whip.start();
@@ -346,6 +349,21 @@ export function Broadcaster({ linkKey = null, target = null }: BroadcasterProps)
             </button>
           </div>
         </label>
+        {transport === 'whip' && (
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              checked={simulcast}
+              disabled={active}
+              onChange={(e) => {
+                simulcastRef.current = e.target.checked;
+                setSimulcast(e.target.checked);
+              }}
+              data-testid="simulcast"
+            />
+            Simulcast: also send half and quarter size, so slow viewers get a smaller picture without a transcoder
+          </label>
+        )}
         <label className="checkbox" style={{ marginBottom: 16 }}>
           <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} data-testid="remember-key" />
           Remember the key on this device

@@ -23,7 +23,7 @@ export function WatchView({ stream, preference = 'auto', hlsBase = '' }: { strea
   return (
     <div className="watch">
       <div>
-        <Player stream={stream} preference={preference} hlsBase={hlsBase} videoCodec={listed?.video?.codec ?? null} onStatus={setStatus} onDelivery={(label, why) => setDelivery({ label, why })} />
+        <Player stream={stream} preference={preference} hlsBase={hlsBase} videoCodec={listed?.webrtcCodecs?.join(',') || (listed?.video?.codec ?? null)} onStatus={setStatus} onDelivery={(label, why) => setDelivery({ label, why })} />
         <h1 className="watch__title">
           {stream}
           {info || status.state === 'live' ? <span className="badge badge--live">Live</span> : streams || status.state === 'offline' ? <span className="badge badge--muted">Offline</span> : null}

@@ -9,6 +9,10 @@ describe('canReceiveVideoCodec', () => {
   it.each([
     ['H264', chromium, true],
     ['H264', firefoxNoH264, false],
+    // An H.264 stream the ingest also serves as VP8 (made on demand): Firefox stays on WebRTC.
+    ['H264,VP8', firefoxNoH264, true],
+    ['H264,VP8', chromium, true],
+    ['H264,H265', firefoxNoH264, false],
     ['VP8', firefoxNoH264, true],
     ['h264', chromium, true],
     ['AV1', { codecs: [{ mimeType: 'video/av1' }] }, true],

@@ -11,11 +11,15 @@ export interface ReceiverCapabilities {
   codecs: ReadonlyArray<{ mimeType: string }>;
 }
 
-/** true: it can; false: it cannot (go to HLS); null: unknown (no codec listed yet, no getCapabilities) — try WebRTC. */
+/**
+ * true: it can; false: it cannot (go to HLS); null: unknown (no codec listed yet, no getCapabilities) — try WebRTC.
+ * `codec` may list several, comma-separated (`H264,VP8`: the live list's `webrtcCodecs`, the source's
+ * and the renditions' the ingest can serve over WebRTC, VP8 made on demand): any one is enough.
+ */
 export function canReceiveVideoCodec(codec: string | null | undefined, capabilities: ReceiverCapabilities | null | undefined): boolean | null {
   if (!codec || !capabilities || !Array.isArray(capabilities.codecs) || capabilities.codecs.length === 0) return null;
-  const wanted = `video/${codec}`.toLowerCase();
-  return capabilities.codecs.some((entry) => typeof entry?.mimeType === 'string' && entry.mimeType.toLowerCase() === wanted);
+  const wanted = codec.split(',').filter(Boolean).map((name) => `video/${name.trim()}`.toLowerCase());
+  return capabilities.codecs.some((entry) => typeof entry?.mimeType === 'string' && wanted.includes(entry.mimeType.toLowerCase()));
 }
 
 /** This browser's receive capabilities for video, or null where the API is missing or throws. */

@@ -34,9 +34,9 @@ describe('modeLabel / latencyLabel', () => {
 
 describe('activeLayerLabel (a WHEP session\'s rendition)', () => {
   const layers = [
-    { encodingId: 'source', kind: 'source' as const, width: 1280, height: 720, frameRate: 30, bitrateKbps: 2500, targetKbps: null },
-    { encodingId: '360p', kind: 'transcoded' as const, width: 640, height: 360, frameRate: 30, bitrateKbps: 700, targetKbps: 800 },
-    { encodingId: 'odd', kind: 'transcoded' as const, width: null, height: null, frameRate: null, bitrateKbps: 0, targetKbps: 100 },
+    { encodingId: 'source', kind: 'source' as const, codec: 'H264', width: 1280, height: 720, frameRate: 30, bitrateKbps: 2500, targetKbps: null },
+    { encodingId: '360p', kind: 'transcoded' as const, codec: 'H264', width: 640, height: 360, frameRate: 30, bitrateKbps: 700, targetKbps: 800 },
+    { encodingId: 'odd', kind: 'transcoded' as const, codec: 'H264', width: null, height: null, frameRate: null, bitrateKbps: 0, targetKbps: 100 },
   ];
   it.each([
     ['source', 'source 720p'],

@@ -249,8 +249,8 @@ describe('WebRTC playback recovery', () => {
       active,
       pending: null,
       layers: [
-        { encodingId: 'source', kind: 'source', width: 1280, height: 720, frameRate: 30, bitrateKbps: 2500, targetKbps: null },
-        { encodingId: '360p', kind: 'transcoded', width: 640, height: 360, frameRate: 30, bitrateKbps: 700, targetKbps: 800 },
+        { encodingId: 'source', kind: 'source', codec: 'H264', width: 1280, height: 720, frameRate: 30, bitrateKbps: 2500, targetKbps: null },
+        { encodingId: '360p', kind: 'transcoded', codec: 'H264', width: 640, height: 360, frameRate: 30, bitrateKbps: 700, targetKbps: 800 },
       ],
     });
     let server = { pinned: null as string | null, active: '360p' };

@@ -24,6 +24,8 @@ export interface BroadcastOptions {
   videoCodec?: VideoCodecPreference;
   /** Video bitrate ceiling, bit/s. Default 2 500 000. */
   maxVideoBitrate?: number;
+  /** Send the video as three simulcast layers (the server serves them as renditions). */
+  simulcast?: boolean;
   onStatus(status: BroadcastStatus): void;
   onStats?(stats: OutboundSummary): void;
 }
@@ -146,6 +148,7 @@ export class WhipBroadcast {
         videoCodec: this.options.videoCodec ?? 'h264',
         maxVideoBitrate: this.options.maxVideoBitrate,
         degradationPreference: 'maintain-framerate',
+        simulcast: this.options.simulcast ?? false,
       });
     } catch (error) {
       if (!this.stopped) this.onAttemptFailed(error, abort.signal.aborted);

@@ -28,12 +28,15 @@ export type TrackInfo = z.infer<typeof trackInfoSchema>;
 
 /**
  * One video rendition of a live stream as WHEP viewers can be served it: `source` (the publisher's
- * own video, forwarded as is) or a rung the transcoder encodes and sends back as RTP.
+ * own video, forwarded as is), one of the publisher's other simulcast layers (forwarded as is), or
+ * a rung the transcoder encodes and sends back as RTP.
  */
 export const renditionStateSchema = z.object({
-  /** `source`, or the rung's name (`720p`). */
+  /** `source`, a simulcast layer's rid, or the rung's name (`720p`, `720p-vp8`). */
   name: z.string(),
-  kind: z.enum(['source', 'transcoded']),
+  kind: z.enum(['source', 'simulcast', 'transcoded']),
+  /** Video codec (`H264`, `VP8`); a viewer is served the renditions in the codec it negotiated. Null when not known yet. */
+  codec: z.string().nullable(),
   width: z.number().nullable(),
   height: z.number().nullable(),
   /** Measured over the last second; null when unknown. */
@@ -68,6 +71,8 @@ export const liveStateSchema = z.object({
   viewers: z.object({ whep: z.number(), total: z.number() }),
   /** Video renditions WHEP viewers can get (the source first), with their viewers; empty when offline. */
   renditions: z.array(renditionStateSchema).optional(),
+  /** Video codecs a WHEP viewer can be served: the source's first, then renditions' and those made on demand (`VP8`). */
+  webrtcCodecs: z.array(z.string()).optional(),
 });
 export type LiveState = z.infer<typeof liveStateSchema>;
 
@@ -92,6 +97,11 @@ export const publicLiveStreamSchema = z.object({
   viewers: z.number(),
   whepUrl: z.string(),
   renditions: z.array(renditionStateSchema).optional(),
+  /**
+   * Video codecs a WHEP viewer can be served, the source's first: a browser that decodes none of
+   * them goes to HLS. Includes codecs the transcoder makes on demand (`VP8`) before anyone asked.
+   */
+  webrtcCodecs: z.array(z.string()).optional(),
 });
 export type PublicLiveStream = z.infer<typeof publicLiveStreamSchema>;
 
@@ -132,6 +142,7 @@ export const whepLayersSchema = z.object({
     z.object({
       encodingId: z.string(),
       kind: renditionStateSchema.shape.kind,
+      codec: renditionStateSchema.shape.codec,
       width: z.number().nullable(),
       height: z.number().nullable(),
       frameRate: z.number().nullable(),

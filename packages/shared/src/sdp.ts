@@ -6,6 +6,7 @@
 
 import { parseIceCandidate } from './ice-candidate';
 import { SdpError } from './sdp-error';
+import { acceptSimulcastLayers, formatRid, formatSimulcast, parseRid, parseSimulcast, RTP_STREAM_ID_URI, type SdpRid, type SdpSimulcast } from './sdp-simulcast';
 
 export { SdpError };
 
@@ -35,6 +36,12 @@ export interface SdpMedia {
   candidates: string[];
   /** `a=bundle-only` (RFC 8843 §6): with port 0, bundled media rather than a rejected m-line. */
   bundleOnly: boolean;
+  /** `a=extmap` header extensions (RFC 8285): the local id per URI. */
+  extensions: Array<{ id: number; uri: string }>;
+  /** `a=rid` lines (RFC 8851). */
+  rids: SdpRid[];
+  /** `a=simulcast` (RFC 8853), if any. */
+  simulcast: SdpSimulcast | undefined;
 }
 
 export interface ParsedSdp {
@@ -48,6 +55,8 @@ export interface ParsedSdp {
 }
 
 const MAX_MEDIA_SECTIONS = 16;
+/** a=rid lines per m-line: an offer naming hundreds of layers is refused, not walked. */
+const MAX_RIDS = 16;
 /** Hash length in bytes per `a=fingerprint` hash function (RFC 8122 §5). */
 const FINGERPRINT_BYTES: Record<string, number> = { 'sha-1': 20, 'sha-224': 28, 'sha-256': 32, 'sha-384': 48, 'sha-512': 64 };
 const DIRECTIONS = new Set(['sendrecv', 'sendonly', 'recvonly', 'inactive']);
@@ -95,6 +104,9 @@ export function parseSdp(text: string): ParsedSdp {
         icePwd: undefined,
         candidates: [],
         bundleOnly: false,
+        extensions: [],
+        rids: [],
+        simulcast: undefined,
       };
       parsed.media.push(current);
       fmtpByMedia.set(current, new Map());
@@ -134,6 +146,18 @@ export function parseSdp(text: string): ParsedSdp {
     else if (name === 'bundle-only') current.bundleOnly = true;
     else if (DIRECTIONS.has(name)) current.direction = name as SdpMedia['direction'];
     else if (name === 'candidate') current.candidates.push(rest);
+    else if (name === 'extmap') {
+      // RFC 8285 §8: `<id>[/<direction>] <uri> [<attributes>]`.
+      const match = /^(\d{1,4})(?:\/\w+)? (\S+)/.exec(rest);
+      if (!match) throw new SdpError(`${at}: malformed extmap "${truncate(rest)}"`);
+      current.extensions.push({ id: Number(match[1]), uri: match[2]! });
+    } else if (name === 'rid') {
+      if (current.rids.length >= MAX_RIDS) throw new SdpError(`${at}: more than ${MAX_RIDS} a=rid lines in one m-line`);
+      current.rids.push(wrap(at, () => parseRid(rest)));
+    } else if (name === 'simulcast') {
+      if (current.simulcast) throw new SdpError(`${at}: a second a=simulcast in one m-line`);
+      current.simulcast = wrap(at, () => parseSimulcast(rest));
+    }
     else if (name === 'rtpmap') {
       const match = /^(\d{1,3}) ([\w.-]+)\/(\d+)(?:\/(\d+))?$/.exec(rest.trim());
       if (!match) throw new SdpError(`${at}: malformed rtpmap "${truncate(rest)}" (expected "<pt> <name>/<clock rate>[/<channels>]")`);
@@ -277,6 +301,8 @@ export interface CodecSelection {
   mid: string;
   kind: 'audio' | 'video';
   codec: SdpCodec;
+  /** The rids of the simulcast layers the answer accepts (a publisher's video, RFC 8853); undefined: one stream. */
+  simulcast?: string[];
 }
 
 function isLower(name: string, wanted: string): boolean {
@@ -300,8 +326,8 @@ export function pickOpus(codecs: SdpCodec[]): SdpCodec | undefined {
 
 /**
  * Chooses one video codec (first video m-line) and one audio codec (first audio m-line) from a
- * publisher's offer. Other m-lines are left for the engine to reject. Throws SdpError when
- * neither yields a usable codec.
+ * publisher's offer, and the simulcast layers of the video it accepts. Other m-lines are left for
+ * the engine to reject. Throws SdpError for more simulcast layers than onair receives.
  */
 export function selectPublisherCodecs(offer: ParsedSdp): { video?: CodecSelection; audio?: CodecSelection } {
   const out: { video?: CodecSelection; audio?: CodecSelection } = {};
@@ -309,7 +335,9 @@ export function selectPublisherCodecs(offer: ParsedSdp): { video?: CodecSelectio
     if (!isActiveMedia(offer, media) || media.mid === undefined) return;
     if (media.kind === 'video' && !out.video) {
       const codec = pickPublisherVideoCodec(media.codecs);
-      if (codec) out.video = { mLineIndex, mid: media.mid, kind: 'video', codec };
+      if (!codec) return;
+      const simulcast = acceptSimulcastLayers({ rids: media.rids, simulcast: media.simulcast, ridExtension: media.extensions.some((e) => e.uri === RTP_STREAM_ID_URI) }, codec.payloadType);
+      out.video = { mLineIndex, mid: media.mid, kind: 'video', codec, ...(simulcast ? { simulcast } : {}) };
     } else if (media.kind === 'audio' && !out.audio) {
       const codec = pickOpus(media.codecs);
       if (codec) out.audio = { mLineIndex, mid: media.mid, kind: 'audio', codec };
@@ -360,13 +388,18 @@ function pickMatchingVideo(codecs: SdpCodec[], wanted: { name: string; fmtp?: st
 }
 
 /**
- * Rewrites an offer so that each selected m-line lists only the chosen payload type (and
- * drops its RTX/RED/FEC companions and any simulcast layers). The engine then negotiates exactly that codec with the
- * offerer's own payload type and fmtp, whatever its own matching rules (werift matches by
- * mimeType only). Other m-lines are left as they are.
+ * Rewrites an offer so that each selected m-line lists only the chosen payload type (and drops
+ * its RTX/RED/FEC companions). The engine then negotiates exactly that codec with the offerer's
+ * own payload type and fmtp, whatever its own matching rules (werift matches by mimeType only).
+ * A selection with simulcast layers keeps them as `a=rid:<id> send` (restrictions dropped: werift
+ * reads the rest of the line as the direction) and one `a=simulcast:send` with the accepted rids,
+ * and loses its `a=ssrc` lines (layers are told apart by rid, RFC 8853 §5.3; OBS declares its top
+ * layer's SSRC, which made werift open a second track for it); any other simulcast is dropped
+ * (RFC 8853 §5.3: the answer then takes one stream). Other m-lines are left as they are.
  */
 export function restrictOffer(text: string, selections: CodecSelection[]): string {
   const keepByIndex = new Map(selections.map((s) => [s.mLineIndex, s.codec.payloadType]));
+  const layersByIndex = new Map(selections.filter((s) => s.simulcast).map((s) => [s.mLineIndex, s.simulcast!]));
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const lines = splitLines(text);
   // Repair (RTX) SSRCs of `a=ssrc-group:FID <media> <repair>` in restricted m-lines go with RTX.
@@ -379,8 +412,14 @@ export function restrictOffer(text: string, selections: CodecSelection[]): strin
   }
   const out: string[] = [];
   let mIndex = -1;
+  // The accepted layers close their m-section (attributes come after c=/b=, RFC 8866 §5).
+  const closeSection = () => {
+    const layers = layersByIndex.get(mIndex);
+    if (layers) out.push(...layers.map((id) => `a=rid:${formatRid({ id, direction: 'send', payloadTypes: undefined, restrictions: [] })}`), `a=simulcast:${formatSimulcast({ send: layers.map((id) => ({ rids: [{ id, paused: false }] })), recv: [] })}`);
+  };
   for (const line of lines) {
     if (line.startsWith('m=')) {
+      closeSection();
       mIndex += 1;
       const keep = keepByIndex.get(mIndex);
       if (keep !== undefined) {
@@ -393,14 +432,15 @@ export function restrictOffer(text: string, selections: CodecSelection[]): strin
       const pt = /^a=(?:rtpmap|fmtp|rtcp-fb):(\d+) /.exec(line)?.[1];
       if (pt !== undefined && Number(pt) !== keep) continue;
       // RTX SSRCs belong to the dropped RTX payload type.
-      if (line.startsWith('a=ssrc-group:FID')) continue;
-      // One layer per m-line: simulcast is not forwarded, so it is not accepted (RFC 8853).
+      if (line.startsWith('a=ssrc-group:FID') || (layersByIndex.has(mIndex) && line.startsWith('a=ssrc-group:'))) continue;
+      // Accepted layers were written after the m-line; the rest is not received (RFC 8853 §5.3).
       if (line.startsWith('a=simulcast:') || line.startsWith('a=rid:')) continue;
       const ssrc = /^a=ssrc:(\S+) /.exec(line)?.[1];
-      if (ssrc !== undefined && repairSsrcs.has(ssrc)) continue;
+      if (ssrc !== undefined && (repairSsrcs.has(ssrc) || layersByIndex.has(mIndex))) continue;
     }
     out.push(line);
   }
+  closeSection();
   return out.join(eol) + eol;
 }
 
@@ -472,6 +512,16 @@ export function parseTrickleFragment(text: string): TrickleFragment {
     // Anything else (ice-options, group, an empty a=, an extension) is ignored: RFC 8866 §5.13.
   });
   return fragment;
+}
+
+/** Runs an attribute parser, prefixing its SdpError with the line it came from. */
+function wrap<T>(at: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof SdpError) throw new SdpError(`${at}: ${error.message}`);
+    throw error;
+  }
 }
 
 function truncate(text: string, max = 60): string {

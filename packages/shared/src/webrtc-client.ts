@@ -9,6 +9,7 @@
  */
 import { OnairError, problemFromResponse, type ErrorCode } from './errors';
 import type { StatsLike } from './webrtc-client-stats';
+import { simulcastEncodings } from './simulcast-encodings';
 
 // ───────────────────────────── pure helpers ─────────────────────────────
 
@@ -642,6 +643,8 @@ export interface PublishOptions extends SessionOptions {
   maxVideoBitrate?: number;
   /** What the encoder gives up first under constraint. Default `'maintain-framerate'` for camera-like sources. */
   degradationPreference?: RTCDegradationPreference;
+  /** Sends the video as three simulcast layers (simulcast-encodings.ts) within `maxVideoBitrate`. */
+  simulcast?: boolean;
 }
 
 /**
@@ -658,7 +661,7 @@ export async function publishWhip(url: string, token: string, stream: MediaStrea
     const audioTrack = stream.getAudioTracks()[0];
     if (!videoTrack && !audioTrack) throw new OnairError('bad_request', 'Nothing to publish: the stream has no audio or video track.');
     if (videoTrack) {
-      const t = pc.addTransceiver(videoTrack, { direction: 'sendonly', streams: [stream], sendEncodings: [{ maxBitrate: options.maxVideoBitrate ?? 2_500_000 }] });
+      const t = pc.addTransceiver(videoTrack, { direction: 'sendonly', streams: [stream], sendEncodings: options.simulcast ? simulcastEncodings(options.maxVideoBitrate ?? 2_500_000) : [{ maxBitrate: options.maxVideoBitrate ?? 2_500_000 }] });
       applyCodecPreferences(t, 'video', options.videoCodec ?? 'h264', 'send');
       senders.push(t.sender);
     }

@@ -7,7 +7,7 @@ const LAYERS: WhepLayers = {
   pinned: null,
   active: '360p',
   pending: null,
-  layers: [{ encodingId: 'source', kind: 'source', width: 1280, height: 720, frameRate: 30, bitrateKbps: 2500, targetKbps: null }],
+  layers: [{ encodingId: 'source', kind: 'source', codec: 'H264', width: 1280, height: 720, frameRate: 30, bitrateKbps: 2500, targetKbps: null }],
 };
 
 describe('layerUrlFromLinkHeader', () => {

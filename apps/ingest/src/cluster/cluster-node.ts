@@ -190,8 +190,9 @@ export class ClusterNode implements ClusterGateway {
     return {
       liveState: (id) => media.liveState(id),
       isLive: (id) => media.isLive(id),
-      on: (event, listener) => media.on(event, listener),
-      off: (event, listener) => media.off(event, listener),
+      renditionsWanted: () => media.renditionsWanted(),
+      on: (event: 'live' | 'offline' | 'renditions-wanted', listener: (...args: never[]) => void) => media.on(event, listener as never),
+      off: (event: 'live' | 'offline' | 'renditions-wanted', listener: (...args: never[]) => void) => media.off(event, listener as never),
       disconnectPublisher: (streamId, reason) => {
         media.disconnectPublisher(streamId, reason);
         publish({ type: 'stream.key-rotated', streamId });

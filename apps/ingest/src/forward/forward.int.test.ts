@@ -32,6 +32,8 @@ async function followEvents(owner: string, instance: string): Promise<{ close():
   const controller = new AbortController();
   const res = await admin(`/api/events?owner=${owner}&instance=${instance}`, { signal: controller.signal });
   expect(res.status).toBe(200);
+  // Read to the end: an unread response is collected with its connection, which ends the lease.
+  void res.body?.pipeTo(new WritableStream()).catch(() => undefined);
   return { close: () => controller.abort() };
 }
 

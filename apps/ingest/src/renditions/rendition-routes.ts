@@ -4,12 +4,14 @@
  * SSRC per rung, the Opus track's SSRC, and the SDP that says all of it (rendition-sdp.ts). Like
  * a forward, a set is created under the lease of a transcoder instance that holds the event
  * stream open (forward/forward-leases.ts) and ends with it; it also ends when the stream goes
- * offline, and a stream has one set (a new one from the same instance replaces it).
+ * offline, and a stream has one set per codec (a new one from the same instance replaces it): the
+ * H.264 ladder, and a VP8 rendition the transcoder makes while a viewer that cannot decode the
+ * source watches (`renditions.wanted` on /api/events).
  *
- *   POST   /api/streams/<id>/renditions {instance, host?, renditions: [{name, width, height, videoKbps, frameRate}], audio?}
- *          → 201 {id, host, port, video: {codec, payloadType, clockRate, fmtp}, renditions: [{name, ssrc}], audio: {…, ssrc} | null, sdp}
+ *   POST   /api/streams/<id>/renditions {instance, host?, codec?: H264|VP8, renditions: [{name, width, height, videoKbps, frameRate}], audio?}
+ *          → 201 {id, host, port, video: {codec, payloadType, clockRate, fmtp?}, renditions: [{name, ssrc}], audio: {…, ssrc} | null, sdp}
  *          (404 stream_offline, 409 forward_lease_unknown, 409 renditions_in_use, 503 unavailable: no port)
- *   GET    /api/streams/<id>/renditions → 200 {sets: [{id, owner, instance, host, port, renditions: [{name, ssrc, packets, bitrateKbps, …}], audio, rejectedDatagrams}]}
+ *   GET    /api/streams/<id>/renditions → 200 {sets: [{id, codec, owner, instance, host, port, renditions: [{name, ssrc, packets, bitrateKbps, …}], audio, rejectedDatagrams}]}
  *   DELETE /api/streams/<id>/renditions/<setId> → 204
  */
 import { isIP } from 'node:net';
@@ -23,7 +25,7 @@ import type { MediaRouter } from '../router/media-router';
 import { requireAdmin } from '../streams/admin-auth';
 import type { StreamStore } from '../streams/stream-store';
 import { RenditionSet } from './rendition-set';
-import { RENDITION_AUDIO, RENDITION_VIDEO, renditionSdp } from './rendition-sdp';
+import { RENDITION_AUDIO, renditionSdp } from './rendition-sdp';
 
 /** Most rungs in one set: the transcoder's profiles allow 8. */
 export const MAX_RENDITIONS_PER_SET = 8;
@@ -51,6 +53,8 @@ const createRenditionsSchema = z
       .string()
       .refine((value) => isIP(value) !== 0, 'host must be an IP address')
       .default('127.0.0.1'),
+    /** Video codec of every rung: the H.264 ladder (default) or a VP8 rendition made on demand. */
+    codec: z.enum(['H264', 'VP8']).default('H264'),
     renditions: z
       .array(renditionSchema)
       .min(1)
@@ -62,10 +66,7 @@ const createRenditionsSchema = z
   .strict();
 
 export function registerRenditionRoutes(router: Router, { store, media, config, leases }: { store: StreamStore; media: MediaRouter; config: IngestConfig; leases: ForwardLeases }): void {
-  const setOf = (streamId: string): RenditionSet | undefined => {
-    const set = media.renditionSet(streamId);
-    return set instanceof RenditionSet ? set : undefined;
-  };
+  const setsOf = (streamId: string): RenditionSet[] => media.renditionSets(streamId).filter((set): set is RenditionSet => set instanceof RenditionSet);
 
   router.on('POST', '/api/streams/:id/renditions', async ({ req, res, params, log }) => {
     requireAdmin(req, config.adminToken);
@@ -80,11 +81,12 @@ export function registerRenditionRoutes(router: Router, { store, media, config, 
     }
     if (!media.isLive(record.id)) throw new OnairError('stream_offline', `The stream "${record.name}" is not live.`);
     // Refused before a port is bound; attachRenditions checks again after.
-    const existing = media.renditionSet(record.id);
-    if (existing && existing.instance !== body.instance) {
+    const existing = media.renditionSets(record.id).find((set) => set.instance !== body.instance);
+    if (existing) {
       throw new OnairError('renditions_in_use', `Another transcoder instance (${existing.instance}) sends the renditions of "${record.name}".`);
     }
     const set = await RenditionSet.open({
+      codec: body.codec,
       host: body.host,
       portRange: config.ice.portRange,
       renditions: body.renditions.map((r) => ({ name: r.name, width: r.width, height: r.height, targetKbps: r.videoKbps, frameRate: r.frameRate })),
@@ -100,7 +102,7 @@ export function registerRenditionRoutes(router: Router, { store, media, config, 
       throw error;
     }
     const { port } = set;
-    log.info({ stream: record.name, set: set.id, host: body.host, port, renditions: body.renditions.map((r) => r.name), audio: body.audio, instance: body.instance }, 'renditions announced');
+    log.info({ stream: record.name, set: set.id, codec: set.codec, host: body.host, port, renditions: body.renditions.map((r) => r.name), audio: body.audio, instance: body.instance }, 'renditions announced');
     sendJson(
       res,
       201,
@@ -108,10 +110,10 @@ export function registerRenditionRoutes(router: Router, { store, media, config, 
         id: set.id,
         host: body.host,
         port,
-        video: RENDITION_VIDEO,
+        video: set.video,
         renditions: set.feeds.map((feed) => ({ name: feed.name, ssrc: feed.ssrc })),
         audio: set.audio ? { ...RENDITION_AUDIO, ssrc: set.audio.ssrc } : null,
-        sdp: renditionSdp({ streamName: record.name, host: body.host, port, renditions: set.feeds.map((f) => ({ name: f.name, ssrc: f.ssrc, width: f.width, height: f.height, targetKbps: f.targetKbps, frameRate: f.frameRate })), audio: set.audio && { ssrc: set.audio.ssrc } }),
+        sdp: renditionSdp({ streamName: record.name, host: body.host, port, video: set.video, renditions: set.feeds.map((f) => ({ name: f.name, ssrc: f.ssrc, width: f.width, height: f.height, targetKbps: f.targetKbps, frameRate: f.frameRate })), audio: set.audio && { ssrc: set.audio.ssrc } }),
       },
       { Location: `/api/streams/${record.id}/renditions/${set.id}` },
     );
@@ -120,16 +122,15 @@ export function registerRenditionRoutes(router: Router, { store, media, config, 
   router.on('GET', '/api/streams/:id/renditions', async ({ req, res, params }) => {
     requireAdmin(req, config.adminToken);
     const record = await store.requireByIdOrName(params.id!);
-    const set = setOf(record.id);
-    const sets = set ? [{ ...set.getStats(), owner: leases.ownerOf(set.instance) ?? null }] : [];
+    const sets = setsOf(record.id).map((set) => ({ ...set.getStats(), owner: leases.ownerOf(set.instance) ?? null }));
     sendJson(res, 200, { sets });
   });
 
   router.on('DELETE', '/api/streams/:id/renditions/:setId', async ({ req, res, params, log }) => {
     requireAdmin(req, config.adminToken);
     const record = await store.requireByIdOrName(params.id!);
-    const set = setOf(record.id);
-    if (!set || set.id !== params.setId) throw new OnairError('not_found', `No rendition set ${params.setId} on stream "${record.name}".`);
+    const set = setsOf(record.id).find((held) => held.id === params.setId);
+    if (!set) throw new OnairError('not_found', `No rendition set ${params.setId} on stream "${record.name}".`);
     set.close('deleted');
     log.info({ stream: record.name, set: set.id }, 'renditions ended');
     res.writeHead(204).end();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { h264Profile, parseSdp } from '@onair/shared/sdp';
-import { renditionSdp } from './rendition-sdp';
+import { RENDITION_VP8, renditionSdp } from './rendition-sdp';
 
 const renditions = [
   { name: '720p', ssrc: 111, width: 1280, height: 720, targetKbps: 2800, frameRate: 30 },
@@ -31,5 +31,13 @@ describe('renditionSdp', () => {
     expect(sdp).toContain('c=IN IP6 ::1\r\n');
     expect(sdp).not.toContain('m=audio');
     expect(sdp).toContain('a=group:BUNDLE 720p\r\n');
+  });
+
+  it('describes a VP8 set (made on demand) with its own payload type and no fmtp', () => {
+    const sdp = renditionSdp({ streamName: 's', host: '127.0.0.1', port: 40_004, renditions: [{ ...renditions[0]!, name: '720p-vp8' }], audio: undefined, video: RENDITION_VP8 });
+    const parsed = parseSdp(sdp);
+    expect(parsed.media[0]!.codecs).toEqual([{ payloadType: 97, name: 'VP8', clockRate: 90_000, rtcpFb: [] }]);
+    expect(sdp).not.toContain('a=fmtp');
+    expect(sdp).toContain('a=imageattr:97 recv [x=1280,y=720]\r\n');
   });
 });

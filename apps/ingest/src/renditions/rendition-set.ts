@@ -18,7 +18,7 @@ import type { RenditionFeed, RenditionSource } from '../router/rendition-catalog
 import { TrackMeter } from '../router/track-meter';
 import type { InboundRtp } from '../webrtc/engine';
 import { bindUdp } from './bind-udp';
-import { RENDITION_AUDIO, RENDITION_VIDEO } from './rendition-sdp';
+import { RENDITION_AUDIO, type RenditionVideoFormat, renditionVideoFormat } from './rendition-sdp';
 import { decodeRtpDatagram, type SenderReportFields } from './rtp-datagram';
 
 /** What the transcoder announces of one rung. */
@@ -31,6 +31,8 @@ export interface RenditionSpec {
 }
 
 export interface RenditionSetOptions {
+  /** Video codec of every rung (`H264`, the ladder; `VP8`, made on demand). Default H264. */
+  codec?: string;
   /** The ingest's own address to receive on (loopback or an ICE host). */
   host: string;
   /** ONAIR_ICE_PORT_RANGE, when configured; else an ephemeral port. */
@@ -54,7 +56,7 @@ class ReceivedTrack {
   senderReport: (SenderReportFields & { receivedAt: number }) | undefined;
 
   constructor(
-    readonly kind: 'video' | 'audio',
+    readonly media: 'video' | 'audio',
     readonly ssrc: number,
     readonly payloadType: number,
     readonly clockRate: number,
@@ -64,15 +66,17 @@ class ReceivedTrack {
 }
 
 class RenditionTrack extends ReceivedTrack implements RenditionFeed {
-  readonly codec = RENDITION_VIDEO.codec;
+  readonly kind = 'transcoded' as const;
+  readonly codec: string;
   readonly name: string;
   readonly width: number;
   readonly height: number;
   readonly targetKbps: number;
   readonly frameRate: number;
 
-  constructor(spec: RenditionSpec, ssrc: number) {
-    super('video', ssrc, RENDITION_VIDEO.payloadType, RENDITION_VIDEO.clockRate);
+  constructor(spec: RenditionSpec, ssrc: number, format: RenditionVideoFormat) {
+    super('video', ssrc, format.payloadType, format.clockRate);
+    this.codec = format.codec;
     this.name = spec.name;
     this.width = spec.width;
     this.height = spec.height;
@@ -89,6 +93,7 @@ class RenditionTrack extends ReceivedTrack implements RenditionFeed {
 export interface RenditionSetStats {
   id: string;
   instance: string;
+  codec: string;
   host: string;
   port: number;
   createdAt: string;
@@ -101,6 +106,7 @@ export interface RenditionSetStats {
 export class RenditionSet extends EventEmitter<{ closed: [reason: string] }> implements RenditionSource {
   readonly id = randomUUID();
   readonly createdAt = new Date();
+  readonly video: RenditionVideoFormat;
   readonly feeds: readonly RenditionTrack[];
   readonly audio: ReceivedTrack | undefined;
   readonly instance: string;
@@ -118,7 +124,8 @@ export class RenditionSet extends EventEmitter<{ closed: [reason: string] }> imp
     this.instance = options.instance;
     this.now = options.now ?? Date.now;
     const ssrcs = distinctSsrcs(options.renditions.length + 1);
-    this.feeds = options.renditions.map((spec, i) => new RenditionTrack(spec, ssrcs[i]!));
+    this.video = renditionVideoFormat(options.codec ?? 'H264');
+    this.feeds = options.renditions.map((spec, i) => new RenditionTrack(spec, ssrcs[i]!, this.video));
     this.audio = options.audio ? new ReceivedTrack('audio', ssrcs[options.renditions.length]!, RENDITION_AUDIO.payloadType, RENDITION_AUDIO.clockRate) : undefined;
     for (const track of [...this.feeds, ...(this.audio ? [this.audio] : [])]) this.bySsrc.set(track.ssrc, track);
     socket.on('message', (datagram) => this.receive(datagram));
@@ -139,6 +146,14 @@ export class RenditionSet extends EventEmitter<{ closed: [reason: string] }> imp
 
   get host(): string {
     return this.options.host;
+  }
+
+  get codec(): string {
+    return this.video.codec;
+  }
+
+  get fmtp(): string | undefined {
+    return this.video.fmtp;
   }
 
   get port(): number {
@@ -168,6 +183,7 @@ export class RenditionSet extends EventEmitter<{ closed: [reason: string] }> imp
     return {
       id: this.id,
       instance: this.instance,
+      codec: this.codec,
       host: this.host,
       port: this.closed ? 0 : this.port,
       createdAt: this.createdAt.toISOString(),

@@ -11,6 +11,7 @@ import type { Logger } from '@onair/service/logger';
 import type { MediaEngine, PeerOptions, PublisherPeer, SdpPeer, ViewerPeer } from '../webrtc/engine';
 import { RtpForwardPeer, type RtpForwardTarget } from '../forward/rtp-forward-peer';
 import type { NegotiatedCodec } from '../webrtc/engine';
+import { type VideoCodecOption, webrtcVideoCodecs } from './on-demand-codecs';
 import type { RenditionSource } from './rendition-catalog';
 import { type AnySession, ForwardSession, type PublishProtocol, PublisherSession, type SessionKind, ViewerSession } from './sessions';
 import { type MediaCounters, StreamRouter } from './stream-router';
@@ -22,12 +23,16 @@ export interface MediaRouterOptions {
   connectTimeoutMs: number;
   /** At most one keyframe request upstream per stream per this many ms. */
   keyframeIntervalMs: number;
+  /** How long a viewer in a codec only an on-demand rendition serves waits for it, ms (default 10 000). */
+  renditionWaitMs?: number;
 }
 
 interface MediaRouterEvents {
   /** The stream's publisher connected (a takeover emits offline, then live with the new one). */
   live: [streamId: string, publisher: PublisherSession];
   offline: [streamId: string];
+  /** The video codecs the stream's viewers need as on-demand renditions changed (on-demand-codecs.ts). */
+  'renditions-wanted': [streamId: string, codecs: string[]];
 }
 
 const OFFLINE: LiveState = { live: false, since: null, publisher: null, video: null, audio: null, viewers: { whep: 0, total: 0 }, renditions: [] };
@@ -122,9 +127,9 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     router.attachRenditions(set);
   }
 
-  /** The stream's rendition set, if a transcoder announced one. */
-  renditionSet(streamId: string): RenditionSource | undefined {
-    return this.streams.get(streamId)?.renditionSet;
+  /** The stream's rendition sets (one per codec), as a transcoder announced them. */
+  renditionSets(streamId: string): readonly RenditionSource[] {
+    return this.streams.get(streamId)?.renditionSets ?? [];
   }
 
   /** Renditions a WHEP session may receive and the one it gets (404 session_not_found). */
@@ -155,6 +160,17 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     return router?.isLive ? router.codecs : undefined;
   }
 
+  /** The video codecs a WHEP viewer of a live stream can be served, in matching order (on-demand-codecs.ts); empty when offline. */
+  webrtcVideoCodecs(streamId: string): VideoCodecOption[] {
+    const router = this.streams.get(streamId);
+    return router?.isLive ? webrtcVideoCodecs(router.codecs.video, router.renditionSets) : [];
+  }
+
+  /** Streams whose viewers need on-demand renditions, with the codecs (for a follower that (re)connects). */
+  renditionsWanted(): Array<{ streamId: string; codecs: string[] }> {
+    return [...this.streams.values()].filter((router) => router.renditionsWanted.length > 0).map((router) => ({ streamId: router.streamId, codecs: router.renditionsWanted }));
+  }
+
   /** Sessions of a kind that are open, connected or not. */
   sessionCount(kind: SessionKind): number {
     let count = 0;
@@ -169,7 +185,8 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
   }
 
   liveState(streamId: string): LiveState {
-    return this.streams.get(streamId)?.liveState() ?? OFFLINE;
+    const state = this.streams.get(streamId)?.liveState() ?? OFFLINE;
+    return state.live ? { ...state, webrtcCodecs: this.webrtcVideoCodecs(streamId).map((codec) => codec.name) } : state;
   }
 
   isLive(streamId: string): boolean {
@@ -258,7 +275,8 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
   private stream(streamId: string): StreamRouter {
     let router = this.streams.get(streamId);
     if (!router) {
-      const created = new StreamRouter({ streamId, keyframeIntervalMs: this.options.keyframeIntervalMs, counters: this.counters, log: this.options.log.child({ stream: streamId }) });
+      const created = new StreamRouter({ streamId, keyframeIntervalMs: this.options.keyframeIntervalMs, renditionWaitMs: this.options.renditionWaitMs, counters: this.counters, log: this.options.log.child({ stream: streamId }) });
+      created.on('renditions-wanted', (codecs) => this.emit('renditions-wanted', streamId, codecs));
       created.on('live', () => {
         if (created.currentPublisher) this.emit('live', streamId, created.currentPublisher);
       });

@@ -1,14 +1,19 @@
 /**
- * The transcoded renditions of one stream, as its StreamRouter serves them: the rendition set a
- * transcoder instance announced (renditions/rendition-set.ts implements `RenditionSource`), its
- * feeds by name, and the rule for a second announcement.
+ * The renditions of one stream besides its source, as its StreamRouter serves them: the
+ * transcoder's rendition sets (renditions/rendition-set.ts implements `RenditionSource`) and the
+ * publisher's simulcast layers (simulcast-layers.ts), with their feeds by name.
  *
- * One set per stream. A transcoder whose ffmpeg restarts (a crash, a bigger ladder) announces a
- * new set under the same lease instance: it replaces the old one, and viewers on an old feed move
- * to the new feed of the same name at its first keyframe. A set from another instance while one
- * is held is refused (409 renditions_in_use): two transcoders of one stream would fight over it.
- * A new instance of the same owner ends the old instance's lease first (forward-leases.ts), and
- * with it the old set, so a restarted transcoder is never refused.
+ * Sets: at most one per codec — the H.264 ladder, and a VP8 rendition made while a viewer that
+ * cannot decode the source watches. A transcoder whose ffmpeg restarts (a crash, a bigger ladder)
+ * announces a new set of the same codec under the same lease instance: it replaces the old one,
+ * and viewers on an old feed move to the new feed of the same name at its first keyframe. A set
+ * from another instance while one is held is refused (409 renditions_in_use): two transcoders of
+ * one stream would fight over it. A new instance of the same owner ends the old instance's lease
+ * first (forward-leases.ts), and with it the old sets, so a restarted transcoder is never refused.
+ *
+ * Names: a simulcast layer is named by its rid, a transcoded rung by the transcoder's profile
+ * (`720p`). Should a rid take a rung's name, the layer keeps it and the rung is not offered —
+ * one name, one rendition.
  */
 import { OnairError } from '@onair/shared/errors';
 import type { InboundRtp } from '../webrtc/engine';
@@ -22,14 +27,14 @@ export interface VideoOrigin {
 /** The publisher's own video as an origin (renditions are the others). */
 export const SOURCE: VideoOrigin = Object.freeze({ name: 'source' });
 
-/** One transcoded rendition: video the transcoder sends back as RTP. */
+/** One rendition: video the transcoder sends back as RTP, or one of the publisher's simulcast layers. */
 export interface RenditionFeed extends VideoOrigin {
-  readonly width: number;
-  readonly height: number;
-  /** The encoder's target bitrate, kbit/s. */
-  readonly targetKbps: number;
-  /** Nominal frame rate. */
-  readonly frameRate: number;
+  readonly kind: 'simulcast' | 'transcoded';
+  /** Picture size; null while unknown (a simulcast layer before its first keyframe). */
+  readonly width: number | null;
+  readonly height: number | null;
+  /** The encoder's target bitrate, kbit/s (a transcoded rung); null for a simulcast layer. */
+  readonly targetKbps: number | null;
   /** RTP encoding name and clock rate (`H264`, 90000). */
   readonly codec: string;
   readonly clockRate: number;
@@ -37,11 +42,15 @@ export interface RenditionFeed extends VideoOrigin {
   stats(nowMs: number): { bitrateKbps: number; frameRate: number | null };
 }
 
-/** A transcoder instance's renditions of one stream. */
+/** A transcoder instance's renditions of one stream in one codec. */
 export interface RenditionSource {
   readonly id: string;
   /** The lease instance it lives under (forward-leases.ts). */
   readonly instance: string;
+  /** The video codec of every feed (`H264`, `VP8`): a stream has one set per codec. */
+  readonly codec: string;
+  /** The codec's `a=fmtp` parameters (H.264: Constrained Baseline), if any. */
+  readonly fmtp?: string;
   readonly feeds: readonly RenditionFeed[];
   /** Every video packet of every feed, in arrival order (one listener: the stream's router). */
   onVideo(listener: (feed: RenditionFeed, packet: InboundRtp) => void): void;
@@ -50,46 +59,59 @@ export interface RenditionSource {
 }
 
 export class RenditionCatalog {
-  private current: RenditionSource | undefined;
+  private current: RenditionSource[] = [];
+  private simulcast: readonly RenditionFeed[] = [];
   private byName = new Map<string, RenditionFeed>();
 
-  /** The stream's rendition set, if one is announced. */
-  get set(): RenditionSource | undefined {
+  /** The stream's rendition sets, in the order they came. */
+  get sets(): readonly RenditionSource[] {
     return this.current;
   }
 
+  /** Every rendition: the simulcast layers first, then each set's feeds. */
   get feeds(): readonly RenditionFeed[] {
-    return this.current?.feeds ?? [];
+    return [...this.byName.values()];
   }
 
   get(name: string): RenditionFeed | undefined {
     return this.byName.get(name);
   }
 
-  /** Whether `origin` is a feed of the current set (a feed of a replaced or closed set is not). */
+  /** Whether `origin` is a rendition now (a feed of a replaced or closed set, or a layer that became the source, is not). */
   has(origin: VideoOrigin): boolean {
     return this.byName.get(origin.name) === origin;
   }
 
   /**
-   * Makes `next` the stream's rendition set and returns the set it replaces (for the caller to
-   * close), or throws 409 renditions_in_use when another instance's set is in place.
+   * Adds `next`, replacing the set of its codec, and returns the set it replaces (for the caller
+   * to close); throws 409 renditions_in_use when another instance's set is in place.
    */
   replace(next: RenditionSource): RenditionSource | undefined {
-    const previous = this.current;
-    if (previous && previous.instance !== next.instance) {
-      throw new OnairError('renditions_in_use', `Another transcoder instance (${previous.instance}) sends this stream's renditions; it must end first.`);
-    }
-    this.current = next;
-    this.byName = new Map(next.feeds.map((feed) => [feed.name, feed]));
+    const other = this.current.find((set) => set.instance !== next.instance);
+    if (other) throw new OnairError('renditions_in_use', `Another transcoder instance (${other.instance}) sends this stream's renditions; it must end first.`);
+    const previous = this.current.find((set) => set.codec.toLowerCase() === next.codec.toLowerCase());
+    this.current = [...this.current.filter((set) => set !== previous), next];
+    this.reindex();
     return previous;
   }
 
-  /** Forgets `set` when it is the current one (it closed); returns whether it was. */
+  /** Forgets `set` when it is one of the stream's (it closed); returns whether it was. */
   remove(set: RenditionSource): boolean {
-    if (this.current !== set) return false;
-    this.current = undefined;
-    this.byName = new Map();
+    if (!this.current.includes(set)) return false;
+    this.current = this.current.filter((held) => held !== set);
+    this.reindex();
     return true;
+  }
+
+  /** The publisher's simulcast layers that are renditions now (all but the one serving as source). */
+  setSimulcast(feeds: readonly RenditionFeed[]): void {
+    this.simulcast = feeds;
+    this.reindex();
+  }
+
+  private reindex(): void {
+    const byName = new Map<string, RenditionFeed>();
+    for (const feed of [...this.simulcast, ...this.current.flatMap((set) => set.feeds)]) if (!byName.has(feed.name)) byName.set(feed.name, feed);
+    this.byName = byName;
   }
 }

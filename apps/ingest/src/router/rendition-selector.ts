@@ -5,6 +5,10 @@
  * needs per packet: each viewer's `video` and `target`, and `wanted` (origins someone receives or
  * awaits: the others' packets are not even queued).
  *
+ * Which origins a viewer can play, and where it goes by default, are origin-choice.ts's rules: a
+ * viewer in another codec than the source's (a VP8-only browser) is served the renditions in its
+ * codec, and waits (NONE) until there is one.
+ *
  * A choice never switches at once: the viewer gets a target and switches at the target's next
  * keyframe, inside a flush (stream-router.ts), so the player sees one stream that never stalls.
  */
@@ -14,7 +18,9 @@ import type { Logger } from '@onair/service/logger';
 import type { ViewerFeedback } from '../webrtc/engine';
 import { buildLadder } from './rate-control/ladder';
 import { RateController } from './rate-control/rate-controller';
-import { RenditionCatalog, SOURCE, type RenditionFeed, type VideoOrigin } from './rendition-catalog';
+import { canPlay, desiredOrigin, NONE } from './origin-choice';
+import { RenditionCatalog, SOURCE, type VideoOrigin } from './rendition-catalog';
+import { renditionStates, viewersPerOrigin, whepLayers } from './rendition-states';
 import type { ViewerSession } from './sessions';
 import type { ViewerState } from './viewer-state';
 
@@ -26,10 +32,12 @@ export interface RenditionSelectorHost {
   viewers(): Iterable<ViewerState>;
   /** Sends what was queued under the state it arrived in: every control-plane change runs it first. */
   flush(): void;
-  /** Asks the publisher for a keyframe (only the source's can be asked for). */
-  requestKeyframe(reason: string): void;
-  /** The publisher's picture and measured bitrates (0 while unknown). */
-  source(): { width: number | null; height: number | null; frameRate: number | null; videoKbps: number; audioKbps: number };
+  /** Asks for a keyframe of `origin` where one can be asked for (the source, a simulcast layer). */
+  requestKeyframe(origin: VideoOrigin, reason: string): void;
+  /** A viewer has nothing to play yet (no rendition in its codec): it gets a deadline. */
+  awaitRendition(viewer: ViewerState): void;
+  /** The publisher's video codec, picture and measured bitrates (0 while unknown). */
+  source(): { codec: string | undefined; width: number | null; height: number | null; frameRate: number | null; videoKbps: number; audioKbps: number };
 }
 
 /** Automatic moves per stream since it was routed (for /metrics). */
@@ -64,7 +72,7 @@ export class RenditionSelector {
    * in a codec the viewer negotiated.
    */
   pin(viewer: ViewerState, name: string | undefined): WhepLayers {
-    if (name !== undefined && name !== SOURCE.name) {
+    if (name !== undefined && (name !== SOURCE.name || !this.canPlay(viewer, SOURCE))) {
       const feed = this.catalog.get(name);
       if (!feed || !this.canPlay(viewer, feed)) {
         const names = this.layersOf(viewer).layers.map((layer) => layer.encodingId);
@@ -79,13 +87,14 @@ export class RenditionSelector {
     return this.layersOf(viewer);
   }
 
-  /** Where the viewer's video should come from: its pin, else the server's choice, while the stream has it; else the source. */
+  /**
+   * Where the viewer's video should come from: its pin, else the server's choice, while the stream
+   * has it in the viewer's codec; else the source; else the largest rendition in its codec; else
+   * NONE (origin-choice.ts).
+   */
   desiredOrigin(viewer: ViewerState): VideoOrigin {
-    if (viewer.session.kind !== 'whep') return SOURCE;
-    const name = viewer.pin ?? viewer.auto;
-    if (name === SOURCE.name) return SOURCE;
-    const feed = this.catalog.get(name);
-    return feed && this.canPlay(viewer, feed) ? feed : SOURCE;
+    const choice = viewer.session.kind !== 'whep' ? undefined : viewer.pin ?? (viewer.auto === SOURCE.name ? undefined : viewer.auto);
+    return desiredOrigin({ viewerCodec: viewer.session.codecs.video?.name, sourceCodec: this.host.source().codec, pin: choice, renditions: this.catalog });
   }
 
   /** Points the viewer at its desired origin: a switch at the origin's next keyframe, or at once when nothing of the current one can come. */
@@ -95,20 +104,21 @@ export class RenditionSelector {
       viewer.target = undefined;
       return;
     }
-    const currentGone = viewer.video !== SOURCE && !this.catalog.has(viewer.video);
-    if (viewer.waitingForKeyframe || currentGone) {
+    const currentGone = viewer.video === NONE || (viewer.video !== SOURCE && !this.catalog.has(viewer.video));
+    if (viewer.waitingForKeyframe || currentGone || desired === NONE) {
       // Nothing of the current origin reached the player since its last start, or it ended:
       // start on the desired one at its keyframe (the rewriter re-bases on its SSRC).
       viewer.video = desired;
       viewer.target = undefined;
       viewer.waitingForKeyframe = true;
+      if (desired === NONE) this.host.awaitRendition(viewer);
     } else {
       viewer.target = desired;
     }
-    if (desired === SOURCE) this.host.requestKeyframe('viewer-switch');
+    this.host.requestKeyframe(desired, 'viewer-switch');
   }
 
-  /** The rendition set changed (attached, replaced, closed): every viewer is pointed again. */
+  /** The renditions changed (a set attached, replaced or closed; another simulcast layer is the source): every viewer is pointed again. */
   changed(): void {
     this.host.flush();
     for (const viewer of this.host.viewers()) this.retarget(viewer);
@@ -124,41 +134,24 @@ export class RenditionSelector {
     this.wanted = wanted;
   }
 
-  /** Video renditions with their viewers: the source first, then the transcoded ones. */
+  /** Video renditions with their viewers: the source first, then the simulcast layers, then the transcoded ones. */
   states(): RenditionState[] {
     if (!this.host.isLive()) return [];
-    const now = this.host.now();
-    const counts = new Map<VideoOrigin, number>();
-    for (const viewer of this.host.viewers()) {
-      if (viewer.session.kind === 'whep' && viewer.session.connected) counts.set(viewer.video, (counts.get(viewer.video) ?? 0) + 1);
-    }
-    const source = this.host.source();
-    const states: RenditionState[] = [
-      { name: SOURCE.name, kind: 'source', width: source.width, height: source.height, frameRate: source.frameRate, bitrateKbps: source.videoKbps, targetKbps: null, viewers: counts.get(SOURCE) ?? 0 },
-    ];
-    for (const feed of this.catalog.feeds) {
-      const stats = feed.stats(now);
-      states.push({ name: feed.name, kind: 'transcoded', width: feed.width, height: feed.height, frameRate: stats.frameRate, bitrateKbps: stats.bitrateKbps, targetKbps: feed.targetKbps, viewers: counts.get(feed) ?? 0 });
-    }
-    return states;
+    return renditionStates({ now: this.host.now(), source: this.host.source(), feeds: this.catalog.feeds, viewers: viewersPerOrigin(this.host.viewers()) });
   }
 
   /** What a WHEP viewer may receive and what it gets (the WHEP layer extension's GET). */
   layersOf(viewer: ViewerState): WhepLayers {
-    const playable = (name: string) => name === SOURCE.name || (this.catalog.get(name) !== undefined && this.canPlay(viewer, this.catalog.get(name)!));
-    return {
-      pinned: viewer.pin ?? null,
-      active: viewer.video.name,
-      pending: viewer.target?.name ?? null,
-      layers: this.states()
-        .filter((state) => playable(state.name))
-        .map((state) => ({ encodingId: state.name, kind: state.kind, width: state.width, height: state.height, frameRate: state.frameRate, bitrateKbps: state.bitrateKbps, targetKbps: state.targetKbps })),
+    const playable = (name: string) => {
+      const origin = name === SOURCE.name ? SOURCE : this.catalog.get(name);
+      return origin !== undefined && this.canPlay(viewer, origin);
     };
+    return whepLayers(this.states(), { pin: viewer.pin, active: viewer.video, pending: viewer.target, playable });
   }
 
-  /** A viewer can be served a rendition in the codec it negotiated (the transcoder sends H.264). */
-  canPlay(viewer: ViewerState, feed: RenditionFeed): boolean {
-    return viewer.session.codecs.video?.name.toLowerCase() === feed.codec.toLowerCase();
+  /** A viewer can be served an origin in the codec it negotiated (forwarding keeps the codec). */
+  canPlay(viewer: ViewerState, origin: VideoOrigin): boolean {
+    return canPlay(viewer.session.codecs.video?.name, origin, this.host.source().codec);
   }
 
   /** One feedback message of an unpinned viewer: its rate controller may move it along the ladder. */
@@ -184,7 +177,8 @@ export class RenditionSelector {
   private ladderFor(viewer: ViewerState, current: string) {
     const now = this.host.now();
     const source = this.host.source();
-    const renditions = this.catalog.feeds.filter((feed) => this.canPlay(viewer, feed)).map((feed) => ({ name: feed.name, kbps: Math.max(feed.targetKbps, feed.stats(now).bitrateKbps) }));
+    // A simulcast layer has no target: what it sends is what it costs.
+    const renditions = this.catalog.feeds.filter((feed) => this.canPlay(viewer, feed)).map((feed) => ({ name: feed.name, kbps: Math.max(feed.targetKbps ?? 0, feed.stats(now).bitrateKbps) }));
     return buildLadder({ sourceKbps: source.videoKbps, audioKbps: source.audioKbps, renditions, keep: current });
   }
 }

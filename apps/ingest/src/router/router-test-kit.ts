@@ -13,6 +13,9 @@ export const OPUS: NegotiatedCodec = { kind: 'audio', name: 'opus', clockRate: 4
 /** An H.264 SPS NAL unit (starts a keyframe) and a P-slice (does not). */
 export const SPS = Buffer.from('6742c01ed900a02ff9701100000300010000030003c0f162e48'.slice(0, 50), 'hex');
 export const P_SLICE = Buffer.from([0x41, 0x9a, 0x02]);
+/** SPS NAL units x264 writes for 320×180 and 1280×720 (Baseline); SPS above is 640×360. */
+export const SPS_180 = Buffer.from('6742c00dd901419f9f0110000003001000000303c0f142a480', 'hex');
+export const SPS_720 = Buffer.from('6742c01fd9005005bb0110000003001000000303c0f1832480', 'hex');
 export const OPUS_FRAME = Buffer.from([0xfc, 0xff, 0xfe]);
 
 export class FakePeer extends EventEmitter<{ state: [PeerState] }> {
@@ -49,6 +52,34 @@ export class FakePublisher extends FakePeer implements PublisherPeer {
   /** One packet, queued until the router's flush. */
   rtp(kind: MediaKind, seq: number, ts: number, payload: Buffer): void {
     const packet: InboundRtp = { kind, sequenceNumber: seq, timestamp: ts, ssrc: this.ssrcs[kind]!, payloadType: this.codecs[kind]!.payloadType, marker: true, payload, size: 12 + payload.length };
+    for (const l of this.rtpListeners) l(packet);
+  }
+}
+
+/** A simulcast publisher: one SSRC per layer, each video packet tagged with its rid. */
+export class FakeSimulcastPublisher extends FakePeer implements PublisherPeer {
+  readonly keyframeRequests: Array<string | undefined> = [];
+  private rtpListeners: Array<(p: InboundRtp) => void> = [];
+  constructor(
+    readonly codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec },
+    readonly simulcast: readonly string[],
+    private readonly ssrcOf: (rid: string) => number = (rid) => 0x5000 + simulcast.indexOf(rid),
+  ) {
+    super();
+  }
+  onRtp(listener: (p: InboundRtp) => void): void {
+    this.rtpListeners.push(listener);
+  }
+  requestKeyframe(rid?: string): void {
+    this.keyframeRequests.push(rid);
+  }
+  /** One video packet of a layer (queued until the router's flush); an empty payload is a padding probe. */
+  layer(rid: string, seq: number, ts: number, payload: Buffer): void {
+    const packet: InboundRtp = { kind: 'video', sequenceNumber: seq, timestamp: ts, ssrc: this.ssrcOf(rid), payloadType: this.codecs.video!.payloadType, marker: true, payload, size: 12 + payload.length, rid };
+    for (const l of this.rtpListeners) l(packet);
+  }
+  audio(seq: number, ts: number): void {
+    const packet: InboundRtp = { kind: 'audio', sequenceNumber: seq, timestamp: ts, ssrc: 0x4000, payloadType: this.codecs.audio!.payloadType, marker: true, payload: OPUS_FRAME, size: 12 + OPUS_FRAME.length };
     for (const l of this.rtpListeners) l(packet);
   }
 }
@@ -93,6 +124,7 @@ export class FakeViewer extends FakePeer implements ViewerPeer {
 }
 
 export class FakeFeed implements RenditionFeed {
+  readonly kind = 'transcoded' as const;
   readonly codec: string;
   readonly clockRate = 90000;
   constructor(
@@ -119,6 +151,7 @@ export class FakeRenditionSet extends EventEmitter<{ closed: [string] }> impleme
   constructor(
     readonly instance: string,
     readonly feeds: FakeFeed[],
+    readonly codec = feeds[0]?.codec ?? 'H264',
   ) {
     super();
   }

@@ -126,10 +126,12 @@ describe('StreamRouter renditions', () => {
     expect(() => router.pinRendition('nobody', '720p')).toThrow(expect.objectContaining({ code: 'session_not_found' }));
     const vp8 = viewer({ ...VP8, payloadType: 98 });
     expect(() => router.pinRendition(vp8.session.id, '720p')).toThrow(expect.objectContaining({ code: 'rendition_not_found' }));
-    expect(router.layers(vp8.session.id).layers.map((l) => l.encodingId)).toEqual(['source']);
+    // The source is H.264 too: a VP8 viewer has nothing it can play yet (it waits for a VP8 rendition).
+    expect(router.layers(vp8.session.id)).toMatchObject({ active: 'none', layers: [] });
+    expect(() => router.pinRendition(vp8.session.id, 'source')).toThrow(expect.objectContaining({ code: 'rendition_not_found' }));
     expect(router.layers(h264.session.id).layers.map((l) => l.encodingId)).toEqual(['source', '720p', '360p']);
-    // `source` is always there to pin.
-    expect(router.pinRendition(vp8.session.id, 'source')).toMatchObject({ pinned: 'source', active: 'source' });
+    // `source` is always there to pin for a viewer in the source's codec.
+    expect(router.pinRendition(h264.session.id, 'source')).toMatchObject({ pinned: 'source', active: 'source' });
   });
 
   it('a viewer pinned before its first keyframe starts on the rendition, at its keyframe', () => {
@@ -186,7 +188,7 @@ describe('StreamRouter renditions', () => {
     // The stream going offline ends the set.
     pub.close();
     expect(again.closeReason).toBe('stream_offline');
-    expect(router.renditionSet).toBeUndefined();
+    expect(router.renditionSets).toEqual([]);
   });
 
   it('reports every rendition with its viewers, and refuses a set while offline', () => {

@@ -6,51 +6,50 @@
  * (RtpRewriter), starting again at the new publisher's first keyframe, which is asked for at once.
  *
  * Renditions: a viewer's video comes from one origin at a time, the publisher's own track
- * (`source`) or a transcoded rendition (RenditionCatalog). A viewer that pins another one keeps
- * receiving its current origin until the target's next keyframe, then switches in one packet;
- * the rewriter makes the switch look like a publisher takeover to the player (same SSRC,
- * sequence numbers going on by one, timestamps by the wall clock). Audio is always the
- * publisher's. The router owns the stream's rendition set: it ends when the stream goes offline.
+ * (`source`), one of its simulcast layers or a transcoded rendition (RenditionCatalog). A viewer
+ * that pins another one keeps receiving its current origin until the target's next keyframe, then
+ * switches in one packet; the rewriter makes the switch look like a publisher takeover to the
+ * player (same SSRC, sequence numbers going on by one, timestamps by the wall clock). Audio is
+ * always the publisher's. The router owns the stream's rendition sets: they end when the stream
+ * goes offline.
+ *
+ * Simulcast: with a simulcast publisher, `source` is the layer with the largest picture that is
+ * sending (SimulcastLayers); the others are renditions. When another layer becomes the source,
+ * viewers on the source keep the old layer until the new one's keyframe, asked for at once.
+ *
+ * Codecs: a viewer that negotiated a codec the source is not in (a VP8-only browser, an H.264
+ * stream) is served the largest rendition in its codec, and waits until there is one — at most
+ * `renditionWaitMs`. The codecs such viewers need are announced (`renditions-wanted`) so the
+ * transcoder makes them while someone watches (on-demand-codecs.ts).
  */
 import { EventEmitter } from 'node:events';
+export type { MediaCounters } from './fan-out';
 import type { LiveState, RenditionState, WhepLayers } from '@onair/shared/api';
 import { OnairError } from '@onair/shared/errors';
-import type { StreamCodecs } from '@onair/shared/sdp';
+import { codecLabel, type StreamCodecs } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
-import type { InboundRtp, MediaKind, NegotiatedCodec, OutboundRtp } from '../webrtc/engine';
+import type { InboundRtp, MediaKind, NegotiatedCodec } from '../webrtc/engine';
 import { probeKeyframe } from './codec-probe';
 import { KeyframeRequester } from './keyframe-requester';
-import { SOURCE, type RenditionFeed, type RenditionSource, type VideoOrigin } from './rendition-catalog';
+import { onDemandCodecsWanted } from './on-demand-codecs';
+import { followSourceMove, NONE, SOURCE } from './origin-choice';
+import type { RenditionFeed, RenditionSource, VideoOrigin } from './rendition-catalog';
 import { RenditionSelector, type RenditionSwitches } from './rendition-selector';
+import { liveStateOf } from './rendition-states';
+import { type MediaCounters, type PendingPacket, sendBatch } from './fan-out';
 import { RtpRewriter } from './rtp-rewriter';
 import type { PublisherSession, ViewerSession } from './sessions';
+import { SimulcastLayer, SimulcastLayers } from './simulcast-layers';
 import { TrackMeter } from './track-meter';
 import type { ViewerState } from './viewer-state';
-
-/** Counters shared by every stream of a MediaRouter (read by /metrics). */
-export interface MediaCounters {
-  packetsIn: number;
-  bytesIn: number;
-  packetsOut: number;
-  bytesOut: number;
-}
-
-/** A received packet waiting for the flush: media to send, or a probe to number around. */
-interface PendingPacket {
-  packet: InboundRtp;
-  now: number;
-  /** false: not forwarded, but numbered in the source's sequence (RtpRewriter.skip). */
-  media: boolean;
-  keyframeStart: boolean;
-  /** Whose video it is (audio is always the publisher's). */
-  origin: VideoOrigin;
-}
 
 interface StreamRouterEvents {
   live: [];
   offline: [];
   /** No publisher and no viewers left: the owner may drop this router. */
   idle: [];
+  /** The video codecs viewers need that only an on-demand rendition can give them changed (sorted). */
+  'renditions-wanted': [codecs: string[]];
 }
 
 export interface StreamRouterOptions {
@@ -58,6 +57,11 @@ export interface StreamRouterOptions {
   keyframeIntervalMs: number;
   counters: MediaCounters;
   log: Logger;
+  /**
+   * A viewer that negotiated a codec no origin is in is closed when none comes within this long
+   * (ms, default 10 000): the transcoder was asked for it and did not deliver.
+   */
+  renditionWaitMs?: number;
   /**
    * A connected publisher that sends no RTP for this long is closed (ms, default 10 000).
    * Without it a publisher that vanished without DELETE (crash, network gone) would only be
@@ -87,6 +91,10 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   private flushScheduled = false;
   /** Which video each viewer gets: the renditions, pins, each viewer's rate controller. */
   private readonly selector: RenditionSelector;
+  /** The current publisher's simulcast layers, when it sends simulcast. */
+  private simulcast: SimulcastLayers | undefined;
+  /** What was last announced as `renditions-wanted`. */
+  private codecsWanted: string[] = [];
 
   constructor(private readonly options: StreamRouterOptions) {
     super();
@@ -99,11 +107,12 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       isLive: () => this.live,
       viewers: () => this.viewers.values(),
       flush: () => this.flush(),
-      requestKeyframe: (reason) => this.keyframes.request(reason),
+      requestKeyframe: (origin, reason) => this.requestKeyframe(origin, reason),
+      awaitRendition: (viewer) => this.awaitRendition(viewer),
       source: () => {
         const now = this.now();
-        const video = this.meters.video?.snapshot(now);
-        return { width: this.picture?.width ?? null, height: this.picture?.height ?? null, frameRate: video?.fps ?? null, videoKbps: video?.bitrateKbps ?? 0, audioKbps: this.meters.audio?.snapshot(now).bitrateKbps ?? 0 };
+        const video = this.sourceMeter()?.snapshot(now);
+        return { codec: this.publisher?.peer.codecs.video?.name, width: this.picture?.width ?? null, height: this.picture?.height ?? null, frameRate: video?.fps ?? null, videoKbps: video?.bitrateKbps ?? 0, audioKbps: this.meters.audio?.snapshot(now).bitrateKbps ?? 0 };
       },
     });
     this.keyframes = new KeyframeRequester({
@@ -111,7 +120,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       send: (reason) => {
         if (!this.publisher?.connected) return;
         this.log.debug({ reason }, 'keyframe request (PLI) to the publisher');
-        this.publisher.peer.requestKeyframe();
+        this.publisher.peer.requestKeyframe(this.simulcast?.source?.rid);
       },
     });
   }
@@ -196,10 +205,19 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     this.publisher = session;
     this.meters = {};
     this.picture = undefined;
+    this.simulcast?.close();
+    const video = session.peer.codecs.video;
+    this.simulcast = session.peer.simulcast && video
+      ? new SimulcastLayers({ rids: session.peer.simulcast, codec: codecLabel(video), keyframeIntervalMs: this.options.keyframeIntervalMs, now: this.now, requestKeyframe: (rid, reason) => this.requestLayerKeyframe(session, rid, reason) })
+      : undefined;
+    this.selector.catalog.setSimulcast([]);
     for (const viewer of this.viewers.values()) {
+      // A viewer on a rendition in its own codec (VP8 of an H.264 stream) keeps it whatever the
+      // publisher sends; others were negotiated for the old publisher's codecs.
       const mismatch = (['video', 'audio'] as const).find((kind) => {
         const mine = viewer.session.codecs[kind];
         const theirs = session.peer.codecs[kind];
+        if (kind === 'video' && viewer.crossCodec) return false;
         return mine && theirs && mine.name.toLowerCase() !== theirs.name.toLowerCase();
       });
       if (mismatch) {
@@ -210,11 +228,13 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       for (const rewriter of Object.values(viewer.rewriters)) rewriter.reset();
       viewer.waitingForKeyframe = true;
       // The renditions ended with the previous publisher (detachPublisher): every viewer starts
-      // again on the source, and moves to its pinned rendition once the transcoder sends it.
+      // again on the source, and moves to its pinned rendition once the transcoder sends it;
+      // a viewer in another codec waits for its rendition.
       viewer.video = this.selector.desiredOrigin(viewer);
       viewer.target = undefined;
+      if (viewer.video === NONE) this.awaitRendition(viewer);
     }
-    this.selector.updateWanted();
+    this.updateWanted();
     session.peer.onRtp((packet) => {
       if (this.publisher === session) this.forward(packet);
     });
@@ -224,6 +244,8 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       this.watch(session);
       this.keyframes.resetWindow();
       this.keyframes.request('publisher-connected');
+      // Every layer starts with a keyframe: the first viewers, whatever they pin, start at once.
+      for (const layer of this.simulcast?.layers ?? []) layer.keyframes.request('publisher-connected');
       this.emit('live');
     };
     if (session.connected) onConnected();
@@ -249,19 +271,23 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       const ssrc = session.ssrc(kind);
       if (codec && ssrc !== undefined) rewriters[kind] = new RtpRewriter({ ssrc, payloadType: codec.payloadType, clockRate: codec.clockRate });
     }
-    const viewer: ViewerState = { session, rewriters, waitingForKeyframe: true, video: SOURCE, target: undefined, pin: undefined, auto: SOURCE.name, rate: undefined };
+    const viewer: ViewerState = { session, rewriters, waitingForKeyframe: true, video: SOURCE, target: undefined, pin: undefined, auto: SOURCE.name, rate: undefined, crossCodec: false, waitTimer: undefined };
+    viewer.crossCodec = !this.selector.canPlay(viewer, SOURCE);
     this.viewers.set(session.id, viewer);
     this.selector.attachRate(viewer);
-    // A rendition's keyframes come from the transcoder's clock (every GOP); only the source's can be asked for.
-    session.peer.onKeyframeRequest((type) => {
-      if (viewer.video === SOURCE) this.keyframes.request(`viewer-${type}`);
-    });
-    session.once('connected', () => this.keyframes.request('viewer-joined'));
+    viewer.video = this.selector.desiredOrigin(viewer);
+    // A rendition's keyframes come from the transcoder's clock (every GOP); the source's and a
+    // simulcast layer's can be asked for.
+    session.peer.onKeyframeRequest((type) => this.requestKeyframe(viewer.video, `viewer-${type}`));
+    session.once('connected', () => this.requestKeyframe(viewer.video, 'viewer-joined'));
     session.once('closed', () => {
+      clearTimeout(viewer.waitTimer);
       this.viewers.delete(session.id);
-      this.selector.updateWanted();
+      this.updateWanted();
       this.maybeIdle();
     });
+    this.updateWanted();
+    if (viewer.video === NONE) this.awaitRendition(viewer);
   }
 
   /**
@@ -272,27 +298,21 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   attachRenditions(set: RenditionSource): void {
     if (!this.live || this.closed) throw new OnairError('stream_offline', 'The stream is not live: there is nothing to transcode.');
     this.flush();
-    const catalog = this.selector.catalog;
-    const replaced = catalog.replace(set);
+    const replaced = this.selector.catalog.replace(set);
     set.onVideo((feed, packet) => {
-      if (catalog.set === set) this.forwardRendition(feed, packet);
+      if (this.selector.catalog.sets.includes(set)) this.forwardRendition(feed, packet);
     });
     set.once('closed', () => {
-      if (catalog.remove(set)) this.selector.changed();
+      if (this.selector.catalog.remove(set)) this.selector.changed();
     });
     replaced?.close('replaced');
-    this.log.info({ set: set.id, renditions: set.feeds.map((feed) => feed.name), replaced: replaced?.id }, 'renditions attached');
+    this.log.info({ set: set.id, codec: set.codec, renditions: set.feeds.map((feed) => feed.name), replaced: replaced?.id }, 'renditions attached');
     this.selector.changed();
   }
 
-  /** The stream's current rendition set, if any. */
-  get renditionSet(): RenditionSource | undefined {
-    return this.selector.catalog.set;
-  }
-
-  /** Automatic moves of its viewers between renditions since the stream was routed. */
-  get renditionSwitches(): RenditionSwitches {
-    return { ...this.selector.switches };
+  /** The stream's rendition sets (one per codec). */
+  get renditionSets(): readonly RenditionSource[] {
+    return this.selector.catalog.sets;
   }
 
   /**
@@ -309,7 +329,12 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     return this.selector.layersOf(this.whepViewer(sessionId));
   }
 
-  /** Video renditions with their viewers: the source first, then the transcoded ones. */
+  /** Automatic moves of its viewers between renditions since the stream was routed. */
+  get renditionSwitches(): RenditionSwitches {
+    return { ...this.selector.switches };
+  }
+
+  /** Video renditions with their viewers: the source first, then the simulcast layers, then the transcoded ones. */
   renditionStates(): RenditionState[] {
     return this.selector.states();
   }
@@ -319,21 +344,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     const viewers = this.viewerCount;
     if (!this.live || !publisher) return { live: false, since: null, publisher: null, video: null, audio: null, viewers: { whep: viewers, total: viewers }, renditions: [] };
     const now = this.now();
-    const video = publisher.peer.codecs.video;
-    const audio = publisher.peer.codecs.audio;
-    const videoSnap = this.meters.video?.snapshot(now);
-    const audioSnap = this.meters.audio?.snapshot(now);
-    return {
-      live: true,
-      since: (publisher.connectedAt ?? publisher.createdAt).toISOString(),
-      publisher: { protocol: publisher.kind, sessionId: publisher.id },
-      video: video
-        ? { codec: video.name, width: this.picture?.width ?? null, height: this.picture?.height ?? null, fps: videoSnap?.fps ?? null, bitrateKbps: videoSnap?.bitrateKbps ?? 0, packetsLost: videoSnap?.packetsLost ?? 0 }
-        : null,
-      audio: audio ? { codec: audio.name, bitrateKbps: audioSnap?.bitrateKbps ?? 0 } : null,
-      viewers: { whep: viewers, total: viewers },
-      renditions: this.renditionStates(),
-    };
+    return liveStateOf({ publisher, picture: this.picture, video: this.sourceMeter()?.snapshot(now), audio: this.meters.audio?.snapshot(now), viewers, renditions: this.renditionStates() });
   }
 
   /** Closes the publisher and every viewer (stream deleted, server stopping). Idempotent. */
@@ -344,9 +355,13 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     clearInterval(this.watchdog);
     this.keyframes.close();
     this.candidate?.close(reason);
-    this.selector.catalog.set?.close(reason);
+    for (const set of this.selector.catalog.sets) set.close(reason);
+    this.simulcast?.close();
     this.publisher?.close(reason);
-    for (const viewer of [...this.viewers.values()]) viewer.session.close(reason);
+    for (const viewer of [...this.viewers.values()]) {
+      clearTimeout(viewer.waitTimer);
+      viewer.session.close(reason);
+    }
     this.viewers.clear();
     this.removeAllListeners('idle');
   }
@@ -358,6 +373,8 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     this.lastPacketAt = this.now();
     this.watchdog = setInterval(() => {
       if (this.publisher !== session) return clearInterval(this.watchdog);
+      // A source layer that stopped hands over even when no other layer shows a keyframe.
+      this.electSourceLayer();
       if (this.now() - this.lastPacketAt > timeoutMs) {
         this.log.warn({ session: session.id, timeoutMs }, 'no media from the publisher; closing its session');
         session.close('media_timeout');
@@ -371,10 +388,13 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     this.flush();
     clearInterval(this.watchdog);
     this.publisher = undefined;
+    this.simulcast?.close();
+    this.simulcast = undefined;
+    this.selector.catalog.setSimulcast([]);
     if (this.live) {
       this.live = false;
       // The transcoder stops with the stream; its renditions end here, not when it says so.
-      this.selector.catalog.set?.close('stream_offline');
+      for (const set of this.selector.catalog.sets) set.close('stream_offline');
       this.emit('offline');
     }
   }
@@ -404,6 +424,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     counters.bytesIn += packet.size;
     const codec: NegotiatedCodec | undefined = this.publisher?.peer.codecs[packet.kind];
     if (!codec) return;
+    if (packet.rid !== undefined && packet.kind === 'video') return this.forwardLayer(packet, codec, now);
     const meter = (this.meters[packet.kind] ??= new TrackMeter(codec.clockRate));
     if (packet.payload.length === 0 || packet.payloadType !== codec.payloadType) {
       // Not forwarded (a padding-only probe; a stray RTX or RED packet on the media SSRC), but
@@ -423,6 +444,25 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       if (info.width && info.height) this.picture = { width: info.width, height: info.height };
     }
     this.enqueue({ packet, now, media: true, keyframeStart, origin: SOURCE });
+  }
+
+  /**
+   * A simulcast layer's video packet: measured as its layer, queued as the source when the layer
+   * is the source, else like a rendition's (only when a viewer receives or awaits it).
+   */
+  private forwardLayer(packet: InboundRtp, codec: NegotiatedCodec, now: number): void {
+    const received = this.simulcast?.record(packet, codec, now);
+    if (!received) return;
+    const { layer, media, keyframeStart } = received;
+    // The first packet of any layer, or a keyframe that tells a size: the source may change.
+    if (media && (keyframeStart || this.simulcast!.source === undefined)) this.electSourceLayer();
+    const isSource = layer === this.simulcast!.source;
+    if (isSource && keyframeStart) {
+      this.keyframes.keyframeArrived();
+      if (layer.width && layer.height) this.picture = { width: layer.width, height: layer.height };
+    }
+    if (!isSource && !this.selector.wanted.has(layer)) return;
+    this.enqueue({ packet, now, media, keyframeStart, origin: isSource ? SOURCE : layer });
   }
 
   /** A rendition's video packet: queued like the publisher's when a viewer receives or awaits it. */
@@ -452,58 +492,87 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    const counters = this.options.counters;
-    // One object for every send: engines copy what they keep (OutboundRtp).
-    const out: OutboundRtp = { sequenceNumber: 0, timestamp: 0, ssrc: 0, payloadType: 0, marker: false, payload: batch[0]!.packet.payload };
-    let waiting = false;
-    let switched = false;
-    for (const viewer of this.viewers.values()) {
-      const connected = viewer.session.connected;
-      let sawVideo = false;
-      for (const { packet, now, media, keyframeStart, origin } of batch) {
-        const rewriter = viewer.rewriters[packet.kind];
-        if (!rewriter) continue;
-        if (packet.kind === 'video' && origin !== viewer.video) {
-          // Another origin's video: the viewer's switch target takes over at its keyframe.
-          if (origin !== viewer.target || !keyframeStart || !connected) continue;
-          viewer.video = origin;
-          viewer.target = undefined;
-          viewer.waitingForKeyframe = false;
-          // A new source to the rewriter even if an SSRC were reused: numbering goes on by one.
-          rewriter.reset();
-          switched = true;
-        }
-        if (!media) {
-          rewriter.skip(packet);
-          continue;
-        }
-        if (!connected) continue;
-        if (packet.kind === 'video') sawVideo = true;
-        if (packet.kind === 'video' && viewer.waitingForKeyframe) {
-          if (!keyframeStart) continue;
-          viewer.waitingForKeyframe = false;
-        }
-        out.marker = packet.marker;
-        out.payload = packet.payload;
-        if (!rewriter.rewrite(packet, now, out)) continue;
-        // No per-viewer copy of the payload here: the engine serializes (and encrypts) into the
-        // one buffer it sends, reading the shared payload (OutboundRtp).
-        viewer.session.peer.send(packet.kind, out);
-        counters.packetsOut += 1;
-        counters.bytesOut += 12 + packet.payload.length;
-      }
-      // Still waiting for the source after this batch's video (a keyframe later in the batch
-      // ends the wait), or switching to it: a rendition's keyframe comes on its own clock.
-      if ((sawVideo && viewer.waitingForKeyframe && viewer.video === SOURCE) || viewer.target === SOURCE) waiting = true;
-    }
-    if (switched) this.selector.updateWanted();
+    const { switched, waiting } = sendBatch(batch, this.viewers.values(), this.options.counters);
+    if (switched) this.updateWanted();
     // A lost PLI must not leave a viewer black until the next GOP: ask again (rate-limited).
-    if (waiting) this.keyframes.request('viewer-waiting');
+    for (const origin of waiting) this.requestKeyframe(origin, 'viewer-waiting');
   }
+
+  // ——— renditions, control plane ———
 
   private whepViewer(sessionId: string): ViewerState {
     const viewer = this.viewers.get(sessionId);
     if (!viewer || viewer.session.kind !== 'whep' || viewer.session.closed) throw new OnairError('session_not_found', `No WHEP session ${sessionId}.`);
     return viewer;
+  }
+
+  /** A viewer with nothing to play (no rendition in its codec yet) gets `renditionWaitMs`, then is closed. */
+  private awaitRendition(viewer: ViewerState): void {
+    if (viewer.waitTimer) return;
+    const waitMs = this.options.renditionWaitMs ?? 10_000;
+    viewer.waitTimer = setTimeout(() => {
+      viewer.waitTimer = undefined;
+      if (viewer.video !== NONE || viewer.session.closed) return;
+      this.log.warn({ viewer: viewer.session.id, codec: viewer.session.codecs.video?.name, waitMs }, 'no rendition in the viewer\'s codec came in time; closing the viewer');
+      viewer.session.close('rendition_unavailable');
+    }, waitMs);
+    viewer.waitTimer.unref();
+  }
+
+  /** Asks for a keyframe of `origin` where one can be asked for: the source, or a simulcast layer. */
+  private requestKeyframe(origin: VideoOrigin, reason: string): void {
+    if (origin === SOURCE) this.keyframes.request(reason);
+    else if (origin instanceof SimulcastLayer && this.selector.catalog.has(origin)) origin.keyframes.request(reason);
+  }
+
+  private requestLayerKeyframe(session: PublisherSession, rid: string, reason: string): void {
+    if (this.publisher !== session || !session.connected) return;
+    this.log.debug({ rid, reason }, 'keyframe request (PLI) to a simulcast layer');
+    session.peer.requestKeyframe(rid);
+  }
+
+  /** The source's video meter: its simulcast layer's, or the publisher's one track's. */
+  private sourceMeter(): TrackMeter | undefined {
+    return this.simulcast ? this.simulcast.source?.meter : this.meters.video;
+  }
+
+  /** Chooses the simulcast layer that serves as the source again (SimulcastLayers.elect; viewers: followSourceMove). */
+  private electSourceLayer(): void {
+    const layers = this.simulcast;
+    const previous = layers?.elect(this.now());
+    if (!layers || previous === undefined) return;
+    const next = layers.source!;
+    this.flush();
+    this.log.info({ from: previous?.rid ?? null, to: next.rid, width: next.width, height: next.height }, 'simulcast: another layer is the source');
+    this.picture = next.width && next.height ? { width: next.width, height: next.height } : undefined;
+    this.selector.catalog.setSimulcast(layers.feeds);
+    this.keyframes.resetWindow();
+    for (const viewer of this.viewers.values()) {
+      followSourceMove(viewer, previous, next);
+      this.selector.retarget(viewer);
+    }
+    this.updateWanted();
+  }
+
+  /** The origins viewers receive or await (the selector's), and the codecs only on-demand renditions give them. */
+  private updateWanted(): void {
+    this.selector.updateWanted();
+    const codecs = new Set<string>();
+    for (const viewer of this.viewers.values()) {
+      const codec = viewer.session.codecs.video?.name;
+      if (codec && viewer.session.kind === 'whep' && !viewer.session.closed) codecs.add(codec);
+    }
+    const source = this.publisher?.peer.codecs.video?.name;
+    const codecsWanted = onDemandCodecsWanted(codecs, source);
+    if (codecsWanted.join() !== this.codecsWanted.join()) {
+      this.codecsWanted = codecsWanted;
+      this.log.info({ codecs: codecsWanted }, 'renditions wanted in other codecs');
+      this.emit('renditions-wanted', codecsWanted);
+    }
+  }
+
+  /** Video codecs viewers need that only an on-demand rendition gives them (see on-demand-codecs.ts). */
+  get renditionsWanted(): string[] {
+    return this.codecsWanted;
   }
 }

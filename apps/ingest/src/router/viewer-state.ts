@@ -20,4 +20,8 @@ export interface ViewerState {
   auto: string;
   /** Chooses `auto` from the viewer's feedback; only WHEP viewers whose engine reports feedback have one. */
   rate: RateController | undefined;
+  /** It negotiated a video codec the source was not in: renditions in its codec serve it. */
+  crossCodec: boolean;
+  /** Closes the viewer when no origin in its codec comes in time (renditionWaitMs). */
+  waitTimer: NodeJS.Timeout | undefined;
 }

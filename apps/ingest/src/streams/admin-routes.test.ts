@@ -23,14 +23,18 @@ class RecordingLeases {
 
 /** Live state is driven by the test, so the admin API's use of it can be checked exactly. */
 const RENDITIONS: LiveState['renditions'] = [
-  { name: 'source', kind: 'source', width: 1280, height: 720, frameRate: 30, bitrateKbps: 2500, targetKbps: null, viewers: 1 },
-  { name: '480p', kind: 'transcoded', width: 854, height: 480, frameRate: 30, bitrateKbps: 1350, targetKbps: 1400, viewers: 1 },
+  { name: 'source', kind: 'source', codec: 'H264', width: 1280, height: 720, frameRate: 30, bitrateKbps: 2500, targetKbps: null, viewers: 1 },
+  { name: '480p', kind: 'transcoded', codec: 'H264', width: 854, height: 480, frameRate: 30, bitrateKbps: 1350, targetKbps: 1400, viewers: 1 },
 ];
 
 class ScriptedMedia extends EventEmitter implements MediaControl {
   readonly live = new Set<string>();
   readonly disconnected: string[] = [];
   readonly closed: string[] = [];
+  readonly wanted: Array<{ streamId: string; codecs: string[] }> = [];
+  renditionsWanted() {
+    return this.wanted;
+  }
   liveState(streamId: string): LiveState {
     const live = this.live.has(streamId);
     return {
@@ -41,6 +45,7 @@ class ScriptedMedia extends EventEmitter implements MediaControl {
       audio: null,
       viewers: { whep: live ? 2 : 0, total: live ? 2 : 0 },
       renditions: live ? RENDITIONS : [],
+      ...(live ? { webrtcCodecs: ['H264', 'VP8'] } : {}),
     };
   }
   isLive(streamId: string) {
@@ -165,7 +170,7 @@ describe('ingest admin API', () => {
     const res = await call('GET', '/api/streams/live', { token: null });
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body).toEqual([{ name: 'on', since: '2026-01-01T00:00:00.000Z', video: expect.objectContaining({ width: 1280 }), audio: null, viewers: 2, whepUrl: `${base}/whep/on`, renditions: RENDITIONS }]);
+    expect(body).toEqual([{ name: 'on', since: '2026-01-01T00:00:00.000Z', video: expect.objectContaining({ width: 1280 }), audio: null, viewers: 2, whepUrl: `${base}/whep/on`, renditions: RENDITIONS, webrtcCodecs: ['H264', 'VP8'] }]);
     expect(JSON.stringify(body)).not.toContain(live.streamKey);
   });
 
@@ -191,6 +196,32 @@ describe('ingest admin API', () => {
     media.emit('offline', a.id);
     await readUntil(`event: stream.offline\ndata: {"streamId":"${a.id}","name":"a"}`);
     expect(text).toContain(`event: stream.live\ndata: {"streamId":"${b.id}","name":"b"}`);
+    controller.abort();
+  });
+
+  it('streams renditions.wanted: the codecs viewers need as on-demand renditions, replayed on connect', async () => {
+    const a = await (await call('POST', '/api/streams', { body: { name: 'a' } })).json();
+    const b = await (await call('POST', '/api/streams', { body: { name: 'b' } })).json();
+    media.live.add(a.id);
+    media.wanted.push({ streamId: a.id, codecs: ['VP8'] });
+    const controller = new AbortController();
+    const res = await fetch(`${base}/api/events`, { headers: { Authorization: `Bearer ${ADMIN}` }, signal: controller.signal });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${needle}`);
+        text += value;
+      }
+    };
+    // After the live streams, so a follower knows the stream before it hears what it needs.
+    await readUntil(`event: renditions.wanted\ndata: {"streamId":"${a.id}","name":"a","codecs":["VP8"]}`);
+    expect(text.indexOf('event: stream.live')).toBeLessThan(text.indexOf('event: renditions.wanted'));
+    media.emit('renditions-wanted', b.id, ['VP8']);
+    media.emit('renditions-wanted', a.id, []);
+    await readUntil(`event: renditions.wanted\ndata: {"streamId":"${a.id}","name":"a","codecs":[]}`);
+    expect(text).toContain(`event: renditions.wanted\ndata: {"streamId":"${b.id}","name":"b","codecs":["VP8"]}`);
     controller.abort();
   });
 

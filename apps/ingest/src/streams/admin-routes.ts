@@ -18,6 +18,10 @@ export interface MediaControl {
   closeStream(streamId: string): void;
   on(event: 'live' | 'offline', listener: (streamId: string) => void): unknown;
   off(event: 'live' | 'offline', listener: (streamId: string) => void): unknown;
+  on(event: 'renditions-wanted', listener: (streamId: string, codecs: string[]) => void): unknown;
+  off(event: 'renditions-wanted', listener: (streamId: string, codecs: string[]) => void): unknown;
+  /** Streams whose viewers need renditions in other codecs (router/on-demand-codecs.ts). */
+  renditionsWanted(): Array<{ streamId: string; codecs: string[] }>;
 }
 
 /** The forward leases an event connection holds (see forward/forward-leases.ts). */
@@ -79,7 +83,7 @@ export function registerAdminRoutes(router: Router, { store, media, config, leas
     const live: PublicLiveStream[] = records
       .map((record) => ({ record, state: stateOf(record.id, elsewhere) }))
       .filter(({ state }) => state.live)
-      .map(({ record, state }) => ({ name: record.name, since: state.since, video: state.video, audio: state.audio, viewers: state.viewers.total, whepUrl: `${base}/whep/${record.name}`, renditions: state.renditions ?? [] }));
+      .map(({ record, state }) => ({ name: record.name, since: state.since, video: state.video, audio: state.audio, viewers: state.viewers.total, whepUrl: `${base}/whep/${record.name}`, renditions: state.renditions ?? [], webrtcCodecs: state.webrtcCodecs ?? (state.video ? [state.video.codec] : []) }));
     sendJson(res, 200, live);
   });
 
@@ -152,20 +156,24 @@ export function registerAdminRoutes(router: Router, { store, media, config, leas
 
 /**
  * Server-sent events for other services (the transcoder follows them): `stream.live` and
- * `stream.offline` with `{streamId, name}`. On connect the current live streams are replayed as
- * `stream.live`, so a follower that (re)connects needs no separate list call.
+ * `stream.offline` with `{streamId, name}`, and `renditions.wanted` with `{streamId, name,
+ * codecs}` — the video codecs the stream's viewers need as on-demand renditions (`["VP8"]` while a
+ * viewer that cannot decode the source watches, `[]` once none does). On connect the current live
+ * streams are replayed as `stream.live`, then the current wants as `renditions.wanted`, so a
+ * follower that (re)connects needs no separate list call.
  */
 async function streamEvents(req: IncomingMessage, res: ServerResponse, store: StreamStore, media: MediaControl): Promise<void> {
   const records = await store.list();
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   res.flushHeaders();
-  const send = (event: 'stream.live' | 'stream.offline', streamId: string, name: string | undefined) => {
-    if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify({ streamId, name: name ?? null })}\n\n`);
+  const send = (event: 'stream.live' | 'stream.offline' | 'renditions.wanted', streamId: string, name: string | undefined, extra: Record<string, unknown> = {}) => {
+    if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify({ streamId, name: name ?? null, ...extra })}\n\n`);
   };
   const names = new Map(records.map((record) => [record.id, record.name]));
   // Lookups resolve in the order they were asked (one store, one connection), so events keep their order.
   const nameOf = async (streamId: string) => (await store.findById(streamId).catch(() => undefined))?.name ?? names.get(streamId);
   for (const record of records) if (media.isLive(record.id)) send('stream.live', record.id, record.name);
+  for (const { streamId, codecs } of media.renditionsWanted()) send('renditions.wanted', streamId, names.get(streamId), { codecs });
   const onLive = (streamId: string) => {
     void nameOf(streamId).then((name) => {
       if (name) names.set(streamId, name);
@@ -174,14 +182,17 @@ async function streamEvents(req: IncomingMessage, res: ServerResponse, store: St
   };
   // A deleted stream's name is gone from the store by the time it goes offline: remember it.
   const onOffline = (streamId: string) => void nameOf(streamId).then((name) => send('stream.offline', streamId, name));
+  const onWanted = (streamId: string, codecs: string[]) => void nameOf(streamId).then((name) => send('renditions.wanted', streamId, name, { codecs }));
   media.on('live', onLive);
   media.on('offline', onOffline);
+  media.on('renditions-wanted', onWanted);
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), EVENT_HEARTBEAT_MS);
   req.socket.setTimeout(0);
   res.on('close', () => {
     clearInterval(heartbeat);
     media.off('live', onLive);
     media.off('offline', onOffline);
+    media.off('renditions-wanted', onWanted);
   });
 }
 

@@ -32,6 +32,8 @@ export interface PeerOptions {
   offer: string;
   codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec };
   ice: IceOptions;
+  /** A publisher's simulcast layers the answer accepts: their rids, in the offer's order (RFC 8853). */
+  simulcast?: readonly string[];
 }
 
 /** 'connected' once ICE and DTLS are up; 'failed' and 'closed' are final. */
@@ -52,6 +54,8 @@ export interface InboundRtp {
   payload: Buffer;
   /** Size on the wire (header + payload), bytes. */
   size: number;
+  /** The simulcast layer (its rid, RFC 8852) a video packet belongs to; undefined without simulcast. */
+  rid?: string;
 }
 
 /**
@@ -130,10 +134,15 @@ export function isSdpPeer(peer: MediaPeer): peer is MediaPeer & SdpPeer {
 
 export interface PublisherPeer extends MediaPeer {
   readonly codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec };
+  /**
+   * The rids of the video's simulcast layers, in the offer's order; undefined for one stream.
+   * Each video packet then carries its layer's rid (InboundRtp.rid).
+   */
+  readonly simulcast?: readonly string[];
   /** Every RTP packet received, in arrival order. */
   onRtp(listener: (packet: InboundRtp) => void): void;
-  /** Sends a PLI for the video track (no-op until its SSRC is known). */
-  requestKeyframe(): void;
+  /** Sends a PLI for the video track — for one simulcast layer, by rid (no-op until its SSRC is known). */
+  requestKeyframe(rid?: string): void;
 }
 
 export interface ViewerPeer extends MediaPeer {

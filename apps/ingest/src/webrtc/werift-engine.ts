@@ -10,6 +10,12 @@
  * - werift queries stun.l.google.com unless told otherwise: `iceServers: []`.
  * - TWCC is left out: with it on, Chrome collapsed to ~30 kbps; a periodic REMB bounds the
  *   publisher's rate instead.
+ * - Simulcast (RFC 8853): werift answers every `a=rid … send` of the offer as `recv` and opens one
+ *   track per rid, demultiplexed by the rtp-stream-id header extension (which must be negotiated)
+ *   and by SSRC once a layer's packets no longer carry it. Its NACK handler is one per receiver and
+ *   follows a single sequence, so with several layers it took every other layer's packets for
+ *   losses and NACKed them: a simulcast publisher gets one handler per SSRC (per-ssrc-nack.ts).
+ *   No RTX with simulcast (werift does not repair by rid); the offer is restricted to one codec anyway.
  */
 import { EventEmitter } from 'node:events';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -24,11 +30,13 @@ import {
   type RtpPacket,
   useAbsSendTime,
   useSdesMid,
+  useSdesRTPStreamId,
 } from 'werift';
 import { OnairError } from '@onair/shared/errors';
 import type { TrickleFragment } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
 import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerPeer } from './engine';
+import { PerSsrcNack } from './per-ssrc-nack';
 import { nominatedSocket, WeriftFastSender } from './werift-fast-sender';
 
 /**
@@ -107,7 +115,8 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
       // addresses are what it advertises; ONAIR_ICE_SERVERS are for clients.
       iceServers: [],
       codecs: { video: video ? [toWeriftCodec(video)] : [], audio: audio ? [toWeriftCodec(audio)] : [] },
-      headerExtensions: { video: [useSdesMid(), useAbsSendTime()], audio: [useSdesMid()] },
+      // rtp-stream-id (RFC 8852) only with simulcast: it is what tells the layers apart.
+      headerExtensions: { video: [useSdesMid(), useAbsSendTime(), ...(options.simulcast ? [useSdesRTPStreamId()] : [])], audio: [useSdesMid()] },
       ...iceConfig(options.ice.hosts, options.ice.portRange),
     });
     this.pc.connectionStateChange.subscribe((state) => {
@@ -182,15 +191,20 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
 
 class WeriftPublisher extends WeriftPeer implements PublisherPeer {
   readonly codecs: PeerOptions['codecs'];
+  readonly simulcast: readonly string[] | undefined;
   private readonly rtpListeners: Array<(packet: InboundRtp) => void> = [];
   private readonly sourceSsrc: Partial<Record<MediaKind, number>> = {};
   private videoReceiver: { ssrc: number; send: (ssrc: number) => Promise<void> } | undefined;
+  /** Simulcast: each layer's SSRC by rid, and the reverse, as packets reveal them. */
+  private readonly layerSsrc = new Map<string, number>();
+  private readonly ridOfSsrc = new Map<number, string>();
   private readonly rembTimer: NodeJS.Timeout;
   private readonly log: Logger | undefined;
 
   constructor(options: PeerOptions & { log?: Logger }) {
     super(options);
     this.codecs = options.codecs;
+    this.simulcast = options.simulcast && options.simulcast.length > 1 ? [...options.simulcast] : undefined;
     this.log = options.log;
     this.rembTimer = setInterval(() => this.sendRemb(), REMB_INTERVAL_MS);
     this.rembTimer.unref();
@@ -232,8 +246,10 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
     this.rtpListeners.push(listener);
   }
 
-  requestKeyframe(): void {
-    if (this.videoReceiver && this.state === 'connected') this.videoReceiver.send(this.videoReceiver.ssrc).catch(() => undefined);
+  requestKeyframe(rid?: string): void {
+    if (!this.videoReceiver || this.state !== 'connected') return;
+    const ssrc = rid === undefined ? this.videoReceiver.ssrc : this.layerSsrc.get(rid);
+    if (ssrc !== undefined) this.videoReceiver.send(ssrc).catch(() => undefined);
   }
 
   protected setupTransceiver(transceiver: RTCRtpTransceiver): void {
@@ -242,6 +258,8 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
     // werift 0.25 fires the track event inside setRemoteDescription (before this runs) for the
     // receiver's own track, and later ones through onTrack: take both, once each.
     const seen = new Set<MediaStreamTrack>();
+    const simulcast = kind === 'video' && this.simulcast !== undefined;
+    if (simulcast) PerSsrcNack.install(transceiver.receiver);
     const attach = (track: MediaStreamTrack) => {
       if (seen.has(track)) return;
       seen.add(track);
@@ -250,6 +268,10 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
       }
       track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
         if (kind === 'video' && !this.videoReceiver) this.videoReceiver = { ssrc: rtp.header.ssrc, send: (ssrc) => transceiver.receiver.sendRtcpPLI(ssrc) };
+        if (simulcast) {
+          this.receiveLayer(track, rtp);
+          return;
+        }
         const { header, payload } = rtp;
         // Padding-only probes carry no media but are numbered in the media sequence (Chrome
         // without RTX probes on the media SSRC): the router must see them to keep viewers'
@@ -278,11 +300,47 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
     transceiver.onTrack.subscribe((track) => attach(track));
   }
 
+  /**
+   * A simulcast layer's packet: its rid comes from the track werift routed it to (by the
+   * rtp-stream-id extension), or — for a packet that reached a track without one (an SSRC the
+   * offer declared) — from the SSRC the layer was first seen on.
+   */
+  private receiveLayer(track: MediaStreamTrack, rtp: RtpPacket): void {
+    const { header, payload } = rtp;
+    let rid = track.rid;
+    if (rid !== undefined && this.simulcast!.includes(rid)) {
+      if (this.layerSsrc.get(rid) !== header.ssrc) {
+        // A layer's encoder restarted on a new SSRC: the old one no longer names it.
+        const previous = this.layerSsrc.get(rid);
+        if (previous !== undefined) this.ridOfSsrc.delete(previous);
+        this.layerSsrc.set(rid, header.ssrc);
+        this.ridOfSsrc.set(header.ssrc, rid);
+      }
+    } else {
+      rid = this.ridOfSsrc.get(header.ssrc);
+    }
+    if (rid === undefined) return;
+    const packet: InboundRtp = {
+      kind: 'video',
+      sequenceNumber: header.sequenceNumber,
+      timestamp: header.timestamp,
+      ssrc: header.ssrc,
+      payloadType: header.payloadType,
+      marker: header.marker,
+      payload,
+      size: header.serializeSize + payload.length,
+      rid,
+    };
+    for (const listener of this.rtpListeners) listener(packet);
+  }
+
   private sendRemb(): void {
     if (this.state !== 'connected' || !this.videoReceiver) return;
     const dtls = this.pc.getTransceivers().find((t) => t.kind === 'video')?.dtlsTransport;
     if (!dtls) return;
-    const remb = new ReceiverEstimatedMaxBitrate({ senderSsrc: 1, mediaSsrc: 0, ssrcNum: 1, ssrcFeedbacks: [this.videoReceiver.ssrc], bitrate: BigInt(PUBLISHER_REMB_BPS) });
+    // The ceiling is for the whole publisher: every simulcast layer shares it (RFC draft-alvestrand-rmcat-remb §2.2).
+    const ssrcs = this.layerSsrc.size > 0 ? [...this.layerSsrc.values()] : [this.videoReceiver.ssrc];
+    const remb = new ReceiverEstimatedMaxBitrate({ senderSsrc: 1, mediaSsrc: 0, ssrcNum: ssrcs.length, ssrcFeedbacks: ssrcs, bitrate: BigInt(PUBLISHER_REMB_BPS) });
     // werift derives exponent/mantissa from these two when serializing.
     remb.brExp = 0;
     while (PUBLISHER_REMB_BPS / 2 ** remb.brExp > 0x3ffff) remb.brExp += 1;

@@ -52,10 +52,18 @@ export function registerWhepRoutes(router: Router, { store, media, config, admis
     if (!streamCodecs) throw new OnairError('stream_offline', `The stream "${name}" is not live.`);
     // Viewers always get opus when they offer it, so a later publisher that adds audio is heard.
     const wanted = { ...streamCodecs, audio: streamCodecs.audio ?? { name: 'opus', clockRate: 48000, channels: 2 } };
+    // The source's video codec first (forwarded as is), then renditions' and on-demand ones (a
+    // VP8-only browser watching an H.264 stream gets a VP8 rendition: router/on-demand-codecs.ts).
+    const videoOptions = media.webrtcVideoCodecs(record.id);
     const chosen = selectViewerCodecs(offer.sdp, wanted);
+    for (const video of videoOptions.slice(1)) {
+      if (chosen.video) break;
+      chosen.video = selectViewerCodecs(offer.sdp, { ...wanted, video }).video;
+    }
     if (!chosen.video && !(chosen.audio && streamCodecs.audio)) {
       const carries = [streamCodecs.video && `${streamCodecs.video.name}${streamCodecs.video.fmtp ? ` (${streamCodecs.video.fmtp})` : ''}`, streamCodecs.audio?.name].filter(Boolean).join(' + ');
-      throw new OnairError('no_supported_codec', `The offer cannot receive this stream, which carries ${carries} (forwarded without re-encoding).`, { extensions: { accepted: [streamCodecs.video?.name, streamCodecs.audio?.name].filter(Boolean) } });
+      const renditions = videoOptions.length > 1 ? `, or video as ${videoOptions.slice(1).map((codec) => codec.name).join(' / ')} renditions` : ' (forwarded without re-encoding; no transcoder makes renditions of it now)';
+      throw new OnairError('no_supported_codec', `The offer cannot receive this stream, which carries ${carries}${renditions}.`, { extensions: { accepted: [...videoOptions.map((codec) => codec.name), streamCodecs.audio?.name].filter(Boolean) } });
     }
     const codecs = negotiatedCodecs([chosen.video, chosen.audio]);
     const gate = candidateGate(config);

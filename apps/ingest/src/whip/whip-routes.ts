@@ -3,7 +3,7 @@
  * offer → 201 with the answer and the session resource; PATCH/DELETE on that resource.
  */
 import { OnairError } from '@onair/shared/errors';
-import { ACCEPTED_CODECS, selectPublisherCodecs } from '@onair/shared/sdp';
+import { ACCEPTED_CODECS, SdpError, selectPublisherCodecs } from '@onair/shared/sdp';
 import { bearerToken, type Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
@@ -29,7 +29,7 @@ export function registerWhipRoutes(router: Router, { store, media, config, admis
     const record = await store.findByKey(key);
     if (!record) throw new OnairError('invalid_stream_key', 'The stream key is not valid (it may have been rotated).');
     const offer = await readOffer(req, config);
-    const chosen = selectPublisherCodecs(offer.sdp);
+    const chosen = choosePublisherCodecs(offer.sdp);
     if (!chosen.video && !chosen.audio) {
       throw new OnairError('no_supported_codec', `The offer has no codec onair accepts. Accepted: ${ACCEPTED_CODECS.join(', ')}.`, { extensions: { accepted: ACCEPTED_CODECS } });
     }
@@ -37,10 +37,21 @@ export function registerWhipRoutes(router: Router, { store, media, config, admis
     const gate = candidateGate(config);
     const restricted = engineOffer(offer.text, [chosen.video, chosen.audio], gate);
     log.debug({ stream: record.id, offer: offer.text }, 'WHIP offer');
-    const session = await admission.hold(client, res, log, () => media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.publisherPorts } }));
+    const simulcast = chosen.video?.simulcast;
+    const session = await admission.hold(client, res, log, () => media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.publisherPorts }, ...(simulcast ? { simulcast } : {}) }));
     session.remoteCandidates = gate;
-    log.info({ client, stream: record.id, name: record.name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHIP session created');
+    log.info({ client, stream: record.id, name: record.name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, simulcast, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHIP session created');
     sendAnswer(res, session, config, await answerFor(session, config));
   });
   registerSessionResource(router, 'whip', media, config);
+}
+
+/** The codecs and simulcast layers taken from a publisher's offer; an offer onair cannot take is a 400. */
+function choosePublisherCodecs(sdp: Parameters<typeof selectPublisherCodecs>[0]): ReturnType<typeof selectPublisherCodecs> {
+  try {
+    return selectPublisherCodecs(sdp);
+  } catch (error) {
+    if (error instanceof SdpError) throw new OnairError('invalid_sdp', `The SDP offer cannot be received: ${error.message}.`, { cause: error });
+    throw error;
+  }
 }

@@ -5,7 +5,7 @@ import { buildFfmpegPlan, type RtpOutputs, toArgs } from './build-args';
 import { fluentArgs, toFluentCommand } from './command';
 
 const source720: SourceInfo = { hasVideo: true, hasAudio: true, videoCodec: 'H264', width: 1280, height: 720, fps: 30 };
-const targets = { '720p': 'unix:/t/720p.sock', '480p': 'unix:/t/480p.sock', '360p': 'unix:/t/360p.sock', source: 'unix:/t/source.sock' };
+const targets = { '720p': 'unix:/t/720p.sock', '480p': 'unix:/t/480p.sock', '360p': 'unix:/t/360p.sock', '180p': 'unix:/t/180p.sock', source: 'unix:/t/source.sock' };
 
 function plan(source: SourceInfo, profile = DEFAULT_PROFILE) {
   return buildFfmpegPlan({ sdpPath: '/t/in.sdp', source, renditions: planRenditions(profile, source), gopSeconds: profile.gopSeconds, targets });
@@ -47,7 +47,7 @@ describe('buildFfmpegPlan', () => {
   it.each([
     ['1080p', { width: 1920, height: 1080 }, '[0:v:0]split=3[s0][s1][s2];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];[s1]scale=854:480,setsar=1,format=yuv420p[v1];[s2]scale=640:360,setsar=1,format=yuv420p[v2]', ['720p', '480p', '360p']],
     ['720p', { width: 1280, height: 720 }, '[0:v:0]split=3[s0][s1][s2];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];[s1]scale=854:480,setsar=1,format=yuv420p[v1];[s2]scale=640:360,setsar=1,format=yuv420p[v2]', ['720p', '480p', '360p']],
-    ['360p', { width: 640, height: 360 }, '[0:v:0]scale=640:360,setsar=1,format=yuv420p[v0]', ['360p']],
+    ['360p', { width: 640, height: 360 }, '[0:v:0]split=2[s0][s1];[s0]scale=640:360,setsar=1,format=yuv420p[v0];[s1]scale=320:180,setsar=1,format=yuv420p[v1]', ['360p', '180p']],
     ['720p60', { width: 1280, height: 720, fps: 60 }, '[0:v:0]split=3[s0][s1][s2];[s0]fps=30,scale=1280:720,setsar=1,format=yuv420p[v0];[s1]fps=30,scale=854:480,setsar=1,format=yuv420p[v1];[s2]fps=30,scale=640:360,setsar=1,format=yuv420p[v2]', ['720p', '480p', '360p']],
     ['unknown size', { width: undefined, height: undefined }, '[0:v:0]split=3[s0][s1][s2];[s0]scale=w=min(1280\\,iw):h=min(720\\,ih):force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1,format=yuv420p[v0];[s1]scale=w=min(854\\,iw):h=min(480\\,ih):force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1,format=yuv420p[v1];[s2]scale=w=min(640\\,iw):h=min(360\\,ih):force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1,format=yuv420p[v2]', ['720p', '480p', '360p']],
   ])('%s source → filter graph and outputs', (_name, size, filter, ids) => {

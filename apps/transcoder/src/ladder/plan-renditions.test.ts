@@ -12,8 +12,10 @@ describe('planRenditions (default ladder, never upscale)', () => {
     ['540p source: the 720p rung is capped at the source size, bitrate scaled by pixels', src(960, 540), ['720p:960x540@1575', '480p:854x480@1400', '360p:640x360@800']],
     ['480p source drops 720p', src(854, 480), ['480p:854x480@1400', '360p:640x360@800']],
     ['500p source (within 10 % of 480p) drops 720p', src(888, 500), ['480p:852x480@1397', '360p:640x360@800']],
-    ['360p source keeps only 360p', src(640, 360), ['360p:640x360@800']],
-    ['240p source keeps one rung, capped at the source', src(426, 240), ['360p:426x240@355']],
+    ['360p source keeps 360p and gets a 180p below it', src(640, 360), ['360p:640x360@800', '180p:320x180@200']],
+    ['240p source: the 360p rung capped at the source, and a 120p below it', src(426, 240), ['360p:426x240@355', '120p:214x120@100']],
+    ['portrait 360x640 source gets a portrait 180p below it', src(360, 640), ['360p:360x640@800', '180p:180x320@200']],
+    ['just under 240p: one rung', src(424, 238), ['360p:424x238@350']],
     ['4:3 720p source keeps its aspect, bitrate scaled to the pixels', src(960, 720), ['720p:960x720@2100', '480p:640x480@1049', '360p:480x360@600']],
     ['portrait 720x1280 source gets portrait rungs', src(720, 1280), ['720p:720x1280@2800', '480p:480x854@1400', '360p:360x640@800']],
   ])('%s', (_name, source, expected) => {

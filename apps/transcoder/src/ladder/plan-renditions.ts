@@ -9,6 +9,9 @@
  *   all: that rung is kept capped at the source size, with its bitrate scaled by pixel count.
  *   So a 1080p or 720p source gets 720/480/360, a 360p source gets one 640×360 rung, and a
  *   540p source gets 960×540 (the 720p rung capped) + 480p + 360p instead of losing its top.
+ * - A source at least MIN_SHORT_SIDE_FOR_TWO (240 px) on its short side gets at least two sizes:
+ *   when the rungs kept make one, a rung at half its size is added (`180p` for a 360p source), so
+ *   a viewer whose link cannot carry the source has somewhere to go (HLS and WebRTC alike).
  * - Unknown source size, or one no encoder writes (shared/video-size.ts): every rung is kept and ffmpeg's scale filter caps each at the source
  *   (`min(box, source)`), which still never upscales but may produce equal-sized rungs.
  */
@@ -52,6 +55,8 @@ export interface PlannedRendition {
 }
 
 const TALLER_THAN_TOP = 1.1;
+/** Short side from which a source gets at least two rendition sizes (240p → 240p + 120p). */
+export const MIN_SHORT_SIDE_FOR_TWO = 240;
 
 export function planRenditions(profile: Profile, source: SourceInfo): PlannedRendition[] {
   const audioKbps = source.hasAudio ? profile.audioKbps : 0;
@@ -96,7 +101,7 @@ export function planRenditions(profile: Profile, source: SourceInfo): PlannedRen
     if (!top || shortSide(src) > shortSide(top) * TALLER_THAN_TOP) chosen.unshift(smallestLarger);
   }
 
-  return chosen.map((rung) => {
+  const planned = chosen.map((rung) => {
     const size = fitInto(src, boxOf(rung));
     const box = boxOf(rung);
     const scale = Math.min(1, (size.width * size.height) / (box.width * box.height));
@@ -115,6 +120,28 @@ export function planRenditions(profile: Profile, source: SourceInfo): PlannedRen
       bandwidth: (videoKbps + audioKbps) * 1000,
     } satisfies PlannedRendition;
   });
+  const half = halfRung(planned, src, profile.rungs.map((rung) => rung.name));
+  return half ? [...planned, half] : planned;
+}
+
+/**
+ * The rung added below a ladder of one size (see the rules): half the smallest rung's width and
+ * height, its bitrate scaled by the pixels (a quarter, at least 100 kbit/s), named after its short
+ * side unless a profile rung has that name. Undefined when the ladder has two sizes already or the
+ * source is smaller than MIN_SHORT_SIDE_FOR_TWO.
+ */
+function halfRung(planned: PlannedRendition[], src: { width: number; height: number }, taken: string[]): PlannedRendition | undefined {
+  if (Math.min(src.width, src.height) < MIN_SHORT_SIDE_FOR_TWO) return undefined;
+  const sizes = new Set(planned.map((r) => `${r.width}x${r.height}`));
+  const smallest = planned[planned.length - 1];
+  if (sizes.size >= 2 || !smallest?.width || !smallest.height) return undefined;
+  const width = even(smallest.width / 2);
+  const height = even(smallest.height / 2);
+  const baseName = `${Math.min(width, height)}p`;
+  const id = taken.includes(baseName) ? `${baseName}-half` : baseName;
+  const videoKbps = Math.max(100, Math.round((smallest.videoKbps ?? 400) / 4));
+  const audioKbps = smallest.audioKbps;
+  return { ...smallest, id, width, height, videoKbps, bandwidth: (videoKbps + audioKbps) * 1000 };
 }
 
 /** Largest even size with the source's aspect ratio inside `box`, never larger than the source. */

@@ -1,0 +1,81 @@
+/**
+ * The data plane's second half (stream-router.ts queues, this sends): a batch of received packets
+ * to every viewer, each with its own header (RtpRewriter), viewer by viewer — see StreamRouter's
+ * `forward` for why viewer by viewer. A viewer's video comes from one origin at a time; a packet
+ * of its switch target that starts a keyframe switches it within the batch.
+ */
+import type { InboundRtp, OutboundRtp } from '../webrtc/engine';
+import type { VideoOrigin } from './rendition-catalog';
+import type { ViewerState } from './viewer-state';
+
+/** Counters shared by every stream of a MediaRouter (read by /metrics). */
+export interface MediaCounters {
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+}
+
+/** A received packet waiting for the flush: media to send, or a probe to number around. */
+export interface PendingPacket {
+  packet: InboundRtp;
+  now: number;
+  /** false: not forwarded, but numbered in the source's sequence (RtpRewriter.skip). */
+  media: boolean;
+  keyframeStart: boolean;
+  /** Whose video it is (audio is always the publisher's). */
+  origin: VideoOrigin;
+}
+
+/**
+ * Sends `batch` to `viewers`. Returns whether a viewer switched origin, and the origins viewers
+ * still wait for a keyframe of (or are switching to): the caller asks for those again.
+ */
+export function sendBatch(batch: readonly PendingPacket[], viewers: Iterable<ViewerState>, counters: MediaCounters): { switched: boolean; waiting: Set<VideoOrigin> } {
+  // One object for every send: engines copy what they keep (OutboundRtp).
+  const out: OutboundRtp = { sequenceNumber: 0, timestamp: 0, ssrc: 0, payloadType: 0, marker: false, payload: batch[0]!.packet.payload };
+  const waiting = new Set<VideoOrigin>();
+  let switched = false;
+  for (const viewer of viewers) {
+    const connected = viewer.session.connected;
+    let sawVideo = false;
+    for (const { packet, now, media, keyframeStart, origin } of batch) {
+      const rewriter = viewer.rewriters[packet.kind];
+      if (!rewriter) continue;
+      if (packet.kind === 'video' && origin !== viewer.video) {
+        // Another origin's video: the viewer's switch target takes over at its keyframe.
+        if (origin !== viewer.target || !keyframeStart || !connected) continue;
+        viewer.video = origin;
+        viewer.target = undefined;
+        viewer.waitingForKeyframe = false;
+        // A new source to the rewriter even if an SSRC were reused: numbering goes on by one.
+        rewriter.reset();
+        switched = true;
+      }
+      if (!media) {
+        rewriter.skip(packet);
+        continue;
+      }
+      if (!connected) continue;
+      if (packet.kind === 'video') sawVideo = true;
+      if (packet.kind === 'video' && viewer.waitingForKeyframe) {
+        if (!keyframeStart) continue;
+        viewer.waitingForKeyframe = false;
+      }
+      out.marker = packet.marker;
+      out.payload = packet.payload;
+      if (!rewriter.rewrite(packet, now, out)) continue;
+      // No per-viewer copy of the payload here: the engine serializes (and encrypts) into the
+      // one buffer it sends, reading the shared payload (OutboundRtp).
+      viewer.session.peer.send(packet.kind, out);
+      counters.packetsOut += 1;
+      counters.bytesOut += 12 + packet.payload.length;
+    }
+    // Still waiting for its origin after this batch's video (a keyframe later in the batch
+    // ends the wait), or switching: the source's and a layer's keyframes can be asked for, a
+    // transcoded rendition's come on its own clock.
+    if (sawVideo && viewer.waitingForKeyframe) waiting.add(viewer.video);
+    if (viewer.target) waiting.add(viewer.target);
+  }
+  return { switched, waiting };
+}
