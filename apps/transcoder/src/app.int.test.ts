@@ -96,7 +96,8 @@ describe('transcoder service', () => {
 
     const listed = await job('demo');
     expect(listed).toMatchObject({ stream: 'demo', profile: 'default', live: true, restarts: 0, hlsUrl: '/hls/demo/index.m3u8' });
-    expect(listed.renditions).toEqual([expect.objectContaining({ id: '360p', width: 640, height: 360 })]);
+    // A 360p source gets a second, half-size rung so a slow viewer has somewhere to go.
+    expect(listed.renditions).toEqual([expect.objectContaining({ id: '360p', width: 640, height: 360 }), expect.objectContaining({ id: '180p', width: 320, height: 180 })]);
     const logs = await api('GET', '/api/jobs/demo/logs?limit=5');
     expect(logs.json.lines.length).toBeGreaterThan(0);
     expect(logs.json.lines.length).toBeLessThanOrEqual(5);
@@ -172,7 +173,10 @@ describe('transcoder service', () => {
       const r = await api('GET', '/hls/ramp/index.m3u8');
       return r.status === 200 && r.text.includes('640x360') ? r.text : null;
     }, 10_000, 'the new multivariant playlist');
-    expect(master).not.toContain('320x180');
+    // The new ladder only: 360p is 640x360 now (it was the 320x180 source), with 180p below it.
+    expect(master).toMatch(/RESOLUTION=640x360[^\n]*\n360p\/index\.m3u8/);
+    expect(master).toMatch(/RESOLUTION=320x180[^\n]*\n180p\/index\.m3u8/);
+    expect(master.match(/#EXT-X-STREAM-INF/g)).toHaveLength(2);
     await ingest.goOffline('id-ramp');
     await waitFor(async () => (await job('ramp'))?.state === 'stopped', 10_000, 'stopped');
   }, 45_000);
