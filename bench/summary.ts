@@ -34,6 +34,7 @@ const firstFrame = load('first-frame');
 const transcode = load('transcode');
 const fanout = load('fanout');
 const soak = load('soak');
+const cluster = load('cluster');
 
 const ms = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`) : '—');
 const x = (v: unknown, unit = '') => (typeof v === 'number' && Number.isFinite(v) ? `${v}${unit}` : '—');
@@ -155,6 +156,17 @@ rows.push({
   anchor: 'issue 5: the ramp stops there; its decode shares core 1 with the load generator',
   readme: true,
 });
+
+// Cluster faults (bench/cluster.ts): how long a stream's HLS is without a transcoder, and Redis restarts.
+if (cluster) {
+  const f = cluster.transcoderFailover ?? {};
+  const r = cluster.redisRestart ?? {};
+  rows.push(distRow('cluster: transcoder SIGKILL → the other serves the playlist', f.servingMs, '≤ 10 s', 10_000, 'issue 13: another takes the job within ~10 s; lease TTL 5 s', true));
+  rows.push(distRow('cluster: transcoder SIGKILL → the other holds the job lease', f.leaseMovedMs, '—', undefined, 'lease TTL 5 s, renewed every 1 s', false));
+  rows.push(distRow(`cluster: Redis SIGKILL + restart (down p50 ${ms(r.downMs?.p50)}) → job lease renewed by its holder`, r.jobLeaseRenewedMs, '≤ 1 s', 1_000, 'reconnect backoff 50 ms doubling to 1 s', true));
+  rows.push(distRow('cluster: Redis back → admin API lists every stream', r.adminApiMs, '—', undefined, '—', false));
+  rows.push(distRow('cluster: Redis back → next LL-HLS part served', r.nextHlsPartMs, '—', undefined, 'HLS never waits for Redis', false));
+}
 
 // The soak: growth of each service over its run, and whether anything failed.
 if (soak) {

@@ -16,7 +16,7 @@ done
 
 started=$(date +%s)
 ensure_node_modules
-ensure_system_packages ffmpeg chromium
+ensure_system_packages ffmpeg chromium redis-server
 build_web
 export NODE_NO_WARNINGS=1
 mkdir -p bench/results
@@ -35,6 +35,8 @@ if [ -f bench/transcode.ts ]; then
 fi
 # Fan-out ramps until the ingest's core, loss or the canary stops it (~4 min; --quick: ~1 min).
 [ -f bench/fanout.ts ] && run fanout tsx bench/fanout.ts $quick
+# Cluster faults: transcoder failover and Redis restart recovery, timed (~2 min; --quick: ~40 s).
+run cluster tsx bench/cluster.ts $quick
 # Soak: the whole stack under viewer churn, memory / fds / event-loop delay over time (10 min; --quick: 90 s).
 run soak tsx bench/soak.ts $quick
 run summary tsx bench/summary.ts

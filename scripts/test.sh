@@ -6,7 +6,7 @@ source scripts/lib/common.sh
 
 started=$(date +%s)
 ensure_node_modules
-ensure_system_packages ffmpeg chromium python3-aiortc firefox-esr redis-server
+ensure_system_packages ffmpeg chromium python3-aiortc firefox-esr redis-server nginx
 say "type-checking"
 turbo run typecheck --output-logs=errors-only
 tsc -p . # scripts/ and bench/

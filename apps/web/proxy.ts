@@ -16,7 +16,7 @@
 import { NextResponse, type NextRequest } from 'next/server';
 import { OnairError } from '@onair/shared/errors';
 import { contentSecurityPolicy } from './lib/content-security-policy';
-import { readSessionEpoch } from './lib/server/session-epoch';
+import { currentSessionEpoch } from './lib/server/session-epoch';
 import { webTransportOrigin } from './lib/server/webtransport-origin';
 import { SESSION_COOKIE, verifySession } from './lib/server/session-token';
 
@@ -50,7 +50,9 @@ export async function proxy(request: NextRequest): Promise<NextResponse | Respon
   };
   const path = request.nextUrl.pathname.replace(/\/+$/, '') || '/';
   if (!path.startsWith('/dashboard') || OPEN_PATHS.has(path)) return pass();
-  const check = verifySession(request.cookies.get(SESSION_COOKIE)?.value, process.env['ONAIR_ADMIN_TOKEN']?.trim() || undefined, readSessionEpoch());
+  // In a cluster the epoch is in Redis; while it cannot be read, nobody is signed in (fail closed).
+  const epoch = await currentSessionEpoch().catch(() => undefined);
+  const check = epoch === undefined ? ({ ok: false, reason: 'revoked' } as const) : verifySession(request.cookies.get(SESSION_COOKIE)?.value, process.env['ONAIR_ADMIN_TOKEN']?.trim() || undefined, epoch);
   if (check.ok) return pass();
   if (path.startsWith('/dashboard/api/')) {
     const problem = new OnairError('missing_credentials', 'Sign in to the dashboard first (your session is missing or has expired).').toProblem();

@@ -14,6 +14,8 @@ export interface HlsChurnOptions {
   multivariantUrl: string;
   size: number;
   lifetimeMs: [number, number];
+  /** Over how long the first `size` clients arrive (default: the shortest lifetime). */
+  rampMs?: number;
   random?: () => number;
 }
 
@@ -63,13 +65,13 @@ export function readMediaPlaylist(text: string): MediaPlaylistView {
 }
 
 export class HlsChurn {
-  private readonly opts: Required<HlsChurnOptions>;
+  private readonly opts: Required<Omit<HlsChurnOptions, 'rampMs'>> & { rampMs: number };
   private running = false;
   private readonly slots: Array<Promise<void>> = [];
   readonly stats: HlsChurnStats = { clients: 0, playlists: 0, parts: 0, bytes: 0, errors: 0, starved: 0, messages: [] };
 
   constructor(options: HlsChurnOptions) {
-    this.opts = { random: Math.random, ...options };
+    this.opts = { random: Math.random, rampMs: options.lifetimeMs[0], ...options };
   }
 
   start(): void {
@@ -88,7 +90,7 @@ export class HlsChurn {
   }
 
   private async slot(index: number): Promise<void> {
-    await delay((index * this.opts.lifetimeMs[0]) / this.opts.size);
+    await delay((index * this.opts.rampMs) / this.opts.size);
     while (this.running) {
       const [min, max] = this.opts.lifetimeMs;
       await this.client(min + this.opts.random() * (max - min));

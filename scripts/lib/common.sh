@@ -6,11 +6,13 @@ say() { printf '\033[1;36monair\033[0m %s\n' "$*"; }
 fail() { printf '\033[1;31monair\033[0m %s\n' "$*" >&2; exit 1; }
 
 # Debian packages the project needs, checked by the command each one provides.
-declare -A PACKAGE_COMMAND=([ffmpeg]=ffmpeg [chromium]=chromium [python3-aiortc]=aiortc [firefox-esr]=firefox-esr [redis-server]=redis-server)
+declare -A PACKAGE_COMMAND=([ffmpeg]=ffmpeg [chromium]=chromium [python3-aiortc]=aiortc [firefox-esr]=firefox-esr [redis-server]=redis-server [nginx]=nginx)
 
 has_package_command() {
   case "$1" in
     aiortc) /usr/bin/python3 -c 'import aiortc' >/dev/null 2>&1 ;;
+    # In /usr/sbin, which a non-root PATH may lack.
+    nginx) [ -x /usr/sbin/nginx ] ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }
@@ -50,11 +52,11 @@ ensure_node_modules() {
   [ "$major" -ge 24 ] || fail "expected Node 24 from node_modules/.bin, found $(node --version)"
 }
 
-# build_web — production build of the Next.js site, skipped when nothing under apps/web or
-# packages/shared changed since the last build.
+# build_web — production build of the Next.js site, skipped when nothing under apps/web,
+# packages/shared or packages/service (the site's server code uses it) changed since the last build.
 build_web() {
   local stamp=apps/web/.next/BUILD_ID
-  if [ -f "$stamp" ] && [ -z "$(find apps/web packages/shared -newer "$stamp" -type f -not -path '*/.next/*' -not -path '*/node_modules/*' -not -name '*.test.ts' -print -quit)" ]; then
+  if [ -f "$stamp" ] && [ -z "$(find apps/web packages/shared packages/service -newer "$stamp" -type f -not -path '*/.next/*' -not -path '*/node_modules/*' -not -name '*.test.ts' -print -quit)" ]; then
     return 0
   fi
   say "building the web app"

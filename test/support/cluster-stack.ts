@@ -1,15 +1,15 @@
 /**
- * An onair cluster on loopback: ingest nodes and transcoders as child processes (the same entry
- * points `npm start` runs) sharing one Redis, each with its own port, data directory and id
- * (ONAIR_NODE_ID, ONAIR_TRANSCODER_ID). A process can be SIGKILLed, frozen (SIGSTOP) and thawed,
- * and started again on its port.
+ * An onair cluster on loopback: ingest nodes, transcoders and web nodes as child processes (the
+ * same entry points `npm start` runs) sharing one Redis, each with its own port, data directory
+ * and id (ONAIR_NODE_ID, ONAIR_TRANSCODER_ID). A process can be SIGKILLed, frozen (SIGSTOP) and
+ * thawed, and started again on its port. Web nodes need the built web app (npm test builds it).
  *
  *   const redis = await startRedisServer();
  *   const cluster = await startClusterStack({ redisUrl: redis.url, nodes: ['a', 'b', 'c'] });
  *   cluster.node('a').url … await cluster.kill('b') … await cluster.close();
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pollUntil } from './poll';
@@ -19,7 +19,7 @@ const root = resolve(import.meta.dirname, '../..');
 
 export interface ClusterNodeHandle {
   id: string;
-  kind: 'ingest' | 'transcoder';
+  kind: 'ingest' | 'transcoder' | 'web';
   url: string;
   port: number;
   dataDir: string;
@@ -57,6 +57,8 @@ export interface ClusterStackOptions {
   nodes: string[];
   /** Transcoder ids (ONAIR_TRANSCODER_ID). */
   transcoders?: string[];
+  /** Web node ids (the site; ONAIR_INGEST_URL is the first ingest node, for the dashboard's admin calls). */
+  webs?: string[];
   /** Extra environment per node id, or for all (`*`). */
   env?: Record<string, Record<string, string>>;
 }
@@ -64,7 +66,10 @@ export interface ClusterStackOptions {
 export async function startClusterStack(options: ClusterStackOptions): Promise<ClusterStack> {
   const adminToken = `cluster-admin-${Math.random().toString(36).slice(2)}-token`;
   const handles = new Map<string, ClusterNodeHandle>();
-  for (const [kind, ids] of [['ingest', options.nodes], ['transcoder', options.transcoders ?? []]] as const) {
+  if ((options.webs ?? []).length > 0 && !existsSync(join(root, 'apps/web/.next/BUILD_ID'))) {
+    throw new Error('The web app is not built: run `npm run build -w @onair/web` (npm test does it).');
+  }
+  for (const [kind, ids] of [['ingest', options.nodes], ['transcoder', options.transcoders ?? []], ['web', options.webs ?? []]] as const) {
     for (const id of ids) {
       const port = await freePort();
       handles.set(id, { id, kind, port, url: `http://127.0.0.1:${port}`, dataDir: mkdtempSync(join(tmpdir(), `onair-${kind}-${id}-`)) });
@@ -82,12 +87,15 @@ export async function startClusterStack(options: ClusterStackOptions): Promise<C
       ONAIR_LOG_LEVEL: process.env.ONAIR_LOG_LEVEL ?? 'info',
       ...(handle.kind === 'ingest'
         ? { ONAIR_NODE_ID: handle.id, ONAIR_INGEST_HOST: '127.0.0.1', ONAIR_INGEST_PORT: String(handle.port), ONAIR_INGEST_PUBLIC_URL: handle.url, ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_WEBTRANSPORT_PORT: 'off' }
-        : { ONAIR_TRANSCODER_ID: handle.id, ONAIR_TRANSCODER_HOST: '127.0.0.1', ONAIR_TRANSCODER_PORT: String(handle.port) }),
+        : handle.kind === 'transcoder'
+          ? { ONAIR_TRANSCODER_ID: handle.id, ONAIR_TRANSCODER_HOST: '127.0.0.1', ONAIR_TRANSCODER_PORT: String(handle.port) }
+          : { ONAIR_WEB_HOST: '127.0.0.1', ONAIR_WEB_PORT: String(handle.port), ONAIR_WEB_PUBLIC_URL: handle.url, ONAIR_INGEST_URL: handles.get(options.nodes[0]!)!.url, NEXT_TELEMETRY_DISABLED: '1' }),
       ...options.env?.['*'],
       ...options.env?.[handle.id],
     };
-    const entry = handle.kind === 'ingest' ? 'apps/ingest/src/main.ts' : 'apps/transcoder/src/main.ts';
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const entry = { ingest: 'apps/ingest/src/main.ts', transcoder: 'apps/transcoder/src/main.ts', web: 'server/main.ts' }[handle.kind];
+    const cwd = handle.kind === 'web' ? join(root, 'apps/web') : root;
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', entry], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines = output.get(handle.id) ?? [];
     output.set(handle.id, lines);
     const collect = (chunk: Buffer) => {
@@ -103,7 +111,7 @@ export async function startClusterStack(options: ClusterStackOptions): Promise<C
     pollUntil(`node ${handle.id} to be healthy`, async () => {
       const child = children.get(handle.id);
       if (child && child.exitCode !== null) throw new Error(`node ${handle.id} exited with ${child.exitCode}:\n${(output.get(handle.id) ?? []).slice(-20).join('\n')}`);
-      const res = await fetch(`${handle.url}/healthz`, { signal: AbortSignal.timeout(2_000) });
+      const res = await fetch(handle.kind === 'web' ? handle.url : `${handle.url}/healthz`, { signal: AbortSignal.timeout(2_000) });
       return res.ok;
     }, { timeoutMs: 60_000, intervalMs: 150 });
   const stop = async (id: string, signal: NodeJS.Signals) => {

@@ -1,6 +1,6 @@
 /**
  * A test's own redis-server (Debian's package): a free loopback port, a temporary directory, AOF
- * on (`appendfsync everysec`, as a cluster is told to run it), never a shared instance. It can be
+ * on (`appendfsync always`, as a cluster is told to run it), never a shared instance. It can be
  * stopped cleanly, killed with SIGKILL and started again on the same port and directory, which
  * is how the cluster tests restart Redis under live streams.
  *
@@ -45,7 +45,7 @@ export async function startRedisServer(): Promise<TestRedis> {
   const launch = () => {
     const args = [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-      '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
+      '--appendonly', 'yes', '--appendfsync', 'always', '--save', '',
       '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'warning',
     ];
     child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });

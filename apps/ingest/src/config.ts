@@ -66,6 +66,12 @@ const envSchema = z
     ONAIR_VIEWER_ENGINE: z.enum(['datachannel', 'werift']).default('datachannel'),
     /** Proxies whose X-Forwarded-For is believed: IPs, CIDR blocks, `loopback`; nobody by default. */
     ONAIR_TRUSTED_PROXIES: z.string().optional(),
+    /**
+     * Where forwards may also go (IPs, CIDR blocks): transcoders on other hosts whose RTP address
+     * is not the one they call the admin API from. Loopback, the ICE hosts and the calling
+     * transcoder's own address are always allowed.
+     */
+    ONAIR_TRANSCODER_HOSTS: z.string().optional(),
     /** WHEP viewers (connected and connecting) the ingest takes; unset: no cap. */
     ONAIR_MAX_VIEWERS: z.coerce.number().int().min(1).optional(),
     /** Sessions not yet connected one client address may hold (default 20). */
@@ -135,6 +141,8 @@ export interface IngestConfig {
   };
   /** Proxies whose forwarded client address is believed (ONAIR_TRUSTED_PROXIES). */
   trustedProxies: TrustedProxies;
+  /** ONAIR_TRANSCODER_HOSTS: further destinations for forwards (see forward/forward-destination.ts). */
+  transcoderHosts: TrustedProxies;
   /** Caps on sessions a client can make the ingest hold (sessions/session-limits.ts). */
   sessions: SessionLimitsOptions;
   /** The WebTransport ingest (Media over QUIC); undefined when ONAIR_WEBTRANSPORT_PORT=off. */
@@ -213,6 +221,12 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
   } catch (error) {
     throw new ConfigError(`Invalid configuration:\n  ONAIR_TRUSTED_PROXIES: ${error instanceof Error ? error.message : String(error)}`);
   }
+  let transcoderHosts: TrustedProxies;
+  try {
+    transcoderHosts = TrustedProxies.parse(raw.ONAIR_TRANSCODER_HOSTS);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ONAIR_TRANSCODER_HOSTS: ${error instanceof Error ? error.message : String(error)}`);
+  }
   if ((raw.ONAIR_TLS_CERT === undefined) !== (raw.ONAIR_TLS_KEY === undefined)) {
     throw new ConfigError('Invalid configuration:\n  ONAIR_TLS_CERT, ONAIR_TLS_KEY: give both (a certificate and its private key) or neither');
   }
@@ -260,6 +274,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
       localRelay: raw.ONAIR_ICE_LOCAL_RELAY ? raw.ONAIR_ICE_LOCAL_RELAY === 'true' : !raw.ONAIR_ICE_HOSTS && iceHosts.every((host) => addressScope(host) === 'loopback'),
     },
     trustedProxies,
+    transcoderHosts,
     sessions: {
       pendingPerClient: raw.ONAIR_MAX_PENDING_PER_CLIENT,
       pendingTotal: raw.ONAIR_MAX_PENDING,

@@ -19,6 +19,8 @@ import { resolveFfmpeg } from './ffmpeg/ffmpeg-binary';
 import { HlsOrigin } from './hls/hls-origin';
 import { HlsPackager } from './hls/hls-packager';
 import { ClusterIngestClient } from './cluster-ingest-client';
+import { JobLeases } from './cluster/job-leases';
+import { registerClusterRoutes } from './cluster/cluster-routes';
 import { IngestClient } from './ingest-client';
 import { IngestInput } from './jobs/ingest-input';
 import { IngestRenditions } from './jobs/ingest-renditions';
@@ -35,6 +37,8 @@ export interface Transcoder {
   profiles: ProfileStore;
   origin: HlsOrigin;
   ingest: IngestClient;
+  /** The cluster's job leases (ONAIR_REDIS_URL); undefined on one machine. */
+  jobLeases: JobLeases | undefined;
   adminToken: string;
   listen(): Promise<AddressInfo>;
   close(): Promise<void>;
@@ -51,21 +55,31 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
   const adminToken = resolveAdminToken(config.dataDir, config.adminToken).token;
   const profiles = new ProfileStore(config.dbPath);
   const origin = new HlsOrigin({ trustedProxies: config.trustedProxies, adminToken });
-  const ports = new UdpPortAllocator({ min: config.rtpPorts[0], max: config.rtpPorts[1] });
+  const ports = new UdpPortAllocator({ host: config.rtpHost, min: config.rtpPorts[0], max: config.rtpPorts[1] });
   const ingest = config.redisUrl
     ? new ClusterIngestClient({ baseUrl: config.ingestUrl, adminToken, owner: config.id, log, redisUrl: config.redisUrl })
     : new IngestClient({ baseUrl: config.ingestUrl, adminToken, owner: config.id, log });
+  // In a cluster one transcoder runs each stream's job (its URL known once listening).
+  let publicUrl = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  const jobLeases = config.redisUrl
+    ? new JobLeases({ redisUrl: config.redisUrl, owner: config.id, instance: ingest.instance, get url() { return publicUrl; }, log, auto: config.policy === 'auto' })
+    : undefined;
 
   const jobs = new JobManager({
     policy: config.policy,
     profiles,
     ffmpegPath: config.ffmpegPath,
+    inputHost: config.rtpHost,
     log,
     jobDefaults: overrides.jobDefaults,
-    createInput: (live) => new IngestInput(live.streamId, ingest, ports, log.child({ stream: live.name })),
+    claims: jobLeases,
+    createInput: (live) => new IngestInput(live.streamId, ingest, ports, log.child({ stream: live.name }), config.rtpHost),
     createRenditions: (live) => new IngestRenditions(live.streamId, ingest, log.child({ stream: live.name })),
     createPackager: (stream) => {
-      const packager = new HlsPackager({ stream, dir: join(config.hlsDir, stream), log });
+      // In a cluster a new run carries the playlist on: from a dead predecessor's position when
+      // this transcoder took the job over, else from this transcoder's own previous run.
+      const continueFrom = jobLeases ? (jobLeases.takeContinuation(stream) ?? origin.get(stream)?.position()) : undefined;
+      const packager = new HlsPackager({ stream, dir: join(config.hlsDir, stream), log, continueFrom });
       // A new run replaces the previous run's packager in the origin.
       origin.register(packager);
       return {
@@ -96,6 +110,7 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
     jobs.streamOffline(streamId, name);
     onDemand.offline(streamId);
   });
+  ingest.on('moved', ({ streamId }) => jobs.streamMoved(streamId));
   // A VP8 rendition while a viewer that cannot decode the source watches (the ingest says when).
   const onDemand = new OnDemandRenditions({
     log: log.child({ component: 'on-demand-renditions' }),
@@ -128,6 +143,7 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
   const router = new Router();
   registerOpsRoutes(router, 'transcoder', checks, registry);
   registerControlRoutes(router, { jobs, profiles, adminToken, hlsViewers: (stream) => origin.viewers.count(stream) });
+  if (jobLeases) registerClusterRoutes(router, { adminToken, jobLeases, id: config.id, url: () => publicUrl });
   origin.routes(router);
   const server = createHttpService({
     router,
@@ -142,9 +158,12 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
     profiles,
     origin,
     ingest,
+    jobLeases,
     adminToken,
     async listen() {
       const address = await listen(server, config.port, config.host);
+      if (!config.publicUrl) publicUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+      jobLeases?.start(jobs, (stream) => origin.get(stream)?.position());
       log.info({ host: address.address, port: address.port, policy: config.policy, ingest: config.ingestUrl }, 'transcoder listening');
       await warmUpFluent(config.ffmpegPath);
       ingest.start();
@@ -156,6 +175,7 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
       if (reconcileTimer) clearTimeout(reconcileTimer);
       ingest.close();
       await Promise.all([jobs.close(), onDemand.close()]);
+      await jobLeases?.close();
       await closeServer(server);
       profiles.close();
     },

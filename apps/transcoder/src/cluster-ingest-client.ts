@@ -21,7 +21,7 @@ import { OnairError, problemFromResponse } from '@onair/shared/errors';
 import { type ClusterEvent, parseClusterEvent } from '@onair/service/cluster-events';
 import { CLUSTER_EVENTS_CHANNEL, clusterKeys } from '@onair/service/cluster-keys';
 import { createRedis } from '@onair/service/redis';
-import { type Forward, IngestClient, type IngestClientOptions } from './ingest-client';
+import { type Forward, IngestClient, type IngestClientOptions, type RenditionSetAnswer, type RenditionSetRequest, renditionSetSchema } from './ingest-client';
 
 /** The transcoder's lease lives this long without renewal, ms (the single node's grace is 5 s too). */
 const LEASE_TTL_MS = 5_000;
@@ -46,6 +46,8 @@ export class ClusterIngestClient extends IngestClient {
   private readonly live = new Map<string, { name: string; node: string; url: string }>();
   /** The node URL each forward was made on. */
   private readonly forwardUrls = new Map<string, string>();
+  /** The node URL each rendition set was announced on. */
+  private readonly renditionUrls = new Map<string, string>();
 
   constructor(options: ClusterIngestClientOptions) {
     super(options);
@@ -128,6 +130,27 @@ export class ClusterIngestClient extends IngestClient {
     }
   }
 
+  /** Renditions go back to the stream's origin, where its WebRTC viewers (and edges' pulls) are served from. */
+  override async createRenditions(streamId: string, announcement: RenditionSetRequest): Promise<RenditionSetAnswer> {
+    const url = await this.originUrl(streamId);
+    const parsed = renditionSetSchema.safeParse(await this.call(url, 'POST', `/api/streams/${encodeURIComponent(streamId)}/renditions`, { ...announcement, instance: this.instance }));
+    if (!parsed.success) throw new OnairError('upstream_unreachable', 'The origin ingest answered the renditions request with an unexpected body.');
+    this.renditionUrls.set(parsed.data.id, url);
+    return parsed.data;
+  }
+
+  override async deleteRenditions(streamId: string, setId: string): Promise<void> {
+    const url = this.renditionUrls.get(setId);
+    this.renditionUrls.delete(setId);
+    if (!url) return;
+    try {
+      await this.call(url, 'DELETE', `/api/streams/${encodeURIComponent(streamId)}/renditions/${encodeURIComponent(setId)}`);
+    } catch (error) {
+      if (error instanceof OnairError && (error.status === 404 || error.code === 'upstream_unreachable')) return;
+      throw error;
+    }
+  }
+
   override async sourceHints(streamId: string): Promise<{ width?: number; height?: number; fps?: number }> {
     try {
       const parsed = streamStateSchema.safeParse(await this.call(await this.originUrl(streamId), 'GET', `/api/streams/${encodeURIComponent(streamId)}`));
@@ -175,8 +198,10 @@ export class ClusterIngestClient extends IngestClient {
       this.clusterError = null;
       this.emit('connected');
       for (const lease of leases) {
+        const before = this.live.get(lease.streamId);
         this.live.set(lease.streamId, lease);
         this.emit('live', { streamId: lease.streamId, name: lease.name || null });
+        if (before && before.node !== lease.node) this.emit('moved', { streamId: lease.streamId, name: lease.name || null });
       }
     } catch (error) {
       this.clusterError = `Redis: ${(error as Error).message}`;
@@ -186,10 +211,14 @@ export class ClusterIngestClient extends IngestClient {
 
   private onClusterEvent(event: ClusterEvent): void {
     switch (event.type) {
-      case 'stream.live':
+      case 'stream.live': {
+        const before = this.live.get(event.streamId);
         this.live.set(event.streamId, { name: event.name, node: event.node, url: event.url });
         this.emit('live', { streamId: event.streamId, name: event.name || null });
+        // The origin died or was taken over from another node: the forward there is gone.
+        if (before && before.node !== event.node) this.emit('moved', { streamId: event.streamId, name: event.name || null });
         break;
+      }
       case 'stream.offline':
         this.live.delete(event.streamId);
         this.emit('offline', { streamId: event.streamId, name: event.name || null });

@@ -47,6 +47,17 @@ describe('loadTranscoderConfig', () => {
     expect(() => loadTranscoderConfig({ ONAIR_TRUSTED_PROXIES: 'cdn.example' })).toThrow(/ONAIR_TRUSTED_PROXIES: "cdn\.example"/);
   });
 
+  it('in a cluster: the HLS origin URL for the job leases (default from host and port; required on a wildcard host), and the RTP host', () => {
+    expect(loadTranscoderConfig({ ONAIR_REDIS_URL: 'redis://r:6379' })).toMatchObject({ publicUrl: undefined, rtpHost: '127.0.0.1' });
+    expect(() => loadTranscoderConfig({ ONAIR_REDIS_URL: 'redis://r:6379', ONAIR_TRANSCODER_HOST: '0.0.0.0' })).toThrow(/ONAIR_TRANSCODER_PUBLIC_URL: required with ONAIR_REDIS_URL/);
+    expect(loadTranscoderConfig({ ONAIR_REDIS_URL: 'redis://r:6379', ONAIR_TRANSCODER_HOST: '0.0.0.0', ONAIR_TRANSCODER_PUBLIC_URL: 'http://10.0.0.21:8090/', ONAIR_TRANSCODER_RTP_HOST: '10.0.0.21' })).toMatchObject({
+      publicUrl: 'http://10.0.0.21:8090',
+      rtpHost: '10.0.0.21',
+    });
+    expect(() => loadTranscoderConfig({ ONAIR_TRANSCODER_RTP_HOST: 'tc.example' })).toThrow(/ONAIR_TRANSCODER_RTP_HOST: must be an IP address/);
+    expect(() => loadTranscoderConfig({ ONAIR_TRANSCODER_RTP_HOST: '0.0.0.0' })).toThrow(/ONAIR_TRANSCODER_RTP_HOST/);
+  });
+
   it.each(['100-200', '40000-40000', '50000-70000'])('rejects the RTP port range %s', (range) => {
     expect(() => loadTranscoderConfig({ ONAIR_TRANSCODER_RTP_PORTS: range })).toThrow(/ONAIR_TRANSCODER_RTP_PORTS/);
   });

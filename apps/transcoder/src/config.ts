@@ -1,6 +1,7 @@
 /**
  * Transcoder configuration: `ONAIR_*` environment variables, validated once at start.
  */
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -43,6 +44,19 @@ const envSchema = z
       .string()
       .regex(/^[A-Za-z0-9@._:-]{1,128}$/, 'must be 1–128 of A–Z a–z 0–9 @ . _ : -')
       .optional(),
+    /**
+     * The base URL of this transcoder's HLS origin as web nodes and caches reach it, written into
+     * its job leases in a cluster (the site's /hls proxy looks it up there). Default
+     * `http://<ONAIR_TRANSCODER_HOST>:<port>`; required in a cluster when the host is a wildcard.
+     */
+    ONAIR_TRANSCODER_PUBLIC_URL: z.string().url('must be a URL such as http://10.0.0.21:8090').optional(),
+    /**
+     * The address ingests send this transcoder's input RTP to and ffmpeg binds (an address of this
+     * machine). Default 127.0.0.1: the ingest on the same machine. A transcoder on another host
+     * gives its own address here (the ingest allows the address a transcoder calls from, and
+     * ONAIR_TRANSCODER_HOSTS).
+     */
+    ONAIR_TRANSCODER_RTP_HOST: z.string().refine((host) => isIP(host) !== 0 && host !== '0.0.0.0' && host !== '::', 'must be an IP address of this machine (not a name or a wildcard)').default('127.0.0.1'),
     /** Proxies whose X-Forwarded-For is believed for the HLS viewer count (IPs, CIDR blocks, `loopback`). Default: none. */
     ONAIR_TRUSTED_PROXIES: z.string().default(''),
   })
@@ -64,6 +78,10 @@ export interface TranscoderConfig {
   id: string;
   /** Whose X-Forwarded-For the HLS viewer count believes (the site's own proxy proves itself apart from this). */
   trustedProxies: TrustedProxies;
+  /** ONAIR_TRANSCODER_PUBLIC_URL without a trailing slash; undefined: from host and bound port. */
+  publicUrl: string | undefined;
+  /** ONAIR_TRANSCODER_RTP_HOST. */
+  rtpHost: string;
   /** `<dataDir>/transcoder.db` */
   dbPath: string;
   /** `<dataDir>/hls`: one directory per stream. */
@@ -83,6 +101,10 @@ export function loadTranscoderConfig(env: NodeJS.ProcessEnv = process.env): Tran
     throw new ConfigError(`Invalid configuration:\n  ONAIR_TRUSTED_PROXIES: ${(error as Error).message}`);
   }
   const dataDir = resolve(raw.ONAIR_DATA_DIR);
+  // Web nodes and caches reach this origin at the URL in its job leases: a wildcard cannot be reached.
+  if (raw.ONAIR_REDIS_URL && !raw.ONAIR_TRANSCODER_PUBLIC_URL && (isIP(raw.ONAIR_TRANSCODER_HOST) === 0 || raw.ONAIR_TRANSCODER_HOST === '0.0.0.0' || raw.ONAIR_TRANSCODER_HOST === '::')) {
+    throw new ConfigError(`Invalid configuration:\n  ONAIR_TRANSCODER_PUBLIC_URL: required with ONAIR_REDIS_URL when ONAIR_TRANSCODER_HOST is ${raw.ONAIR_TRANSCODER_HOST} — the URL web nodes reach this transcoder's HLS at`);
+  }
   return {
     host: raw.ONAIR_TRANSCODER_HOST,
     port: raw.ONAIR_TRANSCODER_PORT,
@@ -96,6 +118,8 @@ export function loadTranscoderConfig(env: NodeJS.ProcessEnv = process.env): Tran
     corsOrigin: raw.ONAIR_CORS_ORIGIN,
     id: raw.ONAIR_TRANSCODER_ID ?? `transcoder@${hostname().replace(/[^A-Za-z0-9@._:-]/g, '-').slice(0, 100) || 'localhost'}`,
     trustedProxies,
+    publicUrl: raw.ONAIR_TRANSCODER_PUBLIC_URL?.replace(/\/$/, ''),
+    rtpHost: raw.ONAIR_TRANSCODER_RTP_HOST,
     dbPath: resolve(dataDir, 'transcoder.db'),
     hlsDir: resolve(dataDir, 'hls'),
   };

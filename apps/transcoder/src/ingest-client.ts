@@ -28,7 +28,7 @@ const forwardResponseSchema = z.object({ id: z.string().min(1), sdp: z.string().
 export type Forward = z.infer<typeof forwardResponseSchema>;
 
 const rtpTrackSchema = z.object({ codec: z.string(), payloadType: z.number().int().min(0).max(127), clockRate: z.number().int().positive() });
-const renditionSetSchema = z.object({
+export const renditionSetSchema = z.object({
   id: z.string().min(1),
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
@@ -114,6 +114,8 @@ export class SseParser {
 export class IngestClient extends EventEmitter<{
   live: [StreamEvent];
   offline: [StreamEvent];
+  /** In a cluster: a live stream's publisher is on another ingest node now (forwards on the old one are gone). */
+  moved: [StreamEvent];
   'renditions-wanted': [RenditionsWantedEvent];
   connected: [];
   disconnected: [Error];

@@ -146,3 +146,49 @@ describe('proxyHls', () => {
     expect(response.status).toBe(404);
   });
 });
+
+describe('proxyHls in a cluster', () => {
+  function jobs(table: Record<string, import('./cluster-view').HlsOriginLookup>) {
+    const forgotten: string[] = [];
+    return { forgotten, hlsOrigin: async (stream: string) => table[stream] ?? { state: 'unknown' as const }, forgetHlsOrigin: (stream: string) => void forgotten.push(stream) };
+  }
+  const ok = (async (url: URL) => new Response(url.toString(), { status: 200 })) as unknown as typeof fetch;
+
+  it("goes to the transcoder running each stream's job, whatever ONAIR_TRANSCODER_URL says", async () => {
+    const cluster = jobs({ one: { state: 'served', url: 'http://tc-1.test:8090' }, two: { state: 'served', url: 'http://tc-2.test:8090/' } });
+    const first = await proxyHls(new Request('http://web.test/hls/one/720p/index.m3u8?_HLS_msn=4'), ['one', '720p', 'index.m3u8'], { env, cluster, fetch: ok });
+    expect(await first.text()).toBe('http://tc-1.test:8090/hls/one/720p/index.m3u8?_HLS_msn=4');
+    const second = await proxyHls(new Request('http://web.test/hls/two/index.m3u8'), ['two', 'index.m3u8'], { env, cluster, fetch: ok });
+    expect(await second.text()).toBe('http://tc-2.test:8090/hls/two/index.m3u8');
+  });
+
+  it('a live stream without a transcoder right now is 503 with Retry-After; unknown and offline streams are 404; nothing is asked upstream', async () => {
+    const never = (async () => {
+      throw new Error('must not be called');
+    }) as unknown as typeof fetch;
+    const cluster = jobs({ failing: { state: 'pending' }, ended: { state: 'offline' } });
+    const pending = await proxyHls(new Request('http://web.test/hls/failing/index.m3u8'), ['failing', 'index.m3u8'], { env, cluster, fetch: never });
+    expect(pending.status).toBe(503);
+    expect(pending.headers.get('retry-after')).toBe('1');
+    expect(pending.headers.get('access-control-allow-origin')).toBe('*');
+    expect(await pending.json()).toMatchObject({ code: 'unavailable' });
+    for (const name of ['ended', 'nobody']) {
+      const response = await proxyHls(new Request(`http://web.test/hls/${name}/index.m3u8`), [name, 'index.m3u8'], { env, cluster, fetch: never });
+      expect(response.status).toBe(404);
+      expect(await response.json()).toMatchObject({ code: 'stream_not_found' });
+    }
+  });
+
+  it('an origin that cannot be reached is forgotten, so the next request looks the job up again; Redis away is 503', async () => {
+    const down = (async () => {
+      throw new TypeError('fetch failed');
+    }) as unknown as typeof fetch;
+    const cluster = jobs({ one: { state: 'served', url: 'http://tc-1.test:8090' } });
+    const response = await proxyHls(new Request('http://web.test/hls/one/index.m3u8'), ['one', 'index.m3u8'], { env, cluster, fetch: down });
+    expect(response.status).toBe(502);
+    expect(cluster.forgotten).toEqual(['one']);
+    const redisDown = { hlsOrigin: async () => Promise.reject(new Error('Connection is closed.')), forgetHlsOrigin: () => undefined };
+    const away = await proxyHls(new Request('http://web.test/hls/one/index.m3u8'), ['one', 'index.m3u8'], { env, cluster: redisDown, fetch: ok });
+    expect(away.status).toBe(503);
+  });
+});

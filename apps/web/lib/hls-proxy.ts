@@ -13,6 +13,11 @@
  *   (@onair/service/site-proxy, derived from the admin token), which is what makes the transcoder
  *   believe it; a browser's own `X-Forwarded-For` never goes through.
  *
+ * In a cluster (ONAIR_REDIS_URL) the origin is the transcoder running the stream's job, from its
+ * job lease (lib/cluster-view.ts, cached a second): a stream live but without a transcoder right
+ * now (starting, failing over) is 503 with `Retry-After`, which players retry; an origin that
+ * cannot be reached is looked up afresh on the next request.
+ *
  * Deployments with a CDN in front of the origin set `ONAIR_HLS_PUBLIC_URL` and the player skips
  * this proxy (see `hlsManifestUrl`). Server-only.
  */
@@ -20,6 +25,13 @@ import { SITE_PROXY_HEADER, siteProxyToken } from '@onair/service/site-proxy';
 import { clientAddressOf } from './forwarded';
 import { releasingBody, upstreamDeadline } from './upstream-deadline';
 import { problemResponse } from './ingest-proxy';
+import { clusterView, type HlsOriginLookup } from './cluster-view';
+
+/** The part of the cluster view the /hls proxy uses (a fake in tests). */
+export interface HlsOriginDirectory {
+  hlsOrigin(stream: string): Promise<HlsOriginLookup>;
+  forgetHlsOrigin(stream: string): void;
+}
 
 /**
  * Response headers a player or a cache needs (type, size, caching of parts and playlists), and
@@ -59,7 +71,10 @@ export const HLS_UPSTREAM_TIMEOUT_MS = 20_000;
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function transcoderBaseUrl(env: Record<string, string | undefined> = process.env): URL | null {
-  const raw = env.ONAIR_TRANSCODER_URL?.trim() || 'http://127.0.0.1:8090';
+  return safeUrl(env.ONAIR_TRANSCODER_URL?.trim() || 'http://127.0.0.1:8090');
+}
+
+function safeUrl(raw: string): URL | null {
   try {
     const url = new URL(raw);
     return url.protocol === 'http:' || url.protocol === 'https:' ? url : null;
@@ -68,11 +83,20 @@ export function transcoderBaseUrl(env: Record<string, string | undefined> = proc
   }
 }
 
+/** 503 with Retry-After: 1 (hls.js retries playlist and part loads that fail so). */
+function retryLater(detail: string): Response {
+  const response = ownProblem('unavailable', detail);
+  response.headers.set('retry-after', '1');
+  return response;
+}
+
 export interface HlsProxyOptions {
   /** Overrides `process.env` (tests). */
   env?: Record<string, string | undefined>;
   /** Overrides `fetch` (tests). */
   fetch?: typeof fetch;
+  /** Overrides the cluster's job leases (tests); null: one machine whatever the env says. */
+  cluster?: HlsOriginDirectory | null;
 }
 
 /** `problemResponse` with the CORS header the origin would send. */
@@ -87,8 +111,23 @@ export async function proxyHls(request: Request, segments: readonly string[], op
   if (segments.length < 2 || segments.length > 3 || !segments.every((s) => SEGMENT.test(s) && !s.includes('..'))) {
     return ownProblem('not_found', 'No such HLS file.');
   }
-  const base = transcoderBaseUrl(options.env);
-  if (!base) return ownProblem('internal_error', 'ONAIR_TRANSCODER_URL is not a valid http(s) URL.');
+  const cluster = options.cluster === undefined ? clusterView(options.env ?? process.env) : (options.cluster ?? undefined);
+  let base: URL | null;
+  if (cluster) {
+    let lookup: HlsOriginLookup;
+    try {
+      lookup = await cluster.hlsOrigin(segments[0]!);
+    } catch {
+      return retryLater('The cluster (Redis) cannot be reached to find this stream\'s HLS origin. Try again shortly.');
+    }
+    if (lookup.state === 'pending') return retryLater('The stream is live, but no transcoder serves it right now (starting, or taking over from one that stopped). Try again in a moment.');
+    if (lookup.state !== 'served') return ownProblem('stream_not_found', lookup.state === 'offline' ? 'The stream is not live.' : 'No such stream.');
+    base = safeUrl(lookup.url);
+    if (!base) return ownProblem('internal_error', 'The job lease names an HLS origin that is not an http(s) URL.');
+  } else {
+    base = transcoderBaseUrl(options.env);
+    if (!base) return ownProblem('internal_error', 'ONAIR_TRANSCODER_URL is not a valid http(s) URL.');
+  }
   const target = new URL(`/hls/${segments.map(encodeURIComponent).join('/')}`, base);
   target.search = new URL(request.url).search;
 
@@ -118,6 +157,8 @@ export async function proxyHls(request: Request, segments: readonly string[], op
   } catch (error) {
     deadline.release();
     if (request.signal.aborted) return new Response(null, { status: 499 });
+    // That transcoder may be gone: the next request looks the stream's origin up again.
+    cluster?.forgetHlsOrigin(segments[0]!);
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     return ownProblem('upstream_unreachable', timedOut ? `The HLS origin did not answer within ${HLS_UPSTREAM_TIMEOUT_MS / 1000} s.` : 'The HLS origin (transcoder) is unreachable.');
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isSiteProxy, SITE_PROXY_HEADER } from '@onair/service/site-proxy';
 import { markForwardedHeadersVerified } from './forwarded';
-import { ingestBaseUrl, MAX_PROXY_BODY_BYTES, proxyToIngest, rewriteLocation } from './ingest-proxy';
+import { type IngestDirectory, ingestBaseUrl, linksWithNode, MAX_PROXY_BODY_BYTES, proxyToIngest, rewriteLocation, withNode } from './ingest-proxy';
 
 describe('rewriteLocation', () => {
   it.each([
@@ -88,6 +88,100 @@ describe('proxyToIngest', () => {
     const big = await proxyToIngest(new Request('http://web.test/whip', { method: 'POST', body: 'x'.repeat(300 * 1024) }), '/whip', { env, fetch: fetchImpl });
     expect(big.status).toBe(413);
     expect(await big.json()).toMatchObject({ code: 'body_too_large' });
+  });
+});
+
+describe('proxyToIngest in a cluster', () => {
+  const nodes = [
+    { id: 'a', url: 'http://a.test:8080' },
+    { id: 'b', url: 'http://b.test:8080' },
+    { id: 'c:1', url: 'http://c.test:8080' },
+  ];
+  function directory(list = nodes): IngestDirectory & { forgotten: string[] } {
+    let alive = [...list];
+    const forgotten: string[] = [];
+    return {
+      forgotten,
+      ingestNodes: async () => alive,
+      ingestNode: async (id) => alive.find((node) => node.id === id),
+      forgetIngestNode: (id) => {
+        forgotten.push(id);
+        alive = alive.filter((node) => node.id !== id);
+      },
+    };
+  }
+
+  it('sends each new session to a live node and names that node in the session resource and its links', async () => {
+    const hosts = new Set<string>();
+    const fetchImpl = (async (url: URL) => {
+      hosts.add(url.host);
+      return new Response('v=0 answer', { status: 201, headers: { location: '/whep/sessions/s1', link: '<stun:stun.example>; rel="ice-server", </whep/sessions/s1/layer>; rel="urn:ietf:params:whep:ext:core:layer"' } });
+    }) as typeof fetch;
+    const cluster = directory();
+    for (let i = 0; i < 40; i++) {
+      const response = await proxyToIngest(new Request('http://web.test/whep/demo', { method: 'POST', body: 'v=0' }), '/whep/demo', { cluster, fetch: fetchImpl });
+      const node = new URL(response.headers.get('location')!, 'http://web.test').searchParams.get('node')!;
+      expect(nodes.map((n) => n.id)).toContain(node);
+      expect(response.headers.get('location')).toBe(`/whep/sessions/s1?node=${encodeURIComponent(node)}`);
+      expect(response.headers.get('link')).toBe(`<stun:stun.example>; rel="ice-server", </whep/sessions/s1/layer?node=${encodeURIComponent(node)}>; rel="urn:ietf:params:whep:ext:core:layer"`);
+    }
+    // Spread over every node (40 picks of 3: all three seen unless the shuffle is broken).
+    expect([...hosts].sort()).toEqual(['a.test:8080', 'b.test:8080', 'c.test:8080']);
+  });
+
+  it("a session's PATCH and DELETE go to the node its URL names, without the node parameter", async () => {
+    const seen: string[] = [];
+    const fetchImpl = (async (url: URL) => {
+      seen.push(url.toString());
+      return new Response(null, { status: 204 });
+    }) as typeof fetch;
+    const cluster = directory();
+    await proxyToIngest(new Request('http://web.test/whep/sessions/s9?node=c%3A1', { method: 'DELETE' }), '/whep/sessions/s9', { cluster, fetch: fetchImpl });
+    await proxyToIngest(new Request('http://web.test/whep/sessions/s9/layer?node=b', { method: 'GET' }), '/whep/sessions/s9/layer', { cluster, fetch: fetchImpl });
+    expect(seen).toEqual(['http://c.test:8080/whep/sessions/s9', 'http://b.test:8080/whep/sessions/s9/layer']);
+  });
+
+  it('a session whose node is gone (or unnamed) is not found; no upstream is asked', async () => {
+    let called = 0;
+    const fetchImpl = (async () => {
+      called++;
+      return new Response(null, { status: 204 });
+    }) as unknown as typeof fetch;
+    for (const url of ['http://web.test/whip/sessions/s1?node=gone', 'http://web.test/whip/sessions/s1']) {
+      const response = await proxyToIngest(new Request(url, { method: 'DELETE' }), '/whip/sessions/s1', { cluster: directory(), fetch: fetchImpl });
+      expect(response.status).toBe(404);
+      expect(await response.json()).toMatchObject({ code: 'session_not_found' });
+    }
+    expect(called).toBe(0);
+  });
+
+  it('a node that cannot be reached is skipped for the next one; none alive is 503', async () => {
+    const fetchImpl = (async (url: URL) => {
+      if (url.host !== 'b.test:8080') throw new TypeError('fetch failed');
+      return new Response('v=0 answer', { status: 201, headers: { location: '/whip/sessions/p1' } });
+    }) as typeof fetch;
+    const cluster = directory();
+    for (let i = 0; i < 5; i++) {
+      const response = await proxyToIngest(new Request('http://web.test/whip', { method: 'POST', body: 'v=0' }), '/whip', { cluster, fetch: fetchImpl });
+      expect(response.status).toBe(201);
+      expect(response.headers.get('location')).toBe('/whip/sessions/p1?node=b');
+    }
+    expect(cluster.forgotten.every((id) => id !== 'b')).toBe(true);
+    const none = await proxyToIngest(new Request('http://web.test/whip', { method: 'POST', body: 'v=0' }), '/whip', { cluster: directory([]), fetch: fetchImpl });
+    expect(none.status).toBe(503);
+    expect(await none.json()).toMatchObject({ code: 'unavailable' });
+  });
+
+  it.each([
+    ['/whep/sessions/x', 'n1', '/whep/sessions/x?node=n1'],
+    ['/whep/sessions/x?node=old&a=1', 'n2', '/whep/sessions/x?node=n2&a=1'],
+    ['/whip/sessions/x', 'a:b[1]', '/whip/sessions/x?node=a%3Ab%5B1%5D'],
+  ])('withNode(%s, %s) → %s', (path, node, expected) => {
+    expect(withNode(path, node)).toBe(expected);
+  });
+
+  it('linksWithNode leaves links that are not session resources alone', () => {
+    expect(linksWithNode('<turn:t.example?transport=udp>; rel="ice-server"; username="u", </other>; rel="x"', 'n')).toBe('<turn:t.example?transport=udp>; rel="ice-server"; username="u", </other>; rel="x"');
   });
 });
 

@@ -3,6 +3,12 @@
  * ever talks to the web origin (one origin: no CORS, one TLS certificate, the ingest can stay on
  * loopback). The ingest URL is runtime configuration (`ONAIR_INGEST_URL`), read per request.
  *
+ * In a cluster (ONAIR_REDIS_URL) any live ingest node will do: a new session (a POST) goes to a
+ * node picked at random from the cluster's list (another one if it cannot be reached), and the
+ * session resource handed to the browser names that node (`Location: /whep/sessions/<id>?node=<node>`,
+ * and the same on the resource's `Link`s), so its PATCH and DELETE reach the node holding the
+ * session through whichever web node they hit.
+ *
  * Server-only: imported by route handlers, never by client components.
  */
 import { OnairError, type ErrorCode } from '@onair/shared/errors';
@@ -10,6 +16,19 @@ import { SITE_PROXY_HEADER, siteProxyToken } from '@onair/service/site-proxy';
 import { clientAddressOf } from './forwarded';
 import { upstreamDeadline } from './upstream-deadline';
 import { readBodyWithin } from './read-body';
+import { clusterView, type IngestNode, shuffled } from './cluster-view';
+
+/** The part of the cluster view the proxy uses (a fake in tests). */
+export interface IngestDirectory {
+  ingestNodes(): Promise<IngestNode[]>;
+  ingestNode(id: string): Promise<IngestNode | undefined>;
+  forgetIngestNode(id: string): void;
+}
+
+/** The query parameter naming a session's node in its resource URL. */
+export const NODE_PARAM = 'node';
+/** At most this many nodes are tried for one POST. */
+const MAX_NODE_ATTEMPTS = 3;
 
 /** Request headers the ingest needs (RFC 9725: auth, SDP/trickle content types, ETag preconditions). */
 const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'if-match', 'if-none-match', 'accept'] as const;
@@ -58,19 +77,39 @@ export interface ProxyOptions {
   env?: Record<string, string | undefined>;
   /** Overrides `fetch` (tests). */
   fetch?: typeof fetch;
+  /** Overrides the cluster's list of ingest nodes (tests); null: one machine whatever the env says. */
+  cluster?: IngestDirectory | null;
+}
+
+/** A session resource's path (`/whip/sessions/<id>…`, `/whep/sessions/<id>…`): it lives on one node. */
+function isSessionResource(path: string): boolean {
+  return /^\/wh[ei]p\/sessions\//.test(path);
+}
+
+/** `path[?query]` with `node=<id>` added (a session resource's URL as the browser is given it). */
+export function withNode(pathAndQuery: string, node: string): string {
+  const url = new URL(pathAndQuery, 'http://web.invalid');
+  url.searchParams.set(NODE_PARAM, node);
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
+/** The `Link` header with every session-resource target (e.g. WHEP's layer resource) naming `node`. */
+export function linksWithNode(link: string, node: string): string {
+  return link.replace(/<(\/wh[ei]p\/sessions\/[^>]*)>/g, (_match, target: string) => `<${withNode(target, node)}>`);
 }
 
 /** Forwards `request` to `<ingest><path>` and answers with the ingest's status, body and API headers. */
 export async function proxyToIngest(request: Request, path: string, options: ProxyOptions = {}): Promise<Response> {
-  let base: URL;
-  try {
-    base = ingestBaseUrl(options.env);
-  } catch (error) {
-    return problemResponse('internal_error', error instanceof Error ? error.message : 'Bad ingest URL.');
-  }
-  const target = new URL(path, base);
+  const env = options.env ?? process.env;
+  const cluster = options.cluster === undefined ? clusterView(env) : (options.cluster ?? undefined);
   const incoming = new URL(request.url);
-  target.search = incoming.search;
+  let targets: Array<{ base: URL; node?: string }>;
+  try {
+    targets = cluster ? await clusterTargets(cluster, path, incoming) : [{ base: ingestBaseUrl(env) }];
+  } catch (error) {
+    if (error instanceof OnairError) return problemResponse(error.code, error.message);
+    return problemResponse('unavailable', 'The cluster (Redis) cannot be reached to find an ingest node. Try again shortly.');
+  }
 
   const headers = new Headers();
   for (const name of FORWARDED_REQUEST_HEADERS) {
@@ -82,7 +121,7 @@ export async function proxyToIngest(request: Request, path: string, options: Pro
   // The ingest caps sessions and POSTs per client: vouch for the browser's address with the site
   // proxy's proof, or every visitor of the site would count as this one loopback client.
   const client = clientAddressOf(request.headers);
-  const adminToken = (options.env ?? process.env).ONAIR_ADMIN_TOKEN?.trim();
+  const adminToken = env.ONAIR_ADMIN_TOKEN?.trim();
   if (client !== 'unknown' && adminToken) {
     headers.set('x-forwarded-for', client);
     headers.set(SITE_PROXY_HEADER, siteProxyToken(adminToken));
@@ -101,21 +140,37 @@ export async function proxyToIngest(request: Request, path: string, options: Pro
   }
 
   const fetchImpl = options.fetch ?? fetch;
-  const deadline = upstreamDeadline(undefined, UPSTREAM_TIMEOUT_MS, 'The ingest');
-  let upstream: Response;
-  try {
-    upstream = await fetchImpl(target, { method: request.method, headers, body, redirect: 'manual', cache: 'no-store', signal: deadline.signal });
-  } catch (error) {
-    deadline.release();
-    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-    return problemResponse('upstream_unreachable', timedOut ? `The ingest did not answer within ${UPSTREAM_TIMEOUT_MS / 1000} s.` : 'The ingest is unreachable.');
+  let upstream: Response | undefined;
+  let node: string | undefined;
+  let failure = 'The ingest is unreachable.';
+  let deadline: ReturnType<typeof upstreamDeadline> | undefined;
+  for (const target of targets) {
+    const url = new URL(path, target.base);
+    url.search = incoming.search;
+    url.searchParams.delete(NODE_PARAM);
+    deadline = upstreamDeadline(undefined, UPSTREAM_TIMEOUT_MS, 'The ingest');
+    try {
+      upstream = await fetchImpl(url, { method: request.method, headers, body, redirect: 'manual', cache: 'no-store', signal: deadline.signal });
+      node = target.node;
+      break;
+    } catch (error) {
+      deadline.release();
+      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      failure = timedOut ? `The ingest did not answer within ${UPSTREAM_TIMEOUT_MS / 1000} s.` : 'The ingest is unreachable.';
+      // Nothing reached that node: another one may take the request (a timeout may have, so not then).
+      if (target.node) cluster?.forgetIngestNode(target.node);
+      if (timedOut) break;
+    }
   }
+  if (!upstream || !deadline) return problemResponse('upstream_unreachable', failure);
 
   const out = new Headers({ 'cache-control': 'no-store' });
   for (const name of FORWARDED_RESPONSE_HEADERS) {
     const value = upstream.headers.get(name);
     if (value === null) continue;
-    out.set(name, name === 'location' ? rewriteLocation(value) : value);
+    if (name === 'location') out.set(name, node ? withNode(rewriteLocation(value), node) : rewriteLocation(value));
+    else if (name === 'link' && node) out.set(name, linksWithNode(value, node));
+    else out.set(name, value);
   }
   const nullBody = upstream.status === 204 || upstream.status === 304 || request.method === 'HEAD';
   try {
@@ -123,4 +178,21 @@ export async function proxyToIngest(request: Request, path: string, options: Pro
   } finally {
     deadline.release();
   }
+}
+
+/**
+ * Where a request goes in a cluster: a session resource to the node its URL names; anything else
+ * to live nodes in a random order (tried one after the other while they cannot be reached).
+ */
+async function clusterTargets(cluster: IngestDirectory, path: string, incoming: URL): Promise<Array<{ base: URL; node: string }>> {
+  if (isSessionResource(path)) {
+    const id = incoming.searchParams.get(NODE_PARAM) ?? '';
+    const node = id ? await cluster.ingestNode(id) : undefined;
+    // Gone with its node (or never made here): what the ingest would say of an unknown session.
+    if (!node) throw new OnairError('session_not_found', id ? `No session here: ingest node "${id.slice(0, 128)}" is not in the cluster any more.` : 'This session resource names no ingest node (?node=).');
+    return [{ base: new URL(node.url), node: node.id }];
+  }
+  const nodes = shuffled(await cluster.ingestNodes()).slice(0, MAX_NODE_ATTEMPTS);
+  if (nodes.length === 0) throw new OnairError('unavailable', 'No ingest node of the cluster is alive right now. Try again shortly.');
+  return nodes.map((node) => ({ base: new URL(node.url), node: node.id }));
 }

@@ -8,7 +8,7 @@ import next from 'next';
 import { createLogger } from '@onair/service/logger';
 import { runService } from '@onair/service/run-service';
 import { markForwardedHeadersVerified } from '../lib/forwarded';
-import { readSessionEpoch, SESSION_EPOCH_FILE } from '../lib/server/session-epoch';
+import { currentSessionEpoch } from '../lib/server/session-epoch';
 import { loadWebServerConfig } from './config';
 import { createWebServer } from './web-server';
 
@@ -16,8 +16,9 @@ const log = createLogger('web');
 
 runService('web', log, async () => {
   const config = loadWebServerConfig();
-  // The dashboard's session epoch exists (0600) before the first request: sign-out survives restarts.
-  readSessionEpoch(resolve(config.dataDir, SESSION_EPOCH_FILE));
+  // The dashboard's session epoch exists (a 0600 file, or the cluster's key in Redis) before the
+  // first request: sign-out survives restarts. Redis not answering yet is no reason not to start.
+  await currentSessionEpoch({ ...process.env, ONAIR_DATA_DIR: config.dataDir }).catch((error: unknown) => log.warn({ err: (error as Error).message }, 'the session epoch could not be read yet (Redis)'));
   const app = next({ dev: false, dir: resolve(import.meta.dirname, '..'), hostname: config.host, port: config.port });
   const handle = app.getRequestHandler();
   await app.prepare();

@@ -11,6 +11,12 @@
  * | `onair:lease-seq:<id>` | integer | the stream's last fencing token | durable, deleted with the stream |
  * | `onair:transcoder:<instance>` | string owner | a transcoder process's forward lease | TTL, renewed while it runs |
  * | `onair:transcoder-owner:<owner>` | string instance | the newest instance of a transcoder name | TTL |
+ * | `onair:job:<id>` | hash | the stream's transcode job: which transcoder runs it, its HLS origin URL | TTL, renewed while it runs |
+ * | `onair:job-seq:<id>` | integer | the job's last fencing token | durable, deleted with the stream |
+ * | `onair:hls-position:<id>` | JSON | where the job's playlist stands (next MSN, discontinuities), for a successor | TTL 5 min, fenced |
+ * | `onair:ingest-nodes` | sorted set node id → expiry ms | ingest nodes alive, with their URLs in `onair:ingest-node-urls` | members past expiry ignored |
+ * | `onair:ingest-node-urls` | hash node id → URL | where each ingest node is reached (web proxies, dashboards) | pruned with the set |
+ * | `onair:web-session-epoch` | string | the dashboard's session epoch (sign-out ends every session) | durable |
  *
  * Channel `onair:events` carries cluster-events.ts messages (pub/sub).
  */
@@ -25,4 +31,10 @@ export const clusterKeys = {
   leaseSeq: (streamId: string) => `onair:lease-seq:${streamId}`,
   transcoder: (instance: string) => `onair:transcoder:${instance}`,
   transcoderOwner: (owner: string) => `onair:transcoder-owner:${owner}`,
+  job: (streamId: string) => `onair:job:${streamId}`,
+  jobSeq: (streamId: string) => `onair:job-seq:${streamId}`,
+  hlsPosition: (streamId: string) => `onair:hls-position:${streamId}`,
+  ingestNodes: 'onair:ingest-nodes',
+  ingestNodeUrls: 'onair:ingest-node-urls',
+  webSessionEpoch: 'onair:web-session-epoch',
 } as const;

@@ -81,14 +81,17 @@ export function redisReady(redis: Redis): boolean {
 
 /**
  * What Redis says of its durability: the cluster's streams and keys must survive a Redis restart,
- * which needs the append-only file. Returns a warning to log, or undefined when AOF is on.
+ * which needs the append-only file, synced before each reply. Returns a warning to log, or
+ * undefined when AOF is on with `appendfsync always`.
  * Managed Redis services may refuse CONFIG: then the operator is told to check it themselves.
  */
 export async function durabilityWarning(redis: Redis): Promise<string | undefined> {
   try {
-    const reply = (await redis.config('GET', 'appendonly')) as unknown as string[];
-    const value = reply[1];
-    return value === 'yes' ? undefined : `Redis runs without the append-only file (appendonly ${value ?? '?'}): streams and keys are lost when it restarts. Set appendonly yes (redis.conf).`;
+    const appendonly = ((await redis.config('GET', 'appendonly')) as unknown as string[])[1];
+    if (appendonly !== 'yes') return `Redis runs without the append-only file (appendonly ${appendonly ?? '?'}): streams and keys are lost when it restarts. Set appendonly yes (redis.conf).`;
+    const fsync = ((await redis.config('GET', 'appendfsync')) as unknown as string[])[1];
+    // everysec replies before writing while a background fsync is slow (up to 2 s of acknowledged writes).
+    return fsync === 'always' ? undefined : `Redis syncs its append-only file with appendfsync ${fsync ?? '?'}: a stream or key made just before Redis crashes can be lost. Set appendfsync always (redis.conf).`;
   } catch (error) {
     return `could not read Redis's appendonly setting (${(error as Error).message}): make sure it is yes, or streams and keys are lost when Redis restarts`;
   }

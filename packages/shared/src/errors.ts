@@ -33,6 +33,7 @@ export const errorStatus = {
   forward_lease_unknown: 409,
   not_origin: 409,
   renditions_in_use: 409,
+  job_elsewhere: 409,
   // 412/413/415
   etag_mismatch: 412,
   body_too_large: 413,

@@ -29,6 +29,7 @@ const meanings: Partial<Record<ErrorCode, string>> = {
   profile_in_use: 'The profile is used by a stream; choose another profile for it first.',
   too_many_forwards: 'The stream already has as many forwards to transcoders as the ingest allows; delete one first.',
   forward_lease_unknown: 'A forward must be created by a transcoder that holds its event stream open (GET /api/events?owner=…&instance=…): the forward ends when that connection does.',
+  job_elsewhere: 'In a cluster, exactly one transcoder runs each stream\'s job: another transcoder holds this one\'s lease. Ask that transcoder (the problem names it), or wait: if it dies, another takes the job over.',
   not_origin: 'An edge asked this node for a stream as its origin, but this node no longer holds the stream\'s lease (it moved to another node): the edge looks the stream up again.',
   loop_detected: 'An edge pull came back to a node it already passed (ONAIR_EDGE_UPSTREAM forms a cycle) or went through too many edges; fix the edges\' upstreams.',
   rendition_not_found: 'The stream has no rendition of this name that this WHEP session can receive; GET the session\'s layer resource for the ones it has.',

@@ -15,6 +15,7 @@ import { OnairError } from '@onair/shared/errors';
 import { type ClusterEvent, parseClusterEvent } from '@onair/service/cluster-events';
 import { CLUSTER_EVENTS_CHANNEL, clusterKeys } from '@onair/service/cluster-keys';
 import type { Logger } from '@onair/service/logger';
+import { registerIngestNode, unregisterIngestNode } from '@onair/service/ingest-nodes';
 import { createRedis, durabilityWarning } from '@onair/service/redis';
 import type { ClusterConfig, IngestConfig } from '../config';
 import type { ForwardLeases, RemoteLeases } from '../forward/forward-leases';
@@ -129,6 +130,7 @@ export class ClusterNode implements ClusterGateway {
       subscribedOnce = true;
     });
     await this.subscriber.subscribe(CLUSTER_EVENTS_CHANNEL);
+    await registerIngestNode(this.redis, node, this.cluster.leaseTtlMs).catch(() => undefined);
     this.timer = setInterval(() => void this.tick(), this.cluster.leaseRenewMs);
     this.timer.unref();
     this.log.info({ node: node.id, url: node.url, edgeMode: this.cluster.edgeMode, edgeUpstream: this.cluster.edgeUpstream }, 'joined the cluster');
@@ -208,6 +210,8 @@ export class ClusterNode implements ClusterGateway {
       clearInterval(this.timer);
       this.edges?.close();
       await this.origin?.close();
+      // Web proxies stop sending publishers and viewers here at once.
+      if (this.node) await unregisterIngestNode(this.redis, this.node.id).catch(() => undefined);
       await Promise.allSettled([this.subscriber.quit(), this.redis.quit()]);
       this.subscriber.disconnect();
       this.redis.disconnect();
@@ -251,7 +255,9 @@ export class ClusterNode implements ClusterGateway {
     if (this.ticking || this.closing || !this.origin || !this.edges) return;
     this.ticking = true;
     try {
-      await Promise.all([this.origin.renewAll(), this.forwardLeases?.sweep()]);
+      // This node is alive and where it is (the web's proxies pick ingests from this list).
+      const alive = registerIngestNode(this.redis, this.node!, this.cluster.leaseTtlMs).catch(() => undefined);
+      await Promise.all([this.origin.renewAll(), this.forwardLeases?.sweep(), alive]);
       const watched = this.edges.watched();
       const leases = watched.length > 0 ? await this.directory.lookupMany(watched).catch(() => undefined) : new Map();
       this.edges.reconcile(leases, watched);

@@ -53,7 +53,7 @@ json = cjson.encode(record)
 redis.call('HSET', KEYS[1], ARGV[1], json)
 return {'ok', json}`);
 
-/** KEYS: streams, names, keys, the stream's lease sequence. ARGV: id. → record JSON or nil. */
+/** KEYS: streams, names, keys, the stream's lease sequence, its job sequence, its HLS position. ARGV: id. → record JSON or nil. */
 const DELETE = new RedisScript(`
 local json = redis.call('HGET', KEYS[1], ARGV[1])
 if not json then return nil end
@@ -61,7 +61,7 @@ local record = cjson.decode(json)
 redis.call('HDEL', KEYS[2], record.name)
 redis.call('HDEL', KEYS[3], record.streamKey)
 redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[4])
+redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
 return json`);
 
 /** KEYS: an index, streams. ARGV: the indexed value. → record JSON or nil. */
@@ -123,7 +123,7 @@ export class RedisStreamStore implements StreamStore {
 
   async delete(id: string): Promise<StreamRecord> {
     this.assertWritable();
-    const json = (await DELETE.run(this.redis, [clusterKeys.streams, clusterKeys.streamNames, clusterKeys.streamKeys, clusterKeys.leaseSeq(id)], [id])) as string | null;
+    const json = (await DELETE.run(this.redis, [clusterKeys.streams, clusterKeys.streamNames, clusterKeys.streamKeys, clusterKeys.leaseSeq(id), clusterKeys.jobSeq(id), clusterKeys.hlsPosition(id)], [id])) as string | null;
     if (json === null) throw new OnairError('stream_not_found', `No stream with id ${id}.`);
     return parseRecord(json);
   }

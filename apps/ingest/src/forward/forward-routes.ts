@@ -21,6 +21,7 @@ import type { ForwardSession } from '../router/sessions';
 import { requireAdmin } from '../streams/admin-auth';
 import type { StreamRecord, StreamStore } from '../streams/stream-store';
 import type { ForwardLeases } from './forward-leases';
+import { forwardDestinationAllowed } from './forward-destination';
 import { forwardSdp, type ForwardTrack } from './forward-sdp';
 import type { RtpForwardPeer } from './rtp-forward-peer';
 
@@ -60,8 +61,8 @@ export function registerForwardRoutes(router: Router, { store, media, config, le
     const body = await readJson(req, createForwardSchema);
     // The admin token already guards this; the address check keeps a leaked token from
     // turning the ingest into a UDP cannon aimed at other hosts.
-    if (!isAllowedForwardHost(body.host, config)) {
-      throw new OnairError('bad_request', `Forwarding to ${body.host} is not allowed: only loopback or the configured ICE hosts (${config.ice.hosts.join(', ')}).`);
+    if (!forwardDestinationAllowed(body.host, { iceHosts: config.ice.hosts, transcoderHosts: config.transcoderHosts }, req.socket.remoteAddress)) {
+      throw new OnairError('bad_request', `Forwarding to ${body.host} is not allowed: only loopback, the configured ICE hosts (${config.ice.hosts.join(', ')}), the address the request comes from, or ONAIR_TRANSCODER_HOSTS.`);
     }
     if (!(await leases.ensureHeld(body.instance))) {
       throw new OnairError('forward_lease_unknown', `The transcoder instance "${body.instance}" holds no event stream (GET /api/events?owner=…&instance=…): open it first; the forward ends when it closes.`);
@@ -123,7 +124,7 @@ export function registerForwardRoutes(router: Router, { store, media, config, le
   });
 }
 
-/** Loopback or one of the configured ICE hosts: where forwards may go and renditions may arrive. */
+/** Loopback or one of the configured ICE hosts: the ingest's own addresses, where renditions may arrive. */
 export function isAllowedForwardHost(host: string, config: IngestConfig): boolean {
   return host === '::1' || host.startsWith('127.') || config.ice.hosts.includes(host);
 }

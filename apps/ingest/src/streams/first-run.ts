@@ -1,5 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensurePrivateDir } from '@onair/service/private-dir';
 import type { StreamRecord, StreamStore } from './stream-store';
 
 const MARKER = 'ingest-bootstrapped';
@@ -16,6 +17,8 @@ export async function createDemoStreamOnFirstRun(store: StreamStore, dataDir: st
     if ((error as { code?: string }).code === 'stream_name_taken') return undefined;
     throw error;
   }) : undefined;
+  // A cluster node given its admin token keeps nothing else in its data directory: nothing made it yet.
+  ensurePrivateDir(dataDir);
   writeFileSync(marker, `${new Date().toISOString()}\n`);
   return demo;
 }

@@ -35,6 +35,15 @@ describe('buildFfmpegPlan', () => {
     expect(input.slice(-2)).toEqual(['-i', '/t/in.sdp']);
   });
 
+  it('binds the RTP input on the configured address (a transcoder on another host than the ingest)', () => {
+    const input = (args: string[]) => args.slice(0, args.indexOf('-i'));
+    const local = input(toArgs(plan(source720)));
+    expect(local[local.indexOf('-localaddr') + 1]).toBe('127.0.0.1');
+    const remote = input(toArgs(buildFfmpegPlan({ sdpPath: '/t/in.sdp', source: source720, renditions: planRenditions(DEFAULT_PROFILE, source720), gopSeconds: 1, targets, inputHost: '10.0.0.21' })));
+    expect(remote[remote.indexOf('-localaddr') + 1]).toBe('10.0.0.21');
+    expect(remote.filter((arg) => arg === '-localaddr')).toHaveLength(1);
+  });
+
   it.each([
     ['1080p', { width: 1920, height: 1080 }, '[0:v:0]split=3[s0][s1][s2];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];[s1]scale=854:480,setsar=1,format=yuv420p[v1];[s2]scale=640:360,setsar=1,format=yuv420p[v2]', ['720p', '480p', '360p']],
     ['720p', { width: 1280, height: 720 }, '[0:v:0]split=3[s0][s1][s2];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];[s1]scale=854:480,setsar=1,format=yuv420p[v1];[s2]scale=640:360,setsar=1,format=yuv420p[v2]', ['720p', '480p', '360p']],

@@ -49,6 +49,8 @@ export interface BuildArgsOptions {
   fragDurationUs?: number;
   /** RTP renditions to the ingest, for WebRTC viewers. */
   rtp?: RtpOutputs;
+  /** The address ffmpeg receives its RTP input on (ONAIR_TRANSCODER_RTP_HOST). Default 127.0.0.1. */
+  inputHost?: string;
 }
 
 /**
@@ -84,6 +86,14 @@ export const SDP_INPUT_OPTIONS = ['-protocol_whitelist', 'file,udp,rtp', '-local
  */
 export const SDP_INPUT_OPTIONS_COPY = ['-protocol_whitelist', 'file,udp,rtp', '-localaddr', '127.0.0.1', '-fflags', '+genpts', '-probesize', '5000000', '-analyzeduration', '5000000', '-fpsprobesize', '0'];
 
+/** The input options with `-localaddr` set to `host` (ffmpeg binds its RTP sockets there). */
+function withLocalAddress(options: readonly string[], host: string | undefined): string[] {
+  const out = [...options];
+  const at = out.indexOf('-localaddr');
+  if (host && at >= 0) out[at + 1] = host;
+  return out;
+}
+
 export function buildFfmpegPlan(opts: BuildArgsOptions): FfmpegPlan {
   const { source, renditions, gopSeconds } = opts;
   if (!source.hasVideo) throw new Error('the source has no video track');
@@ -97,7 +107,7 @@ export function buildFfmpegPlan(opts: BuildArgsOptions): FfmpegPlan {
     '-nostats',
     '-progress', opts.progressTarget ?? 'pipe:1',
     '-stats_period', '1',
-    ...(renditions.some((r) => r.video === 'copy') ? SDP_INPUT_OPTIONS_COPY : SDP_INPUT_OPTIONS),
+    ...withLocalAddress(renditions.some((r) => r.video === 'copy') ? SDP_INPUT_OPTIONS_COPY : SDP_INPUT_OPTIONS, opts.inputHost),
   ];
 
   const encoded = renditions.filter((r) => r.video === 'encode');

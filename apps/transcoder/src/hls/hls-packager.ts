@@ -20,9 +20,9 @@ import type { Logger } from '@onair/service/logger';
 import { DiskStore } from './disk-store';
 import type { RenditionReport } from './media-playlist';
 import { renderMultivariantPlaylist, type VariantInfo } from './multivariant-playlist';
-import { Rendition, type RenditionOptions, type RenditionStats, type RenditionWriter } from './rendition';
+import { type PlaylistPosition, Rendition, type RenditionOptions, type RenditionStats, type RenditionWriter } from './rendition';
 
-export type { RenditionWriter } from './rendition';
+export type { PlaylistPosition, RenditionWriter } from './rendition';
 
 export interface HlsPackagerOptions {
   /** Stream name, as in `/hls/<stream>/…`. */
@@ -41,6 +41,12 @@ export interface HlsPackagerOptions {
   blockingTimeoutSec?: number;
   /** Write segments and plain playlists under `dir`. Default true. */
   writeToDisk?: boolean;
+  /**
+   * Carry on a playlist another producer left (a transcoder that died, in a cluster): media
+   * sequence numbers start at `nextMsn` and the first segment is a discontinuity, so a player
+   * reloading the same URL sees one playlist going on (RFC 8216bis §6.2.1, §6.2.2).
+   */
+  continueFrom?: PlaylistPosition;
   log: Logger;
 }
 
@@ -95,6 +101,7 @@ export class HlsPackager {
       disk: this.disk,
       log: this.log,
       onChange: () => this.notify(),
+      continueFrom: this.opts.continueFrom,
     });
     this.renditionMap.set(r.id, rendition);
     return rendition;
@@ -208,6 +215,20 @@ export class HlsPackager {
 
   getStats(): HlsPackagerStats {
     return { stream: this.stream, epoch: this.epoch, ended: this.ended, waiters: this.waiters.size, renditions: this.renditions().map((rendition) => rendition.getStats()) };
+  }
+
+  /**
+   * Where a successor carries on (all renditions at once: the furthest of them), or undefined
+   * before any rendition has media.
+   */
+  position(): PlaylistPosition | undefined {
+    let out: PlaylistPosition | undefined;
+    for (const rendition of this.renditionMap.values()) {
+      const { nextMsn, discontinuitySeq } = rendition.position;
+      if (nextMsn === 0 && !this.opts.continueFrom) continue;
+      out = { nextMsn: Math.max(out?.nextMsn ?? 0, nextMsn), discontinuitySeq: Math.max(out?.discontinuitySeq ?? 0, discontinuitySeq) };
+    }
+    return out;
   }
 
   /** Resolves once every disk write queued so far is done (tests, shutdown). */

@@ -240,6 +240,37 @@ describe('playlists of a packager fed with ffmpeg fixtures', () => {
     expect(rendition.findSegment(1)).toBeUndefined();
   });
 
+  it("carries on another packager's playlist: media sequence from its position, a discontinuity first, and the position handed on", () => {
+    // The first transcoder's packager, as a node that then dies.
+    const first = new HlsPackager({ stream: 's', dir: '/nonexistent', writeToDisk: false, log: silentLog });
+    first.addRendition({ id: 'v', bandwidth: 1 }).push(fixture('video-only.mp4'));
+    first.discontinuity();
+    first.addRendition({ id: 'w', bandwidth: 1 }).push(fixture('video-only.mp4'));
+    first.rendition('v')!.push(fixture('video-only.mp4'));
+    const left = first.position()!;
+    expect(left.discontinuitySeq).toBe(1);
+    const before = first.rendition('v')!.renderPlaylist(true, []);
+    const lastMsn = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(before)![1]) + (before.match(/#EXTINF/g)?.length ?? 0);
+    expect(left.nextMsn).toBeGreaterThanOrEqual(lastMsn);
+
+    // Another node takes the job over and carries on from where the first one left.
+    const next = new HlsPackager({ stream: 's', dir: '/nonexistent', writeToDisk: false, continueFrom: left, log: silentLog });
+    const writer = next.addRendition({ id: 'v', bandwidth: 1 });
+    expect(next.rendition('v')!.renderPlaylist(true, [])).toContain(`#EXT-X-MEDIA-SEQUENCE:${left.nextMsn}\n`);
+    writer.push(fixture('video-only.mp4'));
+    next.end();
+    const text = next.rendition('v')!.renderPlaylist(true, []);
+    expect(text).toContain(`#EXT-X-MEDIA-SEQUENCE:${left.nextMsn}\n`);
+    // RFC 8216bis §4.4.3.3: the sequence counts the discontinuities before the first segment listed, which carries its own tag.
+    expect(text).toContain(`#EXT-X-DISCONTINUITY-SEQUENCE:${left.discontinuitySeq}\n`);
+    expect(text.split('\n').slice(0, 10).join('\n')).toMatch(/#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP/);
+    expect(text.match(/#EXT-X-DISCONTINUITY\n/g)).toHaveLength(1);
+    // And it hands on its own position to whoever comes next.
+    expect(next.position()).toEqual({ nextMsn: left.nextMsn + (text.match(/#EXTINF/g)?.length ?? 0), discontinuitySeq: left.discontinuitySeq + 1 });
+    // A packager without media has no position to hand on.
+    expect(new HlsPackager({ stream: 's', dir: '/nonexistent', writeToDisk: false, log: silentLog }).position()).toBeUndefined();
+  });
+
   it('parts are listed only for the segments of the last three target durations', () => {
     const { packager, writers } = packagerWith(['v']);
     for (let i = 0; i < 3; i++) {

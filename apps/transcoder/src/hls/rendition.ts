@@ -43,6 +43,14 @@ export interface RenditionContext {
   log: Logger;
   /** Called after anything a waiter may be waiting for changed. */
   onChange: () => void;
+  /** Carry on another packager's playlist (see HlsPackagerOptions.continueFrom). */
+  continueFrom?: PlaylistPosition;
+}
+
+/** Where a playlist stands: the next media sequence number and the discontinuities so far. */
+export interface PlaylistPosition {
+  nextMsn: number;
+  discontinuitySeq: number;
 }
 
 export interface StoredInit {
@@ -128,6 +136,11 @@ export class Rendition implements RenditionWriter {
   ) {
     this.log = ctx.log.child({ rendition: options.id });
     this.cutter = this.newCutter();
+    if (ctx.continueFrom) {
+      // The first segment follows another producer's last one: a discontinuity (RFC 8216bis §6.2.2).
+      this.nextMsn = ctx.continueFrom.nextMsn;
+      this.pendingDiscontinuity = true;
+    }
   }
 
   // ---- write side ------------------------------------------------------------------------
@@ -298,7 +311,7 @@ export class Rendition implements RenditionWriter {
         parts: [],
         duration: 0,
         discontinuity,
-        discontinuitySeq: (previous?.discontinuitySeq ?? 0) + (discontinuity ? 1 : 0),
+        discontinuitySeq: (previous?.discontinuitySeq ?? this.ctx.continueFrom?.discontinuitySeq ?? 0) + (discontinuity ? 1 : 0),
         initVersion: this.init?.version ?? 0,
         programDateTime: this.anchor && startTime !== undefined ? this.anchor.wallMs + (startTime - this.anchor.media) * 1000 : now - duration * 1000,
         complete: false,
@@ -394,6 +407,11 @@ export class Rendition implements RenditionWriter {
     return undefined;
   }
 
+  /** Where a successor would carry on: the next media sequence number and the discontinuities so far. */
+  get position(): PlaylistPosition {
+    return { nextMsn: this.nextMsn, discontinuitySeq: this.segments.at(-1)?.discontinuitySeq ?? this.ctx.continueFrom?.discontinuitySeq ?? 0 };
+  }
+
   get lastCompleteMsn(): number | undefined {
     for (let i = this.segments.length - 1; i >= 0; i--) if (this.segments[i]!.complete) return this.segments[i]!.msn;
     return undefined;
@@ -466,7 +484,7 @@ export class Rendition implements RenditionWriter {
       targetDuration,
       partTarget: this.ctx.partTargetSec,
       mediaSequence: first?.msn ?? this.nextMsn,
-      discontinuitySequence: first ? first.discontinuitySeq - (first.discontinuity ? 1 : 0) : (this.segments.at(-1)?.discontinuitySeq ?? 0),
+      discontinuitySequence: first ? first.discontinuitySeq - (first.discontinuity ? 1 : 0) : (this.segments.at(-1)?.discontinuitySeq ?? this.ctx.continueFrom?.discontinuitySeq ?? 0),
       segments,
       preloadHintUri: this.state === 'live' ? this.partName(this.nextPartSeq) : undefined,
       renditionReports: options.renditionReports,

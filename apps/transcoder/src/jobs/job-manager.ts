@@ -21,6 +21,8 @@ export interface JobManagerOptions {
   policy: JobPolicy;
   profiles: ProfileStore;
   ffmpegPath: string;
+  /** Where ffmpeg receives input RTP (ONAIR_TRANSCODER_RTP_HOST). Default 127.0.0.1. */
+  inputHost?: string;
   log: Logger;
   /** The input of a live stream (an ingest forward in the service; a static SDP in tests). */
   createInput: (live: LiveStream) => InputSource;
@@ -28,6 +30,11 @@ export interface JobManagerOptions {
   createRenditions?: (live: LiveStream) => RenditionOutput;
   /** The packager of one run of a stream (registered with the HLS origin by the caller). */
   createPackager: (stream: string) => PackagerLike;
+  /**
+   * Who may run a stream's job: in a cluster, the job leases in Redis (one transcoder per
+   * stream). Absent on one machine: this transcoder runs every job it is asked to.
+   */
+  claims?: JobClaims;
   /** Passed to each job (timeouts, backoff). */
   jobDefaults?: Partial<Pick<ConstructorParameters<typeof TranscodeJob>[0], 'startTimeoutMs' | 'stallTimeoutMs' | 'restartBackoff' | 'maxConsecutiveCrashes' | 'replanIntervalMs' | 'maxReplans'>>;
 }
@@ -39,6 +46,14 @@ export interface LiveStream {
 
 export interface JobView extends JobStats {
   live: boolean;
+}
+
+/** The cluster's say over where a job runs (see cluster/job-leases.ts). */
+export interface JobClaims {
+  /** Resolves once this transcoder holds the stream's job; throws OnairError `job_elsewhere` when another one does. */
+  claim(stream: LiveStream): Promise<void>;
+  /** This transcoder has stopped the stream's job for good (offline, operator, failed): another may take it. */
+  release(stream: LiveStream): void;
 }
 
 export class JobManager extends EventEmitter<{ state: [string, JobState, JobState] }> {
@@ -66,7 +81,10 @@ export class JobManager extends EventEmitter<{ state: [string, JobState, JobStat
     // A job still stopping from the last offline event must not swallow this live event (a
     // publisher that reconnects within ffmpeg's stop time would never get HLS again).
     if (job?.active && !job.isStopping) return;
-    this.start(stream.name).catch((error) => this.log.error({ err: error, stream: stream.name }, 'could not start the job for a live stream'));
+    this.start(stream.name).catch((error) => {
+      if (error instanceof OnairError && error.code === 'job_elsewhere') this.log.debug({ stream: stream.name, detail: error.message }, 'another transcoder runs this job');
+      else this.log.error({ err: error, stream: stream.name }, 'could not start the job for a live stream');
+    });
   }
 
   /** The ingest said a stream went offline (by id, since a deleted stream has no name any more). */
@@ -75,7 +93,31 @@ export class JobManager extends EventEmitter<{ state: [string, JobState, JobStat
     const streamName = entry?.name ?? name;
     if (!streamName) return;
     this.live.delete(streamName);
-    void this.jobs.get(streamName)?.stop('stream went offline');
+    const job = this.jobs.get(streamName);
+    if (!job) return;
+    void job.stop('stream went offline').finally(() => this.releaseClaim(streamName, streamId));
+  }
+
+  /**
+   * Another transcoder holds the stream's job now (this one was cut off or paused past its lease):
+   * stop here and stop serving the playlist, which the other one carries on.
+   */
+  async relinquish(stream: string, reason: string): Promise<void> {
+    const job = this.jobs.get(stream);
+    if (!job) return;
+    this.log.warn({ stream, reason }, 'giving the job up');
+    await job.close();
+  }
+
+  /** The stream's publisher is on another ingest node now (cluster): its job takes a fresh input there. */
+  streamMoved(streamId: string): void {
+    const entry = [...this.live.values()].find((s) => s.streamId === streamId);
+    if (entry) this.jobs.get(entry.name)?.inputMoved('the stream moved to another ingest node');
+  }
+
+  /** Live streams as the ingest announced them. */
+  liveStreams(): LiveStream[] {
+    return [...this.live.values()];
   }
 
   /** After the event stream reconnects: streams not re-announced are gone. */
@@ -110,19 +152,28 @@ export class JobManager extends EventEmitter<{ state: [string, JobState, JobStat
     if (existing?.active && !existing.isStopping) return existing;
     const live = this.live.get(stream);
     if (!input && !live) throw new OnairError('stream_offline', `Stream "${stream}" is not live on the ingest.`);
+    const claims = input ? undefined : this.opts.claims;
+    if (claims) await claims.claim(live!);
+    if (this.closed) throw new OnairError('unavailable', 'The transcoder is shutting down.');
     const profile = this.opts.profiles.profileFor(stream);
     // A job is bound to the stream id it was created for; a stream deleted and re-created under
     // the same name has a new id, so it gets a new job (and input).
     const reusable = existing && !input && this.jobStreamIds.get(stream) === live?.streamId;
     const job = reusable ? existing : this.createJob(stream, profile, input ?? this.opts.createInput(live!), input ? undefined : this.opts.createRenditions?.(live!));
     if (!input && live) this.jobStreamIds.set(stream, live.streamId);
-    await job.start(profile);
+    try {
+      await job.start(profile);
+    } catch (error) {
+      if (claims) claims.release(live!);
+      throw error;
+    }
     return job;
   }
 
   async stop(stream: string): Promise<TranscodeJob> {
     const job = this.require(stream);
     await job.stop('stopped by operator');
+    this.releaseClaim(stream);
     return job;
   }
 
@@ -155,12 +206,25 @@ export class JobManager extends EventEmitter<{ state: [string, JobState, JobStat
       input,
       renditions,
       ffmpegPath: this.opts.ffmpegPath,
+      inputHost: this.opts.inputHost,
       createPackager: () => this.opts.createPackager(stream),
       log: this.opts.log,
       ...this.opts.jobDefaults,
     });
-    job.on('state', (next, previousState) => this.emit('state', stream, next, previousState));
+    job.on('state', (next, previousState) => {
+      // Given up after its crashes: another transcoder may have better luck.
+      if (next === 'failed') this.releaseClaim(stream);
+      this.emit('state', stream, next, previousState);
+    });
     this.jobs.set(stream, job);
     return job;
+  }
+
+  private releaseClaim(stream: string, streamId = this.jobStreamIds.get(stream)): void {
+    if (!this.opts.claims || !streamId) return;
+    const job = this.jobs.get(stream);
+    // Started again meanwhile (the stream came back): the claim is the new run's.
+    if (job?.active && !job.isStopping) return;
+    this.opts.claims.release({ streamId, name: stream });
   }
 }

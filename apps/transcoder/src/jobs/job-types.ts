@@ -23,6 +23,8 @@ export interface TranscodeJobOptions {
   renditions?: RenditionOutput;
   /** Resolved ffmpeg binary. */
   ffmpegPath: string;
+  /** Where ffmpeg receives the input RTP (the address the input's SDP names). Default 127.0.0.1. */
+  inputHost?: string;
   /** Creates the packager of one run (a run ends with stop(); a new profile makes a new run). */
   createPackager: () => PackagerLike;
   log: Logger;

@@ -162,6 +162,19 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     await this.start(profile);
   }
 
+  /**
+   * The input's source moved (in a cluster, the stream's publisher is on another ingest node now:
+   * the forward this ffmpeg reads from is gone with the old one). ffmpeg is ended as a crash would
+   * be, so the supervisor opens a fresh input on the new node and marks a discontinuity, instead
+   * of waiting for the stall watchdog (15 s). Nothing happens while the job is not running.
+   */
+  inputMoved(reason: string): void {
+    const proc = this.proc;
+    if (!proc || this.stopping || this._state !== 'running') return;
+    this.log.info({ reason }, 'the input moved; restarting ffmpeg on a fresh input');
+    void this.killProc('SIGKILL', reason);
+  }
+
   /** Kills the current ffmpeg as a crash would (tests, operators); the supervisor restarts it. */
   killProcess(signal: NodeJS.Signals = 'SIGKILL'): boolean {
     return this.proc?.child?.kill(signal) ?? false;
@@ -251,7 +264,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
   private spawn(): void {
     const run = this.run;
     if (!run) return;
-    const plan = buildFfmpegPlan({ sdpPath: run.sdpPath, source: run.source, renditions: run.renditions, gopSeconds: this.profile.gopSeconds, targets: run.sockets.targets(), rtp: run.rtp });
+    const plan = buildFfmpegPlan({ sdpPath: run.sdpPath, source: run.source, renditions: run.renditions, gopSeconds: this.profile.gopSeconds, targets: run.sockets.targets(), rtp: run.rtp, inputHost: this.opts.inputHost });
     const command = toFluentCommand(plan, this.opts.ffmpegPath);
     const parser = new ProgressParser();
     let resolveDone!: () => void;

@@ -11,19 +11,28 @@ import { OnairError } from '@onair/shared/errors';
 import { requestedHostOf, requestedProtoOf } from '../forwarded';
 import { problemJson } from './problem';
 import { dashboardRuntime } from './runtime-config';
-import { readSessionEpoch, rotateSessionEpoch } from './session-epoch';
+import { currentSessionEpoch, renewSessionEpoch } from './session-epoch';
 import { SESSION_COOKIE, signSession, verifySession, type SessionCheck } from './session-token';
 
 export const LOGIN_PATH = '/dashboard/login';
 
-/** Checks a session cookie's value against the admin token and the session epoch in the data directory. */
-export function checkSessionCookie(value: string | undefined): SessionCheck {
-  return verifySession(value, dashboardRuntime().adminToken, readSessionEpoch());
+/**
+ * Checks a session cookie's value against the admin token and the session epoch (the data
+ * directory's, or the cluster's in Redis: no session is valid while it cannot be read).
+ */
+export async function checkSessionCookie(value: string | undefined): Promise<SessionCheck> {
+  let epoch: string;
+  try {
+    epoch = await currentSessionEpoch();
+  } catch {
+    return { ok: false, reason: 'revoked' };
+  }
+  return verifySession(value, dashboardRuntime().adminToken, epoch);
 }
 
 export async function hasSession(): Promise<boolean> {
   const jar = await cookies();
-  return checkSessionCookie(jar.get(SESSION_COOKIE)?.value).ok;
+  return (await checkSessionCookie(jar.get(SESSION_COOKIE)?.value)).ok;
 }
 
 /** For pages: `await requireSession('page')` redirects to sign-in. For handlers: throws `missing_credentials`. */
@@ -76,7 +85,7 @@ export function servedOverHttps(request: Request): boolean {
 }
 
 export async function startSession(request: Request, adminToken: string): Promise<void> {
-  const { value, expires } = signSession(adminToken, readSessionEpoch());
+  const { value, expires } = signSession(adminToken, await currentSessionEpoch());
   (await cookies()).set(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: servedOverHttps(request), path: '/dashboard', expires });
 }
 
@@ -86,6 +95,6 @@ export async function startSession(request: Request, adminToken: string): Promis
  */
 export async function endSession(request: Request): Promise<void> {
   const jar = await cookies();
-  if (checkSessionCookie(jar.get(SESSION_COOKIE)?.value).ok) rotateSessionEpoch();
+  if ((await checkSessionCookie(jar.get(SESSION_COOKIE)?.value)).ok) await renewSessionEpoch();
   jar.set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: servedOverHttps(request), path: '/dashboard', maxAge: 0 });
 }

@@ -44,7 +44,7 @@ export const GET = dashboardRoute(async (request) => {
       write('retry: 2000\n\n');
       const tick = async () => {
         if (closed) return;
-        if (!checkSessionCookie(cookie).ok) {
+        if (!(await checkSessionCookie(cookie)).ok) {
           write('event: signed-out\ndata: {}\n\n');
           close();
           return;
