@@ -194,20 +194,28 @@ describe('/watch over LL-HLS', () => {
     console.log(`[e2e] HLS viewers: ${watching} while the page played; 0 again ${Date.now() - closed} ms after it closed (window 6 s)`);
   });
 
-  it("goes straight to HLS, saying why, when the browser cannot decode the stream's codec over WebRTC", async () => {
+  it("goes straight to HLS, saying why, when the browser cannot decode the stream's codecs over WebRTC", async () => {
     const page = await browser.context.newPage();
-    // What Debian's Firefox without OpenH264 reports: no H.264 among the codecs it can receive.
+    // A browser that can receive none of the codecs the stream has over WebRTC: the H.264 source
+    // and the VP8 rendition the transcoder makes on demand (Debian's Firefox without OpenH264
+    // still has VP8, and plays that over WebRTC: test/integration/vp8-viewer.test.ts).
     // (Only the capability is taken away: before the check, this page played WebRTC as usual.)
     await page.addInitScript(() => {
       const original = RTCRtpReceiver.getCapabilities.bind(RTCRtpReceiver);
       RTCRtpReceiver.getCapabilities = (kind: string) => {
         const capabilities = original(kind);
-        if (capabilities && kind === 'video') capabilities.codecs = capabilities.codecs.filter((codec) => codec.mimeType.toLowerCase() !== 'video/h264');
+        if (capabilities && kind === 'video') capabilities.codecs = capabilities.codecs.filter((codec) => !['video/h264', 'video/vp8'].includes(codec.mimeType.toLowerCase()));
         return capabilities;
       };
     });
-    const live = (await (await fetch(`${stack.webUrl}/api/streams/live`)).json()) as Array<{ name: string; video: { codec: string } | null }>;
-    expect(live.find((s) => s.name === stream.name)?.video?.codec).toBe('H264');
+    // The VP8 rendition is offered once the transcoder's renditions are attached.
+    const listed = await pollUntil('the live list offering H.264 and VP8 over WebRTC', async () => {
+      const live = (await (await fetch(`${stack.webUrl}/api/streams/live`)).json()) as Array<{ name: string; video: { codec: string } | null; webrtcCodecs?: string[] }>;
+      const entry = live.find((s) => s.name === stream.name);
+      return entry?.webrtcCodecs?.includes('VP8') ? entry : undefined;
+    }, { timeoutMs: 20_000 });
+    expect(listed.video?.codec).toBe('H264');
+    expect(listed.webrtcCodecs).toEqual(['H264', 'VP8']);
     const modes = await traceModes(page);
     await page.goto(`${stack.webUrl}/watch/${stream.name}`);
     const switched = await waitForPlayer(page, 'the switch to HLS', (d) => d.mode === 'hls', 10_000);
@@ -218,7 +226,7 @@ describe('/watch over LL-HLS', () => {
     const tried = trace['webrtc:connecting'] ?? 0;
     const switchedAt = Math.min(...Object.entries(trace).filter(([k]) => k.startsWith('hls:')).map(([, t]) => t));
     const listTimes = await page.evaluate(() => (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((e) => e.name.includes('/api/streams/live') || e.name.includes('/whep/')).map((e) => `${e.name.split('/').slice(3).join('/')} ${Math.round(e.startTime)}→${Math.round(e.responseEnd)}`));
-    console.log(`[e2e] no H.264 receiver: switched to HLS ${switchedAt - tried} ms after the player started (${JSON.stringify(trace)}); ${listTimes.join(', ')}`);
+    console.log(`[e2e] no H.264 or VP8 receiver: switched to HLS ${switchedAt - tried} ms after the player started (${JSON.stringify(trace)}); ${listTimes.join(', ')}`);
     // Straight there: WebRTC never played a frame (the live list, which names the codec, answers
     // before a WHEP session gets its first keyframe), and the reason is the codec, not a failed
     // offer (a 406 would say webrtc_error, after a ~2 s detour on an idle machine).
@@ -334,7 +342,8 @@ describe('/watch over LL-HLS', () => {
     const clicked = Date.now();
     await page.click('[data-testid="mode-webrtc"]');
     const back = await waitForPlayer(page, 'WebRTC live', (d) => d.mode === 'webrtc' && d.state === 'live', 20_000);
-    expect(back.rendition).toBeUndefined();
+    // The HLS rendition's label ('360p · 928 kbps') is gone; WebRTC names its own (source, 360p…).
+    expect(back.rendition ?? '').not.toMatch(/bps$/);
     expect(back.pinned).toBe('true');
     const video = await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 30 });
     expect(video.width).toBeGreaterThan(0);
