@@ -281,17 +281,7 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
         // viewer's rewriter re-base on each packet. The first SSRC seen is the track.
         const locked = (this.sourceSsrc[kind] ??= header.ssrc);
         if (header.ssrc !== locked) return;
-        const packet: InboundRtp = {
-          kind,
-          sequenceNumber: header.sequenceNumber,
-          timestamp: header.timestamp,
-          ssrc: header.ssrc,
-          payloadType: header.payloadType,
-          marker: header.marker,
-          payload,
-          size: header.serializeSize + payload.length,
-        };
-        for (const listener of this.rtpListeners) listener(packet);
+        this.emitRtp(inboundRtp(kind, rtp));
       });
     };
     const own = (transceiver.receiver as { track?: MediaStreamTrack }).track;
@@ -306,7 +296,7 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
    * offer declared) — from the SSRC the layer was first seen on.
    */
   private receiveLayer(track: MediaStreamTrack, rtp: RtpPacket): void {
-    const { header, payload } = rtp;
+    const { header } = rtp;
     let rid = track.rid;
     if (rid !== undefined && this.simulcast!.includes(rid)) {
       if (this.layerSsrc.get(rid) !== header.ssrc) {
@@ -320,17 +310,10 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
       rid = this.ridOfSsrc.get(header.ssrc);
     }
     if (rid === undefined) return;
-    const packet: InboundRtp = {
-      kind: 'video',
-      sequenceNumber: header.sequenceNumber,
-      timestamp: header.timestamp,
-      ssrc: header.ssrc,
-      payloadType: header.payloadType,
-      marker: header.marker,
-      payload,
-      size: header.serializeSize + payload.length,
-      rid,
-    };
+    this.emitRtp({ ...inboundRtp('video', rtp), rid });
+  }
+
+  private emitRtp(packet: InboundRtp): void {
     for (const listener of this.rtpListeners) listener(packet);
   }
 
@@ -422,4 +405,18 @@ export class WeriftEngine implements MediaEngine {
   createViewer(options: PeerOptions): Promise<ViewerPeer & SdpPeer> {
     return WeriftViewer.create(options);
   }
+}
+
+/** A received werift packet as the router's InboundRtp. */
+function inboundRtp(kind: MediaKind, { header, payload }: RtpPacket): InboundRtp {
+  return {
+    kind,
+    sequenceNumber: header.sequenceNumber,
+    timestamp: header.timestamp,
+    ssrc: header.ssrc,
+    payloadType: header.payloadType,
+    marker: header.marker,
+    payload,
+    size: header.serializeSize + payload.length,
+  };
 }
