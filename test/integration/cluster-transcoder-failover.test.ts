@@ -13,7 +13,7 @@ import { clusterKeys } from '@onair/service/cluster-keys';
 import { createRedis } from '@onair/service/redis';
 import { startClusterStack, type ClusterStack } from '../support/cluster-stack';
 import { startWeriftH264Publisher, type WeriftH264Publisher } from '../support/peers/werift-h264-publisher';
-import { pollUntil } from '../support/poll';
+import { holdsFor, pollUntil } from '../support/poll';
 import { startRedisServer, type TestRedis } from '../support/redis-server';
 
 let redis: TestRedis;
@@ -107,14 +107,12 @@ describe('transcoder failover', () => {
     await pollUntil('the holder to serve HLS', () => mediaPlaylist(lease.url, 'relay'), { timeoutMs: 30_000, intervalMs: 200 });
     // Checked for 3 s: the other transcoder never runs it, and the origin has one forward.
     const other = transcoders.find((id) => id !== lease.owner)!;
-    const until = Date.now() + 3_000;
-    while (Date.now() < until) {
+    await holdsFor(async () => {
       expect(await runningJobs(lease.owner)).toEqual(['relay']);
       expect(await runningJobs(other)).toEqual([]);
       const forwards = ((await (await cluster.adminFetch('a', `/api/streams/${stream.id}/forwards`)).json()) as { forwards: Array<{ owner: string }> }).forwards;
       expect(forwards.map((forward) => forward.owner)).toEqual([lease.owner]);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    }, { forMs: 3_000 });
     expect((await fetch(`${cluster.node(other).url}/hls/relay/index.m3u8`)).status).toBe(404);
   }, 90_000);
 
@@ -146,11 +144,7 @@ describe('transcoder failover', () => {
 
     // Started again, the dead one does not take the job back.
     await cluster.start(before.owner);
-    const until = Date.now() + 3_000;
-    while (Date.now() < until) {
-      expect(await runningJobs(before.owner)).toEqual([]);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await holdsFor(async () => expect(await runningJobs(before.owner)).toEqual([]), { forMs: 3_000 });
     expect((await jobLease(stream.id))?.owner).toBe(survivor);
   }, 90_000);
 

@@ -16,3 +16,15 @@ export async function pollUntil<T>(what: string, probe: () => Promise<T | undefi
   }
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
 }
+
+/**
+ * Checks `check` (which throws, e.g. an expect, when the invariant breaks) every `intervalMs`
+ * for `forMs`: for "this never happens" claims, which no readiness can be polled for.
+ */
+export async function holdsFor(check: () => Promise<void> | void, { forMs, intervalMs = 250 }: { forMs: number; intervalMs?: number }): Promise<void> {
+  const until = Date.now() + forMs;
+  do {
+    await check();
+    await new Promise((r) => setTimeout(r, intervalMs));
+  } while (Date.now() < until);
+}
