@@ -53,7 +53,12 @@ export interface DecodedFrame {
  */
 export async function decodeH264(annexB: Buffer, file: string): Promise<{ frames: DecodedFrame[]; errors: string[] }> {
   await writeFile(file, annexB);
-  const probe = await run('ffprobe', ['-v', 'error', '-f', 'h264', '-select_streams', 'v:0', '-show_entries', 'frame=width,height,key_frame', '-of', 'csv=p=0', file], { maxBuffer: 64 * 1024 * 1024 });
+  return decodeFrames(file, ['-f', 'h264']);
+}
+
+/** ffprobe decodes `file` (its format forced by `inputArgs`, else guessed): frames and the decoder's error lines. */
+export async function decodeFrames(file: string, inputArgs: string[] = []): Promise<{ frames: DecodedFrame[]; errors: string[] }> {
+  const probe = await run('ffprobe', ['-v', 'error', ...inputArgs, '-select_streams', 'v:0', '-show_entries', 'frame=width,height,key_frame', '-of', 'csv=p=0', file], { maxBuffer: 64 * 1024 * 1024 });
   const frames = probe.stdout
     .trim()
     .split('\n')

@@ -3,12 +3,9 @@
  * stripped, the partitions of one RTP timestamp joined into a frame, framed as IVF, and decoded
  * by ffprobe — every frame's size and every error line. Packets must be in sequence order.
  */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import type { DecodedFrame } from './h264-annexb';
+import { decodeFrames, type DecodedFrame } from './h264-annexb';
 
-const run = promisify(execFile);
 
 /** The VP8 payload of one RTP packet (RFC 7741 §4.2), or undefined for a malformed descriptor. */
 function vp8Payload(packet: Buffer): Buffer | undefined {
@@ -56,14 +53,5 @@ export function ivfFromRtp(packets: ReadonlyArray<{ timestamp: number; payload: 
 
 export async function decodeVp8(ivf: Buffer, file: string): Promise<{ frames: DecodedFrame[]; errors: string[] }> {
   await writeFile(file, ivf);
-  const probe = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=width,height,key_frame', '-of', 'csv=p=0', file], { maxBuffer: 64 * 1024 * 1024 });
-  const frames = probe.stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [keyFrame, width, height] = line.split(',').map(Number);
-      return { keyFrame: keyFrame === 1, width: width!, height: height! };
-    });
-  return { frames, errors: probe.stderr.split('\n').filter((line) => line.trim() !== '') };
+  return decodeFrames(file);
 }
