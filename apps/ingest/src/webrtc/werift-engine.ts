@@ -310,7 +310,7 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
       rid = this.ridOfSsrc.get(header.ssrc);
     }
     if (rid === undefined) return;
-    this.emitRtp({ ...inboundRtp('video', rtp), rid });
+    this.emitRtp(inboundRtp('video', rtp, rid));
   }
 
   private emitRtp(packet: InboundRtp): void {
@@ -408,8 +408,8 @@ export class WeriftEngine implements MediaEngine {
 }
 
 /** A received werift packet as the router's InboundRtp. */
-function inboundRtp(kind: MediaKind, { header, payload }: RtpPacket): InboundRtp {
-  return {
+function inboundRtp(kind: MediaKind, { header, payload }: RtpPacket, rid?: string): InboundRtp {
+  const packet: InboundRtp = {
     kind,
     sequenceNumber: header.sequenceNumber,
     timestamp: header.timestamp,
@@ -419,4 +419,6 @@ function inboundRtp(kind: MediaKind, { header, payload }: RtpPacket): InboundRtp
     payload,
     size: header.serializeSize + payload.length,
   };
+  if (rid !== undefined) packet.rid = rid;
+  return packet;
 }
