@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     // WebRTC scenarios while the publisher's bandwidth estimate ramps the source up to 720p.
     const whepStart = await whepFirstFrame(whepUrl, repeat);
     const whep = await measureWhep('WHEP', whepUrl, g2g);
-    const whepVideoOnly = await measureWhep('WHEP video-only', whepUrl, g2g, true);
+    const whepVideoOnly = await measureWhep('WHEP video-only', whepUrl, g2g, { videoOnly: true });
     const ingestPid = stack.pid('ingest')!;
     const whipIngestCost = await measureIngestCost(stack.ingestUrl, ingestPid, quick ? 5 : 10);
     log(`ingest CPU with the WHIP publisher: ${whipIngestCost.cpuPercent} % of a core for ${whipIngestCost.ingestMbps} Mbps (${whipIngestCost.cpuPercentPerMbps} % per Mbps)`);
@@ -158,15 +158,25 @@ async function main(): Promise<void> {
     const sourceAtLadder = source ? { frame: `${source.frameWidth}x${source.frameHeight}`, fps: source.framesPerSecond, qualityLimitationReason: source.qualityLimitationReason, targetBitrate: source.targetBitrate } : undefined;
     log(`ladder: ${renditions.join(', ') || 'none'}; publisher sends ${JSON.stringify(sourceAtLadder)}`);
 
-    // What a viewer of the site gets: the watch page's own hls.js settings, then hls.js's
-    // defaults with only lowLatencyMode on, each rendition on its own, and plain HLS.
+    // What a viewer of the site gets: the watch page's own HLS mode (its hls.js settings and its
+    // latency hold), then hls.js's defaults with only lowLatencyMode on, each rendition on its
+    // own in the site's mode, and plain HLS.
     const siteConfig = await siteHlsConfig();
-    const llhls = await measureHls('LL-HLS site config (multivariant)', hlsUrl('index.m3u8'), siteConfig, g2g);
+    const llhls = await measureHls('LL-HLS site player (multivariant)', hlsUrl('index.m3u8'), 'site', g2g);
     const llhlsDefaults = await measureHls('LL-HLS hls.js defaults (multivariant)', hlsUrl('index.m3u8'), { lowLatencyMode: true }, g2g);
     const perRendition: Record<string, unknown> = {};
-    for (const id of renditions) perRendition[id] = await measureHls(`LL-HLS ${id}`, hlsUrl(`${id}/index.m3u8`), siteConfig, g2g);
+    for (const id of renditions) perRendition[id] = await measureHls(`LL-HLS ${id}`, hlsUrl(`${id}/index.m3u8`), 'site', g2g);
     const hls = await measureHls('HLS (lowLatencyMode off)', hlsUrl('index.m3u8'), { lowLatencyMode: false }, g2g);
     const hlsStart = await hlsFirstFrame('LL-HLS', hlsUrl('index.m3u8'), siteConfig, repeat);
+
+    // Renditions over WebRTC (issue 12): a viewer pinned to the largest transcoded rung (the
+    // transcoder's RTP back into the ingest), then the publisher sends simulcast and a viewer
+    // pins the layer below the largest (no transcoding on the way).
+    const whepRendition = await measureWhep('WHEP, transcoded rendition', whepUrl, g2g, { layer: 'transcoded' });
+    await publisher.stop();
+    await publisher.publish(whip.url, whip.key, 'whip', { simulcast: true });
+    await publisher.connected();
+    const whepSimulcast = await measureWhep('WHEP, simulcast layer', whepUrl, g2g, { layer: 'simulcast' });
 
     // The same page, publishing over WebTransport (Media over QUIC) instead: the WHIP figures
     // above are its baseline, measured on the same machine in the same run.
@@ -202,8 +212,10 @@ async function main(): Promise<void> {
           llhlsDefaults,
           llhlsRenditions: perRendition,
           hls,
+          whepRendition,
+          whepSimulcast,
           webTransport: { whep: wtWhep, source: wtSource, ingestCost: wtIngestCost, whipIngestCost },
-          notes: 'glass-to-glass = rVFC expectedDisplayTime − the capture time burnt into the frame by the publisher page (same browser, one clock). Transcoded renditions are not sent back over WebRTC yet, so they are measured over LL-HLS. Breakdown: getStats deltas over the measured window.',
+          notes: 'glass-to-glass = rVFC expectedDisplayTime − the capture time burnt into the frame by the publisher page (same browser, one clock). whepRendition / whepSimulcast: a WHEP viewer pinned to the largest transcoded rung / the simulcast layer below the largest (WHEP layer extension). Breakdown: getStats deltas over the measured window.',
         },
         null,
         2,

@@ -79,7 +79,10 @@ const rows: Row[] = [];
 const audioJitter = latency?.whep?.viewer?.audio?.jitterBufferMs;
 rows.push(distRow('WHEP glass-to-glass, with audio', latency?.whep?.glassToGlass, '≤ 50 ms p50', 50, `SRS 80 ms, Broadcast Box ~120 ms${typeof audioJitter === 'number' ? `; audio jitter buffer ${audioJitter} ms` : ''}`));
 rows.push(distRow('WHEP glass-to-glass, viewer without audio (no lip sync)', latency?.whepVideoOnly?.glassToGlass, 'diagnostic', undefined, '—', false));
-rows.push(distRow('LL-HLS glass-to-glass (site player config, multivariant)', latency?.llhls?.glassToGlass, '≤ 1.0 s p50', 1000, 'Apple 1–2 s target, OvenMediaEngine 2–5 s'));
+const pinned = (w: Json) => (w?.layer ? ` ${w.layer.encodingId} (${w.layer.width}×${w.layer.height})` : '');
+rows.push(distRow(`WHEP glass-to-glass, transcoded rendition${pinned(latency?.whepRendition)}`, latency?.whepRendition?.glassToGlass, '≤ 200 ms p50', 200, `issue 12; the source, same run: ${ms(latency?.whep?.glassToGlass?.p50)} p50`));
+rows.push(distRow(`WHEP glass-to-glass, simulcast layer${pinned(latency?.whepSimulcast)}`, latency?.whepSimulcast?.glassToGlass, '≤ 50 ms p50', 50, 'issue 12; no transcoding on the way'));
+rows.push(distRow('LL-HLS glass-to-glass (site player, multivariant)', latency?.llhls?.glassToGlass, '≤ 1.0 s p50', 1000, 'Apple 1–2 s target, OvenMediaEngine 2–5 s'));
 rows.push(distRow('LL-HLS glass-to-glass (hls.js defaults + lowLatencyMode, multivariant)', latency?.llhlsDefaults?.glassToGlass, 'diagnostic', undefined, 'Apple 1–2 s target, OvenMediaEngine 2–5 s', false));
 for (const [id, r] of Object.entries<Json>(latency?.llhlsRenditions ?? {})) {
   rows.push(distRow(`LL-HLS glass-to-glass, rendition ${id}`, r?.glassToGlass, '≤ 1.0 s p50', 1000, 'the site player on this rendition alone', false));
@@ -217,13 +220,14 @@ for (const [title, w] of [['WHEP glass-to-glass breakdown', latency?.whep], ['WH
   md.push(`| publisher: encode time per frame | ${x(p.encodeMsPerFrame, ' ms')} (${p.frame ?? '?'}, ${x(p.fps)} fps, ${x(p.bitrateKbps)} kbps, limited by ${p.qualityLimitationReason ?? '?'}) |`);
   md.push(`| publisher: packet send delay (pacer) | ${x(p.packetSendDelayMs, ' ms')} |`);
   md.push(`| viewer: jitter buffer delay / target / minimum | ${x(v.jitterBufferMs, ' ms')} / ${x(v.jitterBufferTargetMs, ' ms')} / ${x(v.jitterBufferMinimumMs, ' ms')} |`);
+  if (v.audio) md.push(`| viewer: audio jitter buffer delay / target / minimum (lip sync holds video to it) | ${x(v.audio.jitterBufferMs, ' ms')} / ${x(v.audio.jitterBufferTargetMs, ' ms')} / ${x(v.audio.jitterBufferMinimumMs, ' ms')} (concealed samples ${x(v.audio.concealedSamples)}) |`);
   md.push(`| viewer: decode time per frame | ${x(v.decodeMsPerFrame, ' ms')} |`);
   md.push(`| viewer: processing delay per frame (first packet → decoded) | ${x(v.processingMsPerFrame, ' ms')} |`);
   md.push(`| viewer: frame assembly (first → last packet) | ${x(v.assemblyMsPerFrame, ' ms')} |`);
   md.push(`| viewer: frames dropped / freezes / packets lost / NACK / PLI | ${x(v.framesDropped)} / ${x(v.freezes)} / ${x(v.packetsLost)} / ${x(v.nacks)} / ${x(v.plis)} |`);
   md.push(`| RTT (loopback) | ${x(p.rttMs, ' ms')} |`);
 }
-const hlsRuns: Array<[string, Json]> = [['LL-HLS multivariant, site config', latency?.llhls], ['LL-HLS multivariant, hls.js defaults', latency?.llhlsDefaults], ...Object.entries<Json>(latency?.llhlsRenditions ?? {}).map(([id, r]) => [`LL-HLS ${id}`, r] as [string, Json]), ['HLS (lowLatencyMode off)', latency?.hls]];
+const hlsRuns: Array<[string, Json]> = [['LL-HLS multivariant, site player', latency?.llhls], ['LL-HLS multivariant, hls.js defaults', latency?.llhlsDefaults], ...Object.entries<Json>(latency?.llhlsRenditions ?? {}).map(([id, r]) => [`LL-HLS ${id}`, r] as [string, Json]), ['HLS (lowLatencyMode off)', latency?.hls]];
 if (hlsRuns.some(([, r]) => r)) {
   md.push('', '## HLS breakdown (hls.js)', '');
   md.push('`hls.latency` is the player\'s distance behind the playlist\'s live edge; glass-to-glass adds what happens before the edge (ffmpeg encode, packaging into 200 ms parts).', '');

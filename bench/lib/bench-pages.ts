@@ -68,8 +68,8 @@ export class PublisherPage {
   }
 
   /** Over WHIP (`url` = the WHIP endpoint) or WebTransport (`url` = the ingest's /api/webtransport). */
-  publish(url: string, token: string, transport: 'whip' | 'webtransport' = 'whip') {
-    return call<{ startEpoch: number; answerEpoch: number; answerMs: number }>(this.page, 'publish', url, token, transport);
+  publish(url: string, token: string, transport: 'whip' | 'webtransport' = 'whip', options: { simulcast?: boolean } = {}) {
+    return call<{ startEpoch: number; answerEpoch: number; answerMs: number }>(this.page, 'publish', url, token, transport, options);
   }
   connected() {
     return call<number>(this.page, 'connected');
@@ -102,8 +102,16 @@ export class ViewerPage {
   playWhepVideoOnly(url: string) {
     return call<void>(this.page, 'playWhepVideoOnly', url);
   }
+  /** Pins the playing WHEP session to a transcoded rung or a simulcast layer; resolves once it is active. */
+  pinLayer(kind: 'transcoded' | 'simulcast') {
+    return call<{ encodingId: string; width: number | null; height: number | null; bitrateKbps: number }>(this.page, 'pinLayer', kind);
+  }
   playHls(url: string, config: Record<string, unknown>) {
     return call<void>(this.page, 'playHls', url, config);
+  }
+  /** The site's own HLS mode (apps/web/lib/hls-playback.ts), as /watch plays. */
+  playSiteHls(url: string) {
+    return call<void>(this.page, 'playSiteHls', url);
   }
   /** Epoch ms of the first displayed frame; rejects after `timeoutMs`. */
   firstFrame(timeoutMs = 20_000) {

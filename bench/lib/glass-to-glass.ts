@@ -40,9 +40,10 @@ export function summarizeSamples(samples: readonly FrameSample[], misread: numbe
   };
 }
 
-function videoEntry(report: readonly StatsEntry[], type: string): StatsEntry | undefined {
-  return report.find((s) => s.type === type && (s.kind === 'video' || s.mediaType === 'video'));
+function kindEntry(report: readonly StatsEntry[], type: string, kind: 'audio' | 'video'): StatsEntry | undefined {
+  return report.find((s) => s.type === type && (s.kind === kind || s.mediaType === kind));
 }
+const videoEntry = (report: readonly StatsEntry[], type: string) => kindEntry(report, type, 'video');
 
 const n = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
 const r1 = (v: number) => (Number.isFinite(v) ? Math.round(v * 10) / 10 : null);
@@ -104,6 +105,26 @@ export function viewerBreakdown(before: readonly StatsEntry[], after: readonly S
     packetsLost: diff(a, b, 'packetsLost'),
     nacks: diff(a, b, 'nackCount'),
     plis: diff(a, b, 'pliCount'),
+    audio: audioBreakdown(before, after),
+  };
+}
+
+/**
+ * The viewer's audio over the window: with audio, lip sync holds video until its audio is due, so
+ * the audio jitter buffer (NetEq) is the floor of the video's delay. Null without an audio track.
+ */
+function audioBreakdown(before: readonly StatsEntry[], after: readonly StatsEntry[]) {
+  const a = kindEntry(before, 'inbound-rtp', 'audio');
+  const b = kindEntry(after, 'inbound-rtp', 'audio');
+  if (!a || !b) return null;
+  return {
+    /** jitterBufferDelay / jitterBufferEmittedCount (per sample), ms. */
+    jitterBufferMs: ratio(a, b, 'jitterBufferDelay', 'jitterBufferEmittedCount'),
+    jitterBufferTargetMs: ratio(a, b, 'jitterBufferTargetDelay', 'jitterBufferEmittedCount'),
+    jitterBufferMinimumMs: ratio(a, b, 'jitterBufferMinimumDelay', 'jitterBufferEmittedCount'),
+    /** Samples NetEq stretched (time) or made up (loss) to hide late or missing packets. */
+    concealedSamples: diff(a, b, 'concealedSamples'),
+    packetsLost: diff(a, b, 'packetsLost'),
   };
 }
 
@@ -119,15 +140,19 @@ export interface G2GOptions {
 }
 
 /**
- * WHEP passthrough: viewer in the same browser, breakdown from both peer connections.
+ * WHEP: viewer in the same browser, breakdown from both peer connections.
  * `videoOnly`: the viewer offers no audio m-line (diagnostic for lip-sync delay).
+ * `layer`: the viewer pins a transcoded rung or a simulcast layer (WHEP layer extension) before
+ * the window; the source (passthrough) otherwise.
  */
-export async function measureWhep(label: string, whepUrl: string, o: G2GOptions, videoOnly = false) {
+export async function measureWhep(label: string, whepUrl: string, o: G2GOptions, variant: { videoOnly?: boolean; layer?: 'transcoded' | 'simulcast' } = {}) {
   const viewer = await ViewerPage.open(o.context, o.pagesUrl);
   try {
-    if (videoOnly) await viewer.playWhepVideoOnly(whepUrl);
+    if (variant.videoOnly) await viewer.playWhepVideoOnly(whepUrl);
     else await viewer.playWhep(whepUrl);
     await viewer.firstFrame();
+    const layer = variant.layer ? await viewer.pinLayer(variant.layer) : undefined;
+    if (layer) o.log(`${label}: pinned ${layer.encodingId} (${layer.width}x${layer.height}, ${layer.bitrateKbps} kbps)`);
     await sleep(o.warmupSeconds * 1000);
     await viewer.take();
     const loadBefore = loadAverage();
@@ -138,6 +163,7 @@ export async function measureWhep(label: string, whepUrl: string, o: G2GOptions,
     o.log(`${label} glass-to-glass p50 ${summary.glassToGlass.p50} ms, p95 ${summary.glassToGlass.p95} ms (${summary.framesRead} frames read, ${summary.framesMisread} misread)`);
     return {
       seconds: o.seconds,
+      ...(layer ? { layer } : {}),
       ...summary,
       publisher: publisherBreakdown(pubBefore, pubAfter, o.seconds),
       viewer: viewerBreakdown(viewBefore, viewAfter),
@@ -162,11 +188,16 @@ export function summarizeHlsLog(log: readonly HlsLogEntry[]) {
 }
 
 /** HLS through hls.js from the transcoder origin, with the given hls.js config. */
-export async function measureHls(label: string, playlistUrl: string, config: Record<string, unknown>, o: G2GOptions) {
+/**
+ * LL-HLS / HLS in hls.js with `config`, or with `'site'`: the site's own HLS mode
+ * (apps/web/lib/hls-playback.ts, its settings and its latency hold), as a /watch viewer gets it.
+ */
+export async function measureHls(label: string, playlistUrl: string, config: Record<string, unknown> | 'site', o: G2GOptions) {
   const viewer = await ViewerPage.open(o.context, o.pagesUrl);
   try {
     const opened = performance.timeOrigin + performance.now();
-    await viewer.playHls(playlistUrl, config);
+    if (config === 'site') await viewer.playSiteHls(playlistUrl);
+    else await viewer.playHls(playlistUrl, config);
     const first = await viewer.firstFrame(30_000);
     await sleep(o.warmupSeconds * 1000);
     await viewer.take();

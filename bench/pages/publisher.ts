@@ -85,7 +85,7 @@ const bench = {
    * `/api/webtransport`): then the "answer" is the Media-over-QUIC session being up (discovery,
    * QUIC + HTTP/3 handshake, moq-lite), which is also when it is connected.
    */
-  async publish(url: string, token: string, transport: 'whip' | 'webtransport' = 'whip') {
+  async publish(url: string, token: string, transport: 'whip' | 'webtransport' = 'whip', options: { simulcast?: boolean } = {}) {
     // `?source=camera`: Chromium's fake camera instead of the canvas (no time code; for telling
     // source effects from server effects in start-up figures).
     const source = query.get('source') === 'camera' ? await navigator.mediaDevices.getUserMedia({ video: { width: width, height: height, frameRate: fps }, audio: true }) : stream;
@@ -95,7 +95,7 @@ const bench = {
       const answerEpoch = epochNow();
       return { startEpoch, answerEpoch, answerMs: answerEpoch - startEpoch };
     }
-    session = await publishWhip(url, token, source, { maxVideoBitrate: 2_500_000 });
+    session = await publishWhip(url, token, source, { maxVideoBitrate: 2_500_000, simulcast: options.simulcast === true });
     return { startEpoch, answerEpoch: startEpoch + session.answerMs, answerMs: session.answerMs };
   },
   /** Resolves with the epoch time the connection reached `connected`. */

@@ -7,10 +7,14 @@
  */
 import Hls, { type HlsConfig } from 'hls.js';
 import { playWhep, waitForIceGathering, type WhepSession } from '@onair/shared/webrtc-client';
+import { getWhepLayers, layerUrlFromLinkHeader, selectWhepLayer } from '@onair/shared/whep-layers-client';
+import type { WhepLayers } from '@onair/shared/api';
 import { readTimecode } from '../lib/timecode';
 import { epochNow, statsOfType, toEpoch } from './clock';
 import type { FrameSample } from '../lib/bench-pages';
 import { appendPlayerVideo } from './player-video';
+import { startHlsPlayback } from '../../apps/web/lib/hls-playback';
+import type { PlaybackMode } from '../../apps/web/lib/playback';
 
 
 const SAMPLE_W = 320;
@@ -50,9 +54,20 @@ video.requestVideoFrameCallback(onFrame);
 let whep: WhepSession | undefined;
 let videoOnly: { pc: RTCPeerConnection; location: string } | undefined;
 let hls: Hls | undefined;
+/** The site's HLS mode when `playSiteHls` runs it (its hls.js instance is `hls`). */
+let siteHls: PlaybackMode | undefined;
 const hlsLog: Array<{ t: number; latency: number; targetLatency: number; drift: number; rate: number; buffer: number; level: number }> = [];
 const hlsEvents: Record<string, number> = {};
 const hlsErrors: string[] = [];
+
+/** Every 500 ms while playing: hls.js's latency, its target, the buffer ahead and the playback rate. */
+function logHls(): void {
+  setInterval(() => {
+    if (!hls || video.readyState < 2) return;
+    const buffered = video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
+    hlsLog.push({ t: epochNow(), latency: hls.latency, targetLatency: hls.targetLatency ?? Number.NaN, drift: hls.drift ?? Number.NaN, rate: video.playbackRate, buffer: buffered, level: hls.currentLevel });
+  }, 500);
+}
 
 const bench = {
   ready: true,
@@ -110,6 +125,46 @@ const bench = {
     video.srcObject = stream;
     void video.play().catch(() => undefined);
   },
+  /**
+   * Pins the WHEP session to a video layer of `kind` through the layer extension
+   * (apps/ingest/src/renditions/layer-routes.ts) and resolves once the server says it is active:
+   * the largest transcoded rung, or the simulcast layer below the largest. Rejects after 30 s.
+   */
+  async pinLayer(kind: 'transcoded' | 'simulcast') {
+    const session = whep;
+    if (!session) throw new Error('pinLayer: no WHEP session');
+    const url = layerUrlFromLinkHeader(session.linkHeader, session.resourceUrl);
+    if (!url) throw new Error('pinLayer: the answer announced no layer resource');
+    const deadline = epochNow() + 30_000;
+    const wait = () => new Promise((r) => setTimeout(r, 200));
+    let layers: WhepLayers = await getWhepLayers(url);
+    const pick = (list: WhepLayers['layers']) => {
+      const ofKind = list.filter((l) => l.kind === kind && l.height !== null).sort((a, b) => b.height! - a.height!);
+      return kind === 'simulcast' ? ofKind[1] : ofKind[0];
+    };
+    // A simulcast publisher turns its layers on as its bandwidth estimate grows: give it 10 s to
+    // show all three, so the pick (the middle one) does not depend on how far the ramp got.
+    const settled = epochNow() + 10_000;
+    const count = () => layers.layers.filter((l) => l.kind === kind).length;
+    while (kind === 'simulcast' && count() < 3 && epochNow() < settled) {
+      await wait();
+      layers = await getWhepLayers(url);
+    }
+    let layer = pick(layers.layers);
+    while (!layer) {
+      if (epochNow() > deadline) throw new Error(`pinLayer: no ${kind} layer within 30 s (layers: ${JSON.stringify(layers.layers.map((l) => [l.encodingId, l.kind, l.height]))})`);
+      await wait();
+      layers = await getWhepLayers(url);
+      layer = pick(layers.layers);
+    }
+    layers = await selectWhepLayer(url, layer.encodingId);
+    while (layers.active !== layer.encodingId) {
+      if (epochNow() > deadline) throw new Error(`pinLayer: ${layer.encodingId} not active within 30 s (active ${layers.active}, pending ${layers.pending})`);
+      await wait();
+      layers = await getWhepLayers(url);
+    }
+    return { encodingId: layer.encodingId, width: layer.width, height: layer.height, bitrateKbps: layer.bitrateKbps };
+  },
   /** Resolves with the WHEP steps once the first frame was shown. */
   async whepFirstFrame(url: string) {
     const { firstFrame: done } = await bench.playWhep(url);
@@ -135,11 +190,28 @@ const bench = {
     hls.loadSource(url);
     hls.attachMedia(video);
     void video.play().catch(() => undefined);
-    setInterval(() => {
-      if (!hls || video.readyState < 2) return;
-      const buffered = video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
-      hlsLog.push({ t: epochNow(), latency: hls.latency, targetLatency: hls.targetLatency ?? Number.NaN, drift: hls.drift ?? Number.NaN, rate: video.playbackRate, buffer: buffered, level: hls.currentLevel });
-    }, 500);
+    logHls();
+  },
+  /**
+   * LL-HLS as /watch plays it: the site's own HLS mode (apps/web/lib/hls-playback.ts: its hls.js
+   * settings, recovery and latency hold), its hls.js instance captured for the log.
+   */
+  playSiteHls(url: string) {
+    const Capturing = class extends Hls {
+      constructor(config?: Partial<HlsConfig>) {
+        super(config);
+        hls = this;
+      }
+    };
+    siteHls = startHlsPlayback(video, {
+      manifestUrl: url,
+      // Consulted only while offline, which a bench run never is.
+      liveUrl: new URL('/no-live-list', location.href).toString(),
+      streamName: 'bench',
+      callbacks: { onStatus: () => undefined },
+      loadHls: async () => Capturing,
+    });
+    logHls();
   },
   hlsInfo() {
     const levels = hls?.levels.map((l) => `${l.width}x${l.height}@${l.bitrate}`) ?? [];
@@ -154,6 +226,8 @@ const bench = {
       await fetch(videoOnly.location, { method: 'DELETE' }).catch(() => undefined);
       videoOnly = undefined;
     }
+    siteHls?.stop();
+    siteHls = undefined;
     hls?.destroy();
     hls = undefined;
   },

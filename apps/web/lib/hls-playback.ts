@@ -21,6 +21,7 @@
 import type HlsType from 'hls.js';
 import type { ErrorData, HlsConfig, LevelUpdatedData } from 'hls.js';
 import { backoffDelay } from './backoff';
+import { catchUpRate } from './live-catch-up';
 import type { PlaybackCallbacks, PlaybackMode, PlaybackStatus, PlayerState } from './playback';
 import { renditionLabel } from './playback-label';
 
@@ -45,16 +46,16 @@ export interface HlsPlaybackOptions {
 
 /**
  * hls.js settings for the transcoder's LL-HLS: 1 s segments (one GOP), 200 ms parts,
- * PART-HOLD-BACK 0.6 s. Playing 0.9 s behind the live edge leaves one part more than the
- * server's minimum, which a busy machine needs; when it falls behind (a stall, a background
- * tab) playback speeds up to 1.5× until it is back rather than jumping, and more than 3 s
- * behind it seeks.
+ * PART-HOLD-BACK 0.6 s. Playing 0.7 s behind the live edge leaves half a part more than the
+ * server's minimum; the HLS mode holds the player there (live-catch-up.ts: hls.js's own
+ * catch-up needs a second of buffer, which a player this close to the edge never has, so it is
+ * off), and more than 3 s behind hls.js seeks.
  */
 export const HLS_CONFIG: Partial<HlsConfig> = {
   lowLatencyMode: true,
-  liveSyncDuration: 0.9,
+  liveSyncDuration: 0.7,
   liveMaxLatencyDuration: 3,
-  maxLiveSyncPlaybackRate: 1.5,
+  maxLiveSyncPlaybackRate: 1,
   // hls.js raises its target latency by 1 s per stall by default; one start-up stall on a busy
   // machine then kept the player 2.1 s behind instead of 1.3 s (bench/results/summary.md).
   liveSyncOnStallIncrease: 0.2,
@@ -67,6 +68,9 @@ export const HLS_CONFIG: Partial<HlsConfig> = {
   capLevelToPlayerSize: true,
   enableWorker: true,
 };
+
+/** How often the HLS mode adjusts the playback rate to hold the target latency, ms. */
+const CATCH_UP_TICK_MS = 250;
 
 type VideoWithFrames = HTMLVideoElement & {
   requestVideoFrameCallback?: (callback: () => void) => number;
@@ -100,6 +104,7 @@ class HlsPlayback implements PlaybackMode {
   private loading = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private tickTimer: ReturnType<typeof setInterval> | undefined;
+  private catchUpTimer: ReturnType<typeof setInterval> | undefined;
   private failures = 0;
   private everLive = false;
   private ended = false;
@@ -125,6 +130,7 @@ class HlsPlayback implements PlaybackMode {
   start(): void {
     this.cb.onStatus(this.status);
     this.tickTimer = setInterval(() => void this.tick(), 500);
+    this.catchUpTimer = setInterval(() => this.holdTargetLatency(), CATCH_UP_TICK_MS);
     const onEnded = () => {
       if (this.ended || this.native) this.goOffline('The broadcast ended. Playback resumes on its own when it is back.');
     };
@@ -138,6 +144,7 @@ class HlsPlayback implements PlaybackMode {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.tickTimer);
+    clearInterval(this.catchUpTimer);
     for (const fn of this.detach.splice(0)) fn();
     this.teardown();
   }
@@ -153,6 +160,8 @@ class HlsPlayback implements PlaybackMode {
     this.generation++;
     if (this.frameHandle !== undefined) this.video.cancelVideoFrameCallback?.(this.frameHandle);
     this.frameHandle = undefined;
+    // A catch-up in progress ends with its instance.
+    if (this.video.playbackRate !== 1) this.video.playbackRate = 1;
     const hls = this.hls;
     this.hls = null;
     hls?.destroy();
@@ -350,6 +359,17 @@ class HlsPlayback implements PlaybackMode {
       decodeMs: null,
       latencyMs: Number.isFinite(latency) && latency > 0 ? latency * 1000 : null,
     });
+  }
+
+  /** hls.js only (native HLS holds its own latency): see live-catch-up.ts. */
+  private holdTargetLatency(): void {
+    const hls = this.hls;
+    const video = this.video;
+    if (!hls || this.status.state !== 'live' || video.paused) return;
+    const buffered = video.buffered;
+    const bufferAheadSec = buffered.length > 0 ? buffered.end(buffered.length - 1) - video.currentTime : 0;
+    const rate = catchUpRate({ latencySec: hls.latency, targetSec: hls.targetLatency ?? Number.NaN, bufferAheadSec, rate: video.playbackRate });
+    if (rate !== video.playbackRate) video.playbackRate = rate;
   }
 
   private async isListedLive(): Promise<boolean | null> {
