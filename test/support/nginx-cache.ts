@@ -38,6 +38,8 @@ export interface NginxCache {
   url: string;
   port: number;
   dir: string;
+  /** The master's pid (its workers are its children). */
+  pid: number;
   /** Every request nginx has finished, in order. */
   requests(): CacheLogEntry[];
   errorLog(): string;
@@ -48,7 +50,8 @@ export function nginxInstalled(): boolean {
   return existsSync(NGINX);
 }
 
-export async function startNginxCache(options: { upstream: string; port?: number }): Promise<NginxCache> {
+/** `workerConnections`: nginx's per-worker connection cap (default 2048; a load bench holds thousands). */
+export async function startNginxCache(options: { upstream: string; port?: number; workerConnections?: number }): Promise<NginxCache> {
   if (!nginxInstalled()) throw new Error(`${NGINX} is missing: apt-get install nginx (npm test installs it)`);
   const upstream = new URL(options.upstream);
   const dir = mkdtempSync(join(tmpdir(), 'onair-nginx-'));
@@ -59,10 +62,11 @@ export async function startNginxCache(options: { upstream: string; port?: number
   writeFileSync(join(dir, 'nginx.conf'), `
 ${user}
 worker_processes 1;
+worker_rlimit_nofile ${2 * (options.workerConnections ?? 2048) + 64};
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 2048; }
+events { worker_connections ${options.workerConnections ?? 2048}; }
 http {
   log_format cache '$upstream_cache_status\\t$upstream_addr\\t$status\\t$request_uri';
   access_log ${dir}/access.log cache;
@@ -124,6 +128,7 @@ http {
     url: `http://127.0.0.1:${port}`,
     port,
     dir,
+    pid: child.pid!,
     requests() {
       const path = join(dir, 'access.log');
       if (!existsSync(path)) return [];
