@@ -197,11 +197,11 @@ if (edge) {
 if (hlsLoad) {
   const d = hlsLoad.derived ?? {};
   const quickNote = hlsLoad.quick ? ' (--quick)' : '';
-  const top = (r: Json) => (r?.steps ?? []).filter((s: Json) => s.held).at(-1) ?? r?.steps?.[0];
+  const top = (r: Json) => (r?.steps ?? []).filter((s: Json) => s.keptUp ?? s.held).at(-1) ?? r?.steps?.[0];
   const o = top(hlsLoad.origin), c = top(hlsLoad.cache);
   const load = `load ${hlsLoad.machine?.loadBefore?.[0] ?? '?'} → ${hlsLoad.machine?.loadAfter?.[0] ?? '?'}`;
   rows.push({
-    metric: `LL-HLS clients held by one transcoder (≤ 1 core, p95 added delay ≤ 50 ms; at ${o?.clients ?? '?'}: ${o ? `${Math.round(o.requestsPerS)} req/s, ${Math.round(o.originCpuPct)} % CPU, delay p50 ${o.addedDelayMs?.p50} / p95 ${o.addedDelayMs?.p95} ms` : '—'})${quickNote}`,
+    metric: `LL-HLS clients held by one transcoder (≤ 1 core, p95 added delay ≤ 50 ms; kept up, delay aside: ${d.originKeptUpClients ?? '—'}, at which ${o ? `${Math.round(o.requestsPerS)} req/s, ${Math.round(o.originCpuPct)} % CPU, delay p50 ${o.addedDelayMs?.p50} / p95 ${o.addedDelayMs?.p95} ms` : '—'})${quickNote}`,
     p50: num(d.originHeldClients) ? String(d.originHeldClients) : '—',
     p95: '',
     goal: '≥ 10 000',
@@ -210,12 +210,22 @@ if (hlsLoad) {
     readme: true,
   });
   rows.push({
-    metric: `LL-HLS clients held through nginx proxy_cache (origin saw ${num(d.cacheOriginShare) ? `${(d.cacheOriginShare * 100).toFixed(2)} %` : '—'} of the requests${c ? `; at ${c.clients}: delay p50 ${c.addedDelayMs?.p50} / p95 ${c.addedDelayMs?.p95} ms, nginx ${Math.round(c.proxyCpuPct ?? 0)} % CPU` : ''})${quickNote}`,
+    metric: `LL-HLS clients held through nginx proxy_cache (kept up: ${d.cacheKeptUpClients ?? '—'}; origin saw ${num(d.cacheOriginShare) ? `${(d.cacheOriginShare * 100).toFixed(2)} %` : '—'} of the requests${c ? `; at ${c.clients}: delay p50 ${c.addedDelayMs?.p50} / p95 ${c.addedDelayMs?.p95} ms, nginx ${Math.round(c.proxyCpuPct ?? 0)} % CPU` : ''})${quickNote}`,
     p50: num(d.cacheHeldClients) ? String(d.cacheHeldClients) : '—',
     p95: '',
     goal: '≥ 10 000',
     met: num(d.cacheHeldClients) ? d.cacheHeldClients >= 10_000 : undefined,
-    anchor: `stopped: ${d.cacheStop ?? '?'}`,
+    anchor: `stopped: ${d.cacheStop ?? '?'}; nginx's lock waiters poll every 500 ms (ngx_http_file_cache.c)`,
+    readme: true,
+  });
+  const n = top(hlsLoad.cacheNoLock);
+  if (hlsLoad.cacheNoLock) rows.push({
+    metric: `LL-HLS clients held through nginx, proxy_cache_lock off (kept up: ${d.cacheNoLockKeptUpClients ?? '—'}; origin saw ${num(d.cacheNoLockOriginShare) ? `${(d.cacheNoLockOriginShare * 100).toFixed(1)} %` : '—'} of the requests${n ? `; at ${n.clients}: delay p50 ${n.addedDelayMs?.p50} / p95 ${n.addedDelayMs?.p95} ms, nginx ${Math.round(n.proxyCpuPct ?? 0)} %, origin ${Math.round(n.originCpuPct)} % CPU` : ''})${quickNote}`,
+    p50: num(d.cacheNoLockHeldClients) ? String(d.cacheNoLockHeldClients) : '—',
+    p95: '',
+    goal: '≥ 10 000',
+    met: num(d.cacheNoLockHeldClients) ? d.cacheNoLockHeldClients >= 10_000 : undefined,
+    anchor: `stopped: ${d.cacheNoLockStop ?? '?'}`,
     readme: true,
   });
 }

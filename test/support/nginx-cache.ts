@@ -50,8 +50,12 @@ export function nginxInstalled(): boolean {
   return existsSync(NGINX);
 }
 
-/** `workerConnections`: nginx's per-worker connection cap (default 2048; a load bench holds thousands). */
-export async function startNginxCache(options: { upstream: string; port?: number; workerConnections?: number }): Promise<NginxCache> {
+/**
+ * `workerConnections`: nginx's per-worker connection cap (default 2048; a load bench holds thousands).
+ * `cacheLock: false` turns proxy_cache_lock off: nginx's lock waiters poll every 500 ms
+ * (ngx_http_file_cache.c), which a blocking reload feels; without it every concurrent miss goes upstream.
+ */
+export async function startNginxCache(options: { upstream: string; port?: number; workerConnections?: number; cacheLock?: boolean }): Promise<NginxCache> {
   if (!nginxInstalled()) throw new Error(`${NGINX} is missing: apt-get install nginx (npm test installs it)`);
   const upstream = new URL(options.upstream);
   const dir = mkdtempSync(join(tmpdir(), 'onair-nginx-'));
@@ -89,7 +93,7 @@ http {
       proxy_cache hls;
       # The blocking-reload directives are part of the answer: they are part of the key.
       proxy_cache_key $uri$is_args$args;
-      proxy_cache_lock on;
+      proxy_cache_lock ${options.cacheLock === false ? 'off' : 'on'};
       proxy_cache_lock_timeout 10s;
       proxy_cache_lock_age 10s;
       proxy_read_timeout 30s;
