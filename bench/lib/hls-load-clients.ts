@@ -31,7 +31,7 @@ class Connection {
   private socket: Socket;
   private buffer: Buffer = Buffer.alloc(0);
   private pending: { resolve(r: Response): void; reject(e: Error): void } | undefined;
-  private head: { status: number; length: number; headerBytes: number } | undefined;
+  private head: { status: number; length: number; headerBytes: number; close: boolean } | undefined;
   closed = false;
 
   constructor(private readonly host: string, private readonly port: number) {
@@ -62,12 +62,20 @@ class Connection {
       const status = Number(text.slice(9, 12));
       const m = /\r\ncontent-length:\s*(\d+)/i.exec(text);
       if (!m) return this.fail(new Error(`HTTP ${status} without Content-Length`));
-      this.head = { status, length: Number(m[1]), headerBytes: end + 4 };
+      // nginx ends a keep-alive connection after keepalive_requests (1000) answers with `Connection: close`.
+      this.head = { status, length: Number(m[1]), headerBytes: end + 4, close: /\r\nconnection:\s*close/i.test(text) };
     }
     const total = this.head.headerBytes + this.head.length;
     if (this.buffer.length < total) return;
     const response = { status: this.head.status, body: this.buffer.subarray(this.head.headerBytes, total) };
     this.buffer = this.buffer.subarray(total);
+    if (this.head.close) {
+      // The next request opens a new connection; this one's close is no failure.
+      for (const event of ['close', 'error', 'data']) this.socket.removeAllListeners(event);
+      this.socket.on('error', () => undefined);
+      this.socket.end();
+      this.closed = true;
+    }
     this.head = undefined;
     const p = this.pending;
     this.pending = undefined;
