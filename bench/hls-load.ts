@@ -25,7 +25,7 @@
  * so), or after its time budget.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -250,7 +250,11 @@ async function main(): Promise<void> {
   const result = { date: new Date().toISOString(), quick, config: { steps, windowSeconds: windowS, reps, generators: generatorCount, source: '320×180 H.264 (werift)', pinning: 'core 0: transcoder, ffmpeg, ingest, Redis, publisher, nginx; core 1: load generators' }, machine: { ...machineRecord(), loadBefore, loadAfter: loadAverage() }, origin: direct, cache: viaCache, cacheNoLock: viaCacheNoLock, derived };
   const file = join(ROOT, 'bench/results/hls-load.json');
   await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  // The latest run's fields at the top (what the summary reads), earlier runs kept beside it: on a
+  // shared machine one run's figure is read against the others'.
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { runs?: unknown[] }) : {};
+  const { runs: _drop, ...latest } = result as typeof result & { runs?: unknown };
+  await writeFile(file, `${JSON.stringify({ ...latest, runs: [...(previous.runs ?? []), latest].slice(-8) }, null, 2)}\n`);
   console.log(`wrote ${file}`);
 }
 
