@@ -70,11 +70,11 @@ import { canaryBaseline, DEFAULT_FREEZE_MS, mergeWindows, quantile, summarizeCan
 import { buildFloorProgram, floorAt, floorRatios, floorSocketCounts, measureFloor, type FloorSample } from './lib/fanout-floor';
 import { summarizeProfile } from './lib/fanout-profile';
 import { packageVersion } from './lib/stats';
+import { CLK_TCK, coreTicks, cpuTicks, firstLine, ingestMetrics, ipc, leastSquares, median } from './lib/proc-stats';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = join(ROOT, 'node_modules/.bin/node');
 const TARGET_KBPS = 2500;
-const CLK_TCK = 100;
 
 /** `--key=value` pairs in order (a value may hold '='); `--flag` is 'true'. */
 const argv = process.argv.slice(2).map((a) => {
@@ -119,54 +119,7 @@ process.on('exit', killAll);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => { killAll(); process.exit(130); });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
-
-/** Busy and total jiffies of one CPU from /proc/stat. */
-function coreTicks(cpu: number): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `))!;
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  const idle = v[3]! + v[4]!;
-  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
-}
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[14 - 3]) + Number(fields[15 - 3]);
-}
-
-async function metrics(base: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const out: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    const m = /^(onair_ingest_\w+)(?:\{[^}]*\})?\s+(\S+)$/.exec(line);
-    if (m) out[m[1]!] = Number(m[2]);
-  }
-  return out;
-}
-
-function firstLine(child: ChildProcess): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.once('line', (line) => resolve(JSON.parse(line) as Record<string, unknown>));
-    child.once('exit', (code) => reject(new Error(`process exited (${code}) before it was ready`)));
-  });
-}
-
 interface ViewerStats { viewers: number; received: number; expected: number; bytes: number; cpuMicros: number }
-
-function ipc<T>(child: ChildProcess, message: object, reply: string): Promise<T> {
-  return new Promise((resolve) => {
-    const onMessage = (m: { cmd: string }) => {
-      if (m.cmd !== reply) return;
-      child.off('message', onMessage);
-      resolve(m as T);
-    };
-    child.on('message', onMessage);
-    child.send(message);
-  });
-}
 
 /**
  * lossPct: packets the ingest sent that no viewer got (fan-out loss: 1 − delivered / sent);
@@ -256,7 +209,7 @@ async function main(): Promise<void> {
     console.log(`publisher: ${pubInfo.kbps.toFixed(0)} kbps, ${pubInfo.packetsPerSecond.toFixed(0)} packets/s (720p30 H.264 clip, replayed)`);
     const viewers = track(spawn('taskset', ['-c', '1', NODE, '--import', 'tsx', 'bench/lib/fanout-viewers.ts'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     await new Promise<void>((resolve) => viewers.once('message', () => resolve()));
-    await pollUntil('stream live', async () => ((await metrics(base)).onair_ingest_live_streams ?? 0) >= 1, { timeoutMs: 15_000 });
+    await pollUntil('stream live', async () => ((await ingestMetrics(base)).onair_ingest_live_streams ?? 0) >= 1, { timeoutMs: 15_000 });
 
     // The machine's floor, in this run, on the ingest's core, before any viewer: a C sendto loop
     // (and libSRTP) with the stream's packet size and rate, at the ramp's socket counts.
@@ -328,7 +281,7 @@ async function main(): Promise<void> {
       // The canary's frames from the step's start to here: shown while viewers joined and settled.
       const rampTake = await canary?.take();
       const canaryTakes: Array<CanaryTake | null> = [];
-      let t0 = performance.now(), c0 = cpuTicks(ingestPid), k0 = coreTicks(0), q0 = coreTicks(1), m0 = await metrics(base), v0 = await ipc<ViewerStats>(viewers, { cmd: 'stats' }, 'stats'), p0 = await publisherSent();
+      let t0 = performance.now(), c0 = cpuTicks(ingestPid), k0 = coreTicks(0), q0 = coreTicks(1), m0 = await ingestMetrics(base), v0 = await ipc<ViewerStats>(viewers, { cmd: 'stats' }, 'stats'), p0 = await publisherSent();
       let a0: CanaryTake | null | undefined = rampTake;
       const windowsStart = performance.now();
       for (let r = 0; r < (profileViewers !== undefined ? Math.max(reps, 4) : reps); r += 1) {
@@ -337,7 +290,7 @@ async function main(): Promise<void> {
         // The canary's take runs beside the rest, which keep their order (metrics, then the load
         // generator's counts: the packets in flight between them count as delivered, as before).
         const canaryTake = canary?.take();
-        const m1 = await metrics(base), v1 = await ipc<ViewerStats>(viewers, { cmd: 'stats' }, 'stats'), p1 = await publisherSent();
+        const m1 = await ingestMetrics(base), v1 = await ipc<ViewerStats>(viewers, { cmd: 'stats' }, 'stats'), p1 = await publisherSent();
         const a1 = await canaryTake;
         if (canary) canaryTakes.push(a1 ?? null);
         const s = (t1 - t0) / 1000;
@@ -452,12 +405,7 @@ async function main(): Promise<void> {
     }
 
     // Least squares: CPU (fraction of a core) against packets out per second, and against viewers.
-    const fit = (xs: number[], ys: number[]) => {
-      const n = xs.length, mx = xs.reduce((a, b) => a + b, 0) / n, my = ys.reduce((a, b) => a + b, 0) / n;
-      const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0), sxy = xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0);
-      const slope = sxy / sxx;
-      return { slope, intercept: my - slope * mx };
-    };
+    const fit = leastSquares;
     // Only clean steps enter the fit: the machine is shared, and a step where the ingest was
     // starved (upstream loss) or viewers did not all connect measures the neighbours, not us.
     const clean = results.filter((s, i) => i === 0 || (s.median.upstreamLossPct < 5 && s.median.lossPct < 2 && s.median.pktsOutPerS > 0));

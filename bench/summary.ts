@@ -35,6 +35,8 @@ const transcode = load('transcode');
 const fanout = load('fanout');
 const soak = load('soak');
 const cluster = load('cluster');
+const edge = load('edge');
+const hlsLoad = load('hls-load');
 
 const ms = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`) : '—');
 const x = (v: unknown, unit = '') => (typeof v === 'number' && Number.isFinite(v) ? `${v}${unit}` : '—');
@@ -169,6 +171,69 @@ if (cluster) {
   rows.push(distRow(`cluster: Redis SIGKILL + restart (down p50 ${ms(r.downMs?.p50)}) → job lease renewed by its holder`, r.jobLeaseRenewedMs, '≤ 1 s', 1_000, 'reconnect backoff 50 ms doubling to 1 s', true));
   rows.push(distRow('cluster: Redis back → admin API lists every stream', r.adminApiMs, '—', undefined, '—', false));
   rows.push(distRow('cluster: Redis back → next LL-HLS part served', r.nextHlsPartMs, '—', undefined, 'HLS never waits for Redis', false));
+}
+// Edge fan-out (bench/edge.ts): two edges pulling from one origin against the origin alone, one run.
+if (edge) {
+  const d = edge.derived ?? {};
+  const quickNote = edge.quick ? ' (--quick)' : '';
+  const round = (v: unknown, digits = 0) => (num(v) ? (Math.round(v * 10 ** digits) / 10 ** digits).toString() : '—');
+  // One run on a shared machine is one draw: the runs the results file keeps give the spread.
+  const ratios: number[] = (edge.runs ?? []).map((r: Json) => r?.derived?.edgeOfSingleNode).filter(num);
+  const ratioRange = ratios.length > 1 ? `${Math.round(Math.min(...ratios) * 100)}–${Math.round(Math.max(...ratios) * 100)} %` : undefined;
+  rows.push({
+    metric: `edge fan-out: viewers per core on an edge / on one node (${round(d.edge?.viewersPerCore)} / ${round(d.singleNode?.viewersPerCore)}${ratioRange ? `; ${ratioRange} over the ${edge.runs.length} runs kept` : ''})${quickNote}`,
+    p50: num(d.edgeOfSingleNode) ? `${Math.round(d.edgeOfSingleNode * 100)} %` : '—',
+    p95: '',
+    goal: '≥ 90 %',
+    met: num(d.edgeOfSingleNode) ? d.edgeOfSingleNode >= 0.9 : undefined,
+    anchor: `issue 13; ingests pinned to core 0, load on core 1, load ${edge.machine?.loadBefore?.[0] ?? '?'} → ${edge.machine?.loadAfter?.[0] ?? '?'}`,
+    readme: true,
+  });
+  rows.push({
+    metric: `edge fan-out: the origin's cost per edge (one pull: ${round(d.originStreamsPerEdge, 2)} × the stream sent)${quickNote}`,
+    p50: num(d.originCpuPctPerEdge) ? `${round(d.originCpuPctPerEdge, 1)} % of a core` : '—',
+    p95: '',
+    goal: '≈ one viewer, flat in the edges\' audience',
+    anchor: `origin CPU against edge viewers: ${round(d.originCpuPctPerEdgeViewer, 4)} % per viewer`,
+    readme: true,
+  });
+  rows.push({ ...distRow(`edge fan-out: latency an edge hop adds (probe viewers, same packet)${quickNote}`, { p50: d.hopP50Ms, p95: d.hopP95Ms }, '≤ 5 ms p50', 5, `origin viewer vs edge viewer, one process, matched by payload; median over the steps; with no other viewer p50 ${round(d.hopAtRestMs?.p50, 1)} ms`), p50: num(d.hopP50Ms) ? `${round(d.hopP50Ms, 1)} ms` : '—', p95: num(d.hopP95Ms) ? `${round(d.hopP95Ms, 1)} ms` : '—' });
+}
+// HLS origin load (bench/hls-load.ts): LL-HLS clients held on one transcoder, and through nginx.
+if (hlsLoad) {
+  const d = hlsLoad.derived ?? {};
+  const quickNote = hlsLoad.quick ? ' (--quick)' : '';
+  const top = (r: Json) => (r?.steps ?? []).filter((s: Json) => s.keptUp ?? s.held).at(-1) ?? r?.steps?.[0];
+  const o = top(hlsLoad.origin), c = top(hlsLoad.cache);
+  const load = `load ${hlsLoad.machine?.loadBefore?.[0] ?? '?'} → ${hlsLoad.machine?.loadAfter?.[0] ?? '?'}`;
+  rows.push({
+    metric: `LL-HLS clients held by one transcoder (≤ 1 core, p95 added delay ≤ 50 ms; kept up, delay aside: ${d.originKeptUpClients ?? '—'}, at which ${o ? `${Math.round(o.requestsPerS)} req/s, ${Math.round(o.originCpuPct)} % CPU, delay p50 ${o.addedDelayMs?.p50} / p95 ${o.addedDelayMs?.p95} ms` : '—'})${quickNote}`,
+    p50: num(d.originHeldClients) ? String(d.originHeldClients) : '—',
+    p95: '',
+    goal: '≥ 10 000',
+    met: num(d.originHeldClients) ? d.originHeldClients >= 10_000 : undefined,
+    anchor: `stopped: ${d.originStop ?? '?'}; ${load}`,
+    readme: true,
+  });
+  rows.push({
+    metric: `LL-HLS clients held through nginx proxy_cache (kept up: ${d.cacheKeptUpClients ?? '—'}; origin saw ${num(d.cacheOriginShare) ? `${(d.cacheOriginShare * 100).toFixed(2)} %` : '—'} of the requests${c ? `; at ${c.clients}: delay p50 ${c.addedDelayMs?.p50} / p95 ${c.addedDelayMs?.p95} ms, nginx ${Math.round(c.proxyCpuPct ?? 0)} % CPU` : ''})${quickNote}`,
+    p50: num(d.cacheHeldClients) ? String(d.cacheHeldClients) : '—',
+    p95: '',
+    goal: '≥ 10 000',
+    met: num(d.cacheHeldClients) ? d.cacheHeldClients >= 10_000 : undefined,
+    anchor: `stopped: ${d.cacheStop ?? '?'}; nginx's lock waiters poll every 500 ms (ngx_http_file_cache.c)`,
+    readme: true,
+  });
+  const n = top(hlsLoad.cacheNoLock);
+  if (hlsLoad.cacheNoLock) rows.push({
+    metric: `LL-HLS clients held through nginx, proxy_cache_lock off (kept up: ${d.cacheNoLockKeptUpClients ?? '—'}; origin saw ${num(d.cacheNoLockOriginShare) ? `${(d.cacheNoLockOriginShare * 100).toFixed(1)} %` : '—'} of the requests${n ? `; at ${n.clients}: delay p50 ${n.addedDelayMs?.p50} / p95 ${n.addedDelayMs?.p95} ms, nginx ${Math.round(n.proxyCpuPct ?? 0)} %, origin ${Math.round(n.originCpuPct)} % CPU` : ''})${quickNote}`,
+    p50: num(d.cacheNoLockHeldClients) ? String(d.cacheNoLockHeldClients) : '—',
+    p95: '',
+    goal: '≥ 10 000',
+    met: num(d.cacheNoLockHeldClients) ? d.cacheNoLockHeldClients >= 10_000 : undefined,
+    anchor: `stopped: ${d.cacheNoLockStop ?? '?'}`,
+    readme: true,
+  });
 }
 
 // The soak: growth of each service over its run, and whether anything failed.

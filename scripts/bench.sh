@@ -16,7 +16,7 @@ done
 
 started=$(date +%s)
 ensure_node_modules
-ensure_system_packages ffmpeg chromium redis-server
+ensure_system_packages ffmpeg chromium redis-server nginx
 build_web
 export NODE_NO_WARNINGS=1
 mkdir -p bench/results
@@ -37,6 +37,10 @@ fi
 [ -f bench/fanout.ts ] && run fanout tsx bench/fanout.ts $quick
 # Cluster faults: transcoder failover and Redis restart recovery, timed (~2 min; --quick: ~40 s).
 run cluster tsx bench/cluster.ts $quick
+# Edge fan-out: viewers on two edges pulling from one origin against the origin alone (~3 min; --quick: ~1.5 min).
+run edge tsx bench/edge.ts $quick
+# HLS origin load: LL-HLS clients on one transcoder, then through nginx proxy_cache (~4 min; --quick: ~1.5 min).
+run hls-load tsx bench/hls-load.ts $quick
 # Soak: the whole stack under viewer churn, memory / fds / event-loop delay over time (10 min; --quick: 90 s).
 run soak tsx bench/soak.ts $quick
 run summary tsx bench/summary.ts

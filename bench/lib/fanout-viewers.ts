@@ -11,6 +11,8 @@
  *
  * IPC: {cmd:'add', whepUrl, count, concurrency} → {cmd:'added', connected, failed, ms}
  *      {cmd:'stats'} → {cmd:'stats', viewers, received, expected, bytes, cpuMicros}
+ *      {cmd:'removeAll'} → DELETEs every viewer's WHEP session (RFC 9725 §4.2) and closes its peer
+ *        → {cmd:'removed', count} (the edge bench moves its viewers from one node to others)
  *      {cmd:'close'} → closes every peer, exits
  *
  * Every viewer's UDP socket gets a 1 MiB receive buffer: the ingest sends a keyframe's burst to
@@ -57,6 +59,8 @@ interface Counter {
 const counters = new WeakMap<object, Counter>();
 const all: Counter[] = [];
 const peers: RTCPeerConnection[] = [];
+/** Each viewer's WHEP session resource, for removeAll. */
+const resources = new Map<RTCPeerConnection, string>();
 
 type DtlsInternals = {
   srtpStarted: boolean;
@@ -115,6 +119,8 @@ async function addViewer(whepUrl: string): Promise<void> {
   connected.catch(() => undefined);
   const res = await fetch(whepUrl, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription!.sdp });
   if (res.status !== 201) throw new Error(`WHEP POST answered ${res.status}: ${await res.text()}`);
+  const location = res.headers.get('location');
+  if (location) resources.set(pc, new URL(location, whepUrl).href);
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
   await Promise.race([connected, new Promise((_, reject) => setTimeout(() => reject(new Error('connect timeout')), 20_000))]);
 }
@@ -160,6 +166,14 @@ process.on('message', (message: { cmd: string; whepUrl?: string; count?: number;
     void add(message.whepUrl!, message.count!, message.concurrency ?? 10).then((result) => process.send!({ cmd: 'added', ...result, ms: performance.now() - started }));
   } else if (message.cmd === 'stats') {
     process.send!({ cmd: 'stats', ...stats() });
+  } else if (message.cmd === 'removeAll') {
+    const removing = peers.splice(0);
+    void Promise.allSettled(removing.map(async (pc) => {
+      const url = resources.get(pc);
+      resources.delete(pc);
+      if (url) await fetch(url, { method: 'DELETE' }).catch(() => undefined);
+      await pc.close();
+    })).then(() => process.send!({ cmd: 'removed', count: removing.length }));
   } else if (message.cmd === 'close') {
     void Promise.allSettled(peers.map((pc) => pc.close())).finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 3000).unref();

@@ -38,6 +38,8 @@ export interface NginxCache {
   url: string;
   port: number;
   dir: string;
+  /** The master's pid (its workers are its children). */
+  pid: number;
   /** Every request nginx has finished, in order. */
   requests(): CacheLogEntry[];
   errorLog(): string;
@@ -48,7 +50,12 @@ export function nginxInstalled(): boolean {
   return existsSync(NGINX);
 }
 
-export async function startNginxCache(options: { upstream: string; port?: number }): Promise<NginxCache> {
+/**
+ * `workerConnections`: nginx's per-worker connection cap (default 2048; a load bench holds thousands).
+ * `cacheLock: false` turns proxy_cache_lock off: nginx's lock waiters poll every 500 ms
+ * (ngx_http_file_cache.c), which a blocking reload feels; without it every concurrent miss goes upstream.
+ */
+export async function startNginxCache(options: { upstream: string; port?: number; workerConnections?: number; cacheLock?: boolean }): Promise<NginxCache> {
   if (!nginxInstalled()) throw new Error(`${NGINX} is missing: apt-get install nginx (npm test installs it)`);
   const upstream = new URL(options.upstream);
   const dir = mkdtempSync(join(tmpdir(), 'onair-nginx-'));
@@ -59,10 +66,11 @@ export async function startNginxCache(options: { upstream: string; port?: number
   writeFileSync(join(dir, 'nginx.conf'), `
 ${user}
 worker_processes 1;
+worker_rlimit_nofile ${2 * (options.workerConnections ?? 2048) + 64};
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 2048; }
+events { worker_connections ${options.workerConnections ?? 2048}; }
 http {
   log_format cache '$upstream_cache_status\\t$upstream_addr\\t$status\\t$request_uri';
   access_log ${dir}/access.log cache;
@@ -85,7 +93,7 @@ http {
       proxy_cache hls;
       # The blocking-reload directives are part of the answer: they are part of the key.
       proxy_cache_key $uri$is_args$args;
-      proxy_cache_lock on;
+      proxy_cache_lock ${options.cacheLock === false ? 'off' : 'on'};
       proxy_cache_lock_timeout 10s;
       proxy_cache_lock_age 10s;
       proxy_read_timeout 30s;
@@ -124,6 +132,7 @@ http {
     url: `http://127.0.0.1:${port}`,
     port,
     dir,
+    pid: child.pid!,
     requests() {
       const path = join(dir, 'access.log');
       if (!existsSync(path)) return [];

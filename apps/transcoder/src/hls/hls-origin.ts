@@ -132,8 +132,7 @@ export class HlsOrigin {
       if (clientGone(ctx.res)) return;
       if (result !== 'ready') throw notYet(result, `Rendition "${rendition.id}" has no media yet.`);
     }
-    const text = rendition.renderPlaylist(true, packager.renditionReports(rendition.id));
-    sendText(ctx.res, 200, text, PLAYLIST_TYPE, { 'Cache-Control': cacheControl });
+    sendText(ctx.res, 200, rendition.playlistBody(packager.renditionReports(rendition.id)), PLAYLIST_TYPE, { 'Cache-Control': cacheControl });
   }
 
   private async currentInit(ctx: RequestContext, packager: HlsPackager, rendition: Rendition): Promise<void> {

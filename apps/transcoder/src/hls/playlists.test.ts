@@ -180,6 +180,38 @@ describe('playlists of a packager fed with ffmpeg fixtures', () => {
     expect(a).not.toContain('../a/index.m3u8');
   });
 
+  it('the playlist body a blocked reload gets is rendered once per change, and is always what renderPlaylist says now', () => {
+    const { packager, writers } = packagerWith(['a', 'b']);
+    const { init, fragments } = splitFile(fixture('av-per-frame.mp4'));
+    writers[0]!.push(init);
+    writers[1]!.push(init);
+    const a = packager.rendition('a')!;
+    const body = () => a.playlistBody(packager.renditionReports('a'));
+    let bodies = 0;
+    let previous: Buffer | undefined;
+    for (const f of fragments.slice(0, 120)) {
+      writers[0]!.push(f);
+      const now = body();
+      expect(now.toString('utf8')).toBe(a.renderPlaylist(true, packager.renditionReports('a')));
+      // Asked again with nothing changed: the very same bytes, not a new render.
+      expect(body()).toBe(now);
+      if (now !== previous) bodies += 1;
+      previous = now;
+    }
+    expect(bodies).toBeGreaterThan(5);
+    // Another rendition's progress changes this one's rendition report, and so its playlist.
+    for (const f of fragments) {
+      if (packager.rendition('b')!.lastPosition) break;
+      writers[1]!.push(f);
+    }
+    const withReport = body();
+    expect(withReport).not.toBe(previous);
+    expect(withReport.toString('utf8')).toContain('../b/index.m3u8');
+    packager.end();
+    expect(body().toString('utf8')).toContain('#EXT-X-ENDLIST');
+    expect(body().toString('utf8')).toBe(a.renderPlaylist(true, packager.renditionReports('a')));
+  });
+
   it('discontinuity: the segment in progress closes, the next media starts with DISCONTINUITY and the new init', () => {
     const { packager, writers } = packagerWith(['v']);
     const first = splitFile(fixture('av-per-frame.mp4'));

@@ -119,6 +119,10 @@ export class Rendition implements RenditionWriter {
   private anchor: { wallMs: number; media: number } | undefined;
   private maxSegmentDuration = 0;
   private state: 'live' | 'ended' | 'closed' = 'live';
+  /** Bumped on every change a playlist can show (changed()): the key of the rendered playlist below. */
+  private version = 0;
+  /** The last rendered low-latency playlist, as sent: every blocked reload a part releases gets these bytes. */
+  private rendered: { version: number; reports: string; body: Buffer } | undefined;
 
   private bytesIn = 0;
   private parseErrors = 0;
@@ -181,7 +185,7 @@ export class Rendition implements RenditionWriter {
     this.dropping = false;
     this.mediaSinceInit = false;
     if (this.segments.length > 0) this.pendingDiscontinuity = true;
-    this.ctx.onChange();
+    this.changed();
   }
 
   end(): void {
@@ -189,14 +193,14 @@ export class Rendition implements RenditionWriter {
     this.apply(this.cutter.flush());
     this.state = 'ended';
     this.writePlaylistToDisk();
-    this.ctx.onChange();
+    this.changed();
   }
 
   close(): void {
     if (this.state === 'closed') return;
     if (this.state === 'live') this.apply(this.cutter.flush());
     this.state = 'closed';
-    this.ctx.onChange();
+    this.changed();
   }
 
   private newCutter(): PartCutter {
@@ -270,7 +274,7 @@ export class Rendition implements RenditionWriter {
     this.inits.set(version, this.init);
     this.ctx.disk?.write(`${this.options.id}/${this.initName(version)}`, data);
     this.log.info({ version, codecs: info.tracks.map((track) => track.codec) }, 'hls: init segment');
-    this.ctx.onChange();
+    this.changed();
   }
 
   private handleFragment(moof: Buffer, info: ReturnType<typeof parseMoof>, mdat: Buffer): void {
@@ -326,7 +330,7 @@ export class Rendition implements RenditionWriter {
     segment.parts.push({ seq: this.nextPartSeq++, msn: segment.msn, index: segment.parts.length, data, duration, independent, availableAt: performance.now() });
     segment.duration += duration;
     this.partCount++;
-    this.ctx.onChange();
+    this.changed();
   }
 
   private completeSegment(): void {
@@ -353,7 +357,7 @@ export class Rendition implements RenditionWriter {
     this.ctx.disk?.write(`${this.options.id}/${this.segmentName(segment.msn)}`, data);
     this.trim();
     this.writePlaylistToDisk();
-    this.ctx.onChange();
+    this.changed();
   }
 
   private trim(): void {
@@ -494,6 +498,26 @@ export class Rendition implements RenditionWriter {
 
   renderPlaylist(lowLatency: boolean, renditionReports: RenditionReport[]): string {
     return renderMediaPlaylist(this.playlistModel({ lowLatency, renditionReports }));
+  }
+
+  /**
+   * The low-latency playlist as UTF-8, rendered once per change (and per rendition reports):
+   * when a part lands, every blocked reload for it is answered at once, with the same text, and
+   * rendering it per request was most of what an answer cost beyond HTTP itself.
+   */
+  playlistBody(renditionReports: RenditionReport[]): Buffer {
+    const reports = renditionReports.map((r) => `${r.uri} ${r.lastMsn} ${r.lastPart}`).join('\n');
+    const cached = this.rendered;
+    if (cached && cached.version === this.version && cached.reports === reports) return cached.body;
+    const body = Buffer.from(this.renderPlaylist(true, renditionReports), 'utf8');
+    this.rendered = { version: this.version, reports, body };
+    return body;
+  }
+
+  /** Every change a reader may see goes through here: it invalidates the rendered playlist and wakes blocked requests. */
+  private changed(): void {
+    this.version++;
+    this.ctx.onChange();
   }
 
   /** The last `windowSegments` complete segments and the one in progress. */
