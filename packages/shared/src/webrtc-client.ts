@@ -423,7 +423,7 @@ export class WhipSession extends WebrtcSession {
  * more to wait for, so a short quiet period saves ~100 ms of time to first frame.
  */
 export function waitForIceGathering(pc: RTCPeerConnection, timeoutMs: number, quietMs?: number): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  if (pc.iceGatheringState === 'complete' || timeoutMs <= 0) return Promise.resolve();
   return new Promise((resolve) => {
     let quiet: ReturnType<typeof setTimeout> | undefined;
     const done = () => {
@@ -455,7 +455,7 @@ export function waitForIceGathering(pc: RTCPeerConnection, timeoutMs: number, qu
  * said it accepts them (`Accept-Patch: application/trickle-ice-sdpfrag`); any failure stops it
  * (the server's own candidates usually suffice: the browser's checks reach them).
  */
-class CandidateTrickler {
+export class CandidateTrickler {
   private readonly pending: string[] = [];
   private collecting = false;
   private ended = false;
@@ -469,9 +469,13 @@ class CandidateTrickler {
     pc.addEventListener('icecandidate', this.onCandidate);
   }
 
-  /** Candidates from now on are not in the offer being sent. */
-  markSent(): void {
+  /**
+   * Candidates from now on are not in the offer being sent; `already`: ones gathered after it
+   * was sent but before this trickler existed (an offer made by the page's inline script).
+   */
+  markSent(already: readonly string[] = []): void {
     this.collecting = true;
+    this.pending.push(...already);
   }
 
   enable(target: { url: string; etag: string | null; token: string | undefined; fetch: typeof fetch }): void {
@@ -568,6 +572,14 @@ async function exchangeOnce(url: string, pc: RTCPeerConnection, options: Session
     if (options.signal?.aborted) throw error;
     throw new OnairError('upstream_unreachable', `Could not reach ${url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
+  return readAnswer(response, url, { token: options.token, started, gatherMs, fetch: fetchImpl, trickle });
+}
+
+/**
+ * Reads the POST's answer (201 + SDP + Location, RFC 9725 §4.2) or throws its problem as an
+ * OnairError; turns trickling on when the server accepts PATCHed candidates.
+ */
+async function readAnswer(response: Response, url: string, o: { token: string | undefined; started: number; gatherMs: number; fetch: typeof fetch; trickle: CandidateTrickler }): Promise<ExchangeResult> {
   if (response.status !== 201 && response.status !== 200) throw await readProblem(response);
   const answer = await response.text();
   const location = response.headers.get('location');
@@ -575,17 +587,17 @@ async function exchangeOnce(url: string, pc: RTCPeerConnection, options: Session
   const base = typeof globalThis.location !== 'undefined' ? globalThis.location.href : undefined;
   const resourceUrl = resolveResourceUrl(location, url, base);
   const etag = response.headers.get('etag');
-  if ((response.headers.get('accept-patch') ?? '').toLowerCase().includes(TRICKLE_ICE_TYPE)) trickle.enable({ url: resourceUrl, etag, token: options.token, fetch: fetchImpl });
-  else trickle.stop();
+  if ((response.headers.get('accept-patch') ?? '').toLowerCase().includes(TRICKLE_ICE_TYPE)) o.trickle.enable({ url: resourceUrl, etag, token: o.token, fetch: o.fetch });
+  else o.trickle.stop();
   return {
     resourceUrl,
     etag,
     iceServers: iceServersFromLinkHeader(response.headers.get('link')),
     linkHeader: response.headers.get('link'),
     answer,
-    answerMs: performance.now() - started,
-    gatherMs,
-    trickle,
+    answerMs: performance.now() - o.started,
+    gatherMs: o.gatherMs,
+    trickle: o.trickle,
   };
 }
 
@@ -630,7 +642,12 @@ export async function playWhep(url: string, options: PlayOptions = {}): Promise<
     const video = pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
     applyCodecPreferences(video, 'video', options.videoCodec ?? 'h264', 'recv');
-    const result = await exchange(url, pc, options, started);
+    // A viewer's offer goes out without waiting for its candidates when there is no STUN/TURN
+    // server: the ingest learns the browser's address from the browser's own connectivity checks
+    // (a peer-reflexive candidate, RFC 8445 §7.3.1.3), the candidates follow as PATCHes (RFC 9725
+    // §4.4.1), and the wait — 15 ms to over 200 ms in a page that is busy loading — is saved.
+    const hostOnly = !options.iceServers || options.iceServers.length === 0;
+    const result = await exchange(url, pc, { ...options, gatherTimeoutMs: options.gatherTimeoutMs ?? (hostOnly ? 0 : undefined) }, started);
     await pc.setRemoteDescription({ type: 'answer', sdp: result.answer });
     session = new WhepSession({ pc, stream, resourceUrl: result.resourceUrl, etag: result.etag, iceServers: result.iceServers, linkHeader: result.linkHeader, answerMs: result.answerMs, gatherMs: result.gatherMs, trickle: result.trickle, fetch: options.fetch ?? globalThis.fetch.bind(globalThis), token: options.token });
     for (const track of early) session.addTrack(track);
