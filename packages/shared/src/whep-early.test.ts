@@ -49,7 +49,7 @@ class FakeMediaStream {
 }
 
 /** Runs the page's inline script alone, in a context that has only what a browser page gives it. */
-function runScript(script: string, { withWebrtc = true, status = 201 } = {}) {
+function runScript(script: string, { withWebrtc = true, status = 201, receives = ['video/VP8', 'video/H264', 'video/rtx'] } = {}) {
   FakePeerConnection.made = [];
   const posts: Array<{ url: string; init: { method: string; headers: Record<string, string>; body: string } }> = [];
   const window: Record<string, unknown> = {};
@@ -69,7 +69,10 @@ function runScript(script: string, { withWebrtc = true, status = 201 } = {}) {
     },
     Promise,
   };
-  if (withWebrtc) context.RTCPeerConnection = FakePeerConnection;
+  if (withWebrtc) {
+    context.RTCPeerConnection = FakePeerConnection;
+    context.RTCRtpReceiver = Object.assign(function RTCRtpReceiver() {}, { getCapabilities: (kind: string) => (kind === 'video' ? { codecs: receives.map((mimeType) => ({ mimeType })) } : null) });
+  }
   runInNewContext(script, context);
   return { window, posts, video, selectors };
 }
@@ -114,6 +117,17 @@ describe('the watch page inline WHEP script', () => {
     await flush();
     expect(posts).toEqual([]);
     expect(window[EARLY_WHEP_KEY]).toBeUndefined();
+  });
+
+  it('leaves a browser that receives neither H.264 nor VP8 to the player (its codec check goes to HLS)', async () => {
+    const { window, posts } = runScript(earlyWhepScript('/whep/demo', 'video'), { receives: ['video/AV1', 'video/VP9', 'video/rtx'] });
+    await flush();
+    expect(posts).toEqual([]);
+    expect(window[EARLY_WHEP_KEY]).toBeUndefined();
+    // VP8 alone is enough (Firefox without OpenH264: the ingest sends the VP8 rendition).
+    const vp8 = runScript(earlyWhepScript('/whep/demo', 'video'), { receives: ['video/VP8'] });
+    await flush();
+    expect(vp8.posts).toHaveLength(1);
   });
 
   it('cannot be ended by what is in its arguments', async () => {

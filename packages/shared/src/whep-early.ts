@@ -56,6 +56,10 @@ export interface EarlyWhep {
 export function startEarlyWhep(url: string, key: string, videoSelector: string): void {
   try {
     if (typeof RTCPeerConnection !== 'function' || typeof MediaStream !== 'function' || typeof fetch !== 'function') return;
+    // A browser that receives neither video codec the ingest sends over WebRTC (H.264, VP8) is
+    // left to the player: its codec check sends it to HLS (`codec_unsupported`).
+    const receiver = typeof RTCRtpReceiver === 'function' && RTCRtpReceiver.getCapabilities ? RTCRtpReceiver.getCapabilities('video') : null;
+    if (receiver && !receiver.codecs.some((codec) => /^video\/(h264|vp8)$/i.test(codec.mimeType))) return;
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     const stream = new MediaStream();
     const early: Partial<EarlyWhep> & { candidates: string[] } = { url, pc, stream, candidates: [], started: performance.now(), offerSentAt: undefined };
