@@ -6,8 +6,10 @@
  *                   code at requestVideoFrameCallback: display time − capture time, per frame, over
  *                   ≥ 30 s, for WHEP passthrough, LL-HLS (hls.js lowLatencyMode, multivariant and
  *                   each rendition) and plain HLS (hls.js, lowLatencyMode off).
- *   first frame     WHEP POST → 201 → ICE connected → first frame; HLS page load → first frame;
- *                   WHIP 201 → first media playlist listing a part at the origin. Repeated.
+ *   first frame     WHEP POST → 201 → ICE connected → first frame; the site's /watch page:
+ *                   navigation → first frame (with its HTML, scripts and WHEP POST timed); HLS
+ *                   page load → first frame; WHIP 201 → first media playlist listing a part at the
+ *                   origin. Repeated.
  *   WebTransport    the same publisher page then publishes over WebTransport (Media over QUIC, the
  *                   site's own broadcaster code) in the same run: WHEP glass-to-glass and first
  *                   frame, publish → first playable part, and the ingest's CPU per ingested Mbps
@@ -19,6 +21,10 @@
  *   npx tsx bench/latency.ts --only=first-part
  *                                        → only WHIP 201 → first playable part (BENCH_REPS runs), to
  *                                          $BENCH_LOG_DIR/first-part.json; the results/ files are left as they are
+ *   npx tsx bench/latency.ts --only=watch-page
+ *                                        → only WHEP first frame and the /watch page's navigation →
+ *                                          first frame (BENCH_REPS runs each, no transcoder), to
+ *                                          $BENCH_LOG_DIR/watch-page.json
  *
  * Env: BENCH_G2G_SECONDS (default 30, quick 10), BENCH_REPS (default 10, quick 3).
  */
@@ -28,7 +34,7 @@ import { pathToFileURL } from 'node:url';
 import { launchBrowser, type TestBrowser } from '../test/support/browser';
 import { startStack, type Stack } from '../test/support/stack';
 import { PublisherPage } from './lib/bench-pages';
-import { firstPlayable, hlsFirstFrame, publishToFirstSegment, transcoderStartup, waitEnded, whepFirstFrame } from './lib/first-frame';
+import { firstPlayable, hlsFirstFrame, publishToFirstSegment, transcoderStartup, waitEnded, watchPageFirstFrame, whepFirstFrame } from './lib/first-frame';
 import { measureHls, measureWhep, type G2GOptions } from './lib/glass-to-glass';
 import { measureIngestCost } from './lib/ingest-cost';
 import { startPageServer, type PageServer } from './lib/page-server';
@@ -37,7 +43,7 @@ import { selfCheck } from './lib/timecode';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-if (only !== undefined && only !== 'first-part') throw new Error(`--only=${only}: the only scenario that runs alone is first-part`);
+if (only !== undefined && only !== 'first-part' && only !== 'watch-page') throw new Error(`--only=${only}: the scenarios that run alone are first-part and watch-page`);
 const SECONDS = Number(process.env.BENCH_G2G_SECONDS ?? (quick ? 10 : 30));
 const REPS = Number(process.env.BENCH_REPS ?? (quick ? 3 : 10));
 const WARMUP_SECONDS = quick ? 2 : 3;
@@ -108,7 +114,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     [stack, pages, browser] = await Promise.all([
-      startStack({ transcoder: true }),
+      // The web app serves the /watch page (and proxies its WHEP POST to the ingest).
+      startStack({ transcoder: only !== 'watch-page', web: true }),
       startPageServer(),
       // Several pages play at once: none of them may be throttled as a background tab.
       launchBrowser(['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows']),
@@ -120,6 +127,20 @@ async function main(): Promise<void> {
     const publisher = await PublisherPage.open(browser.context, pages.url, CANVAS);
     const repeat = { context: browser.context, pagesUrl: pages.url, reps: REPS, log };
     log(`stack up (ingest ${stack.ingestUrl}, transcoder ${stack.transcoderUrl}), pages ${pages.url}`);
+
+    if (only === 'watch-page') {
+      await publisher.publish(whip.url, whip.key);
+      await publisher.connected();
+      await sleep(WARMUP_SECONDS * 1000);
+      const whepStart = await whepFirstFrame(whepUrl, repeat);
+      const watchPage = await watchPageFirstFrame(`${stack.webUrl}/watch/${STREAM}`, repeat);
+      machine.loadAfter = loadAverage();
+      await mkdir(LOG_DIR, { recursive: true });
+      const file = resolve(LOG_DIR, 'watch-page.json');
+      await writeFile(file, `${JSON.stringify({ bench: 'watch-page', date: new Date().toISOString(), machine, config: { reps: REPS }, whep: whepStart, watchPage }, null, 2)}\n`);
+      log(`wrote ${file}`);
+      return;
+    }
 
     // Start-up of the HLS path first: it needs the stream to go live from offline every run.
     const publishToSegment = await publishToFirstSegment(publisher, whip, { url: stack.transcoderUrl, stream: STREAM }, repeat);
@@ -146,6 +167,7 @@ async function main(): Promise<void> {
 
     // WebRTC scenarios while the publisher's bandwidth estimate ramps the source up to 720p.
     const whepStart = await whepFirstFrame(whepUrl, repeat);
+    const watchPage = await watchPageFirstFrame(`${stack.webUrl}/watch/${STREAM}`, repeat);
     const whep = await measureWhep('WHEP', whepUrl, g2g);
     const whepVideoOnly = await measureWhep('WHEP video-only', whepUrl, g2g, { videoOnly: true });
     const ingestPid = stack.pid('ingest')!;
@@ -223,7 +245,7 @@ async function main(): Promise<void> {
     );
     await writeFile(
       resolve(resultsDir, 'first-frame.json'),
-      `${JSON.stringify({ bench: 'first-frame', ...common, whep: whepStart, llhls: hlsStart, publishToFirstSegment: publishToSegment, webTransport: { whep: wtWhepStart, publishToFirstSegment: wtToSegment } }, null, 2)}\n`,
+      `${JSON.stringify({ bench: 'first-frame', ...common, whep: whepStart, watchPage, llhls: hlsStart, publishToFirstSegment: publishToSegment, webTransport: { whep: wtWhepStart, publishToFirstSegment: wtToSegment } }, null, 2)}\n`,
     );
     log(`wrote ${resultsDir}/latency.json and first-frame.json`);
   } catch (error) {

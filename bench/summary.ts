@@ -314,6 +314,11 @@ if (firstFrame) {
   md.push(`| WHEP: … ICE connected → DTLS connected | ${ms(s.iceConnectedToDtlsConnected?.p50)} | ${ms(s.iceConnectedToDtlsConnected?.p95)} |`);
   md.push(`| WHEP: … DTLS connected → first frame shown (PLI → keyframe → decode) | ${ms(s.dtlsConnectedToFirstFrame?.p50)} | ${ms(s.dtlsConnectedToFirstFrame?.p95)} |`);
   md.push(`| WHEP: page load → first frame | ${ms(firstFrame.whep?.pageLoadToFirstFrame?.p50)} | ${ms(firstFrame.whep?.pageLoadToFirstFrame?.p95)} |`);
+  const w = firstFrame.watchPage?.steps ?? {};
+  md.push(`| /watch page: navigation → HTML first byte | ${ms(w.navigationToHtmlFirstByte?.p50)} | ${ms(w.navigationToHtmlFirstByte?.p95)} |`);
+  md.push(`| /watch page: navigation → WHEP POST sent | ${ms(w.navigationToWhepPost?.p50)} | ${ms(w.navigationToWhepPost?.p95)} |`);
+  md.push(`| /watch page: navigation → its scripts loaded | ${ms(w.navigationToScriptsLoaded?.p50)} | ${ms(w.navigationToScriptsLoaded?.p95)} |`);
+  md.push(`| /watch page: WHEP POST → first frame shown | ${ms(w.whepPostToFirstFrame?.p50)} | ${ms(w.whepPostToFirstFrame?.p95)} |`);
   const h = firstFrame.llhls?.steps ?? {};
   md.push(`| LL-HLS: page load → multivariant loaded | ${ms(h.manifestLoaded?.p50)} | ${ms(h.manifestLoaded?.p95)} |`);
   md.push(`| LL-HLS: page load → media playlist loaded | ${ms(h.mediaPlaylistLoaded?.p50)} | ${ms(h.mediaPlaylistLoaded?.p95)} |`);
@@ -321,7 +326,7 @@ if (firstFrame) {
   const p = firstFrame.publishToFirstSegment?.steps ?? {};
   md.push(`| publish: WHIP POST → 201 | ${ms(p.postToAnswer?.p50)} | ${ms(p.postToAnswer?.p95)} |`);
   md.push(`| publish: 201 → multivariant served (every rendition's init) | ${ms(p.answerToMultivariant?.p50)} | ${ms(p.answerToMultivariant?.p95)} |`);
-  const failures = [...(firstFrame.whep?.failures ?? []), ...(firstFrame.llhls?.failures ?? []), ...(firstFrame.publishToFirstSegment?.failures ?? [])];
+  const failures = [...(firstFrame.whep?.failures ?? []), ...(firstFrame.watchPage?.failures ?? []), ...(firstFrame.llhls?.failures ?? []), ...(firstFrame.publishToFirstSegment?.failures ?? [])];
   if (failures.length) md.push('', `Failed repetitions: ${failures.join('; ')}`);
 }
 if (transcode) {

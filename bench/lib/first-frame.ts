@@ -26,6 +26,8 @@ export async function whepFirstFrame(whepUrl: string, o: RepeatOptions) {
       const [steps, timeOrigin] = await Promise.all([viewer.autoResult(), viewer.timeOrigin()]);
       const run = {
         postToAnswer: steps.answer! - steps.start!,
+        startToOfferSent: steps.offerSent! - steps.start!,
+        offerSentToAnswer: steps.answer! - steps.offerSent!,
         answerToIceConnected: steps.iceConnected! - steps.answer!,
         iceConnectedToFirstFrame: steps.firstFrame! - steps.iceConnected!,
         iceConnectedToDtlsConnected: steps.connected! - steps.iceConnected!,
@@ -47,6 +49,9 @@ export async function whepFirstFrame(whepUrl: string, o: RepeatOptions) {
     postToFirstFrame: pick('postToFirstFrame'),
     steps: {
       postToAnswer: pick('postToAnswer'),
+      /** Of postToAnswer: the offer made (and ICE candidates waited for), then the HTTP exchange. */
+      startToOfferSent: pick('startToOfferSent'),
+      offerSentToAnswer: pick('offerSentToAnswer'),
       answerToIceConnected: pick('answerToIceConnected'),
       iceConnectedToFirstFrame: pick('iceConnectedToFirstFrame'),
       iceConnectedToDtlsConnected: pick('iceConnectedToDtlsConnected'),
@@ -204,4 +209,101 @@ export function transcoderStartup(logLines: readonly string[]) {
   }
   const pick = (k: string) => distribution(runs.map((r) => r[k]!));
   return { spawnToBound: pick('boundMs'), spawnToKeyframeRequest: pick('keyframeRequestMs'), spawnToFirstOutput: pick('firstOutputMs'), replayedPackets: pick('replayedPackets'), withoutReplay: runs.filter((r) => !(r.replayedPackets! > 0)).length };
+}
+
+/**
+ * Installed in each watch page before its own scripts run: every <video> the page gets (the
+ * server-rendered player's, or one React puts in its place) has a requestVideoFrameCallback
+ * waiting, and the first frame shown on any of them is kept (`expectedDisplayTime`, ms since
+ * navigation start: the page's own performance timeline). A string, not a function: tsx's
+ * transform would wrap a function's inner closures in a helper the page does not have.
+ */
+const HOOK_FIRST_FRAME = `(() => {
+  const hooked = new WeakSet();
+  const hook = () => {
+    for (const video of document.querySelectorAll('video')) {
+      if (hooked.has(video)) continue;
+      hooked.add(video);
+      video.requestVideoFrameCallback((now, meta) => { window.__benchFirstFrame ??= meta.expectedDisplayTime; });
+    }
+  };
+  new MutationObserver(hook).observe(document, { childList: true, subtree: true });
+})();`;
+
+/** What a watch page's performance timeline says about one run, ms since navigation start. */
+interface WatchPageMarks {
+  firstFrame?: number;
+  htmlFirstByte: number;
+  htmlLoaded: number;
+  domContentLoaded: number;
+  scriptsLoaded: number;
+  whepPost?: number;
+  whepAnswer?: number;
+}
+
+/**
+ * The site's own /watch/<stream> page, as a viewer opens it: a fresh page per repetition,
+ * navigation start → first frame on screen (rVFC on the player's video), with the page's own
+ * milestones: HTML first byte, its scripts loaded, the WHEP POST sent and answered.
+ */
+export async function watchPageFirstFrame(watchUrl: string, o: RepeatOptions) {
+  const runs: Array<Record<string, number>> = [];
+  const failures: string[] = [];
+  for (let i = 0; i < o.reps; i++) {
+    const page = await o.context.newPage();
+    try {
+      await page.addInitScript({ content: HOOK_FIRST_FRAME });
+      await page.goto(watchUrl, { waitUntil: 'commit' });
+      const handle = await page.waitForFunction(() => (window as unknown as { __benchFirstFrame?: number }).__benchFirstFrame, undefined, { timeout: 20_000, polling: 50 });
+      await handle.dispose();
+      const marks = await page.evaluate((): WatchPageMarks => {
+        const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+        const resources = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
+        const whep = resources.find((r) => new URL(r.name).pathname.startsWith('/whep/') && (r.initiatorType === 'fetch' || r.initiatorType === 'other'));
+        const scripts = resources.filter((r) => r.initiatorType === 'script');
+        return {
+          firstFrame: (window as unknown as { __benchFirstFrame?: number }).__benchFirstFrame,
+          htmlFirstByte: nav.responseStart,
+          htmlLoaded: nav.responseEnd,
+          domContentLoaded: nav.domContentLoadedEventEnd,
+          scriptsLoaded: Math.max(0, ...scripts.map((r) => r.responseEnd)),
+          whepPost: whep?.startTime,
+          whepAnswer: whep?.responseEnd,
+        };
+      });
+      runs.push({
+        navigationToFirstFrame: marks.firstFrame!,
+        navigationToHtmlFirstByte: marks.htmlFirstByte,
+        navigationToHtmlLoaded: marks.htmlLoaded,
+        navigationToScriptsLoaded: marks.scriptsLoaded,
+        navigationToDomContentLoaded: marks.domContentLoaded,
+        navigationToWhepPost: marks.whepPost ?? Number.NaN,
+        whepPostToAnswer: marks.whepPost === undefined ? Number.NaN : marks.whepAnswer! - marks.whepPost,
+        whepPostToFirstFrame: marks.whepPost === undefined ? Number.NaN : marks.firstFrame! - marks.whepPost,
+      });
+    } catch (error) {
+      failures.push(`run ${i}: ${String(error)}`);
+    } finally {
+      await page.close({ runBeforeUnload: true }).catch(() => undefined);
+    }
+    await sleep(300); // let the ingest drop the session before the next viewer
+  }
+  const pick = (k: string) => distribution(runs.map((r) => r[k]!));
+  const result = {
+    reps: o.reps,
+    navigationToFirstFrame: pick('navigationToFirstFrame'),
+    steps: {
+      navigationToHtmlFirstByte: pick('navigationToHtmlFirstByte'),
+      navigationToHtmlLoaded: pick('navigationToHtmlLoaded'),
+      navigationToWhepPost: pick('navigationToWhepPost'),
+      navigationToScriptsLoaded: pick('navigationToScriptsLoaded'),
+      navigationToDomContentLoaded: pick('navigationToDomContentLoaded'),
+      whepPostToAnswer: pick('whepPostToAnswer'),
+      whepPostToFirstFrame: pick('whepPostToFirstFrame'),
+    },
+    failures,
+  };
+  const s = result.steps;
+  o.log(`watch page → first frame p50 ${result.navigationToFirstFrame.p50} ms, p95 ${result.navigationToFirstFrame.p95} ms (${runs.length}/${o.reps}); p50 marks: HTML first byte ${s.navigationToHtmlFirstByte.p50}, WHEP POST ${s.navigationToWhepPost.p50}, scripts loaded ${s.navigationToScriptsLoaded.p50}, DOMContentLoaded ${s.navigationToDomContentLoaded.p50}, POST → frame ${s.whepPostToFirstFrame.p50}`);
+  return result;
 }

@@ -86,6 +86,7 @@ const bench = {
     const steps: Record<string, number> = { start };
     const session = await playWhep(url);
     whep = session;
+    steps.offerSent = start + session.gatherMs;
     steps.answer = start + session.answerMs;
     const pc = session.pc;
     const mark = (name: string, done: () => boolean) => {

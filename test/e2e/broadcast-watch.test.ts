@@ -200,6 +200,47 @@ describe('/broadcast → /watch in the browser', () => {
     await Promise.all([publisher.close(), viewer.close(), home.close()]);
   });
 
+  it('plays WHEP on the watch page before its JavaScript bundle has loaded, and the player adopts that session', async () => {
+    const stream = await stack.createStream('e2e-early');
+    const publisher = await browser.context.newPage();
+    await goLiveFromLink(publisher, stream.streamKey);
+    await waitForState(publisher, 'broadcaster', ['live'], 30_000);
+
+    const viewer = await browser.context.newPage();
+    const whepPosts: string[] = [];
+    viewer.on('request', (request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === `/whep/${stream.name}`) whepPosts.push(request.url());
+    });
+    // The page's scripts (Next's chunks) are held back until the offer has gone out: the player's
+    // code, and React, cannot be what sent it.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held: string[] = [];
+    await viewer.route(/\/_next\/static\/.*\.js(\?.*)?$/, async (route) => {
+      held.push(route.request().url());
+      await released;
+      await route.continue();
+    });
+    await viewer.goto(`${stack.webUrl}/watch/${stream.name}`, { waitUntil: 'commit' });
+    try {
+      await pollUntil('the WHEP offer while the page scripts are held back', () => whepPosts.length > 0, { timeoutMs: 10_000, intervalMs: 50 });
+      // …and the video plays on the server-rendered element before React has run at all.
+      const first = await framesAdvance(viewer, 0, 1, 10_000);
+      expect(first.width).toBeGreaterThan(0);
+      expect(held.length).toBeGreaterThan(0);
+    } finally {
+      release();
+    }
+    await waitForState(viewer, 'player', ['live'], 20_000);
+    await framesAdvance(viewer, 0, 10, 10_000);
+    // The player adopted the page's session rather than making a second one.
+    expect(whepPosts).toHaveLength(1);
+    expect(await viewer.getAttribute('[data-testid="player"]', 'data-mode')).toBe('webrtc');
+    expect(await cspViolations(viewer)).toEqual([]);
+    await publisher.click('[data-testid="stop"]');
+    await Promise.all([publisher.close(), viewer.close()]);
+  });
+
   it('recovers both pages by themselves when the ingest is killed and comes back', async () => {
     const stream = await stack.createStream('e2e-restart');
     const publisher = await browser.context.newPage();

@@ -13,6 +13,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { WhepLayers } from '@onair/shared/api';
 import type { InboundSummary } from '@onair/shared/webrtc-client-stats';
+import { discardEarlyWhep, takeEarlyWhep } from '@onair/shared/whep-early';
 import type { PlaybackInfo, PlaybackMode, PlaybackModeKind, PlaybackStatus, PlaybackTiming } from '../lib/playback';
 import { canReceiveVideoCodec, videoReceiverCapabilities } from '../lib/codec-support';
 import { FALLBACK_REASON_TEXT, FallbackPolicy, type FallbackReason, type ModePreference } from '../lib/playback-fallback';
@@ -20,6 +21,7 @@ import { activeLayerLabel, latencyLabel, layerLabel, modeLabel } from '../lib/pl
 import { startHlsPlayback } from '../lib/hls-playback';
 import { hlsManifestUrl } from '../lib/hls-url';
 import { startWebrtcPlayback } from '../lib/webrtc-playback';
+import { PLAYER_VIDEO_CLASS, whepPath } from '../lib/early-whep';
 import { AlertIcon, ExitFullscreenIcon, FullscreenIcon, OfflineIcon, StatsIcon, VolumeOffIcon, VolumeOnIcon } from './icons';
 import { StatsOverlay } from './stats-overlay';
 
@@ -115,6 +117,11 @@ export function Player({ stream, preference = 'auto', hlsBase = '', videoCodec =
     let playback: PlaybackMode | null = null;
     let policyTimer: ReturnType<typeof setInterval> | undefined;
     const webrtcAvailable = typeof RTCPeerConnection === 'function';
+    if (mode !== 'webrtc' || !webrtcAvailable) {
+      // Not playing over WebRTC: the session the page's inline script may have begun is not needed.
+      const early = takeEarlyWhep(whepPath(stream));
+      if (early) discardEarlyWhep(early);
+    }
     if (mode === 'hls') {
       playback = startHlsPlayback(video, { manifestUrl: hlsManifestUrl(hlsBase, stream), liveUrl: '/api/streams/live', streamName: stream, callbacks });
     } else if (policy && !webrtcAvailable) {
@@ -122,7 +129,7 @@ export function Player({ stream, preference = 'auto', hlsBase = '', videoCodec =
       setMode('hls');
     } else {
       playback = startWebrtcPlayback(video, {
-        whepUrl: `/whep/${encodeURIComponent(stream)}`,
+        whepUrl: whepPath(stream),
         liveUrl: '/api/streams/live',
         streamName: stream,
         callbacks,
@@ -264,7 +271,7 @@ export function Player({ stream, preference = 'auto', hlsBase = '', videoCodec =
       data-connected-ms={ms(timing?.connectedMs)}
       data-first-frame-ms={ms(timing?.firstFrameMs)}
     >
-      <video ref={videoRef} className="player__video" data-testid="video" autoPlay muted playsInline onDoubleClick={toggleFullscreen} />
+      <video ref={videoRef} className={PLAYER_VIDEO_CLASS} data-testid="video" autoPlay muted playsInline onDoubleClick={toggleFullscreen} />
 
       {state !== 'live' && (
         <div className="player__overlay" data-testid="player-overlay" role="status">

@@ -22,6 +22,7 @@ import { OnairError } from '@onair/shared/errors';
 import type { WhepLayers } from '@onair/shared/api';
 import { playWhep, type SessionState, type WhepSession } from '@onair/shared/webrtc-client';
 import { summarizeInbound, type InboundCounters } from '@onair/shared/webrtc-client-stats';
+import { adoptEarlyWhep, takeEarlyWhep } from '@onair/shared/whep-early';
 import { getWhepLayers, layerUrlFromLinkHeader, selectWhepLayer } from '@onair/shared/whep-layers-client';
 import './zod-without-eval';
 import { backoffDelay } from './backoff';
@@ -180,10 +181,12 @@ class WebrtcPlayback implements PlaybackMode {
     const abort = new AbortController();
     this.attempt = abort;
     const timer = setTimeout(() => abort.abort(), this.answerTimeoutMs);
-    this.attemptStartedAt = this.lastAttemptAt = performance.now();
+    // The page's inline script may have made the first offer already (whep-early.ts).
+    const early = takeEarlyWhep(this.options.whepUrl);
+    this.attemptStartedAt = this.lastAttemptAt = early?.started ?? performance.now();
     let session: WhepSession;
     try {
-      session = await playWhep(this.options.whepUrl, { signal: abort.signal, iceServers: this.iceServers });
+      session = early ? await adoptEarlyWhep(early, { signal: abort.signal }) : await playWhep(this.options.whepUrl, { signal: abort.signal, iceServers: this.iceServers });
     } catch (error) {
       if (!this.stopped) this.onAttemptFailed(error, abort.signal.aborted);
       return;
@@ -235,7 +238,9 @@ class WebrtcPlayback implements PlaybackMode {
     this.timing = { gatherMs: session.gatherMs, answerMs: session.answerMs, connectedMs: null, firstFrameMs: null };
     this.cb.onTiming?.(this.timing);
     this.setStatus(this.everLive && this.status.state !== 'offline' ? 'reconnecting' : 'connecting', null);
-    this.video.srcObject = session.stream;
+    // A session the page's inline script began may be playing already: setting the same stream
+    // again would restart the element (the media element load algorithm) and lose frames.
+    if (this.video.srcObject !== session.stream) this.video.srcObject = session.stream;
     this.play();
     session.on('track', () => this.play());
     session.on('state', (state) => {

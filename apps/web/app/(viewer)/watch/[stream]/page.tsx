@@ -1,9 +1,11 @@
 import type { Metadata } from 'next';
+import { headers } from 'next/headers';
 import { notFound } from 'next/navigation';
 import { streamNameSchema } from '@onair/shared/api';
 import { WatchView } from '../../../../components/watch-view';
 import { hlsPublicBase } from '../../../../lib/hls-url';
 import { parseModePreference } from '../../../../lib/playback-fallback';
+import { watchPageEarlyWhepScript } from '../../../../lib/early-whep';
 
 type Props = { params: Promise<{ stream: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> };
 
@@ -25,8 +27,14 @@ export default async function WatchPage({ params, searchParams }: Props) {
   // a deployment can point viewers at its CDN without a rebuild) says where HLS is served.
   const preference = parseModePreference((await searchParams).mode);
   const hlsBase = hlsPublicBase();
+  // The WHEP offer goes out from this inline script as soon as the browser parses it, and the
+  // stream plays on the server-rendered <video>, while the page's bundle is still loading; the
+  // player adopts the session when it mounts (@onair/shared/whep-early).
+  // Its nonce is this response's (proxy.ts): the CSP allows no other inline script.
+  const nonce = (await headers()).get('x-nonce') ?? undefined;
   return (
     <main className="page">
+      {preference !== 'hls' && <script nonce={nonce} suppressHydrationWarning dangerouslySetInnerHTML={{ __html: watchPageEarlyWhepScript(name) }} />}
       {/* key: a different stream gets a fresh player (new session, fresh state). */}
       <WatchView key={name} stream={name} preference={preference} hlsBase={hlsBase} />
     </main>
