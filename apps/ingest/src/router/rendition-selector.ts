@@ -24,6 +24,11 @@ import { renditionStates, viewersPerOrigin, whepLayers } from './rendition-state
 import type { ViewerSession } from './sessions';
 import type { ViewerState } from './viewer-state';
 
+/** A viewer moved down with at least this backlog in front of it stops receiving the origin it leaves until the target's keyframe, ms. */
+const HOLD_FROM_BACKLOG_MS = 100;
+/** …for at most this long (a rung's GOP is ≤ 1 s on WebRTC; a target that sends no keyframe in time is given up on), ms. */
+const MAX_HOLD_MS = 1500;
+
 /** What the selector reads of its stream. */
 export interface RenditionSelectorHost {
   readonly log: Logger;
@@ -171,6 +176,11 @@ export class RenditionSelector {
     this.host.flush();
     viewer.auto = decision.target;
     this.retarget(viewer);
+    // Down off a queue: the origin it leaves stops at once, and the queue drains while the
+    // target's keyframe comes (ViewerState.hold). Behind a 600 ms token-bucket queue, sending on
+    // until the keyframe (0.25 s later) overflowed it and lost that keyframe: 1.1 s frozen.
+    const queued = decision.link.backlogMs !== undefined && decision.link.backlogMs >= HOLD_FROM_BACKLOG_MS;
+    viewer.hold = direction === 'down' && queued && viewer.target ? { target: viewer.target, until: now + MAX_HOLD_MS, held: false } : undefined;
     this.updateWanted();
   }
 
