@@ -232,7 +232,11 @@ describe.skipIf(!canShapeLinks() || !OPTED_IN)('renditions per viewer over a sha
     const streams = (await (await st.adminFetch('/api/streams')).json()) as Array<{ name: string; state: { renditions: Array<{ name: string; viewers: number }> } }>;
     expect(streams.find((s) => s.name === 'abr')!.state.renditions.map((r) => `${r.name}:${r.viewers}`)).toEqual(['source:2', '360p:0', '180p:1']);
     const metrics = await (await fetch(`${st.ingestUrl}/metrics`)).text();
-    const switches = (direction: string) => Number(new RegExp(`onair_ingest_rendition_switches_total\\{stream="abr",direction="${direction}"\\} (\\d+)`).exec(metrics)?.[1] ?? -1);
+    // Labels in any order: the registry adds service="ingest" to every series.
+    const switches = (direction: string) => {
+      const line = metrics.split('\n').find((l) => l.startsWith('onair_ingest_rendition_switches_total{') && l.includes('stream="abr"') && l.includes(`direction="${direction}"`));
+      return Number(line?.split(' ').at(-1) ?? -1);
+    };
     expect(switches('down')).toBeGreaterThanOrEqual(1);
     expect(switches('up')).toBeGreaterThanOrEqual(1);
   }, 150_000);
