@@ -48,7 +48,7 @@ export function sendBatch(batch: readonly PendingPacket[], viewers: Iterable<Vie
         if (viewer.hold.held) viewer.waitingForKeyframe = true;
         viewer.hold = undefined;
       }
-      if (packet.kind === 'video' && origin === viewer.video && viewer.hold && media && connected) {
+      if (packet.kind === 'video' && origin === viewer.video && viewer.hold?.holding && media && connected) {
         // Moved down off a congested path: nothing more of the origin it leaves (ViewerState.hold),
         // taken out of the viewer's numbering so that no hole is NACKed.
         rewriter.skip(packet);

@@ -24,8 +24,8 @@ import { renditionStates, viewersPerOrigin, whepLayers } from './rendition-state
 import type { ViewerSession } from './sessions';
 import type { ViewerState } from './viewer-state';
 
-/** A viewer moved down with at least this backlog in front of it stops receiving the origin it leaves until the target's keyframe, ms. */
-const HOLD_FROM_BACKLOG_MS = 100;
+/** A viewer moving down with at least this backlog in front of it stops receiving the origin it leaves until the target's keyframe, ms (the queue overflowed at ~550). */
+const HOLD_FROM_BACKLOG_MS = 300;
 /** …for at most this long (a rung's GOP is ≤ 1 s on WebRTC; a target that sends no keyframe in time is given up on), ms. */
 const MAX_HOLD_MS = 1500;
 
@@ -168,7 +168,10 @@ export class RenditionSelector {
     const current = (viewer.target ?? viewer.video).name;
     const ladder = this.ladderFor(viewer, current);
     const decision = rate.process({ feedback, sentBytes: viewer.session.peer.sent.bytes, ladder, active: viewer.video.name, pending: viewer.target?.name }, now);
-    if (decision.target === current) return;
+    if (decision.target === current) {
+      this.holdIfQueued(viewer, decision.link.backlogMs);
+      return;
+    }
     const rank = (name: string) => ladder.findIndex((rung) => rung.name === name);
     const direction = rank(decision.target) > rank(current) ? 'down' : 'up';
     this.switches[direction] += 1;
@@ -176,12 +179,19 @@ export class RenditionSelector {
     this.host.flush();
     viewer.auto = decision.target;
     this.retarget(viewer);
-    // Down off a queue: the origin it leaves stops at once, and the queue drains while the
-    // target's keyframe comes (ViewerState.hold). Behind a 600 ms token-bucket queue, sending on
-    // until the keyframe (0.25 s later) overflowed it and lost that keyframe: 1.1 s frozen.
-    const queued = decision.link.backlogMs !== undefined && decision.link.backlogMs >= HOLD_FROM_BACKLOG_MS;
-    viewer.hold = direction === 'down' && queued && viewer.target ? { target: viewer.target, until: now + MAX_HOLD_MS, held: false } : undefined;
+    viewer.hold = direction === 'down' && viewer.target ? { target: viewer.target, until: now + MAX_HOLD_MS, holding: false, held: false } : undefined;
+    this.holdIfQueued(viewer, decision.link.backlogMs);
     this.updateWanted();
+  }
+
+  /**
+   * A viewer moving down whose backlog got deep stops receiving the origin it leaves (ViewerState.hold).
+   * Behind a 600 ms token-bucket queue, sending on until the target's keyframe (0.25 s later)
+   * overflowed the queue and lost that keyframe: 1.1 s frozen. Holding at once instead froze
+   * the picture for the whole wait (0.5 s) once the shallower queue had drained.
+   */
+  private holdIfQueued(viewer: ViewerState, backlogMs: number | undefined): void {
+    if (viewer.hold && !viewer.hold.holding && backlogMs !== undefined && backlogMs >= HOLD_FROM_BACKLOG_MS) viewer.hold.holding = true;
   }
 
   private ladderFor(viewer: ViewerState, current: string) {

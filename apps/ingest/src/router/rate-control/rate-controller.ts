@@ -95,6 +95,8 @@ export interface RateControllerOptions extends LinkEstimatorOptions {
   deliveryShortRatio: number;
   /** A backlog from which the path is short whatever the delivery ratio, ms (it lasted across reports 150 ms apart). Default 250. */
   backlogLongMs: number;
+  /** …and from which it is short at once (a queue of this much lasted across reports 150 ms apart), ms. Default 300. */
+  backlogSevereMs: number;
   /** The backlog and the delivery must say short this long before a move down, ms (a loaded receiver stalls its reports for up to ~300 ms). Default 350. */
   confirmBacklogMs: number;
   /** The backlog alone says nothing for this long after the first feedback, ms: a player that just joined lags the join's burst (700 ms behind 2.2 Mbit/s for its first reports on a 3 Mbit/s link). Default 5000. */
@@ -122,6 +124,7 @@ export const DEFAULT_RATE_CONTROLLER_OPTIONS: Omit<RateControllerOptions, keyof 
   backlogShortMs: 100,
   deliveryShortRatio: 0.8,
   backlogLongMs: 250,
+  backlogSevereMs: 300,
   confirmBacklogMs: 350,
   backlogWarmupMs: 5000,
 };
@@ -152,6 +155,8 @@ export class RateController {
   private rembSeen = false;
   /** The backlog said short and no report since has shown the queue gone. */
   private backlogShort = false;
+  /** The lowest delivery measured since the backlog said short, kbit/s. */
+  private deliveredMinKbps: number | undefined;
 
   constructor(options: Partial<RateControllerOptions> = {}) {
     this.options = { ...DEFAULT_RATE_CONTROLLER_OPTIONS, ...options } as RateControllerOptions;
@@ -283,14 +288,19 @@ export class RateController {
     // a source whose frames come unevenly (a loaded transcoder) jumps to 1.5 for one report.
     const warm = this.firstFeedbackAt !== undefined && now - this.firstFeedbackAt >= o.backlogWarmupMs;
     const backlog = link.backlogMs;
-    if (!warm || backlog === undefined || backlog < o.cleanQueueMs) this.backlogShort = false;
-    else if ((backlog >= o.backlogShortMs && link.deliveryRatio !== undefined && link.deliveryRatio < o.deliveryShortRatio) || backlog >= o.backlogLongMs) this.backlogShort = true;
+    if (!warm || backlog === undefined || backlog < o.cleanQueueMs) {
+      this.backlogShort = false;
+      this.deliveredMinKbps = undefined;
+    } else if ((backlog >= o.backlogShortMs && link.deliveryRatio !== undefined && link.deliveryRatio < o.deliveryShortRatio) || backlog >= o.backlogLongMs) this.backlogShort = true;
     if (this.backlogShort && link.sendKbps > 0) {
+      // What the path delivers: the video that reached the receiver with ~10 % for audio and
+      // headers (or our rate × the share delivered), the lowest since the queue showed: one
+      // report's window can catch a burst the queue let through at once (677 kbit/s of video
+      // measured behind a 600 kbit/s limit, which put the viewer on a rung that did not fit).
       const ratio = link.deliveryRatio ?? 1;
-      // What the path delivers: our rate × the share delivered, or (while the share is noisy) the
-      // video delivered with ~10 % for audio and headers.
-      const availableKbps = ratio < o.deliveryShortRatio ? link.sendKbps * ratio : (link.deliveredKbps ?? link.sendKbps) * 1.1;
-      found.push({ reason: 'delay', severe: false, availableKbps, backlogOnly: true });
+      const measured = link.deliveredKbps !== undefined ? link.deliveredKbps * 1.1 : link.sendKbps * Math.min(1, ratio);
+      this.deliveredMinKbps = Math.min(this.deliveredMinKbps ?? Infinity, measured);
+      found.push({ reason: 'delay', severe: (backlog ?? 0) >= o.backlogSevereMs, availableKbps: this.deliveredMinKbps, backlogOnly: true });
     }
     if (found.length === 0) return undefined;
     // The tightest bound decides where to go; any severe signal makes it urgent.
