@@ -24,8 +24,8 @@ import { renditionStates, viewersPerOrigin, whepLayers } from './rendition-state
 import type { ViewerSession } from './sessions';
 import type { ViewerState } from './viewer-state';
 
-/** A viewer moving down with at least this backlog in front of it stops receiving the origin it leaves until the target's keyframe, ms (the queue overflowed at ~550). */
-const HOLD_FROM_BACKLOG_MS = 300;
+/** A viewer moving down with at least this backlog in front of it (its latest report's) stops receiving the origin it leaves until the target's keyframe, ms (the queue overflowed at ~550). */
+const HOLD_FROM_BACKLOG_MS = 250;
 /** …for at most this long (a rung's GOP is ≤ 1 s on WebRTC; a target that sends no keyframe in time is given up on), ms. */
 const MAX_HOLD_MS = 1500;
 
@@ -169,18 +169,20 @@ export class RenditionSelector {
     const ladder = this.ladderFor(viewer, current);
     const decision = rate.process({ feedback, sentBytes: viewer.session.peer.sent.bytes, ladder, active: viewer.video.name, pending: viewer.target?.name }, now);
     if (decision.target === current) {
-      this.holdIfQueued(viewer, decision.link.backlogMs);
+      this.holdIfQueued(viewer, decision.link.latestBacklogMs);
       return;
     }
     const rank = (name: string) => ladder.findIndex((rung) => rung.name === name);
     const direction = rank(decision.target) > rank(current) ? 'down' : 'up';
     this.switches[direction] += 1;
-    this.host.log.info({ viewer: viewer.session.id, from: current, to: decision.target, direction, reason: decision.reason, availableKbps: decision.availableKbps === undefined ? null : Math.round(decision.availableKbps), sendKbps: Math.round(decision.link.sendKbps), rttMs: decision.link.rttMs === undefined ? null : Math.round(decision.link.rttMs), loss: decision.link.loss ?? null }, 'rate controller moves the viewer');
+    const link = decision.link;
+    const round = (value: number | undefined) => (value === undefined ? null : Math.round(value));
+    this.host.log.info({ viewer: viewer.session.id, from: current, to: decision.target, direction, reason: decision.reason, availableKbps: round(decision.availableKbps), sendKbps: Math.round(link.sendKbps), rttMs: round(link.rttMs), backlogMs: round(link.latestBacklogMs), deliveredKbps: round(link.deliveredKbps), loss: link.loss ?? null }, 'rate controller moves the viewer');
     this.host.flush();
     viewer.auto = decision.target;
     this.retarget(viewer);
     viewer.hold = direction === 'down' && viewer.target ? { target: viewer.target, until: now + MAX_HOLD_MS, holding: false, held: false } : undefined;
-    this.holdIfQueued(viewer, decision.link.backlogMs);
+    this.holdIfQueued(viewer, decision.link.latestBacklogMs);
     this.updateWanted();
   }
 

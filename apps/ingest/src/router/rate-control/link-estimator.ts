@@ -72,11 +72,13 @@ export interface LinkState {
   rttFloorMs: number | undefined;
   /**
    * The queue in front of the receiver, ms: the lowest "behind our sending by" of the reports
-   * over the last 150 ms and the one before them, over its floor (a report late by the
+   * over the last 80 ms and the one before them, over its floor (a report late by the
    * receiver's scheduling is not a queue).
    * Undefined when the engine does not say when packets left.
    */
   backlogMs: number | undefined;
+  /** The latest report's backlog alone, ms (unfiltered: for what a decided move does, not for deciding it). */
+  latestBacklogMs: number | undefined;
   /** What the path delivered of what we sent over the delivery window, 0…1 (and above while a queue drains); undefined: unknown. */
   deliveryRatio: number | undefined;
   /** Video payload the receiver got over the delivery window, kbit/s. */
@@ -189,28 +191,30 @@ export class LinkEstimator {
     while (this.backlogBuckets.length > 0 && this.backlogBuckets[0]!.start < now - this.options.rttFloorWindowMs) this.backlogBuckets.shift();
   }
 
-  private delivery(now: number): Pick<LinkState, 'backlogMs' | 'deliveryRatio' | 'deliveredKbps'> {
+  private delivery(now: number): Pick<LinkState, 'backlogMs' | 'latestBacklogMs' | 'deliveryRatio' | 'deliveredKbps'> {
     const last = this.deliveries.at(-1);
-    const unknown = { backlogMs: undefined, deliveryRatio: undefined, deliveredKbps: undefined };
+    const unknown = { backlogMs: undefined, latestBacklogMs: undefined, deliveryRatio: undefined, deliveredKbps: undefined };
     if (!last || now - last.at > this.options.deliveryWindowMs * 2 || this.backlogBuckets.length === 0) return unknown;
     const floor = Math.min(...this.backlogBuckets.map((b) => b.min));
-    // The lowest of the reports of the last 150 ms and the one before them, however old: a backlog
-    // must last across reports 150 ms apart (Chrome sends one with each NACK, too), and a report
-    // after a 400 ms stall of the receiver (233 ms behind, on a loaded machine) is not one.
+    // The lowest of the reports of the last 80 ms and the one before them, however old: a backlog
+    // must last across two reports (Chrome sends one with each NACK too, so a few ms apart do not
+    // count), and a report after a 400 ms stall of the receiver (233 ms behind, on a loaded
+    // machine) is not one. Waiting for a third (150 ms apart) cost 0.2–0.3 s behind a limit.
     let recent = last.behindMs;
     for (let i = this.deliveries.length - 2; i >= 0; i -= 1) {
       const sample = this.deliveries[i]!;
       recent = Math.min(recent, sample.behindMs);
-      if (last.at - sample.at >= 150) break;
+      if (last.at - sample.at >= 80) break;
     }
     const backlogMs = Math.max(0, recent - floor);
+    const latestBacklogMs = Math.max(0, last.behindMs - floor);
     let first: DeliverySample | undefined;
     for (const sample of this.deliveries) if (last.at - sample.at >= this.options.deliveryWindowMs) first = sample;
     const sent = first ? last.sent - first.sent : 0;
     // Nothing sent over the window (the source paused): nothing to compare.
-    if (!first || sent <= 0) return { ...unknown, backlogMs };
+    if (!first || sent <= 0) return { ...unknown, backlogMs, latestBacklogMs };
     const delivered = Math.max(0, last.delivered - first.delivered);
-    return { backlogMs, deliveryRatio: delivered / sent, deliveredKbps: (delivered * 8) / (last.at - first.at) };
+    return { backlogMs, latestBacklogMs, deliveryRatio: delivered / sent, deliveredKbps: (delivered * 8) / (last.at - first.at) };
   }
 
   private observeRtt(rttMs: number, now: number): void {

@@ -8,9 +8,11 @@ import { describe, expect, it } from 'vitest';
 import type { ViewerFeedback } from '../../webrtc/engine';
 import burst17 from './fixtures/chromium-backlog-tbf-600-burst-load17.json';
 import load17 from './fixtures/chromium-backlog-tbf-600-load17.json';
+import load20 from './fixtures/chromium-backlog-tbf-600-load20.json';
 import load7 from './fixtures/chromium-backlog-tbf-600-load7.json';
 import load9 from './fixtures/chromium-backlog-tbf-600-load9.json';
 import unshaped7 from './fixtures/chromium-backlog-unshaped-load7.json';
+import loss20 from './fixtures/chromium-backlog-unshaped-loss-load20.json';
 import stall17 from './fixtures/chromium-backlog-unshaped-stall-load17.json';
 import { RateController, type LadderRung } from './rate-controller';
 
@@ -61,6 +63,8 @@ describe('RateController on recorded Chromium traces with the backlog', () => {
     ['3 → 0.6 Mbit/s, load 17 (REMB stuck at 1331 kbit/s)', load17 as unknown as Trace, 1200],
     // One report's window measured a burst (677 kbit/s of video): the lowest measure since the queue showed decides.
     ['3 → 0.6 Mbit/s, load 17 (a burst through the queue)', burst17 as unknown as Trace, 1200],
+    // Reports 300 ms apart: two reports behind must be enough (a third came too late: lost keyframe, 850 ms frozen).
+    ['3 → 0.6 Mbit/s, load 20', load20 as unknown as Trace, 500],
   ])('%s: moves down to 180p (the rung under 600 kbit/s) in one step, soon after the limit', (_name, trace, withinMs) => {
     const moves = replay(trace);
     expect(moves.length).toBeGreaterThan(0);
@@ -72,6 +76,7 @@ describe('RateController on recorded Chromium traces with the backlog', () => {
   it.each([
     ['an unshaped viewer on a machine at load 7, another viewer\'s link limited meanwhile', unshaped7 as unknown as Trace],
     ['an unshaped viewer whose reports stalled 400 ms, then came 233 ms behind beside a fallen REMB (load 17)', stall17 as unknown as Trace],
+    ['an unshaped viewer losing 5 % in its own socket buffer beside a fallen REMB, receiving what was sent (load 20)', loss20 as unknown as Trace],
   ])('%s: no move', (_name, trace) => {
     expect(replay(trace)).toEqual([]);
   });

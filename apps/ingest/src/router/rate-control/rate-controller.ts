@@ -95,7 +95,7 @@ export interface RateControllerOptions extends LinkEstimatorOptions {
   deliveryShortRatio: number;
   /** A backlog from which the path is short whatever the delivery ratio, ms (it lasted across reports 150 ms apart). Default 250. */
   backlogLongMs: number;
-  /** …and from which it is short at once (a queue of this much lasted across reports 150 ms apart), ms. Default 300. */
+  /** …and from which it is short at once (a queue of this much lasted across two reports), ms. Default 300. */
   backlogSevereMs: number;
   /** The backlog and the delivery must say short this long before a move down, ms (a loaded receiver stalls its reports for up to ~300 ms). Default 350. */
   confirmBacklogMs: number;
@@ -264,10 +264,14 @@ export class RateController {
     // 1–2 ms for the first 1.1 s of the limit while the backlog grew ~0.5 s a second, and an
     // unshaped viewer under load showed RTT spikes of 50–63 ms beside a REMB that fell (and moved
     // it down) while it received all we sent.
+    // With a backlog measured, the path must also deliver less than we send: an unshaped viewer
+    // starved of CPU (load 20) lost 5 % in its own socket buffer beside a fallen REMB, while what
+    // reached it kept pace with what we sent (2.4 of 2.56 Mbit/s, 67 ms behind).
+    const delivering = link.backlogMs !== undefined && (link.deliveryRatio === undefined || link.deliveryRatio >= o.cleanDeliveryRatio);
     const queueMs = link.backlogMs !== undefined
-      ? (link.deliveryRatio === undefined || link.deliveryRatio < o.cleanDeliveryRatio ? link.backlogMs : 0)
+      ? (delivering ? 0 : link.backlogMs)
       : link.rttMs !== undefined && link.rttFloorMs !== undefined ? Math.max(link.rttMs, link.rttRecentMaxMs ?? 0) - link.rttFloorMs : 0;
-    const corroborated = queueMs >= o.cleanQueueMs || (link.loss ?? 0) >= o.cleanLoss;
+    const corroborated = queueMs >= o.cleanQueueMs || (!delivering && (link.loss ?? 0) >= o.cleanLoss);
     // And a fall with neither a queue nor loss is the receiver's own noise: Chromium on a loaded
     // machine (load 18 on 2 cores) reported 378–672 kbit/s on an unshaped veth while receiving 1.2–1.6 Mbit/s.
     const rembFell = corroborated && link.rembKbps !== undefined && link.rembPeakKbps !== undefined && link.rembKbps < link.rembPeakKbps * o.rembFallRatio;
