@@ -16,7 +16,7 @@
  * What made it pass (it had never): the engine says, with every report, how far the viewer is
  * behind our sending (the RTT, refreshed by a once-a-second sender report, stayed at 1–2 ms for
  * the first 1.1 s of the limit); that backlog and the share of our rate the path delivers move
- * the viewer within ~0.5 s, to the rung the measured delivery fits; once its backlog is 250 ms
+ * the viewer within ~0.5 s, to the rung the measured delivery fits; once its backlog is 400 ms
  * deep, the origin it leaves is held back until the target's keyframe, so the 600 ms queue
  * drains instead of dropping that keyframe; the rungs sent to WebRTC have a keyframe every
  * 0.5 s; resends wait a round trip and stay under a quarter of the viewer's rate (each lost

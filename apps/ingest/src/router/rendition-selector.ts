@@ -24,8 +24,12 @@ import { renditionStates, viewersPerOrigin, whepLayers } from './rendition-state
 import type { ViewerSession } from './sessions';
 import type { ViewerState } from './viewer-state';
 
-/** A viewer moving down with at least this backlog in front of it (its latest report's) stops receiving the origin it leaves until the target's keyframe, ms (the queue overflowed at ~550). */
-const HOLD_FROM_BACKLOG_MS = 250;
+/**
+ * A viewer moving down with at least this backlog in front of it (its latest report's) stops
+ * receiving the origin it leaves until the target's keyframe, ms: the 600 ms queue overflowed at
+ * ~550; holding from 250 left the drained queue empty for most of a keyframe wait (600 ms frozen).
+ */
+const HOLD_FROM_BACKLOG_MS = 400;
 /** …for at most this long (a rung's GOP is ≤ 1 s on WebRTC; a target that sends no keyframe in time is given up on), ms. */
 const MAX_HOLD_MS = 1500;
 

@@ -304,7 +304,10 @@ export class RateController {
       const ratio = link.deliveryRatio ?? 1;
       const measured = link.deliveredKbps !== undefined ? link.deliveredKbps * 1.1 : link.sendKbps * Math.min(1, ratio);
       this.deliveredMinKbps = Math.min(this.deliveredMinKbps ?? Infinity, measured);
-      found.push({ reason: 'delay', severe: (backlog ?? 0) >= o.backlogSevereMs, availableKbps: this.deliveredMinKbps, backlogOnly: true });
+      // At once: a queue that deep across two reports, or one a little shallower while the path
+      // delivers under 60 % of our rate (a queue filling at a bottleneck, not a receiver's stall).
+      const severe = (backlog ?? 0) >= o.backlogSevereMs || ((backlog ?? 0) >= o.backlogLongMs && ratio < 0.6);
+      found.push({ reason: 'delay', severe, availableKbps: this.deliveredMinKbps, backlogOnly: true });
     }
     if (found.length === 0) return undefined;
     // The tightest bound decides where to go; any severe signal makes it urgent.
