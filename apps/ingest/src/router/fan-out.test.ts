@@ -52,6 +52,15 @@ describe('sendBatch while a viewer moves down', () => {
     expect(sent.map((p) => p.sequenceNumber)).toEqual([sent[0]!.sequenceNumber, sent[0]!.sequenceNumber + 1, sent[0]!.sequenceNumber + 2]);
   });
 
+  it('not holding yet, but a keyframe of the origin it leaves comes first: holding from it (never a keyframe into the path it leaves)', () => {
+    nextSeq = {};
+    const { state, sent } = viewer({ target: RUNG, until: 10_000, holding: false, held: false });
+    sendBatch([packet(SOURCE, false, 0), packet(SOURCE, true, 10), packet(SOURCE, false, 20), packet(RUNG, true, 30), packet(RUNG, false, 40)], [state], counters());
+    expect(sent.map((p) => p.payload[0])).toEqual([0x41, 0x67, 0x41]);
+    expect(state.video).toBe(RUNG);
+    expect(sent.map((p) => p.sequenceNumber)).toEqual([sent[0]!.sequenceNumber, sent[0]!.sequenceNumber + 1, sent[0]!.sequenceNumber + 2]);
+  });
+
   it('a hold whose target sends no keyframe in time ends, and the viewer starts again at a keyframe of its origin (never a P-frame after the gap)', () => {
     nextSeq = {};
     const { state, sent } = viewer({ target: RUNG, until: 100, holding: true, held: false });

@@ -48,6 +48,10 @@ export function sendBatch(batch: readonly PendingPacket[], viewers: Iterable<Vie
         if (viewer.hold.held) viewer.waitingForKeyframe = true;
         viewer.hold = undefined;
       }
+      // A keyframe of the origin it leaves is the largest frame there is (a 1.2 Mbit/s source's
+      // took ~0.5 s through a 600 kbit/s link, and the picture stood still meanwhile): the hold
+      // starts there at the latest.
+      if (packet.kind === 'video' && origin === viewer.video && viewer.hold && keyframeStart && media) viewer.hold.holding = true;
       if (packet.kind === 'video' && origin === viewer.video && viewer.hold?.holding && media && connected) {
         // Moved down off a congested path: nothing more of the origin it leaves (ViewerState.hold),
         // taken out of the viewer's numbering so that no hole is NACKed.
