@@ -22,8 +22,8 @@
  * 0.5 s; resends wait a round trip and stay under a quarter of the viewer's rate (each lost
  * packet went out ~6 times and kept the queue full). REMB that no backlog or loss confirms is
  * the receiver's own noise, both ways: the unshaped viewer under load stays, the shaped one
- * comes back up by trials. Measured on the shared 2-core machine (load 10–14, six runs in a row
- * passing): on 180p 0.61–1.17 s after the drop, longest freeze 283–483 ms, back on the source
+ * comes back up by trials. Measured on the shared 2-core machine (load 10–14; the last six runs
+ * passed, the last three on this code): on 180p 0.61–1.17 s after the drop, longest freeze 283–483 ms, back on the source
  * 5.6–10.4 s after the lift; ~50 s a run. Still above issue 12's 200 ms freeze goal (see
  * bench/renditions.ts): the target's keyframe comes on the rung's clock, up to 0.5 s after the move.
  */
