@@ -37,6 +37,7 @@ const soak = load('soak');
 const cluster = load('cluster');
 const edge = load('edge');
 const hlsLoad = load('hls-load');
+const renditions = load('renditions');
 
 const ms = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`) : '—');
 const x = (v: unknown, unit = '') => (typeof v === 'number' && Number.isFinite(v) ? `${v}${unit}` : '—');
@@ -161,6 +162,13 @@ rows.push({
   anchor: 'issue 5: the ramp stops there; its decode shares core 1 with the load generator',
   readme: true,
 });
+
+// Renditions per viewer over a shaped link (bench/renditions.ts): the move down and its freeze.
+if (renditions) {
+  rows.push(distRow('renditions: 3 → 0.6 Mbit/s → the viewer on the rendition that fits', renditions.dropToFittingMs, '≤ 2 s', 2_000, 'issue 12', true));
+  rows.push(distRow('renditions: longest freeze from the drop to 4 s on it', renditions.longestFreezeMs, '≤ 200 ms', 200, 'issue 12: no frame gap > 200 ms during the switch', true));
+  rows.push(distRow('renditions: 0.6 → 3 Mbit/s → back on the source', renditions.liftToSourceMs, '—', undefined, 'trials up one rung at a time', false));
+}
 
 // Cluster faults (bench/cluster.ts): how long a stream's HLS is without a transcoder, and Redis restarts.
 if (cluster) {

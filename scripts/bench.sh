@@ -33,6 +33,8 @@ run latency tsx bench/latency.ts $quick
 if [ -f bench/transcode.ts ]; then
   if [ -n "$quick" ]; then BENCH_SECONDS=5 run transcode tsx bench/transcode.ts; else run transcode tsx bench/transcode.ts; fi
 fi
+# Renditions per viewer over a shaped link (root: netns + tc): drop → fitting rendition, longest freeze (~2 min; --quick: ~1 min).
+run renditions tsx bench/renditions.ts $quick
 # Fan-out ramps until the ingest's core, loss or the canary stops it (~4 min; --quick: ~1 min).
 [ -f bench/fanout.ts ] && run fanout tsx bench/fanout.ts $quick
 # Cluster faults: transcoder failover and Redis restart recovery, timed (~2 min; --quick: ~40 s).

@@ -13,22 +13,27 @@
  * The namespaces, veth pairs and qdiscs go whatever happens (afterAll, and each link removes a
  * leftover of an earlier run before it starts). Root only: skipped elsewhere, saying why.
  *
- * Opt-in for now (ONAIR_E2E_SHAPED_LINK=1): it has not passed yet on the 2-core machine it was
- * written on, shared with other sessions' tests (load 11–30): there Chromium's estimator reported
- * 73–928 kbit/s on the unshaped link (which then moved down too), the werift publisher's ICE
- * failed twice in eight runs, and the shaped viewer, on 180p 1.0–2.1 s after the drop, froze
- * 0.8–2.4 s (the lower rendition starts at its next keyframe, up to a 1 s GOP later, behind the
- * queue) and was back on the source 20 s after the limit was lifted (once; over 30 s in others).
- * Run it on an idle machine before trusting it.
+ * What made it pass (it had never): the engine says, with every report, how far the viewer is
+ * behind our sending (the RTT, refreshed by a once-a-second sender report, stayed at 1–2 ms for
+ * the first 1.1 s of the limit); that backlog and the share of our rate the path delivers move
+ * the viewer within ~0.5 s, to the rung the measured delivery fits; once its backlog is 400 ms
+ * deep, the origin it leaves is held back until the target's keyframe, so the 600 ms queue
+ * drains instead of dropping that keyframe; the rungs sent to WebRTC have a keyframe every
+ * 0.5 s; resends wait a round trip and stay under a quarter of the viewer's rate (each lost
+ * packet went out ~6 times and kept the queue full). REMB that no backlog or loss confirms is
+ * the receiver's own noise, both ways: the unshaped viewer under load stays, the shaped one
+ * comes back up by trials. Measured on the shared 2-core machine (load 10–14; the last six runs
+ * passed, the last three on this code): on 180p 0.61–1.17 s after the drop, longest freeze 283–483 ms, back on the source
+ * 5.6–10.4 s after the lift; ~50 s a run. Still above issue 12's 200 ms freeze goal (see
+ * bench/renditions.ts): the target's keyframe comes on the rung's clock, up to 0.5 s after the move.
  */
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WhepLayers } from '@onair/shared/api';
 import { launchBrowser, type TestBrowser } from '../support/browser';
 import { startWeriftH264Publisher, type WeriftH264Publisher } from '../support/peers/werift-h264-publisher';
 import { pollUntil } from '../support/poll';
 import { canShapeLinks, createShapedLink, type ShapedLink } from '../support/shaped-link';
 import { startStack, type Stack } from '../support/stack';
+import { longestFreeze, pageNow, watchWhep as watch } from '../support/whep-page';
 
 const SHAPED_SUBNET = '10.214.0';
 /**
@@ -53,74 +58,7 @@ const PROFILE = {
   ],
 };
 
-interface ViewerPage {
-  page: Page;
-  /** The session's layer resource (WHEP layer extension). */
-  layerUrl: string;
-  layers(): Promise<WhepLayers>;
-}
-
-/**
- * A WHEP viewer in `page` (whose origin is the ingest): recvonly video + audio, the <video>
- * element's presented frames recorded with requestVideoFrameCallback (`window.frameTimes`).
- */
-async function watch(page: Page, ingestUrl: string, stream: string): Promise<ViewerPage> {
-  await page.goto(`${ingestUrl}/healthz`);
-  const layerPath = await page.evaluate(async (whepPath) => {
-    const w = window as unknown as { frameTimes: number[]; pc: RTCPeerConnection };
-    w.frameTimes = [];
-    const pc = new RTCPeerConnection();
-    w.pc = pc;
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    pc.addTransceiver('audio', { direction: 'recvonly' });
-    const video = document.createElement('video');
-    video.muted = true;
-    video.autoplay = true;
-    document.body.append(video);
-    const media = new MediaStream();
-    pc.ontrack = (event) => {
-      media.addTrack(event.track);
-      video.srcObject = media;
-    };
-    const onFrame = (now: number) => {
-      w.frameTimes.push(now);
-      video.requestVideoFrameCallback(onFrame);
-    };
-    video.requestVideoFrameCallback(onFrame);
-    await pc.setLocalDescription(await pc.createOffer());
-    await new Promise<void>((resolve) => {
-      if (pc.iceGatheringState === 'complete') resolve();
-      pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
-      setTimeout(resolve, 1000);
-    });
-    const res = await fetch(whepPath, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription!.sdp });
-    if (res.status !== 201) throw new Error(`WHEP answered ${res.status}: ${await res.text()}`);
-    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-    return /<([^>]+)>;\s*rel="urn:ietf:params:whep:ext:core:layer"/.exec(res.headers.get('link') ?? '')?.[1] ?? '';
-  }, `/whep/${stream}`);
-  expect(layerPath, 'the WHEP answer links the layer resource').not.toBe('');
-  const layerUrl = new URL(layerPath, ingestUrl).toString();
-  return { page, layerUrl, layers: async () => (await (await fetch(layerUrl, { signal: AbortSignal.timeout(3000) })).json()) as WhepLayers };
-}
-
-/** The longest time between two presented frames since `sinceMs` (page clock), and how many frames came. */
-async function longestFreeze(page: Page, sinceMs = 0): Promise<{ longestMs: number; frames: number; pageNow: number }> {
-  return page.evaluate((since) => {
-    const times = (window as unknown as { frameTimes: number[] }).frameTimes.filter((t) => t >= since);
-    let longestMs = 0;
-    for (let i = 1; i < times.length; i++) longestMs = Math.max(longestMs, times[i]! - times[i - 1]!);
-    const now = performance.now();
-    // A picture that stopped and never came back is a freeze too.
-    if (times.length > 0) longestMs = Math.max(longestMs, now - times.at(-1)!);
-    return { longestMs: Math.round(longestMs), frames: times.length, pageNow: now };
-  }, sinceMs);
-}
-
-const pageNow = (page: Page) => page.evaluate(() => performance.now());
-
-const OPTED_IN = process.env.ONAIR_E2E_SHAPED_LINK === '1';
-
-describe.skipIf(!canShapeLinks() || !OPTED_IN)('renditions per viewer over a shaped link (root: network namespaces and tc)', () => {
+describe.skipIf(!canShapeLinks())('renditions per viewer over a shaped link (root: network namespaces and tc)', () => {
   let shaped: ShapedLink | undefined;
   let unshaped: ShapedLink | undefined;
   let stack: Stack | undefined;
@@ -232,7 +170,11 @@ describe.skipIf(!canShapeLinks() || !OPTED_IN)('renditions per viewer over a sha
     const streams = (await (await st.adminFetch('/api/streams')).json()) as Array<{ name: string; state: { renditions: Array<{ name: string; viewers: number }> } }>;
     expect(streams.find((s) => s.name === 'abr')!.state.renditions.map((r) => `${r.name}:${r.viewers}`)).toEqual(['source:2', '360p:0', '180p:1']);
     const metrics = await (await fetch(`${st.ingestUrl}/metrics`)).text();
-    const switches = (direction: string) => Number(new RegExp(`onair_ingest_rendition_switches_total\\{stream="abr",direction="${direction}"\\} (\\d+)`).exec(metrics)?.[1] ?? -1);
+    // Labels in any order: the registry adds service="ingest" to every series.
+    const switches = (direction: string) => {
+      const line = metrics.split('\n').find((l) => l.startsWith('onair_ingest_rendition_switches_total{') && l.includes('stream="abr"') && l.includes(`direction="${direction}"`));
+      return Number(line?.split(' ').at(-1) ?? -1);
+    };
     expect(switches('down')).toBeGreaterThanOrEqual(1);
     expect(switches('up')).toBeGreaterThanOrEqual(1);
   }, 150_000);

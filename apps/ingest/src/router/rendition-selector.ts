@@ -24,6 +24,15 @@ import { renditionStates, viewersPerOrigin, whepLayers } from './rendition-state
 import type { ViewerSession } from './sessions';
 import type { ViewerState } from './viewer-state';
 
+/**
+ * A viewer moving down with at least this backlog in front of it (its latest report's) stops
+ * receiving the origin it leaves until the target's keyframe, ms: the 600 ms queue overflowed at
+ * ~550; holding from 250 left the drained queue empty for most of a keyframe wait (600 ms frozen).
+ */
+const HOLD_FROM_BACKLOG_MS = 400;
+/** …for at most this long (a rung's GOP is ≤ 1 s on WebRTC; a target that sends no keyframe in time is given up on), ms. */
+const MAX_HOLD_MS = 1500;
+
 /** What the selector reads of its stream. */
 export interface RenditionSelectorHost {
   readonly log: Logger;
@@ -163,15 +172,32 @@ export class RenditionSelector {
     const current = (viewer.target ?? viewer.video).name;
     const ladder = this.ladderFor(viewer, current);
     const decision = rate.process({ feedback, sentBytes: viewer.session.peer.sent.bytes, ladder, active: viewer.video.name, pending: viewer.target?.name }, now);
-    if (decision.target === current) return;
+    if (decision.target === current) {
+      this.holdIfQueued(viewer, decision.link.latestBacklogMs);
+      return;
+    }
     const rank = (name: string) => ladder.findIndex((rung) => rung.name === name);
     const direction = rank(decision.target) > rank(current) ? 'down' : 'up';
     this.switches[direction] += 1;
-    this.host.log.info({ viewer: viewer.session.id, from: current, to: decision.target, direction, reason: decision.reason, availableKbps: decision.availableKbps === undefined ? null : Math.round(decision.availableKbps), sendKbps: Math.round(decision.link.sendKbps), rttMs: decision.link.rttMs === undefined ? null : Math.round(decision.link.rttMs), loss: decision.link.loss ?? null }, 'rate controller moves the viewer');
+    const link = decision.link;
+    const round = (value: number | undefined) => (value === undefined ? null : Math.round(value));
+    this.host.log.info({ viewer: viewer.session.id, from: current, to: decision.target, direction, reason: decision.reason, availableKbps: round(decision.availableKbps), sendKbps: Math.round(link.sendKbps), rttMs: round(link.rttMs), backlogMs: round(link.latestBacklogMs), deliveredKbps: round(link.deliveredKbps), loss: link.loss ?? null }, 'rate controller moves the viewer');
     this.host.flush();
     viewer.auto = decision.target;
     this.retarget(viewer);
+    viewer.hold = direction === 'down' && viewer.target ? { target: viewer.target, until: now + MAX_HOLD_MS, holding: false, held: false } : undefined;
+    this.holdIfQueued(viewer, decision.link.latestBacklogMs);
     this.updateWanted();
+  }
+
+  /**
+   * A viewer moving down whose backlog got deep stops receiving the origin it leaves (ViewerState.hold).
+   * Behind a 600 ms token-bucket queue, sending on until the target's keyframe (0.25 s later)
+   * overflowed the queue and lost that keyframe: 1.1 s frozen. Holding at once instead froze
+   * the picture for the whole wait (0.5 s) once the shallower queue had drained.
+   */
+  private holdIfQueued(viewer: ViewerState, backlogMs: number | undefined): void {
+    if (viewer.hold && !viewer.hold.holding && backlogMs !== undefined && backlogMs >= HOLD_FROM_BACKLOG_MS) viewer.hold.holding = true;
   }
 
   private ladderFor(viewer: ViewerState, current: string) {

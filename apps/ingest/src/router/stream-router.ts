@@ -271,7 +271,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       const ssrc = session.ssrc(kind);
       if (codec && ssrc !== undefined) rewriters[kind] = new RtpRewriter({ ssrc, payloadType: codec.payloadType, clockRate: codec.clockRate });
     }
-    const viewer: ViewerState = { session, rewriters, waitingForKeyframe: true, video: SOURCE, target: undefined, pin: undefined, auto: SOURCE.name, rate: undefined, crossCodec: false, waitTimer: undefined };
+    const viewer: ViewerState = { session, rewriters, waitingForKeyframe: true, video: SOURCE, target: undefined, hold: undefined, pin: undefined, auto: SOURCE.name, rate: undefined, crossCodec: false, waitTimer: undefined };
     viewer.crossCodec = !this.selector.canPlay(viewer, SOURCE);
     this.viewers.set(session.id, viewer);
     this.selector.attachRate(viewer);

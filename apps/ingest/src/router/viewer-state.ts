@@ -14,6 +14,13 @@ export interface ViewerState {
   video: VideoOrigin;
   /** The origin it switches to at that origin's next keyframe (it keeps `video` until then). */
   target: VideoOrigin | undefined;
+  /**
+   * Set when the rate controller moves the viewer down: once the backlog in front of it is deep
+   * (`holding`), no more video of the origin it leaves is sent until the target's keyframe (or
+   * `until`, the router's clock), so the queue drains instead of overflowing and the target's
+   * keyframe arrives whole behind what is already on the way. `held`: something was held back.
+   */
+  hold: { target: VideoOrigin; until: number; holding: boolean; held: boolean } | undefined;
   /** The rendition the viewer pinned by name; undefined: the server chooses (`auto`). */
   pin: string | undefined;
   /** The server's choice for an unpinned viewer, by name (`source` until its feedback says otherwise). */

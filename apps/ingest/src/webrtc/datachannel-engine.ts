@@ -42,10 +42,20 @@ function ndc(): typeof Ndc {
  * viewer shares, ~17 KB per viewer.
  */
 const RETRANSMIT_HISTORY = 1024;
-/** A packet resent this recently is not resent again for another NACK naming it (ms). */
+/**
+ * A packet resent this recently is not resent again for another NACK naming it (ms), nor within
+ * the round trip the latest report measured, queue included: Chrome re-asks every ~100 ms (its
+ * own RTT guess as a receive-only peer), and behind a 600 ms queue each lost packet went out
+ * ~6 times, the resends filling the queue the viewer had just been moved down to drain (it stayed
+ * at 600 ms for 3 s after the switch).
+ */
 const RESEND_HOLDOFF_MS = 20;
 /** At most this many retransmissions per viewer per second: a NACK is a few bytes, each answer ~1.2 KB. */
 const MAX_RETRANSMITS_PER_SECOND = 300;
+/** …and resent bytes at most this share of the media bytes sent over the last second (a path that loses more is congested: more sending is more loss). */
+const MAX_RETRANSMIT_SHARE = 0.25;
+/** …though always this many bytes a second (a few packets) on a path that sends little. */
+const MIN_RETRANSMIT_BYTES = 16_000;
 const SENDER_REPORT_INTERVAL_MS = 1000;
 /** Sender reports remembered per track to match a reception report's LSR (one a second: 8 s). */
 const SENDER_REPORTS_KEPT = 8;
@@ -83,10 +93,15 @@ class RetransmitRing {
   private readonly timestamp = new Uint32Array(RETRANSMIT_HISTORY);
   private readonly head = new Uint8Array(RETRANSMIT_HISTORY);
   private readonly resentAt = new Float64Array(RETRANSMIT_HISTORY);
+  /** When each packet left (performance.now) and the track's payload octets up to and including it: a reception report's highest sequence number says how far behind the receiver is. */
+  private readonly sentAt = new Float64Array(RETRANSMIT_HISTORY);
+  private readonly octetsUpTo = new Float64Array(RETRANSMIT_HISTORY);
   private readonly payload: Array<Buffer | undefined> = new Array(RETRANSMIT_HISTORY);
 
-  store(packet: OutboundRtp): void {
+  store(packet: OutboundRtp, sentAt: number, octetsUpTo: number): void {
     const slot = packet.sequenceNumber % RETRANSMIT_HISTORY;
+    this.sentAt[slot] = sentAt;
+    this.octetsUpTo[slot] = octetsUpTo;
     this.seq[slot] = packet.sequenceNumber & 0xffff;
     this.timestamp[slot] = packet.timestamp;
     this.head[slot] = (packet.marker ? 0x80 : 0) | (packet.payloadType & 0x7f);
@@ -94,12 +109,20 @@ class RetransmitRing {
     this.resentAt[slot] = 0;
   }
 
-  /** True when `sequenceNumber` may be resent now (not resent within RESEND_HOLDOFF_MS); marks it resent. */
-  claimResend(sequenceNumber: number, now: number): boolean {
-    const slot = sequenceNumber % RETRANSMIT_HISTORY;
-    if (now - this.resentAt[slot]! < RESEND_HOLDOFF_MS) return false;
-    this.resentAt[slot] = now;
-    return true;
+  /** True when `sequenceNumber` may be resent now: not resent within `holdoffMs`. */
+  mayResend(sequenceNumber: number, now: number, holdoffMs: number): boolean {
+    return now - this.resentAt[sequenceNumber % RETRANSMIT_HISTORY]! >= holdoffMs;
+  }
+
+  markResent(sequenceNumber: number, now: number): void {
+    this.resentAt[sequenceNumber % RETRANSMIT_HISTORY] = now;
+  }
+
+  /** When `sequenceNumber` (its low 16 bits) left and the payload octets sent up to it; undefined when it is no longer kept. */
+  sent(sequenceNumber: number): { at: number; octets: number } | undefined {
+    const seq = sequenceNumber & 0xffff;
+    const slot = seq % RETRANSMIT_HISTORY;
+    return this.seq[slot] === seq ? { at: this.sentAt[slot]!, octets: this.octetsUpTo[slot]! } : undefined;
   }
 
   get(sequenceNumber: number, ssrc: number): OutboundRtp | undefined {
@@ -122,6 +145,8 @@ interface SendTrack {
   /** RTP timestamp and wall time (performance.now) of the last packet sent. */
   lastTimestamp: number;
   lastSentAt: number;
+  /** When the last packet of any frame left (performance.now). */
+  lastPacketAt: number;
   history: RetransmitRing | undefined;
   /** Our last sender reports: the NTP middle 32 bits each carried and when it left (performance.now). */
   senderReports: Array<{ ntp: number; sentAt: number }>;
@@ -188,7 +213,9 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
   private closed = false;
   /** libdatachannel says connected (ICE + DTLS); the tracks open just after (see maybeConnected). */
   private transportConnected = false;
-  private retransmitWindow = { startedAt: 0, count: 0 };
+  private retransmitWindow = { startedAt: 0, count: 0, bytes: 0, sentBytesAtStart: 0, budgetBytes: MIN_RETRANSMIT_BYTES };
+  /** The round trip to the viewer, queue included, from its latest video report (RTT or how far behind our sending it was, whichever is more), ms. */
+  private roundTripMs = 0;
   /** The other m-lines' inactive tracks: kept referenced for as long as the peer lives. */
   private readonly inactiveTracks: Ndc.Track[] = [];
 
@@ -250,7 +277,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
       const ssrc = randomInt(1, 0xffffffff);
       const track = this.pc.addTrack(mediaSection(kind, mid, codec, ssrc, this.cname));
       const sendTrack: SendTrack = {
-        kind, track, ssrc, clockRate: codec.clockRate, open: false, packets: 0, payloadOctets: 0, lastTimestamp: 0, lastSentAt: 0,
+        kind, track, ssrc, clockRate: codec.clockRate, open: false, packets: 0, payloadOctets: 0, lastTimestamp: 0, lastSentAt: 0, lastPacketAt: 0,
         history: kind === 'video' ? new RetransmitRing() : undefined, senderReports: [],
       };
       track.onOpen(() => {
@@ -290,13 +317,15 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     }
     out.packets += 1;
     out.payloadOctets += packet.payload.length;
+    const now = performance.now();
     // The sender report maps a frame's timestamp to when its first packet left: later packets of
     // a burst (a keyframe) would date it late and pull video behind audio in the player's sync.
     if (packet.timestamp !== out.lastTimestamp || out.packets === 1) {
       out.lastTimestamp = packet.timestamp;
-      out.lastSentAt = performance.now();
+      out.lastSentAt = now;
     }
-    out.history?.store(packet);
+    out.lastPacketAt = now;
+    out.history?.store(packet, now, out.payloadOctets);
     this.sent.packets += 1;
     this.sent.bytes += wire.length;
   }
@@ -358,10 +387,12 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
         if (!out.history || feedback.mediaSsrc !== out.ssrc) continue;
         const now = performance.now();
         for (const sequenceNumber of feedback.lost) {
-          if (!this.retransmitAllowed(now)) break;
           // A NACK may name a packet twice, or again before our resend could arrive: once is enough.
           const packet = out.history.get(sequenceNumber, out.ssrc);
-          if (packet && out.history.claimResend(sequenceNumber, now)) this.retransmit(out, packet);
+          if (!packet || !out.history.mayResend(sequenceNumber, now, Math.max(RESEND_HOLDOFF_MS, this.roundTripMs))) continue;
+          if (!this.retransmitAllowed(now, packet.payload.length + 12)) break;
+          out.history.markResent(sequenceNumber, now);
+          this.retransmit(out, packet);
         }
       } else if (feedback.type === 'pli' || feedback.type === 'fir') {
         if (feedback.type === 'pli' ? feedback.mediaSsrc === out.ssrc : feedback.ssrcs.includes(out.ssrc)) {
@@ -371,7 +402,10 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
         // A compound may arrive on either track's callback (BUNDLE): blocks are matched by SSRC.
         for (const block of feedback.blocks) {
           const track = Object.values(this.tracks).find((t) => t.ssrc === block.ssrc);
-          if (track) this.emitFeedback(reportFeedback(track, block, performance.now()));
+          if (!track) continue;
+          const report = reportFeedback(track, block, performance.now());
+          if (report.type === 'report' && report.kind === 'video') this.roundTripMs = Math.max(report.rttMs ?? 0, report.behindMs ?? 0);
+          this.emitFeedback(report);
         }
       } else if (feedback.type === 'remb') {
         this.emitFeedback({ type: 'remb', bitrate: feedback.bitrate });
@@ -384,14 +418,19 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
   }
 
   /** The per-viewer retransmission budget (MAX_RETRANSMITS_PER_SECOND); counts one when it allows. */
-  private retransmitAllowed(now: number): boolean {
+  private retransmitAllowed(now: number, bytes: number): boolean {
     const budget = this.retransmitWindow;
     if (now - budget.startedAt >= 1000) {
+      // This second's byte budget: a share of what went out over the last one.
+      budget.budgetBytes = Math.max(MIN_RETRANSMIT_BYTES, ((this.sent.bytes - budget.sentBytesAtStart) * 1000 * MAX_RETRANSMIT_SHARE) / (now - budget.startedAt));
       budget.startedAt = now;
+      budget.sentBytesAtStart = this.sent.bytes;
       budget.count = 0;
+      budget.bytes = 0;
     }
-    if (budget.count >= MAX_RETRANSMITS_PER_SECOND) return false;
+    if (budget.count >= MAX_RETRANSMITS_PER_SECOND || budget.bytes + bytes > budget.budgetBytes) return false;
     budget.count += 1;
+    budget.bytes += bytes;
     return true;
   }
 
@@ -451,6 +490,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
 function reportFeedback(track: SendTrack, block: ReportBlock, now: number): ViewerFeedback {
   const echoed = block.lastSenderReport === 0 ? undefined : track.senderReports.find((report) => report.ntp === block.lastSenderReport);
   const rttMs = echoed ? Math.max(0, now - echoed.sentAt - (block.delaySinceLastSenderReport * 1000) / 65_536) : null;
+  const newest = track.history?.sent(block.highestSequence);
   return {
     type: 'report',
     kind: track.kind,
@@ -459,6 +499,9 @@ function reportFeedback(track: SendTrack, block: ReportBlock, now: number): View
     highestSequence: block.highestSequence,
     jitterMs: (block.jitter * 1000) / track.clockRate,
     rttMs,
+    behindMs: newest ? Math.max(0, track.lastPacketAt - newest.at) : null,
+    deliveredOctets: newest ? newest.octets : null,
+    sentOctets: track.payloadOctets,
   };
 }
 

@@ -92,6 +92,18 @@ export type ViewerFeedback =
       jitterMs: number;
       /** Round-trip time from the report's LSR/DLSR against our sender report; null before one was echoed. */
       rttMs: number | null;
+      /**
+       * How far the receiver is behind our sending, ms: from when the packet of `highestSequence`
+       * left us to when our latest packet of the track did (0: it had everything we sent). A
+       * queue on the way to the receiver makes it grow with every report, unlike the RTT, which
+       * only a new sender report of ours (one a second) refreshes. Null or absent: the engine
+       * does not know (the packet is no longer kept; an engine without that history).
+       */
+      behindMs?: number | null;
+      /** Our payload octets of this track up to and including `highestSequence`: what reached the receiver, counted at our end. */
+      deliveredOctets?: number | null;
+      /** Our payload octets of this track sent so far, when the report arrived. */
+      sentOctets?: number;
     }
   | {
       type: 'remb';

@@ -135,10 +135,11 @@ describe('buildFfmpegPlan with RTP renditions for WebRTC', () => {
     expect(optionsOf(top!)).toMatchObject({
       '-map': ['[v0]', '0:a:0'],
       '-c:v': ['libx264'],
-      // Constrained Baseline for WebRTC players; the same aligned keyframes, no B-frames.
+      // Constrained Baseline for WebRTC players, no B-frames; keyframes on the clock every 0.5 s
+      // (a viewer moved to this rung starts at its next one), still aligned with a 1 s GOP's.
       '-profile:v': ['baseline'],
       '-bf': ['0'],
-      '-force_key_frames': ['expr:gte(t,n_forced*1)'],
+      '-force_key_frames': ['expr:gte(t,n_forced*0.5)'],
       '-c:a': ['aac'],
       '-flags': ['+global_header'],
       '-f': ['tee'],
@@ -163,6 +164,8 @@ describe('buildFfmpegPlan with RTP renditions for WebRTC', () => {
     const partial = planWithRtp(source720, { video: { '480p': rtp.video['480p']! } });
     expect(partial.outputs.map((o) => optionsOf(o)['-f']![0])).toEqual(['mp4', 'tee', 'mp4']);
     expect(optionsOf(partial.outputs[0]!)['-profile:v']).toEqual(['main']);
+    // The HLS-only rungs keep the profile's GOP; the WebRTC one has half of it.
+    expect(partial.outputs.map((o) => optionsOf(o)['-force_key_frames']![0])).toEqual(['expr:gte(t,n_forced*1)', 'expr:gte(t,n_forced*0.5)', 'expr:gte(t,n_forced*1)']);
     const passthrough = planWithRtp(source720, { video: { source: rtp.video['720p']! } }, PASSTHROUGH_PROFILE);
     expect(passthrough.outputs.map((o) => o.target)).toEqual(['unix:/t/source.sock']);
   });

@@ -13,7 +13,15 @@
  *   reports' own fraction is per report, and Chrome sends one with each NACK: too noisy alone).
  * - Queueing delay: the round-trip time from the reports' LSR/DLSR against its floor over the
  *   last 30 s (a bufferbloated path queues before it drops; RTT went 3 → 230 ms behind the
- *   200 ms token bucket).
+ *   200 ms token bucket). It is only as fresh as our last sender report (one a second).
+ * - The backlog, from each report's highest sequence number (engines that know when each packet
+ *   left): how far that packet's departure is behind our latest, against its floor, is the
+ *   queue in front of the receiver, refreshed by every report (Chrome: ~5 a second); and the
+ *   octets up to it against the octets we sent, over the same half second, are the share of our
+ *   rate the path delivers. Behind a 3 → 0.6 Mbit/s token bucket fed 1.25 Mbit/s the backlog grew
+ *   ~0.5 s a second from the limit on, while the RTT stayed at 1–2 ms for 1.1 s (its sender
+ *   report predated the queue); a receiver on a loaded machine (2 cores, load 6) stalls a report
+ *   for 50–270 ms, then catches up: its delivery over half a second stays near 1.
  *
  * `state(now)` sums them up: the send rate, the loss and delay, and the available bitrate when a
  * signal bounds it (undefined: nothing says the path is short).
@@ -33,6 +41,8 @@ export interface LinkEstimatorOptions {
   sendWindowMs: number;
   /** The RTT floor is the lowest sample of this long, ms. Default 30 000. */
   rttFloorWindowMs: number;
+  /** Delivery is measured over at least this much of the reports, ms. Default 400. */
+  deliveryWindowMs: number;
 }
 
 export const DEFAULT_LINK_ESTIMATOR_OPTIONS: LinkEstimatorOptions = {
@@ -42,6 +52,7 @@ export const DEFAULT_LINK_ESTIMATOR_OPTIONS: LinkEstimatorOptions = {
   lossMinPackets: 30,
   sendWindowMs: 1000,
   rttFloorWindowMs: 30_000,
+  deliveryWindowMs: 400,
 };
 
 export interface LinkState {
@@ -59,6 +70,26 @@ export interface LinkState {
   rttRecentMaxMs: number | undefined;
   /** Lowest round-trip time seen over the floor window, ms. */
   rttFloorMs: number | undefined;
+  /**
+   * The queue in front of the receiver, ms: the lowest "behind our sending by" of the reports
+   * over the last 80 ms and the one before them, over its floor (a report late by the
+   * receiver's scheduling is not a queue).
+   * Undefined when the engine does not say when packets left.
+   */
+  backlogMs: number | undefined;
+  /** The latest report's backlog alone, ms (unfiltered: for what a decided move does, not for deciding it). */
+  latestBacklogMs: number | undefined;
+  /** What the path delivered of what we sent over the delivery window, 0…1 (and above while a queue drains); undefined: unknown. */
+  deliveryRatio: number | undefined;
+  /** Video payload the receiver got over the delivery window, kbit/s. */
+  deliveredKbps: number | undefined;
+}
+
+interface DeliverySample {
+  at: number;
+  behindMs: number;
+  delivered: number;
+  sent: number;
 }
 
 interface LossSample {
@@ -76,6 +107,9 @@ export class LinkEstimator {
   private rttSmoothed: number | undefined;
   /** Lowest RTT per 5 s bucket over the floor window. */
   private rttBuckets: Array<{ start: number; min: number }> = [];
+  private deliveries: DeliverySample[] = [];
+  /** Lowest "behind our sending by" per 5 s bucket over the floor window. */
+  private backlogBuckets: Array<{ start: number; min: number }> = [];
 
   constructor(options: Partial<LinkEstimatorOptions> = {}) {
     this.options = { ...DEFAULT_LINK_ESTIMATOR_OPTIONS, ...options };
@@ -93,6 +127,9 @@ export class LinkEstimator {
     const from = now - this.options.lossWindowMs * 3;
     while (this.lossSamples.length > 2 && this.lossSamples[1]!.at < from) this.lossSamples.shift();
     if (feedback.rttMs !== null) this.observeRtt(feedback.rttMs, now);
+    if (typeof feedback.behindMs === 'number' && typeof feedback.deliveredOctets === 'number' && feedback.sentOctets !== undefined) {
+      this.observeDelivery({ at: now, behindMs: feedback.behindMs, delivered: feedback.deliveredOctets, sent: feedback.sentOctets });
+    }
   }
 
   /** Total bytes sent to the viewer so far (any kind): the send rate is measured from it. */
@@ -112,6 +149,7 @@ export class LinkEstimator {
       rttMs: this.rttSmoothed,
       rttRecentMaxMs: this.rttRecent.some((r) => r.at >= now - 1000) ? Math.max(...this.rttRecent.filter((r) => r.at >= now - 1000).map((r) => r.ms)) : undefined,
       rttFloorMs: this.rttBuckets.length > 0 ? Math.min(...this.rttBuckets.map((b) => b.min)) : undefined,
+      ...this.delivery(now),
     };
   }
 
@@ -140,6 +178,43 @@ export class LinkEstimator {
     const expected = last.highestSequence - first.highestSequence;
     if (expected < this.options.lossMinPackets) return undefined;
     return Math.min(1, Math.max(0, (last.cumulativeLost - first.cumulativeLost) / expected));
+  }
+
+  private observeDelivery(sample: DeliverySample): void {
+    const now = sample.at;
+    this.deliveries.push(sample);
+    while (this.deliveries.length > 2 && this.deliveries[1]!.at < now - this.options.deliveryWindowMs * 3) this.deliveries.shift();
+    const bucketStart = now - (now % 5000);
+    const bucket = this.backlogBuckets.at(-1);
+    if (bucket && bucket.start === bucketStart) bucket.min = Math.min(bucket.min, sample.behindMs);
+    else this.backlogBuckets.push({ start: bucketStart, min: sample.behindMs });
+    while (this.backlogBuckets.length > 0 && this.backlogBuckets[0]!.start < now - this.options.rttFloorWindowMs) this.backlogBuckets.shift();
+  }
+
+  private delivery(now: number): Pick<LinkState, 'backlogMs' | 'latestBacklogMs' | 'deliveryRatio' | 'deliveredKbps'> {
+    const last = this.deliveries.at(-1);
+    const unknown = { backlogMs: undefined, latestBacklogMs: undefined, deliveryRatio: undefined, deliveredKbps: undefined };
+    if (!last || now - last.at > this.options.deliveryWindowMs * 2 || this.backlogBuckets.length === 0) return unknown;
+    const floor = Math.min(...this.backlogBuckets.map((b) => b.min));
+    // The lowest of the reports of the last 80 ms and the one before them, however old: a backlog
+    // must last across two reports (Chrome sends one with each NACK too, so a few ms apart do not
+    // count), and a report after a 400 ms stall of the receiver (233 ms behind, on a loaded
+    // machine) is not one. Waiting for a third (150 ms apart) cost 0.2–0.3 s behind a limit.
+    let recent = last.behindMs;
+    for (let i = this.deliveries.length - 2; i >= 0; i -= 1) {
+      const sample = this.deliveries[i]!;
+      recent = Math.min(recent, sample.behindMs);
+      if (last.at - sample.at >= 80) break;
+    }
+    const backlogMs = Math.max(0, recent - floor);
+    const latestBacklogMs = Math.max(0, last.behindMs - floor);
+    let first: DeliverySample | undefined;
+    for (const sample of this.deliveries) if (last.at - sample.at >= this.options.deliveryWindowMs) first = sample;
+    const sent = first ? last.sent - first.sent : 0;
+    // Nothing sent over the window (the source paused): nothing to compare.
+    if (!first || sent <= 0) return { ...unknown, backlogMs, latestBacklogMs };
+    const delivered = Math.max(0, last.delivered - first.delivered);
+    return { backlogMs, latestBacklogMs, deliveryRatio: delivered / sent, deliveredKbps: (delivered * 8) / (last.at - first.at) };
   }
 
   private observeRtt(rttMs: number, now: number): void {

@@ -85,8 +85,22 @@ export interface RateControllerOptions extends LinkEstimatorOptions {
   cleanLoss: number;
   /** Clean: queueing delay under this, ms. Default 40. */
   cleanQueueMs: number;
+  /** A backlog counts as a queue only while the path delivers under this share of what we send (a backlog that drains is not short). Default 0.9. */
+  cleanDeliveryRatio: number;
   /** A receiver that sent no REMB for this long after its first feedback sends none: then the RTT alone may move it, ms. Default 8000 (Chromium's first REMB comes ~5 s in). */
   rembGraceMs: number;
+  /** A backlog (the receiver behind our sending, over its floor) from which the path is short, with the delivery under `deliveryShortRatio`, ms. Default 100. */
+  backlogShortMs: number;
+  /** …and the path delivering under this share of what we send. Default 0.8. */
+  deliveryShortRatio: number;
+  /** A backlog from which the path is short whatever the delivery ratio, ms (it lasted across reports 150 ms apart). Default 250. */
+  backlogLongMs: number;
+  /** …and from which it is short at once (a queue of this much lasted across two reports), ms. Default 300. */
+  backlogSevereMs: number;
+  /** The backlog and the delivery must say short this long before a move down, ms (a loaded receiver stalls its reports for up to ~300 ms). Default 350. */
+  confirmBacklogMs: number;
+  /** The backlog alone says nothing for this long after the first feedback, ms: a player that just joined lags the join's burst (700 ms behind 2.2 Mbit/s for its first reports on a 3 Mbit/s link). Default 5000. */
+  backlogWarmupMs: number;
 }
 
 export const DEFAULT_RATE_CONTROLLER_OPTIONS: Omit<RateControllerOptions, keyof LinkEstimatorOptions> = {
@@ -105,13 +119,22 @@ export const DEFAULT_RATE_CONTROLLER_OPTIONS: Omit<RateControllerOptions, keyof 
   trialWindowMs: 6000,
   cleanLoss: 0.02,
   cleanQueueMs: 40,
+  cleanDeliveryRatio: 0.9,
   rembGraceMs: 8000,
+  backlogShortMs: 100,
+  deliveryShortRatio: 0.8,
+  backlogLongMs: 250,
+  backlogSevereMs: 300,
+  confirmBacklogMs: 350,
+  backlogWarmupMs: 5000,
 };
 
 interface Shortage {
   reason: 'remb' | 'loss' | 'delay';
   severe: boolean;
   availableKbps: number | undefined;
+  /** Only the backlog says short: it is confirmed over longer (confirmBacklogMs). */
+  backlogOnly?: boolean;
 }
 
 export class RateController {
@@ -130,6 +153,10 @@ export class RateController {
   private lastMoveDown = false;
   private firstFeedbackAt: number | undefined;
   private rembSeen = false;
+  /** The backlog said short and no report since has shown the queue gone. */
+  private backlogShort = false;
+  /** The lowest delivery measured since the backlog said short, kbit/s. */
+  private deliveredMinKbps: number | undefined;
 
   constructor(options: Partial<RateControllerOptions> = {}) {
     this.options = { ...DEFAULT_RATE_CONTROLLER_OPTIONS, ...options } as RateControllerOptions;
@@ -169,7 +196,7 @@ export class RateController {
     if (shortage) {
       this.cleanSince = undefined;
       this.shortSince ??= now;
-      const confirmed = shortage.severe || now - this.shortSince >= this.options.confirmDownMs;
+      const confirmed = shortage.severe || now - this.shortSince >= (shortage.backlogOnly ? this.options.confirmBacklogMs : this.options.confirmDownMs);
       // After a move down, what the feedback says is about the rendition left behind (and its queue)
       // until the switch is done and settled; after a move up (a trial), a severe signal ends it at once.
       const settled = this.lastMoveDown
@@ -178,16 +205,21 @@ export class RateController {
       if (!confirmed || !settled || index === ladder.length - 1) return stay('steady', shortage.availableKbps);
       const budget = shortage.availableKbps === undefined ? undefined : shortage.availableKbps * this.options.headroom;
       let target = ladder.length - 1;
-      const trialFrom = this.failedTrialOrigin(now, ladder, index);
-      if (trialFrom !== undefined) target = trialFrom;
-      else if (budget !== undefined) {
+      let fits: number | undefined;
+      if (budget !== undefined) {
         for (let i = index + 1; i < ladder.length; i += 1) {
           if (ladder[i]!.kbps <= budget) {
-            target = i;
+            fits = i;
             break;
           }
         }
-      } else target = index + 1;
+      }
+      // A failed trial goes back where it came from, unless the path's measured delivery says that
+      // does not fit either (a limit that came within the trial window).
+      const trialFrom = this.failedTrialOrigin(now, ladder, index);
+      if (trialFrom !== undefined) target = shortage.reason === 'delay' && link.backlogMs !== undefined ? Math.max(trialFrom, fits ?? trialFrom) : trialFrom;
+      else if (budget !== undefined) target = fits ?? ladder.length - 1;
+      else target = index + 1;
       this.moved(now, 'down');
       return { target: ladder[target]!.name, reason: shortage.reason, availableKbps: shortage.availableKbps, link };
     }
@@ -202,7 +234,9 @@ export class RateController {
     const cleanFor = now - this.cleanSince;
     const sinceMove = now - this.lastMoveAt;
     const next = ladder[index - 1]!;
-    const covered = link.rembKbps !== undefined && next.kbps <= link.rembKbps * this.options.headroom;
+    // A REMB over 1.5 × what we send is none Chrome's estimator can give (it caps there): a value
+    // it repeats from before a drop (801 kbit/s for 4 s behind a 600 kbit/s limit, receiving 200).
+    const covered = link.rembKbps !== undefined && link.rembKbps <= link.sendKbps * 1.6 && next.kbps <= link.rembKbps * this.options.headroom;
     if (covered && cleanFor >= this.options.coveredUpMs && sinceMove >= this.options.coveredUpMs) {
       this.moved(now, 'up', current);
       return { target: next.name, reason: 'headroom', availableKbps: link.rembKbps, link };
@@ -224,8 +258,20 @@ export class RateController {
     // a queue or loss beside it: the recorded Chromium trace dips 552 → 464 kbit/s 8 s after
     // joining on a clean path (sending 814), while at a real limit the RTT rose 40–200 ms with it;
     // after a move up, a REMB climbing behind the new rate wobbled 5–7 % beside a keyframe's 40 ms burst.
-    const queueMs = link.rttMs !== undefined && link.rttFloorMs !== undefined ? Math.max(link.rttMs, link.rttRecentMaxMs ?? 0) - link.rttFloorMs : 0;
-    const corroborated = queueMs >= o.cleanQueueMs || (link.loss ?? 0) >= o.cleanLoss;
+    // Where the engine says how far the receiver is behind our sending (every report), that is the
+    // queue, and the RTT (refreshed by our one-a-second sender report, and raised by both ends'
+    // scheduling on a loaded machine) is not consulted: behind a token bucket the RTT stayed at
+    // 1–2 ms for the first 1.1 s of the limit while the backlog grew ~0.5 s a second, and an
+    // unshaped viewer under load showed RTT spikes of 50–63 ms beside a REMB that fell (and moved
+    // it down) while it received all we sent.
+    // With a backlog measured, the path must also deliver less than we send: an unshaped viewer
+    // starved of CPU (load 20) lost 5 % in its own socket buffer beside a fallen REMB, while what
+    // reached it kept pace with what we sent (2.4 of 2.56 Mbit/s, 67 ms behind).
+    const delivering = link.backlogMs !== undefined && (link.deliveryRatio === undefined || link.deliveryRatio >= o.cleanDeliveryRatio);
+    const queueMs = link.backlogMs !== undefined
+      ? (delivering ? 0 : link.backlogMs)
+      : link.rttMs !== undefined && link.rttFloorMs !== undefined ? Math.max(link.rttMs, link.rttRecentMaxMs ?? 0) - link.rttFloorMs : 0;
+    const corroborated = queueMs >= o.cleanQueueMs || (!delivering && (link.loss ?? 0) >= o.cleanLoss);
     // And a fall with neither a queue nor loss is the receiver's own noise: Chromium on a loaded
     // machine (load 18 on 2 cores) reported 378–672 kbit/s on an unshaped veth while receiving 1.2–1.6 Mbit/s.
     const rembFell = corroborated && link.rembKbps !== undefined && link.rembPeakKbps !== undefined && link.rembKbps < link.rembPeakKbps * o.rembFallRatio;
@@ -240,18 +286,49 @@ export class RateController {
       // A queue says "too much" but not how much: REMB (when fresh) bounds it, else 70 % of what we send.
       found.push({ reason: 'delay', severe: false, availableKbps: link.rembKbps ?? (link.sendKbps > 0 ? link.sendKbps * 0.7 : undefined) });
     }
+    // The receiver falling behind while the path delivers a fraction of what we send: a queue
+    // filling at a bottleneck, measured by its own rate (a loaded receiver's stall catches up).
+    // Once short, it stays short while any queue is left (over cleanQueueMs): the delivery ratio of
+    // a source whose frames come unevenly (a loaded transcoder) jumps to 1.5 for one report.
+    const warm = this.firstFeedbackAt !== undefined && now - this.firstFeedbackAt >= o.backlogWarmupMs;
+    const backlog = link.backlogMs;
+    if (!warm || backlog === undefined || backlog < o.cleanQueueMs) {
+      this.backlogShort = false;
+      this.deliveredMinKbps = undefined;
+    } else if ((backlog >= o.backlogShortMs && link.deliveryRatio !== undefined && link.deliveryRatio < o.deliveryShortRatio) || backlog >= o.backlogLongMs) this.backlogShort = true;
+    if (this.backlogShort && link.sendKbps > 0) {
+      // What the path delivers: the video that reached the receiver with ~10 % for audio and
+      // headers (or our rate × the share delivered), the lowest since the queue showed: one
+      // report's window can catch a burst the queue let through at once (677 kbit/s of video
+      // measured behind a 600 kbit/s limit, which put the viewer on a rung that did not fit).
+      const ratio = link.deliveryRatio ?? 1;
+      const measured = link.deliveredKbps !== undefined ? link.deliveredKbps * 1.1 : link.sendKbps * Math.min(1, ratio);
+      this.deliveredMinKbps = Math.min(this.deliveredMinKbps ?? Infinity, measured);
+      // At once: a queue that deep across two reports, or one a little shallower while the path
+      // delivers under 60 % of our rate (a queue filling at a bottleneck, not a receiver's stall).
+      const severe = (backlog ?? 0) >= o.backlogSevereMs || ((backlog ?? 0) >= o.backlogLongMs && ratio < 0.6);
+      found.push({ reason: 'delay', severe, availableKbps: this.deliveredMinKbps, backlogOnly: true });
+    }
     if (found.length === 0) return undefined;
     // The tightest bound decides where to go; any severe signal makes it urgent.
     const bounded = found.filter((s) => s.availableKbps !== undefined).sort((a, b) => a.availableKbps! - b.availableKbps!);
     const first = bounded[0] ?? found[0]!;
-    return { ...first, severe: found.some((s) => s.severe) };
+    // REMB and the backlog agree (two measures, one at each end): no need to wait for more.
+    const agreed = found.some((s) => s.reason === 'remb') && found.some((s) => s.backlogOnly);
+    return { ...first, severe: agreed || found.some((s) => s.severe), backlogOnly: found.every((s) => s.backlogOnly) };
   }
 
   private isClean(link: LinkState): boolean {
     const o = this.options;
     if (link.loss !== undefined && link.loss >= o.cleanLoss) return false;
-    if (link.rttMs !== undefined && link.rttFloorMs !== undefined && link.rttMs - link.rttFloorMs >= o.cleanQueueMs) return false;
-    if (link.rembKbps !== undefined && link.sendKbps > 0 && link.rembKbps < link.sendKbps * 0.9) return false;
+    if (link.backlogMs !== undefined) {
+      if (link.backlogMs >= o.cleanQueueMs && (link.deliveryRatio === undefined || link.deliveryRatio < o.cleanDeliveryRatio)) return false;
+    } else if (link.rttMs !== undefined && link.rttFloorMs !== undefined && link.rttMs - link.rttFloorMs >= o.cleanQueueMs) return false;
+    // A REMB under the rate says "not clean" only where no backlog is measured: with one, a REMB
+    // that no queue or loss corroborates is the receiver's own noise (Chromium on a loaded
+    // machine crawled at 400–640 kbit/s for 35 s while receiving 600 with no backlog, and held
+    // the viewer a rung down the whole time).
+    if (link.backlogMs === undefined && link.rembKbps !== undefined && link.sendKbps > 0 && link.rembKbps < link.sendKbps * 0.9) return false;
     return true;
   }
 

@@ -1,0 +1,83 @@
+/**
+ * The rate controller replayed on what real Chromium viewers sent (recorded in the shaped-link
+ * e2e test, with the engine's backlog fields): each trace ends where the viewer was moved, since
+ * what follows depends on the move. A shaped viewer must move down soon after the limit, to the
+ * rung that fits; an unshaped one (on the same loaded machine) must not move at all.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ViewerFeedback } from '../../webrtc/engine';
+import burst17 from './fixtures/chromium-backlog-tbf-600-burst-load17.json';
+import load17 from './fixtures/chromium-backlog-tbf-600-load17.json';
+import load20 from './fixtures/chromium-backlog-tbf-600-load20.json';
+import load7 from './fixtures/chromium-backlog-tbf-600-load7.json';
+import load9 from './fixtures/chromium-backlog-tbf-600-load9.json';
+import unshaped7 from './fixtures/chromium-backlog-unshaped-load7.json';
+import loss20 from './fixtures/chromium-backlog-unshaped-loss-load20.json';
+import stall17 from './fixtures/chromium-backlog-unshaped-stall-load17.json';
+import { RateController, type LadderRung } from './rate-controller';
+
+type Entry = [number, 'remb', number, number] | [number, 'rr', number, number, number | null, number, number | null, number | null, number, number];
+interface Trace {
+  limitAt: number | null;
+  entries: Entry[];
+}
+
+/** The e2e test's ladder: the source (1.2 Mbit/s video), 360p at 600, 180p at 200, each with Opus and headers. */
+const LADDER: LadderRung[] = [
+  { name: 'source', kbps: 1290 },
+  { name: '360p', kbps: 650 },
+  { name: '180p', kbps: 250 },
+];
+
+function replay(trace: Trace): Array<{ at: number; to: string; reason: string }> {
+  const controller = new RateController();
+  const moves: Array<{ at: number; to: string; reason: string }> = [];
+  let pending: string | undefined;
+  for (const entry of trace.entries) {
+    const at = entry[0];
+    let feedback: ViewerFeedback;
+    let sentBytes: number;
+    if (entry[1] === 'remb') {
+      feedback = { type: 'remb', bitrate: entry[2] };
+      sentBytes = entry[3];
+    } else {
+      const [, , cumulativeLost, highestSequence, rttMs, jitterMs, behindMs, deliveredOctets, sentOctets, sent] = entry;
+      feedback = { type: 'report', kind: 'video', fractionLost: 0, cumulativeLost, highestSequence, rttMs, jitterMs, behindMs, deliveredOctets, sentOctets };
+      sentBytes = sent;
+    }
+    const decision = controller.process({ feedback, sentBytes, ladder: LADDER, active: 'source', pending }, at);
+    if (decision.target !== (pending ?? 'source')) {
+      moves.push({ at, to: decision.target, reason: decision.reason });
+      pending = decision.target;
+    }
+  }
+  return moves;
+}
+
+describe('RateController on recorded Chromium traces with the backlog', () => {
+  it.each([
+    // [trace, how soon after the limit it must move (the trace's own move came at)]
+    ['3 → 0.6 Mbit/s, load 7 (REMB fell with the backlog)', load7 as unknown as Trace, 600],
+    ['3 → 0.6 Mbit/s, load 9', load9 as unknown as Trace, 650],
+    // The REMB never fell; the delivery ratio jumped to 1.5 for one report (uneven frames).
+    ['3 → 0.6 Mbit/s, load 17 (REMB stuck at 1331 kbit/s)', load17 as unknown as Trace, 1200],
+    // One report's window measured a burst (677 kbit/s of video): the lowest measure since the queue showed decides.
+    ['3 → 0.6 Mbit/s, load 17 (a burst through the queue)', burst17 as unknown as Trace, 1200],
+    // Reports 300 ms apart: two reports behind must be enough (a third came too late: lost keyframe, 850 ms frozen).
+    ['3 → 0.6 Mbit/s, load 20', load20 as unknown as Trace, 500],
+  ])('%s: moves down to 180p (the rung under 600 kbit/s) in one step, soon after the limit', (_name, trace, withinMs) => {
+    const moves = replay(trace);
+    expect(moves.length).toBeGreaterThan(0);
+    expect(moves[0]!.to).toBe('180p');
+    expect(moves[0]!.at).toBeGreaterThan(trace.limitAt!);
+    expect(moves[0]!.at - trace.limitAt!).toBeLessThanOrEqual(withinMs);
+  });
+
+  it.each([
+    ['an unshaped viewer on a machine at load 7, another viewer\'s link limited meanwhile', unshaped7 as unknown as Trace],
+    ['an unshaped viewer whose reports stalled 400 ms, then came 233 ms behind beside a fallen REMB (load 17)', stall17 as unknown as Trace],
+    ['an unshaped viewer losing 5 % in its own socket buffer beside a fallen REMB, receiving what was sent (load 20)', loss20 as unknown as Trace],
+  ])('%s: no move', (_name, trace) => {
+    expect(replay(trace)).toEqual([]);
+  });
+});
