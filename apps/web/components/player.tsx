@@ -98,7 +98,7 @@ export function Player({ stream, preference = 'auto', hlsBase = '', videoCodec =
     const policy = mode === 'webrtc' && !pinnedRef.current ? new FallbackPolicy(performance.now()) : null;
     const callbacks = {
       onStatus: (next: PlaybackStatus) => {
-        policy?.observe(next.state, performance.now());
+        policy?.observe(next.state, performance.now(), next.code);
         setStatus(next);
         onStatusRef.current?.(next);
       },

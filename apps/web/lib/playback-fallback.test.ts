@@ -102,6 +102,16 @@ describe('FallbackPolicy', () => {
     expect(policy.decide(400)).toBe('codec_unsupported');
   });
 
+  it("says codec_unsupported when the WHEP answer is 406 no_supported_codec (the page's early POST beat the live list's codec check)", () => {
+    const policy = new FallbackPolicy(0);
+    policy.observe('connecting', 0);
+    policy.observe('error', 150, 'no_supported_codec');
+    expect(policy.decide(150)).toBe('codec_unsupported');
+    const other = new FallbackPolicy(0);
+    other.observe('error', 150, 'invalid_sdp');
+    expect(other.decide(150)).toBe('webrtc_error');
+  });
+
   it('switches at once on a hard error or without WebRTC', () => {
     expect(firstSwitch([[0, 'connecting'], [200, 'error']], 60_000)).toEqual({ at: 200, reason: 'webrtc_error' });
     expect(firstSwitch([], 60_000, false)).toEqual({ at: 0, reason: 'webrtc_unavailable' });

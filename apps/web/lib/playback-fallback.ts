@@ -66,8 +66,14 @@ export class FallbackPolicy {
     this.troubleSince = startedAt;
   }
 
-  /** Feeds a state the WebRTC mode reported at `now` (ms, any monotonic clock). */
-  observe(state: PlayerState, now: number): void {
+  /**
+   * Feeds a state the WebRTC mode reported at `now` (ms, any monotonic clock), with the server's
+   * problem code for an `error`: `no_supported_codec` (the ingest has nothing this browser
+   * decodes, e.g. a VP8-only browser before a VP8 rendition exists) is the codec reason, as
+   * codec-support.ts would have said had the live list answered before the WHEP POST.
+   */
+  observe(state: PlayerState, now: number, code?: string): void {
+    if (state === 'error' && code === 'no_supported_codec') this.codecUnsupported = true;
     if (state === 'live') {
       this.everLive = true;
       this.troubleSince = null;

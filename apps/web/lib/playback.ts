@@ -21,6 +21,8 @@ export interface PlaybackStatus {
   state: PlayerState;
   /** Human-readable reason for the state (problem detail, "waiting for the broadcaster", …). */
   detail: string | null;
+  /** With `error`: the server's problem code (problem+json `code`, e.g. `no_supported_codec`). */
+  code?: string;
 }
 
 export interface PlaybackCallbacks {

@@ -139,9 +139,9 @@ class WebrtcPlayback implements PlaybackMode {
     if (generation === this.generation && !this.stopped) this.cb.onLayers?.(layers);
   }
 
-  private setStatus(state: PlayerState, detail: string | null = null): void {
+  private setStatus(state: PlayerState, detail: string | null = null, code?: string): void {
     if (this.stopped || (this.status.state === state && this.status.detail === detail)) return;
-    this.status = { state, detail };
+    this.status = code === undefined ? { state, detail } : { state, detail, code };
     this.cb.onStatus(this.status);
   }
 
@@ -218,7 +218,7 @@ class WebrtcPlayback implements PlaybackMode {
     this.failures++;
     const hard = HARD_CODES.has(problem.code);
     const delay = backoffDelay(this.failures, { baseMs: 1000, maxMs: hard ? 30_000 : 10_000 });
-    this.setStatus(hard ? 'error' : 'reconnecting', `${problem.message} Retrying in ${Math.max(1, Math.round(delay / 1000))} s.`);
+    this.setStatus(hard ? 'error' : 'reconnecting', `${problem.message} Retrying in ${Math.max(1, Math.round(delay / 1000))} s.`, hard ? problem.code : undefined);
     this.scheduleConnect(delay);
   }
 
