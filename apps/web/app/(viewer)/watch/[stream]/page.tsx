@@ -31,10 +31,12 @@ export default async function WatchPage({ params, searchParams }: Props) {
   // stream plays on the server-rendered <video>, while the page's bundle is still loading; the
   // player adopts the session when it mounts (@onair/shared/whep-early).
   // Its nonce is this response's (proxy.ts): the CSP allows no other inline script.
+  // `type="module" async`: a classic inline script waits for the stylesheets above it (a
+  // parser-blocking script must see the CSSOM); an async module runs as soon as it is parsed.
   const nonce = (await headers()).get('x-nonce') ?? undefined;
   return (
     <main className="page">
-      {preference !== 'hls' && <script nonce={nonce} suppressHydrationWarning dangerouslySetInnerHTML={{ __html: watchPageEarlyWhepScript(name) }} />}
+      {preference !== 'hls' && <script type="module" async nonce={nonce} suppressHydrationWarning dangerouslySetInnerHTML={{ __html: watchPageEarlyWhepScript(name) }} />}
       {/* key: a different stream gets a fresh player (new session, fresh state). */}
       <WatchView key={name} stream={name} preference={preference} hlsBase={hlsBase} />
     </main>
