@@ -18,24 +18,16 @@ import { resolve } from 'node:path';
 import { launchBrowser, type TestBrowser } from '../test/support/browser';
 import { startWeriftH264Publisher, type WeriftH264Publisher } from '../test/support/peers/werift-h264-publisher';
 import { pollUntil } from '../test/support/poll';
-import { canShapeLinks, createShapedLink, type ShapedLink } from '../test/support/shaped-link';
+import { canShapeLinks, createShapedLink, SHAPED_SCENARIO_FPS, SHAPED_SCENARIO_LAVFI, shapedScenarioProfile, type ShapedLink } from '../test/support/shaped-link';
 import { startStack, type Stack } from '../test/support/stack';
 import { longestFreeze, pageNow, watchWhep, type WhepPage } from '../test/support/whep-page';
 import { distribution, loadAverage, machineRecord } from './lib/stats';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 5));
-const FPS = 15;
+const FPS = SHAPED_SCENARIO_FPS;
 const QUEUE_MS = 600;
-const PROFILE = {
-  name: 'abr-bench',
-  description: 'two rungs under a 640x360 source, for the renditions bench',
-  gopSeconds: 1,
-  rungs: [
-    { name: '360p', width: 640, height: 360, maxFps: FPS, videoKbps: 600, preset: 'ultrafast' },
-    { name: '180p', width: 320, height: 180, maxFps: FPS, videoKbps: 200, preset: 'ultrafast' },
-  ],
-};
+const PROFILE = shapedScenarioProfile('abr-bench', 'two rungs under a 640x360 source, for the renditions bench');
 
 let link: ShapedLink | undefined;
 let stack: Stack | undefined;
@@ -72,7 +64,7 @@ async function main(): Promise<void> {
   if ((await transcoder('/api/profiles', { method: 'POST', body: JSON.stringify(PROFILE) })).status !== 201) throw new Error('the profile was refused');
   if ((await transcoder('/api/jobs/abr/profile', { method: 'PUT', body: JSON.stringify({ profile: PROFILE.name }) })).status !== 200) throw new Error('the job profile was refused');
   const stream = await st.createStream('abr');
-  publisher = await startWeriftH264Publisher({ whipUrl: `${st.ingestUrl}/whip`, streamKey: stream.streamKey, lavfi: `testsrc2=size=640x360:rate=${FPS},noise=alls=24:allf=t`, fps: FPS, videoKbps: 1200 });
+  publisher = await startWeriftH264Publisher({ whipUrl: `${st.ingestUrl}/whip`, streamKey: stream.streamKey, lavfi: SHAPED_SCENARIO_LAVFI, fps: FPS, videoKbps: 1200 });
   await publisher.connected;
   await pollUntil('the 360p and 180p renditions in the ingest', async () => {
     const { sets } = (await (await st.adminFetch(`/api/streams/${stream.id}/renditions`)).json()) as { sets: Array<{ renditions: Array<{ name: string; packets: number }> }> };

@@ -37,7 +37,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../support/browser';
 import { startWeriftH264Publisher, type WeriftH264Publisher } from '../support/peers/werift-h264-publisher';
 import { pollUntil } from '../support/poll';
-import { canShapeLinks, createShapedLink, type ShapedLink } from '../support/shaped-link';
+import { canShapeLinks, createShapedLink, SHAPED_SCENARIO_FPS, SHAPED_SCENARIO_LAVFI, shapedScenarioProfile, type ShapedLink } from '../support/shaped-link';
 import { startStack, type Stack } from '../support/stack';
 import { longestFreeze, pageNow, watchWhep as watch } from '../support/whep-page';
 
@@ -51,18 +51,9 @@ const QUEUE_MS = 600;
 const UNSHAPED_SUBNET = '10.214.1';
 /** The source at a constant bitrate: noise keeps x264 at it, and the renditions at theirs. */
 const SOURCE_KBPS = 1200;
-/** 15 fps: half the encoding and decoding of 30 for the same bitrates (the test shares 2 cores with the services and two browsers). */
-const FPS = 15;
-const LAVFI = `testsrc2=size=640x360:rate=${FPS},noise=alls=24:allf=t`;
-const PROFILE = {
-  name: 'abr-e2e',
-  description: 'two rungs under a 640x360 source, for the shaped-link test',
-  gopSeconds: 1,
-  rungs: [
-    { name: '360p', width: 640, height: 360, maxFps: FPS, videoKbps: 600, preset: 'ultrafast' },
-    { name: '180p', width: 320, height: 180, maxFps: FPS, videoKbps: 200, preset: 'ultrafast' },
-  ],
-};
+const FPS = SHAPED_SCENARIO_FPS;
+const LAVFI = SHAPED_SCENARIO_LAVFI;
+const PROFILE = shapedScenarioProfile('abr-e2e', 'two rungs under a 640x360 source, for the shaped-link test');
 
 const OPTED_IN = process.env.ONAIR_E2E_SHAPED_LINK === '1';
 

@@ -91,3 +91,23 @@ export function createShapedLink(name: string, subnet = '10.214.0'): ShapedLink 
     },
   };
 }
+
+/**
+ * The scenario the shaped-link e2e (test/e2e/adaptive-renditions.test.ts) and bench/renditions.ts
+ * share: a 640×360 source at a constant bitrate (noise keeps x264 at it) and two rungs under it,
+ * at 15 fps (half the encoding and decoding of 30 for the same bitrates: the services and the
+ * browsers share 2 cores).
+ */
+export const SHAPED_SCENARIO_FPS = 15;
+export const SHAPED_SCENARIO_LAVFI = `testsrc2=size=640x360:rate=${SHAPED_SCENARIO_FPS},noise=alls=24:allf=t`;
+export function shapedScenarioProfile(name: string, description: string) {
+  return {
+    name,
+    description,
+    gopSeconds: 1,
+    rungs: [
+      { name: '360p', width: 640, height: 360, maxFps: SHAPED_SCENARIO_FPS, videoKbps: 600, preset: 'ultrafast' },
+      { name: '180p', width: 320, height: 180, maxFps: SHAPED_SCENARIO_FPS, videoKbps: 200, preset: 'ultrafast' },
+    ],
+  };
+}
