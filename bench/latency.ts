@@ -25,6 +25,11 @@
  *                                        → only WHEP first frame and the /watch page's navigation →
  *                                          first frame (BENCH_REPS runs each, no transcoder), to
  *                                          $BENCH_LOG_DIR/watch-page.json
+ *   npx tsx bench/latency.ts --only=transcoded
+ *                                        → only what goes through the transcoder: glass-to-glass of a
+ *                                          WHEP viewer pinned to the largest transcoded rung and of
+ *                                          the site's LL-HLS player, beside WHEP on the source, to
+ *                                          $BENCH_LOG_DIR/transcoded.json
  *
  * Env: BENCH_G2G_SECONDS (default 30, quick 10), BENCH_REPS (default 10, quick 3).
  */
@@ -43,7 +48,8 @@ import { selfCheck } from './lib/timecode';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-if (only !== undefined && only !== 'first-part' && only !== 'watch-page') throw new Error(`--only=${only}: the scenarios that run alone are first-part and watch-page`);
+const ALONE = ['first-part', 'watch-page', 'transcoded'];
+if (only !== undefined && !ALONE.includes(only)) throw new Error(`--only=${only}: the scenarios that run alone are ${ALONE.join(', ')}`);
 const SECONDS = Number(process.env.BENCH_G2G_SECONDS ?? (quick ? 10 : 30));
 const REPS = Number(process.env.BENCH_REPS ?? (quick ? 3 : 10));
 const WARMUP_SECONDS = quick ? 2 : 3;
@@ -138,6 +144,23 @@ async function main(): Promise<void> {
       await mkdir(LOG_DIR, { recursive: true });
       const file = resolve(LOG_DIR, 'watch-page.json');
       await writeFile(file, `${JSON.stringify({ bench: 'watch-page', date: new Date().toISOString(), machine, config: { reps: REPS }, whep: whepStart, watchPage }, null, 2)}\n`);
+      log(`wrote ${file}`);
+      return;
+    }
+
+    if (only === 'transcoded') {
+      await publisher.publish(whip.url, whip.key);
+      await publisher.connected();
+      const renditions = await waitForStableLadder(stack.transcoderUrl, `${CANVAS.w}x${CANVAS.h}`, 40_000);
+      log(`ladder: ${renditions.join(', ') || 'none'}`);
+      const g2g: G2GOptions = { context: browser.context, pagesUrl: pages.url, publisher, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, log };
+      const whep = await measureWhep('WHEP', whepUrl, g2g);
+      const whepRendition = await measureWhep('WHEP, transcoded rendition', whepUrl, g2g, { layer: 'transcoded' });
+      const llhls = await measureHls('LL-HLS site player (multivariant)', hlsUrl('index.m3u8'), 'site', g2g);
+      machine.loadAfter = loadAverage();
+      await mkdir(LOG_DIR, { recursive: true });
+      const file = resolve(LOG_DIR, 'transcoded.json');
+      await writeFile(file, `${JSON.stringify({ bench: 'transcoded', date: new Date().toISOString(), machine, config: { seconds: SECONDS }, ladder: renditions, whep, whepRendition, llhls }, null, 2)}\n`);
       log(`wrote ${file}`);
       return;
     }
