@@ -2,7 +2,7 @@
  * The ladder a viewer's rate controller moves along (pure): the source first — passthrough, the
  * best picture and the lowest latency — then the other renditions it can receive, by bitrate. A
  * rendition that would not save a tenth of the source's bitrate (a 720p rung of a 720p source) is
- * left out: moving there would cost picture and ~110 ms of delay for nothing. Each rung's cost is
+ * left out: moving there would cost picture and ~40 ms of delay for nothing. Each rung's cost is
  * its video plus the viewer's audio, which it receives whatever the rendition.
  */
 import type { LadderRung } from './rate-controller';
