@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { cspViolations, launchBrowser, type TestBrowser } from '../support/browser';
 import { waitForAdvancingVideo } from '../support/playback';
-import { pollUntil } from '../support/poll';
+import { holdsFor, pollUntil } from '../support/poll';
 import { startStack, type Stack } from '../support/stack';
 
 const PUBLISHER = resolve(import.meta.dirname, '../support/peers/aiortc_whip_publisher.py');
@@ -282,6 +282,35 @@ describe('/watch over LL-HLS', () => {
     expect(Object.keys(trace).filter((key) => key.startsWith('hls:'))).toEqual([]);
     expect((await player(page)).fallback).toBeUndefined();
     expect(decoded.width).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it("the player's rendition menu pins a transcoded rendition over WebRTC, shows it, keeps it, and Auto gives the choice back", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${stack.webUrl}/watch/${stream.name}`);
+    await waitForPlayer(page, 'WebRTC live', (d) => d.mode === 'webrtc' && d.state === 'live', 45_000);
+    const menu = page.locator('[data-testid="rendition-select"]');
+    await pollUntil('the rendition menu to list the ladder', async () => (await menu.locator('option[value="180p"]').count()) === 1, { timeoutMs: 20_000, intervalMs: 200 });
+    expect(await menu.locator('option').allTextContents()).toEqual(['Auto (source 360p)', 'source 360p', '360p', '180p']);
+    const videoHeight = () => page.$eval('[data-testid="video"]', (el) => (el as HTMLVideoElement).videoHeight);
+    const frames = () => page.$eval('[data-testid="video"]', (el) => (el as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames);
+
+    await menu.selectOption('180p');
+    const pinned = await waitForPlayer(page, 'the 180p rendition playing, pinned', (d) => d.rendition === '180p' && d.renditionPinned === '180p', 15_000);
+    await pollUntil('180-line pictures', async () => (await videoHeight()) === 180, { timeoutMs: 10_000, intervalMs: 100 });
+    expect(await page.textContent('[data-testid="player-mode"]')).toContain('WebRTC · 180p');
+    // Pinned stays pinned: 3 s later it still plays 180p, and frames keep coming.
+    const before = await frames();
+    await holdsFor(async () => {
+      expect((await player(page)).rendition).toBe('180p');
+      expect(await videoHeight()).toBe(180);
+    }, { forMs: 3_000 });
+    expect(await frames()).toBeGreaterThan(before + 30);
+
+    await menu.selectOption('auto');
+    await waitForPlayer(page, 'the server choosing again', (d) => d.renditionPinned === undefined && d.rendition !== '180p', 15_000);
+    await pollUntil('the source size again', async () => (await videoHeight()) > 180, { timeoutMs: 10_000, intervalMs: 100 });
+    console.log(`[e2e] rendition menu: pinned ${pinned.rendition}, back to ${(await player(page)).rendition} on Auto`);
     await page.close();
   });
 
