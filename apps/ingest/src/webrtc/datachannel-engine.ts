@@ -24,8 +24,8 @@ import type * as Ndc from 'node-datachannel';
 import { OnairError } from '@onair/shared/errors';
 import { parseSdp, type TrickleFragment } from '@onair/shared/sdp';
 import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerFeedback, ViewerPeer } from './engine';
+import { SendLog, viewerFeedback } from './report-feedback';
 import { parseRtcp } from './rtcp/parse-rtcp';
-import type { ReportBlock } from './rtcp/receiver-report';
 import { buildSenderReport, ntpMiddle32 } from './rtcp/sender-report';
 
 // node-datachannel is CommonJS with a native addon; loaded once, on first use.
@@ -87,22 +87,23 @@ class RtpFrame {
 
 const sharedFrame = new RtpFrame();
 
-/** The last RETRANSMIT_HISTORY packets of one track, by sequence number, without per-packet objects. */
-class RetransmitRing {
-  private readonly seq = new Int32Array(RETRANSMIT_HISTORY).fill(-1);
+/**
+ * The last RETRANSMIT_HISTORY packets of one track, by sequence number, without per-packet objects:
+ * what a NACK asks again, and (SendLog) when each left, for the reports' backlog.
+ */
+class RetransmitRing extends SendLog {
   private readonly timestamp = new Uint32Array(RETRANSMIT_HISTORY);
   private readonly head = new Uint8Array(RETRANSMIT_HISTORY);
   private readonly resentAt = new Float64Array(RETRANSMIT_HISTORY);
-  /** When each packet left (performance.now) and the track's payload octets up to and including it: a reception report's highest sequence number says how far behind the receiver is. */
-  private readonly sentAt = new Float64Array(RETRANSMIT_HISTORY);
-  private readonly octetsUpTo = new Float64Array(RETRANSMIT_HISTORY);
   private readonly payload: Array<Buffer | undefined> = new Array(RETRANSMIT_HISTORY);
 
+  constructor() {
+    super(RETRANSMIT_HISTORY);
+  }
+
   store(packet: OutboundRtp, sentAt: number, octetsUpTo: number): void {
+    this.record(packet.sequenceNumber, sentAt, octetsUpTo);
     const slot = packet.sequenceNumber % RETRANSMIT_HISTORY;
-    this.sentAt[slot] = sentAt;
-    this.octetsUpTo[slot] = octetsUpTo;
-    this.seq[slot] = packet.sequenceNumber & 0xffff;
     this.timestamp[slot] = packet.timestamp;
     this.head[slot] = (packet.marker ? 0x80 : 0) | (packet.payloadType & 0x7f);
     this.payload[slot] = packet.payload;
@@ -116,13 +117,6 @@ class RetransmitRing {
 
   markResent(sequenceNumber: number, now: number): void {
     this.resentAt[sequenceNumber % RETRANSMIT_HISTORY] = now;
-  }
-
-  /** When `sequenceNumber` (its low 16 bits) left and the payload octets sent up to it; undefined when it is no longer kept. */
-  sent(sequenceNumber: number): { at: number; octets: number } | undefined {
-    const seq = sequenceNumber & 0xffff;
-    const slot = seq % RETRANSMIT_HISTORY;
-    return this.seq[slot] === seq ? { at: this.sentAt[slot]!, octets: this.octetsUpTo[slot]! } : undefined;
   }
 
   get(sequenceNumber: number, ssrc: number): OutboundRtp | undefined {
@@ -398,17 +392,12 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
         if (feedback.type === 'pli' ? feedback.mediaSsrc === out.ssrc : feedback.ssrcs.includes(out.ssrc)) {
           for (const listener of this.keyframeListeners) listener(feedback.type);
         }
-      } else if (feedback.type === 'report') {
+      } else {
         // A compound may arrive on either track's callback (BUNDLE): blocks are matched by SSRC.
-        for (const block of feedback.blocks) {
-          const track = Object.values(this.tracks).find((t) => t.ssrc === block.ssrc);
-          if (!track) continue;
-          const report = reportFeedback(track, block, performance.now());
+        for (const report of viewerFeedback(feedback, Object.values(this.tracks), performance.now())) {
           if (report.type === 'report' && report.kind === 'video') this.roundTripMs = Math.max(report.rttMs ?? 0, report.behindMs ?? 0);
           this.emitFeedback(report);
         }
-      } else if (feedback.type === 'remb') {
-        this.emitFeedback({ type: 'remb', bitrate: feedback.bitrate });
       }
     }
   }
@@ -480,29 +469,6 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     this.state = state;
     this.emit('state', state);
   }
-}
-
-/**
- * A reception report block about one of our tracks, as feedback: the round-trip time is the time
- * since the sender report the block echoes (LSR) left, less the receiver's hold of it (DLSR,
- * 1/65536 s) — RFC 3550 §6.4.1. A block that echoes no SR we remember has no RTT.
- */
-function reportFeedback(track: SendTrack, block: ReportBlock, now: number): ViewerFeedback {
-  const echoed = block.lastSenderReport === 0 ? undefined : track.senderReports.find((report) => report.ntp === block.lastSenderReport);
-  const rttMs = echoed ? Math.max(0, now - echoed.sentAt - (block.delaySinceLastSenderReport * 1000) / 65_536) : null;
-  const newest = track.history?.sent(block.highestSequence);
-  return {
-    type: 'report',
-    kind: track.kind,
-    fractionLost: block.fractionLost,
-    cumulativeLost: block.cumulativeLost,
-    highestSequence: block.highestSequence,
-    jitterMs: (block.jitter * 1000) / track.clockRate,
-    rttMs,
-    behindMs: newest ? Math.max(0, track.lastPacketAt - newest.at) : null,
-    deliveredOctets: newest ? newest.octets : null,
-    sentOctets: track.payloadOctets,
-  };
 }
 
 /** Viewers only: `createPublisher` is not offered (see create-engine.ts). */
