@@ -16,6 +16,10 @@
  *   follows a single sequence, so with several layers it took every other layer's packets for
  *   losses and NACKed them: a simulcast publisher gets one handler per SSRC (per-ssrc-nack.ts).
  *   No RTX with simulcast (werift does not repair by rid); the offer is restricted to one codec anyway.
+ * - A viewer's RTCP reaches us parsed into werift's objects (its transport's `onRtcp`); reports and
+ *   REMB are read again by our own parsers and become the viewer's feedback, as in the
+ *   libdatachannel engine (report-feedback.ts). werift sends the sender reports and keeps only the
+ *   last one's time: each is noted as it is seen, for the reports that echo it.
  */
 import { EventEmitter } from 'node:events';
 import { isIPv4, isIPv6 } from 'node:net';
