@@ -24,7 +24,7 @@ import type * as Ndc from 'node-datachannel';
 import { OnairError } from '@onair/shared/errors';
 import { parseSdp, type TrickleFragment } from '@onair/shared/sdp';
 import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerFeedback, ViewerPeer } from './engine';
-import { SendLog, viewerFeedback } from './report-feedback';
+import { viewerFeedback } from './report-feedback';
 import { parseRtcp } from './rtcp/parse-rtcp';
 import { buildSenderReport, ntpMiddle32 } from './rtcp/sender-report';
 
@@ -87,23 +87,22 @@ class RtpFrame {
 
 const sharedFrame = new RtpFrame();
 
-/**
- * The last RETRANSMIT_HISTORY packets of one track, by sequence number, without per-packet objects:
- * what a NACK asks again, and (SendLog) when each left, for the reports' backlog.
- */
-class RetransmitRing extends SendLog {
+/** The last RETRANSMIT_HISTORY packets of one track, by sequence number, without per-packet objects. */
+class RetransmitRing {
+  private readonly seq = new Int32Array(RETRANSMIT_HISTORY).fill(-1);
   private readonly timestamp = new Uint32Array(RETRANSMIT_HISTORY);
   private readonly head = new Uint8Array(RETRANSMIT_HISTORY);
   private readonly resentAt = new Float64Array(RETRANSMIT_HISTORY);
+  /** When each packet left (performance.now) and the track's payload octets up to and including it: a reception report's highest sequence number says how far behind the receiver is. */
+  private readonly sentAt = new Float64Array(RETRANSMIT_HISTORY);
+  private readonly octetsUpTo = new Float64Array(RETRANSMIT_HISTORY);
   private readonly payload: Array<Buffer | undefined> = new Array(RETRANSMIT_HISTORY);
 
-  constructor() {
-    super(RETRANSMIT_HISTORY);
-  }
-
   store(packet: OutboundRtp, sentAt: number, octetsUpTo: number): void {
-    this.record(packet.sequenceNumber, sentAt, octetsUpTo);
     const slot = packet.sequenceNumber % RETRANSMIT_HISTORY;
+    this.sentAt[slot] = sentAt;
+    this.octetsUpTo[slot] = octetsUpTo;
+    this.seq[slot] = packet.sequenceNumber & 0xffff;
     this.timestamp[slot] = packet.timestamp;
     this.head[slot] = (packet.marker ? 0x80 : 0) | (packet.payloadType & 0x7f);
     this.payload[slot] = packet.payload;
@@ -117,6 +116,13 @@ class RetransmitRing extends SendLog {
 
   markResent(sequenceNumber: number, now: number): void {
     this.resentAt[sequenceNumber % RETRANSMIT_HISTORY] = now;
+  }
+
+  /** When `sequenceNumber` (its low 16 bits) left and the payload octets sent up to it; undefined when it is no longer kept. */
+  sent(sequenceNumber: number): { at: number; octets: number } | undefined {
+    const seq = sequenceNumber & 0xffff;
+    const slot = seq % RETRANSMIT_HISTORY;
+    return this.seq[slot] === seq ? { at: this.sentAt[slot]!, octets: this.octetsUpTo[slot]! } : undefined;
   }
 
   get(sequenceNumber: number, ssrc: number): OutboundRtp | undefined {

@@ -9,12 +9,18 @@ import type { MediaKind, ViewerFeedback } from './engine';
 import type { RtcpMessage } from './rtcp/parse-rtcp';
 import type { ReportBlock } from './rtcp/receiver-report';
 
+/** When a recent packet left and the track's payload octets up to and including it. */
+export interface SentPackets {
+  /** `sequenceNumber`: its low 16 bits count (a report's is extended); undefined when no longer kept. */
+  sent(sequenceNumber: number): { at: number; octets: number } | undefined;
+}
+
 /**
  * When each of a track's last `capacity` packets left and the track's payload octets up to and
  * including it, by sequence number, in typed arrays (no object per packet: this is on the send
  * path of every viewer).
  */
-export class SendLog {
+export class SendLog implements SentPackets {
   /** The 16-bit sequence number held in each slot; -1: none yet. */
   protected readonly seq: Int32Array;
   private readonly sentAt: Float64Array;
@@ -58,8 +64,8 @@ export interface TrackSending {
   payloadOctets: number;
   /** When the last packet of the track left (same clock as `now`). */
   lastPacketAt: number;
-  /** Recent packets; undefined: the engine keeps none for this track (behindMs and deliveredOctets are then null). */
-  history: SendLog | undefined;
+  /** Recent packets (a SendLog, or a ring that also keeps them for NACKs); undefined: the engine keeps none for this track (behindMs and deliveredOctets are then null). */
+  history: SentPackets | undefined;
   /** Our recent sender reports, oldest first. */
   senderReports: readonly SentSenderReport[];
 }

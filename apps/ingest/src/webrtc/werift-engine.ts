@@ -359,6 +359,7 @@ interface SenderReportState {
 /** One send track, as reportFeedback (report-feedback.ts) reads it. */
 interface ViewerTrack extends TrackSending {
   sender: RTCRtpTransceiver['sender'];
+  history: SendLog | undefined;
   senderReports: SentSenderReport[];
   /** werift's `lastSentSRTimestamp` of the last SR remembered in senderReports. */
   noticedReportAt: number | undefined;
