@@ -2,7 +2,7 @@
  * A viewer's reception report block (RFC 3550 §6.4.1) about one of our tracks, turned into the
  * `ViewerFeedback` the rate controller reads — the same way for every viewer engine, from what the
  * engine remembers of its own sending: when each recent packet left and the payload octets up to
- * it (SendLog), our payload octets so far, when the last packet left, and our last sender reports.
+ * it (a SendLog, or the ring the libdatachannel engine answers NACKs from), our payload octets so far, when the last packet left, and our last sender reports.
  * Pure: the caller passes the clock (performance.now).
  */
 import type { MediaKind, ViewerFeedback } from './engine';
@@ -22,11 +22,11 @@ export interface SentPackets {
  */
 export class SendLog implements SentPackets {
   /** The 16-bit sequence number held in each slot; -1: none yet. */
-  protected readonly seq: Int32Array;
+  private readonly seq: Int32Array;
   private readonly sentAt: Float64Array;
   private readonly octetsUpTo: Float64Array;
 
-  constructor(protected readonly capacity: number) {
+  constructor(private readonly capacity: number) {
     this.seq = new Int32Array(capacity).fill(-1);
     this.sentAt = new Float64Array(capacity);
     this.octetsUpTo = new Float64Array(capacity);
