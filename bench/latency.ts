@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   try {
     [stack, pages, browser] = await Promise.all([
       // The web app serves the /watch page (and proxies its WHEP POST to the ingest).
-      startStack({ transcoder: only !== 'watch-page', web: true }),
+      startStack({ transcoder: only !== 'watch-page' && only !== 'simulcast', web: true }),
       startPageServer(),
       // Several pages play at once: none of them may be throttled as a background tab.
       launchBrowser(['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows']),

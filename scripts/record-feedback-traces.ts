@@ -7,7 +7,8 @@
  *   step-up     3 → 0.6 Mbit/s until the viewer is on 180p, then back to 3: from 3 s before the
  *               lift to the viewer's first move up;
  *   loss-bursts a 3 Mbit/s link that collapses for 300 ms (to 300 kbit/s with a 5 ms queue: ~3/4
- *               of the packets dropped, a Wi-Fi fade), three times, 3 s apart.
+ *               of the packets dropped, a Wi-Fi fade), up to three times, 3 s apart, until the
+ *               viewer is moved (the trace ends there: what follows depends on the move).
  *
  * No RTT rise: this machine's kernel has `tbf` but no `netem` (nor `prio`, `gact`), so a delay
  * without a queue cannot be made here; the controller's RTT rule is tested on synthetic links.
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
   const lifted = Date.now();
   link.limit(3000, QUEUE_MS);
   await watchFor(viewer, '180p', 40_000, st);
+  if (Date.now() - lifted < 100) throw new Error('the viewer left 180p before the lift (a trial up): run again');
   save('chromium-step-up-600-3000', trace(upFrom, lifted, Date.now()));
 
   // loss-bursts
@@ -141,6 +143,7 @@ async function main(): Promise<void> {
     link.limit(3000, QUEUE_MS);
   }
   if (!moved) moved = await watchFor(viewer, 'source', 4_000, st);
+  if (firstBurst === 0) throw new Error('the viewer moved before the first collapse: nothing to record; run again');
   save('chromium-collapse-bursts-300ms', trace(lossFrom, firstBurst, Date.now()));
   console.log(`loss-bursts: the live controller ${moved ? 'moved the viewer' : 'kept the viewer on the source'}`);
 }

@@ -253,7 +253,9 @@ describe('/watch over LL-HLS', () => {
       };
       const setCodecPreferences = RTCRtpTransceiver.prototype.setCodecPreferences;
       RTCRtpTransceiver.prototype.setCodecPreferences = function (codecs: RTCRtpCodec[]) {
-        return setCodecPreferences.call(this, withoutH264([...codecs]));
+        // An empty list would restore the browser's defaults, H.264 among them.
+        const kept = withoutH264([...codecs]);
+        return setCodecPreferences.call(this, kept.length > 0 ? kept : withoutH264(capabilities('video')!.codecs));
       };
       const addTransceiver = RTCPeerConnection.prototype.addTransceiver;
       RTCPeerConnection.prototype.addTransceiver = function (...args: Parameters<RTCPeerConnection['addTransceiver']>) {
@@ -267,18 +269,22 @@ describe('/watch over LL-HLS', () => {
     await page.goto(`${stack.webUrl}/watch/${stream.name}`);
     await waitForPlayer(page, 'WebRTC live', (d) => d.mode === 'webrtc' && d.state === 'live', 45_000);
     await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 30 });
-    // The ingest serves this viewer the VP8 rung the transcoder makes while it watches.
-    const vp8 = await pollUntil('a VP8 rendition with this viewer on it', async () => {
-      const streams = (await (await stack.adminFetch('/api/streams')).json()) as Array<{ name: string; state: { renditions?: Array<{ name: string; codec: string | null; viewers: number }> } }>;
-      return streams.find((s) => s.name === stream.name)?.state.renditions?.find((r) => r.codec === 'VP8' && r.viewers === 1);
+    // The ingest serves this viewer the VP8 rung the transcoder makes while it watches, and the
+    // H.264 source to nobody.
+    const renditions = await pollUntil('a VP8 rendition with this viewer on it', async () => {
+      const streams = (await (await stack.adminFetch('/api/streams')).json()) as Array<{ name: string; state: { renditions?: Array<{ name: string; kind: string; codec: string | null; viewers: number }> } }>;
+      const list = streams.find((s) => s.name === stream.name)?.state.renditions;
+      return list?.some((r) => r.codec === 'VP8' && r.viewers === 1) ? list : undefined;
     }, { timeoutMs: 15_000, intervalMs: 250 });
+    const vp8 = renditions.find((r) => r.codec === 'VP8')!;
+    expect(renditions.filter((r) => r.codec !== 'VP8').map((r) => r.viewers)).toEqual(renditions.filter((r) => r.codec !== 'VP8').map(() => 0));
     const decoded = await page.evaluate(() => {
       const video = document.querySelector('[data-testid="video"]') as HTMLVideoElement;
       return { width: video.videoWidth, height: video.videoHeight };
     });
     const trace = await modes();
     console.log(`[e2e] VP8-only browser: ${vp8.name} over WebRTC, ${decoded.width}x${decoded.height}; player ${JSON.stringify(trace)}`);
-    // It never went to HLS, and its picture is the VP8 rung's.
+    // It never went to HLS, and it shows pictures.
     expect(Object.keys(trace).filter((key) => key.startsWith('hls:'))).toEqual([]);
     expect((await player(page)).fallback).toBeUndefined();
     expect(decoded.width).toBeGreaterThan(0);
@@ -308,7 +314,7 @@ describe('/watch over LL-HLS', () => {
     expect(await frames()).toBeGreaterThan(before + 30);
 
     await menu.selectOption('auto');
-    await waitForPlayer(page, 'the server choosing again', (d) => d.renditionPinned === undefined && d.rendition !== '180p', 15_000);
+    await waitForPlayer(page, 'the server choosing the source again', (d) => d.renditionPinned === undefined && d.rendition === 'source', 15_000);
     await pollUntil('the source size again', async () => (await videoHeight()) > 180, { timeoutMs: 10_000, intervalMs: 100 });
     console.log(`[e2e] rendition menu: pinned ${pinned.rendition}, back to ${(await player(page)).rendition} on Auto`);
     await page.close();

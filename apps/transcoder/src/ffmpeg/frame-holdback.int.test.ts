@@ -30,8 +30,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve().then(cleanup).catch(() => undefined);
 });
 
-async function bindLoopback(): Promise<Socket> {
-  const socket = createSocket('udp4');
+async function bindLoopback(recvBufferSize?: number): Promise<Socket> {
+  const socket = createSocket({ type: 'udp4', recvBufferSize });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   cleanups.push(() => socket.close());
   return socket;
@@ -39,14 +39,21 @@ async function bindLoopback(): Promise<Socket> {
 
 /** A 640×360 H.264 source as ffmpeg sends it over RTP (1 s GOP), recorded: its SDP and its frames' packets. */
 async function recordSource(seconds: number): Promise<{ sdp: string; frames: Buffer[][] }> {
-  const socket = await bindLoopback();
+  // Sent as fast as ffmpeg encodes: a receive buffer that holds the whole clip loses nothing.
+  const socket = await bindLoopback(16 << 20);
   const packets: Buffer[] = [];
-  socket.on('message', (packet) => packets.push(packet));
+  let lastAt = 0;
+  socket.on('message', (packet) => {
+    packets.push(packet);
+    lastAt = performance.now();
+  });
   const src = await startFfmpegRtpSource({ videoPort: socket.address().port, audioPort: null, width: 640, height: 360, fps: 30, durationSec: seconds, realtime: false, pattern: 'testsrc2' });
   cleanups.push(() => src.stop());
   await src.exited;
-  // Loopback keeps order; the sender's own last packets are in once the socket has drained.
-  await pollUntil('the recording to settle', () => packets.length > 0 && packets[packets.length - 1]![1]! & 0x80, { timeoutMs: 5_000, intervalMs: 20 });
+  await pollUntil('the recording to settle (no packet for 100 ms)', () => packets.length > 0 && performance.now() - lastAt > 100, { timeoutMs: 5_000, intervalMs: 20 });
+  // A lost packet would merge two frames (its marker gone) and read as a frame of no lag.
+  const gaps = packets.filter((packet, i) => i > 0 && packet.readUInt16BE(2) !== ((packets[i - 1]!.readUInt16BE(2) + 1) & 0xffff)).length;
+  if (gaps > 0) throw new Error(`the recorded source lost packets (${gaps} sequence gaps in ${packets.length})`);
   const frames: Buffer[][] = [];
   let frame: Buffer[] = [];
   for (const packet of packets) {

@@ -10,7 +10,7 @@ const renditions = [
 describe('buildLadder', () => {
   it.each([
     ['a 720p source at 2.5 Mbit/s: the 720p rung saves nothing and is left out', 2500, undefined, ['source 2564', '480p 1464', '360p 864']],
-    ['a source not measured yet: every rendition, by bitrate, the source priced as the dearest', 0, undefined, ['source 2864', '720p 2864', '480p 1464', '360p 864']],
+    ['a source not measured yet: every rendition, by bitrate, the source priced above the dearest', 0, undefined, ['source 3177', '720p 2864', '480p 1464', '360p 864']],
     ['a 1 Mbit/s source: only 360p saves enough', 1000, undefined, ['source 1064', '360p 864']],
     ['…but where the viewer is now stays on it', 1000, '480p', ['source 1064', '480p 1464', '360p 864']],
   ])('%s', (_name, sourceKbps, keep, expected) => {

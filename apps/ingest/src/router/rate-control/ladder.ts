@@ -30,8 +30,9 @@ export function buildLadder({ sourceKbps, audioKbps, renditions, keep, sourcePla
     .map((r) => ({ name: r.name, kbps: r.kbps + audioKbps }))
     .sort((a, b) => b.kbps - a.kbps);
   if (!sourcePlayable) return rungs;
-  // Not measured yet: priced as the dearest rendition, so the ladder stays best-first (the
-  // controller reads a rung's successors as cheaper); at its audio alone it looked cheapest.
-  const sourceVideoKbps = sourceKbps > 0 ? sourceKbps : Math.max(0, ...renditions.map((r) => r.kbps));
+  // Not measured yet: priced above the dearest rendition, where a measured source always is
+  // (every kept rung is under 0.9 × it), so the ladder stays best-first (the controller reads a
+  // rung's successors as cheaper); at its audio alone it looked cheapest.
+  const sourceVideoKbps = sourceKbps > 0 ? sourceKbps : Math.ceil(Math.max(0, ...renditions.map((r) => r.kbps)) / 0.9) + 1;
   return [{ name: 'source', kbps: sourceVideoKbps + audioKbps }, ...rungs];
 }
