@@ -16,9 +16,10 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { launchBrowser, type TestBrowser } from '../test/support/browser';
-import { startWeriftH264Publisher, type WeriftH264Publisher } from '../test/support/peers/werift-h264-publisher';
+import type { WeriftH264Publisher } from '../test/support/peers/werift-h264-publisher';
 import { pollUntil } from '../test/support/poll';
-import { canShapeLinks, createShapedLink, SHAPED_SCENARIO_FPS, SHAPED_SCENARIO_LAVFI, shapedScenarioProfile, type ShapedLink } from '../test/support/shaped-link';
+import { canShapeLinks, createShapedLink, SHAPED_SCENARIO_FPS, type ShapedLink } from '../test/support/shaped-link';
+import { startShapedScenario } from '../test/support/shaped-scenario';
 import { startStack, type Stack } from '../test/support/stack';
 import { longestFreeze, pageNow, watchWhep, type WhepPage } from '../test/support/whep-page';
 import { distribution, loadAverage, machineRecord } from './lib/stats';
@@ -27,7 +28,6 @@ const quick = process.argv.includes('--quick');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 5));
 const FPS = SHAPED_SCENARIO_FPS;
 const QUEUE_MS = 600;
-const PROFILE = shapedScenarioProfile('abr-bench', 'two rungs under a 640x360 source, for the renditions bench');
 
 let link: ShapedLink | undefined;
 let stack: Stack | undefined;
@@ -59,17 +59,7 @@ async function main(): Promise<void> {
   link.limit(3000, QUEUE_MS);
   stack = await startStack({ transcoder: true, ingestHost: link.hostAddress });
   const st = stack;
-  const transcoder = (path: string, init: RequestInit) =>
-    fetch(`${st.transcoderUrl}${path}`, { ...init, headers: { Authorization: `Bearer ${st.adminToken}`, 'Content-Type': 'application/json' } });
-  if ((await transcoder('/api/profiles', { method: 'POST', body: JSON.stringify(PROFILE) })).status !== 201) throw new Error('the profile was refused');
-  if ((await transcoder('/api/jobs/abr/profile', { method: 'PUT', body: JSON.stringify({ profile: PROFILE.name }) })).status !== 200) throw new Error('the job profile was refused');
-  const stream = await st.createStream('abr');
-  publisher = await startWeriftH264Publisher({ whipUrl: `${st.ingestUrl}/whip`, streamKey: stream.streamKey, lavfi: SHAPED_SCENARIO_LAVFI, fps: FPS, videoKbps: 1200 });
-  await publisher.connected;
-  await pollUntil('the 360p and 180p renditions in the ingest', async () => {
-    const { sets } = (await (await st.adminFetch(`/api/streams/${stream.id}/renditions`)).json()) as { sets: Array<{ renditions: Array<{ name: string; packets: number }> }> };
-    return sets[0]?.renditions.map((r) => r.name).join() === '360p,180p' && sets[0].renditions.every((r) => r.packets > 30);
-  }, { timeoutMs: 45_000, intervalMs: 250 });
+  ({ publisher } = await startShapedScenario(st, 'abr-bench'));
   browser = await launchBrowser([], { executablePath: link.chromiumPath });
   const viewer = await watchWhep(await browser.context.newPage(), st.ingestUrl, 'abr');
   await pollUntil('frames on the viewer', async () => (await longestFreeze(viewer.page)).frames > FPS, { timeoutMs: 20_000, intervalMs: 200 });

@@ -24,15 +24,15 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { launchBrowser, type TestBrowser } from '../test/support/browser';
-import { startWeriftH264Publisher, type WeriftH264Publisher } from '../test/support/peers/werift-h264-publisher';
+import type { WeriftH264Publisher } from '../test/support/peers/werift-h264-publisher';
 import { pollUntil } from '../test/support/poll';
-import { canShapeLinks, createShapedLink, SHAPED_SCENARIO_FPS, SHAPED_SCENARIO_LAVFI, shapedScenarioProfile, type ShapedLink } from '../test/support/shaped-link';
+import { canShapeLinks, createShapedLink, type ShapedLink } from '../test/support/shaped-link';
+import { startShapedScenario } from '../test/support/shaped-scenario';
 import { startStack, type Stack } from '../test/support/stack';
 import { watchWhep, type WhepPage } from '../test/support/whep-page';
 
 const OUT = resolve(process.argv[2] ?? resolve(import.meta.dirname, '../apps/ingest/src/router/rate-control/fixtures'));
 const QUEUE_MS = 600;
-const PROFILE = shapedScenarioProfile('abr-record', 'two rungs under a 640x360 source, for recording feedback traces');
 
 type Entry = [number, 'remb', number, number] | [number, 'rr', number, number, number | null, number, number | null, number | null, number, number];
 interface FeedbackLine {
@@ -104,16 +104,7 @@ async function main(): Promise<void> {
   link = createShapedLink('onair-abr-r', '10.214.3');
   stack = await startStack({ transcoder: true, ingestHost: link.hostAddress, env: { ONAIR_LOG_LEVEL: 'trace' } });
   const st = stack;
-  const transcoder = (path: string, init: RequestInit) => fetch(`${st.transcoderUrl}${path}`, { ...init, headers: { Authorization: `Bearer ${st.adminToken}`, 'Content-Type': 'application/json' } });
-  if ((await transcoder('/api/profiles', { method: 'POST', body: JSON.stringify(PROFILE) })).status !== 201) throw new Error('the profile was refused');
-  if ((await transcoder('/api/jobs/abr/profile', { method: 'PUT', body: JSON.stringify({ profile: PROFILE.name }) })).status !== 200) throw new Error('the job profile was refused');
-  const stream = await st.createStream('abr');
-  publisher = await startWeriftH264Publisher({ whipUrl: `${st.ingestUrl}/whip`, streamKey: stream.streamKey, lavfi: SHAPED_SCENARIO_LAVFI, fps: SHAPED_SCENARIO_FPS, videoKbps: 1200 });
-  await publisher.connected;
-  await pollUntil('the 360p and 180p renditions in the ingest', async () => {
-    const { sets } = (await (await st.adminFetch(`/api/streams/${stream.id}/renditions`)).json()) as { sets: Array<{ renditions: Array<{ name: string; packets: number }> }> };
-    return sets[0]?.renditions.map((r) => r.name).join() === '360p,180p' && sets[0].renditions.every((r) => r.packets > 30);
-  }, { timeoutMs: 45_000, intervalMs: 250 });
+  ({ publisher } = await startShapedScenario(st, 'abr-record'));
   browser = await launchBrowser([], { executablePath: link.chromiumPath });
   const viewer = await watchWhep(await browser.context.newPage(), st.ingestUrl, 'abr');
 
