@@ -33,7 +33,7 @@ afterEach(async () => {
 async function bindLoopback(): Promise<Socket> {
   const socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  cleanups.push(() => socket.close());
+  cleanups.push(() => void socket.close());
   return socket;
 }
 

@@ -75,4 +75,3 @@ describe('RateController on recorded Chromium traces of other link changes', () 
     expect(moves[0]!.at).toBeGreaterThan(trace.limitAt);
   });
 });
-});
