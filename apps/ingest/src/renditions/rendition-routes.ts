@@ -21,6 +21,7 @@ import { readJson, sendJson, type Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import type { ForwardLeases } from '../forward/forward-leases';
 import { isAllowedForwardHost } from '../forward/forward-routes';
+import { RtpForwardPeer } from '../forward/rtp-forward-peer';
 import type { MediaRouter } from '../router/media-router';
 import { requireAdmin } from '../streams/admin-auth';
 import type { StreamStore } from '../streams/stream-store';
@@ -94,6 +95,10 @@ export function registerRenditionRoutes(router: Router, { store, media, config, 
       instance: body.instance,
       log: log.child({ stream: record.id, component: 'renditions' }),
     });
+    // The transcoder makes these renditions from its newest forward of the stream (it opens its
+    // input, then announces): their frames are dated by that forward's (rendition-timeline.ts).
+    const forward = media.forwards(record.id).filter((session) => leases.instanceOf(session) === body.instance).at(-1)?.peer;
+    if (forward instanceof RtpForwardPeer) set.useSourceTimeline(forward.video);
     try {
       leases.attach(body.instance, set);
       media.attachRenditions(record.id, set);

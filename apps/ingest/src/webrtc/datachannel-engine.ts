@@ -145,6 +145,8 @@ interface SendTrack {
   /** RTP timestamp and wall time (performance.now) of the last packet sent. */
   lastTimestamp: number;
   lastSentAt: number;
+  /** That frame's media delay (OutboundRtp.mediaDelayMs; 0 for the source's). */
+  lastDelayMs: number;
   /** When the last packet of any frame left (performance.now). */
   lastPacketAt: number;
   history: RetransmitRing | undefined;
@@ -277,7 +279,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
       const ssrc = randomInt(1, 0xffffffff);
       const track = this.pc.addTrack(mediaSection(kind, mid, codec, ssrc, this.cname));
       const sendTrack: SendTrack = {
-        kind, track, ssrc, clockRate: codec.clockRate, open: false, packets: 0, payloadOctets: 0, lastTimestamp: 0, lastSentAt: 0, lastPacketAt: 0,
+        kind, track, ssrc, clockRate: codec.clockRate, open: false, packets: 0, payloadOctets: 0, lastTimestamp: 0, lastSentAt: 0, lastDelayMs: 0, lastPacketAt: 0,
         history: kind === 'video' ? new RetransmitRing() : undefined, senderReports: [],
       };
       track.onOpen(() => {
@@ -323,6 +325,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     if (packet.timestamp !== out.lastTimestamp || out.packets === 1) {
       out.lastTimestamp = packet.timestamp;
       out.lastSentAt = now;
+      out.lastDelayMs = packet.mediaDelayMs ?? 0;
     }
     out.lastPacketAt = now;
     out.history?.store(packet, now, out.payloadOctets);
@@ -449,13 +452,17 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     }
   }
 
-  /** RFC 3550 §6.4.1: the RTP timestamp of "now", extrapolated from the last packet sent. */
+  /**
+   * RFC 3550 §6.4.1: the RTP timestamp of "now", extrapolated from the last frame sent — dated by
+   * when its source frame arrived (a transcoded rendition's is a transcode later), so that the
+   * viewer's audio and video of one instant map to one wall time.
+   */
   private sendReports(): void {
     if (this.state !== 'connected') return;
     const now = performance.now();
     for (const out of Object.values(this.tracks)) {
       if (!out.open || out.packets === 0) continue;
-      const rtpTimestamp = out.lastTimestamp + Math.round(((now - out.lastSentAt) * out.clockRate) / 1000);
+      const rtpTimestamp = out.lastTimestamp + Math.round(((now - out.lastSentAt + out.lastDelayMs) * out.clockRate) / 1000);
       const wallTimeMs = performance.timeOrigin + now;
       out.senderReports.push({ ntp: ntpMiddle32(wallTimeMs), sentAt: now });
       if (out.senderReports.length > SENDER_REPORTS_KEPT) out.senderReports.shift();

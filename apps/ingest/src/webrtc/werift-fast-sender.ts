@@ -110,9 +110,9 @@ interface Keys {
   lastSeq: number | undefined;
 }
 
-/** NTP timestamp (RFC 3550 §4) of now, 64-bit. */
-function ntpNow(): bigint {
-  const ms = performance.timeOrigin + performance.now();
+/** NTP timestamp (RFC 3550 §4) of now less `agoMs`, 64-bit. */
+function ntpNow(agoMs = 0): bigint {
+  const ms = performance.timeOrigin + performance.now() - agoMs;
   const seconds = Math.floor(ms / 1000);
   const fraction = Math.floor(((ms % 1000) / 1000) * 0x100000000);
   return (BigInt(seconds + NTP_EPOCH_OFFSET) << 32n) | BigInt(fraction);
@@ -279,7 +279,8 @@ export class WeriftFastSender {
     if (now - this.lastSrClockAt >= SR_CLOCK_REFRESH_MS) {
       this.lastSrClockAt = now;
       sender.rtpTimestamp = rtp.timestamp >>> 0;
-      sender.ntpTimestamp = ntpNow();
+      // Dated by its source frame's arrival: a transcoded rendition's frame left a transcode later.
+      sender.ntpTimestamp = ntpNow(rtp.mediaDelayMs ?? 0);
     }
     if (!this.rtcpStarted) {
       this.rtcpStarted = true;
