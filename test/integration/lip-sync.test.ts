@@ -51,6 +51,23 @@ function reportedWallTime(reports: ReceivedSenderReport[], kind: 'video' | 'audi
   return latest && { wallMs: latest.ntpMs + (distance(latest.rtpTimestamp, timestamp) * 1000) / clockRate, reportAt: latest.receivedAt };
 }
 
+/**
+ * The wall time libwebrtc gives `timestamp` at `at`: a least-squares line through its last 20
+ * reports of the track (RtpToNtpEstimator) — for information, beside the latest report's.
+ */
+function fittedWallTime(reports: ReceivedSenderReport[], kind: 'video' | 'audio', timestamp: number, at: number, clockRate: number): number | undefined {
+  const used = reports.filter((report) => report.kind === kind && report.receivedAt <= at).slice(-20);
+  if (used.length < 2) return undefined;
+  const newest = used.at(-1)!;
+  // Timestamps relative to the newest report's, in ms, so that no unwrapping is needed.
+  const xs = used.map((report) => (distance(newest.rtpTimestamp, report.rtpTimestamp) * 1000) / clockRate);
+  const ys = used.map((report) => report.ntpMs - newest.ntpMs);
+  const meanX = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const meanY = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const slope = xs.reduce((sum, x, i) => sum + (x - meanX) * (ys[i]! - meanY), 0) / xs.reduce((sum, x) => sum + (x - meanX) ** 2, 0);
+  return newest.ntpMs + meanY + slope * ((distance(newest.rtpTimestamp, timestamp) * 1000) / clockRate - meanX);
+}
+
 describe('lip sync across the transcode (WHEP viewer, sender reports)', () => {
   let stack: Stack;
   let publisher: WeriftH264Publisher | undefined;
@@ -109,6 +126,10 @@ describe('lip sync across the transcode (WHEP viewer, sender reports)', () => {
       const wall = reportedWallTime(reports, 'audio', packet.timestamp, packet.receivedAt, 48_000);
       return wall ? [wall.wallMs - (distance(audioZero!, packet.timestamp) * 1000) / 48_000] : [];
     }));
+    const fittedAudioLead = median(viewer.audio.flatMap((packet) => {
+      const wall = fittedWallTime(reports, 'audio', packet.timestamp, packet.receivedAt, 48_000);
+      return wall === undefined ? [] : [wall - (distance(audioZero!, packet.timestamp) * 1000) / 48_000];
+    }));
     // The source's first frames are the publisher's, timestamps unchanged: they say how its
     // frame numbers (mod 100) line up with arrival, to unwrap every later frame's number.
     const sourceFrames = frames.slice(phases[0]!.from, phases[1]!.from);
@@ -118,20 +139,24 @@ describe('lip sync across the transcode (WHEP viewer, sender reports)', () => {
       // From the first report after the phase's first frame on: the earlier ones describe the previous origin.
       const firstAt = frames[phase.from]!.arrivedAt;
       const values: number[] = [];
+      const fitted: number[] = [];
       for (let i = phase.from; i < end; i++) {
-        const wall = reportedWallTime(reports, 'video', frames[i]!.timestamp, frames[i]!.arrivedAt, 90_000);
-        if (!wall || wall.reportAt < firstAt) continue;
         // Frame number: n mod 100 from the picture, the hundreds from its arrival (a rendition is < 1.6 s late).
         const guess = (frames[i]!.arrivedAt - arrivalLag) / FRAME_MS;
         const n = numbers[i]! + 100 * Math.round((guess - numbers[i]! - 15) / 100);
+        const fit = fittedWallTime(reports, 'video', frames[i]!.timestamp, frames[i]!.arrivedAt, 90_000);
+        if (fit !== undefined) fitted.push(fit - n * FRAME_MS - fittedAudioLead);
+        const wall = reportedWallTime(reports, 'video', frames[i]!.timestamp, frames[i]!.arrivedAt, 90_000);
+        if (!wall || wall.reportAt < firstAt) continue;
         values.push(wall.wallMs - n * FRAME_MS - audioLead);
       }
-      return { name: phase.name, frames: values.length, offsetMs: values.length > 0 ? Math.round(median(values)) : Number.NaN, size: `${decoded[phase.from]!.width}x${decoded[phase.from]!.height}` };
+      const last = fitted.slice(-FPS);
+      return { name: phase.name, frames: values.length, offsetMs: values.length > 0 ? Math.round(median(values)) : Number.NaN, fittedEndMs: last.length > 0 ? Math.round(median(last)) : Number.NaN, size: `${decoded[phase.from]!.width}x${decoded[phase.from]!.height}` };
     });
     // What the ingest measured of the transcode, and corrected the 360p reports by.
     const { sets } = (await (await stack.adminFetch(`/api/streams/${stream.id}/renditions`)).json()) as { sets: Array<{ renditions: Array<{ name: string; transcodeDelayMs: number | null }> }> };
     const transcodeDelayMs = sets[0]!.renditions.find((r) => r.name === '360p')!.transcodeDelayMs;
-    console.log(`lip sync (video − audio, by the sender reports a viewer gets): ${offsets.map((o) => `${o.name} (${o.size}) ${o.offsetMs} ms over ${o.frames} frames`).join('; ')}; 360p transcode delay ${transcodeDelayMs} ms`);
+    console.log(`lip sync (video − audio, by the sender reports a viewer gets): ${offsets.map((o) => `${o.name} (${o.size}) ${o.offsetMs} ms over ${o.frames} frames`).join('; ')}; 360p transcode delay ${transcodeDelayMs} ms; libwebrtc's 20-report fit at each phase's last second: ${offsets.map((o) => `${o.name} ${o.fittedEndMs} ms`).join(', ')}`);
     // A rendition trails its source (decode, scale, encode, RTP back): what the reports make up for.
     expect(transcodeDelayMs).toBeGreaterThan(0);
     expect(transcodeDelayMs).toBeLessThan(1000);
