@@ -25,6 +25,11 @@
  *                                        → only WHEP first frame and the /watch page's navigation →
  *                                          first frame (BENCH_REPS runs each, no transcoder), to
  *                                          $BENCH_LOG_DIR/watch-page.json
+ *   npx tsx bench/latency.ts --only=lip-sync
+ *                                        → only WHEP glass-to-glass on the source and on the largest
+ *                                          transcoded rung, and the browser's A/V offset on the
+ *                                          rung against the source's (bench/lib/lip-sync.ts), to
+ *                                          $BENCH_LOG_DIR/lip-sync.json
  *
  * Env: BENCH_G2G_SECONDS (default 30, quick 10), BENCH_REPS (default 10, quick 3).
  */
@@ -37,13 +42,14 @@ import { PublisherPage } from './lib/bench-pages';
 import { firstPlayable, hlsFirstFrame, publishToFirstSegment, transcoderStartup, waitEnded, watchPageFirstFrame, whepFirstFrame } from './lib/first-frame';
 import { measureHls, measureWhep, type G2GOptions } from './lib/glass-to-glass';
 import { measureIngestCost } from './lib/ingest-cost';
+import { lipSyncOffset } from './lib/lip-sync';
 import { startPageServer, type PageServer } from './lib/page-server';
 import { loadAverage, machineRecord } from './lib/stats';
 import { selfCheck } from './lib/timecode';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-if (only !== undefined && only !== 'first-part' && only !== 'watch-page') throw new Error(`--only=${only}: the scenarios that run alone are first-part and watch-page`);
+if (only !== undefined && only !== 'first-part' && only !== 'watch-page' && only !== 'lip-sync') throw new Error(`--only=${only}: the scenarios that run alone are first-part, watch-page and lip-sync`);
 const SECONDS = Number(process.env.BENCH_G2G_SECONDS ?? (quick ? 10 : 30));
 const REPS = Number(process.env.BENCH_REPS ?? (quick ? 3 : 10));
 const WARMUP_SECONDS = quick ? 2 : 3;
@@ -115,7 +121,7 @@ async function main(): Promise<void> {
   try {
     [stack, pages, browser] = await Promise.all([
       // The web app serves the /watch page (and proxies its WHEP POST to the ingest).
-      startStack({ transcoder: only !== 'watch-page', web: true }),
+      startStack({ transcoder: only !== 'watch-page', web: only !== 'lip-sync' }),
       startPageServer(),
       // Several pages play at once: none of them may be throttled as a background tab.
       launchBrowser(['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows']),
@@ -138,6 +144,24 @@ async function main(): Promise<void> {
       await mkdir(LOG_DIR, { recursive: true });
       const file = resolve(LOG_DIR, 'watch-page.json');
       await writeFile(file, `${JSON.stringify({ bench: 'watch-page', date: new Date().toISOString(), machine, config: { reps: REPS }, whep: whepStart, watchPage }, null, 2)}\n`);
+      log(`wrote ${file}`);
+      return;
+    }
+
+    if (only === 'lip-sync') {
+      await publisher.publish(whip.url, whip.key);
+      await publisher.connected();
+      const g2g: G2GOptions = { context: browser.context, pagesUrl: pages.url, publisher, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, log };
+      const ladder = await waitForStableLadder(stack.transcoderUrl, `${CANVAS.w}x${CANVAS.h}`, 40_000);
+      log(`ladder: ${ladder.join(', ') || 'none'}`);
+      const whep = await measureWhep('WHEP', whepUrl, g2g);
+      const whepRendition = await measureWhep('WHEP, transcoded rendition', whepUrl, g2g, { layer: 'transcoded' });
+      const lipSync = lipSyncOffset(whep, whepRendition);
+      log(`lip sync on ${whepRendition.layer?.encodingId ?? 'the rung'} against the source: ${JSON.stringify(lipSync)}`);
+      machine.loadAfter = loadAverage();
+      await mkdir(LOG_DIR, { recursive: true });
+      const file = resolve(LOG_DIR, 'lip-sync.json');
+      await writeFile(file, `${JSON.stringify({ bench: 'lip-sync', date: new Date().toISOString(), machine, config: { seconds: SECONDS, warmupSeconds: WARMUP_SECONDS }, whep, whepRendition, lipSync }, null, 2)}\n`);
       log(`wrote ${file}`);
       return;
     }
@@ -195,6 +219,8 @@ async function main(): Promise<void> {
     // transcoder's RTP back into the ingest), then the publisher sends simulcast and a viewer
     // pins the layer below the largest (no transcoding on the way).
     const whepRendition = await measureWhep('WHEP, transcoded rendition', whepUrl, g2g, { layer: 'transcoded' });
+    const lipSync = lipSyncOffset(whep, whepRendition);
+    log(`lip sync on the transcoded rendition against the source (video − audio): ${JSON.stringify(lipSync)}`);
     await publisher.stop();
     await publisher.publish(whip.url, whip.key, 'whip', { simulcast: true });
     await publisher.connected();
@@ -234,10 +260,10 @@ async function main(): Promise<void> {
           llhlsDefaults,
           llhlsRenditions: perRendition,
           hls,
-          whepRendition,
+          whepRendition: { ...whepRendition, lipSync },
           whepSimulcast,
           webTransport: { whep: wtWhep, source: wtSource, ingestCost: wtIngestCost, whipIngestCost },
-          notes: 'glass-to-glass = rVFC expectedDisplayTime − the capture time burnt into the frame by the publisher page (same browser, one clock). whepRendition / whepSimulcast: a WHEP viewer pinned to the largest transcoded rung / the simulcast layer below the largest (WHEP layer extension). Breakdown: getStats deltas over the measured window.',
+          notes: 'glass-to-glass = rVFC expectedDisplayTime − the capture time burnt into the frame by the publisher page (same browser, one clock). whepRendition / whepSimulcast: a WHEP viewer pinned to the largest transcoded rung / the simulcast layer below the largest (WHEP layer extension). whepRendition.lipSync: the A/V offset the browser plays the rung with, against the source, video − audio (the glass-to-glass p50 change less the change of the audio jitter buffer, bench/lib/lip-sync.ts). Breakdown: getStats deltas over the measured window.',
         },
         null,
         2,
