@@ -57,8 +57,18 @@ const MAX_RETRANSMIT_SHARE = 0.25;
 /** …though always this many bytes a second (a few packets) on a path that sends little. */
 const MIN_RETRANSMIT_BYTES = 16_000;
 const SENDER_REPORT_INTERVAL_MS = 1000;
-/** Sender reports remembered per track to match a reception report's LSR (one a second: 8 s). */
-const SENDER_REPORTS_KEPT = 8;
+/**
+ * When a track's frames change how late they are against their source (a switch between the
+ * source and a transcoded rendition: OutboundRtp.mediaDelayMs), its reports' mapping steps by
+ * that much. libwebrtc fits its mapping through its last 20 reports (RtpToNtpEstimator), so at
+ * one a second lip sync would take 20 s to follow; this many come 5 times faster instead.
+ */
+const FAST_REPORTS_AFTER_STEP = 20;
+const FAST_REPORT_INTERVAL_MS = 200;
+/** A change of delay this large, ms, counts as a step (the smoothed delay drifts a little frame by frame). */
+const MAPPING_STEP_MS = 20;
+/** Sender reports remembered per track to match a reception report's LSR (8 s at one a second, 4.8 s while fast). */
+const SENDER_REPORTS_KEPT = 24;
 /** libjuice gathers host candidates at once; this only bounds a broken network stack. */
 const GATHERING_TIMEOUT_MS = 5000;
 
@@ -212,6 +222,8 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
   private readonly feedbackListeners: Array<(feedback: ViewerFeedback) => void> = [];
   private readonly cname = randomBytes(8).toString('hex');
   private readonly reportTimer: NodeJS.Timeout;
+  private fastReportTimer: NodeJS.Timeout | undefined;
+  private fastReportsLeft = 0;
   private closed = false;
   /** libdatachannel says connected (ICE + DTLS); the tracks open just after (see maybeConnected). */
   private transportConnected = false;
@@ -325,7 +337,9 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     if (packet.timestamp !== out.lastTimestamp || out.packets === 1) {
       out.lastTimestamp = packet.timestamp;
       out.lastSentAt = now;
-      out.lastDelayMs = packet.mediaDelayMs ?? 0;
+      const delayMs = packet.mediaDelayMs ?? 0;
+      if (Math.abs(delayMs - out.lastDelayMs) >= MAPPING_STEP_MS && out.packets > 1) this.reportFaster();
+      out.lastDelayMs = delayMs;
     }
     out.lastPacketAt = now;
     out.history?.store(packet, now, out.payloadOctets);
@@ -360,6 +374,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     if (!this.closed) {
       this.closed = true;
       clearInterval(this.reportTimer);
+      clearInterval(this.fastReportTimer);
       this.keyframeListeners.length = 0;
       this.feedbackListeners.length = 0;
       for (const out of Object.values(this.tracks)) out.open = false;
@@ -450,6 +465,21 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     } catch {
       // closed under us
     }
+  }
+
+  /** FAST_REPORTS_AFTER_STEP sender reports at FAST_REPORT_INTERVAL_MS, from now. */
+  private reportFaster(): void {
+    this.fastReportsLeft = FAST_REPORTS_AFTER_STEP;
+    if (this.fastReportTimer) return;
+    this.fastReportTimer = setInterval(() => {
+      this.sendReports();
+      this.fastReportsLeft -= 1;
+      if (this.fastReportsLeft <= 0 || this.closed) {
+        clearInterval(this.fastReportTimer);
+        this.fastReportTimer = undefined;
+      }
+    }, FAST_REPORT_INTERVAL_MS);
+    this.fastReportTimer.unref();
   }
 
   /**
