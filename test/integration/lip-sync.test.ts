@@ -103,7 +103,7 @@ describe('lip sync across the transcode (WHEP viewer, sender reports)', () => {
     };
     // Each phase lasts past two of the viewer's reports (one a second) after its first frame.
     const phases: Array<{ name: string; from: number }> = [];
-    for (const [name, encodingId, seconds] of [['source', undefined, 3.5], ['360p', '360p', 4.5], ['source again', undefined, 3.5]] as const) {
+    for (const [name, encodingId, seconds] of [['source', undefined, 3.5], ['360p', '360p', 6], ['source again', undefined, 4.5]] as const) {
       if (phases.length > 0) await pin(encodingId);
       phases.push({ name, from: framesOf(viewer.video).length });
       const until = framesOf(viewer.video).length + seconds * FPS;
@@ -132,10 +132,6 @@ describe('lip sync across the transcode (WHEP viewer, sender reports)', () => {
       const wall = fittedWallTime(reports, 'audio', packet.timestamp, packet.receivedAt, 48_000);
       return wall === undefined ? [] : [wall - (distance(audioZero!, packet.timestamp) * 1000) / 48_000];
     }));
-    // The source's first frames are the publisher's, timestamps unchanged: they say how its
-    // frame numbers (mod 100) line up with arrival, to unwrap every later frame's number.
-    const sourceFrames = frames.slice(phases[0]!.from, phases[1]!.from);
-    const arrivalLag = median(sourceFrames.map((frame) => frame.arrivedAt - (distance(videoZero!, frame.timestamp) * 1000) / 90_000));
     const offsets = phases.map((phase, p) => {
       const end = phases[p + 1]?.from ?? frames.length;
       // From the first report after the phase's first frame on: the earlier ones describe the previous origin.
@@ -143,14 +139,15 @@ describe('lip sync across the transcode (WHEP viewer, sender reports)', () => {
       const values: number[] = [];
       const fitted: number[] = [];
       for (let i = phase.from; i < end; i++) {
-        // Frame number: n mod 100 from the picture, the hundreds from its arrival (a rendition is < 1.6 s late).
-        const guess = (frames[i]!.arrivedAt - arrivalLag) / FRAME_MS;
-        const n = numbers[i]! + 100 * Math.round((guess - numbers[i]! - 15) / 100);
-        const fit = fittedWallTime(reports, 'video', frames[i]!.timestamp, frames[i]!.arrivedAt, 90_000);
-        if (fit !== undefined) fitted.push(fit - n * FRAME_MS - fittedAudioLead);
         const wall = reportedWallTime(reports, 'video', frames[i]!.timestamp, frames[i]!.arrivedAt, 90_000);
-        if (!wall || wall.reportAt < firstAt) continue;
-        values.push(wall.wallMs - n * FRAME_MS - audioLead);
+        const fit = fittedWallTime(reports, 'video', frames[i]!.timestamp, frames[i]!.arrivedAt, 90_000);
+        const mapped = wall?.wallMs ?? fit;
+        if (mapped === undefined) continue;
+        // Frame number: n mod 100 from the picture, the hundreds from the reported time — so an
+        // offset shows as itself up to ±1.6 s (half the 3.3 s cycle), whatever the transcode delay.
+        const n = numbers[i]! + 100 * Math.round(((mapped - audioLead) / FRAME_MS - numbers[i]!) / 100);
+        if (fit !== undefined) fitted.push(fit - n * FRAME_MS - fittedAudioLead);
+        if (wall && wall.reportAt >= firstAt) values.push(wall.wallMs - n * FRAME_MS - audioLead);
       }
       const last = fitted.slice(-FPS);
       return { name: phase.name, frames: values.length, offsetMs: values.length > 0 ? Math.round(median(values)) : Number.NaN, fittedEndMs: last.length > 0 ? Math.round(median(last)) : Number.NaN, size: `${decoded[phase.from]!.width}x${decoded[phase.from]!.height}` };
@@ -159,9 +156,9 @@ describe('lip sync across the transcode (WHEP viewer, sender reports)', () => {
     const { sets } = (await (await stack.adminFetch(`/api/streams/${stream.id}/renditions`)).json()) as { sets: Array<{ renditions: Array<{ name: string; transcodeDelayMs: number | null }> }> };
     const transcodeDelayMs = sets[0]!.renditions.find((r) => r.name === '360p')!.transcodeDelayMs;
     console.log(`lip sync (video − audio, by the sender reports a viewer gets): ${offsets.map((o) => `${o.name} (${o.size}) ${o.offsetMs} ms over ${o.frames} frames`).join('; ')}; 360p transcode delay ${transcodeDelayMs} ms; libwebrtc's 20-report fit at each phase's last second: ${offsets.map((o) => `${o.name} ${o.fittedEndMs} ms`).join(', ')}`);
-    // A rendition trails its source (decode, scale, encode, RTP back): what the reports make up for.
+    // A rendition trails its source (decode, scale, encode, RTP back): what the reports make up
+    // for — ~110 ms here, seconds on an overloaded machine (the ladder slower than real time).
     expect(transcodeDelayMs).toBeGreaterThan(0);
-    expect(transcodeDelayMs).toBeLessThan(1000);
     expect(offsets.map((o) => o.size)).toEqual(['854x480', '640x360', '854x480']);
     for (const phase of offsets) {
       expect(phase.frames, phase.name).toBeGreaterThan(FPS);

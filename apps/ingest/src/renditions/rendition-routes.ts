@@ -63,6 +63,8 @@ const createRenditionsSchema = z
       .refine((list) => new Set(list.map((r) => r.name)).size === list.length, 'rendition names must be distinct'),
     /** The transcoder sends one Opus track as well. */
     audio: z.boolean().default(false),
+    /** The forward (its id) the renditions are made from: their frames are dated by it (rendition-timeline.ts). */
+    forward: z.string().min(1).max(64).optional(),
   })
   .strict();
 
@@ -95,9 +97,11 @@ export function registerRenditionRoutes(router: Router, { store, media, config, 
       instance: body.instance,
       log: log.child({ stream: record.id, component: 'renditions' }),
     });
-    // The transcoder makes these renditions from its newest forward of the stream (it opens its
-    // input, then announces): their frames are dated by that forward's (rendition-timeline.ts).
-    const forward = media.forwards(record.id).filter((session) => leases.instanceOf(session) === body.instance).at(-1)?.peer;
+    // The renditions' frames are dated by the forward they are made from (rendition-timeline.ts):
+    // the one named, of this instance; unnamed (an older transcoder), its newest (it opens its
+    // input, then announces). One that is gone leaves the reports dated by departure.
+    const ofInstance = media.forwards(record.id).filter((session) => leases.instanceOf(session) === body.instance);
+    const forward = (body.forward === undefined ? ofInstance.at(-1) : ofInstance.find((session) => session.id === body.forward))?.peer;
     if (forward instanceof RtpForwardPeer) set.useSourceTimeline(forward.video);
     try {
       leases.attach(body.instance, set);
