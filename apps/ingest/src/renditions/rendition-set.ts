@@ -120,6 +120,7 @@ export class RenditionSet extends EventEmitter<{ closed: [reason: string] }> imp
   private readonly now: () => number;
   private timeline: RenditionTimeline | undefined;
   private readonly delays = new Map<number, number>();
+  private readonly warnedImplausible = new Set<number>();
 
   private constructor(
     private readonly socket: Socket,
@@ -237,6 +238,11 @@ export class RenditionSet extends EventEmitter<{ closed: [reason: string] }> imp
     if (track instanceof RenditionTrack) {
       const mediaDelayMs = decoded.payload.length > 0 ? this.timeline?.delayOf(track.ssrc, decoded.timestamp, now) : this.delays.get(track.ssrc);
       if (mediaDelayMs !== undefined) this.delays.set(track.ssrc, mediaDelayMs);
+      // Once per rung: its frames do not line up with the forward's (ffmpeg started elsewhere).
+      if (this.timeline?.implausibleFrames(track.ssrc) === 1 && !this.warnedImplausible.has(track.ssrc)) {
+        this.warnedImplausible.add(track.ssrc);
+        this.options.log.warn({ set: this.id, rendition: track.name }, 'rendition frames do not line up with the forwarded source (ffmpeg started from another frame?): their transcode delay is not taken from them');
+      }
       this.listener?.(track, { kind: 'video', sequenceNumber: decoded.sequenceNumber, timestamp: decoded.timestamp, ssrc: decoded.ssrc, payloadType: decoded.payloadType, marker: decoded.marker, payload: decoded.payload, size: decoded.size, mediaDelayMs });
     }
   }
