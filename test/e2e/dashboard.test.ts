@@ -16,6 +16,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSession, SESSION_COOKIE } from '../../apps/web/lib/server/session-token';
 import { startAiortcPublisher, type AiortcPublisher } from '../support/peers/aiortc-publisher';
+import { startWeriftWhepViewer } from '../support/peers/werift-whep-viewer';
 import { cspViolations, launchBrowser, type TestBrowser } from '../support/browser';
 import { pollUntil } from '../support/poll';
 import { startStack, type Stack } from '../support/stack';
@@ -232,6 +233,31 @@ describe('operator dashboard', () => {
     await page.waitForURL(`${stack.webUrl}/dashboard`);
     await card.waitFor();
     await shot(page, '05-streams-history');
+
+    if (WITH_TRANSCODER) {
+      // The card lists the stream's renditions over WebRTC with their viewers: a WHEP viewer
+      // pinned to 180p shows up on that row, and leaves it when it goes.
+      const table = card.locator('[data-testid="stream-renditions"]');
+      await pollUntil('the renditions table with the ladder', async () => (await table.locator('[data-testid="rendition-180p"]').count()) === 1, { timeoutMs: 30_000, intervalMs: 250 });
+      // The source first, then the rungs of the ladder the transcoder page left set.
+      const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-testid')));
+      expect(rows[0]).toBe('rendition-source');
+      expect(rows.at(-1)).toBe('rendition-180p');
+      const viewer = await startWeriftWhepViewer({ whepUrl: `${stack.ingestUrl}/whep/studio` });
+      try {
+        await viewer.connected;
+        const layer = viewer.response.headers.get('link')?.match(/<([^>]+)>;\s*rel="urn:ietf:params:whep:ext:core:layer"/)?.[1];
+        expect(layer).toBeDefined();
+        const pin = await fetch(new URL(layer!, stack.ingestUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ encodingId: '180p' }) });
+        expect(pin.status).toBeLessThan(300);
+        await pollUntil('the 180p row to count the viewer', async () => (await table.locator('[data-testid="rendition-180p"]').getAttribute('data-viewers')) === '1', { timeoutMs: 15_000, intervalMs: 250 });
+        expect(await table.locator('[data-testid="rendition-source"]').getAttribute('data-viewers')).toBe('0');
+        await shot(page, '06-streams-renditions');
+      } finally {
+        await viewer.close({ delete: true });
+      }
+      await pollUntil('the 180p row to drop the viewer', async () => (await table.locator('[data-testid="rendition-180p"]').getAttribute('data-viewers')) === '0', { timeoutMs: 15_000, intervalMs: 250 });
+    }
 
     // Sign out: the dashboard and its API refuse the browser again, and a copy of the cookie too.
     const copied = sessionCookie!.value;

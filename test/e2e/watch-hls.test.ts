@@ -5,6 +5,8 @@
  * (2) automatically falling back to HLS when WebRTC cannot work — ICE never connects, and the
  *     WHEP POST answered 503;
  * (3) switched back to WebRTC by hand.
+ * And the codec side: a browser without H.264 plays the transcoder's VP8 rendition over WebRTC;
+ * one with neither codec goes straight to HLS, saying why.
  * Also measured: what the web origin's proxy adds to a blocking playlist reload; and the
  * transcoder's HLS viewer count (and the dashboard's "HLS 1") while the ?mode=hls page plays.
  */
@@ -16,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { cspViolations, launchBrowser, type TestBrowser } from '../support/browser';
 import { waitForAdvancingVideo } from '../support/playback';
-import { pollUntil } from '../support/poll';
+import { holdsFor, pollUntil } from '../support/poll';
 import { startStack, type Stack } from '../support/stack';
 
 const PUBLISHER = resolve(import.meta.dirname, '../support/peers/aiortc_whip_publisher.py');
@@ -232,6 +234,83 @@ describe('/watch over LL-HLS', () => {
     // offer (a 406 would say webrtc_error, after a ~2 s detour on an idle machine).
     expect(Object.keys(trace)).not.toContain('webrtc:live');
     expect(await page.textContent('[data-testid="delivery"]')).toContain("cannot decode the stream's video codec");
+    await page.close();
+  });
+
+  it('plays a VP8 rendition of the H.264 stream over WebRTC when the browser has VP8 but no H.264', async () => {
+    const page = await browser.context.newPage();
+    // Debian's Firefox without the OpenH264 download: no H.264 in its capabilities and none in
+    // its offers. Chromium is made that browser before any page script runs: H.264 leaves what
+    // getCapabilities reports and every video transceiver's codec list, so the early inline
+    // exchange and the player both offer VP8 (with VP9, AV1) and no H.264.
+    await page.addInitScript(() => {
+      const withoutH264 = <T extends { mimeType: string }>(codecs: T[]) => codecs.filter((codec) => codec.mimeType.toLowerCase() !== 'video/h264');
+      const capabilities = RTCRtpReceiver.getCapabilities.bind(RTCRtpReceiver);
+      RTCRtpReceiver.getCapabilities = (kind: string) => {
+        const caps = capabilities(kind);
+        if (caps && kind === 'video') caps.codecs = withoutH264(caps.codecs);
+        return caps;
+      };
+      const setCodecPreferences = RTCRtpTransceiver.prototype.setCodecPreferences;
+      RTCRtpTransceiver.prototype.setCodecPreferences = function (codecs: RTCRtpCodec[]) {
+        return setCodecPreferences.call(this, withoutH264([...codecs]));
+      };
+      const addTransceiver = RTCPeerConnection.prototype.addTransceiver;
+      RTCPeerConnection.prototype.addTransceiver = function (...args: Parameters<RTCPeerConnection['addTransceiver']>) {
+        const transceiver = addTransceiver.apply(this, args);
+        const video = args[0] === 'video' || (typeof args[0] !== 'string' && args[0].kind === 'video');
+        if (video) setCodecPreferences.call(transceiver, withoutH264(capabilities('video')!.codecs));
+        return transceiver;
+      };
+    });
+    const modes = await traceModes(page);
+    await page.goto(`${stack.webUrl}/watch/${stream.name}`);
+    await waitForPlayer(page, 'WebRTC live', (d) => d.mode === 'webrtc' && d.state === 'live', 45_000);
+    await waitForAdvancingVideo(page, { selector: '[data-testid="video"]', minFrames: 30 });
+    // The ingest serves this viewer the VP8 rung the transcoder makes while it watches.
+    const vp8 = await pollUntil('a VP8 rendition with this viewer on it', async () => {
+      const streams = (await (await stack.adminFetch('/api/streams')).json()) as Array<{ name: string; state: { renditions?: Array<{ name: string; codec: string | null; viewers: number }> } }>;
+      return streams.find((s) => s.name === stream.name)?.state.renditions?.find((r) => r.codec === 'VP8' && r.viewers === 1);
+    }, { timeoutMs: 15_000, intervalMs: 250 });
+    const decoded = await page.evaluate(() => {
+      const video = document.querySelector('[data-testid="video"]') as HTMLVideoElement;
+      return { width: video.videoWidth, height: video.videoHeight };
+    });
+    const trace = await modes();
+    console.log(`[e2e] VP8-only browser: ${vp8.name} over WebRTC, ${decoded.width}x${decoded.height}; player ${JSON.stringify(trace)}`);
+    // It never went to HLS, and its picture is the VP8 rung's.
+    expect(Object.keys(trace).filter((key) => key.startsWith('hls:'))).toEqual([]);
+    expect((await player(page)).fallback).toBeUndefined();
+    expect(decoded.width).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it("the player's rendition menu pins a transcoded rendition over WebRTC, shows it, keeps it, and Auto gives the choice back", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${stack.webUrl}/watch/${stream.name}`);
+    await waitForPlayer(page, 'WebRTC live', (d) => d.mode === 'webrtc' && d.state === 'live', 45_000);
+    const menu = page.locator('[data-testid="rendition-select"]');
+    await pollUntil('the rendition menu to list the ladder', async () => (await menu.locator('option[value="180p"]').count()) === 1, { timeoutMs: 20_000, intervalMs: 200 });
+    expect(await menu.locator('option').allTextContents()).toEqual(['Auto (source 360p)', 'source 360p', '360p', '180p']);
+    const videoHeight = () => page.$eval('[data-testid="video"]', (el) => (el as HTMLVideoElement).videoHeight);
+    const frames = () => page.$eval('[data-testid="video"]', (el) => (el as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames);
+
+    await menu.selectOption('180p');
+    const pinned = await waitForPlayer(page, 'the 180p rendition playing, pinned', (d) => d.rendition === '180p' && d.renditionPinned === '180p', 15_000);
+    await pollUntil('180-line pictures', async () => (await videoHeight()) === 180, { timeoutMs: 10_000, intervalMs: 100 });
+    expect(await page.textContent('[data-testid="player-mode"]')).toContain('WebRTC · 180p');
+    // Pinned stays pinned: 3 s later it still plays 180p, and frames keep coming.
+    const before = await frames();
+    await holdsFor(async () => {
+      expect((await player(page)).rendition).toBe('180p');
+      expect(await videoHeight()).toBe(180);
+    }, { forMs: 3_000 });
+    expect(await frames()).toBeGreaterThan(before + 30);
+
+    await menu.selectOption('auto');
+    await waitForPlayer(page, 'the server choosing again', (d) => d.renditionPinned === undefined && d.rendition !== '180p', 15_000);
+    await pollUntil('the source size again', async () => (await videoHeight()) > 180, { timeoutMs: 10_000, intervalMs: 100 });
+    console.log(`[e2e] rendition menu: pinned ${pinned.rendition}, back to ${(await player(page)).rendition} on Auto`);
     await page.close();
   });
 

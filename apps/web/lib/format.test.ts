@@ -27,6 +27,8 @@ describe('format', () => {
     expect(resolutionLabel(1280, 720)).toBe('720p');
     expect(resolutionLabel(720, 1280)).toBe('720p');
     expect(resolutionLabel(1000, 700)).toBe('1000×700');
+    // The lower rung the ladder adds under a 360p source.
+    expect(resolutionLabel(320, 180)).toBe('180p');
     expect(resolutionLabel(null, 720)).toBeNull();
   });
 

@@ -30,11 +30,11 @@ export function formatResolution(width: number | null | undefined, height: numbe
   return width && height ? `${width}×${height}` : '—';
 }
 
-/** Short resolution label as viewers know it: `720p`, `1080p`; falls back to `W×H`. */
+/** Short resolution label as viewers know it: `720p`, `1080p`, `180p` (a small source's lower rung); falls back to `W×H`. */
 export function resolutionLabel(width: number | null | undefined, height: number | null | undefined): string | null {
   if (!width || !height) return null;
   const short = Math.min(width, height);
-  return [2160, 1440, 1080, 720, 540, 480, 360, 240].includes(short) ? `${short}p` : `${width}×${height}`;
+  return [2160, 1440, 1080, 720, 540, 480, 360, 240, 180, 144].includes(short) ? `${short}p` : `${width}×${height}`;
 }
 
 /** `30 fps` with at most one decimal; `—` when unknown. */

@@ -205,6 +205,6 @@ export class RenditionSelector {
     const source = this.host.source();
     // A simulcast layer has no target: what it sends is what it costs.
     const renditions = this.catalog.feeds.filter((feed) => this.canPlay(viewer, feed)).map((feed) => ({ name: feed.name, kbps: Math.max(feed.targetKbps ?? 0, feed.stats(now).bitrateKbps) }));
-    return buildLadder({ sourceKbps: source.videoKbps, audioKbps: source.audioKbps, renditions, keep: current });
+    return buildLadder({ sourceKbps: source.videoKbps, audioKbps: source.audioKbps, renditions, keep: current, sourcePlayable: this.canPlay(viewer, SOURCE) });
   }
 }

@@ -81,6 +81,24 @@ describe('a viewer in another codec than the source', () => {
     expect(wanted).toEqual([['VP8'], []]);
   });
 
+  it('on a clean link it stays on its VP8 rendition: no trials up to a source it cannot get, no switches counted', () => {
+    frame(0);
+    const v = viewer();
+    const set = vp8Set();
+    let received = 0;
+    // 20 s of frames, a VP8 keyframe a second, and every 200 ms a receiver report without loss.
+    for (let i = 1; i <= 600; i++) {
+      frame(i, set, i % 30 === 1);
+      if (i % 6 === 0) {
+        received = v.peer.received('video').length;
+        v.peer.feedback({ type: 'report', kind: 'video', fractionLost: 0, cumulativeLost: 0, highestSequence: 100_000 + received, jitterMs: 1, rttMs: 20 });
+      }
+    }
+    expect(router.layers(v.session.id)).toMatchObject({ active: '720p-vp8' });
+    expect(router.renditionSwitches).toEqual({ up: 0, down: 0 });
+    expect(received).toBeGreaterThan(500);
+  });
+
   it('is closed when no rendition in its codec comes in time, and is never served the source', () => {
     frame(0);
     const v = viewer();

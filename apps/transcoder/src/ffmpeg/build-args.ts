@@ -60,6 +60,14 @@ export interface BuildArgsOptions {
 export const RTP_PACKET_BYTES = 1200;
 
 /**
+ * The decoder's frame threads each hold a frame: by default ffmpeg decodes on cores + 1 of them,
+ * so every rung came out 2 frames (67 ms at 30 fps) after its input on 2 cores, 8 on 8, on every
+ * WebRTC and LL-HLS viewer's latency (frame-holdback.int.test.ts). Slice threads hold none. One
+ * thread decodes 720p30 in a few per cent of a core; the encoders are what need the cores.
+ */
+const DECODE_WITHOUT_FRAME_THREADS = ['-thread_type', 'slice'];
+
+/**
  * Input flags for an RTP stream described by an SDP (FIELD-NOTES), tuned for time to first output:
  * - `-analyzeduration 100000 -fpsprobesize 0` instead of 500000 halved spawn → first fMP4 byte
  *   (measured ~1000 → ~500 ms with a keyframe at hand). The codec parameters of RTP come from the
@@ -73,8 +81,9 @@ export const RTP_PACKET_BYTES = 1200;
  *   keyframe the ingest sends the moment ffmpeg listens (the decoder then waited for the next
  *   one, ~500 ms). Without it they are decoded right after the probe, which adds no latency
  *   once started: ffmpeg reads faster than real time.
+ * - `-thread_type slice`: see DECODE_WITHOUT_FRAME_THREADS.
  */
-export const SDP_INPUT_OPTIONS = ['-protocol_whitelist', 'file,udp,rtp', '-localaddr', '127.0.0.1', '-fflags', '+genpts', '-probesize', '200000', '-analyzeduration', '100000', '-fpsprobesize', '0', '-max_ts_probe', '0'];
+export const SDP_INPUT_OPTIONS = ['-protocol_whitelist', 'file,udp,rtp', '-localaddr', '127.0.0.1', '-fflags', '+genpts', '-probesize', '200000', '-analyzeduration', '100000', '-fpsprobesize', '0', '-max_ts_probe', '0', ...DECODE_WITHOUT_FRAME_THREADS];
 
 /**
  * Copying video needs its size before the MP4 header is written, and with RTP the size is only
@@ -84,7 +93,7 @@ export const SDP_INPUT_OPTIONS = ['-protocol_whitelist', 'file,udp,rtp', '-local
  * it), and the probed packets are kept (no `+nobuffer`), so the keyframe that ended the probe is
  * the first one copied.
  */
-export const SDP_INPUT_OPTIONS_COPY = ['-protocol_whitelist', 'file,udp,rtp', '-localaddr', '127.0.0.1', '-fflags', '+genpts', '-probesize', '5000000', '-analyzeduration', '5000000', '-fpsprobesize', '0'];
+export const SDP_INPUT_OPTIONS_COPY = ['-protocol_whitelist', 'file,udp,rtp', '-localaddr', '127.0.0.1', '-fflags', '+genpts', '-probesize', '5000000', '-analyzeduration', '5000000', '-fpsprobesize', '0', ...DECODE_WITHOUT_FRAME_THREADS];
 
 /** The input options with `-localaddr` set to `host` (ffmpeg binds its RTP sockets there). */
 function withLocalAddress(options: readonly string[], host: string | undefined): string[] {
