@@ -122,8 +122,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     [stack, pages, browser] = await Promise.all([
-      // The web app serves the /watch page (and proxies its WHEP POST to the ingest).
-      startStack({ transcoder: only !== 'watch-page', web: true }),
+      // The web app serves the /watch page (and proxies its WHEP POST to the ingest); the
+      // transcoded scenarios alone play from the ingest and the transcoder directly.
+      startStack({ transcoder: only !== 'watch-page', web: only !== 'transcoded' }),
       startPageServer(),
       // Several pages play at once: none of them may be throttled as a background tab.
       launchBrowser(['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows']),
