@@ -26,7 +26,7 @@ import { parseSdp, type TrickleFragment } from '@onair/shared/sdp';
 import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerFeedback, ViewerPeer } from './engine';
 import { parseRtcp } from './rtcp/parse-rtcp';
 import type { ReportBlock } from './rtcp/receiver-report';
-import { buildSenderReport, ntpMiddle32 } from './rtcp/sender-report';
+import { buildSenderReport, FAST_REPORT_INTERVAL_MS, FAST_REPORTS_AFTER_STEP, MAPPING_STEP_MS, ntpMiddle32 } from './rtcp/sender-report';
 
 // node-datachannel is CommonJS with a native addon; loaded once, on first use.
 const requireCjs = createRequire(import.meta.url);
@@ -57,16 +57,6 @@ const MAX_RETRANSMIT_SHARE = 0.25;
 /** …though always this many bytes a second (a few packets) on a path that sends little. */
 const MIN_RETRANSMIT_BYTES = 16_000;
 const SENDER_REPORT_INTERVAL_MS = 1000;
-/**
- * When a track's frames change how late they are against their source (a switch between the
- * source and a transcoded rendition: OutboundRtp.mediaDelayMs), its reports' mapping steps by
- * that much. libwebrtc fits its mapping through its last 20 reports (RtpToNtpEstimator), so at
- * one a second lip sync would take 20 s to follow; this many come 5 times faster instead.
- */
-const FAST_REPORTS_AFTER_STEP = 20;
-const FAST_REPORT_INTERVAL_MS = 200;
-/** A change of delay this large, ms, counts as a step (the smoothed delay drifts a little frame by frame). */
-const MAPPING_STEP_MS = 20;
 /** Sender reports remembered per track to match a reception report's LSR (8 s at one a second, 4.8 s while fast). */
 const SENDER_REPORTS_KEPT = 24;
 /** libjuice gathers host candidates at once; this only bounds a broken network stack. */
