@@ -165,6 +165,8 @@ export class RenditionSelector {
 
   /** One feedback message of an unpinned viewer: its rate controller may move it along the ladder. */
   private onFeedback(viewer: ViewerState, feedback: ViewerFeedback): void {
+    // What the controller hears, for recording traces (scripts/record-feedback-traces.ts).
+    this.host.log.trace({ viewer: viewer.session.id, feedback, sentBytes: viewer.session.peer.sent.bytes }, 'viewer feedback');
     const rate = viewer.rate;
     // A pinned viewer stays where it is; its controller starts afresh from what it hears after an unpin.
     if (!rate || viewer.pin !== undefined || viewer.session.closed || !viewer.session.connected || !this.host.isLive()) return;

@@ -24,8 +24,8 @@ import type * as Ndc from 'node-datachannel';
 import { OnairError } from '@onair/shared/errors';
 import { parseSdp, type TrickleFragment } from '@onair/shared/sdp';
 import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerFeedback, ViewerPeer } from './engine';
+import { viewerFeedback } from './report-feedback';
 import { parseRtcp } from './rtcp/parse-rtcp';
-import type { ReportBlock } from './rtcp/receiver-report';
 import { buildSenderReport, FAST_REPORT_INTERVAL_MS, FAST_REPORTS_AFTER_STEP, MAPPING_STEP_MS, ntpMiddle32 } from './rtcp/sender-report';
 
 // node-datachannel is CommonJS with a native addon; loaded once, on first use.
@@ -406,17 +406,12 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
         if (feedback.type === 'pli' ? feedback.mediaSsrc === out.ssrc : feedback.ssrcs.includes(out.ssrc)) {
           for (const listener of this.keyframeListeners) listener(feedback.type);
         }
-      } else if (feedback.type === 'report') {
+      } else {
         // A compound may arrive on either track's callback (BUNDLE): blocks are matched by SSRC.
-        for (const block of feedback.blocks) {
-          const track = Object.values(this.tracks).find((t) => t.ssrc === block.ssrc);
-          if (!track) continue;
-          const report = reportFeedback(track, block, performance.now());
+        for (const report of viewerFeedback(feedback, Object.values(this.tracks), performance.now())) {
           if (report.type === 'report' && report.kind === 'video') this.roundTripMs = Math.max(report.rttMs ?? 0, report.behindMs ?? 0);
           this.emitFeedback(report);
         }
-      } else if (feedback.type === 'remb') {
-        this.emitFeedback({ type: 'remb', bitrate: feedback.bitrate });
       }
     }
   }
@@ -507,29 +502,6 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     this.state = state;
     this.emit('state', state);
   }
-}
-
-/**
- * A reception report block about one of our tracks, as feedback: the round-trip time is the time
- * since the sender report the block echoes (LSR) left, less the receiver's hold of it (DLSR,
- * 1/65536 s) — RFC 3550 §6.4.1. A block that echoes no SR we remember has no RTT.
- */
-function reportFeedback(track: SendTrack, block: ReportBlock, now: number): ViewerFeedback {
-  const echoed = block.lastSenderReport === 0 ? undefined : track.senderReports.find((report) => report.ntp === block.lastSenderReport);
-  const rttMs = echoed ? Math.max(0, now - echoed.sentAt - (block.delaySinceLastSenderReport * 1000) / 65_536) : null;
-  const newest = track.history?.sent(block.highestSequence);
-  return {
-    type: 'report',
-    kind: track.kind,
-    fractionLost: block.fractionLost,
-    cumulativeLost: block.cumulativeLost,
-    highestSequence: block.highestSequence,
-    jitterMs: (block.jitter * 1000) / track.clockRate,
-    rttMs,
-    behindMs: newest ? Math.max(0, track.lastPacketAt - newest.at) : null,
-    deliveredOctets: newest ? newest.octets : null,
-    sentOctets: track.payloadOctets,
-  };
 }
 
 /** Viewers only: `createPublisher` is not offered (see create-engine.ts). */

@@ -179,8 +179,8 @@ export interface ViewerPeer extends MediaPeer {
   /** Packets and bytes handed to the engine so far. */
   readonly sent: { packets: number; bytes: number };
   /**
-   * The viewer's feedback about its path (reception reports, REMB). Engines that leave RTCP to
-   * their stack (werift) and plain-RTP forwards have none: their viewers stay where they are put.
+   * The viewer's feedback about its path (reception reports, REMB), from both WebRTC engines
+   * (report-feedback.ts). Plain-RTP forwards have none: they stay where they are put.
    */
   onFeedback?(listener: (feedback: ViewerFeedback) => void): void;
 }

@@ -16,6 +16,10 @@
  *   follows a single sequence, so with several layers it took every other layer's packets for
  *   losses and NACKed them: a simulcast publisher gets one handler per SSRC (per-ssrc-nack.ts).
  *   No RTX with simulcast (werift does not repair by rid); the offer is restricted to one codec anyway.
+ * - A viewer's RTCP reaches us parsed into werift's objects (its transport's `onRtcp`); reports and
+ *   REMB are read again by our own parsers and become the viewer's feedback, as in the
+ *   libdatachannel engine (report-feedback.ts). werift sends the sender reports and keeps only the
+ *   last one's time: each is noted as it is seen, for the reports that echo it.
  */
 import { EventEmitter } from 'node:events';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -25,6 +29,8 @@ import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
   RtcpPayloadSpecificFeedback,
+  RtcpRrPacket,
+  RtcpSrPacket,
   type MediaStreamTrack,
   type RTCRtpTransceiver,
   type RtpPacket,
@@ -35,8 +41,10 @@ import {
 import { OnairError } from '@onair/shared/errors';
 import type { TrickleFragment } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
-import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerPeer } from './engine';
+import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerFeedback, ViewerPeer } from './engine';
 import { PerSsrcNack } from './per-ssrc-nack';
+import { SendLog, type SentSenderReport, type TrackSending, viewerFeedback } from './report-feedback';
+import { parseRtcp } from './rtcp/parse-rtcp';
 import { nominatedSocket, WeriftFastSender } from './werift-fast-sender';
 
 /**
@@ -51,6 +59,10 @@ let receiveBufferWarned = false;
 /** Ceiling announced to publishers by REMB (bits/s): Chrome's loss-based estimate ramps up to it. */
 const PUBLISHER_REMB_BPS = 8_000_000;
 const REMB_INTERVAL_MS = 1000;
+/** Packets remembered per viewer's video track for its reports' backlog: as many as the libdatachannel engine keeps (a keyframe and more). */
+const SEND_LOG_PACKETS = 1024;
+/** Our sender reports remembered per track to match a report's LSR (werift sends one every 0.5–1.5 s). */
+const SENDER_REPORTS_KEPT = 16;
 
 function toWeriftCodec(codec: NegotiatedCodec): RTCRtpCodecParameters {
   const video = codec.kind === 'video';
@@ -336,12 +348,31 @@ class WeriftPublisher extends WeriftPeer implements PublisherPeer {
   }
 }
 
+/** werift's record of the last sender report an RTCRtpSender sent (werift 0.25 `runRtcp`; private there). */
+interface SenderReportState {
+  /** Middle 32 bits of the NTP time the SR carried: what a receiver echoes as LSR. */
+  lastSRtimestamp?: number;
+  /** When it left: Date.now() / 1000. */
+  lastSentSRTimestamp?: number;
+}
+
+/** One send track, as reportFeedback (report-feedback.ts) reads it. */
+interface ViewerTrack extends TrackSending {
+  sender: RTCRtpTransceiver['sender'];
+  history: SendLog | undefined;
+  senderReports: SentSenderReport[];
+  /** werift's `lastSentSRTimestamp` of the last SR remembered in senderReports. */
+  noticedReportAt: number | undefined;
+}
+
 class WeriftViewer extends WeriftPeer implements ViewerPeer {
   readonly codecs: PeerOptions['codecs'] = {};
   readonly sent = { packets: 0, bytes: 0 };
   private readonly senders = new Map<MediaKind, RTCRtpTransceiver>();
   private readonly fastSenders = new Map<MediaKind, WeriftFastSender>();
+  private readonly tracks = new Map<MediaKind, ViewerTrack>();
   private readonly keyframeListeners: Array<(kind: 'pli' | 'fir') => void> = [];
+  private readonly feedbackListeners: Array<(feedback: ViewerFeedback) => void> = [];
 
   static async create(options: PeerOptions): Promise<WeriftViewer> {
     const peer = new WeriftViewer(options);
@@ -351,7 +382,13 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
         const codec = transceiver.sender.codec;
         const wanted = options.codecs[kind];
         if (codec && wanted) peer.codecs[kind] = { ...wanted, payloadType: codec.payloadType };
+        peer.tracks.set(kind, {
+          kind, ssrc: transceiver.sender.ssrc, clockRate: codec?.clockRate ?? wanted?.clockRate ?? 90_000, payloadOctets: 0, lastPacketAt: 0,
+          // Video only, as the libdatachannel engine: the rate controller reads video reports.
+          history: kind === 'video' ? new SendLog(SEND_LOG_PACKETS) : undefined, senderReports: [], sender: transceiver.sender, noticedReportAt: undefined,
+        });
       }
+      peer.listenToReports();
     } catch (error) {
       await peer.close();
       throw error;
@@ -370,10 +407,65 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
     if (bytes === 0) return;
     this.sent.packets += 1;
     this.sent.bytes += bytes;
+    const track = this.tracks.get(kind);
+    if (!track) return;
+    const now = performance.now();
+    track.payloadOctets += packet.payload.length;
+    track.lastPacketAt = now;
+    track.history?.record(packet.sequenceNumber, now, track.payloadOctets);
+    if ((track.sender as unknown as SenderReportState).lastSentSRTimestamp !== track.noticedReportAt) this.noteSenderReport(track, now);
   }
 
   onKeyframeRequest(listener: (kind: 'pli' | 'fir') => void): void {
     this.keyframeListeners.push(listener);
+  }
+
+  onFeedback(listener: (feedback: ViewerFeedback) => void): void {
+    this.feedbackListeners.push(listener);
+  }
+
+  protected override onClose(): void {
+    this.keyframeListeners.length = 0;
+    this.feedbackListeners.length = 0;
+  }
+
+  /**
+   * The viewer's reception reports and REMB, as feedback. werift hands every RTCP packet of a
+   * transport to `onRtcp` parsed into its own objects; the ones that say something about the path
+   * are serialized back and read by our parsers (rtcp/), as the libdatachannel engine reads its
+   * bytes: werift routes an SR's blocks by the SR's sender (not to our sender), and reads the
+   * cumulative loss unsigned (RFC 3550 §6.4.1: signed 24 bits). With BUNDLE both tracks share a
+   * transport: listened to once.
+   */
+  private listenToReports(): void {
+    const transports = new Set([...this.senders.values()].map((transceiver) => transceiver.dtlsTransport));
+    for (const transport of transports) {
+      transport.onRtcp.subscribe((rtcp) => {
+        if (this.feedbackListeners.length === 0) return;
+        const report = rtcp instanceof RtcpRrPacket || rtcp instanceof RtcpSrPacket;
+        if (!report && !(rtcp instanceof RtcpPayloadSpecificFeedback && rtcp.feedback instanceof ReceiverEstimatedMaxBitrate)) return;
+        const now = performance.now();
+        if (report) for (const track of this.tracks.values()) this.noteSenderReport(track, now);
+        const tracks = [...this.tracks.values()];
+        for (const message of parseRtcp(rtcp.serialize())) {
+          for (const feedback of viewerFeedback(message, tracks, now)) for (const listener of this.feedbackListeners) listener(feedback);
+        }
+      });
+    }
+  }
+
+  /**
+   * werift sends our sender reports itself (WeriftFastSender starts its loop) and keeps only the
+   * last, where a report may echo an earlier one (the player held it while we sent the next): each
+   * is remembered here as soon as it is noticed — by the next packet sent or report received. Its
+   * send time is moved onto performance.now's clock.
+   */
+  private noteSenderReport(track: ViewerTrack, now: number): void {
+    const { lastSRtimestamp: ntp, lastSentSRTimestamp: sentSeconds } = track.sender as unknown as SenderReportState;
+    if (ntp === undefined || sentSeconds === undefined || sentSeconds === track.noticedReportAt) return;
+    track.noticedReportAt = sentSeconds;
+    track.senderReports.push({ ntp, sentAt: now - (Date.now() - sentSeconds * 1000) });
+    if (track.senderReports.length > SENDER_REPORTS_KEPT) track.senderReports.shift();
   }
 
   protected setupTransceiver(transceiver: RTCRtpTransceiver): void {
