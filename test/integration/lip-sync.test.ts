@@ -107,11 +107,21 @@ describe('lip sync across the transcode (WHEP viewer, sender reports)', () => {
     };
     // Each phase lasts past two of the viewer's reports (one a second) after its first frame.
     const phases: Array<{ name: string; from: number }> = [];
+    // What the ingest measures of the 360p transcode while the viewer is on it (GET …/renditions).
+    const measuredDelays: number[] = [];
+    const sampleDelay = async () => {
+      const { sets } = (await (await stack.adminFetch(`/api/streams/${stream.id}/renditions`)).json()) as { sets: Array<{ renditions: Array<{ name: string; transcodeDelayMs: number | null }> }> };
+      const delay = sets[0]?.renditions.find((r) => r.name === '360p')?.transcodeDelayMs;
+      if (typeof delay === 'number') measuredDelays.push(delay);
+    };
     for (const [name, encodingId, seconds] of [['source', undefined, 3.5], ['360p', '360p', 6], ['source again', undefined, 4.5]] as const) {
       if (phases.length > 0) await pin(encodingId);
       phases.push({ name, from: framesOf(viewer.video).length });
       const until = framesOf(viewer.video).length + seconds * FPS;
-      await pollUntil(`${seconds} s of ${name}`, () => framesOf(viewer!.video).length >= until, { timeoutMs: 15_000, intervalMs: 50 });
+      await pollUntil(`${seconds} s of ${name}`, async () => {
+        if (name === '360p') await sampleDelay();
+        return framesOf(viewer!.video).length >= until;
+      }, { timeoutMs: 15_000, intervalMs: 100 });
     }
 
     const packets = [...viewer.video];
@@ -158,10 +168,10 @@ describe('lip sync across the transcode (WHEP viewer, sender reports)', () => {
       const last = fitted.slice(-FPS);
       return { name: phase.name, frames: values.length, offsetMs: values.length > 0 ? Math.round(median(values)) : Number.NaN, fittedEndMs: last.length > 0 ? Math.round(median(last)) : Number.NaN, arrivalMs: median(lateness), size: `${decoded[phase.from]!.width}x${decoded[phase.from]!.height}` };
     });
-    // What the ingest measured of the transcode, and corrected the 360p reports by.
-    const { sets } = (await (await stack.adminFetch(`/api/streams/${stream.id}/renditions`)).json()) as { sets: Array<{ renditions: Array<{ name: string; transcodeDelayMs: number | null }> }> };
-    const transcodeDelayMs = sets[0]!.renditions.find((r) => r.name === '360p')!.transcodeDelayMs;
-    console.log(`lip sync (video − audio, by the sender reports a viewer gets): ${offsets.map((o) => `${o.name} (${o.size}) ${o.offsetMs} ms over ${o.frames} frames`).join('; ')}; 360p transcode delay ${transcodeDelayMs} ms (its frames arrive ${Math.round(offsets[1]!.arrivalMs - offsets[0]!.arrivalMs)} ms after the source's); libwebrtc's 20-report fit at each phase's last second: ${offsets.map((o) => `${o.name} ${o.fittedEndMs} ms`).join(', ')}`);
+    // What the ingest measured of the transcode while the viewer was on 360p (the median of its
+    // samples), and corrected the 360p reports by.
+    const transcodeDelayMs = measuredDelays.length > 0 ? median(measuredDelays) : null;
+    console.log(`lip sync (video − audio, by the sender reports a viewer gets): ${offsets.map((o) => `${o.name} (${o.size}) ${o.offsetMs} ms over ${o.frames} frames`).join('; ')}; 360p transcode delay ${transcodeDelayMs} ms (${measuredDelays.length} samples, ${Math.min(...measuredDelays)}–${Math.max(...measuredDelays)}; its frames arrive ${Math.round(offsets[1]!.arrivalMs - offsets[0]!.arrivalMs)} ms after the source's); libwebrtc's 20-report fit at each phase's last second: ${offsets.map((o) => `${o.name} ${o.fittedEndMs} ms`).join(', ')}`);
     expect(offsets.map((o) => o.size)).toEqual(['854x480', '640x360', '854x480']);
     for (const phase of offsets) {
       expect(phase.frames, phase.name).toBeGreaterThan(FPS);
