@@ -79,7 +79,7 @@ describe('lip sync across the transcode (WHEP viewer, sender reports)', () => {
 
   beforeAll(async () => {
     // The default viewer engine, named (with ONAIR_VIEWER_ENGINE=werift this passes too:
-    // 360p −13 ms, the fits after the switches −6 / −9 ms).
+    // 360p −3 ms, the fits after the switches +3 / −7 ms).
     stack = await startStack({ transcoder: true, env: { ONAIR_VIEWER_ENGINE: 'datachannel' } });
   });
   afterAll(async () => {

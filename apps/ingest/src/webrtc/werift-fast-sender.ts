@@ -50,7 +50,7 @@ interface SrtpLocalContext {
 interface SenderInternals {
   ssrc: number;
   mid?: string;
-  codec?: { payloadType: number };
+  codec?: { payloadType: number; clockRate: number };
   headerExtensions?: Array<{ id: number; uri: string }>;
   rtxPayloadType?: number;
   redRedundantPayloadType?: number;
@@ -121,9 +121,9 @@ function ntpMiddle32FromNtp(ntp: bigint): number {
   return Number((ntp >> 16n) & 0xffff_ffffn);
 }
 
-/** NTP timestamp (RFC 3550 §4) of now less `agoMs`, 64-bit. */
-function ntpNow(agoMs = 0): bigint {
-  const ms = performance.timeOrigin + performance.now() - agoMs;
+/** NTP timestamp (RFC 3550 §4) of now, 64-bit. */
+function ntpNow(): bigint {
+  const ms = performance.timeOrigin + performance.now();
   const seconds = Math.floor(ms / 1000);
   const fraction = Math.floor(((ms % 1000) / 1000) * 0x100000000);
   return (BigInt(seconds + NTP_EPOCH_OFFSET) << 32n) | BigInt(fraction);
@@ -301,9 +301,10 @@ export class WeriftFastSender {
     this.lastDelayMs = delayMs;
     if (now - this.lastSrClockAt >= SR_CLOCK_REFRESH_MS) {
       this.lastSrClockAt = now;
-      sender.rtpTimestamp = rtp.timestamp >>> 0;
-      // Dated by its source frame's arrival: a transcoded rendition's frame left a transcode later.
-      sender.ntpTimestamp = ntpNow(rtp.mediaDelayMs ?? 0);
+      // Dated by its source frame's arrival: a transcoded rendition's frame left a transcode
+      // later, so "now" is that much further on its RTP clock (RFC 3550 §6.4.1).
+      sender.rtpTimestamp = (rtp.timestamp + Math.round((delayMs * (sender.codec?.clockRate ?? 90_000)) / 1000)) >>> 0;
+      sender.ntpTimestamp = ntpNow();
     }
     if (!this.rtcpStarted) {
       this.rtcpStarted = true;
