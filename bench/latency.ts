@@ -31,6 +31,10 @@
  *                                          the site's LL-HLS player, beside WHEP on the source, and
  *                                          the browser's A/V offset on the rung against the source's
  *                                          (bench/lib/lip-sync.ts), to $BENCH_LOG_DIR/transcoded.json
+ *   npx tsx bench/latency.ts --only=simulcast
+ *                                        → only a simulcast publisher: glass-to-glass of a WHEP viewer
+ *                                          left to the server (the top layer) and of one pinned to the
+ *                                          layer below, to $BENCH_LOG_DIR/simulcast.json
  *
  * Env: BENCH_G2G_SECONDS (default 30, quick 10), BENCH_REPS (default 10, quick 3).
  */
@@ -50,7 +54,7 @@ import { selfCheck } from './lib/timecode';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const ALONE = ['first-part', 'watch-page', 'transcoded'];
+const ALONE = ['first-part', 'watch-page', 'transcoded', 'simulcast'];
 if (only !== undefined && !ALONE.includes(only)) throw new Error(`--only=${only}: the scenarios that run alone are ${ALONE.join(', ')}`);
 const SECONDS = Number(process.env.BENCH_G2G_SECONDS ?? (quick ? 10 : 30));
 const REPS = Number(process.env.BENCH_REPS ?? (quick ? 3 : 10));
@@ -147,6 +151,21 @@ async function main(): Promise<void> {
       await mkdir(LOG_DIR, { recursive: true });
       const file = resolve(LOG_DIR, 'watch-page.json');
       await writeFile(file, `${JSON.stringify({ bench: 'watch-page', date: new Date().toISOString(), machine, config: { reps: REPS }, whep: whepStart, watchPage }, null, 2)}\n`);
+      log(`wrote ${file}`);
+      return;
+    }
+
+    if (only === 'simulcast') {
+      await publisher.publish(whip.url, whip.key, 'whip', { simulcast: true });
+      await publisher.connected();
+      await sleep(WARMUP_SECONDS * 1000);
+      const g2g: G2GOptions = { context: browser.context, pagesUrl: pages.url, publisher, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, log };
+      const whepTop = await measureWhep('WHEP, simulcast publisher (server\'s choice)', whepUrl, g2g);
+      const whepLayer = await measureWhep('WHEP, simulcast layer', whepUrl, g2g, { layer: 'simulcast' });
+      machine.loadAfter = loadAverage();
+      await mkdir(LOG_DIR, { recursive: true });
+      const file = resolve(LOG_DIR, 'simulcast.json');
+      await writeFile(file, `${JSON.stringify({ bench: 'simulcast', date: new Date().toISOString(), machine, config: { seconds: SECONDS }, whepTop, whepLayer }, null, 2)}\n`);
       log(`wrote ${file}`);
       return;
     }
