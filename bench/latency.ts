@@ -28,8 +28,9 @@
  *   npx tsx bench/latency.ts --only=transcoded
  *                                        → only what goes through the transcoder: glass-to-glass of a
  *                                          WHEP viewer pinned to the largest transcoded rung and of
- *                                          the site's LL-HLS player, beside WHEP on the source, to
- *                                          $BENCH_LOG_DIR/transcoded.json
+ *                                          the site's LL-HLS player, beside WHEP on the source, and
+ *                                          the browser's A/V offset on the rung against the source's
+ *                                          (bench/lib/lip-sync.ts), to $BENCH_LOG_DIR/transcoded.json
  *   npx tsx bench/latency.ts --only=simulcast
  *                                        → only a simulcast publisher: glass-to-glass of a WHEP viewer
  *                                          left to the server (the top layer) and of one pinned to the
@@ -46,6 +47,7 @@ import { PublisherPage } from './lib/bench-pages';
 import { firstPlayable, hlsFirstFrame, publishToFirstSegment, transcoderStartup, waitEnded, watchPageFirstFrame, whepFirstFrame } from './lib/first-frame';
 import { measureHls, measureWhep, type G2GOptions } from './lib/glass-to-glass';
 import { measureIngestCost } from './lib/ingest-cost';
+import { lipSyncOffset } from './lib/lip-sync';
 import { startPageServer, type PageServer } from './lib/page-server';
 import { loadAverage, machineRecord } from './lib/stats';
 import { selfCheck } from './lib/timecode';
@@ -124,8 +126,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     [stack, pages, browser] = await Promise.all([
-      // The web app serves the /watch page (and proxies its WHEP POST to the ingest).
-      startStack({ transcoder: only !== 'watch-page' && only !== 'simulcast', web: true }),
+      // The web app serves the /watch page (and proxies its WHEP POST to the ingest); the
+      // transcoded and simulcast scenarios alone play from the ingest (and transcoder) directly.
+      startStack({ transcoder: only !== 'watch-page' && only !== 'simulcast', web: only !== 'transcoded' && only !== 'simulcast' }),
       startPageServer(),
       // Several pages play at once: none of them may be throttled as a background tab.
       launchBrowser(['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows']),
@@ -175,11 +178,13 @@ async function main(): Promise<void> {
       const g2g: G2GOptions = { context: browser.context, pagesUrl: pages.url, publisher, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, log };
       const whep = await measureWhep('WHEP', whepUrl, g2g);
       const whepRendition = await measureWhep('WHEP, transcoded rendition', whepUrl, g2g, { layer: 'transcoded' });
+      const lipSync = lipSyncOffset(whep, whepRendition);
+      log(`lip sync on the transcoded rendition against the source (video − audio): ${JSON.stringify(lipSync)}`);
       const llhls = await measureHls('LL-HLS site player (multivariant)', hlsUrl('index.m3u8'), 'site', g2g);
       machine.loadAfter = loadAverage();
       await mkdir(LOG_DIR, { recursive: true });
       const file = resolve(LOG_DIR, 'transcoded.json');
-      await writeFile(file, `${JSON.stringify({ bench: 'transcoded', date: new Date().toISOString(), machine, config: { seconds: SECONDS }, ladder: renditions, whep, whepRendition, llhls }, null, 2)}\n`);
+      await writeFile(file, `${JSON.stringify({ bench: 'transcoded', date: new Date().toISOString(), machine, config: { seconds: SECONDS }, ladder: renditions, whep, whepRendition: { ...whepRendition, lipSync }, llhls }, null, 2)}\n`);
       log(`wrote ${file}`);
       return;
     }
@@ -237,6 +242,8 @@ async function main(): Promise<void> {
     // transcoder's RTP back into the ingest), then the publisher sends simulcast and a viewer
     // pins the layer below the largest (no transcoding on the way).
     const whepRendition = await measureWhep('WHEP, transcoded rendition', whepUrl, g2g, { layer: 'transcoded' });
+    const lipSync = lipSyncOffset(whep, whepRendition);
+    log(`lip sync on the transcoded rendition against the source (video − audio): ${JSON.stringify(lipSync)}`);
     await publisher.stop();
     await publisher.publish(whip.url, whip.key, 'whip', { simulcast: true });
     await publisher.connected();
@@ -276,10 +283,10 @@ async function main(): Promise<void> {
           llhlsDefaults,
           llhlsRenditions: perRendition,
           hls,
-          whepRendition,
+          whepRendition: { ...whepRendition, lipSync },
           whepSimulcast,
           webTransport: { whep: wtWhep, source: wtSource, ingestCost: wtIngestCost, whipIngestCost },
-          notes: 'glass-to-glass = rVFC expectedDisplayTime − the capture time burnt into the frame by the publisher page (same browser, one clock). whepRendition / whepSimulcast: a WHEP viewer pinned to the largest transcoded rung / the simulcast layer below the largest (WHEP layer extension). Breakdown: getStats deltas over the measured window.',
+          notes: 'glass-to-glass = rVFC expectedDisplayTime − the capture time burnt into the frame by the publisher page (same browser, one clock). whepRendition / whepSimulcast: a WHEP viewer pinned to the largest transcoded rung / the simulcast layer below the largest (WHEP layer extension). whepRendition.lipSync: the A/V offset the browser plays the rung with, against the source, video − audio (the glass-to-glass p50 change less the change of the audio jitter buffer, bench/lib/lip-sync.ts). Breakdown: getStats deltas over the measured window.',
         },
         null,
         2,

@@ -83,7 +83,7 @@ const audioJitter = latency?.whep?.viewer?.audio?.jitterBufferMs;
 rows.push(distRow('WHEP glass-to-glass, with audio', latency?.whep?.glassToGlass, '≤ 50 ms p50', 50, `SRS 80 ms, Broadcast Box ~120 ms${typeof audioJitter === 'number' ? `; audio jitter buffer ${audioJitter} ms` : ''}`));
 rows.push(distRow('WHEP glass-to-glass, viewer without audio (no lip sync)', latency?.whepVideoOnly?.glassToGlass, 'diagnostic', undefined, '—', false));
 const pinned = (w: Json) => (w?.layer ? ` ${w.layer.encodingId} (${w.layer.width}×${w.layer.height})` : '');
-rows.push(distRow(`WHEP glass-to-glass, transcoded rendition${pinned(latency?.whepRendition)}`, latency?.whepRendition?.glassToGlass, '≤ 200 ms p50', 200, `issue 12; the source, same run: ${ms(latency?.whep?.glassToGlass?.p50)} p50`));
+rows.push(distRow(`WHEP glass-to-glass, transcoded rendition${pinned(latency?.whepRendition)}`, latency?.whepRendition?.glassToGlass, '≤ 200 ms p50', 200, `issue 12; the source, same run: ${ms(latency?.whep?.glassToGlass?.p50)} p50${typeof latency?.whepRendition?.lipSync?.offsetMs === 'number' ? `; lip sync (video − audio, against the source's) ${ms(latency.whepRendition.lipSync.offsetMs)}` : ''}`));
 rows.push(distRow(`WHEP glass-to-glass, simulcast layer${pinned(latency?.whepSimulcast)}`, latency?.whepSimulcast?.glassToGlass, '≤ 50 ms p50', 50, 'issue 12; no transcoding on the way'));
 rows.push(distRow('LL-HLS glass-to-glass (site player, multivariant)', latency?.llhls?.glassToGlass, '≤ 1.0 s p50', 1000, 'Apple 1–2 s target, OvenMediaEngine 2–5 s'));
 rows.push(distRow('LL-HLS glass-to-glass (hls.js defaults + lowLatencyMode, multivariant)', latency?.llhlsDefaults?.glassToGlass, 'diagnostic', undefined, 'Apple 1–2 s target, OvenMediaEngine 2–5 s', false));

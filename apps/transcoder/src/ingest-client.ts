@@ -48,6 +48,8 @@ export interface RenditionSetRequest {
   codec?: 'H264' | 'VP8';
   /** The ingest's address to send to (loopback or one of its ICE hosts). */
   host?: string;
+  /** The forward the rungs are made from (the ingest dates their frames by it, for lip sync). */
+  forward?: string;
 }
 
 const streamStateSchema = z.object({

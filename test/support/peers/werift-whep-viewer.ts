@@ -3,8 +3,11 @@
  * packet it receives and notices keyframes by their bitstream (H.264 SPS/IDR NAL units, VP8
  * key frames), so tests can assert what a player would get.
  */
-import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
+import { RTCPeerConnection, RTCRtpCodecParameters, RtcpSrPacket, type RtpPacket } from 'werift';
 import { connectedPromise, loopbackIce, waitGathered } from './werift-h264-publisher';
+
+/** Seconds from the NTP epoch (1900) to the Unix epoch (1970). */
+const NTP_UNIX_OFFSET_S = 2_208_988_800;
 
 export interface ReceivedPacket {
   sequenceNumber: number;
@@ -20,6 +23,22 @@ export interface ReceivedPacket {
   fingerprint: string;
 }
 
+/** An audio packet: its RTP timestamp and arrival (performance.now()). */
+export interface ReceivedAudio {
+  timestamp: number;
+  receivedAt: number;
+}
+
+/** A sender report (RFC 3550 §6.4.1) the viewer received: the sender's wall clock against a track's RTP clock. */
+export interface ReceivedSenderReport {
+  kind: 'video' | 'audio';
+  ssrc: number;
+  /** The NTP timestamp as Unix time, ms. */
+  ntpMs: number;
+  rtpTimestamp: number;
+  receivedAt: number;
+}
+
 export interface WeriftWhepViewer {
   response: { status: number; headers: Headers };
   resourceUrl: string;
@@ -31,6 +50,10 @@ export interface WeriftWhepViewer {
   /** Every video packet so far, in arrival order. */
   video: ReceivedPacket[];
   audioPackets(): number;
+  /** Every audio packet so far, in arrival order. */
+  audio: ReceivedAudio[];
+  /** Every sender report so far, in arrival order. */
+  senderReports: ReceivedSenderReport[];
   /** Time the first keyframe packet arrived (performance.now()), if any. */
   firstKeyframeAt(): number | undefined;
   /** Sends a PLI upstream, like a decoder that lost its reference. */
@@ -79,8 +102,18 @@ export async function startWeriftWhepViewer(opts: { whepUrl: string; video?: Arr
     ...loopbackIce,
   });
   const videoTransceiver = pc.addTransceiver('video', { direction: 'recvonly' });
-  pc.addTransceiver('audio', { direction: 'recvonly' });
+  const audioTransceiver = pc.addTransceiver('audio', { direction: 'recvonly' });
   const video: ReceivedPacket[] = [];
+  const audioReceived: ReceivedAudio[] = [];
+  const senderReports: ReceivedSenderReport[] = [];
+  for (const [kind, transceiver] of [['video', videoTransceiver], ['audio', audioTransceiver]] as const) {
+    transceiver.receiver.onRtcp.subscribe((packet) => {
+      if (packet.type !== RtcpSrPacket.type) return;
+      const { ntpTimestamp, rtpTimestamp } = (packet as RtcpSrPacket).senderInfo;
+      const ntpMs = (Number(ntpTimestamp >> 32n) - NTP_UNIX_OFFSET_S) * 1000 + (Number(ntpTimestamp & 0xffff_ffffn) / 2 ** 32) * 1000;
+      senderReports.push({ kind, ssrc: (packet as RtcpSrPacket).ssrc, ntpMs, rtpTimestamp, receivedAt: performance.now() });
+    });
+  }
   let audio = 0;
   let videoCodec: string | undefined;
   let firstKeyframe: number | undefined;
@@ -89,6 +122,7 @@ export async function startWeriftWhepViewer(opts: { whepUrl: string; video?: Arr
     track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
       if (track.kind === 'audio') {
         audio += 1;
+        audioReceived.push({ timestamp: rtp.header.timestamp, receivedAt: performance.now() });
         return;
       }
       videoSsrc = rtp.header.ssrc;
@@ -124,6 +158,8 @@ export async function startWeriftWhepViewer(opts: { whepUrl: string; video?: Arr
     pc,
     video,
     audioPackets: () => audio,
+    audio: audioReceived,
+    senderReports,
     firstKeyframeAt: () => firstKeyframe,
     requestKeyframe: () => {
       if (videoSsrc !== undefined) void videoTransceiver.receiver.sendRtcpPLI(videoSsrc);

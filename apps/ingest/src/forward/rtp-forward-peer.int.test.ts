@@ -2,7 +2,8 @@
  * The forward's start against real UDP sockets: packets sent while nobody has bound the port are
  * held (not lost), and the moment the receiver says it listens it gets the stream from the last
  * keyframe on, in order, audio from the same moment, then live packets; otherwise a keyframe is
- * asked for.
+ * asked for. The first keyframe the receiver gets is what the transcoder's renditions are dated
+ * from (renditions/rendition-timeline.ts): the forward says which.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,6 +59,7 @@ describe('RtpForwardPeer start-up', () => {
     const [videoPort, audioPort] = [await unboundPort(), await unboundPort()];
     const { peer, plis } = await peerTo(videoPort, audioPort);
     peer.holdUntilReady(5000);
+    peer.send('video', rtp(0, keyframeStart)); // an older keyframe: not the one kept
     peer.send('video', rtp(1, pSlice)); // before the keyframe: undecodable, never sent
     peer.send('audio', rtp(100, opus, 97)); // before the keyframe: would put audio ahead of video
     peer.send('video', rtp(2, keyframeStart));
@@ -67,7 +69,9 @@ describe('RtpForwardPeer start-up', () => {
     // ffmpeg binds its ports now; nothing was lost on the way.
     const video = await listen(videoPort);
     const audio = await listen(audioPort);
+    expect(peer.video.firstKeyframeTimestamp).toBeUndefined();
     expect(peer.receiverReady()).toBe(3);
+    expect(peer.video.firstKeyframeTimestamp).toBe(2 * 3000);
     await pollUntil('replayed packets', () => video.received.length === 2 && audio.received.length === 1, { timeoutMs: 2000 });
     expect(video.received.map((p) => p.seq)).toEqual([2, 3]);
     expect(audio.received).toEqual([{ seq: 101, pt: 97 }]);
@@ -77,9 +81,13 @@ describe('RtpForwardPeer start-up', () => {
     await pollUntil('a live packet', () => video.received.length === 3, { timeoutMs: 2000 });
     expect(video.received.map((p) => p.seq)).toEqual([2, 3, 4]);
 
-    // Once per forward: later calls ask the publisher instead.
+    // Once per forward: later calls ask the publisher instead; the keyframe that answers is not the first.
     expect(peer.receiverReady()).toBe(0);
     expect(plis).toEqual(['pli']);
+    peer.send('video', rtp(5, keyframeStart));
+    expect(peer.video.firstKeyframeTimestamp).toBe(2 * 3000);
+    // Frames are dated by their arrival, on the video's 90 kHz clock.
+    expect(peer.video.clock.timeOf(5 * 3000 + 90)! - peer.video.clock.timeOf(5 * 3000)!).toBe(1);
   });
 
   it('asks for a keyframe when none was kept, and goes live', async () => {
@@ -91,8 +99,12 @@ describe('RtpForwardPeer start-up', () => {
     peer.send('video', rtp(1, pSlice));
     expect(peer.receiverReady()).toBe(0);
     expect(plis).toEqual(['pli']);
+    expect(peer.video.firstKeyframeTimestamp).toBeUndefined();
     peer.send('video', rtp(2, keyframeStart));
-    await pollUntil('the live keyframe', () => video.received.length === 1, { timeoutMs: 2000 });
+    expect(peer.video.firstKeyframeTimestamp).toBe(2 * 3000);
+    peer.send('video', rtp(3, keyframeStart));
+    expect(peer.video.firstKeyframeTimestamp).toBe(2 * 3000);
+    await pollUntil('the live keyframe', () => video.received.length === 2, { timeoutMs: 2000 });
     expect(video.received[0]!.seq).toBe(2);
   });
 

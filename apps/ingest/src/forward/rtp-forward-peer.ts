@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { MediaKind, NegotiatedCodec, OutboundRtp, PeerState, ViewerPeer } from '../webrtc/engine';
 import { probeKeyframe } from '../router/codec-probe';
 import { serializeRtp } from '../router/rtp-rewriter';
+import { type ForwardedVideo, SendClock } from '../renditions/rendition-timeline';
 import { KeyframeReplay, type KeyframeReplayOptions } from './keyframe-replay';
 
 export interface RtpForwardTarget {
@@ -27,6 +28,14 @@ export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
   private periodicKeyframes: NodeJS.Timeout | undefined;
   private readonly replay: KeyframeReplay;
   private holding: NodeJS.Timeout | undefined;
+  /**
+   * The forwarded video's timeline, for the transcoder's renditions (renditions/rendition-timeline.ts):
+   * when each frame arrived, and the first keyframe sent once the receiver listened — the frame
+   * ffmpeg starts its output from. `undefined` anchor while the receiver has not said it listens.
+   */
+  readonly video: ForwardedVideo & { firstKeyframeTimestamp: number | undefined } = { firstKeyframeTimestamp: undefined, clock: new SendClock(90_000) };
+  /** The receiver listens and no keyframe has been sent to it since: the next one anchors `video`. */
+  private awaitingFirstKeyframe = false;
 
   /**
    * @param codecs the codecs written into the forwarded packets (payload types as in the SDP)
@@ -67,11 +76,17 @@ export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
     const packet = serializeRtp(rtp);
     this.sent.packets += 1;
     this.sent.bytes += packet.length;
-    if (!this.replay.finished) {
-      const keyframeStart = kind === 'video' && probeKeyframe(this.codecs.video!.name, rtp.payload).keyframeStart;
-      this.replay.record(kind, packet, keyframeStart, this.now());
-    }
+    const now = this.now();
+    // Arrival time, held or not: what viewers' sender reports date the source's frames by.
+    if (kind === 'video') this.video.clock.observe(rtp.timestamp, now);
+    const probe = kind === 'video' && (!this.replay.finished || this.awaitingFirstKeyframe);
+    const keyframeStart = probe && probeKeyframe(this.codecs.video!.name, rtp.payload).keyframeStart;
+    if (!this.replay.finished) this.replay.record(kind, packet, keyframeStart, now);
     if (this.holding) return;
+    if (keyframeStart && this.awaitingFirstKeyframe) {
+      this.awaitingFirstKeyframe = false;
+      this.video.firstKeyframeTimestamp = rtp.timestamp;
+    }
     this.socket.send(packet, port, this.target.host);
   }
 
@@ -98,11 +113,17 @@ export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
     clearTimeout(this.holding);
     this.holding = undefined;
     if (this.state !== 'connected') return 0;
+    const first = this.video.firstKeyframeTimestamp === undefined && !this.awaitingFirstKeyframe;
     const packets = this.replay.finished && !held ? [] : this.replay.take(this.now());
     if (packets.length === 0) {
+      if (first) this.awaitingFirstKeyframe = true;
       this.requestKeyframe();
       return 0;
     }
+    // The replay starts at a keyframe: the first frame the receiver decodes.
+    const keyframe = packets.find((packet) => packet.kind === 'video');
+    if (first && keyframe) this.video.firstKeyframeTimestamp = keyframe.data.readUInt32BE(4);
+    else if (first) this.awaitingFirstKeyframe = true;
     for (const { kind, data } of packets) this.socket.send(data, this.target.ports[kind]!, this.target.host);
     return packets.length;
   }

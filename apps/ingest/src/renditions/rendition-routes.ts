@@ -21,6 +21,7 @@ import { readJson, sendJson, type Router } from '@onair/service/http';
 import type { IngestConfig } from '../config';
 import type { ForwardLeases } from '../forward/forward-leases';
 import { isAllowedForwardHost } from '../forward/forward-routes';
+import { RtpForwardPeer } from '../forward/rtp-forward-peer';
 import type { MediaRouter } from '../router/media-router';
 import { requireAdmin } from '../streams/admin-auth';
 import type { StreamStore } from '../streams/stream-store';
@@ -62,6 +63,8 @@ const createRenditionsSchema = z
       .refine((list) => new Set(list.map((r) => r.name)).size === list.length, 'rendition names must be distinct'),
     /** The transcoder sends one Opus track as well. */
     audio: z.boolean().default(false),
+    /** The forward (its id) the renditions are made from: their frames are dated by it (rendition-timeline.ts). */
+    forward: z.string().min(1).max(64).optional(),
   })
   .strict();
 
@@ -94,6 +97,12 @@ export function registerRenditionRoutes(router: Router, { store, media, config, 
       instance: body.instance,
       log: log.child({ stream: record.id, component: 'renditions' }),
     });
+    // The renditions' frames are dated by the forward they are made from (rendition-timeline.ts):
+    // the one named, of this instance; unnamed (an older transcoder), its newest (it opens its
+    // input, then announces). One that is gone leaves the reports dated by departure.
+    const ofInstance = media.forwards(record.id).filter((session) => leases.instanceOf(session) === body.instance);
+    const forward = (body.forward === undefined ? ofInstance.at(-1) : ofInstance.find((session) => session.id === body.forward))?.peer;
+    if (forward instanceof RtpForwardPeer) set.useSourceTimeline(forward.video);
     try {
       leases.attach(body.instance, set);
       media.attachRenditions(record.id, set);

@@ -5,8 +5,10 @@
  * (rendition-routes.ts): a datagram with an SSRC or payload type the set does not know is dropped
  * and counted, so nothing else that can reach the port gets into a viewer's stream.
  *
- * Video packets go to the stream's router (router/rendition-catalog.ts, `RenditionSource`); the
- * audio is measured and kept out of viewers' streams for now (they get the publisher's audio).
+ * Video packets go to the stream's router (router/rendition-catalog.ts, `RenditionSource`), each
+ * with its transcode delay when the forward it was made from is known (rendition-timeline.ts:
+ * viewers' sender reports date it by its source frame, for lip sync); the audio is measured and
+ * kept out of viewers' streams for now (they get the publisher's audio).
  * The set lives under the transcoder's lease (forward/forward-leases.ts) and ends with it, with
  * the stream, or on DELETE; `close()` is idempotent and closes the socket.
  */
@@ -19,6 +21,7 @@ import { TrackMeter } from '../router/track-meter';
 import type { InboundRtp } from '../webrtc/engine';
 import { bindUdp } from './bind-udp';
 import { RENDITION_AUDIO, type RenditionVideoFormat, renditionVideoFormat } from './rendition-sdp';
+import { type ForwardedVideo, RenditionTimeline } from './rendition-timeline';
 import { decodeRtpDatagram, type SenderReportFields } from './rtp-datagram';
 
 /** What the transcoder announces of one rung. */
@@ -97,7 +100,7 @@ export interface RenditionSetStats {
   host: string;
   port: number;
   createdAt: string;
-  renditions: Array<{ name: string; ssrc: number; width: number; height: number; targetKbps: number; frameRate: number | null; bitrateKbps: number; packets: number; packetsLost: number }>;
+  renditions: Array<{ name: string; ssrc: number; width: number; height: number; targetKbps: number; frameRate: number | null; bitrateKbps: number; packets: number; packetsLost: number; transcodeDelayMs: number | null }>;
   audio: { ssrc: number; bitrateKbps: number; packets: number; packetsLost: number } | null;
   /** Datagrams dropped: not RTP/RTCP, or an SSRC / payload type this set did not hand out. */
   rejectedDatagrams: number;
@@ -115,6 +118,9 @@ export class RenditionSet extends EventEmitter<{ closed: [reason: string] }> imp
   private listener: ((feed: RenditionFeed, packet: InboundRtp) => void) | undefined;
   private rejected = 0;
   private readonly now: () => number;
+  private timeline: RenditionTimeline | undefined;
+  private readonly delays = new Map<number, number>();
+  private readonly warnedImplausible = new Set<number>();
 
   private constructor(
     private readonly socket: Socket,
@@ -168,6 +174,15 @@ export class RenditionSet extends EventEmitter<{ closed: [reason: string] }> imp
     this.listener = listener;
   }
 
+  /**
+   * The source video the transcoder makes these renditions from, as the ingest forwards it to
+   * it: from then on each rung's packets carry their transcode delay. Call before the
+   * transcoder's first packet (the rungs' first packets are the anchor).
+   */
+  useSourceTimeline(video: ForwardedVideo): void {
+    this.timeline = new RenditionTimeline(video);
+  }
+
   close(reason: string): void {
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
@@ -189,7 +204,8 @@ export class RenditionSet extends EventEmitter<{ closed: [reason: string] }> imp
       createdAt: this.createdAt.toISOString(),
       renditions: this.feeds.map((feed) => {
         const snapshot = feed.meter.snapshot(now);
-        return { name: feed.name, ssrc: feed.ssrc, width: feed.width, height: feed.height, targetKbps: feed.targetKbps, frameRate: snapshot.fps, bitrateKbps: snapshot.bitrateKbps, packets: snapshot.packets, packetsLost: snapshot.packetsLost };
+        const delay = this.delays.get(feed.ssrc);
+        return { name: feed.name, ssrc: feed.ssrc, width: feed.width, height: feed.height, targetKbps: feed.targetKbps, frameRate: snapshot.fps, bitrateKbps: snapshot.bitrateKbps, packets: snapshot.packets, packetsLost: snapshot.packetsLost, transcodeDelayMs: delay === undefined ? null : Math.round(delay) };
       }),
       audio: this.audio && audio ? { ssrc: this.audio.ssrc, bitrateKbps: audio.bitrateKbps, packets: audio.packets, packetsLost: audio.packetsLost } : null,
       rejectedDatagrams: this.rejected,
@@ -220,7 +236,14 @@ export class RenditionSet extends EventEmitter<{ closed: [reason: string] }> imp
     if (decoded.payload.length === 0) track.meter.recordNoMedia(decoded);
     else track.meter.record(decoded, decoded.size, now);
     if (track instanceof RenditionTrack) {
-      this.listener?.(track, { kind: 'video', sequenceNumber: decoded.sequenceNumber, timestamp: decoded.timestamp, ssrc: decoded.ssrc, payloadType: decoded.payloadType, marker: decoded.marker, payload: decoded.payload, size: decoded.size });
+      const mediaDelayMs = decoded.payload.length > 0 ? this.timeline?.delayOf(track.ssrc, decoded.timestamp, now) : this.delays.get(track.ssrc);
+      if (mediaDelayMs !== undefined) this.delays.set(track.ssrc, mediaDelayMs);
+      // Once per rung: its frames do not line up with the forward's (ffmpeg started elsewhere).
+      if (this.timeline?.implausibleFrames(track.ssrc) === 1 && !this.warnedImplausible.has(track.ssrc)) {
+        this.warnedImplausible.add(track.ssrc);
+        this.options.log.warn({ set: this.id, rendition: track.name }, 'rendition frames do not line up with the forwarded source (ffmpeg started from another frame?): their transcode delay is not taken from them');
+      }
+      this.listener?.(track, { kind: 'video', sequenceNumber: decoded.sequenceNumber, timestamp: decoded.timestamp, ssrc: decoded.ssrc, payloadType: decoded.payloadType, marker: decoded.marker, payload: decoded.payload, size: decoded.size, mediaDelayMs });
     }
   }
 }

@@ -82,6 +82,7 @@ export function sendBatch(batch: readonly PendingPacket[], viewers: Iterable<Vie
       }
       out.marker = packet.marker;
       out.payload = packet.payload;
+      out.mediaDelayMs = packet.mediaDelayMs;
       if (!rewriter.rewrite(packet, now, out)) continue;
       // No per-viewer copy of the payload here: the engine serializes (and encrypts) into the
       // one buffer it sends, reading the shared payload (OutboundRtp).

@@ -26,7 +26,7 @@ import { parseSdp, type TrickleFragment } from '@onair/shared/sdp';
 import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerFeedback, ViewerPeer } from './engine';
 import { viewerFeedback } from './report-feedback';
 import { parseRtcp } from './rtcp/parse-rtcp';
-import { buildSenderReport, ntpMiddle32 } from './rtcp/sender-report';
+import { buildSenderReport, FAST_REPORT_INTERVAL_MS, FAST_REPORTS_AFTER_STEP, MAPPING_STEP_MS, ntpMiddle32 } from './rtcp/sender-report';
 
 // node-datachannel is CommonJS with a native addon; loaded once, on first use.
 const requireCjs = createRequire(import.meta.url);
@@ -57,8 +57,8 @@ const MAX_RETRANSMIT_SHARE = 0.25;
 /** …though always this many bytes a second (a few packets) on a path that sends little. */
 const MIN_RETRANSMIT_BYTES = 16_000;
 const SENDER_REPORT_INTERVAL_MS = 1000;
-/** Sender reports remembered per track to match a reception report's LSR (one a second: 8 s). */
-const SENDER_REPORTS_KEPT = 8;
+/** Sender reports remembered per track to match a reception report's LSR (8 s at one a second, 4.8 s while fast). */
+const SENDER_REPORTS_KEPT = 24;
 /** libjuice gathers host candidates at once; this only bounds a broken network stack. */
 const GATHERING_TIMEOUT_MS = 5000;
 
@@ -145,6 +145,8 @@ interface SendTrack {
   /** RTP timestamp and wall time (performance.now) of the last packet sent. */
   lastTimestamp: number;
   lastSentAt: number;
+  /** That frame's media delay (OutboundRtp.mediaDelayMs; 0 for the source's). */
+  lastDelayMs: number;
   /** When the last packet of any frame left (performance.now). */
   lastPacketAt: number;
   history: RetransmitRing | undefined;
@@ -210,6 +212,8 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
   private readonly feedbackListeners: Array<(feedback: ViewerFeedback) => void> = [];
   private readonly cname = randomBytes(8).toString('hex');
   private readonly reportTimer: NodeJS.Timeout;
+  private fastReportTimer: NodeJS.Timeout | undefined;
+  private fastReportsLeft = 0;
   private closed = false;
   /** libdatachannel says connected (ICE + DTLS); the tracks open just after (see maybeConnected). */
   private transportConnected = false;
@@ -277,7 +281,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
       const ssrc = randomInt(1, 0xffffffff);
       const track = this.pc.addTrack(mediaSection(kind, mid, codec, ssrc, this.cname));
       const sendTrack: SendTrack = {
-        kind, track, ssrc, clockRate: codec.clockRate, open: false, packets: 0, payloadOctets: 0, lastTimestamp: 0, lastSentAt: 0, lastPacketAt: 0,
+        kind, track, ssrc, clockRate: codec.clockRate, open: false, packets: 0, payloadOctets: 0, lastTimestamp: 0, lastSentAt: 0, lastDelayMs: 0, lastPacketAt: 0,
         history: kind === 'video' ? new RetransmitRing() : undefined, senderReports: [],
       };
       track.onOpen(() => {
@@ -323,6 +327,9 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     if (packet.timestamp !== out.lastTimestamp || out.packets === 1) {
       out.lastTimestamp = packet.timestamp;
       out.lastSentAt = now;
+      const delayMs = packet.mediaDelayMs ?? 0;
+      if (Math.abs(delayMs - out.lastDelayMs) >= MAPPING_STEP_MS && out.packets > 1) this.reportFaster();
+      out.lastDelayMs = delayMs;
     }
     out.lastPacketAt = now;
     out.history?.store(packet, now, out.payloadOctets);
@@ -357,6 +364,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     if (!this.closed) {
       this.closed = true;
       clearInterval(this.reportTimer);
+      clearInterval(this.fastReportTimer);
       this.keyframeListeners.length = 0;
       this.feedbackListeners.length = 0;
       for (const out of Object.values(this.tracks)) out.open = false;
@@ -444,13 +452,32 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     }
   }
 
-  /** RFC 3550 §6.4.1: the RTP timestamp of "now", extrapolated from the last packet sent. */
+  /** FAST_REPORTS_AFTER_STEP sender reports at FAST_REPORT_INTERVAL_MS, from now. */
+  private reportFaster(): void {
+    this.fastReportsLeft = FAST_REPORTS_AFTER_STEP;
+    if (this.fastReportTimer) return;
+    this.fastReportTimer = setInterval(() => {
+      this.sendReports();
+      this.fastReportsLeft -= 1;
+      if (this.fastReportsLeft <= 0 || this.closed) {
+        clearInterval(this.fastReportTimer);
+        this.fastReportTimer = undefined;
+      }
+    }, FAST_REPORT_INTERVAL_MS);
+    this.fastReportTimer.unref();
+  }
+
+  /**
+   * RFC 3550 §6.4.1: the RTP timestamp of "now", extrapolated from the last frame sent — dated by
+   * when its source frame arrived (a transcoded rendition's is a transcode later), so that the
+   * viewer's audio and video of one instant map to one wall time.
+   */
   private sendReports(): void {
     if (this.state !== 'connected') return;
     const now = performance.now();
     for (const out of Object.values(this.tracks)) {
       if (!out.open || out.packets === 0) continue;
-      const rtpTimestamp = out.lastTimestamp + Math.round(((now - out.lastSentAt) * out.clockRate) / 1000);
+      const rtpTimestamp = out.lastTimestamp + Math.round(((now - out.lastSentAt + out.lastDelayMs) * out.clockRate) / 1000);
       const wallTimeMs = performance.timeOrigin + now;
       out.senderReports.push({ ntp: ntpMiddle32(wallTimeMs), sentAt: now });
       if (out.senderReports.length > SENDER_REPORTS_KEPT) out.senderReports.shift();

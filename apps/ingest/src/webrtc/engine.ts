@@ -56,6 +56,11 @@ export interface InboundRtp {
   size: number;
   /** The simulcast layer (its rid, RFC 8852) a video packet belongs to; undefined without simulcast. */
   rid?: string;
+  /**
+   * How much later than its source frame this packet's media arrived, ms: a transcoded
+   * rendition's transcode delay (renditions/rendition-timeline.ts); undefined = none (the source).
+   */
+  mediaDelayMs?: number;
 }
 
 /**
@@ -72,6 +77,11 @@ export interface OutboundRtp {
   payloadType: number;
   marker: boolean;
   payload: Buffer;
+  /**
+   * InboundRtp's `mediaDelayMs`: the sender report dates this frame that much earlier than it
+   * left, so it lines up with the audio of the instant it shows (RFC 3550 §6.4.1).
+   */
+  mediaDelayMs?: number;
 }
 
 /**

@@ -36,6 +36,10 @@ export class IngestInput implements InputSource {
     private readonly holdUntilReadyMs = 5000,
   ) {}
 
+  get forward(): string | undefined {
+    return this.forwardId;
+  }
+
   get description(): string {
     return `ingest forward ${this.forwardId ?? '(none)'} → udp ${this.video?.rtp ?? '?'}/${this.audio?.rtp ?? '?'}`;
   }

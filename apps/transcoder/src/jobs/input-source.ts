@@ -20,6 +20,8 @@ export interface InputRequest {
 export interface InputSource {
   /** Short description for logs and the API (`ingest forward abc`, `static SDP`). */
   readonly description: string;
+  /** The ingest forward the input comes from, once open (renditions made from it name it). */
+  readonly forward?: string;
   open(request?: InputRequest): Promise<InputOpening>;
   /** The source's current size and rate as measured upstream (polled to re-plan a ladder). Optional. */
   currentHints?(): Promise<InputOpening['hints']>;

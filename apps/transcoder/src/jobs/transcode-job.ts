@@ -254,7 +254,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     const announcement = announcementFor(renditions, source);
     if (!output || !announcement) return undefined;
     try {
-      return await output.open(announcement);
+      return await output.open({ ...announcement, ...(this.opts.input.forward ? { forward: this.opts.input.forward } : {}) });
     } catch (error) {
       this.log.warn({ err: error }, 'the ingest did not take the renditions: HLS only for this run');
       return undefined;

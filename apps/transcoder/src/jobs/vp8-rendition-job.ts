@@ -62,7 +62,7 @@ export class Vp8RenditionJob {
       this.inputPorts = [...opening.sdp.matchAll(/^m=\w+ (\d+) /gm)].map((m) => Number(m[1]));
       const rendition = planVp8Rendition(opening.hints ?? {});
       this.rendition = rendition;
-      const answer = await client.createRenditions(streamId, { codec: 'VP8', renditions: [rendition], audio: false, host: this.options.host ?? '127.0.0.1' });
+      const answer = await client.createRenditions(streamId, { codec: 'VP8', renditions: [rendition], audio: false, host: this.options.host ?? '127.0.0.1', ...(input.forward ? { forward: input.forward } : {}) });
       this.setId = answer.id;
       if (this.stopping) return;
       this.args = vp8Args({ sdpPath, rendition, rtp: { host: answer.host, port: answer.port, payloadType: answer.video.payloadType, ssrc: answer.renditions[0]!.ssrc } });
