@@ -5,7 +5,8 @@
  * Down quickly: when a signal says the path cannot carry what the viewer gets — a REMB that fell
  * by 15 % under its peak, with a queue (an RTT sample of the last second ≥ its floor + 40 ms) or loss beside it, to under 0.8 × the
  * send rate; loss ≥ 10 % over the last second; or, for a receiver that sent no REMB in its first 8 s, queueing delay (RTT ≥ its floor + 120 ms) —
- * for 250 ms (at once when severe: REMB under half the send rate, loss ≥ 25 %), the viewer goes
+ * for 250 ms (at once when severe: REMB under half the send rate, loss ≥ 25 %, or what is on the
+ * path — LinkState.queueMs — at 400 ms with under 65 % of our rate delivered), the viewer goes
  * to the best rung that needs at most 85 % of the available estimate (the lowest when none fits),
  * skipping rungs in one step. Then nothing moves it further down until the switch is done (it
  * waits for the target's keyframe, ≤ 1 s) and 2 s have passed: until then the feedback is about
