@@ -86,6 +86,12 @@ export interface LinkState {
   /** Video payload the receiver got over the delivery window, kbit/s. */
   deliveredKbps: number | undefined;
   /**
+   * …between the reports `backlogMs` lasted across (≥ 80 ms apart), kbit/s: while a queue
+   * stands, what a saturated path carries now — the window's rate still counts what came before
+   * a limit (792 kbit/s measured 0.5 s into a 600 kbit/s limit). Undefined: no such pair.
+   */
+  recentDeliveredKbps: number | undefined;
+  /**
    * How long the path needs to deliver what is on its way, ms: the video octets sent and not yet
    * received (as of the latest report) at the rate the path delivers, at least the latest
    * backlog. The backlog is the wait of the packet that just arrived, sent that long ago: behind
@@ -202,9 +208,9 @@ export class LinkEstimator {
     while (this.backlogBuckets.length > 0 && this.backlogBuckets[0]!.start < now - this.options.rttFloorWindowMs) this.backlogBuckets.shift();
   }
 
-  private delivery(now: number): Pick<LinkState, 'backlogMs' | 'backlogSpanMs' | 'latestBacklogMs' | 'deliveryRatio' | 'deliveredKbps' | 'queueMs'> {
+  private delivery(now: number): Pick<LinkState, 'backlogMs' | 'backlogSpanMs' | 'latestBacklogMs' | 'deliveryRatio' | 'deliveredKbps' | 'recentDeliveredKbps' | 'queueMs'> {
     const last = this.deliveries.at(-1);
-    const unknown = { backlogMs: undefined, backlogSpanMs: undefined, latestBacklogMs: undefined, deliveryRatio: undefined, deliveredKbps: undefined, queueMs: undefined };
+    const unknown = { backlogMs: undefined, backlogSpanMs: undefined, latestBacklogMs: undefined, deliveryRatio: undefined, deliveredKbps: undefined, recentDeliveredKbps: undefined, queueMs: undefined };
     if (!last || now - last.at > this.options.deliveryWindowMs * 2 || this.backlogBuckets.length === 0) return unknown;
     const floor = Math.min(...this.backlogBuckets.map((b) => b.min));
     // The lowest of the reports of the last 80 ms and the one before them, however old: a backlog
@@ -213,11 +219,15 @@ export class LinkEstimator {
     // machine) is not one. Waiting for a third (150 ms apart) cost 0.2–0.3 s behind a limit.
     let recent = last.behindMs;
     let backlogSpanMs = 0;
+    let recentDeliveredKbps: number | undefined;
     for (let i = this.deliveries.length - 2; i >= 0; i -= 1) {
       const sample = this.deliveries[i]!;
       recent = Math.min(recent, sample.behindMs);
       backlogSpanMs = last.at - sample.at;
-      if (backlogSpanMs >= 80) break;
+      if (backlogSpanMs >= 80) {
+        recentDeliveredKbps = (Math.max(0, last.delivered - sample.delivered) * 8) / backlogSpanMs;
+        break;
+      }
     }
     const backlogMs = Math.max(0, recent - floor);
     const latestBacklogMs = Math.max(0, last.behindMs - floor);
@@ -225,11 +235,11 @@ export class LinkEstimator {
     for (const sample of this.deliveries) if (last.at - sample.at >= this.options.deliveryWindowMs) first = sample;
     const sent = first ? last.sent - first.sent : 0;
     // Nothing sent over the window (the source paused): nothing to compare.
-    if (!first || sent <= 0) return { ...unknown, backlogMs, backlogSpanMs, latestBacklogMs, queueMs: latestBacklogMs };
+    if (!first || sent <= 0) return { ...unknown, backlogMs, backlogSpanMs, latestBacklogMs, recentDeliveredKbps, queueMs: latestBacklogMs };
     const delivered = Math.max(0, last.delivered - first.delivered);
     const deliveredKbps = (delivered * 8) / (last.at - first.at);
     const onTheWayMs = deliveredKbps > 0 ? (Math.max(0, last.sent - last.delivered) * 8) / deliveredKbps : 0;
-    return { backlogMs, backlogSpanMs, latestBacklogMs, deliveryRatio: delivered / sent, deliveredKbps, queueMs: Math.max(latestBacklogMs, onTheWayMs) };
+    return { backlogMs, backlogSpanMs, latestBacklogMs, deliveryRatio: delivered / sent, deliveredKbps, recentDeliveredKbps, queueMs: Math.max(latestBacklogMs, onTheWayMs) };
   }
 
   private observeRtt(rttMs: number, now: number): void {

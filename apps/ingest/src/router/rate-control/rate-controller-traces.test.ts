@@ -84,3 +84,29 @@ describe('RateController on recorded Chromium traces with the backlog', () => {
     expect(replay(trace)).toEqual([]);
   });
 });
+
+describe('RateController deciding early in a limit', () => {
+  it('a move on the path\'s queue picks the rung the path carries now, not the delivery window\'s average that still counts the time before the limit', () => {
+    // Reports every 100 ms, 1.2 Mbit/s of video sent (15 KB a report) and all of it delivered;
+    // at 6 s the path drops to ~540 kbit/s (6.8 KB a report) just as a 30 KB keyframe goes out.
+    // (The shaped-link e2e once saw 792 kbit/s over the window here, chose 360p and froze 633 ms.)
+    const controller = new RateController();
+    let sent = 0;
+    let delivered = 0;
+    const sentAt: Array<{ at: number; octets: number }> = [];
+    let move: { at: number; to: string } | undefined;
+    for (let at = 0; at <= 7000 && !move; at += 100) {
+      const burst = at === 6000 ? 30_000 : 0;
+      sent += 15_000 + burst;
+      sentAt.push({ at, octets: sent });
+      delivered = at <= 6000 ? sent - burst : Math.min(sent, delivered + 6_800);
+      // How far behind our sending the newest packet it got is: when the octets it has were sent.
+      const newest = sentAt.find((s) => s.octets >= delivered)!;
+      const feedback: ViewerFeedback = { type: 'report', kind: 'video', fractionLost: 0, cumulativeLost: 0, highestSequence: Math.round(delivered / 1200), rttMs: 5, jitterMs: 1, behindMs: at - newest.at, deliveredOctets: delivered, sentOctets: sent };
+      const decision = controller.process({ feedback, sentBytes: Math.round(sent * 1.08), ladder: LADDER, active: 'source' }, at);
+      if (decision.target !== 'source') move = { at, to: decision.target };
+    }
+    expect(move?.to).toBe('180p');
+    expect(move!.at - 6000).toBeLessThanOrEqual(400);
+  });
+});

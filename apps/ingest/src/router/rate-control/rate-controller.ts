@@ -328,7 +328,11 @@ export class RateController {
       // report's window can catch a burst the queue let through at once (677 kbit/s of video
       // measured behind a 600 kbit/s limit, which put the viewer on a rung that did not fit).
       const ratio = link.deliveryRatio ?? 1;
-      const measured = link.deliveredKbps !== undefined ? link.deliveredKbps * 1.1 : link.sendKbps * Math.min(1, ratio);
+      // The window's rate, or the rate between the two reports the backlog lasted across when
+      // lower: a move decided early in a limit (the path's queue, below) saw 792 kbit/s over the
+      // window behind a 600 kbit/s limit, chose 360p, and froze 633 ms until the next move down.
+      const delivered = link.deliveredKbps === undefined ? undefined : Math.min(link.deliveredKbps, link.recentDeliveredKbps ?? Infinity);
+      const measured = delivered !== undefined ? delivered * 1.1 : link.sendKbps * Math.min(1, ratio);
       this.deliveredMinKbps = Math.min(this.deliveredMinKbps ?? Infinity, measured);
       // At once: a queue that deep across two reports, or one a little shallower while the path
       // delivers under 60 % of our rate (a queue filling at a bottleneck, not a receiver's stall).
