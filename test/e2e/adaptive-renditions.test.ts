@@ -26,8 +26,8 @@
  * load stays, the shaped one comes back up by trials; a move decided early in the limit sizes the
  * target by what the path carries between the last reports (the window's rate still counted the
  * time before the limit: 360p chosen, 633 ms frozen, once). Measured on the shared 2-core machine:
- * on this code six runs in a row passed at load 6–9.5 (on 180p 0.54–1.23 s after the drop,
- * longest freeze 133–400 ms, back on the source 4.9–5.9 s after the lift); on the code before
+ * on this code ten runs in a row passed at load 3–9.5 (on 180p 0.54–1.23 s after the drop,
+ * longest freeze 133–400 ms, back on the source 4.8–5.9 s after the lift); on the code before
  * that last change 13 of 15 (200–350 ms at load 11–16; one failure was that 633 ms, the other
  * 717 ms while the load rose to 16 mid-run, the publisher's source falling to 0.8 Mbit/s and the
  * player taking in 214 kbit/s of its 600 kbit/s link). 40–77 s a run.
