@@ -61,6 +61,24 @@ describe('sendBatch while a viewer moves down', () => {
     expect(sent.map((p) => p.sequenceNumber)).toEqual([sent[0]!.sequenceNumber, sent[0]!.sequenceNumber + 1, sent[0]!.sequenceNumber + 2]);
   });
 
+  it('a hold timed to the target\'s keyframe (startAt): the origin it leaves goes on until that moment, then nothing of it', () => {
+    nextSeq = {};
+    const { state, sent } = viewer({ target: RUNG, until: 10_000, holding: false, held: false, startAt: 100 });
+    sendBatch([packet(SOURCE, false, 0), packet(SOURCE, false, 66), packet(SOURCE, false, 133), packet(SOURCE, false, 200), packet(RUNG, true, 250)], [state], counters());
+    expect(sent.map((p) => p.payload[0])).toEqual([0x41, 0x41, 0x67]);
+    expect(state.video).toBe(RUNG);
+    expect(sent.map((p) => p.sequenceNumber)).toEqual([sent[0]!.sequenceNumber, sent[0]!.sequenceNumber + 1, sent[0]!.sequenceNumber + 2]);
+  });
+
+  it('a hold on a full queue (switchAfter): the target\'s keyframe before it is passed over, the next one switches', () => {
+    nextSeq = {};
+    const { state, sent } = viewer({ target: RUNG, until: 10_000, holding: true, held: false, startAt: 0, switchAfter: 150 });
+    sendBatch([packet(RUNG, true, 10), packet(RUNG, false, 76), packet(SOURCE, false, 100), packet(RUNG, true, 510), packet(RUNG, false, 576)], [state], counters());
+    expect(sent.map((p) => p.payload[0])).toEqual([0x67, 0x41]);
+    expect(state.video).toBe(RUNG);
+    expect(state.hold).toBeUndefined();
+  });
+
   it('a hold whose target sends no keyframe in time ends, and the viewer starts again at a keyframe of its origin (never a P-frame after the gap)', () => {
     nextSeq = {};
     const { state, sent } = viewer({ target: RUNG, until: 100, holding: true, held: false });

@@ -48,6 +48,8 @@ export function sendBatch(batch: readonly PendingPacket[], viewers: Iterable<Vie
         if (viewer.hold.held) viewer.waitingForKeyframe = true;
         viewer.hold = undefined;
       }
+      // The moment timed to the target's keyframe (switch-hold.ts) has come.
+      if (viewer.hold && !viewer.hold.holding && viewer.hold.startAt !== undefined && now >= viewer.hold.startAt) viewer.hold.holding = true;
       // A keyframe of the origin it leaves is the largest frame there is (a 1.2 Mbit/s source's
       // took ~0.5 s through a 600 kbit/s link, and the picture stood still meanwhile): the hold
       // starts there at the latest.
@@ -62,6 +64,8 @@ export function sendBatch(batch: readonly PendingPacket[], viewers: Iterable<Vie
       if (packet.kind === 'video' && origin !== viewer.video) {
         // Another origin's video: the viewer's switch target takes over at its keyframe.
         if (origin !== viewer.target || !keyframeStart || !connected) continue;
+        // Into a path whose queue is still full, the keyframe would be dropped: the next one (switch-hold.ts).
+        if (viewer.hold?.switchAfter !== undefined && now < viewer.hold.switchAfter) continue;
         viewer.video = origin;
         viewer.target = undefined;
         viewer.hold = undefined;

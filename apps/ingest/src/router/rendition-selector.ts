@@ -17,20 +17,16 @@ import { OnairError } from '@onair/shared/errors';
 import type { Logger } from '@onair/service/logger';
 import type { ViewerFeedback } from '../webrtc/engine';
 import { buildLadder } from './rate-control/ladder';
+import type { LinkState } from './rate-control/link-estimator';
 import { RateController } from './rate-control/rate-controller';
 import { canPlay, desiredOrigin, NONE } from './origin-choice';
 import { RenditionCatalog, SOURCE, type VideoOrigin } from './rendition-catalog';
 import { renditionStates, viewersPerOrigin, whepLayers } from './rendition-states';
+import { holdStartAt, switchNotBefore } from './switch-hold';
 import type { ViewerSession } from './sessions';
 import type { ViewerState } from './viewer-state';
 
-/**
- * A viewer moving down with at least this backlog in front of it (its latest report's) stops
- * receiving the origin it leaves until the target's keyframe, ms: the 600 ms queue overflowed at
- * ~550; holding from 250 left the drained queue empty for most of a keyframe wait (600 ms frozen).
- */
-const HOLD_FROM_BACKLOG_MS = 400;
-/** …for at most this long (a rung's GOP is ≤ 1 s on WebRTC; a target that sends no keyframe in time is given up on), ms. */
+/** A viewer moving down is held back from the origin it leaves (switch-hold.ts) for at most this long (a rung's GOP is ≤ 1 s on WebRTC; a target that sends no keyframe in time is given up on), ms. */
 const MAX_HOLD_MS = 1500;
 
 /** What the selector reads of its stream. */
@@ -43,6 +39,8 @@ export interface RenditionSelectorHost {
   flush(): void;
   /** Asks for a keyframe of `origin` where one can be asked for (the source, a simulcast layer). */
   requestKeyframe(origin: VideoOrigin, reason: string): void;
+  /** When `origin`'s next keyframe should arrive (a transcoded rung's, on its clock: keyframe-cadence.ts); undefined: no prediction. */
+  nextKeyframeAt(origin: VideoOrigin, now: number): number | undefined;
   /** A viewer has nothing to play yet (no rendition in its codec): it gets a deadline. */
   awaitRendition(viewer: ViewerState): void;
   /** The publisher's video codec, picture and measured bitrates (0 while unknown). */
@@ -175,7 +173,7 @@ export class RenditionSelector {
     const ladder = this.ladderFor(viewer, current);
     const decision = rate.process({ feedback, sentBytes: viewer.session.peer.sent.bytes, ladder, active: viewer.video.name, pending: viewer.target?.name }, now);
     if (decision.target === current) {
-      this.holdIfQueued(viewer, decision.link.latestBacklogMs);
+      this.timeHold(viewer, decision.link, now);
       return;
     }
     const rank = (name: string) => ladder.findIndex((rung) => rung.name === name);
@@ -183,23 +181,26 @@ export class RenditionSelector {
     this.switches[direction] += 1;
     const link = decision.link;
     const round = (value: number | undefined) => (value === undefined ? null : Math.round(value));
-    this.host.log.info({ viewer: viewer.session.id, from: current, to: decision.target, direction, reason: decision.reason, availableKbps: round(decision.availableKbps), sendKbps: Math.round(link.sendKbps), rttMs: round(link.rttMs), backlogMs: round(link.latestBacklogMs), deliveredKbps: round(link.deliveredKbps), loss: link.loss ?? null }, 'rate controller moves the viewer');
+    this.host.log.info({ viewer: viewer.session.id, from: current, to: decision.target, direction, reason: decision.reason, availableKbps: round(decision.availableKbps), sendKbps: Math.round(link.sendKbps), rttMs: round(link.rttMs), backlogMs: round(link.latestBacklogMs), queueMs: round(link.queueMs), deliveredKbps: round(link.deliveredKbps), loss: link.loss ?? null }, 'rate controller moves the viewer');
     this.host.flush();
     viewer.auto = decision.target;
     this.retarget(viewer);
     viewer.hold = direction === 'down' && viewer.target ? { target: viewer.target, until: now + MAX_HOLD_MS, holding: false, held: false } : undefined;
-    this.holdIfQueued(viewer, decision.link.latestBacklogMs);
+    this.timeHold(viewer, decision.link, now);
     this.updateWanted();
   }
 
   /**
-   * A viewer moving down whose backlog got deep stops receiving the origin it leaves (ViewerState.hold).
-   * Behind a 600 ms token-bucket queue, sending on until the target's keyframe (0.25 s later)
-   * overflowed the queue and lost that keyframe: 1.1 s frozen. Holding at once instead froze
-   * the picture for the whole wait (0.5 s) once the shallower queue had drained.
+   * A viewer moving down stops receiving the origin it leaves (ViewerState.hold) when what is on
+   * its path lasts until the target's keyframe has come (switch-hold.ts), timed again with each
+   * report (the queue and the prediction move); the data plane starts the hold at that moment.
    */
-  private holdIfQueued(viewer: ViewerState, backlogMs: number | undefined): void {
-    if (viewer.hold && !viewer.hold.holding && backlogMs !== undefined && backlogMs >= HOLD_FROM_BACKLOG_MS) viewer.hold.holding = true;
+  private timeHold(viewer: ViewerState, link: LinkState, now: number): void {
+    const hold = viewer.hold;
+    if (!hold || hold.holding) return;
+    hold.startAt = holdStartAt({ now, queueMs: link.queueMs, latestBacklogMs: link.latestBacklogMs, sendKbps: link.sendKbps, deliveredKbps: link.deliveredKbps, nextKeyframeAt: this.host.nextKeyframeAt(hold.target, now) });
+    hold.switchAfter = switchNotBefore(hold.startAt, link.queueMs);
+    if (hold.startAt !== undefined && hold.startAt <= now) hold.holding = true;
   }
 
   private ladderFor(viewer: ViewerState, current: string) {

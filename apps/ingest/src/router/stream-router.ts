@@ -30,6 +30,7 @@ import { codecLabel, type StreamCodecs } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
 import type { InboundRtp, MediaKind, NegotiatedCodec } from '../webrtc/engine';
 import { probeKeyframe } from './codec-probe';
+import { KeyframeCadence } from './keyframe-cadence';
 import { KeyframeRequester } from './keyframe-requester';
 import { onDemandCodecsWanted } from './on-demand-codecs';
 import { followSourceMove, NONE, SOURCE } from './origin-choice';
@@ -95,6 +96,8 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   private simulcast: SimulcastLayers | undefined;
   /** What was last announced as `renditions-wanted`. */
   private codecsWanted: string[] = [];
+  /** When each transcoded rung's keyframes arrive: a viewer moving down times its hold to the next one. */
+  private readonly keyframeCadence = new KeyframeCadence<VideoOrigin>();
 
   constructor(private readonly options: StreamRouterOptions) {
     super();
@@ -108,6 +111,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       viewers: () => this.viewers.values(),
       flush: () => this.flush(),
       requestKeyframe: (origin, reason) => this.requestKeyframe(origin, reason),
+      nextKeyframeAt: (origin, now) => this.keyframeCadence.next(origin, now),
       awaitRendition: (viewer) => this.awaitRendition(viewer),
       source: () => {
         const now = this.now();
@@ -467,9 +471,13 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
 
   /** A rendition's video packet: queued like the publisher's when a viewer receives or awaits it. */
   private forwardRendition(feed: RenditionFeed, packet: InboundRtp): void {
-    if (!this.selector.wanted.has(feed)) return;
+    // Every rung's keyframes are timed, watched or not: a viewer's move down needs the target's cadence before the target is wanted.
     const media = packet.payload.length > 0;
-    this.enqueue({ packet, now: this.now(), media, keyframeStart: media && probeKeyframe(feed.codec, packet.payload).keyframeStart, origin: feed });
+    const keyframeStart = media && probeKeyframe(feed.codec, packet.payload).keyframeStart;
+    const now = this.now();
+    if (keyframeStart) this.keyframeCadence.keyframe(feed, now, packet.timestamp);
+    if (!this.selector.wanted.has(feed)) return;
+    this.enqueue({ packet, now, media, keyframeStart, origin: feed });
   }
 
   private enqueue(item: PendingPacket): void {

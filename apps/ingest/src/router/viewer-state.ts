@@ -18,9 +18,12 @@ export interface ViewerState {
    * Set when the rate controller moves the viewer down: once the backlog in front of it is deep
    * (`holding`), no more video of the origin it leaves is sent until the target's keyframe (or
    * `until`, the router's clock), so the queue drains instead of overflowing and the target's
-   * keyframe arrives whole behind what is already on the way. `held`: something was held back.
+   * keyframe arrives whole behind what is already on the way. `startAt` (router clock): when
+   * `holding` starts, timed to the target's predicted keyframe (switch-hold.ts); undefined: not
+   * known yet; `switchAfter`: the target's keyframes before it are passed over (the queue it
+   * would join is full). `held`: something was held back.
    */
-  hold: { target: VideoOrigin; until: number; holding: boolean; held: boolean } | undefined;
+  hold: { target: VideoOrigin; until: number; holding: boolean; held: boolean; startAt?: number | undefined; switchAfter?: number | undefined } | undefined;
   /** The rendition the viewer pinned by name; undefined: the server chooses (`auto`). */
   pin: string | undefined;
   /** The server's choice for an unpinned viewer, by name (`source` until its feedback says otherwise). */

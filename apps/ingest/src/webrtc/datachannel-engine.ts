@@ -9,7 +9,8 @@
  * - The answer's media sections are built here (codec with the viewer's payload type and fmtp,
  *   our SSRC) and matched to the offer's mids, so libdatachannel answers exactly that.
  * - A send track's incoming RTCP arrives as bytes (no media handler is attached): PLI and FIR
- *   go to the router, NACKs are answered from a ring of recently sent packets (RFC 4585 §6.2.1),
+ *   go to the router, NACKs are answered from a ring of recently sent packets (RFC 4585 §6.2.1,
+ *   paced in retransmit.ts),
  *   reception reports (with the round-trip time from our sender reports) and REMB go to the
  *   router as the viewer's feedback for its rate controller.
  * - Sender reports (RFC 3550 §6.4.1) every second, so the player can synchronise audio and video.
@@ -26,6 +27,7 @@ import { parseSdp, type TrickleFragment } from '@onair/shared/sdp';
 import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerFeedback, ViewerPeer } from './engine';
 import { viewerFeedback } from './report-feedback';
 import { parseRtcp } from './rtcp/parse-rtcp';
+import { resendHoldoffMs, RetransmitBudget, RetransmitRing } from './retransmit';
 import { buildSenderReport, FAST_REPORT_INTERVAL_MS, FAST_REPORTS_AFTER_STEP, MAPPING_STEP_MS, ntpMiddle32 } from './rtcp/sender-report';
 
 // node-datachannel is CommonJS with a native addon; loaded once, on first use.
@@ -36,26 +38,6 @@ function ndc(): typeof Ndc {
   return ndcModule;
 }
 
-/**
- * Packets kept per video track for NACK retransmission: more than a keyframe (a 1080p keyframe
- * at 4–6 Mbps is 120–250 packets) plus a round trip. The ring holds references to payloads every
- * viewer shares, ~17 KB per viewer.
- */
-const RETRANSMIT_HISTORY = 1024;
-/**
- * A packet resent this recently is not resent again for another NACK naming it (ms), nor within
- * the round trip the latest report measured, queue included: Chrome re-asks every ~100 ms (its
- * own RTT guess as a receive-only peer), and behind a 600 ms queue each lost packet went out
- * ~6 times, the resends filling the queue the viewer had just been moved down to drain (it stayed
- * at 600 ms for 3 s after the switch).
- */
-const RESEND_HOLDOFF_MS = 20;
-/** At most this many retransmissions per viewer per second: a NACK is a few bytes, each answer ~1.2 KB. */
-const MAX_RETRANSMITS_PER_SECOND = 300;
-/** …and resent bytes at most this share of the media bytes sent over the last second (a path that loses more is congested: more sending is more loss). */
-const MAX_RETRANSMIT_SHARE = 0.25;
-/** …though always this many bytes a second (a few packets) on a path that sends little. */
-const MIN_RETRANSMIT_BYTES = 16_000;
 const SENDER_REPORT_INTERVAL_MS = 1000;
 /** Sender reports remembered per track to match a reception report's LSR (8 s at one a second, 4.8 s while fast). */
 const SENDER_REPORTS_KEPT = 24;
@@ -86,52 +68,6 @@ class RtpFrame {
 }
 
 const sharedFrame = new RtpFrame();
-
-/** The last RETRANSMIT_HISTORY packets of one track, by sequence number, without per-packet objects. */
-class RetransmitRing {
-  private readonly seq = new Int32Array(RETRANSMIT_HISTORY).fill(-1);
-  private readonly timestamp = new Uint32Array(RETRANSMIT_HISTORY);
-  private readonly head = new Uint8Array(RETRANSMIT_HISTORY);
-  private readonly resentAt = new Float64Array(RETRANSMIT_HISTORY);
-  /** When each packet left (performance.now) and the track's payload octets up to and including it: a reception report's highest sequence number says how far behind the receiver is. */
-  private readonly sentAt = new Float64Array(RETRANSMIT_HISTORY);
-  private readonly octetsUpTo = new Float64Array(RETRANSMIT_HISTORY);
-  private readonly payload: Array<Buffer | undefined> = new Array(RETRANSMIT_HISTORY);
-
-  store(packet: OutboundRtp, sentAt: number, octetsUpTo: number): void {
-    const slot = packet.sequenceNumber % RETRANSMIT_HISTORY;
-    this.sentAt[slot] = sentAt;
-    this.octetsUpTo[slot] = octetsUpTo;
-    this.seq[slot] = packet.sequenceNumber & 0xffff;
-    this.timestamp[slot] = packet.timestamp;
-    this.head[slot] = (packet.marker ? 0x80 : 0) | (packet.payloadType & 0x7f);
-    this.payload[slot] = packet.payload;
-    this.resentAt[slot] = 0;
-  }
-
-  /** True when `sequenceNumber` may be resent now: not resent within `holdoffMs`. */
-  mayResend(sequenceNumber: number, now: number, holdoffMs: number): boolean {
-    return now - this.resentAt[sequenceNumber % RETRANSMIT_HISTORY]! >= holdoffMs;
-  }
-
-  markResent(sequenceNumber: number, now: number): void {
-    this.resentAt[sequenceNumber % RETRANSMIT_HISTORY] = now;
-  }
-
-  /** When `sequenceNumber` (its low 16 bits) left and the payload octets sent up to it; undefined when it is no longer kept. */
-  sent(sequenceNumber: number): { at: number; octets: number } | undefined {
-    const seq = sequenceNumber & 0xffff;
-    const slot = seq % RETRANSMIT_HISTORY;
-    return this.seq[slot] === seq ? { at: this.sentAt[slot]!, octets: this.octetsUpTo[slot]! } : undefined;
-  }
-
-  get(sequenceNumber: number, ssrc: number): OutboundRtp | undefined {
-    const slot = sequenceNumber % RETRANSMIT_HISTORY;
-    const payload = this.payload[slot];
-    if (this.seq[slot] !== sequenceNumber || !payload) return undefined;
-    return { sequenceNumber, timestamp: this.timestamp[slot]!, ssrc, payloadType: this.head[slot]! & 0x7f, marker: (this.head[slot]! & 0x80) !== 0, payload };
-  }
-}
 
 /** What a send track needs for its sender reports. */
 interface SendTrack {
@@ -217,7 +153,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
   private closed = false;
   /** libdatachannel says connected (ICE + DTLS); the tracks open just after (see maybeConnected). */
   private transportConnected = false;
-  private retransmitWindow = { startedAt: 0, count: 0, bytes: 0, sentBytesAtStart: 0, budgetBytes: MIN_RETRANSMIT_BYTES };
+  private readonly retransmitBudget = new RetransmitBudget();
   /** The round trip to the viewer, queue included, from its latest video report (RTT or how far behind our sending it was, whichever is more), ms. */
   private roundTripMs = 0;
   /** The other m-lines' inactive tracks: kept referenced for as long as the peer lives. */
@@ -397,8 +333,8 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
         for (const sequenceNumber of feedback.lost) {
           // A NACK may name a packet twice, or again before our resend could arrive: once is enough.
           const packet = out.history.get(sequenceNumber, out.ssrc);
-          if (!packet || !out.history.mayResend(sequenceNumber, now, Math.max(RESEND_HOLDOFF_MS, this.roundTripMs))) continue;
-          if (!this.retransmitAllowed(now, packet.payload.length + 12)) break;
+          if (!packet || !out.history.mayResend(sequenceNumber, now, resendHoldoffMs(this.roundTripMs))) continue;
+          if (!this.retransmitBudget.allow(now, packet.payload.length + 12, this.sent.bytes)) break;
           out.history.markResent(sequenceNumber, now);
           this.retransmit(out, packet);
         }
@@ -418,23 +354,6 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
 
   private emitFeedback(feedback: ViewerFeedback): void {
     for (const listener of this.feedbackListeners) listener(feedback);
-  }
-
-  /** The per-viewer retransmission budget (MAX_RETRANSMITS_PER_SECOND); counts one when it allows. */
-  private retransmitAllowed(now: number, bytes: number): boolean {
-    const budget = this.retransmitWindow;
-    if (now - budget.startedAt >= 1000) {
-      // This second's byte budget: a share of what went out over the last one.
-      budget.budgetBytes = Math.max(MIN_RETRANSMIT_BYTES, ((this.sent.bytes - budget.sentBytesAtStart) * 1000 * MAX_RETRANSMIT_SHARE) / (now - budget.startedAt));
-      budget.startedAt = now;
-      budget.sentBytesAtStart = this.sent.bytes;
-      budget.count = 0;
-      budget.bytes = 0;
-    }
-    if (budget.count >= MAX_RETRANSMITS_PER_SECOND || budget.bytes + bytes > budget.budgetBytes) return false;
-    budget.count += 1;
-    budget.bytes += bytes;
-    return true;
   }
 
   /** 'connected' once ICE and DTLS are up and every send track has opened (they open just after). */

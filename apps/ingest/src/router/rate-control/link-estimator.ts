@@ -77,12 +77,29 @@ export interface LinkState {
    * Undefined when the engine does not say when packets left.
    */
   backlogMs: number | undefined;
+  /** How far apart the reports `backlogMs` lasted across are, ms (the latest and the one before the last 80 ms). */
+  backlogSpanMs: number | undefined;
   /** The latest report's backlog alone, ms (unfiltered: for what a decided move does, not for deciding it). */
   latestBacklogMs: number | undefined;
   /** What the path delivered of what we sent over the delivery window, 0…1 (and above while a queue drains); undefined: unknown. */
   deliveryRatio: number | undefined;
   /** Video payload the receiver got over the delivery window, kbit/s. */
   deliveredKbps: number | undefined;
+  /**
+   * …between the reports `backlogMs` lasted across (≥ 80 ms apart), kbit/s: while a queue
+   * stands, what a saturated path carries now — the window's rate still counts what came before
+   * a limit (792 kbit/s measured 0.5 s into a 600 kbit/s limit). Undefined: no such pair.
+   */
+  recentDeliveredKbps: number | undefined;
+  /**
+   * How long the path needs to deliver what is on its way, ms: the video octets sent and not yet
+   * received (as of the latest report) at the rate the path delivers, at least the latest
+   * backlog. The backlog is the wait of the packet that just arrived, sent that long ago: behind
+   * a 0.6 Mbit/s bottleneck fed 1.3 the queue in front of the next one is about twice as deep
+   * (recorded traces: 335 ms behind with ~650 ms on the way, the 600 ms queue overflowing).
+   * Undefined when the engine does not say when packets left.
+   */
+  queueMs: number | undefined;
 }
 
 interface DeliverySample {
@@ -191,9 +208,9 @@ export class LinkEstimator {
     while (this.backlogBuckets.length > 0 && this.backlogBuckets[0]!.start < now - this.options.rttFloorWindowMs) this.backlogBuckets.shift();
   }
 
-  private delivery(now: number): Pick<LinkState, 'backlogMs' | 'latestBacklogMs' | 'deliveryRatio' | 'deliveredKbps'> {
+  private delivery(now: number): Pick<LinkState, 'backlogMs' | 'backlogSpanMs' | 'latestBacklogMs' | 'deliveryRatio' | 'deliveredKbps' | 'recentDeliveredKbps' | 'queueMs'> {
     const last = this.deliveries.at(-1);
-    const unknown = { backlogMs: undefined, latestBacklogMs: undefined, deliveryRatio: undefined, deliveredKbps: undefined };
+    const unknown = { backlogMs: undefined, backlogSpanMs: undefined, latestBacklogMs: undefined, deliveryRatio: undefined, deliveredKbps: undefined, recentDeliveredKbps: undefined, queueMs: undefined };
     if (!last || now - last.at > this.options.deliveryWindowMs * 2 || this.backlogBuckets.length === 0) return unknown;
     const floor = Math.min(...this.backlogBuckets.map((b) => b.min));
     // The lowest of the reports of the last 80 ms and the one before them, however old: a backlog
@@ -201,10 +218,16 @@ export class LinkEstimator {
     // count), and a report after a 400 ms stall of the receiver (233 ms behind, on a loaded
     // machine) is not one. Waiting for a third (150 ms apart) cost 0.2–0.3 s behind a limit.
     let recent = last.behindMs;
+    let backlogSpanMs = 0;
+    let recentDeliveredKbps: number | undefined;
     for (let i = this.deliveries.length - 2; i >= 0; i -= 1) {
       const sample = this.deliveries[i]!;
       recent = Math.min(recent, sample.behindMs);
-      if (last.at - sample.at >= 80) break;
+      backlogSpanMs = last.at - sample.at;
+      if (backlogSpanMs >= 80) {
+        recentDeliveredKbps = (Math.max(0, last.delivered - sample.delivered) * 8) / backlogSpanMs;
+        break;
+      }
     }
     const backlogMs = Math.max(0, recent - floor);
     const latestBacklogMs = Math.max(0, last.behindMs - floor);
@@ -212,9 +235,11 @@ export class LinkEstimator {
     for (const sample of this.deliveries) if (last.at - sample.at >= this.options.deliveryWindowMs) first = sample;
     const sent = first ? last.sent - first.sent : 0;
     // Nothing sent over the window (the source paused): nothing to compare.
-    if (!first || sent <= 0) return { ...unknown, backlogMs, latestBacklogMs };
+    if (!first || sent <= 0) return { ...unknown, backlogMs, backlogSpanMs, latestBacklogMs, recentDeliveredKbps, queueMs: latestBacklogMs };
     const delivered = Math.max(0, last.delivered - first.delivered);
-    return { backlogMs, latestBacklogMs, deliveryRatio: delivered / sent, deliveredKbps: (delivered * 8) / (last.at - first.at) };
+    const deliveredKbps = (delivered * 8) / (last.at - first.at);
+    const onTheWayMs = deliveredKbps > 0 ? (Math.max(0, last.sent - last.delivered) * 8) / deliveredKbps : 0;
+    return { backlogMs, backlogSpanMs, latestBacklogMs, deliveryRatio: delivered / sent, deliveredKbps, recentDeliveredKbps, queueMs: Math.max(latestBacklogMs, onTheWayMs) };
   }
 
   private observeRtt(rttMs: number, now: number): void {

@@ -57,12 +57,15 @@ function replay(trace: Trace): Array<{ at: number; to: string; reason: string }>
 describe('RateController on recorded Chromium traces with the backlog', () => {
   it.each([
     // [trace, how soon after the limit it must move (the trace's own move came at)]
+    // The bounds are the first report at which what is on the path (octets sent and not yet
+    // received, at the rate delivered) is ≥ 400 ms: by the backlog alone these moved at 579,
+    // 1097 and 826 ms, after the 600 ms queue had started dropping (the switch froze for as long).
     ['3 → 0.6 Mbit/s, load 7 (REMB fell with the backlog)', load7 as unknown as Trace, 600],
-    ['3 → 0.6 Mbit/s, load 9', load9 as unknown as Trace, 650],
+    ['3 → 0.6 Mbit/s, load 9', load9 as unknown as Trace, 400],
     // The REMB never fell; the delivery ratio jumped to 1.5 for one report (uneven frames).
-    ['3 → 0.6 Mbit/s, load 17 (REMB stuck at 1331 kbit/s)', load17 as unknown as Trace, 1200],
+    ['3 → 0.6 Mbit/s, load 17 (REMB stuck at 1331 kbit/s)', load17 as unknown as Trace, 650],
     // One report's window measured a burst (677 kbit/s of video): the lowest measure since the queue showed decides.
-    ['3 → 0.6 Mbit/s, load 17 (a burst through the queue)', burst17 as unknown as Trace, 1200],
+    ['3 → 0.6 Mbit/s, load 17 (a burst through the queue)', burst17 as unknown as Trace, 700],
     // Reports 300 ms apart: two reports behind must be enough (a third came too late: lost keyframe, 850 ms frozen).
     ['3 → 0.6 Mbit/s, load 20', load20 as unknown as Trace, 500],
   ])('%s: moves down to 180p (the rung under 600 kbit/s) in one step, soon after the limit', (_name, trace, withinMs) => {
@@ -79,5 +82,31 @@ describe('RateController on recorded Chromium traces with the backlog', () => {
     ['an unshaped viewer losing 5 % in its own socket buffer beside a fallen REMB, receiving what was sent (load 20)', loss20 as unknown as Trace],
   ])('%s: no move', (_name, trace) => {
     expect(replay(trace)).toEqual([]);
+  });
+});
+
+describe('RateController deciding early in a limit', () => {
+  it('a move on the path\'s queue picks the rung the path carries now, not the delivery window\'s average that still counts the time before the limit', () => {
+    // Reports every 100 ms, 1.2 Mbit/s of video sent (15 KB a report) and all of it delivered;
+    // at 6 s the path drops to ~540 kbit/s (6.8 KB a report) just as a 30 KB keyframe goes out.
+    // (The shaped-link e2e once saw 792 kbit/s over the window here, chose 360p and froze 633 ms.)
+    const controller = new RateController();
+    let sent = 0;
+    let delivered = 0;
+    const sentAt: Array<{ at: number; octets: number }> = [];
+    let move: { at: number; to: string } | undefined;
+    for (let at = 0; at <= 7000 && !move; at += 100) {
+      const burst = at === 6000 ? 30_000 : 0;
+      sent += 15_000 + burst;
+      sentAt.push({ at, octets: sent });
+      delivered = at <= 6000 ? sent - burst : Math.min(sent, delivered + 6_800);
+      // How far behind our sending the newest packet it got is: when the octets it has were sent.
+      const newest = sentAt.find((s) => s.octets >= delivered)!;
+      const feedback: ViewerFeedback = { type: 'report', kind: 'video', fractionLost: 0, cumulativeLost: 0, highestSequence: Math.round(delivered / 1200), rttMs: 5, jitterMs: 1, behindMs: at - newest.at, deliveredOctets: delivered, sentOctets: sent };
+      const decision = controller.process({ feedback, sentBytes: Math.round(sent * 1.08), ladder: LADDER, active: 'source' }, at);
+      if (decision.target !== 'source') move = { at, to: decision.target };
+    }
+    expect(move?.to).toBe('180p');
+    expect(move!.at - 6000).toBeLessThanOrEqual(400);
   });
 });

@@ -5,7 +5,8 @@
  * Down quickly: when a signal says the path cannot carry what the viewer gets — a REMB that fell
  * by 15 % under its peak, with a queue (an RTT sample of the last second ≥ its floor + 40 ms) or loss beside it, to under 0.8 × the
  * send rate; loss ≥ 10 % over the last second; or, for a receiver that sent no REMB in its first 8 s, queueing delay (RTT ≥ its floor + 120 ms) —
- * for 250 ms (at once when severe: REMB under half the send rate, loss ≥ 25 %), the viewer goes
+ * for 250 ms (at once when severe: REMB under half the send rate, loss ≥ 25 %, or what is on the
+ * path — LinkState.queueMs — at 400 ms with under 65 % of our rate delivered), the viewer goes
  * to the best rung that needs at most 85 % of the available estimate (the lowest when none fits),
  * skipping rungs in one step. Then nothing moves it further down until the switch is done (it
  * waits for the target's keyframe, ≤ 1 s) and 2 s have passed: until then the feedback is about
@@ -99,6 +100,17 @@ export interface RateControllerOptions extends LinkEstimatorOptions {
   backlogSevereMs: number;
   /** The backlog and the delivery must say short this long before a move down, ms (a loaded receiver stalls its reports for up to ~300 ms). Default 350. */
   confirmBacklogMs: number;
+  /**
+   * What is on the path (LinkState.queueMs) from which it is short at once, ms, with the latest
+   * backlog ≥ `backlogShortMs`, the path delivering under `overflowDeliveryRatio` of our rate and
+   * that report at most `overflowSpanMs` after the one before. Default 400 (the unshaped traces
+   * show ≤ 260; a 600 ms router queue fed twice its rate fills ~100 ms after 400).
+   */
+  overflowQueueMs: number;
+  /** Default 0.65. */
+  overflowDeliveryRatio: number;
+  /** Default 450 (Chrome reports every 200–400 ms on a loaded machine; a receiver stalled 600 ms between reports is not a path). */
+  overflowSpanMs: number;
   /** The backlog alone says nothing for this long after the first feedback, ms: a player that just joined lags the join's burst (700 ms behind 2.2 Mbit/s for its first reports on a 3 Mbit/s link). Default 5000. */
   backlogWarmupMs: number;
 }
@@ -126,6 +138,9 @@ export const DEFAULT_RATE_CONTROLLER_OPTIONS: Omit<RateControllerOptions, keyof 
   backlogLongMs: 250,
   backlogSevereMs: 300,
   confirmBacklogMs: 350,
+  overflowQueueMs: 400,
+  overflowDeliveryRatio: 0.65,
+  overflowSpanMs: 450,
   backlogWarmupMs: 5000,
 };
 
@@ -292,21 +307,36 @@ export class RateController {
     // a source whose frames come unevenly (a loaded transcoder) jumps to 1.5 for one report.
     const warm = this.firstFeedbackAt !== undefined && now - this.firstFeedbackAt >= o.backlogWarmupMs;
     const backlog = link.backlogMs;
+    // Or what is on the path will soon fill a home router's queue (600 ms in the e2e test): the
+    // backlog is the wait of the packet that just arrived, and behind a bottleneck fed twice its
+    // rate what follows it waits twice as long. Waiting for the backlog itself to reach 300 ms
+    // across two reports decided 200–450 ms after the queue had started dropping, and every ms
+    // of that is a ms of frozen picture at the switch (the frames after the first loss are lost
+    // to the decoder until the target's keyframe). Still a backlog across two reports (the
+    // earlier one ≥ cleanQueueMs, below) at most 450 ms apart (Chrome on a loaded machine reports
+    // every 200–400 ms): an unshaped receiver that stalled (reports 330 ms apart, the earlier 0 ms
+    // behind) showed 280 ms behind and 0.7 s on its way in the first report after.
+    const overflowing = warm && link.queueMs !== undefined && link.queueMs >= o.overflowQueueMs && (link.latestBacklogMs ?? 0) >= o.backlogShortMs
+      && link.deliveryRatio !== undefined && link.deliveryRatio < o.overflowDeliveryRatio && link.backlogSpanMs !== undefined && link.backlogSpanMs <= o.overflowSpanMs;
     if (!warm || backlog === undefined || backlog < o.cleanQueueMs) {
       this.backlogShort = false;
       this.deliveredMinKbps = undefined;
-    } else if ((backlog >= o.backlogShortMs && link.deliveryRatio !== undefined && link.deliveryRatio < o.deliveryShortRatio) || backlog >= o.backlogLongMs) this.backlogShort = true;
+    } else if ((backlog >= o.backlogShortMs && link.deliveryRatio !== undefined && link.deliveryRatio < o.deliveryShortRatio) || backlog >= o.backlogLongMs || overflowing) this.backlogShort = true;
     if (this.backlogShort && link.sendKbps > 0) {
       // What the path delivers: the video that reached the receiver with ~10 % for audio and
       // headers (or our rate × the share delivered), the lowest since the queue showed: one
       // report's window can catch a burst the queue let through at once (677 kbit/s of video
       // measured behind a 600 kbit/s limit, which put the viewer on a rung that did not fit).
       const ratio = link.deliveryRatio ?? 1;
-      const measured = link.deliveredKbps !== undefined ? link.deliveredKbps * 1.1 : link.sendKbps * Math.min(1, ratio);
+      // The window's rate, or the rate between the two reports the backlog lasted across when
+      // lower: a move decided early in a limit (the path's queue, below) saw 792 kbit/s over the
+      // window behind a 600 kbit/s limit, chose 360p, and froze 633 ms until the next move down.
+      const delivered = link.deliveredKbps === undefined ? undefined : Math.min(link.deliveredKbps, link.recentDeliveredKbps ?? Infinity);
+      const measured = delivered !== undefined ? delivered * 1.1 : link.sendKbps * Math.min(1, ratio);
       this.deliveredMinKbps = Math.min(this.deliveredMinKbps ?? Infinity, measured);
       // At once: a queue that deep across two reports, or one a little shallower while the path
       // delivers under 60 % of our rate (a queue filling at a bottleneck, not a receiver's stall).
-      const severe = (backlog ?? 0) >= o.backlogSevereMs || ((backlog ?? 0) >= o.backlogLongMs && ratio < 0.6);
+      const severe = (backlog ?? 0) >= o.backlogSevereMs || ((backlog ?? 0) >= o.backlogLongMs && ratio < 0.6) || overflowing;
       found.push({ reason: 'delay', severe, availableKbps: this.deliveredMinKbps, backlogOnly: true });
     }
     if (found.length === 0) return undefined;
