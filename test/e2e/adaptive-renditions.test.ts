@@ -39,9 +39,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../support/browser';
-import { startWeriftH264Publisher, type WeriftH264Publisher } from '../support/peers/werift-h264-publisher';
+import type { WeriftH264Publisher } from '../support/peers/werift-h264-publisher';
 import { pollUntil } from '../support/poll';
-import { canShapeLinks, createShapedLink, SHAPED_SCENARIO_FPS, SHAPED_SCENARIO_LAVFI, shapedScenarioProfile, type ShapedLink } from '../support/shaped-link';
+import { canShapeLinks, createShapedLink, SHAPED_SCENARIO_FPS, type ShapedLink } from '../support/shaped-link';
+import { startShapedScenario } from '../support/shaped-scenario';
 import { startStack, type Stack } from '../support/stack';
 import { longestFreeze, pageNow, watchWhep as watch } from '../support/whep-page';
 
@@ -53,11 +54,7 @@ const SHAPED_SUBNET = '10.214.0';
  */
 const QUEUE_MS = 600;
 const UNSHAPED_SUBNET = '10.214.1';
-/** The source at a constant bitrate: noise keeps x264 at it, and the renditions at theirs. */
-const SOURCE_KBPS = 1200;
 const FPS = SHAPED_SCENARIO_FPS;
-const LAVFI = SHAPED_SCENARIO_LAVFI;
-const PROFILE = shapedScenarioProfile('abr-e2e', 'two rungs under a 640x360 source, for the shaped-link test');
 
 // Network namespaces, veth pairs and tc need root (CAP_NET_ADMIN): elsewhere this is skipped.
 describe.skipIf(!canShapeLinks())('renditions per viewer over a shaped link (root: network namespaces and tc)', () => {
@@ -87,23 +84,7 @@ describe.skipIf(!canShapeLinks())('renditions per viewer over a shaped link (roo
 
   it('the shaped viewer moves down within seconds without a long freeze and back up after; the unshaped one stays on the source; a pin holds', async () => {
     const st = stack!;
-    const transcoder = (path: string, init: RequestInit) =>
-      fetch(`${st.transcoderUrl}${path}`, { ...init, headers: { Authorization: `Bearer ${st.adminToken}`, 'Content-Type': 'application/json' } });
-    expect((await transcoder('/api/profiles', { method: 'POST', body: JSON.stringify(PROFILE) })).status).toBe(201);
-    expect((await transcoder('/api/jobs/abr/profile', { method: 'PUT', body: JSON.stringify({ profile: PROFILE.name }) })).status).toBe(200);
-    const stream = await st.createStream('abr');
-    // werift's ICE (JavaScript) timed out on a loaded machine: one more publisher if the first never connects.
-    for (let attempt = 1; ; attempt++) {
-      publisher = await startWeriftH264Publisher({ whipUrl: `${st.ingestUrl}/whip`, streamKey: stream.streamKey, lavfi: LAVFI, fps: FPS, videoKbps: SOURCE_KBPS });
-      const connected = await Promise.race([publisher.connected.then(() => true, () => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000))]);
-      if (connected || attempt === 2) break;
-      await publisher.stop({ delete: true });
-    }
-    await pollUntil('the 360p and 180p renditions in the ingest', async () => {
-      const res = await st.adminFetch(`/api/streams/${stream.id}/renditions`);
-      const { sets } = (await res.json()) as { sets: Array<{ renditions: Array<{ name: string; packets: number }> }> };
-      return sets[0]?.renditions.map((r) => r.name).join() === '360p,180p' && sets[0].renditions.every((r) => r.packets > 30);
-    }, { timeoutMs: 45_000, intervalMs: 250 });
+    ({ publisher } = await startShapedScenario(st, 'abr-e2e'));
 
     const shapedBrowser = await launchBrowser([], { executablePath: shaped!.chromiumPath });
     browsers.push(shapedBrowser);

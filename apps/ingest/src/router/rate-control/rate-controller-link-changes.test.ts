@@ -9,42 +9,21 @@
  * on a simulated link).
  */
 import { describe, expect, it } from 'vitest';
-import type { ViewerFeedback } from '../../webrtc/engine';
 import collapse6 from './fixtures/chromium-collapse-bursts-300ms-load6.json';
 import collapse7 from './fixtures/chromium-collapse-bursts-300ms-load7.json';
 import stepUp5 from './fixtures/chromium-step-up-600-3000-load5.json';
-import { RateController, type LadderRung } from './rate-controller';
+import { RateController } from './rate-controller';
+import { SHAPED_LADDER, traceFeedback, type FeedbackTrace } from './recorded-trace';
 
-type Entry = [number, 'remb', number, number] | [number, 'rr', number, number, number | null, number, number | null, number | null, number, number];
-interface Trace {
-  /** When the link changed (the lift, the first collapse), ms into the trace. */
-  limitAt: number;
-  entries: Entry[];
-}
-
-const LADDER: LadderRung[] = [
-  { name: 'source', kbps: 1290 },
-  { name: '360p', kbps: 650 },
-  { name: '180p', kbps: 250 },
-];
+type Trace = FeedbackTrace & { limitAt: number };
 
 function replay(trace: Trace, start: string): Array<{ at: number; to: string; reason: string }> {
   const controller = new RateController();
   const moves: Array<{ at: number; to: string; reason: string }> = [];
   let active = start;
   for (const entry of trace.entries) {
-    const at = entry[0];
-    let feedback: ViewerFeedback;
-    let sentBytes: number;
-    if (entry[1] === 'remb') {
-      feedback = { type: 'remb', bitrate: entry[2] };
-      sentBytes = entry[3];
-    } else {
-      const [, , cumulativeLost, highestSequence, rttMs, jitterMs, behindMs, deliveredOctets, sentOctets, sent] = entry;
-      feedback = { type: 'report', kind: 'video', fractionLost: 0, cumulativeLost, highestSequence, rttMs, jitterMs, behindMs, deliveredOctets, sentOctets };
-      sentBytes = sent;
-    }
-    const decision = controller.process({ feedback, sentBytes, ladder: LADDER, active, pending: undefined }, at);
+    const { at, feedback, sentBytes } = traceFeedback(entry);
+    const decision = controller.process({ feedback, sentBytes, ladder: SHAPED_LADDER, active, pending: undefined }, at);
     if (decision.target !== active) {
       moves.push({ at, to: decision.target, reason: decision.reason });
       active = decision.target;

@@ -5,7 +5,6 @@
  * rung that fits; an unshaped one (on the same loaded machine) must not move at all.
  */
 import { describe, expect, it } from 'vitest';
-import type { ViewerFeedback } from '../../webrtc/engine';
 import burst17 from './fixtures/chromium-backlog-tbf-600-burst-load17.json';
 import load17 from './fixtures/chromium-backlog-tbf-600-load17.json';
 import load20 from './fixtures/chromium-backlog-tbf-600-load20.json';
@@ -14,38 +13,19 @@ import load9 from './fixtures/chromium-backlog-tbf-600-load9.json';
 import unshaped7 from './fixtures/chromium-backlog-unshaped-load7.json';
 import loss20 from './fixtures/chromium-backlog-unshaped-loss-load20.json';
 import stall17 from './fixtures/chromium-backlog-unshaped-stall-load17.json';
-import { RateController, type LadderRung } from './rate-controller';
+import type { ViewerFeedback } from '../../webrtc/engine';
+import { RateController } from './rate-controller';
+import { SHAPED_LADDER, traceFeedback, type FeedbackTrace } from './recorded-trace';
 
-type Entry = [number, 'remb', number, number] | [number, 'rr', number, number, number | null, number, number | null, number | null, number, number];
-interface Trace {
-  limitAt: number | null;
-  entries: Entry[];
-}
-
-/** The e2e test's ladder: the source (1.2 Mbit/s video), 360p at 600, 180p at 200, each with Opus and headers. */
-const LADDER: LadderRung[] = [
-  { name: 'source', kbps: 1290 },
-  { name: '360p', kbps: 650 },
-  { name: '180p', kbps: 250 },
-];
+type Trace = FeedbackTrace;
 
 function replay(trace: Trace): Array<{ at: number; to: string; reason: string }> {
   const controller = new RateController();
   const moves: Array<{ at: number; to: string; reason: string }> = [];
   let pending: string | undefined;
   for (const entry of trace.entries) {
-    const at = entry[0];
-    let feedback: ViewerFeedback;
-    let sentBytes: number;
-    if (entry[1] === 'remb') {
-      feedback = { type: 'remb', bitrate: entry[2] };
-      sentBytes = entry[3];
-    } else {
-      const [, , cumulativeLost, highestSequence, rttMs, jitterMs, behindMs, deliveredOctets, sentOctets, sent] = entry;
-      feedback = { type: 'report', kind: 'video', fractionLost: 0, cumulativeLost, highestSequence, rttMs, jitterMs, behindMs, deliveredOctets, sentOctets };
-      sentBytes = sent;
-    }
-    const decision = controller.process({ feedback, sentBytes, ladder: LADDER, active: 'source', pending }, at);
+    const { at, feedback, sentBytes } = traceFeedback(entry);
+    const decision = controller.process({ feedback, sentBytes, ladder: SHAPED_LADDER, active: 'source', pending }, at);
     if (decision.target !== (pending ?? 'source')) {
       moves.push({ at, to: decision.target, reason: decision.reason });
       pending = decision.target;
@@ -103,7 +83,7 @@ describe('RateController deciding early in a limit', () => {
       // How far behind our sending the newest packet it got is: when the octets it has were sent.
       const newest = sentAt.find((s) => s.octets >= delivered)!;
       const feedback: ViewerFeedback = { type: 'report', kind: 'video', fractionLost: 0, cumulativeLost: 0, highestSequence: Math.round(delivered / 1200), rttMs: 5, jitterMs: 1, behindMs: at - newest.at, deliveredOctets: delivered, sentOctets: sent };
-      const decision = controller.process({ feedback, sentBytes: Math.round(sent * 1.08), ladder: LADDER, active: 'source' }, at);
+      const decision = controller.process({ feedback, sentBytes: Math.round(sent * 1.08), ladder: SHAPED_LADDER, active: 'source' }, at);
       if (decision.target !== 'source') move = { at, to: decision.target };
     }
     expect(move?.to).toBe('180p');
