@@ -16,15 +16,45 @@ export interface RepeatOptions {
   log: (line: string) => void;
 }
 
-/** A fresh viewer page per repetition: POST → 201 → ICE connected → first frame on screen. */
-export async function whepFirstFrame(whepUrl: string, o: RepeatOptions) {
+/** WHEP viewers of the stream `url` names (its last path segment), from the live list on `url`'s origin; undefined when it cannot say. */
+async function liveViewers(url: string): Promise<number | undefined> {
+  const { origin, pathname } = new URL(url);
+  const name = decodeURIComponent(pathname.split('/').pop() ?? '');
+  const res = await fetch(`${origin}/api/streams/live`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  const live = (await res.json()) as Array<{ name: string; viewers: number }>;
+  return live.find((s) => s.name === name)?.viewers;
+}
+
+/**
+ * `o.reps` runs, each on a fresh page that `run` opens (and closes in its own `finally`); a run
+ * that throws is a failure, not the end. With `viewersOf` (a WHEP or watch URL), the stream's
+ * viewers are polled back to what they were between runs (≤ 5 s), so the next run does not start
+ * while the ingest still holds the last one.
+ */
+async function repeatRuns(o: RepeatOptions, run: () => Promise<Record<string, number>>, viewersOf?: string) {
   const runs: Array<Record<string, number>> = [];
   const failures: string[] = [];
+  const before = viewersOf === undefined ? undefined : await liveViewers(viewersOf);
   for (let i = 0; i < o.reps; i++) {
+    try {
+      runs.push(await run());
+    } catch (error) {
+      failures.push(`run ${i}: ${String(error)}`);
+    }
+    const until = Date.now() + 5_000;
+    while (viewersOf !== undefined && before !== undefined && Date.now() < until && ((await liveViewers(viewersOf)) ?? 0) > before) await sleep(50);
+  }
+  return { runs, failures };
+}
+
+/** A fresh viewer page per repetition: POST → 201 → ICE connected → first frame on screen. */
+export async function whepFirstFrame(whepUrl: string, o: RepeatOptions) {
+  const { runs, failures } = await repeatRuns(o, async () => {
     const viewer = await ViewerPage.open(o.context, o.pagesUrl, `?autostart=whep&src=${encodeURIComponent(whepUrl)}`);
     try {
       const [steps, timeOrigin] = await Promise.all([viewer.autoResult(), viewer.timeOrigin()]);
-      const run = {
+      return {
         postToAnswer: steps.answer! - steps.start!,
         startToOfferSent: steps.offerSent! - steps.start!,
         offerSentToAnswer: steps.answer! - steps.offerSent!,
@@ -35,14 +65,10 @@ export async function whepFirstFrame(whepUrl: string, o: RepeatOptions) {
         postToFirstFrame: steps.firstFrame! - steps.start!,
         pageLoadToFirstFrame: steps.firstFrame! - timeOrigin,
       };
-      runs.push(run);
-    } catch (error) {
-      failures.push(String(error));
     } finally {
       await viewer.close();
     }
-    await sleep(300); // let the ingest drop the session before the next viewer
-  }
+  }, whepUrl);
   const pick = (k: string) => distribution(runs.map((r) => r[k]!));
   const result = {
     reps: o.reps,
@@ -67,21 +93,17 @@ export async function whepFirstFrame(whepUrl: string, o: RepeatOptions) {
 
 /** A fresh page per repetition, hls.js started at load: navigation start → first frame. */
 export async function hlsFirstFrame(label: string, playlistUrl: string, config: Record<string, unknown>, o: RepeatOptions) {
-  const runs: Array<Record<string, number>> = [];
-  const failures: string[] = [];
-  for (let i = 0; i < o.reps; i++) {
+  const { runs, failures } = await repeatRuns(o, async () => {
     const viewer = await ViewerPage.open(o.context, o.pagesUrl, `?autostart=hls&config=${encodeURIComponent(JSON.stringify(config))}&src=${encodeURIComponent(playlistUrl)}`);
     try {
       const [first, timeOrigin] = await Promise.all([viewer.firstFrame(30_000), viewer.timeOrigin()]);
       const info = await viewer.hlsInfo();
       const rel = (k: string) => (info.events[k] ?? Number.NaN) - timeOrigin;
-      runs.push({ pageLoadToFirstFrame: first - timeOrigin, manifest: rel('manifestLoaded'), mediaPlaylist: rel('levelLoaded'), firstFragment: rel('firstFragLoaded'), firstBuffered: rel('firstFragBuffered') });
-    } catch (error) {
-      failures.push(String(error));
+      return { pageLoadToFirstFrame: first - timeOrigin, manifest: rel('manifestLoaded'), mediaPlaylist: rel('levelLoaded'), firstFragment: rel('firstFragLoaded'), firstBuffered: rel('firstFragBuffered') };
     } finally {
       await viewer.close();
     }
-  }
+  });
   const pick = (k: string) => distribution(runs.map((r) => r[k]!));
   const result = {
     reps: o.reps,
@@ -247,9 +269,7 @@ interface WatchPageMarks {
  * milestones: HTML first byte, its scripts loaded, the WHEP POST sent and answered.
  */
 export async function watchPageFirstFrame(watchUrl: string, o: RepeatOptions) {
-  const runs: Array<Record<string, number>> = [];
-  const failures: string[] = [];
-  for (let i = 0; i < o.reps; i++) {
+  const { runs, failures } = await repeatRuns(o, async () => {
     const page = await o.context.newPage();
     try {
       await page.addInitScript({ content: HOOK_FIRST_FRAME });
@@ -271,7 +291,7 @@ export async function watchPageFirstFrame(watchUrl: string, o: RepeatOptions) {
           whepAnswer: whep?.responseEnd,
         };
       });
-      runs.push({
+      return {
         navigationToFirstFrame: marks.firstFrame!,
         navigationToHtmlFirstByte: marks.htmlFirstByte,
         navigationToHtmlLoaded: marks.htmlLoaded,
@@ -280,14 +300,11 @@ export async function watchPageFirstFrame(watchUrl: string, o: RepeatOptions) {
         navigationToWhepPost: marks.whepPost ?? Number.NaN,
         whepPostToAnswer: marks.whepPost === undefined ? Number.NaN : marks.whepAnswer! - marks.whepPost,
         whepPostToFirstFrame: marks.whepPost === undefined ? Number.NaN : marks.firstFrame! - marks.whepPost,
-      });
-    } catch (error) {
-      failures.push(`run ${i}: ${String(error)}`);
+      };
     } finally {
       await page.close({ runBeforeUnload: true }).catch(() => undefined);
     }
-    await sleep(300); // let the ingest drop the session before the next viewer
-  }
+  }, watchUrl);
   const pick = (k: string) => distribution(runs.map((r) => r[k]!));
   const result = {
     reps: o.reps,
