@@ -246,9 +246,8 @@ describe('operator dashboard', () => {
       const viewer = await startWeriftWhepViewer({ whepUrl: `${stack.ingestUrl}/whep/studio` });
       try {
         await viewer.connected;
-        const layer = viewer.response.headers.get('link')?.match(/<([^>]+)>;\s*rel="urn:ietf:params:whep:ext:core:layer"/)?.[1];
-        expect(layer).toBeDefined();
-        const pin = await fetch(new URL(layer!, stack.ingestUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ encodingId: '180p' }) });
+        expect(viewer.layerUrl).not.toBeNull();
+        const pin = await fetch(viewer.layerUrl!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ encodingId: '180p' }) });
         expect(pin.status).toBeLessThan(300);
         await pollUntil('the 180p row to count the viewer', async () => (await table.locator('[data-testid="rendition-180p"]').getAttribute('data-viewers')) === '1', { timeoutMs: 15_000, intervalMs: 250 });
         expect(await table.locator('[data-testid="rendition-source"]').getAttribute('data-viewers')).toBe('0');

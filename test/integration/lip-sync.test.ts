@@ -22,6 +22,7 @@ import { annexBFromRtp, decodeH264 } from '../support/h264-annexb';
 import { startWeriftH264Publisher, type WeriftH264Publisher } from '../support/peers/werift-h264-publisher';
 import { startWeriftWhepViewer, type ReceivedPacket, type ReceivedSenderReport, type WeriftWhepViewer } from '../support/peers/werift-whep-viewer';
 import { pollUntil } from '../support/poll';
+import { renditionSets, renditionsFlowing } from '../support/renditions';
 import { startStack, type Stack } from '../support/stack';
 
 const run = promisify(execFile);
@@ -91,14 +92,11 @@ describe('lip sync across the transcode (WHEP viewer, sender reports)', () => {
   it('the audio and the video of one instant are dated alike on the source and on a transcoded rendition', async () => {
     const stream = await stack.createStream('lipsync');
     publisher = await startWeriftH264Publisher({ whipUrl: `${stack.ingestUrl}/whip`, streamKey: stream.streamKey, lavfi: CLOCK_SOURCE, fps: FPS, audio: true });
-    await pollUntil('the transcoder\'s 360p rendition flowing into the ingest', async () => {
-      const { sets } = (await (await stack.adminFetch(`/api/streams/${stream.id}/renditions`)).json()) as { sets: Array<{ renditions: Array<{ name: string; packets: number }> }> };
-      return sets[0]?.renditions.some((r) => r.name === '360p' && r.packets > 30);
-    }, { timeoutMs: 45_000, intervalMs: 250 });
+    await renditionsFlowing(stack, stream.id, ['360p']);
 
     viewer = await startWeriftWhepViewer({ whepUrl: `${stack.ingestUrl}/whep/lipsync`, video: ['H264'] });
     await viewer.connected;
-    const layerUrl = new URL(/<([^>]+)>; rel="urn:ietf:params:whep:ext:core:layer"/.exec(viewer.response.headers.get('link') ?? '')![1]!, stack.ingestUrl);
+    const layerUrl = viewer.layerUrl!;
     const pin = async (encodingId: string | undefined) => {
       const res = await fetch(layerUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(encodingId ? { encodingId } : {}) });
       expect(res.status).toBe(200);
@@ -110,8 +108,7 @@ describe('lip sync across the transcode (WHEP viewer, sender reports)', () => {
     // What the ingest measures of the 360p transcode while the viewer is on it (GET …/renditions).
     const measuredDelays: number[] = [];
     const sampleDelay = async () => {
-      const { sets } = (await (await stack.adminFetch(`/api/streams/${stream.id}/renditions`)).json()) as { sets: Array<{ renditions: Array<{ name: string; transcodeDelayMs: number | null }> }> };
-      const delay = sets[0]?.renditions.find((r) => r.name === '360p')?.transcodeDelayMs;
+      const delay = (await renditionSets(stack, stream.id))[0]?.renditions.find((r) => r.name === '360p')?.transcodeDelayMs;
       if (typeof delay === 'number') measuredDelays.push(delay);
     };
     for (const [name, encodingId, seconds] of [['source', undefined, 3.5], ['360p', '360p', 6], ['source again', undefined, 4.5]] as const) {

@@ -19,6 +19,7 @@ import { annexBFromRtp, decodeH264 } from '../support/h264-annexb';
 import { startWeriftH264Publisher, type WeriftH264Publisher } from '../support/peers/werift-h264-publisher';
 import { startWeriftWhepViewer, type ReceivedPacket, type WeriftWhepViewer } from '../support/peers/werift-whep-viewer';
 import { pollUntil } from '../support/poll';
+import { renditionsFlowing } from '../support/renditions';
 import { startStack, type Stack } from '../support/stack';
 
 const run = promisify(execFile);
@@ -62,19 +63,14 @@ describe('transcoder renditions → ingest → WHEP viewer', () => {
   it('a viewer switching between the transcoded renditions gets one decodable stream; the renditions trail the source by the transcode', async () => {
     const stream = await stack.createStream('abr');
     publisher = await startWeriftH264Publisher({ whipUrl: `${stack.ingestUrl}/whip`, streamKey: stream.streamKey, lavfi: CLOCK_SOURCE, fps: FPS });
-    const set = await pollUntil('the transcoder\'s renditions flowing into the ingest', async () => {
-      const res = await stack.adminFetch(`/api/streams/${stream.id}/renditions`);
-      const { sets } = (await res.json()) as { sets: Array<{ renditions: Array<{ name: string; width: number; height: number; packets: number }>; audio: unknown }> };
-      const found = sets[0];
-      return found && found.renditions.map((r) => r.name).join() === '480p,360p' && found.renditions.every((r) => r.packets > 30) ? found : undefined;
-    }, { timeoutMs: 45_000, intervalMs: 250 });
+    const set = await renditionsFlowing(stack, stream.id, ['480p', '360p']);
     expect(set.renditions.map((r) => `${r.width}x${r.height}`)).toEqual(['854x480', '640x360']);
 
     viewer = await startWeriftWhepViewer({ whepUrl: `${stack.ingestUrl}/whep/abr`, video: ['H264'] });
     await viewer.connected;
     // A second and a half of the source first: the reference the renditions' delay is measured against.
     await pollUntil('1.5 s of the source', () => framesOf(viewer!.video).length >= 45, { timeoutMs: 15_000, intervalMs: 50 });
-    const layerUrl = new URL(/<([^>]+)>; rel="urn:ietf:params:whep:ext:core:layer"/.exec(viewer.response.headers.get('link') ?? '')![1]!, stack.ingestUrl);
+    const layerUrl = viewer.layerUrl!;
     const layers = async (body?: unknown) => {
       const res = await fetch(layerUrl, body === undefined ? {} : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
       expect(res.status).toBe(200);

@@ -77,7 +77,7 @@ describe('simulcast from /broadcast', () => {
 
     viewer = await startWeriftWhepViewer({ whepUrl: `${stack.ingestUrl}/whep/${stream.name}`, video: ['H264'] });
     await viewer.connected;
-    const layerUrl = new URL(/<([^>]+)>; rel="urn:ietf:params:whep:ext:core:layer"/.exec(viewer.response.headers.get('link') ?? '')![1]!, stack.ingestUrl);
+    const layerUrl = viewer.layerUrl!;
     const listed = (await (await fetch(layerUrl)).json()) as WhepLayers;
     expect(listed.layers.map((l) => l.encodingId).sort()).toEqual(layers.map((r) => r.name).sort());
 

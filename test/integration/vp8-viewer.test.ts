@@ -14,6 +14,7 @@ import { serialDiff } from '../../apps/ingest/src/router/rtp-rewriter';
 import { startWeriftH264Publisher, type WeriftH264Publisher } from '../support/peers/werift-h264-publisher';
 import { startWeriftWhepViewer, type WeriftWhepViewer } from '../support/peers/werift-whep-viewer';
 import { pollUntil } from '../support/poll';
+import { renditionSets } from '../support/renditions';
 import { startStack, type Stack } from '../support/stack';
 import { decodeVp8, ivfFromRtp } from '../support/vp8-ivf';
 
@@ -34,8 +35,7 @@ describe('a VP8-only viewer of an H.264 stream', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  type Set = { codec: string; renditions: Array<{ name: string; width: number; height: number; packets: number }> };
-  const sets = async (streamId: string) => ((await (await stack.adminFetch(`/api/streams/${streamId}/renditions`)).json()) as { sets: Set[] }).sets;
+  const sets = (streamId: string) => renditionSets(stack, streamId);
 
   it('gets a VP8 rendition the transcoder makes while it watches, and plays it', async () => {
     const stream = await stack.createStream('vp8-viewer');
@@ -59,7 +59,7 @@ describe('a VP8-only viewer of an H.264 stream', () => {
       return first !== undefined && serialDiff(first.timestamp, viewer!.video.at(-1)!.timestamp, 0x1_0000_0000) > 2 * 90_000;
     }, { timeoutMs: 20_000, intervalMs: 100 });
     const firstKeyframeMs = Math.round(viewer.firstKeyframeAt()! - askedAt);
-    const layers = (await (await fetch(new URL(/<([^>]+)>; rel="urn:ietf:params:whep:ext:core:layer"/.exec(viewer.response.headers.get('link') ?? '')![1]!, stack.ingestUrl))).json()) as WhepLayers;
+    const layers = (await (await fetch(viewer.layerUrl!)).json()) as WhepLayers;
     expect(layers).toMatchObject({ active: '360p-vp8' });
     expect(layers.layers.map((l) => `${l.encodingId} ${l.codec}`)).toEqual(['360p-vp8 VP8']);
 

@@ -5,7 +5,7 @@
  * both rungs arriving in the ingest as RTP.
  */
 import { startWeriftH264Publisher, type WeriftH264Publisher } from './peers/werift-h264-publisher';
-import { pollUntil } from './poll';
+import { renditionsFlowing } from './renditions';
 import { SHAPED_SCENARIO_FPS, SHAPED_SCENARIO_LAVFI, shapedScenarioProfile } from './shaped-link';
 import type { Stack } from './stack';
 
@@ -35,9 +35,6 @@ export async function startShapedScenario(st: Stack, profileName: string, stream
     if (attempt === 2) throw new Error('the WHIP publisher did not connect twice');
     await publisher.stop({ delete: true });
   }
-  await pollUntil('the 360p and 180p renditions in the ingest', async () => {
-    const { sets } = (await (await st.adminFetch(`/api/streams/${stream.id}/renditions`)).json()) as { sets: Array<{ renditions: Array<{ name: string; packets: number }> }> };
-    return sets[0]?.renditions.map((r) => r.name).join() === '360p,180p' && sets[0].renditions.every((r) => r.packets > 30);
-  }, { timeoutMs: 45_000, intervalMs: 250 });
+  await renditionsFlowing(st, stream.id, ['360p', '180p']);
   return { stream, publisher };
 }

@@ -3,6 +3,7 @@
  * packet it receives and notices keyframes by their bitstream (H.264 SPS/IDR NAL units, VP8
  * key frames), so tests can assert what a player would get.
  */
+import { layerUrlFromLinkHeader } from '@onair/shared/whep-layers-client';
 import { RTCPeerConnection, RTCRtpCodecParameters, RtcpSrPacket, type RtpPacket } from 'werift';
 import { connectedPromise, loopbackIce, waitGathered } from './werift-h264-publisher';
 
@@ -42,6 +43,8 @@ export interface ReceivedSenderReport {
 export interface WeriftWhepViewer {
   response: { status: number; headers: Headers };
   resourceUrl: string;
+  /** The session's layer resource (the answer's `Link` rel `urn:ietf:params:whep:ext:core:layer`), if announced. */
+  layerUrl: string | null;
   answerMs: number;
   /** Video codec the answer chose (`H264`, `VP8`). */
   videoCodec: string | undefined;
@@ -152,6 +155,7 @@ export async function startWeriftWhepViewer(opts: { whepUrl: string; video?: Arr
   return {
     response: { status: res.status, headers: res.headers },
     resourceUrl,
+    layerUrl: layerUrlFromLinkHeader(res.headers.get('link'), resourceUrl),
     answerMs,
     videoCodec,
     connected,
