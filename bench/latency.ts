@@ -139,6 +139,15 @@ async function main(): Promise<void> {
     const hlsUrl = (path: string) => `${stack!.transcoderUrl}/hls/${STREAM}/${path}`;
     const publisher = await PublisherPage.open(browser.context, pages.url, CANVAS);
     const repeat = { context: browser.context, pagesUrl: pages.url, reps: REPS, log };
+    const g2g: G2GOptions = { context: browser.context, pagesUrl: pages.url, publisher, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, log };
+    /** A scenario run alone: its figures to $BENCH_LOG_DIR/<name>.json (bench/results/ is left as it is). */
+    const writeAlone = async (name: string, config: Record<string, unknown>, figures: Record<string, unknown>) => {
+      machine.loadAfter = loadAverage();
+      await mkdir(LOG_DIR, { recursive: true });
+      const file = resolve(LOG_DIR, `${name}.json`);
+      await writeFile(file, `${JSON.stringify({ bench: name, date: new Date().toISOString(), machine, config, ...figures }, null, 2)}\n`);
+      log(`wrote ${file}`);
+    };
     log(`stack up (ingest ${stack.ingestUrl}, transcoder ${stack.transcoderUrl}), pages ${pages.url}`);
 
     if (only === 'watch-page') {
@@ -147,11 +156,7 @@ async function main(): Promise<void> {
       await sleep(WARMUP_SECONDS * 1000);
       const whepStart = await whepFirstFrame(whepUrl, repeat);
       const watchPage = await watchPageFirstFrame(`${stack.webUrl}/watch/${STREAM}`, repeat);
-      machine.loadAfter = loadAverage();
-      await mkdir(LOG_DIR, { recursive: true });
-      const file = resolve(LOG_DIR, 'watch-page.json');
-      await writeFile(file, `${JSON.stringify({ bench: 'watch-page', date: new Date().toISOString(), machine, config: { reps: REPS }, whep: whepStart, watchPage }, null, 2)}\n`);
-      log(`wrote ${file}`);
+      await writeAlone('watch-page', { reps: REPS }, { whep: whepStart, watchPage });
       return;
     }
 
@@ -159,14 +164,9 @@ async function main(): Promise<void> {
       await publisher.publish(whip.url, whip.key, 'whip', { simulcast: true });
       await publisher.connected();
       await sleep(WARMUP_SECONDS * 1000);
-      const g2g: G2GOptions = { context: browser.context, pagesUrl: pages.url, publisher, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, log };
       const whepTop = await measureWhep('WHEP, simulcast publisher (server\'s choice)', whepUrl, g2g);
       const whepLayer = await measureWhep('WHEP, simulcast layer', whepUrl, g2g, { layer: 'simulcast' });
-      machine.loadAfter = loadAverage();
-      await mkdir(LOG_DIR, { recursive: true });
-      const file = resolve(LOG_DIR, 'simulcast.json');
-      await writeFile(file, `${JSON.stringify({ bench: 'simulcast', date: new Date().toISOString(), machine, config: { seconds: SECONDS }, whepTop, whepLayer }, null, 2)}\n`);
-      log(`wrote ${file}`);
+      await writeAlone('simulcast', { seconds: SECONDS }, { whepTop, whepLayer });
       return;
     }
 
@@ -175,30 +175,21 @@ async function main(): Promise<void> {
       await publisher.connected();
       const renditions = await waitForStableLadder(stack.transcoderUrl, `${CANVAS.w}x${CANVAS.h}`, 40_000);
       log(`ladder: ${renditions.join(', ') || 'none'}`);
-      const g2g: G2GOptions = { context: browser.context, pagesUrl: pages.url, publisher, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, log };
       const whep = await measureWhep('WHEP', whepUrl, g2g);
       const whepRendition = await measureWhep('WHEP, transcoded rendition', whepUrl, g2g, { layer: 'transcoded' });
       const lipSync = lipSyncOffset(whep, whepRendition);
       log(`lip sync on the transcoded rendition against the source (video − audio): ${JSON.stringify(lipSync)}`);
       const llhls = await measureHls('LL-HLS site player (multivariant)', hlsUrl('index.m3u8'), 'site', g2g);
-      machine.loadAfter = loadAverage();
-      await mkdir(LOG_DIR, { recursive: true });
-      const file = resolve(LOG_DIR, 'transcoded.json');
-      await writeFile(file, `${JSON.stringify({ bench: 'transcoded', date: new Date().toISOString(), machine, config: { seconds: SECONDS }, ladder: renditions, whep, whepRendition: { ...whepRendition, lipSync }, llhls }, null, 2)}\n`);
-      log(`wrote ${file}`);
+      await writeAlone('transcoded', { seconds: SECONDS }, { ladder: renditions, whep, whepRendition: { ...whepRendition, lipSync }, llhls });
       return;
     }
 
     // Start-up of the HLS path first: it needs the stream to go live from offline every run.
     const publishToSegment = await publishToFirstSegment(publisher, whip, { url: stack.transcoderUrl, stream: STREAM }, repeat);
     if (only === 'first-part') {
-      machine.loadAfter = loadAverage();
-      await mkdir(LOG_DIR, { recursive: true });
-      const file = resolve(LOG_DIR, 'first-part.json');
       const startup = transcoderStartup(stack.logs('transcoder'));
-      await writeFile(file, `${JSON.stringify({ bench: 'first-part', date: new Date().toISOString(), machine, config: { reps: REPS }, publishToFirstSegment: publishToSegment, transcoderStartup: startup }, null, 2)}\n`);
+      await writeAlone('first-part', { reps: REPS }, { publishToFirstSegment: publishToSegment, transcoderStartup: startup });
       log(`transcoder, ms after spawn (p50): ports bound ${startup.spawnToBound.p50}, keyframe request ${startup.spawnToKeyframeRequest.p50}, first fMP4 byte ${startup.spawnToFirstOutput.p50}; runs without a replayed keyframe: ${startup.withoutReplay}`);
-      log(`wrote ${file}`);
       return;
     }
 
@@ -210,7 +201,6 @@ async function main(): Promise<void> {
     await publisher.connected();
     const run = await firstPlayable(stack.transcoderUrl, STREAM, previous.epochs, Date.now() + 20_000);
     log(`publishing for the steady-state scenarios (HLS run ${run ? `started, epoch ${run.epoch}` : 'DID NOT START within 20 s'})`);
-    const g2g: G2GOptions = { context: browser.context, pagesUrl: pages.url, publisher, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, log };
 
     // WebRTC scenarios while the publisher's bandwidth estimate ramps the source up to 720p.
     const whepStart = await whepFirstFrame(whepUrl, repeat);

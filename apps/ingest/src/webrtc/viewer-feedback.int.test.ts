@@ -75,7 +75,7 @@ describe.each(['datachannel', 'werift'] as const)('viewer feedback on %s', (engi
     const { viewer, feedback, sendReport } = await connectViewer();
     for (let i = 0; i < 10; i++) {
       viewer.send('video', packet(viewer, 4000 + i, 9000 + i * 3000, randomBytes(500)));
-      // The last five leave ≥ 100 ms after the fifth.
+      // The gap under test (not a wait for readiness): the last five leave ≥ 100 ms after the fifth.
       if (i === 4) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await sendReport({ highestSequence: 4004, fractionLost: 64, packetsLost: 3 });
