@@ -4,9 +4,11 @@
  * rung at 600 kbit/s and a 180p one at 200 kbit/s and sending them back as RTP; three headless
  * Chromium viewers over WHEP, each browser in a network namespace of its own behind a veth pair:
  *
- * - the shaped viewer: `tc tbf` on its link, 3 Mbit/s → 600 kbit/s → 3 Mbit/s. Its own RTCP
- *   feedback (REMB, receiver reports) moves it down to the rendition that fits within a few
- *   seconds, its picture never stops for long, and it comes back to the source after the limit;
+ * - the shaped viewer, a person on the site's /watch page (the web app in the stack, its player
+ *   with its own reconnect and HLS-fallback rules): `tc tbf` on its link, 3 Mbit/s → 600 kbit/s →
+ *   3 Mbit/s. Its own RTCP feedback (REMB, receiver reports) moves it down to the rendition that
+ *   fits within a few seconds, its picture never stops for long, the player stays live over
+ *   WebRTC and shows the rendition, and it comes back to the source after the limit;
  * - an unshaped viewer of the same stream: on the source from start to end;
  * - a viewer (same unshaped browser) that pinned 180p: stays there, though its link would carry more.
  *
@@ -44,7 +46,7 @@ import { pollUntil } from '../support/poll';
 import { canShapeLinks, createShapedLink, SHAPED_SCENARIO_FPS, type ShapedLink } from '../support/shaped-link';
 import { startShapedScenario } from '../support/shaped-scenario';
 import { startStack, type Stack } from '../support/stack';
-import { longestFreeze, pageNow, watchWhep as watch } from '../support/whep-page';
+import { longestFreeze, pageNow, watchSitePlayer, watchWhep as watch } from '../support/whep-page';
 
 const SHAPED_SUBNET = '10.214.0';
 /**
@@ -71,7 +73,8 @@ describe.skipIf(!canShapeLinks())('renditions per viewer over a shaped link (roo
     // The ingest listens on the shaped link's host end, its one ICE host (libdatachannel, whose
     // viewers report their RTCP feedback, binds a single one): the viewers in the namespaces reach
     // it each through its own pair, the publisher and the transcoder on this machine directly.
-    stack = await startStack({ transcoder: true, ingestHost: shaped.hostAddress });
+    // The web app too, for the shaped viewer's /watch page.
+    stack = await startStack({ transcoder: true, web: true, ingestHost: shaped.hostAddress, webHost: shaped.hostAddress });
   }, 90_000);
 
   afterAll(async () => {
@@ -82,7 +85,7 @@ describe.skipIf(!canShapeLinks())('renditions per viewer over a shaped link (roo
     unshaped?.remove();
   });
 
-  it('the shaped viewer moves down within seconds without a long freeze and back up after; the unshaped one stays on the source; a pin holds', async () => {
+  it("a viewer on the site's /watch page behind a shaped link moves down within seconds, plays on over WebRTC without a long freeze and comes back up; the unshaped one stays on the source; a pin holds", async () => {
     const st = stack!;
     ({ publisher } = await startShapedScenario(st, 'abr-e2e'));
 
@@ -90,11 +93,18 @@ describe.skipIf(!canShapeLinks())('renditions per viewer over a shaped link (roo
     browsers.push(shapedBrowser);
     const unshapedBrowser = await launchBrowser([], { executablePath: unshaped!.chromiumPath });
     browsers.push(unshapedBrowser);
-    const slow = await watch(await shapedBrowser.context.newPage(), st.ingestUrl, 'abr');
+    // The shaped viewer is a person opening the site's page: its early WHEP script, its player
+    // (with its own reconnect and HLS fallback rules), through the web app's WHEP proxy.
+    const slow = await watchSitePlayer(await shapedBrowser.context.newPage(), st.webUrl, 'abr');
     const fast = await watch(await unshapedBrowser.context.newPage(), st.ingestUrl, 'abr');
     const pinned = await watch(await unshapedBrowser.context.newPage(), st.ingestUrl, 'abr');
     const pin = await fetch(pinned.layerUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ encodingId: '180p' }) });
     expect(pin.status).toBe(200);
+    /** Viewers per rendition, as the admin API counts them: the shaped viewer is the second one on 180p. */
+    const viewersOn = async (rendition: string) => {
+      const streams = (await (await st.adminFetch('/api/streams')).json()) as Array<{ name: string; state: { renditions: Array<{ name: string; viewers: number }> } }>;
+      return streams.find((s) => s.name === 'abr')?.state.renditions.find((r) => r.name === rendition)?.viewers ?? -1;
+    };
 
     // What the unshaped and the pinned viewers get, sampled all along.
     const seen = { fast: new Set<string>(), pinned: new Set<string>() };
@@ -115,7 +125,8 @@ describe.skipIf(!canShapeLinks())('renditions per viewer over a shaped link (roo
       await pollUntil('the pinned viewer on 180p', async () => (await pinned.layers()).active === '180p', { timeoutMs: 5_000, intervalMs: 100 });
       let onSourceSince: number | undefined;
       await pollUntil('the shaped viewer 4 s on the source at 3 Mbit/s', async () => {
-        if ((await slow.layers()).active !== 'source') onSourceSince = undefined;
+        const shown = await slow.shown();
+        if (shown.rendition !== 'source' || (await viewersOn('source')) !== 2) onSourceSince = undefined;
         else onSourceSince ??= Date.now();
         return onSourceSince !== undefined && Date.now() - onSourceSince >= 4_000;
       }, { timeoutMs: 25_000, intervalMs: 250 });
@@ -124,8 +135,10 @@ describe.skipIf(!canShapeLinks())('renditions per viewer over a shaped link (roo
       const droppedAt = await pageNow(slow.page);
       const dropped = performance.now();
       shaped!.limit(600, QUEUE_MS);
-      await pollUntil('the shaped viewer on 180p', async () => (await slow.layers()).active === '180p', { timeoutMs: 8_000, intervalMs: 50 });
+      await pollUntil('the shaped viewer on 180p', async () => (await viewersOn('180p')) === 2, { timeoutMs: 8_000, intervalMs: 50 });
       const downMs = Math.round(performance.now() - dropped);
+      // The player says so (it reads its session's layers once a second).
+      await pollUntil('the player showing 180p', async () => (await slow.shown()).rendition === '180p', { timeoutMs: 3_000, intervalMs: 100 });
       // It plays on down there: 4 s of 180p with frames coming.
       const settled = Date.now() + 4_000;
       await pollUntil('4 s on 180p', () => Date.now() >= settled, { timeoutMs: 6_000, intervalMs: 250 });
@@ -135,12 +148,15 @@ describe.skipIf(!canShapeLinks())('renditions per viewer over a shaped link (roo
       // The limit lifted: back up, one rung at a time, to the source.
       const lifted = performance.now();
       shaped!.limit(3000, QUEUE_MS);
-      await pollUntil('the shaped viewer back on the source', async () => (await slow.layers()).active === 'source', { timeoutMs: 35_000, intervalMs: 250 });
+      await pollUntil('the shaped viewer back on the source', async () => (await slow.shown()).rendition === 'source', { timeoutMs: 35_000, intervalMs: 250 });
       const upMs = Math.round(performance.now() - lifted);
       const overall = await longestFreeze(slow.page, droppedAt);
-      console.log(`shaped link: 3 → 0.6 Mbit/s, on 180p ${downMs} ms after the drop; longest freeze ${during.longestMs} ms while limited, ${overall.longestMs} ms overall; back on the source ${upMs} ms after the limit was lifted`);
+      const shownSinceDrop = (await slow.trace()).filter((shown) => shown.at >= droppedAt);
+      console.log(`shaped link: 3 → 0.6 Mbit/s, on 180p ${downMs} ms after the drop; longest freeze ${during.longestMs} ms while limited, ${overall.longestMs} ms overall; back on the source ${upMs} ms after the limit was lifted; the player showed ${shownSinceDrop.map((s) => `${s.mode}/${s.state}/${s.rendition}`).join(' → ')}`);
       expect(downMs, 'from the drop to the fitting rendition').toBeLessThan(5_000);
       expect(overall.longestMs, 'the longest time without a new frame, from the drop to the end').toBeLessThanOrEqual(500);
+      // Over WebRTC and live all along: neither a reconnect nor the HLS fallback.
+      expect(new Set(shownSinceDrop.map((shown) => `${shown.mode}/${shown.state}`)), 'what the player showed from the drop on').toEqual(new Set(['webrtc/live']));
     } finally {
       sampling = false;
       await sampler.catch(() => undefined);

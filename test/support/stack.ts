@@ -19,6 +19,8 @@ export interface StackOptions {
    * of a veth pair (shaped-link.ts), for viewers in network namespaces. The others reach it there.
    */
   ingestHost?: string;
+  /** The address the web app listens on (default 127.0.0.1), e.g. the same veth end, for a browser in a namespace to open /watch. */
+  webHost?: string;
   /** Extra environment for every service (e.g. shorter timeouts). */
   env?: Record<string, string>;
 }
@@ -57,7 +59,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const ingestHost = options.ingestHost ?? '127.0.0.1';
   const ingestUrl = `http://${ingestHost}:${ingestPort}`;
   const transcoderUrl = `http://127.0.0.1:${transcoderPort}`;
-  const webUrl = `http://127.0.0.1:${webPort}`;
+  const webHost = options.webHost ?? '127.0.0.1';
+  const webUrl = `http://${webHost}:${webPort}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ONAIR_DATA_DIR: dataDir,
@@ -71,7 +74,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ONAIR_TRANSCODER_HOST: '127.0.0.1',
     ONAIR_TRANSCODER_PORT: String(transcoderPort),
     ONAIR_TRANSCODER_URL: transcoderUrl,
-    ONAIR_WEB_HOST: '127.0.0.1',
+    ONAIR_WEB_HOST: webHost,
     ONAIR_WEB_PORT: String(webPort),
     ONAIR_WEB_PUBLIC_URL: webUrl,
     ONAIR_LOG_LEVEL: process.env.ONAIR_LOG_LEVEL ?? 'info',

@@ -1,6 +1,7 @@
 /**
- * A WHEP viewer in a Playwright page (Chromium), whose presented frames are recorded: what the
- * shaped-link e2e test and the renditions bench watch. The page's origin must be the ingest.
+ * WHEP viewers in Playwright pages (Chromium), whose presented frames are recorded: a bare one
+ * (`watchWhep`, the page's origin the ingest) and the site's own /watch page (`watchSitePlayer`),
+ * what the shaped-link e2e test and the renditions bench watch.
  */
 import type { Page } from 'playwright-core';
 import type { WhepLayers } from '@onair/shared/api';
@@ -55,6 +56,67 @@ export async function watchWhep(page: Page, ingestUrl: string, stream: string): 
   if (layerPath === '') throw new Error('the WHEP answer links no layer resource');
   const layerUrl = new URL(layerPath, ingestUrl).toString();
   return { page, layerUrl, layers: async () => (await (await fetch(layerUrl, { signal: AbortSignal.timeout(3000) })).json()) as WhepLayers };
+}
+
+/** What the site's player shows at a moment (its `data-*`), with the page clock. */
+export interface PlayerShown {
+  at: number;
+  mode: string | null;
+  state: string | null;
+  rendition: string | null;
+}
+
+export interface SitePlayerPage {
+  page: Page;
+  /** What the player shows now. */
+  shown(): Promise<PlayerShown>;
+  /** Every change of mode, state or rendition the player showed since the page opened, in order. */
+  trace(): Promise<PlayerShown[]>;
+}
+
+/**
+ * Opens `${webUrl}/watch/<stream>` as a viewer does and records what it shows: the player's
+ * presented frames (`window.frameTimes`, as `watchWhep` records them, on whichever <video> the
+ * player has) and each change of its mode (webrtc / hls), state and rendition, sampled every
+ * 20 ms from before the page's own scripts run.
+ */
+export async function watchSitePlayer(page: Page, webUrl: string, stream: string): Promise<SitePlayerPage> {
+  // A string, not a function: nothing the test's transpiler adds (`__name`) can reach the page.
+  await page.addInitScript(`(() => {
+    const w = window;
+    w.frameTimes = [];
+    w.playerTrace = [];
+    let watched = null;
+    let last = '';
+    setInterval(() => {
+      const player = document.querySelector('[data-testid="player"]');
+      if (player) {
+        const d = player.dataset;
+        const key = [d.mode, d.state, d.rendition].join('|');
+        if (key !== last) {
+          last = key;
+          w.playerTrace.push({ at: performance.now(), mode: d.mode ?? null, state: d.state ?? null, rendition: d.rendition ?? null });
+        }
+      }
+      const video = document.querySelector('video[data-testid="video"]');
+      if (video && video !== watched) {
+        watched = video;
+        const onFrame = (now) => {
+          if (watched !== video) return;
+          w.frameTimes.push(now);
+          video.requestVideoFrameCallback(onFrame);
+        };
+        video.requestVideoFrameCallback(onFrame);
+      }
+    }, 20);
+  })();`);
+  await page.goto(`${webUrl}/watch/${encodeURIComponent(stream)}`);
+  const trace = () => page.evaluate(() => (window as unknown as { playerTrace: PlayerShown[] }).playerTrace);
+  return {
+    page,
+    trace,
+    shown: async () => (await trace()).at(-1) ?? { at: 0, mode: null, state: null, rendition: null },
+  };
 }
 
 /** The longest time between two presented frames since `sinceMs` (page clock), and how many frames came. */
