@@ -42,6 +42,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { launchBrowser, type TestBrowser } from '../test/support/browser';
+import type { Stream } from '@onair/shared/api';
+import { pollUntil } from '../test/support/poll';
+import { renditionSets } from '../test/support/renditions';
 import { startStack, type Stack } from '../test/support/stack';
 import { PublisherPage } from './lib/bench-pages';
 import { firstPlayable, hlsFirstFrame, publishToFirstSegment, transcoderStartup, waitEnded, watchPageFirstFrame, whepFirstFrame } from './lib/first-frame';
@@ -98,6 +101,29 @@ async function waitForStableLadder(transcoderUrl: string, resolution: string, ti
  * The watch page's hls.js settings (apps/web/lib/hls-playback.ts), loaded at run time so the
  * bench follows the site; imported by URL so the root type-check does not pull in the web app.
  */
+/**
+ * What the ingest holds a viewer's audio back by on rung `name` (its transcode delay, sampled
+ * five times: router/audio-alignment.ts); 0 without a figure.
+ */
+async function audioHoldMs(stack: Stack, streamId: string, name: string | undefined): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 5 && name; i++) {
+    const delay = (await renditionSets(stack, streamId)).flatMap((set) => set.renditions).find((r) => r.name === name)?.transcodeDelayMs;
+    if (typeof delay === 'number') samples.push(delay);
+    await sleep(200);
+  }
+  return samples.length > 0 ? samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]! : 0;
+}
+
+/** Until the ingest reports the stream live with its video measured (frames per second > 0). */
+async function waitVideoFlowing(stack: Stack, streamId: string, timeoutMs: number): Promise<void> {
+  await pollUntil('the stream live with video', async () => {
+    const res = await stack.adminFetch(`/api/streams/${streamId}`);
+    const state = res.ok ? ((await res.json()) as Stream).state : undefined;
+    return state?.live === true && (state.video?.fps ?? 0) > 0;
+  }, { timeoutMs, intervalMs: 200 });
+}
+
 async function siteHlsConfig(): Promise<Record<string, unknown>> {
   const url = pathToFileURL(resolve(import.meta.dirname, '../apps/web/lib/hls-playback.ts')).href;
   const mod = (await import(url)) as { HLS_CONFIG: Record<string, unknown> };
@@ -177,7 +203,7 @@ async function main(): Promise<void> {
       log(`ladder: ${renditions.join(', ') || 'none'}`);
       const whep = await measureWhep('WHEP', whepUrl, g2g);
       const whepRendition = await measureWhep('WHEP, transcoded rendition', whepUrl, g2g, { layer: 'transcoded' });
-      const lipSync = lipSyncOffset(whep, whepRendition);
+      const lipSync = lipSyncOffset(whep, whepRendition, await audioHoldMs(stack, stream.id, whepRendition.layer?.encodingId));
       log(`lip sync on the transcoded rendition against the source (video − audio): ${JSON.stringify(lipSync)}`);
       const llhls = await measureHls('LL-HLS site player (multivariant)', hlsUrl('index.m3u8'), 'site', g2g);
       await writeAlone('transcoded', { seconds: SECONDS }, { ladder: renditions, whep, whepRendition: { ...whepRendition, lipSync }, llhls });
@@ -232,7 +258,7 @@ async function main(): Promise<void> {
     // transcoder's RTP back into the ingest), then the publisher sends simulcast and a viewer
     // pins the layer below the largest (no transcoding on the way).
     const whepRendition = await measureWhep('WHEP, transcoded rendition', whepUrl, g2g, { layer: 'transcoded' });
-    const lipSync = lipSyncOffset(whep, whepRendition);
+    const lipSync = lipSyncOffset(whep, whepRendition, await audioHoldMs(stack, stream.id, whepRendition.layer?.encodingId));
     log(`lip sync on the transcoded rendition against the source (video − audio): ${JSON.stringify(lipSync)}`);
     await publisher.stop();
     await publisher.publish(whip.url, whip.key, 'whip', { simulcast: true });
@@ -247,6 +273,9 @@ async function main(): Promise<void> {
     await waitEnded(stack.transcoderUrl, STREAM, 20_000);
     await sleep(4_000);
     await publisher.publish(webTransport.url, webTransport.key, 'webtransport');
+    // Its first viewer must find the stream live with video: a page that is still starting its
+    // encoder would make the first WHEP run a `stream_offline` or a wait for a keyframe.
+    await waitVideoFlowing(stack, stream.id, 20_000);
     log('publishing over WebTransport for the steady-state scenarios');
     const wtWhepStart = await whepFirstFrame(whepUrl, repeat);
     const wtWhep = await measureWhep('WHEP, WebTransport publisher', whepUrl, g2g);
@@ -276,7 +305,7 @@ async function main(): Promise<void> {
           whepRendition: { ...whepRendition, lipSync },
           whepSimulcast,
           webTransport: { whep: wtWhep, source: wtSource, ingestCost: wtIngestCost, whipIngestCost },
-          notes: 'glass-to-glass = rVFC expectedDisplayTime − the capture time burnt into the frame by the publisher page (same browser, one clock). whepRendition / whepSimulcast: a WHEP viewer pinned to the largest transcoded rung / the simulcast layer below the largest (WHEP layer extension). whepRendition.lipSync: the A/V offset the browser plays the rung with, against the source, video − audio (the glass-to-glass p50 change less the change of the audio jitter buffer, bench/lib/lip-sync.ts). Breakdown: getStats deltas over the measured window.',
+          notes: 'glass-to-glass = rVFC expectedDisplayTime − the capture time burnt into the frame by the publisher page (same browser, one clock). whepRendition / whepSimulcast: a WHEP viewer pinned to the largest transcoded rung / the simulcast layer below the largest (WHEP layer extension). whepRendition.lipSync: the A/V offset the browser plays the rung with, against the source, video − audio (the glass-to-glass p50 change less the audio one: its hold in the ingest plus the change of its jitter buffer, bench/lib/lip-sync.ts). Breakdown: getStats deltas over the measured window.',
         },
         null,
         2,

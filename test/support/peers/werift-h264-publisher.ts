@@ -25,8 +25,13 @@ export interface WeriftH264PublisherOptions {
   lavfi?: string;
   /** A constant video bitrate, kbit/s, with a quarter second of VBV as a WebRTC encoder keeps (default: x264's own choice for the picture). */
   videoKbps?: number;
-  /** Also publish an Opus track (a 440 Hz tone, 20 ms packets). */
+  /** Also publish an Opus track (20 ms packets). */
   audio?: boolean;
+  /**
+   * The sound as a lavfi source (default a 440 Hz tone). A tone repeats every few packets; noise
+   * (`anoisesrc`) makes every packet's payload its own, so `audioTimestampOf` tells them apart.
+   */
+  audioLavfi?: string;
 }
 
 export interface WeriftH264Publisher {
@@ -41,6 +46,8 @@ export interface WeriftH264Publisher {
   packetsSent(): number;
   /** RTP timestamp of the first packet handed to werift per track: ffmpeg's presentation time 0 of each (one timeline). */
   firstTimestamps: { video?: number; audio?: number };
+  /** The RTP timestamp ffmpeg gave the audio packet with this payload (the last one, if payloads repeat). */
+  audioTimestampOf(payload: Uint8Array): number | undefined;
   /** Stops media and closes the peer; `delete: true` also DELETEs the session resource (a clean stop). */
   stop(opts?: { delete?: boolean }): Promise<void>;
 }
@@ -123,6 +130,7 @@ export async function startWeriftH264Publisher(opts: WeriftH264PublisherOptions)
   // ffmpeg → UDP → werift track. Packets are forwarded once the peer is connected.
   let sent = 0;
   const firstTimestamps: { video?: number; audio?: number } = {};
+  const audioTimestamps = new Map<string, number>();
   const relay = async (kind: 'video' | 'audio', to: MediaStreamTrack): Promise<Socket> => {
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
@@ -130,6 +138,8 @@ export async function startWeriftH264Publisher(opts: WeriftH264PublisherOptions)
       if (packet.length < 12) return;
       // ffmpeg's first packet of the track, sent or not: its presentation time 0.
       firstTimestamps[kind] ??= packet.readUInt32BE(4);
+      // ffmpeg's RTP muxer writes a plain 12-byte header (no CSRCs, no extensions).
+      if (kind === 'audio') audioTimestamps.set(packet.subarray(12).toString('base64'), packet.readUInt32BE(4));
       if (pc.connectionState !== 'connected') return;
       sent += 1;
       to.writeRtp(packet);
@@ -144,7 +154,7 @@ export async function startWeriftH264Publisher(opts: WeriftH264PublisherOptions)
     [
       '-hide_banner', '-nostats', '-loglevel', 'error', '-re',
       '-f', 'lavfi', '-i', opts.lavfi ?? `testsrc=size=${opts.width ?? 640}x${opts.height ?? 360}:rate=${fps}`,
-      ...(audioSocket ? ['-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'] : []),
+      ...(audioSocket ? ['-re', '-f', 'lavfi', '-i', opts.audioLavfi ?? 'sine=frequency=440:sample_rate=48000'] : []),
       '-map', '0:v',
       '-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
       '-g', String(opts.gopFrames ?? fps),
@@ -165,6 +175,7 @@ export async function startWeriftH264Publisher(opts: WeriftH264PublisherOptions)
     pc,
     packetsSent: () => sent,
     firstTimestamps,
+    audioTimestampOf: (payload) => audioTimestamps.get(Buffer.from(payload).toString('base64')),
     stop(stopOpts = {}) {
       stopped ??= (async () => {
         if (ffmpeg.exitCode === null && ffmpeg.signalCode === null) {

@@ -24,10 +24,12 @@ export interface ReceivedPacket {
   fingerprint: string;
 }
 
-/** An audio packet: its RTP timestamp and arrival (performance.now()). */
+/** An audio packet: its RTP header fields, payload and arrival (performance.now()). */
 export interface ReceivedAudio {
+  sequenceNumber: number;
   timestamp: number;
   receivedAt: number;
+  payload: Buffer;
 }
 
 /** A sender report (RFC 3550 §6.4.1) the viewer received: the sender's wall clock against a track's RTP clock. */
@@ -125,7 +127,7 @@ export async function startWeriftWhepViewer(opts: { whepUrl: string; video?: Arr
     track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
       if (track.kind === 'audio') {
         audio += 1;
-        audioReceived.push({ timestamp: rtp.header.timestamp, receivedAt: performance.now() });
+        audioReceived.push({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, receivedAt: performance.now(), payload: rtp.payload });
         return;
       }
       videoSsrc = rtp.header.ssrc;

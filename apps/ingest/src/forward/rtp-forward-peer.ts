@@ -10,7 +10,8 @@ import { EventEmitter } from 'node:events';
 import type { MediaKind, NegotiatedCodec, OutboundRtp, PeerState, ViewerPeer } from '../webrtc/engine';
 import { probeKeyframe } from '../router/codec-probe';
 import { serializeRtp } from '../router/rtp-rewriter';
-import { type ForwardedVideo, SendClock } from '../renditions/rendition-timeline';
+import type { ForwardedVideo } from '../renditions/rendition-timeline';
+import { SendClock } from '../webrtc/rtcp/send-clock';
 import { KeyframeReplay, type KeyframeReplayOptions } from './keyframe-replay';
 
 export interface RtpForwardTarget {

@@ -5,9 +5,10 @@
  * The ingest writes its own sender reports (RFC 3550 §6.4.1): each maps a track's RTP timestamps
  * to the wall-clock time its packets left the ingest — for the publisher's audio and video, the
  * time they arrived. A rendition's frame leaves a transcode later (~110 ms) than the source frame
- * it shows, while the viewer's audio is always the publisher's: a player that trusts the report
- * would show the rendition's video that much behind its sound. The report of a rendition frame
- * must instead carry the time its *source* frame arrived: the frame's `mediaDelayMs`.
+ * it shows, while the viewer's audio is always the publisher's: a player that trusts the reports
+ * would show the rendition's video that much behind its sound. So each frame carries how much
+ * later it is than its source frame (`mediaDelayMs`), and a viewer's audio is held back by as
+ * much (router/audio-alignment.ts).
  *
  * Which source frame a rendition frame shows, from timestamps alone (frames of a constant-rate
  * source all look alike to the ingest): ffmpeg's RTP demuxer starts a track's clock at its first
@@ -19,6 +20,7 @@
  * keyframe) — and the first packet of every rung carries it (the rungs are `split` from one decode).
  */
 import { serialDiff } from '../router/rtp-rewriter';
+import type { SendClock } from '../webrtc/rtcp/send-clock';
 
 const TS_MOD = 0x1_0000_0000;
 
@@ -43,28 +45,6 @@ export function rungTimestampOf(anchor: TimelineAnchor, sourceTimestamp: number)
   return (anchor.rungTimestamp + timestampDistance(anchor.sourceTimestamp, sourceTimestamp) + TS_MOD) % TS_MOD;
 }
 
-/**
- * One track's RTP clock against the wall clock, as its frames go by: the first packet of the
- * latest frame (later packets of a burst would date it late), extrapolated at the clock rate —
- * what the ingest's own sender reports for that track say (RFC 3550 §6.4.1).
- */
-export class SendClock {
-  private latest: { timestamp: number; atMs: number } | undefined;
-
-  constructor(readonly clockRate: number) {}
-
-  observe(timestamp: number, atMs: number): void {
-    if (this.latest?.timestamp === timestamp >>> 0) return;
-    this.latest = { timestamp: timestamp >>> 0, atMs };
-  }
-
-  /** When the frame at `timestamp` went (or goes) by, ms on the observer's clock; undefined before any frame. */
-  timeOf(timestamp: number): number | undefined {
-    if (!this.latest) return undefined;
-    return this.latest.atMs + (timestampDistance(this.latest.timestamp, timestamp) * 1000) / this.clockRate;
-  }
-}
-
 /** What the ingest knows of the source video forwarded to the transcoder (RtpForwardPeer). */
 export interface ForwardedVideo {
   /** The forwarded timestamp of the first keyframe sent once the transcoder listened; undefined until then. */
@@ -75,7 +55,7 @@ export interface ForwardedVideo {
 
 /**
  * A delay outside this range, ms, says the anchor is wrong (ffmpeg started from another frame):
- * no delay is reported then, and the reports stay as they were (dated by departure).
+ * no delay is reported then, and a viewer's audio is not held for it.
  */
 export const PLAUSIBLE_DELAY_MS: readonly [number, number] = [-50, 5000];
 /** Weight of a new frame's delay in the running estimate: arrival jitter of one frame is smoothed out. */

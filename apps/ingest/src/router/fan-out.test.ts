@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InboundRtp, OutboundRtp } from '../webrtc/engine';
+import { AudioAlignment } from './audio-alignment';
 import { sendBatch, type MediaCounters, type PendingPacket } from './fan-out';
 import { SOURCE, type VideoOrigin } from './rendition-catalog';
 import { RtpRewriter } from './rtp-rewriter';
@@ -14,6 +15,7 @@ function viewer(hold: ViewerState['hold']): { state: ViewerState; sent: Outbound
   const state = {
     session: { connected: true, peer: { send: (_kind: string, packet: OutboundRtp) => sent.push({ ...packet }) } },
     rewriters: { video: new RtpRewriter({ ssrc: 7, payloadType: 96, clockRate: 90000 }) },
+    audio: new AudioAlignment(),
     waitingForKeyframe: false,
     video: SOURCE,
     target: RUNG,

@@ -2,10 +2,12 @@
  * The data plane's second half (stream-router.ts queues, this sends): a batch of received packets
  * to every viewer, each with its own header (RtpRewriter), viewer by viewer — see StreamRouter's
  * `forward` for why viewer by viewer. A viewer's video comes from one origin at a time; a packet
- * of its switch target that starts a keyframe switches it within the batch.
+ * of its switch target that starts a keyframe switches it within the batch. Its audio leaves as
+ * late as that origin's frames are (audio-alignment.ts): at once on the source, held back by the
+ * transcode on a transcoded rendition (`sendDueAudio` sends what is held).
  */
 import type { InboundRtp, OutboundRtp } from '../webrtc/engine';
-import type { VideoOrigin } from './rendition-catalog';
+import { type RenditionFeed, SOURCE, type VideoOrigin } from './rendition-catalog';
 import type { ViewerState } from './viewer-state';
 
 /** Counters shared by every stream of a MediaRouter (read by /metrics). */
@@ -27,15 +29,64 @@ export interface PendingPacket {
   origin: VideoOrigin;
 }
 
-/**
- * Sends `batch` to `viewers`. Returns whether a viewer switched origin, and the origins viewers
- * still wait for a keyframe of (or are switching to): the caller asks for those again.
- */
-export function sendBatch(batch: readonly PendingPacket[], viewers: Iterable<ViewerState>, counters: MediaCounters): { switched: boolean; waiting: Set<VideoOrigin> } {
+/** The result of a batch: whether a viewer switched origin, the origins viewers still wait for a keyframe of, and when held audio is next due. */
+export interface BatchOutcome {
+  switched: boolean;
+  /** Origins viewers wait for a keyframe of (or are switching to): the caller asks for those again. */
+  waiting: Set<VideoOrigin>;
+  /** The earliest time (router clock) a viewer's held audio is due; undefined when none is held. */
+  audioDueAt: number | undefined;
+}
+
+/** How late a video packet's frame is against its source (the transcode); undefined: not known yet, unchanged. */
+function mediaDelayOf(packet: InboundRtp, origin: VideoOrigin): number | undefined {
+  if (origin === SOURCE) return 0;
+  if (packet.mediaDelayMs !== undefined) return packet.mediaDelayMs;
+  // The source and simulcast layers are the publisher's own frames.
+  return (origin as Partial<RenditionFeed>).kind === 'transcoded' ? undefined : 0;
+}
+
+/** Rewrites and sends one audio packet to a viewer; `now`: its send time (a new regime's timestamps advance by it). */
+function sendAudio(viewer: ViewerState, packet: InboundRtp, rebase: boolean, now: number, out: OutboundRtp, counters: MediaCounters): void {
+  const rewriter = viewer.rewriters.audio;
+  if (!rewriter) return;
+  if (rebase) rewriter.reset();
+  out.marker = packet.marker;
+  out.payload = packet.payload;
+  if (!rewriter.rewrite(packet, now, out)) return;
+  viewer.session.peer.send('audio', out);
+  counters.packetsOut += 1;
+  counters.bytesOut += 12 + packet.payload.length;
+}
+
+/** Sends every viewer's held audio that is due by `now`; returns when the next is due (undefined: none held). */
+export function sendDueAudio(viewers: Iterable<ViewerState>, now: number, counters: MediaCounters): number | undefined {
+  let next: number | undefined;
+  let out: OutboundRtp | undefined;
+  for (const viewer of viewers) {
+    if (viewer.audio.held === 0) continue;
+    for (const due of viewer.audio.takeDue(now)) {
+      if (!viewer.session.connected) {
+        // Not sent, but the new regime starts here all the same.
+        if (due.rebase) viewer.rewriters.audio?.reset();
+        continue;
+      }
+      out ??= { sequenceNumber: 0, timestamp: 0, ssrc: 0, payloadType: 0, marker: false, payload: due.packet.payload };
+      sendAudio(viewer, due.packet, due.rebase, due.dueAt, out, counters);
+    }
+    const dueAt = viewer.audio.nextDueAt();
+    if (dueAt !== undefined && (next === undefined || dueAt < next)) next = dueAt;
+  }
+  return next;
+}
+
+/** Sends `batch` to `viewers` (see BatchOutcome). */
+export function sendBatch(batch: readonly PendingPacket[], viewers: Iterable<ViewerState>, counters: MediaCounters): BatchOutcome {
   // One object for every send: engines copy what they keep (OutboundRtp).
   const out: OutboundRtp = { sequenceNumber: 0, timestamp: 0, ssrc: 0, payloadType: 0, marker: false, payload: batch[0]!.packet.payload };
   const waiting = new Set<VideoOrigin>();
   let switched = false;
+  let audioDueAt: number | undefined;
   for (const viewer of viewers) {
     const connected = viewer.session.connected;
     let sawVideo = false;
@@ -79,15 +130,21 @@ export function sendBatch(batch: readonly PendingPacket[], viewers: Iterable<Vie
         continue;
       }
       if (!connected) continue;
-      if (packet.kind === 'video') sawVideo = true;
-      if (packet.kind === 'video' && viewer.waitingForKeyframe) {
+      if (packet.kind === 'audio') {
+        const offered = viewer.audio.offer(packet, now);
+        if (offered !== 'held') sendAudio(viewer, packet, offered === 'rebase', now, out, counters);
+        continue;
+      }
+      sawVideo = true;
+      if (viewer.waitingForKeyframe) {
         if (!keyframeStart) continue;
         viewer.waitingForKeyframe = false;
       }
       out.marker = packet.marker;
       out.payload = packet.payload;
-      out.mediaDelayMs = packet.mediaDelayMs;
       if (!rewriter.rewrite(packet, now, out)) continue;
+      const delayMs = mediaDelayOf(packet, origin);
+      if (delayMs !== undefined) viewer.audio.setDelay(delayMs, now);
       // No per-viewer copy of the payload here: the engine serializes (and encrypts) into the
       // one buffer it sends, reading the shared payload (OutboundRtp).
       viewer.session.peer.send(packet.kind, out);
@@ -99,6 +156,8 @@ export function sendBatch(batch: readonly PendingPacket[], viewers: Iterable<Vie
     // transcoded rendition's come on its own clock.
     if (sawVideo && viewer.waitingForKeyframe) waiting.add(viewer.video);
     if (viewer.target) waiting.add(viewer.target);
+    const dueAt = viewer.audio.nextDueAt();
+    if (dueAt !== undefined && (audioDueAt === undefined || dueAt < audioDueAt)) audioDueAt = dueAt;
   }
-  return { switched, waiting };
+  return { switched, waiting, audioDueAt };
 }

@@ -13,6 +13,22 @@ function run(steps: Step[]) {
 }
 
 describe('RtpRewriter', () => {
+  it('noOverlap (audio): a new source that follows sooner than one packet still starts one packet on', () => {
+    const audio = new RtpRewriter({ ssrc: 5, payloadType: 111, clockRate: 48000, noOverlap: true });
+    const plain = new RtpRewriter({ ssrc: 5, payloadType: 111, clockRate: 48000 });
+    for (const rewriter of [audio, plain]) {
+      rewriter.process({ ssrc: 1, sequenceNumber: 10, timestamp: 0, payloadType: 111 }, 0);
+      rewriter.process({ ssrc: 1, sequenceNumber: 11, timestamp: 960, payloadType: 111 }, 20);
+      rewriter.reset();
+    }
+    // 8 ms later: the plain rewriter dates it 8 ms on, over the 20 ms the last packet still plays.
+    expect(audio.process({ ssrc: 1, sequenceNumber: 40, timestamp: 50_000, payloadType: 111 }, 28)?.timestamp).toBe(1920);
+    expect(plain.process({ ssrc: 1, sequenceNumber: 40, timestamp: 50_000, payloadType: 111 }, 28)?.timestamp).toBe(960 + 384);
+    // Later than one packet: by the wall clock, as always.
+    audio.reset();
+    expect(audio.process({ ssrc: 1, sequenceNumber: 70, timestamp: 90_000, payloadType: 111 }, 128)?.timestamp).toBe(1920 + 100 * 48);
+  });
+
   const table: Array<{ name: string; steps: Step[] }> = [
     {
       name: 'first source passes through unchanged',

@@ -27,6 +27,11 @@ export interface RewriterOptions {
   payloadType: number;
   /** RTP clock rate, Hz (90000 video, 48000 opus). */
   clockRate: number;
+  /**
+   * Audio: a new source's first packet starts at least one packet (the last timestamp step) after
+   * the previous one, even when it follows it sooner — two audio frames must not overlap.
+   */
+  noOverlap?: boolean;
 }
 
 const SEQ_MOD = 0x10000;
@@ -51,6 +56,8 @@ export class RtpRewriter {
   private highestExt = 0;
   private lastOutSeq: number | undefined;
   private lastOutTs: number | undefined;
+  /** The last positive timestamp step between output packets: one packet's duration, for `noOverlap`. */
+  private lastOutStep = 0;
   private lastArrivalMs = 0;
   /** Extended input sequence number the current source was re-based on; older packets are dropped. */
   private baseExt = 0;
@@ -87,6 +94,8 @@ export class RtpRewriter {
     const sequenceNumber = (((ext + this.seqOffset - this.skippedBefore(ext)) % SEQ_MOD) + SEQ_MOD) % SEQ_MOD;
     const timestamp = (input.timestamp + this.tsOffset) % TS_MOD;
     if (this.lastOutSeq === undefined || serialDiff(this.lastOutSeq, sequenceNumber, SEQ_MOD) > 0) {
+      const step = this.lastOutTs === undefined ? 0 : serialDiff(this.lastOutTs, timestamp, TS_MOD);
+      if (step > 0) this.lastOutStep = step;
       this.lastOutSeq = sequenceNumber;
       this.lastOutTs = timestamp;
       this.lastArrivalMs = arrivalMs;
@@ -150,7 +159,7 @@ export class RtpRewriter {
       return ext;
     }
     const nextSeq = (this.lastOutSeq + 1) % SEQ_MOD;
-    const elapsedTicks = Math.max(1, Math.round(((arrivalMs - this.lastArrivalMs) * this.options.clockRate) / 1000));
+    const elapsedTicks = Math.max(1, Math.round(((arrivalMs - this.lastArrivalMs) * this.options.clockRate) / 1000), this.options.noOverlap ? this.lastOutStep : 0);
     const nextTs = (this.lastOutTs + elapsedTicks) % TS_MOD;
     this.seqOffset = nextSeq - ext;
     this.tsOffset = (nextTs - input.timestamp + TS_MOD) % TS_MOD;

@@ -10,8 +10,8 @@
  * that pins another one keeps receiving its current origin until the target's next keyframe, then
  * switches in one packet; the rewriter makes the switch look like a publisher takeover to the
  * player (same SSRC, sequence numbers going on by one, timestamps by the wall clock). Audio is
- * always the publisher's. The router owns the stream's rendition sets: they end when the stream
- * goes offline.
+ * always the publisher's, held back by a transcoded rendition's delay (audio-alignment.ts). The
+ * router owns the stream's rendition sets: they end when the stream goes offline.
  *
  * Simulcast: with a simulcast publisher, `source` is the layer with the largest picture that is
  * sending (SimulcastLayers); the others are renditions. When another layer becomes the source,
@@ -37,7 +37,8 @@ import { followSourceMove, NONE, SOURCE } from './origin-choice';
 import type { RenditionFeed, RenditionSource, VideoOrigin } from './rendition-catalog';
 import { RenditionSelector, type RenditionSwitches } from './rendition-selector';
 import { liveStateOf } from './rendition-states';
-import { type MediaCounters, type PendingPacket, sendBatch } from './fan-out';
+import { AudioAlignment, MAX_AUDIO_DELAY_MS } from './audio-alignment';
+import { type MediaCounters, type PendingPacket, sendBatch, sendDueAudio } from './fan-out';
 import { RtpRewriter } from './rtp-rewriter';
 import type { PublisherSession, ViewerSession } from './sessions';
 import { SimulcastLayer, SimulcastLayers } from './simulcast-layers';
@@ -90,6 +91,9 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   /** Packets received since the last flush, in arrival order (see `forward`). */
   private pending: PendingPacket[] = [];
   private flushScheduled = false;
+  /** Sends the viewers' held audio when it is due (audio-alignment.ts), at `audioTimerAt`. */
+  private audioTimer: NodeJS.Timeout | undefined;
+  private audioTimerAt = Infinity;
   /** Which video each viewer gets: the renditions, pins, each viewer's rate controller. */
   private readonly selector: RenditionSelector;
   /** The current publisher's simulcast layers, when it sends simulcast. */
@@ -230,6 +234,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
         continue;
       }
       for (const rewriter of Object.values(viewer.rewriters)) rewriter.reset();
+      viewer.audio.clear();
       viewer.waitingForKeyframe = true;
       // The renditions ended with the previous publisher (detachPublisher): every viewer starts
       // again on the source, and moves to its pinned rendition once the transcoder sends it;
@@ -273,9 +278,9 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     for (const kind of ['video', 'audio'] as const) {
       const codec = session.codecs[kind];
       const ssrc = session.ssrc(kind);
-      if (codec && ssrc !== undefined) rewriters[kind] = new RtpRewriter({ ssrc, payloadType: codec.payloadType, clockRate: codec.clockRate });
+      if (codec && ssrc !== undefined) rewriters[kind] = new RtpRewriter({ ssrc, payloadType: codec.payloadType, clockRate: codec.clockRate, noOverlap: kind === 'audio' });
     }
-    const viewer: ViewerState = { session, rewriters, waitingForKeyframe: true, video: SOURCE, target: undefined, hold: undefined, pin: undefined, auto: SOURCE.name, rate: undefined, crossCodec: false, waitTimer: undefined };
+    const viewer: ViewerState = { session, rewriters, audio: new AudioAlignment(), waitingForKeyframe: true, video: SOURCE, target: undefined, hold: undefined, pin: undefined, auto: SOURCE.name, rate: undefined, crossCodec: false, waitTimer: undefined };
     viewer.crossCodec = !this.selector.canPlay(viewer, SOURCE);
     this.viewers.set(session.id, viewer);
     this.selector.attachRate(viewer);
@@ -357,6 +362,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     this.closed = true;
     this.pending = [];
     clearInterval(this.watchdog);
+    clearTimeout(this.audioTimer);
     this.keyframes.close();
     this.candidate?.close(reason);
     for (const set of this.selector.catalog.sets) set.close(reason);
@@ -500,10 +506,23 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    const { switched, waiting } = sendBatch(batch, this.viewers.values(), this.options.counters);
+    const { switched, waiting, audioDueAt } = sendBatch(batch, this.viewers.values(), this.options.counters);
     if (switched) this.updateWanted();
     // A lost PLI must not leave a viewer black until the next GOP: ask again (rate-limited).
     for (const origin of waiting) this.requestKeyframe(origin, 'viewer-waiting');
+    this.scheduleAudio(audioDueAt);
+  }
+
+  /** Wakes up at `dueAt` (router clock) to send the held audio due then, unless it wakes up earlier already. */
+  private scheduleAudio(dueAt: number | undefined): void {
+    if (dueAt === undefined || dueAt >= this.audioTimerAt || this.closed) return;
+    clearTimeout(this.audioTimer);
+    this.audioTimerAt = dueAt;
+    // At most the longest hold away: after a clock step back what is held is due at once (takeDue).
+    this.audioTimer = setTimeout(() => {
+      this.audioTimerAt = Infinity;
+      this.scheduleAudio(sendDueAudio(this.viewers.values(), this.now(), this.options.counters));
+    }, Math.min(MAX_AUDIO_DELAY_MS, Math.max(0, dueAt - this.now()))).unref();
   }
 
   // ——— renditions, control plane ———

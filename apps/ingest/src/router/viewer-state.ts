@@ -1,5 +1,6 @@
 /** What the StreamRouter keeps per viewer session (its data plane and its rendition choice). */
 import type { MediaKind } from '../webrtc/engine';
+import type { AudioAlignment } from './audio-alignment';
 import type { VideoOrigin } from './rendition-catalog';
 import type { RateController } from './rate-control/rate-controller';
 import type { RtpRewriter } from './rtp-rewriter';
@@ -8,6 +9,8 @@ import type { ViewerSession } from './sessions';
 export interface ViewerState {
   session: ViewerSession;
   rewriters: Partial<Record<MediaKind, RtpRewriter>>;
+  /** Holds its audio back by the transcode delay of the video it gets (lip sync). */
+  audio: AudioAlignment;
   /** Video is held back until a keyframe starts, so the decoder never starts mid-GOP. */
   waitingForKeyframe: boolean;
   /** Where the viewer's video comes from now. */

@@ -28,7 +28,8 @@ import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions,
 import { viewerFeedback } from './report-feedback';
 import { parseRtcp } from './rtcp/parse-rtcp';
 import { resendHoldoffMs, RetransmitBudget, RetransmitRing } from './retransmit';
-import { buildSenderReport, FAST_REPORT_INTERVAL_MS, FAST_REPORTS_AFTER_STEP, MAPPING_STEP_MS, ntpMiddle32 } from './rtcp/sender-report';
+import { REPORT_SMOOTHING, SendClock } from './rtcp/send-clock';
+import { buildSenderReport, ntpMiddle32 } from './rtcp/sender-report';
 
 // node-datachannel is CommonJS with a native addon; loaded once, on first use.
 const requireCjs = createRequire(import.meta.url);
@@ -78,11 +79,8 @@ interface SendTrack {
   open: boolean;
   packets: number;
   payloadOctets: number;
-  /** RTP timestamp and wall time (performance.now) of the last packet sent. */
-  lastTimestamp: number;
-  lastSentAt: number;
-  /** That frame's media delay (OutboundRtp.mediaDelayMs; 0 for the source's). */
-  lastDelayMs: number;
+  /** The track's RTP clock against performance.now(), from its frames as they left (its sender reports say it). */
+  clock: SendClock;
   /** When the last packet of any frame left (performance.now). */
   lastPacketAt: number;
   history: RetransmitRing | undefined;
@@ -148,8 +146,6 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
   private readonly feedbackListeners: Array<(feedback: ViewerFeedback) => void> = [];
   private readonly cname = randomBytes(8).toString('hex');
   private readonly reportTimer: NodeJS.Timeout;
-  private fastReportTimer: NodeJS.Timeout | undefined;
-  private fastReportsLeft = 0;
   private closed = false;
   /** libdatachannel says connected (ICE + DTLS); the tracks open just after (see maybeConnected). */
   private transportConnected = false;
@@ -217,7 +213,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
       const ssrc = randomInt(1, 0xffffffff);
       const track = this.pc.addTrack(mediaSection(kind, mid, codec, ssrc, this.cname));
       const sendTrack: SendTrack = {
-        kind, track, ssrc, clockRate: codec.clockRate, open: false, packets: 0, payloadOctets: 0, lastTimestamp: 0, lastSentAt: 0, lastDelayMs: 0, lastPacketAt: 0,
+        kind, track, ssrc, clockRate: codec.clockRate, open: false, packets: 0, payloadOctets: 0, clock: new SendClock(codec.clockRate, REPORT_SMOOTHING), lastPacketAt: 0,
         history: kind === 'video' ? new RetransmitRing() : undefined, senderReports: [],
       };
       track.onOpen(() => {
@@ -258,15 +254,7 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     out.packets += 1;
     out.payloadOctets += packet.payload.length;
     const now = performance.now();
-    // The sender report maps a frame's timestamp to when its first packet left: later packets of
-    // a burst (a keyframe) would date it late and pull video behind audio in the player's sync.
-    if (packet.timestamp !== out.lastTimestamp || out.packets === 1) {
-      out.lastTimestamp = packet.timestamp;
-      out.lastSentAt = now;
-      const delayMs = packet.mediaDelayMs ?? 0;
-      if (Math.abs(delayMs - out.lastDelayMs) >= MAPPING_STEP_MS && out.packets > 1) this.reportFaster();
-      out.lastDelayMs = delayMs;
-    }
+    out.clock.observe(packet.timestamp, now);
     out.lastPacketAt = now;
     out.history?.store(packet, now, out.payloadOctets);
     this.sent.packets += 1;
@@ -300,7 +288,6 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     if (!this.closed) {
       this.closed = true;
       clearInterval(this.reportTimer);
-      clearInterval(this.fastReportTimer);
       this.keyframeListeners.length = 0;
       this.feedbackListeners.length = 0;
       for (const out of Object.values(this.tracks)) out.open = false;
@@ -371,32 +358,17 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
     }
   }
 
-  /** FAST_REPORTS_AFTER_STEP sender reports at FAST_REPORT_INTERVAL_MS, from now. */
-  private reportFaster(): void {
-    this.fastReportsLeft = FAST_REPORTS_AFTER_STEP;
-    if (this.fastReportTimer) return;
-    this.fastReportTimer = setInterval(() => {
-      this.sendReports();
-      this.fastReportsLeft -= 1;
-      if (this.fastReportsLeft <= 0 || this.closed) {
-        clearInterval(this.fastReportTimer);
-        this.fastReportTimer = undefined;
-      }
-    }, FAST_REPORT_INTERVAL_MS);
-    this.fastReportTimer.unref();
-  }
-
   /**
-   * RFC 3550 §6.4.1: the RTP timestamp of "now", extrapolated from the last frame sent — dated by
-   * when its source frame arrived (a transcoded rendition's is a transcode later), so that the
-   * viewer's audio and video of one instant map to one wall time.
+   * RFC 3550 §6.4.1: the RTP timestamp of "now", on the track's clock (SendClock: its frames as
+   * they left, smoothed). Every frame is dated by when it left: a rendition's audio leaves as late as its video
+   * (router/audio-alignment.ts), so the audio and video of one instant map to one wall time.
    */
   private sendReports(): void {
     if (this.state !== 'connected') return;
     const now = performance.now();
     for (const out of Object.values(this.tracks)) {
       if (!out.open || out.packets === 0) continue;
-      const rtpTimestamp = out.lastTimestamp + Math.round(((now - out.lastSentAt + out.lastDelayMs) * out.clockRate) / 1000);
+      const rtpTimestamp = out.clock.timestampAt(now)!;
       const wallTimeMs = performance.timeOrigin + now;
       out.senderReports.push({ ntp: ntpMiddle32(wallTimeMs), sentAt: now });
       if (out.senderReports.length > SENDER_REPORTS_KEPT) out.senderReports.shift();

@@ -77,11 +77,6 @@ export interface OutboundRtp {
   payloadType: number;
   marker: boolean;
   payload: Buffer;
-  /**
-   * InboundRtp's `mediaDelayMs`: the sender report dates this frame that much earlier than it
-   * left, so it lines up with the audio of the instant it shows (RFC 3550 §6.4.1).
-   */
-  mediaDelayMs?: number;
 }
 
 /**

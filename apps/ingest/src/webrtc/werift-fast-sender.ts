@@ -22,10 +22,10 @@
 import { createCipheriv, createHmac } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { type RTCRtpSender, type RtcpPacket, RtcpSenderInfo, RtcpSourceDescriptionPacket, RtcpSrPacket, SourceDescriptionChunk, SourceDescriptionItem } from 'werift';
+import type { RTCRtpSender } from 'werift';
 import type { OutboundRtp } from './engine';
 import { serializeRtp } from '../router/rtp-rewriter';
-import { FAST_REPORT_INTERVAL_MS, FAST_REPORTS_AFTER_STEP, MAPPING_STEP_MS } from './rtcp/sender-report';
+import { REPORT_SMOOTHING, SendClock } from './rtcp/send-clock';
 
 const SDES_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const ABS_SEND_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
@@ -59,16 +59,11 @@ interface SenderInternals {
     state: string;
     srtp?: { localContext?: SrtpLocalContext };
     iceTransport: { connection: IceConnection };
-    sendRtcp(packets: RtcpPacket[]): Promise<unknown>;
   };
   packetCount: number;
   octetCount: number;
   rtpTimestamp: number;
   ntpTimestamp: bigint;
-  cname?: string;
-  /** What werift's SR loop records of the last SR, for the RTT of the report that echoes it. */
-  lastSRtimestamp?: number;
-  lastSentSRTimestamp?: number;
   runRtcp(): void;
   sendRtp(packet: Buffer): Promise<void>;
   onGenericNack: { subscribe(fn: (feedback: { lost: number[] }) => void): unknown };
@@ -116,11 +111,6 @@ interface Keys {
   lastSeq: number | undefined;
 }
 
-/** The middle 32 bits of a 64-bit NTP timestamp: what a reception report's LSR echoes (RFC 3550 §6.4.1). */
-function ntpMiddle32FromNtp(ntp: bigint): number {
-  return Number((ntp >> 16n) & 0xffff_ffffn);
-}
-
 /** NTP timestamp (RFC 3550 §4) of now, 64-bit. */
 function ntpNow(): bigint {
   const ms = performance.timeOrigin + performance.now();
@@ -140,11 +130,9 @@ export class WeriftFastSender {
   private readonly historySeq = new Int32Array(HISTORY).fill(-1);
   private readonly historyPacket: Array<Buffer | undefined> = new Array(HISTORY);
   private lastSrClockAt = -Infinity;
+  /** The track's RTP clock from its frames as they left (smoothed: send-clock.ts); made at the first packet. */
+  private clock: SendClock | undefined;
   private rtcpStarted = false;
-  /** The media delay of the last packet (OutboundRtp.mediaDelayMs): a step sends reports faster. */
-  private lastDelayMs = 0;
-  private fastReports: NodeJS.Timeout | undefined;
-  private fastReportsLeft = 0;
 
   constructor(sender: RTCRtpSender) {
     this.sender = sender as unknown as SenderInternals;
@@ -291,52 +279,17 @@ export class WeriftFastSender {
     sender.packetCount = (sender.packetCount + 1) >>> 0;
     sender.octetCount = (sender.octetCount + rtp.payload.length) >>> 0;
     const now = performance.now();
-    const delayMs = rtp.mediaDelayMs ?? 0;
-    if (Math.abs(delayMs - this.lastDelayMs) >= MAPPING_STEP_MS && sender.packetCount > 1) {
-      // The mapping steps (a switch between the source and a rendition): this packet dates the
-      // next reports, and they come faster for a while (FAST_REPORTS_AFTER_STEP).
-      this.lastSrClockAt = -Infinity;
-      this.reportFaster();
-    }
-    this.lastDelayMs = delayMs;
+    this.clock ??= new SendClock(sender.codec?.clockRate ?? 90_000, REPORT_SMOOTHING);
+    this.clock.observe(rtp.timestamp, now);
     if (now - this.lastSrClockAt >= SR_CLOCK_REFRESH_MS) {
       this.lastSrClockAt = now;
-      // Dated by its source frame's arrival: a transcoded rendition's frame left a transcode
-      // later, so "now" is that much further on its RTP clock (RFC 3550 §6.4.1).
-      sender.rtpTimestamp = (rtp.timestamp + Math.round((delayMs * (sender.codec?.clockRate ?? 90_000)) / 1000)) >>> 0;
+      sender.rtpTimestamp = this.clock.timestampAt(now)!;
       sender.ntpTimestamp = ntpNow();
     }
     if (!this.rtcpStarted) {
       this.rtcpStarted = true;
       sender.runRtcp();
     }
-  }
-
-  /** FAST_REPORTS_AFTER_STEP sender reports at FAST_REPORT_INTERVAL_MS, besides werift's own loop. */
-  private reportFaster(): void {
-    this.fastReportsLeft = FAST_REPORTS_AFTER_STEP;
-    if (this.fastReports) return;
-    this.fastReports = setInterval(() => {
-      this.fastReportsLeft -= 1;
-      if (this.fastReportsLeft <= 0 || this.sender.stopped) {
-        clearInterval(this.fastReports);
-        this.fastReports = undefined;
-      }
-      if (!this.sender.stopped) this.sendReport();
-    }, FAST_REPORT_INTERVAL_MS);
-    this.fastReports.unref();
-  }
-
-  /** One SR + SDES compound, as werift's loop sends it (RFC 3550 §6.4.1, §6.5), from the same fields. */
-  private sendReport(): void {
-    const sender = this.sender;
-    const dtls = sender.dtlsTransport;
-    if (!dtls || dtls.state !== 'connected') return;
-    const packets: RtcpPacket[] = [new RtcpSrPacket({ ssrc: sender.ssrc, senderInfo: new RtcpSenderInfo({ ntpTimestamp: sender.ntpTimestamp, rtpTimestamp: sender.rtpTimestamp, packetCount: sender.packetCount, octetCount: sender.octetCount }) })];
-    if (sender.cname) packets.push(new RtcpSourceDescriptionPacket({ chunks: [new SourceDescriptionChunk({ source: sender.ssrc, items: [new SourceDescriptionItem({ type: 1, text: sender.cname })] })] }));
-    sender.lastSRtimestamp = ntpMiddle32FromNtp(sender.ntpTimestamp);
-    sender.lastSentSRTimestamp = Date.now() / 1000;
-    dtls.sendRtcp(packets).catch(() => undefined);
   }
 
   private retransmit(lost: number[]): void {

@@ -5,17 +5,6 @@
  */
 import { RTCP_SDES, RTCP_SR } from './rtcp-header';
 
-/**
- * When a track's frames change how late they are against their source (a switch between the
- * source and a transcoded rendition: OutboundRtp.mediaDelayMs), its reports' mapping steps by
- * that much. libwebrtc fits its mapping through its last 20 reports (RtpToNtpEstimator), so at
- * one a second lip sync would take 20 s to follow; the engines send this many 5 times faster.
- */
-export const FAST_REPORTS_AFTER_STEP = 20;
-export const FAST_REPORT_INTERVAL_MS = 200;
-/** A change of delay this large, ms, counts as a step (the smoothed delay drifts a little frame by frame). */
-export const MAPPING_STEP_MS = 20;
-
 /** Seconds from 1900 (the NTP epoch) to 1970. */
 const NTP_EPOCH_OFFSET = 2_208_988_800;
 
