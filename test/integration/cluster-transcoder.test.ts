@@ -3,17 +3,25 @@
  * Redis, makes its forward on the stream's origin node, and holds the forward's lease as a key
  * with a TTL in Redis — so "forwards end with their transcoder" holds across nodes: SIGKILLed,
  * its forward on the origin ends when the key expires; restarted at once, the new instance's
- * announcement ends the old forward before that.
+ * announcement ends the old forward before that. A viewer on the origin that decodes VP8 only gets
+ * the VP8 rendition the transcoder makes while it watches: the want goes over Redis too.
  */
 import type { Redis } from 'ioredis';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WhepLayers } from '@onair/shared/api';
 import { CLUSTER_EVENTS_CHANNEL, clusterKeys } from '@onair/service/cluster-keys';
 import { createRedis } from '@onair/service/redis';
+import { serialDiff } from '../../apps/ingest/src/router/rtp-rewriter';
 import { startClusterStack, type ClusterStack } from '../support/cluster-stack';
 import { startWeriftH264Publisher, type WeriftH264Publisher } from '../support/peers/werift-h264-publisher';
+import { startWeriftWhepViewer } from '../support/peers/werift-whep-viewer';
 import { pollUntil } from '../support/poll';
 import { startRedisServer, type TestRedis } from '../support/redis-server';
+import { decodeVp8, ivfFromRtp } from '../support/vp8-ivf';
 
 interface ForwardRow {
   id: string;
@@ -63,6 +71,33 @@ describe('a transcoder in the cluster', () => {
     // A has no forward: it is not the origin.
     const onA = await cluster.adminFetch('a', `/api/streams/${stream.id}/forwards`);
     expect(((await onA.json()) as { forwards: ForwardRow[] }).forwards).toEqual([]);
+  }, 90_000);
+
+  it('a viewer that decodes VP8 only, on the origin B, plays the VP8 rendition the cluster\'s transcoder makes for it (the want told over Redis)', async () => {
+    const viewer = await startWeriftWhepViewer({ whepUrl: `${cluster.node('b').url}/whep/tx`, video: ['VP8'] });
+    try {
+      expect(viewer.response.status).toBe(201);
+      expect(viewer.videoCodec).toBe('VP8');
+      await viewer.connected;
+      await pollUntil('1 s of VP8 from a keyframe at the viewer', () => {
+        const first = viewer.video.find((p) => p.keyframe);
+        return first !== undefined && serialDiff(first.timestamp, viewer.video.at(-1)!.timestamp, 0x1_0000_0000) > 90_000;
+      }, { timeoutMs: 45_000, intervalMs: 100 });
+      const layers = (await (await fetch(viewer.layerUrl!)).json()) as WhepLayers;
+      expect(layers.layers.map((l) => l.codec)).toEqual(['VP8']);
+      const packets = [...viewer.video].sort((a, b) => serialDiff(b.sequenceNumber, a.sequenceNumber, 0x10000));
+      const dir = await mkdtemp(join(tmpdir(), 'onair-cluster-vp8-'));
+      try {
+        const { frames, errors } = await decodeVp8(ivfFromRtp(packets, { width: 320, height: 180 }), join(dir, 'viewer.ivf'));
+        expect(errors).toEqual([]);
+        expect(frames[0]?.keyFrame).toBe(true);
+        expect(frames.length).toBeGreaterThan(15);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    } finally {
+      await viewer.close({ delete: true });
+    }
   }, 90_000);
 
   it("SIGKILLed: its forward on B ends when its Redis lease expires; a new instance's announcement ends the old one's forward at once", async () => {

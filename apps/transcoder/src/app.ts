@@ -114,9 +114,15 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
   // A VP8 rendition while a viewer that cannot decode the source watches (the ingest says when).
   const onDemand = new OnDemandRenditions({
     log: log.child({ component: 'on-demand-renditions' }),
+    // Cluster wants are told again every lease renewal (1 s): three missed, and the want is gone.
+    ...(config.redisUrl ? { wantTtlMs: 3_000 } : {}),
     createJob: (streamId, name) => new Vp8RenditionJob({ streamId, input: new IngestInput(streamId, ingest, ports, log.child({ stream: name ?? streamId, rendition: 'vp8' })), client: ingest, ffmpegPath: config.ffmpegPath, log: log.child({ stream: name ?? streamId, rendition: 'vp8' }) }),
   });
-  ingest.on('renditions-wanted', (event) => onDemand.wanted(event));
+  ingest.on('renditions-wanted', (event) => {
+    // In a cluster every transcoder hears the origin's wants: the one running the stream's job makes the rendition.
+    if (config.redisUrl && !(event.name && jobs.get(event.name)?.active)) return;
+    onDemand.wanted(event);
+  });
   ingest.on('connected', () => {
     announced = new Set();
     if (reconcileTimer) clearTimeout(reconcileTimer);

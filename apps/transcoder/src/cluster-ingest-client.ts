@@ -3,7 +3,8 @@
  * IngestClient, so the job manager cannot tell, but events come from Redis and forwards are
  * made on whichever node is the stream's origin.
  *
- * - Events: the cluster's channel (`stream.live` / `stream.offline`, and `stream.deleted`). On
+ * - Events: the cluster's channel (`stream.live` / `stream.offline`, `stream.deleted`, and the
+ *   origin's `stream.renditions-wanted`, told again every renewal while not empty). On
  *   each (re)subscription the live streams are read from the directory's leases and announced
  *   as `stream.live` after `connected`, as the single node's event stream replays them: the app's
  *   reconcile stops jobs of streams not announced again.
@@ -227,6 +228,12 @@ export class ClusterIngestClient extends IngestClient {
         this.live.delete(event.streamId);
         this.emit('offline', { streamId: event.streamId, name: null });
         break;
+      case 'stream.renditions-wanted': {
+        // Only the stream's origin's wants count: its renditions go there.
+        const live = this.live.get(event.streamId);
+        if (live?.node === event.node) this.emit('renditions-wanted', { streamId: event.streamId, name: live.name || null, codecs: event.codecs });
+        break;
+      }
       default:
         break;
     }

@@ -9,6 +9,8 @@ describe('cluster events', () => {
     { type: 'stream.deleted', streamId: 's' },
     { type: 'stream.key-rotated', streamId: 's' },
     { type: 'transcoder.replaced', owner: 'tc', instance: 'i' },
+    { type: 'stream.renditions-wanted', streamId: 's', node: 'a', codecs: ['VP8'] },
+    { type: 'stream.renditions-wanted', streamId: 's', node: 'a', codecs: [] },
   ])('round-trips %j', (event) => {
     expect(parseClusterEvent(JSON.stringify(event))).toEqual(event);
   });
@@ -18,7 +20,7 @@ describe('cluster events', () => {
   });
 
   it('anything else is undefined, never a throw', () => {
-    for (const message of ['', 'null', '[]', '{"type":"stream.live"}', '{"type":"other","streamId":"s"}', '{"type":"stream.live","streamId":"s","name":"n","node":"a","url":"u","token":0}', '\u0000{']) {
+    for (const message of ['', 'null', '[]', '{"type":"stream.live"}', '{"type":"other","streamId":"s"}', '{"type":"stream.live","streamId":"s","name":"n","node":"a","url":"u","token":0}', '{"type":"stream.renditions-wanted","streamId":"s","node":"a","codecs":"VP8"}', '\u0000{']) {
       expect(parseClusterEvent(message)).toBeUndefined();
     }
     let seed = 11;

@@ -11,6 +11,10 @@
  * - `stream.deleted`, `stream.key-rotated`: the node holding the publisher closes it.
  * - `transcoder.replaced`: a transcoder name (`owner`) has a new process (`instance`); forwards
  *   of its older instances end at once.
+ * - `stream.renditions-wanted`: the codecs the origin's viewers need that only an on-demand
+ *   rendition gives them (`["VP8"]`; `[]` once none does). Sent at each change and again every
+ *   lease renewal while not empty, since pub/sub keeps nothing: a transcoder that takes the job
+ *   over, or (re)subscribes, hears it within a renewal, and a want not heard again expires.
  */
 import { z } from 'zod';
 
@@ -22,6 +26,7 @@ export const clusterEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('stream.deleted'), streamId: name }),
   z.object({ type: z.literal('stream.key-rotated'), streamId: name }),
   z.object({ type: z.literal('transcoder.replaced'), owner: name, instance: name }),
+  z.object({ type: z.literal('stream.renditions-wanted'), streamId: name, node: name, codecs: z.array(z.string().min(1).max(32)).max(8) }),
 ]);
 
 export type ClusterEvent = z.infer<typeof clusterEventSchema>;

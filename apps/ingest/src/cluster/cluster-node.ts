@@ -130,6 +130,8 @@ export class ClusterNode implements ClusterGateway {
       subscribedOnce = true;
     });
     await this.subscriber.subscribe(CLUSTER_EVENTS_CHANNEL);
+    // The codecs this node's viewers need from an on-demand rendition, for the cluster's transcoders.
+    media.on('renditions-wanted', (streamId, codecs) => this.announceWanted(streamId, codecs));
     await registerIngestNode(this.redis, node, this.cluster.leaseTtlMs).catch(() => undefined);
     this.timer = setInterval(() => void this.tick(), this.cluster.leaseRenewMs);
     this.timer.unref();
@@ -184,9 +186,7 @@ export class ClusterNode implements ClusterGateway {
    * publisher on whichever node holds it (and a deleted stream's viewers on every node).
    */
   mediaControl(media: MediaRouter): MediaControl {
-    const publish = (event: ClusterEvent) => {
-      this.redis.publish(CLUSTER_EVENTS_CHANNEL, JSON.stringify(event)).catch((error: unknown) => this.log.warn({ err: (error as Error).message, event: event.type }, 'could not announce to the cluster'));
-    };
+    const publish = (event: ClusterEvent) => this.announce(event);
     return {
       liveState: (id) => media.liveState(id),
       isLive: (id) => media.isLive(id),
@@ -202,6 +202,20 @@ export class ClusterNode implements ClusterGateway {
         publish({ type: 'stream.deleted', streamId });
       },
     };
+  }
+
+  private announce(event: ClusterEvent): void {
+    this.redis.publish(CLUSTER_EVENTS_CHANNEL, JSON.stringify(event)).catch((error: unknown) => this.log.warn({ err: (error as Error).message, event: event.type }, 'could not announce to the cluster'));
+  }
+
+  /**
+   * A stream's viewers here need these codecs from an on-demand rendition: told to the cluster when
+   * this node is the stream's origin (the transcoder sends renditions to the origin; an edge's
+   * viewers are served what its pull brings).
+   */
+  private announceWanted(streamId: string, codecs: string[]): void {
+    if (!this.node || !this.origin?.holds(streamId)) return;
+    this.announce({ type: 'stream.renditions-wanted', streamId, node: this.node.id, codecs });
   }
 
   /** After the media router closed (its publishers' leases are released on the way). */
@@ -258,6 +272,8 @@ export class ClusterNode implements ClusterGateway {
       // This node is alive and where it is (the web's proxies pick ingests from this list).
       const alive = registerIngestNode(this.redis, this.node!, this.cluster.leaseTtlMs).catch(() => undefined);
       await Promise.all([this.origin.renewAll(), this.forwardLeases?.sweep(), alive]);
+      // Pub/sub keeps nothing: a want is told again at every renewal (cluster-events.ts).
+      for (const { streamId, codecs } of this.media?.renditionsWanted() ?? []) this.announceWanted(streamId, codecs);
       const watched = this.edges.watched();
       const leases = watched.length > 0 ? await this.directory.lookupMany(watched).catch(() => undefined) : new Map();
       this.edges.reconcile(leases, watched);

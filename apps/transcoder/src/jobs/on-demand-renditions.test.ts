@@ -59,4 +59,24 @@ describe('OnDemandRenditions', () => {
     await manager.close();
     expect(events.sort()).toEqual(['start a', 'start b', 'stop a', 'stop b']);
   });
+  it('with wantTtlMs (a cluster, whose origin repeats its wants): a want heard again lives on, one not heard again expires, then lingers', async () => {
+    const cluster = new OnDemandRenditions({
+      log,
+      lingerMs: 5000,
+      wantTtlMs: 3000,
+      createJob: (streamId) => ({ start: async () => void events.push(`start ${streamId}`), stop: async () => void events.push(`stop ${streamId}`) }),
+    });
+    const clusterWant = () => cluster.wanted({ streamId: 'a', name: 'a', codecs: ['VP8'] });
+    clusterWant();
+    for (let i = 0; i < 5; i++) {
+      await vi.advanceTimersByTimeAsync(1000);
+      clusterWant();
+    }
+    expect(cluster.streams).toEqual(['a']);
+    // The origin stops repeating (it died, or its `[]` was lost): 3 s to expire, 5 s of linger.
+    await vi.advanceTimersByTimeAsync(7999);
+    expect(events).toEqual(['start a']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(events).toEqual(['start a', 'stop a']);
+  });
 });
