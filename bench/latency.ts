@@ -102,8 +102,9 @@ async function waitForStableLadder(transcoderUrl: string, resolution: string, ti
  * bench follows the site; imported by URL so the root type-check does not pull in the web app.
  */
 /**
- * What the ingest holds a viewer's audio back by on rung `name` (its transcode delay, sampled
- * five times: router/audio-alignment.ts); 0 without a figure.
+ * What the ingest holds a viewer's audio back by on rung `name`: its transcode delay, sampled five
+ * times — the viewer's own hold follows that delay within the drift router/audio-alignment.ts lets
+ * be (video up to 25 ms later, sound up to 60 ms later); 0 without a figure.
  */
 async function audioHoldMs(stack: Stack, streamId: string, name: string | undefined): Promise<number> {
   const samples: number[] = [];

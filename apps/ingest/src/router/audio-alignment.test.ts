@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InboundRtp, OutboundRtp } from '../webrtc/engine';
-import { AUDIO_DELAY_STEP_MS, AudioAlignment, MAX_AUDIO_DELAY_MS, MAX_HELD_PACKETS } from './audio-alignment';
+import { AUDIO_GROW_STEP_MS, AUDIO_SHRINK_STEP_MS, AudioAlignment, MAX_AUDIO_DELAY_MS, MAX_HELD_PACKETS } from './audio-alignment';
 import { sendBatch, sendDueAudio, type MediaCounters, type PendingPacket } from './fan-out';
 import { SOURCE, type VideoOrigin } from './rendition-catalog';
 import { RtpRewriter } from './rtp-rewriter';
@@ -46,13 +46,22 @@ describe('AudioAlignment (pure)', () => {
     expect(align.offer(audio(7), 140)).toBe('send');
   });
 
-  it('drift below the step is not a switch; the delay is clamped', () => {
+  it('drift is let be while people would not notice it (sound early < 25 ms, late < 60 ms); back to 0 at once; the delay is clamped', () => {
     const align = new AudioAlignment();
-    align.setDelay(AUDIO_DELAY_STEP_MS - 1, 0);
+    align.setDelay(AUDIO_GROW_STEP_MS - 1, 0);
     expect(align.currentDelayMs).toBe(0);
     align.setDelay(110, 0);
-    align.setDelay(110 + AUDIO_DELAY_STEP_MS - 1, 0);
+    align.setDelay(110 + AUDIO_GROW_STEP_MS - 1, 0);
+    align.setDelay(110 - AUDIO_SHRINK_STEP_MS + 1, 0);
     expect(align.currentDelayMs).toBe(110);
+    align.setDelay(110 + AUDIO_GROW_STEP_MS, 0);
+    expect(align.currentDelayMs).toBe(110 + AUDIO_GROW_STEP_MS);
+    align.setDelay(110 + AUDIO_GROW_STEP_MS - AUDIO_SHRINK_STEP_MS, 0);
+    expect(align.currentDelayMs).toBe(110 + AUDIO_GROW_STEP_MS - AUDIO_SHRINK_STEP_MS);
+    align.setDelay(1, 0);
+    expect(align.currentDelayMs).toBe(1);
+    align.setDelay(0, 0);
+    expect(align.currentDelayMs).toBe(0);
     align.setDelay(60_000, 0);
     expect(align.currentDelayMs).toBe(MAX_AUDIO_DELAY_MS);
     align.setDelay(-5, 0);

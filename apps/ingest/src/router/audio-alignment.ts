@@ -12,7 +12,7 @@
  * the video it gets: both mappings stay "the time the packet left", continuous, and the sound of
  * an instant leaves with its picture.
  *
- * A change of delay starts a new regime. Growing, the audio pauses for the difference; shrinking,
+ * A change of delay (past the drift it lets be) starts a new regime. Growing, the audio pauses for the difference; shrinking,
  * the audio that would now be overdue is dropped (the picture jumps forward by as much at the
  * same switch). The first packet of a regime is flagged `rebase`: the viewer's audio rewriter
  * starts a new source there (RtpRewriter: timestamps advance by the wall time between sends), so
@@ -21,8 +21,15 @@
  */
 import type { InboundRtp } from '../webrtc/engine';
 
-/** A delay change smaller than this is drift of the measured transcode delay, not a switch (ms). */
-export const AUDIO_DELAY_STEP_MS = 20;
+/**
+ * How far the video may drift from the held sound before the hold follows (ms). Every change is
+ * heard — a pause when the hold grows, a skip when it shrinks — so drift of the measured transcode
+ * delay is let be while it stays where people do not notice it (ITU-R BT.1359: sound early from
+ * +45 ms, sound late from −125 ms): the hold grows once the video is 25 ms later than the sound,
+ * and shrinks once the sound is 60 ms later than the video (or at once to 0: back on the source).
+ */
+export const AUDIO_GROW_STEP_MS = 25;
+export const AUDIO_SHRINK_STEP_MS = 60;
 /** The longest the audio is held (ms): a larger delay is a measuring fault. */
 export const MAX_AUDIO_DELAY_MS = 1000;
 /** Packets held at most per viewer (twice the longest delay at 20 ms packets): the oldest go first. */
@@ -53,12 +60,14 @@ export class AudioAlignment {
 
   /**
    * The viewer's video now leaves `delayMs` after the source frame it shows (0 on the source).
-   * Steps under AUDIO_DELAY_STEP_MS are ignored; the delay is clamped to 0…MAX_AUDIO_DELAY_MS.
+   * Drift inside AUDIO_GROW_STEP_MS / AUDIO_SHRINK_STEP_MS is let be; the delay is clamped to
+   * 0…MAX_AUDIO_DELAY_MS.
    */
   setDelay(delayMs: number, now: number): void {
     if (delayMs === this.delayMs || !Number.isFinite(delayMs)) return;
     const next = Math.min(MAX_AUDIO_DELAY_MS, Math.max(0, Math.round(delayMs)));
-    if (Math.abs(next - this.delayMs) < AUDIO_DELAY_STEP_MS && !(next === 0 && this.delayMs > 0)) return;
+    const change = next - this.delayMs;
+    if (change < AUDIO_GROW_STEP_MS && -change < AUDIO_SHRINK_STEP_MS && !(next === 0 && this.delayMs > 0)) return;
     this.delayMs = next;
     this.rebaseNext = true;
     // What the shorter delay makes overdue is skipped, not sent in a burst.
