@@ -96,19 +96,24 @@ describe('a viewer\'s audio follows its video across a transcoded rendition (fan
     return { packet, now, media: true, keyframeStart: keyframe, origin };
   }
   const spoken = (n: number, now: number): PendingPacket => ({ packet: audio(n), now, media: true, keyframeStart: false, origin: SOURCE });
-
-  it('held back by the rendition\'s transcode delay, with sequence numbers that go on by one and timestamps that follow the send times', () => {
+  /** A connected viewer on `video`, switching to `target` at its keyframe, whose sends are recorded (`at`: the test's clock). */
+  function viewerMoving(video: VideoOrigin, target: VideoOrigin, clock = () => 0): { state: ViewerState; sent: Array<OutboundRtp & { kind: string; at: number }> } {
     const sent: Array<OutboundRtp & { kind: string; at: number }> = [];
-    let clock = 0;
     const state = {
-      session: { connected: true, peer: { send: (kind: string, packet: OutboundRtp) => sent.push({ ...packet, kind, at: clock }) } },
+      session: { connected: true, peer: { send: (kind: string, packet: OutboundRtp) => sent.push({ ...packet, kind, at: clock() }) } },
       rewriters: { video: new RtpRewriter({ ssrc: 7, payloadType: 96, clockRate: 90000 }), audio: new RtpRewriter({ ssrc: 8, payloadType: 111, clockRate: 48000, noOverlap: true }) },
       audio: new AudioAlignment(),
       waitingForKeyframe: false,
-      video: SOURCE,
-      target: RUNG,
+      video,
+      target,
       hold: undefined,
     } as unknown as ViewerState;
+    return { state, sent };
+  }
+
+  it('held back by the rendition\'s transcode delay, with sequence numbers that go on by one and timestamps that follow the send times', () => {
+    let clock = 0;
+    const { state, sent } = viewerMoving(SOURCE, RUNG, () => clock);
     const heard = () => sent.filter((p) => p.kind === 'audio');
     // On the source: audio leaves as it comes.
     sendBatch([video(SOURCE, 0, true, 0), spoken(0, 0)], [state], counters());
@@ -134,16 +139,7 @@ describe('a viewer\'s audio follows its video across a transcoded rendition (fan
   });
 
   it('back on the source: the audio the shorter delay makes overdue is skipped, and no two packets overlap in time', () => {
-    const sent: Array<OutboundRtp & { kind: string }> = [];
-    const state = {
-      session: { connected: true, peer: { send: (kind: string, packet: OutboundRtp) => sent.push({ ...packet, kind }) } },
-      rewriters: { video: new RtpRewriter({ ssrc: 7, payloadType: 96, clockRate: 90000 }), audio: new RtpRewriter({ ssrc: 8, payloadType: 111, clockRate: 48000, noOverlap: true }) },
-      audio: new AudioAlignment(),
-      waitingForKeyframe: false,
-      video: RUNG,
-      target: SOURCE,
-      hold: undefined,
-    } as unknown as ViewerState;
+    const { state, sent } = viewerMoving(RUNG, SOURCE);
     // On the rung (110 ms late): audio 0…9 arrive every 20 ms and leave 110 ms later.
     sendBatch([video(RUNG, 0, true, 0, 110)], [state], counters());
     for (let n = 0; n < 10; n++) {

@@ -12,9 +12,9 @@
  * the video it gets: both mappings stay "the time the packet left", continuous, and the sound of
  * an instant leaves with its picture.
  *
- * A change of delay (past the drift it lets be) starts a new regime. Growing, the audio pauses for the difference; shrinking,
- * the audio that would now be overdue is dropped (the picture jumps forward by as much at the
- * same switch). The first packet of a regime is flagged `rebase`: the viewer's audio rewriter
+ * A change of delay (past the drift it lets be) starts a new regime. Growing, the audio pauses
+ * for the difference; shrinking, the audio that would now be overdue is dropped (the picture
+ * jumps forward by as much at the same switch). The first packet of a regime is flagged `rebase`: the viewer's audio rewriter
  * starts a new source there (RtpRewriter: timestamps advance by the wall time between sends), so
  * the player sees a pause or a splice, never packets arriving late or early against their
  * timestamps — which would grow its jitter buffer.

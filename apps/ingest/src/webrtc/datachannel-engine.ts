@@ -360,8 +360,9 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
 
   /**
    * RFC 3550 §6.4.1: the RTP timestamp of "now", on the track's clock (SendClock: its frames as
-   * they left, smoothed). Every frame is dated by when it left: a rendition's audio leaves as late as its video
-   * (router/audio-alignment.ts), so the audio and video of one instant map to one wall time.
+   * they left, smoothed). Every frame is dated by when it left: a rendition's audio leaves as late
+   * as its video (router/audio-alignment.ts), so the audio and video of one instant map to one
+   * wall time.
    */
   private sendReports(): void {
     if (this.state !== 'connected') return;
