@@ -4,7 +4,8 @@
  * with a TTL in Redis — so "forwards end with their transcoder" holds across nodes: SIGKILLed,
  * its forward on the origin ends when the key expires; restarted at once, the new instance's
  * announcement ends the old forward before that. A viewer on the origin that decodes VP8 only gets
- * the VP8 rendition the transcoder makes while it watches: the want goes over Redis too.
+ * the VP8 rendition the transcoder makes while it watches: the want goes over Redis too. A viewer
+ * on an edge node moves between the renditions the origin holds (pulled along with the source).
  */
 import type { Redis } from 'ioredis';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,10 +19,12 @@ import { createRedis } from '@onair/service/redis';
 import { serialDiff } from '../../apps/ingest/src/router/rtp-rewriter';
 import { startClusterStack, type ClusterStack } from '../support/cluster-stack';
 import { startWeriftH264Publisher, type WeriftH264Publisher } from '../support/peers/werift-h264-publisher';
-import { startWeriftWhepViewer } from '../support/peers/werift-whep-viewer';
+import { startWeriftWhepViewer, type WeriftWhepViewer } from '../support/peers/werift-whep-viewer';
 import { pollUntil } from '../support/poll';
 import { startRedisServer, type TestRedis } from '../support/redis-server';
 import { decodeVp8, ivfFromRtp } from '../support/vp8-ivf';
+import { annexBFromRtp, decodeH264 } from '../support/h264-annexb';
+import { renditionsFlowing } from '../support/renditions';
 
 interface ForwardRow {
   id: string;
@@ -99,6 +102,59 @@ describe('a transcoder in the cluster', () => {
       await viewer.close({ delete: true });
     }
   }, 90_000);
+
+  it('a viewer on the edge A gets the renditions the origin B holds: listed with their transcode delay, pinned, one continuous decodable stream', async () => {
+    const ladder = await cluster.createStream('a', 'ladder');
+    const ladderPublisher = await startWeriftH264Publisher({ whipUrl: `${cluster.node('b').url}/whip`, streamKey: ladder.streamKey, width: 854, height: 480 });
+    let viewer: WeriftWhepViewer | undefined;
+    try {
+      await renditionsFlowing({ adminFetch: (path, init) => cluster.adminFetch('b', path, init) }, ladder.id, ['480p', '360p']);
+      viewer = await startWeriftWhepViewer({ whepUrl: `${cluster.node('a').url}/whep/ladder`, video: ['H264'] });
+      await viewer.connected;
+      const layers = async (body?: unknown) => {
+        const res = await fetch(viewer!.layerUrl!, body === undefined ? {} : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+        expect(res.status).toBe(200);
+        return (await res.json()) as WhepLayers;
+      };
+      // The edge reads the origin's renditions every directory tick (1 s) and pulls each.
+      const listed = await pollUntil('the renditions listed on the edge', async () => {
+        const now = await layers();
+        return now.layers.length === 3 && now.layers.every((l) => l.bitrateKbps > 0) ? now : undefined;
+      }, { timeoutMs: 20_000, intervalMs: 200 });
+      expect(listed.layers.map((l) => `${l.encodingId} ${l.kind} ${l.width}x${l.height}`)).toEqual(['source source 854x480', '480p transcoded 854x480', '360p transcoded 640x360']);
+      // Carried from the origin: the edge holds the sound back by it, as the origin does.
+      expect(listed.layers.find((l) => l.encodingId === '360p')!.delayMs).toBeGreaterThan(0);
+      const pulls = (await (await cluster.adminFetch('a', '/api/cluster')).json()) as { pulls: Array<{ streamId: string; renditions: string[] }> };
+      expect(pulls.pulls.find((p) => p.streamId === ladder.id)?.renditions.sort()).toEqual(['360p', '480p']);
+
+      const framesSoFar = () => new Set(viewer!.video.map((p) => p.timestamp)).size;
+      const holds: Record<string, number | undefined> = {};
+      for (const [target, frames] of [['360p', 45], ['source', 30]] as const) {
+        await layers(target === 'source' ? { encodingId: 'source' } : { encodingId: target });
+        await pollUntil(`the edge viewer on ${target}`, async () => (await layers()).active === target, { timeoutMs: 5_000, intervalMs: 50 });
+        const until = framesSoFar() + frames;
+        await pollUntil(`${frames} frames of ${target}`, () => framesSoFar() >= until, { timeoutMs: 15_000, intervalMs: 50 });
+        holds[target] = (await layers()).audioHoldMs;
+      }
+      // The edge holds the sound back by the rendition's delay behind the source, as the origin would.
+      expect(holds['360p']).toBeGreaterThan(20);
+      expect(holds.source).toBe(0);
+      const packets = [...viewer.video];
+      for (let i = 1; i < packets.length; i++) expect(serialDiff(packets[i - 1]!.sequenceNumber, packets[i]!.sequenceNumber, 0x10000), `sequence at ${i}`).toBe(1);
+      const dir = await mkdtemp(join(tmpdir(), 'onair-edge-renditions-'));
+      try {
+        const { frames, errors } = await decodeH264(annexBFromRtp(packets.map((p) => p.payload)), join(dir, 'viewer.h264'));
+        expect(errors).toEqual([]);
+        expect(frames[0]!.keyFrame).toBe(true);
+        expect(frames.map((f) => `${f.width}x${f.height}`).filter((size, i, all) => size !== all[i - 1])).toEqual(['854x480', '640x360', '854x480']);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    } finally {
+      await viewer?.close({ delete: true });
+      await ladderPublisher.stop({ delete: true });
+    }
+  }, 120_000);
 
   it("SIGKILLed: its forward on B ends when its Redis lease expires; a new instance's announcement ends the old one's forward at once", async () => {
     await cluster.kill('tc');

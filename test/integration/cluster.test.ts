@@ -94,8 +94,8 @@ describe('an onair cluster of three ingest nodes on one Redis', () => {
 
     const [a, b, c] = await Promise.all([cluster.describe('a'), cluster.describe('b'), cluster.describe('c')]);
     expect(a.edgesServed[show.id]?.sort()).toEqual(['b', 'c']);
-    expect(b.pulls).toEqual([{ streamId: show.id, upstream: 'a', connected: true }]);
-    expect(c.pulls).toEqual([{ streamId: show.id, upstream: 'a', connected: true }]);
+    expect(b.pulls).toEqual([{ streamId: show.id, upstream: 'a', connected: true, renditions: [] }]);
+    expect(c.pulls).toEqual([{ streamId: show.id, upstream: 'a', connected: true, renditions: [] }]);
     // Both of B's viewers from the one pull; a stranger's POST on B was answered by B, not redirected.
     expect(b.pullStats.started).toBe(1);
 
@@ -153,7 +153,7 @@ describe('an onair cluster of three ingest nodes on one Redis', () => {
     const replacements = await Promise.all(viewersOnB.map(() => watch('c', 'show')));
     await Promise.all(replacements.map((viewer, i) => plays(viewer, `B's viewer ${i} again on C`)));
     // C still pulls once.
-    expect((await cluster.describe('c')).pulls).toEqual([{ streamId: show.id, upstream: 'a', connected: true }]);
+    expect((await cluster.describe('c')).pulls).toEqual([{ streamId: show.id, upstream: 'a', connected: true, renditions: [] }]);
   }, 60_000);
 
   it('two publishers of one stream on A and C at once: exactly one stays live, the lease holder', async () => {

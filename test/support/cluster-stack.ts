@@ -46,7 +46,8 @@ export interface ClusterStack {
 export interface ClusterDescription {
   node: { id: string; url: string };
   origin: Array<{ streamId: string; token: number | undefined; session: string }>;
-  pulls: Array<{ streamId: string; upstream: string; connected: boolean }>;
+  /** `renditions`: the stream's renditions pulled along (edge-renditions.ts). */
+  pulls: Array<{ streamId: string; upstream: string; connected: boolean; renditions: string[] }>;
   pullStats: { started: number; moved: number; failed: number; idleClosed: number };
   edgesServed: Record<string, string[]>;
 }

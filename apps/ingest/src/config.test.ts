@@ -81,7 +81,7 @@ describe('cluster configuration (ONAIR_REDIS_URL)', () => {
   it('has pull edges, a 5 s lease renewed every second, at most 4 hops by default', () => {
     expect(loadIngestConfig({ ONAIR_REDIS_URL: 'redis://10.0.0.5:6379/0', ...token }).cluster).toEqual({
       redisUrl: 'redis://10.0.0.5:6379/0', nodeId: undefined, edgeMode: 'pull', edgeUpstream: undefined,
-      leaseTtlMs: 5_000, leaseRenewMs: 1_000, edgeIdleMs: 10_000, maxEdgeHops: 4, edgeConnectTimeoutMs: 5_000,
+      leaseTtlMs: 5_000, leaseRenewMs: 1_000, edgeIdleMs: 10_000, edgeRenditions: true, maxEdgeHops: 4, edgeConnectTimeoutMs: 5_000,
     });
     const chained = loadIngestConfig({ ONAIR_REDIS_URL: 'rediss://redis.internal:6380', ONAIR_NODE_ID: 'edge-fra-1', ONAIR_EDGE_MODE: 'redirect', ONAIR_EDGE_UPSTREAM: 'http://10.0.1.2:8080/', ...token }).cluster;
     expect(chained).toMatchObject({ nodeId: 'edge-fra-1', edgeMode: 'redirect', edgeUpstream: 'http://10.0.1.2:8080' });

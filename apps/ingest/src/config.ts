@@ -113,6 +113,11 @@ const envSchema = z
     ONAIR_EDGE_MODE: z.enum(['pull', 'redirect']).default('pull'),
     /** Pull through this node (another ingest's base URL, e.g. a regional edge) instead of from each stream's origin. */
     ONAIR_EDGE_UPSTREAM: z.string().url().optional(),
+    /**
+     * An edge pulling a stream also pulls its renditions (`all`, default: its viewers move between
+     * them as on the origin) or the source only (`none`: one pull per stream, viewers there get the source).
+     */
+    ONAIR_EDGE_RENDITIONS: z.enum(['all', 'none']).default('all'),
   })
   .passthrough();
 
@@ -180,6 +185,8 @@ export interface ClusterConfig {
   leaseRenewMs: number;
   /** A pull without viewers ends after this long, ms. */
   edgeIdleMs: number;
+  /** ONAIR_EDGE_RENDITIONS: a pull brings the stream's renditions along (edge-renditions.ts). */
+  edgeRenditions: boolean;
   /** Nodes an edge pull may pass through, the origin included (edges chained through ONAIR_EDGE_UPSTREAM). */
   maxEdgeHops: number;
   /** An edge pull that has not connected after this long fails (the viewer gets 502 with Retry-After), ms. */
@@ -256,6 +263,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
       leaseTtlMs: 5_000,
       leaseRenewMs: 1_000,
       edgeIdleMs: 10_000,
+      edgeRenditions: raw.ONAIR_EDGE_RENDITIONS === 'all',
       maxEdgeHops: 4,
       edgeConnectTimeoutMs: 5_000,
     };

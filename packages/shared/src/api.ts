@@ -47,6 +47,8 @@ export const renditionStateSchema = z.object({
   targetKbps: z.number().nullable(),
   /** Connected WHEP viewers receiving this rendition now. */
   viewers: z.number(),
+  /** How much later than the source's frames this rendition's are (the transcode), ms; null when not measured. */
+  delayMs: z.number().nullable().optional(),
 });
 export type RenditionState = z.infer<typeof renditionStateSchema>;
 
@@ -138,6 +140,8 @@ export const whepLayersSchema = z.object({
   active: z.string(),
   /** The rendition it switches to at that rendition's next keyframe, if any. */
   pending: z.string().nullable(),
+  /** What the server holds the session's sound back by now, to keep it with a transcoded picture (lip sync), ms. */
+  audioHoldMs: z.number().optional(),
   layers: z.array(
     z.object({
       encodingId: z.string(),
@@ -148,6 +152,8 @@ export const whepLayersSchema = z.object({
       frameRate: z.number().nullable(),
       bitrateKbps: z.number(),
       targetKbps: z.number().nullable(),
+      /** As in renditionStateSchema: lets another node hold the sound back as this one does (lip sync). */
+      delayMs: z.number().nullable().optional(),
     }),
   ),
 });

@@ -11,6 +11,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { RTCPeerConnection, RTCRtpCodecParameters, type MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from 'werift';
 import { OnairError, problemFromResponse } from '@onair/shared/errors';
 import { codecLabel, parseSdp, type StreamCodecs } from '@onair/shared/sdp';
+import { layerUrlFromLinkHeader } from '@onair/shared/whep-layers-client';
 import type { Logger } from '@onair/service/logger';
 import type { IceOptions, InboundRtp, MediaKind, NegotiatedCodec, PeerState, PublisherPeer } from '../webrtc/engine';
 
@@ -24,6 +25,8 @@ export interface EdgePullOptions {
   headers: Record<string, string>;
   /** The POST's deadline, ms. */
   timeoutMs: number;
+  /** Offer to receive audio as well (default true); a pulled rendition is video only. */
+  audio?: boolean;
   log: Logger;
 }
 
@@ -83,6 +86,8 @@ export class EdgePullPeer extends EventEmitter<{ state: [PeerState] }> implement
   codecs: { video?: NegotiatedCodec; audio?: NegotiatedCodec } = {};
   /** The upstream's session resource (absolute URL), DELETEd on close. */
   resourceUrl: string | undefined;
+  /** The upstream session's layer resource (the WHEP layer extension), when it announced one. */
+  layerUrl: string | null = null;
   private readonly pc: RTCPeerConnection;
   private readonly rtpListeners: Array<(packet: InboundRtp) => void> = [];
   private readonly sourceSsrc: Partial<Record<MediaKind, number>> = {};
@@ -136,7 +141,7 @@ export class EdgePullPeer extends EventEmitter<{ state: [PeerState] }> implement
 
   private async negotiate(): Promise<void> {
     const video = this.pc.addTransceiver('video', { direction: 'recvonly' });
-    this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    if (this.options.audio !== false) this.pc.addTransceiver('audio', { direction: 'recvonly' });
     this.video = { transceiver: video, ssrc: undefined };
     this.pc.onTrack.subscribe((track) => {
       if (track.kind === 'video' || track.kind === 'audio') this.receive(track, track.kind);
@@ -166,6 +171,7 @@ export class EdgePullPeer extends EventEmitter<{ state: [PeerState] }> implement
     }
     const location = response.headers.get('location');
     if (location) this.resourceUrl = new URL(location, this.options.whepUrl).toString();
+    this.layerUrl = layerUrlFromLinkHeader(response.headers.get('link'), this.resourceUrl ?? this.options.whepUrl);
     this.codecs = answeredCodecs(text);
     if (!this.codecs.video && !this.codecs.audio) throw new OnairError('upstream_unreachable', 'The origin node answered the edge without a codec.');
     await this.pc.setRemoteDescription({ type: 'answer', sdp: text });
@@ -202,4 +208,23 @@ export class EdgePullPeer extends EventEmitter<{ state: [PeerState] }> implement
     this.state = state;
     this.emit('state', state);
   }
+}
+
+/** Resolves when the peer connects; rejects (closing it) on failure or after `timeoutMs`. */
+export function whenConnected(peer: EdgePullPeer, timeoutMs: number): Promise<void> {
+  if (peer.state === 'connected') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      void peer.close();
+      reject(new OnairError('upstream_unreachable', `The edge pull from the stream's origin ${why}.`, { extensions: { retryAfterS: 2 } }));
+    };
+    const timer = setTimeout(() => fail(`did not connect within ${timeoutMs} ms`), timeoutMs);
+    peer.on('state', (state) => {
+      if (state === 'connected') {
+        clearTimeout(timer);
+        resolve();
+      } else if (state === 'failed' || state === 'closed') fail(`failed (ICE/DTLS ${state})`);
+    });
+  });
 }

@@ -17,6 +17,7 @@
  * - no viewer for `idleMs` → the pull ends.
  * `reconcile()` runs every renewal tick and applies the same rules from the directory itself, so
  * a missed event (Redis restarting) or a dead upstream (its pull closed) is repaired within a tick.
+ * Each connected pull also brings the stream's renditions (edge-renditions.ts), read again every tick.
  */
 import { OnairError } from '@onair/shared/errors';
 import type { Logger } from '@onair/service/logger';
@@ -24,7 +25,9 @@ import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { PublisherSession } from '../router/sessions';
 import { edgeHeaders } from './edge-auth';
-import { EdgePullPeer } from './edge-pull-peer';
+import type { RenditionSource } from '../router/rendition-catalog';
+import { EdgePullPeer, whenConnected } from './edge-pull-peer';
+import { EdgeRenditions } from './edge-renditions';
 import type { Lease, StreamDirectory } from './stream-directory';
 
 interface Pull {
@@ -35,6 +38,8 @@ interface Pull {
   /** Resolves once the pull is this stream's connected publisher here; rejects with why not. */
   ready: Promise<void>;
   session: PublisherSession | undefined;
+  /** The stream's renditions, pulled along with it (ONAIR_EDGE_RENDITIONS). */
+  renditions: EdgeRenditions | undefined;
   closed: boolean;
   idleSince: number | undefined;
 }
@@ -70,8 +75,8 @@ export class EdgePulls {
     return this.pulls.size;
   }
 
-  list(): Array<{ streamId: string; upstream: string; connected: boolean }> {
-    return [...this.pulls.values()].map((pull) => ({ streamId: pull.streamId, upstream: pull.upstreamNode, connected: pull.session?.connected ?? false }));
+  list(): Array<{ streamId: string; upstream: string; connected: boolean; renditions: string[] }> {
+    return [...this.pulls.values()].map((pull) => ({ streamId: pull.streamId, upstream: pull.upstreamNode, connected: pull.session?.connected ?? false, renditions: pull.renditions?.pulled ?? [] }));
   }
 
   upstreamOf(streamId: string): string | undefined {
@@ -138,6 +143,7 @@ export class EdgePulls {
       }
     }
     if (leases) for (const streamId of watched) this.follow(streamId, leases.get(streamId));
+    for (const pull of this.pulls.values()) if (!pull.closed) void pull.renditions?.refresh();
   }
 
   close(): void {
@@ -149,22 +155,18 @@ export class EdgePulls {
     const cluster = this.options.config.cluster!;
     const upstreamUrl = cluster.edgeUpstream ?? lease.url;
     const previous = this.pulls.get(streamId);
-    const pull: Pull = { streamId, name, upstreamNode: cluster.edgeUpstream ? 'upstream' : lease.node, ready: Promise.resolve(), session: undefined, closed: false, idleSince: undefined };
+    const pull: Pull = { streamId, name, upstreamNode: cluster.edgeUpstream ? 'upstream' : lease.node, ready: Promise.resolve(), session: undefined, renditions: undefined, closed: false, idleSince: undefined };
     this.pulls.set(streamId, pull);
     this.stats.started += 1;
     const log = this.options.log.child({ stream: streamId, upstream: upstreamUrl });
     pull.ready = (async () => {
       const started = performance.now();
-      const peer = await EdgePullPeer.open({
-        whepUrl: `${upstreamUrl}/whep/${encodeURIComponent(name)}`,
-        codecs: lease.codecs,
-        ice: { hosts: this.options.config.ice.hosts, portRange: this.options.config.ice.publisherPorts },
-        // The lease token only when pulling from the lease holder itself (a parent edge holds none).
-        headers: edgeHeaders(this.options.config.adminToken ?? '', path, this.options.node.id, cluster.edgeUpstream ? undefined : lease.token),
-        timeoutMs: cluster.edgeConnectTimeoutMs,
-        log,
-      });
-      await connected(peer, cluster.edgeConnectTimeoutMs);
+      const whepUrl = `${upstreamUrl}/whep/${encodeURIComponent(name)}`;
+      const ice = { hosts: this.options.config.ice.hosts, portRange: this.options.config.ice.publisherPorts };
+      // The lease token only when pulling from the lease holder itself (a parent edge holds none).
+      const headers = edgeHeaders(this.options.config.adminToken ?? '', path, this.options.node.id, cluster.edgeUpstream ? undefined : lease.token);
+      const peer = await EdgePullPeer.open({ whepUrl, codecs: lease.codecs, ice, headers, timeoutMs: cluster.edgeConnectTimeoutMs, log });
+      await whenConnected(peer, cluster.edgeConnectTimeoutMs);
       if (pull.closed) {
         await peer.close();
         throw new OnairError('stream_offline', `The stream "${name}" went offline while this node connected to it.`);
@@ -172,9 +174,15 @@ export class EdgePulls {
       const session = await this.options.media.attachPublisher('edge', streamId, peer);
       pull.session = session;
       log.info({ setupMs: Math.round(performance.now() - started), session: session.id, token: lease.token }, 'edge pull connected');
+      if (cluster.edgeRenditions && peer.layerUrl) {
+        const attach = (set: RenditionSource) => this.options.media.attachRenditions(streamId, set);
+        pull.renditions = new EdgeRenditions({ streamId, whepUrl, layerUrl: peer.layerUrl, codecs: lease.codecs, ice, headers, timeoutMs: cluster.edgeConnectTimeoutMs, attach, log });
+        void pull.renditions.refresh();
+      }
       session.once('closed', (reason) => {
         if (this.pulls.get(streamId) === pull) this.pulls.delete(streamId);
         pull.closed = true;
+        pull.renditions?.close();
         log.info({ reason }, 'edge pull ended');
       });
     })();
@@ -197,23 +205,4 @@ export class EdgePulls {
     pull.closed = true;
     pull.session?.close(reason);
   }
-}
-
-/** Resolves when the peer connects; rejects (closing it) on failure or after `timeoutMs`. */
-function connected(peer: EdgePullPeer, timeoutMs: number): Promise<void> {
-  if (peer.state === 'connected') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      void peer.close();
-      reject(new OnairError('upstream_unreachable', `The edge pull from the stream's origin ${why}.`, { extensions: { retryAfterS: 2 } }));
-    };
-    const timer = setTimeout(() => fail(`did not connect within ${timeoutMs} ms`), timeoutMs);
-    peer.on('state', (state) => {
-      if (state === 'connected') {
-        clearTimeout(timer);
-        resolve();
-      } else if (state === 'failed' || state === 'closed') fail(`failed (ICE/DTLS ${state})`);
-    });
-  });
 }

@@ -29,7 +29,7 @@ async function startNode(id: string, env: Record<string, string> = {}, upstreamO
 }
 
 const node = (id: string) => nodes.get(id)!;
-const describeNode = (id: string) => node(id).ingest.cluster!.describe() as { pulls: Array<{ streamId: string; upstream: string; connected: boolean }>; edgesServed: Record<string, string[]> };
+const describeNode = (id: string) => node(id).ingest.cluster!.describe() as { pulls: Array<{ streamId: string; upstream: string; connected: boolean; renditions: string[] }>; edgesServed: Record<string, string[]> };
 
 async function watch(id: string, name: string): Promise<WeriftWhepViewer> {
   const viewer = await startWeriftWhepViewer({ whepUrl: `${node(id).url}/whep/${name}`, video: ['H264'] });
@@ -79,8 +79,8 @@ describe('edge topologies', () => {
 
   it('an edge with ONAIR_EDGE_UPSTREAM pulls through its parent edge; the origin serves only the parent', async () => {
     await plays(await watch('local', 'topo'), 'a viewer on the chained edge');
-    expect(describeNode('local').pulls).toEqual([{ streamId: stream.id, upstream: 'upstream', connected: true }]);
-    expect(describeNode('region').pulls).toEqual([{ streamId: stream.id, upstream: 'origin', connected: true }]);
+    expect(describeNode('local').pulls).toEqual([{ streamId: stream.id, upstream: 'upstream', connected: true, renditions: [] }]);
+    expect(describeNode('region').pulls).toEqual([{ streamId: stream.id, upstream: 'origin', connected: true, renditions: [] }]);
     expect(describeNode('region').edgesServed[stream.id]).toEqual(['local']);
     expect(describeNode('origin').edgesServed[stream.id]).toEqual(['region']);
   });
@@ -115,7 +115,7 @@ describe('edge topologies', () => {
     expect(node('region').ingest.media.isLive(stream.id)).toBe(false);
     publisher = await startWeriftH264Publisher({ whipUrl: `${node('redirector').url}/whip`, streamKey: stream.streamKey, width: 320, height: 180 });
     await plays(viewer, 'the same viewer session, from the new origin');
-    expect(describeNode('region').pulls).toEqual([{ streamId: stream.id, upstream: 'redirector', connected: true }]);
+    expect(describeNode('region').pulls).toEqual([{ streamId: stream.id, upstream: 'redirector', connected: true, renditions: [] }]);
   });
 });
 

@@ -2,7 +2,7 @@
  * The WHEP session's video layer selection (draft-ietf-wish-whep-00, "Video Layer Selection
  * extension"; the 201 announces it as `Link: <…/layer>; rel="urn:ietf:params:whep:ext:core:layer"`):
  *
- *   GET  /whep/sessions/<id>/layer → 200 {pinned, active, pending, layers: [{encodingId, width, height, frameRate, bitrateKbps, targetKbps}]}
+ *   GET  /whep/sessions/<id>/layer → 200 {pinned, active, pending, audioHoldMs, layers: [{encodingId, kind, codec, width, height, frameRate, bitrateKbps, targetKbps, delayMs}]}
  *   POST /whep/sessions/<id>/layer {"encodingId": "480p"} → 200 (same body): switches at the rendition's next keyframe
  *        {} or {"encodingId": "auto"} → the server chooses again, from the session's own RTCP feedback (router/rendition-selector.ts)
  *

@@ -87,9 +87,12 @@ class RenditionTrack extends ReceivedTrack implements RenditionFeed {
     this.frameRate = spec.frameRate;
   }
 
-  stats(nowMs: number): { bitrateKbps: number; frameRate: number | null } {
+  /** The last measured transcode delay of its frames (RenditionTimeline), ms. */
+  delayMs: number | undefined;
+
+  stats(nowMs: number): { bitrateKbps: number; frameRate: number | null; delayMs: number | null } {
     const snapshot = this.meter.snapshot(nowMs);
-    return { bitrateKbps: snapshot.bitrateKbps, frameRate: snapshot.fps };
+    return { bitrateKbps: snapshot.bitrateKbps, frameRate: snapshot.fps, delayMs: this.delayMs === undefined ? null : Math.round(this.delayMs) };
   }
 }
 
@@ -119,7 +122,6 @@ export class RenditionSet extends EventEmitter<{ closed: [reason: string] }> imp
   private rejected = 0;
   private readonly now: () => number;
   private timeline: RenditionTimeline | undefined;
-  private readonly delays = new Map<number, number>();
   private readonly warnedImplausible = new Set<number>();
 
   private constructor(
@@ -204,7 +206,7 @@ export class RenditionSet extends EventEmitter<{ closed: [reason: string] }> imp
       createdAt: this.createdAt.toISOString(),
       renditions: this.feeds.map((feed) => {
         const snapshot = feed.meter.snapshot(now);
-        const delay = this.delays.get(feed.ssrc);
+        const delay = feed.delayMs;
         return { name: feed.name, ssrc: feed.ssrc, width: feed.width, height: feed.height, targetKbps: feed.targetKbps, frameRate: snapshot.fps, bitrateKbps: snapshot.bitrateKbps, packets: snapshot.packets, packetsLost: snapshot.packetsLost, transcodeDelayMs: delay === undefined ? null : Math.round(delay) };
       }),
       audio: this.audio && audio ? { ssrc: this.audio.ssrc, bitrateKbps: audio.bitrateKbps, packets: audio.packets, packetsLost: audio.packetsLost } : null,
@@ -236,8 +238,8 @@ export class RenditionSet extends EventEmitter<{ closed: [reason: string] }> imp
     if (decoded.payload.length === 0) track.meter.recordNoMedia(decoded);
     else track.meter.record(decoded, decoded.size, now);
     if (track instanceof RenditionTrack) {
-      const mediaDelayMs = decoded.payload.length > 0 ? this.timeline?.delayOf(track.ssrc, decoded.timestamp, now) : this.delays.get(track.ssrc);
-      if (mediaDelayMs !== undefined) this.delays.set(track.ssrc, mediaDelayMs);
+      const mediaDelayMs = decoded.payload.length > 0 ? this.timeline?.delayOf(track.ssrc, decoded.timestamp, now) : track.delayMs;
+      if (mediaDelayMs !== undefined) track.delayMs = mediaDelayMs;
       // Once per rung: its frames do not line up with the forward's (ffmpeg started elsewhere).
       if (this.timeline?.implausibleFrames(track.ssrc) === 1 && !this.warnedImplausible.has(track.ssrc)) {
         this.warnedImplausible.add(track.ssrc);

@@ -200,6 +200,22 @@ describe('transcoded renditions served over WHEP', () => {
     frames.forEach((frame, i) => {
       if (i === 0 || frame.width !== frames[i - 1]!.width) expect(frame.keyFrame, `frame ${i} (${frame.width}x${frame.height})`).toBe(true);
     });
+
+    // `?layer=` on the POST: the session starts pinned, its first frame the rendition's keyframe.
+    const audience = ingest.media.audience(stream.id);
+    await expect(startWeriftWhepViewer({ whepUrl: `${base}/whep/${stream.name}?layer=1080p`, video: ['H264'] })).rejects.toThrow(/404.*rendition_not_found/);
+    expect(ingest.media.audience(stream.id)).toBe(audience);
+    const pinnedAtStart = await startWeriftWhepViewer({ whepUrl: `${base}/whep/${stream.name}?layer=90p`, video: ['H264'] });
+    try {
+      await pinnedAtStart.connected;
+      await pollUntil('a second of 90p', () => pinnedAtStart.video.length > 40, { timeoutMs: 10_000, intervalMs: 50 });
+      const decoded = await decodeH264(annexBFromRtp(pinnedAtStart.video.map((p) => p.payload)), join(dataDir, 'pinned.h264'));
+      expect(decoded.errors).toEqual([]);
+      expect(decoded.frames[0]!.keyFrame).toBe(true);
+      expect(new Set(decoded.frames.map((f) => `${f.width}x${f.height}`))).toEqual(new Set(['160x90']));
+    } finally {
+      await pinnedAtStart.close();
+    }
   });
 
   it('a deleted set sends its viewers back to the source; a lease that ends takes its set along', async () => {

@@ -138,10 +138,10 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     return this.requireRouter(session.streamId).layers(sessionId);
   }
 
-  /** Pins a WHEP session's video to a rendition, or (undefined) lets the server choose. */
-  pinRendition(sessionId: string, name: string | undefined): WhepLayers {
+  /** Pins a WHEP session's video to a rendition, or (undefined) lets the server choose; `only`: ViewerState.pinOnly. */
+  pinRendition(sessionId: string, name: string | undefined, only = false): WhepLayers {
     const session = this.session('whep', sessionId);
-    return this.requireRouter(session.streamId).pinRendition(sessionId, name);
+    return this.requireRouter(session.streamId).pinRendition(sessionId, name, only);
   }
 
   /** Per live stream, its renditions and their viewers (for /metrics). */
@@ -203,14 +203,14 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     return this.streams.get(streamId)?.audience ?? 0;
   }
 
-  /** Other nodes' edge pulls served here, by stream id: the pulling nodes' ids. */
+  /** Other nodes' edge pulls served here, by stream id: the pulling nodes' ids (once each, whatever it pulls: the source, renditions). */
   edgeViewers(): Map<string, string[]> {
-    const out = new Map<string, string[]>();
+    const out = new Map<string, Set<string>>();
     for (const session of this.sessions.values()) {
       if (!(session instanceof ViewerSession) || session.edgeNode === undefined || session.closed) continue;
-      out.set(session.streamId, [...(out.get(session.streamId) ?? []), session.edgeNode]);
+      out.set(session.streamId, (out.get(session.streamId) ?? new Set()).add(session.edgeNode));
     }
-    return out;
+    return new Map([...out].map(([streamId, nodes]) => [streamId, [...nodes]]));
   }
 
   /** Streams this router holds state for: live here, or with viewers waiting for a publisher. */

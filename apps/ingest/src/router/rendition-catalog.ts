@@ -38,8 +38,10 @@ export interface RenditionFeed extends VideoOrigin {
   /** RTP encoding name and clock rate (`H264`, 90000). */
   readonly codec: string;
   readonly clockRate: number;
-  /** Measured over the last second. */
-  stats(nowMs: number): { bitrateKbps: number; frameRate: number | null };
+  /** Measured over the last second; `delayMs`: the last measured delay behind the source (a transcoded rung). */
+  stats(nowMs: number): { bitrateKbps: number; frameRate: number | null; delayMs?: number | null };
+  /** Asks whoever makes the feed for a keyframe, where it can be asked for (another node's rendition, pulled). */
+  requestKeyframe?(reason: string): void;
 }
 
 /** A transcoder instance's renditions of one stream in one codec. */

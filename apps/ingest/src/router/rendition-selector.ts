@@ -76,9 +76,9 @@ export class RenditionSelector {
   /**
    * Pins a viewer's video to a rendition by name (`source` included), or gives the choice back to
    * the server (`undefined`). Throws 404 rendition_not_found for a name the stream does not have
-   * in a codec the viewer negotiated.
+   * in a codec the viewer negotiated. `only`: the pin admits nothing else (ViewerState.pinOnly).
    */
-  pin(viewer: ViewerState, name: string | undefined): WhepLayers {
+  pin(viewer: ViewerState, name: string | undefined, only = false): WhepLayers {
     if (name !== undefined && (name !== SOURCE.name || !this.canPlay(viewer, SOURCE))) {
       const feed = this.catalog.get(name);
       if (!feed || !this.canPlay(viewer, feed)) {
@@ -88,6 +88,7 @@ export class RenditionSelector {
     }
     this.host.flush();
     viewer.pin = name;
+    viewer.pinOnly = only && name !== undefined;
     this.retarget(viewer);
     this.updateWanted();
     this.host.log.info({ viewer: viewer.session.id, pin: name ?? 'auto', active: viewer.video.name, pending: viewer.target?.name }, 'viewer pinned a rendition');
@@ -107,6 +108,7 @@ export class RenditionSelector {
   /** Points the viewer at its desired origin: a switch at the origin's next keyframe, or at once when nothing of the current one can come. */
   retarget(viewer: ViewerState): void {
     const desired = this.desiredOrigin(viewer);
+    if (this.endsPinOnly(viewer, desired)) return;
     if (desired === viewer.video) {
       viewer.target = undefined;
       return;
@@ -123,6 +125,14 @@ export class RenditionSelector {
       viewer.target = desired;
     }
     this.host.requestKeyframe(desired, 'viewer-switch');
+  }
+
+  /** Ends a viewer whose pin admits nothing else when `desired` is not its pin; returns whether it did. */
+  endsPinOnly(viewer: ViewerState, desired: VideoOrigin): boolean {
+    if (!viewer.pinOnly || desired.name === viewer.pin) return false;
+    this.host.log.info({ viewer: viewer.session.id, pin: viewer.pin }, 'the pinned rendition ended: closing the viewer that takes no other');
+    viewer.session.close('rendition_ended');
+    return true;
   }
 
   /** The renditions changed (a set attached, replaced or closed; another simulcast layer is the source): every viewer is pointed again. */
@@ -153,7 +163,7 @@ export class RenditionSelector {
       const origin = name === SOURCE.name ? SOURCE : this.catalog.get(name);
       return origin !== undefined && this.canPlay(viewer, origin);
     };
-    return whepLayers(this.states(), { pin: viewer.pin, active: viewer.video, pending: viewer.target, playable });
+    return whepLayers(this.states(), { pin: viewer.pin, active: viewer.video, pending: viewer.target, audioHoldMs: viewer.audio.currentDelayMs, playable });
   }
 
   /** A viewer can be served an origin in the codec it negotiated (forwarding keeps the codec). */

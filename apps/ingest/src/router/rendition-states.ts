@@ -43,20 +43,21 @@ export function renditionStates({ now, source, feeds, viewers }: RenditionStates
   ];
   for (const feed of feeds) {
     const stats = feed.stats(now);
-    states.push({ name: feed.name, kind: feed.kind, codec: codecLabel({ name: feed.codec }), width: feed.width, height: feed.height, frameRate: stats.frameRate, bitrateKbps: stats.bitrateKbps, targetKbps: feed.targetKbps, viewers: viewers.get(feed) ?? 0 });
+    states.push({ name: feed.name, kind: feed.kind, codec: codecLabel({ name: feed.codec }), width: feed.width, height: feed.height, frameRate: stats.frameRate, bitrateKbps: stats.bitrateKbps, targetKbps: feed.targetKbps, viewers: viewers.get(feed) ?? 0, delayMs: stats.delayMs ?? null });
   }
   return states;
 }
 
 /** The WHEP layer resource's view of one session: the renditions it can be served and what it gets. */
-export function whepLayers(states: RenditionState[], session: { pin: string | undefined; active: VideoOrigin; pending: VideoOrigin | undefined; playable: (name: string) => boolean }): WhepLayers {
+export function whepLayers(states: RenditionState[], session: { pin: string | undefined; active: VideoOrigin; pending: VideoOrigin | undefined; audioHoldMs: number; playable: (name: string) => boolean }): WhepLayers {
   return {
     pinned: session.pin ?? null,
     active: session.active.name,
     pending: session.pending?.name ?? null,
+    audioHoldMs: Math.round(session.audioHoldMs),
     layers: states
       .filter((state) => session.playable(state.name))
-      .map((state) => ({ encodingId: state.name, kind: state.kind, codec: state.codec, width: state.width, height: state.height, frameRate: state.frameRate, bitrateKbps: state.bitrateKbps, targetKbps: state.targetKbps })),
+      .map((state) => ({ encodingId: state.name, kind: state.kind, codec: state.codec, width: state.width, height: state.height, frameRate: state.frameRate, bitrateKbps: state.bitrateKbps, targetKbps: state.targetKbps, delayMs: state.delayMs ?? null })),
   };
 }
 

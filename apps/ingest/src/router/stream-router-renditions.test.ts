@@ -191,6 +191,25 @@ describe('StreamRouter renditions', () => {
     expect(router.renditionSets).toEqual([]);
   });
 
+  it("a pin that admits nothing else (another node's pull of one rendition) ends the session when the rendition ends, never serving the source under its name", () => {
+    const set = renditions();
+    const only = viewer();
+    const plain = viewer();
+    const keyframeAt = (frame: number, who: string) => frame % 10 === (who === 'source' ? 0 : 5);
+    router.pinRendition(only.session.id, '360p', true);
+    router.pinRendition(plain.session.id, '360p');
+    play(set, 10, { frame: 0, keyframeAt });
+    // Before its first keyframe at frame 5, the source never reached the pinned-only viewer.
+    expect(only.peer.received('video')).toHaveLength(5);
+    expect(only.peer.received('video')[0]!.payload.equals(SPS)).toBe(true);
+    // A name the stream does not have is refused, as for any pin.
+    expect(() => router.pinRendition(only.session.id, 'nope', true)).toThrow(expect.objectContaining({ code: 'rendition_not_found' }));
+    set.close('lease_expired');
+    expect(only.session.closed).toBe(true);
+    expect(plain.session.closed).toBe(false);
+    expect(router.layers(plain.session.id)).toMatchObject({ pinned: '360p', active: 'source' });
+  });
+
   it('reports every rendition with its viewers, and refuses a set while offline', () => {
     const set = renditions();
     const a = viewer();

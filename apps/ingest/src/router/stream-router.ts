@@ -241,6 +241,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       // a viewer in another codec waits for its rendition.
       viewer.video = this.selector.desiredOrigin(viewer);
       viewer.target = undefined;
+      if (this.selector.endsPinOnly(viewer, viewer.video)) continue;
       if (viewer.video === NONE) this.awaitRendition(viewer);
     }
     this.updateWanted();
@@ -280,7 +281,7 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
       const ssrc = session.ssrc(kind);
       if (codec && ssrc !== undefined) rewriters[kind] = new RtpRewriter({ ssrc, payloadType: codec.payloadType, clockRate: codec.clockRate, noOverlap: kind === 'audio' });
     }
-    const viewer: ViewerState = { session, rewriters, audio: new AudioAlignment(), waitingForKeyframe: true, video: SOURCE, target: undefined, hold: undefined, pin: undefined, auto: SOURCE.name, rate: undefined, crossCodec: false, waitTimer: undefined };
+    const viewer: ViewerState = { session, rewriters, audio: new AudioAlignment(), waitingForKeyframe: true, video: SOURCE, target: undefined, hold: undefined, pin: undefined, pinOnly: false, auto: SOURCE.name, rate: undefined, crossCodec: false, waitTimer: undefined };
     viewer.crossCodec = !this.selector.canPlay(viewer, SOURCE);
     this.viewers.set(session.id, viewer);
     this.selector.attachRate(viewer);
@@ -329,8 +330,8 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
    * back to the server (`undefined`). Throws 404 rendition_not_found for a name the stream does
    * not have in a codec the viewer negotiated.
    */
-  pinRendition(sessionId: string, name: string | undefined): WhepLayers {
-    return this.selector.pin(this.whepViewer(sessionId), name);
+  pinRendition(sessionId: string, name: string | undefined, only = false): WhepLayers {
+    return this.selector.pin(this.whepViewer(sessionId), name, only);
   }
 
   /** What a WHEP viewer may receive and what it gets (the WHEP layer extension's GET). */
@@ -546,10 +547,11 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     viewer.waitTimer.unref();
   }
 
-  /** Asks for a keyframe of `origin` where one can be asked for: the source, or a simulcast layer. */
+  /** Asks for a keyframe of `origin` where one can be asked for: the source, a simulcast layer, a pulled rendition. */
   private requestKeyframe(origin: VideoOrigin, reason: string): void {
     if (origin === SOURCE) this.keyframes.request(reason);
     else if (origin instanceof SimulcastLayer && this.selector.catalog.has(origin)) origin.keyframes.request(reason);
+    else if (this.selector.catalog.has(origin)) (origin as RenditionFeed).requestKeyframe?.(reason);
   }
 
   private requestLayerKeyframe(session: PublisherSession, rid: string, reason: string): void {

@@ -29,6 +29,12 @@ export interface ViewerState {
   hold: { target: VideoOrigin; until: number; holding: boolean; held: boolean; startAt?: number | undefined; switchAfter?: number | undefined } | undefined;
   /** The rendition the viewer pinned by name; undefined: the server chooses (`auto`). */
   pin: string | undefined;
+  /**
+   * The pin admits nothing else: when the stream no longer has it, the session ends
+   * (`rendition_ended`) instead of falling back to the source. Another node's edge pull of one
+   * rendition asks for this: it serves its own viewers that rendition under its name.
+   */
+  pinOnly: boolean;
   /** The server's choice for an unpinned viewer, by name (`source` until its feedback says otherwise). */
   auto: string;
   /** Chooses `auto` from the viewer's feedback; only WHEP viewers whose engine reports feedback have one. */

@@ -1,6 +1,9 @@
 /**
  * WHEP playback: `POST /whep/<stream name>` (no auth) with an SDP offer → 201 with the answer;
  * the viewer receives the publisher's RTP as is (no re-encoding). PATCH/DELETE on the resource.
+ * `?layer=<rendition>` starts the session pinned to that rendition (as a POST to its layer
+ * resource would, renditions/layer-routes.ts; 404 rendition_not_found without it); for another
+ * node's edge pull the pin admits nothing else (the session ends with the rendition).
  * In a cluster, a stream live on another node is pulled here first (or the viewer is redirected
  * there, 307), and another node's edge pull (edge credentials) is served like a viewer that is
  * not counted as one and not held to the per-client caps.
@@ -26,13 +29,15 @@ export interface WhepRouteDeps {
 }
 
 export function registerWhepRoutes(router: Router, { store, media, config, admission, cluster }: WhepRouteDeps): void {
-  router.on('POST', '/whep/:stream', async ({ req, res, params, log }) => {
+  router.on('POST', '/whep/:stream', async ({ req, res, url, params, log }) => {
     const started = performance.now();
     const client = admission.clientOf(req);
     const edge = cluster?.edgeRequest(req);
     // Counted first: key guesses and offers for streams that do not exist cost the client too.
     if (!edge) admission.admitPost(client, 'whep', res, log);
     const name = params.stream ?? '';
+    const layer = url.searchParams.get('layer') ?? undefined;
+    if (layer !== undefined && (layer.length === 0 || layer.length > 64)) throw new OnairError('bad_request', 'The layer query parameter names a rendition (1 to 64 characters).');
     const record = await store.findByName(name);
     if (!record) throw new OnairError('stream_not_found', `No stream named "${name}".`);
     // An edge that takes this node for the origin is told at once when it is not (any more).
@@ -72,6 +77,14 @@ export function registerWhepRoutes(router: Router, { store, media, config, admis
     const peerOptions = { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.viewerPorts } };
     const session = edge ? await media.view(record.id, peerOptions, { edgeNode: edge.path.at(-1) }) : await admission.hold(client, res, log, () => media.view(record.id, peerOptions));
     session.remoteCandidates = gate;
+    if (layer !== undefined && layer !== 'auto') {
+      try {
+        media.pinRendition(session.id, layer, edge !== undefined);
+      } catch (error) {
+        session.close('rendition_not_found');
+        throw error;
+      }
+    }
     log.info({ client, stream: record.id, name, session: session.id, edge: edge?.path.join(','), video: codecs.video?.name, audio: codecs.audio?.name, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHEP session created');
     sendAnswer(res, session, config, await answerFor(session, config), [layerLink(session.id)]);
   });
