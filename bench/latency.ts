@@ -44,13 +44,12 @@ import { pathToFileURL } from 'node:url';
 import { launchBrowser, type TestBrowser } from '../test/support/browser';
 import type { Stream } from '@onair/shared/api';
 import { pollUntil } from '../test/support/poll';
-import { renditionSets } from '../test/support/renditions';
 import { startStack, type Stack } from '../test/support/stack';
 import { PublisherPage } from './lib/bench-pages';
 import { firstPlayable, hlsFirstFrame, publishToFirstSegment, transcoderStartup, waitEnded, watchPageFirstFrame, whepFirstFrame } from './lib/first-frame';
 import { measureHls, measureWhep, type G2GOptions } from './lib/glass-to-glass';
 import { measureIngestCost } from './lib/ingest-cost';
-import { lipSyncOffset } from './lib/lip-sync';
+import { lipSyncOffset, meanHold } from './lib/lip-sync';
 import { startPageServer, type PageServer } from './lib/page-server';
 import { loadAverage, machineRecord } from './lib/stats';
 import { selfCheck } from './lib/timecode';
@@ -101,21 +100,6 @@ async function waitForStableLadder(transcoderUrl: string, resolution: string, ti
  * The watch page's hls.js settings (apps/web/lib/hls-playback.ts), loaded at run time so the
  * bench follows the site; imported by URL so the root type-check does not pull in the web app.
  */
-/**
- * What the ingest holds a viewer's audio back by on rung `name`: its transcode delay, sampled five
- * times — the viewer's own hold follows that delay within the drift router/audio-alignment.ts lets
- * be (video up to 25 ms later, sound up to 60 ms later); 0 without a figure.
- */
-async function audioHoldMs(stack: Stack, streamId: string, name: string | undefined): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < 5 && name; i++) {
-    const delay = (await renditionSets(stack, streamId)).flatMap((set) => set.renditions).find((r) => r.name === name)?.transcodeDelayMs;
-    if (typeof delay === 'number') samples.push(delay);
-    await sleep(200);
-  }
-  return samples.length > 0 ? samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]! : 0;
-}
-
 /** Until the ingest reports the stream live with its video measured (frames per second > 0). */
 async function waitVideoFlowing(stack: Stack, streamId: string, timeoutMs: number): Promise<void> {
   await pollUntil('the stream live with video', async () => {
@@ -204,7 +188,7 @@ async function main(): Promise<void> {
       log(`ladder: ${renditions.join(', ') || 'none'}`);
       const whep = await measureWhep('WHEP', whepUrl, g2g);
       const whepRendition = await measureWhep('WHEP, transcoded rendition', whepUrl, g2g, { layer: 'transcoded' });
-      const lipSync = lipSyncOffset(whep, whepRendition, await audioHoldMs(stack, stream.id, whepRendition.layer?.encodingId));
+      const lipSync = lipSyncOffset(whep, whepRendition, meanHold(whepRendition.audioHoldMs));
       log(`lip sync on the transcoded rendition against the source (video − audio): ${JSON.stringify(lipSync)}`);
       const llhls = await measureHls('LL-HLS site player (multivariant)', hlsUrl('index.m3u8'), 'site', g2g);
       await writeAlone('transcoded', { seconds: SECONDS }, { ladder: renditions, whep, whepRendition: { ...whepRendition, lipSync }, llhls });
@@ -259,7 +243,7 @@ async function main(): Promise<void> {
     // transcoder's RTP back into the ingest), then the publisher sends simulcast and a viewer
     // pins the layer below the largest (no transcoding on the way).
     const whepRendition = await measureWhep('WHEP, transcoded rendition', whepUrl, g2g, { layer: 'transcoded' });
-    const lipSync = lipSyncOffset(whep, whepRendition, await audioHoldMs(stack, stream.id, whepRendition.layer?.encodingId));
+    const lipSync = lipSyncOffset(whep, whepRendition, meanHold(whepRendition.audioHoldMs));
     log(`lip sync on the transcoded rendition against the source (video − audio): ${JSON.stringify(lipSync)}`);
     await publisher.stop();
     await publisher.publish(whip.url, whip.key, 'whip', { simulcast: true });

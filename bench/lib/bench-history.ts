@@ -12,8 +12,11 @@ export interface HistoryFigures {
   audioJitterBufferMs: number | null;
   llhlsSiteGlassToGlassMs: number | null;
   llhlsDefaultsGlassToGlassMs: number | null;
+  /** WHEP first frame from the player's start (its offer included). */
   whepFirstFrameP50Ms: number | null;
   whepFirstFrameP95Ms: number | null;
+  /** WHEP first frame from the POST leaving; absent in runs before 2026-12-03. */
+  whepPostToFirstFrameP50Ms?: number | null;
   watchPageFirstFrameP50Ms: number | null;
   ladderSpeedX: number | null;
   usPerForwardedPacket: number | null;

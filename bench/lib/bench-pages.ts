@@ -102,6 +102,10 @@ export class ViewerPage {
   playWhepVideoOnly(url: string) {
     return call<void>(this.page, 'playWhepVideoOnly', url);
   }
+  /** What the server holds the playing WHEP session's sound back by now (lip sync), ms; undefined when it does not say. */
+  async audioHoldMs(): Promise<number | undefined> {
+    return (await call<{ audioHoldMs?: number }>(this.page, 'layers')).audioHoldMs;
+  }
   /** Pins the playing WHEP session to a transcoded rung or a simulcast layer; resolves once it is active. */
   pinLayer(kind: 'transcoded' | 'simulcast') {
     return call<{ encodingId: string; width: number | null; height: number | null; bitrateKbps: number }>(this.page, 'pinLayer', kind);

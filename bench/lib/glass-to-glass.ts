@@ -156,14 +156,19 @@ export async function measureWhep(label: string, whepUrl: string, o: G2GOptions,
     await sleep(o.warmupSeconds * 1000);
     await viewer.take();
     const loadBefore = loadAverage();
+    // The server's hold of this viewer's sound (lip sync on a transcoded rung), at both ends of the window.
+    const holds = [layer ? await viewer.audioHoldMs() : undefined];
     const [pubBefore, viewBefore] = await Promise.all([o.publisher.stats(), viewer.whepStats()]);
     await sleep(o.seconds * 1000);
     const [pubAfter, viewAfter, taken] = await Promise.all([o.publisher.stats(), viewer.whepStats(), viewer.take()]);
+    holds.push(layer ? await viewer.audioHoldMs() : undefined);
+    const audioHoldMs = holds.every((hold) => hold !== undefined) ? { start: holds[0]!, end: holds[1]! } : undefined;
     const summary = summarizeSamples(taken.samples, taken.misread, o.seconds);
     o.log(`${label} glass-to-glass p50 ${summary.glassToGlass.p50} ms, p95 ${summary.glassToGlass.p95} ms (${summary.framesRead} frames read, ${summary.framesMisread} misread)`);
     return {
       seconds: o.seconds,
       ...(layer ? { layer } : {}),
+      ...(audioHoldMs ? { audioHoldMs } : {}),
       ...summary,
       publisher: publisherBreakdown(pubBefore, pubAfter, o.seconds),
       viewer: viewerBreakdown(viewBefore, viewAfter),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lipSyncOffset } from './lip-sync';
+import { lipSyncOffset, meanHold } from './lip-sync';
 
 const whep = (glassToGlassP50: number | null, audioJitterBufferMs: number | null | undefined) => ({
   glassToGlass: { p50: glassToGlassP50 },
@@ -16,6 +16,9 @@ describe('lipSyncOffset', () => {
 
   it('counts the ingest holding the rendition viewer\'s audio back by the transcode', () => {
     expect(lipSyncOffset(whep(50, 40), whep(170, 45), 110)).toEqual({ videoMs: 120, audioMs: 115, audioHoldMs: 110, offsetMs: 5 });
+    // The hold as the viewer's layer resource gave it at both ends of the window.
+    expect(lipSyncOffset(whep(50, 40), whep(170, 45), meanHold({ start: 100, end: 120 }))?.offsetMs).toBe(5);
+    expect(meanHold(undefined)).toBe(0);
   });
 
   it('has no figure without audio or without frames read', () => {

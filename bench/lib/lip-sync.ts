@@ -15,7 +15,8 @@ export interface LipSyncInput {
  * The A/V offset a browser plays a rendition with, against the source's in the same run, ms:
  * positive = the video behind its sound. The video's change is measured (glass-to-glass, the
  * time code). The sound's is what the ingest holds it back by on the rendition (`audioHoldMs`,
- * router/audio-alignment.ts: the rung's transcode delay) plus the change of its jitter buffer
+ * router/audio-alignment.ts: the rung's transcode delay, as the viewer's own layer resource says
+ * it: `meanHold`) plus the change of its jitter buffer
  * (NetEq), where a player holds audio back to meet late video — the rest of its path (publisher,
  * network) is the same for both viewers. Null when either lacks a figure.
  */
@@ -26,4 +27,13 @@ export function lipSyncOffset(source: LipSyncInput, rendition: LipSyncInput, aud
   const videoMs = round1(videoRendition - videoSource);
   const audioMs = round1(audioRendition - audioSource + audioHoldMs);
   return { videoMs, audioMs, audioHoldMs, offsetMs: round1(videoMs - audioMs) };
+}
+
+/**
+ * The ingest's hold of a viewer's sound over a window, from the viewer's layer resource read at
+ * both ends (`audioHoldMs`): their mean (the hold moves only past the drift it lets be, so the
+ * two rarely differ); 0 when the server did not say.
+ */
+export function meanHold(hold: { start: number; end: number } | undefined): number {
+  return hold ? round1((hold.start + hold.end) / 2) : 0;
 }

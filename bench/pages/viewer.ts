@@ -126,6 +126,13 @@ const bench = {
     video.srcObject = stream;
     void video.play().catch(() => undefined);
   },
+  /** The WHEP session's layer resource as the server says it now (its `audioHoldMs`: the sound's hold for lip sync). */
+  async layers() {
+    const session = whep;
+    const url = session ? layerUrlFromLinkHeader(session.linkHeader, session.resourceUrl) : null;
+    if (!url) throw new Error('layers: no WHEP session with a layer resource');
+    return getWhepLayers(url);
+  },
   /**
    * Pins the WHEP session to a video layer of `kind` through the layer extension
    * (apps/ingest/src/renditions/layer-routes.ts) and resolves once the server says it is active:

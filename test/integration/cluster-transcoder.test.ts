@@ -24,7 +24,7 @@ import { pollUntil } from '../support/poll';
 import { startRedisServer, type TestRedis } from '../support/redis-server';
 import { decodeVp8, ivfFromRtp } from '../support/vp8-ivf';
 import { annexBFromRtp, decodeH264 } from '../support/h264-annexb';
-import { renditionsFlowing } from '../support/renditions';
+import { renditionSets, renditionsFlowing } from '../support/renditions';
 
 interface ForwardRow {
   id: string;
@@ -103,13 +103,17 @@ describe('a transcoder in the cluster', () => {
     }
   }, 90_000);
 
-  it('a viewer on the edge A gets the renditions the origin B holds: listed with their transcode delay, pinned, one continuous decodable stream', async () => {
+  it('a viewer on the edge A gets the renditions the origin B holds: pinned from its POST, listed with their transcode delay, one continuous decodable stream, back after a takeover on B; a VP8-only viewer there plays VP8', async () => {
     const ladder = await cluster.createStream('a', 'ladder');
     const ladderPublisher = await startWeriftH264Publisher({ whipUrl: `${cluster.node('b').url}/whip`, streamKey: ladder.streamKey, width: 854, height: 480 });
+    const publishers = [ladderPublisher];
     let viewer: WeriftWhepViewer | undefined;
+    let vp8Viewer: WeriftWhepViewer | undefined;
     try {
       await renditionsFlowing({ adminFetch: (path, init) => cluster.adminFetch('b', path, init) }, ladder.id, ['480p', '360p']);
-      viewer = await startWeriftWhepViewer({ whepUrl: `${cluster.node('a').url}/whep/ladder`, video: ['H264'] });
+      // The first viewer on A asks for 360p (`?layer=`): A, not pulling the stream yet, pulls it and
+      // its renditions, and answers once 360p is there to pin.
+      viewer = await startWeriftWhepViewer({ whepUrl: `${cluster.node('a').url}/whep/ladder?layer=360p`, video: ['H264'] });
       await viewer.connected;
       const layers = async (body?: unknown) => {
         const res = await fetch(viewer!.layerUrl!, body === undefined ? {} : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -130,7 +134,7 @@ describe('a transcoder in the cluster', () => {
       const framesSoFar = () => new Set(viewer!.video.map((p) => p.timestamp)).size;
       const holds: Record<string, number | undefined> = {};
       for (const [target, frames] of [['360p', 45], ['source', 30]] as const) {
-        await layers(target === 'source' ? { encodingId: 'source' } : { encodingId: target });
+        if (target === 'source') await layers({ encodingId: 'source' });
         await pollUntil(`the edge viewer on ${target}`, async () => (await layers()).active === target, { timeoutMs: 5_000, intervalMs: 50 });
         const until = framesSoFar() + frames;
         await pollUntil(`${frames} frames of ${target}`, () => framesSoFar() >= until, { timeoutMs: 15_000, intervalMs: 50 });
@@ -146,13 +150,60 @@ describe('a transcoder in the cluster', () => {
         const { frames, errors } = await decodeH264(annexBFromRtp(packets.map((p) => p.payload)), join(dir, 'viewer.h264'));
         expect(errors).toEqual([]);
         expect(frames[0]!.keyFrame).toBe(true);
-        expect(frames.map((f) => `${f.width}x${f.height}`).filter((size, i, all) => size !== all[i - 1])).toEqual(['854x480', '640x360', '854x480']);
+        expect(frames.map((f) => `${f.width}x${f.height}`).filter((size, i, all) => size !== all[i - 1])).toEqual(['640x360', '854x480']);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
+      // The publisher reconnects to B (a takeover there: a new lease token). B's renditions end
+      // with the old publisher, and so do the edge's pulls of them; the edge pulls them again,
+      // presenting the token B holds now, and its viewer pins 360p again.
+      const onB = { adminFetch: (path: string, init?: RequestInit) => cluster.adminFetch('b', path, init) };
+      const oldSet = (await renditionSets(onB, ladder.id))[0]!.id;
+      const takeover = await startWeriftH264Publisher({ whipUrl: `${cluster.node('b').url}/whip`, streamKey: ladder.streamKey, width: 854, height: 480 });
+      publishers.push(takeover);
+      await pollUntil('new renditions on B after the takeover', async () => {
+        const set = (await renditionSets(onB, ladder.id))[0];
+        return set && set.id !== oldSet && set.renditions.every((r) => r.packets > 30);
+      }, { timeoutMs: 45_000, intervalMs: 250 });
+      await pollUntil('the edge viewer on 360p after the takeover', async () => {
+        const res = await fetch(viewer!.layerUrl!, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ encodingId: '360p' }) });
+        return res.ok && ((await res.json()) as WhepLayers).active === '360p';
+      }, { timeoutMs: 30_000, intervalMs: 250 }).catch((error: unknown) => {
+        const lines = (id: string) => cluster.logs(id).filter((line) => /rendition|edge pull|take|layer/i.test(line)).slice(-40).map((line) => line.slice(0, 400)).join('\n');
+        console.error(`A:\n${lines('a')}\nB:\n${lines('b')}`);
+        throw error;
+      });
+
+      console.log(`[cluster] edge renditions: ${listed.layers.map((l) => `${l.encodingId} delay ${l.delayMs ?? '-'} ms`).join(', ')}; the edge viewer's sound held ${holds['360p']} ms on 360p, ${holds.source} ms on the source`);
+
+      // A VP8-only viewer on the edge: the edge pulls the stream in VP8 from the origin, which has
+      // the cluster's transcoder make it, as for its own viewers.
+      vp8Viewer = await startWeriftWhepViewer({ whepUrl: `${cluster.node('a').url}/whep/ladder`, video: ['VP8'] });
+      expect(vp8Viewer.videoCodec).toBe('VP8');
+      const asked = performance.now();
+      await vp8Viewer.connected;
+      await pollUntil('1 s of VP8 from a keyframe at the edge viewer', () => {
+        const first = vp8Viewer!.video.find((p) => p.keyframe);
+        return first !== undefined && serialDiff(first.timestamp, vp8Viewer!.video.at(-1)!.timestamp, 0x1_0000_0000) > 90_000;
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+      const vp8Ms = Math.round(performance.now() - asked);
+      const vp8Layers = (await (await fetch(vp8Viewer.layerUrl!)).json()) as WhepLayers;
+      expect(vp8Layers.layers.map((l) => l.codec)).toEqual(['VP8']);
+      const vp8Packets = [...vp8Viewer.video].sort((a, b) => serialDiff(b.sequenceNumber, a.sequenceNumber, 0x10000));
+      const vp8Dir = await mkdtemp(join(tmpdir(), 'onair-edge-vp8-'));
+      try {
+        const { frames, errors } = await decodeVp8(ivfFromRtp(vp8Packets, { width: 854, height: 480 }), join(vp8Dir, 'viewer.ivf'));
+        expect(errors).toEqual([]);
+        expect(frames[0]?.keyFrame).toBe(true);
+        expect(frames.length).toBeGreaterThan(15);
+      } finally {
+        await rm(vp8Dir, { recursive: true, force: true });
+      }
+      console.log(`[cluster] a VP8-only viewer on the edge: 1 s of VP8 from a keyframe ${vp8Ms} ms after its offer was answered`);
     } finally {
+      await vp8Viewer?.close({ delete: true });
       await viewer?.close({ delete: true });
-      await ladderPublisher.stop({ delete: true });
+      for (const p of publishers) await p.stop({ delete: true }).catch(() => undefined);
     }
   }, 120_000);
 

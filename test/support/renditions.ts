@@ -6,6 +6,7 @@ import { pollUntil } from './poll';
 import type { Stack } from './stack';
 
 export interface IngestRenditionSet {
+  id: string;
   codec: string;
   renditions: Array<{ name: string; width: number; height: number; packets: number; transcodeDelayMs?: number | null }>;
   audio?: unknown;

@@ -44,7 +44,8 @@ export class ClusterIngestClient extends IngestClient {
   private subscribed = false;
   private clusterError: string | null = null;
   /** Streams announced live, with their origin's URL. */
-  private readonly live = new Map<string, { name: string; node: string; url: string }>();
+  /** Live streams by id: their origin and lease token (a new token is a new publisher there). */
+  private readonly live = new Map<string, { name: string; node: string; url: string; token?: number }>();
   /** The node URL each forward was made on. */
   private readonly forwardUrls = new Map<string, string>();
   /** The node URL each rendition set was announced on. */
@@ -192,7 +193,7 @@ export class ClusterIngestClient extends IngestClient {
         cursor = next;
         for (const key of keys) {
           const fields = await redis.hgetall(key);
-          if (fields.node && fields.url) leases.push({ streamId: key.slice(clusterKeys.live('').length), name: fields.name ?? '', node: fields.node, url: fields.url });
+          if (fields.node && fields.url) leases.push({ streamId: key.slice(clusterKeys.live('').length), name: fields.name ?? '', node: fields.node, url: fields.url, ...(fields.token ? { token: Number(fields.token) } : {}) });
         }
       } while (cursor !== '0');
       this.subscribed = true;
@@ -202,7 +203,7 @@ export class ClusterIngestClient extends IngestClient {
         const before = this.live.get(lease.streamId);
         this.live.set(lease.streamId, lease);
         this.emit('live', { streamId: lease.streamId, name: lease.name || null });
-        if (before && before.node !== lease.node) this.emit('moved', { streamId: lease.streamId, name: lease.name || null });
+        if (before && newPublisher(before, lease)) this.emit('moved', { streamId: lease.streamId, name: lease.name || null });
       }
     } catch (error) {
       this.clusterError = `Redis: ${(error as Error).message}`;
@@ -214,10 +215,10 @@ export class ClusterIngestClient extends IngestClient {
     switch (event.type) {
       case 'stream.live': {
         const before = this.live.get(event.streamId);
-        this.live.set(event.streamId, { name: event.name, node: event.node, url: event.url });
+        const now = { name: event.name, node: event.node, url: event.url, token: event.token };
+        this.live.set(event.streamId, now);
         this.emit('live', { streamId: event.streamId, name: event.name || null });
-        // The origin died or was taken over from another node: the forward there is gone.
-        if (before && before.node !== event.node) this.emit('moved', { streamId: event.streamId, name: event.name || null });
+        if (before && newPublisher(before, now)) this.emit('moved', { streamId: event.streamId, name: event.name || null });
         break;
       }
       case 'stream.offline':
@@ -269,4 +270,14 @@ export class ClusterIngestClient extends IngestClient {
     if (!response.ok) throw problemFromResponse(response.status, body);
     return body;
   }
+}
+
+/**
+ * Whether a stream's lease now names another publisher than before: the origin died or was taken
+ * over from another node (the forward there is gone), or a publisher took it over on the same
+ * node (a new token: the origin ended the job's renditions with the old publisher, so the job
+ * starts a fresh input there and announces them again).
+ */
+function newPublisher(before: { node: string; token?: number }, now: { node: string; token?: number }): boolean {
+  return before.node !== now.node || (before.token !== undefined && now.token !== undefined && before.token !== now.token);
 }

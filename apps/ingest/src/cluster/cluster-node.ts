@@ -38,6 +38,8 @@ export interface ClusterGateway {
   reach(record: StreamRecord, edge: EdgeRequest | undefined): Promise<void>;
   /** An edge expects this node to be the origin with `token`: throws 409 not_origin unless Redis confirms it. */
   confirmOrigin(streamId: string, token: number): Promise<void>;
+  /** A stream pulled here: resolves once its renditions' first pulls settled (at most `timeoutMs`). */
+  renditionsSettled(streamId: string, timeoutMs: number): Promise<void>;
 }
 
 export class ClusterNode implements ClusterGateway {
@@ -151,6 +153,10 @@ export class ClusterNode implements ClusterGateway {
     if (!lease || lease.node === node.id) throw new OnairError('stream_offline', `The stream "${record.name}" is not live.`);
     // RFC 9725 §4.1 lets a WHEP endpoint redirect the POST (307 keeps method and body).
     return `${lease.url}/whep/${encodeURIComponent(record.name)}`;
+  }
+
+  async renditionsSettled(streamId: string, timeoutMs: number): Promise<void> {
+    await this.edges?.renditionsSettled(streamId, timeoutMs);
   }
 
   async reach(record: StreamRecord, edge: EdgeRequest | undefined): Promise<void> {

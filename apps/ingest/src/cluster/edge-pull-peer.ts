@@ -214,17 +214,22 @@ export class EdgePullPeer extends EventEmitter<{ state: [PeerState] }> implement
 export function whenConnected(peer: EdgePullPeer, timeoutMs: number): Promise<void> {
   if (peer.state === 'connected') return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const fail = (why: string) => {
+    const settle = () => {
       clearTimeout(timer);
+      peer.off('state', onState);
+    };
+    const fail = (why: string) => {
+      settle();
       void peer.close();
       reject(new OnairError('upstream_unreachable', `The edge pull from the stream's origin ${why}.`, { extensions: { retryAfterS: 2 } }));
     };
-    const timer = setTimeout(() => fail(`did not connect within ${timeoutMs} ms`), timeoutMs);
-    peer.on('state', (state) => {
+    const onState = (state: PeerState) => {
       if (state === 'connected') {
-        clearTimeout(timer);
+        settle();
         resolve();
       } else if (state === 'failed' || state === 'closed') fail(`failed (ICE/DTLS ${state})`);
-    });
+    };
+    const timer = setTimeout(() => fail(`did not connect within ${timeoutMs} ms`), timeoutMs);
+    peer.on('state', onState);
   });
 }

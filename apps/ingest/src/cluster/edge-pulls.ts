@@ -40,6 +40,8 @@ interface Pull {
   session: PublisherSession | undefined;
   /** The stream's renditions, pulled along with it (ONAIR_EDGE_RENDITIONS). */
   renditions: EdgeRenditions | undefined;
+  /** The lease token the origin holds the stream under now (a publisher reconnecting there takes a new one); undefined from a parent edge. */
+  token: number | undefined;
   closed: boolean;
   idleSince: number | undefined;
 }
@@ -83,6 +85,11 @@ export class EdgePulls {
     return this.pulls.get(streamId)?.upstreamNode;
   }
 
+  /** A stream pulled here: its renditions' first pulls settled (at most `timeoutMs`); at once otherwise. */
+  async renditionsSettled(streamId: string, timeoutMs: number): Promise<void> {
+    await this.pulls.get(streamId)?.renditions?.settled(timeoutMs);
+  }
+
   /**
    * A viewer (or a downstream edge, `path`) wants a stream that is not live here: pull it. Resolves
    * once it is live here; throws stream_offline (no lease), loop_detected, upstream_unreachable.
@@ -111,7 +118,12 @@ export class EdgePulls {
       return;
     }
     const upstream = this.options.config.cluster?.edgeUpstream ? 'upstream' : lease.node;
-    if (pull && !pull.closed && pull.upstreamNode === upstream) return;
+    if (pull && !pull.closed && pull.upstreamNode === upstream) {
+      // Same origin, perhaps a new token (its publisher reconnected there): the pull stays, and
+      // its rendition pulls present the token the origin holds now.
+      if (upstream !== 'upstream') pull.token = lease.token;
+      return;
+    }
     // Moved, or viewers waiting with no pull (it died, or the stream came back).
     if (!pull && this.options.media.audience(streamId) === 0) return;
     if ((this.failedAt.get(streamId) ?? -Infinity) + RETRY_MS > this.now()) return;
@@ -155,7 +167,7 @@ export class EdgePulls {
     const cluster = this.options.config.cluster!;
     const upstreamUrl = cluster.edgeUpstream ?? lease.url;
     const previous = this.pulls.get(streamId);
-    const pull: Pull = { streamId, name, upstreamNode: cluster.edgeUpstream ? 'upstream' : lease.node, ready: Promise.resolve(), session: undefined, renditions: undefined, closed: false, idleSince: undefined };
+    const pull: Pull = { streamId, name, upstreamNode: cluster.edgeUpstream ? 'upstream' : lease.node, ready: Promise.resolve(), session: undefined, renditions: undefined, token: cluster.edgeUpstream ? undefined : lease.token, closed: false, idleSince: undefined };
     this.pulls.set(streamId, pull);
     this.stats.started += 1;
     const log = this.options.log.child({ stream: streamId, upstream: upstreamUrl });
@@ -164,8 +176,8 @@ export class EdgePulls {
       const whepUrl = `${upstreamUrl}/whep/${encodeURIComponent(name)}`;
       const ice = { hosts: this.options.config.ice.hosts, portRange: this.options.config.ice.publisherPorts };
       // The lease token only when pulling from the lease holder itself (a parent edge holds none).
-      const headers = edgeHeaders(this.options.config.adminToken ?? '', path, this.options.node.id, cluster.edgeUpstream ? undefined : lease.token);
-      const peer = await EdgePullPeer.open({ whepUrl, codecs: lease.codecs, ice, headers, timeoutMs: cluster.edgeConnectTimeoutMs, log });
+      const headers = () => edgeHeaders(this.options.config.adminToken ?? '', path, this.options.node.id, pull.token);
+      const peer = await EdgePullPeer.open({ whepUrl, codecs: lease.codecs, ice, headers: headers(), timeoutMs: cluster.edgeConnectTimeoutMs, log });
       await whenConnected(peer, cluster.edgeConnectTimeoutMs);
       if (pull.closed) {
         await peer.close();
@@ -176,7 +188,8 @@ export class EdgePulls {
       log.info({ setupMs: Math.round(performance.now() - started), session: session.id, token: lease.token }, 'edge pull connected');
       if (cluster.edgeRenditions && peer.layerUrl) {
         const attach = (set: RenditionSource) => this.options.media.attachRenditions(streamId, set);
-        pull.renditions = new EdgeRenditions({ streamId, whepUrl, layerUrl: peer.layerUrl, codecs: lease.codecs, ice, headers, timeoutMs: cluster.edgeConnectTimeoutMs, attach, log });
+        const wantedCodecs = () => this.options.media.renditionsWanted().find((wants) => wants.streamId === streamId)?.codecs ?? [];
+        pull.renditions = new EdgeRenditions({ streamId, whepUrl, layerUrl: peer.layerUrl, codecs: lease.codecs, ice, headers, timeoutMs: cluster.edgeConnectTimeoutMs, attach, wantedCodecs, log });
         void pull.renditions.refresh();
       }
       session.once('closed', (reason) => {

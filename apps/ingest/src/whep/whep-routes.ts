@@ -28,7 +28,24 @@ export interface WhepRouteDeps {
   cluster?: ClusterGateway;
 }
 
+/** Longest a `?layer=` POST on an edge waits for the stream's renditions to be pulled, ms. */
+const RENDITIONS_SETTLE_MS = 3_000;
+
 export function registerWhepRoutes(router: Router, { store, media, config, admission, cluster }: WhepRouteDeps): void {
+  /**
+   * Pins a new session to `layer`. A stream this node has only just begun to pull from its origin
+   * has no renditions yet: the pin waits for their first pulls (≤ RENDITIONS_SETTLE_MS) before a 404.
+   */
+  async function pinAtStart(sessionId: string, streamId: string, layer: string, only: boolean): Promise<void> {
+    try {
+      media.pinRendition(sessionId, layer, only);
+    } catch (error) {
+      if (!cluster || (error as OnairError).code !== 'rendition_not_found') throw error;
+      await cluster.renditionsSettled(streamId, RENDITIONS_SETTLE_MS);
+      media.pinRendition(sessionId, layer, only);
+    }
+  }
+
   router.on('POST', '/whep/:stream', async ({ req, res, url, params, log }) => {
     const started = performance.now();
     const client = admission.clientOf(req);
@@ -46,7 +63,8 @@ export function registerWhepRoutes(router: Router, { store, media, config, admis
     const redirect = cluster && !media.isLive(record.id) ? await cluster.redirectFor(record, edge) : undefined;
     if (redirect) {
       log.info({ client, stream: record.id, name, location: redirect }, "WHEP viewer redirected to the stream's origin");
-      res.writeHead(307, { Location: redirect, 'Cache-Control': 'no-store', 'Content-Length': 0 });
+      // The query (`?layer=`) goes along: the origin reads it.
+      res.writeHead(307, { Location: `${redirect}${url.search}`, 'Cache-Control': 'no-store', 'Content-Length': 0 });
       res.end();
       return;
     }
@@ -79,9 +97,9 @@ export function registerWhepRoutes(router: Router, { store, media, config, admis
     session.remoteCandidates = gate;
     if (layer !== undefined && layer !== 'auto') {
       try {
-        media.pinRendition(session.id, layer, edge !== undefined);
+        await pinAtStart(session.id, record.id, layer, edge !== undefined);
       } catch (error) {
-        session.close('rendition_not_found');
+        session.close(error instanceof OnairError ? error.code : 'rejected');
         throw error;
       }
     }
