@@ -33,6 +33,26 @@ interface ForwardRow {
   packetsSent: number;
 }
 
+/** A VP8-only viewer gets 1 s of VP8 from a keyframe within `timeoutMs`, listed as its only codec, that decodes without an error. */
+async function playsVp8(viewer: WeriftWhepViewer, size: { width: number; height: number }, timeoutMs: number): Promise<void> {
+  await pollUntil('1 s of VP8 from a keyframe at the viewer', () => {
+    const first = viewer.video.find((p) => p.keyframe);
+    return first !== undefined && serialDiff(first.timestamp, viewer.video.at(-1)!.timestamp, 0x1_0000_0000) > 90_000;
+  }, { timeoutMs, intervalMs: 100 });
+  const layers = (await (await fetch(viewer.layerUrl!)).json()) as WhepLayers;
+  expect(layers.layers.map((l) => l.codec)).toEqual(['VP8']);
+  const packets = [...viewer.video].sort((a, b) => serialDiff(b.sequenceNumber, a.sequenceNumber, 0x10000));
+  const dir = await mkdtemp(join(tmpdir(), 'onair-cluster-vp8-'));
+  try {
+    const { frames, errors } = await decodeVp8(ivfFromRtp(packets, size), join(dir, 'viewer.ivf'));
+    expect(errors).toEqual([]);
+    expect(frames[0]?.keyFrame).toBe(true);
+    expect(frames.length).toBeGreaterThan(15);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 let redis: TestRedis;
 let cluster: ClusterStack;
 let publisher: WeriftH264Publisher | undefined;
@@ -82,22 +102,7 @@ describe('a transcoder in the cluster', () => {
       expect(viewer.response.status).toBe(201);
       expect(viewer.videoCodec).toBe('VP8');
       await viewer.connected;
-      await pollUntil('1 s of VP8 from a keyframe at the viewer', () => {
-        const first = viewer.video.find((p) => p.keyframe);
-        return first !== undefined && serialDiff(first.timestamp, viewer.video.at(-1)!.timestamp, 0x1_0000_0000) > 90_000;
-      }, { timeoutMs: 45_000, intervalMs: 100 });
-      const layers = (await (await fetch(viewer.layerUrl!)).json()) as WhepLayers;
-      expect(layers.layers.map((l) => l.codec)).toEqual(['VP8']);
-      const packets = [...viewer.video].sort((a, b) => serialDiff(b.sequenceNumber, a.sequenceNumber, 0x10000));
-      const dir = await mkdtemp(join(tmpdir(), 'onair-cluster-vp8-'));
-      try {
-        const { frames, errors } = await decodeVp8(ivfFromRtp(packets, { width: 320, height: 180 }), join(dir, 'viewer.ivf'));
-        expect(errors).toEqual([]);
-        expect(frames[0]?.keyFrame).toBe(true);
-        expect(frames.length).toBeGreaterThan(15);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      await playsVp8(viewer, { width: 320, height: 180 }, 45_000);
     } finally {
       await viewer.close({ delete: true });
     }
@@ -182,23 +187,8 @@ describe('a transcoder in the cluster', () => {
       expect(vp8Viewer.videoCodec).toBe('VP8');
       const asked = performance.now();
       await vp8Viewer.connected;
-      await pollUntil('1 s of VP8 from a keyframe at the edge viewer', () => {
-        const first = vp8Viewer!.video.find((p) => p.keyframe);
-        return first !== undefined && serialDiff(first.timestamp, vp8Viewer!.video.at(-1)!.timestamp, 0x1_0000_0000) > 90_000;
-      }, { timeoutMs: 30_000, intervalMs: 100 });
+      await playsVp8(vp8Viewer, { width: 854, height: 480 }, 30_000);
       const vp8Ms = Math.round(performance.now() - asked);
-      const vp8Layers = (await (await fetch(vp8Viewer.layerUrl!)).json()) as WhepLayers;
-      expect(vp8Layers.layers.map((l) => l.codec)).toEqual(['VP8']);
-      const vp8Packets = [...vp8Viewer.video].sort((a, b) => serialDiff(b.sequenceNumber, a.sequenceNumber, 0x10000));
-      const vp8Dir = await mkdtemp(join(tmpdir(), 'onair-edge-vp8-'));
-      try {
-        const { frames, errors } = await decodeVp8(ivfFromRtp(vp8Packets, { width: 854, height: 480 }), join(vp8Dir, 'viewer.ivf'));
-        expect(errors).toEqual([]);
-        expect(frames[0]?.keyFrame).toBe(true);
-        expect(frames.length).toBeGreaterThan(15);
-      } finally {
-        await rm(vp8Dir, { recursive: true, force: true });
-      }
       console.log(`[cluster] a VP8-only viewer on the edge: 1 s of VP8 from a keyframe ${vp8Ms} ms after its offer was answered`);
     } finally {
       await vp8Viewer?.close({ delete: true });
