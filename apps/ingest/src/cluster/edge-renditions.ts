@@ -28,7 +28,6 @@ import type { StreamCodecs } from '@onair/shared/sdp';
 import { getWhepLayers } from '@onair/shared/whep-layers-client';
 import type { Logger } from '@onair/service/logger';
 import type { RenditionFeed, RenditionSource } from '../router/rendition-catalog';
-import { probeKeyframe } from '../router/codec-probe';
 import { KeyframeRequester } from '../router/keyframe-requester';
 import { TrackMeter } from '../router/track-meter';
 import type { IceOptions, InboundRtp, NegotiatedCodec, PeerState } from '../webrtc/engine';
@@ -129,9 +128,11 @@ class PulledFeed implements RenditionFeed {
   }
 
   record(packet: InboundRtp, nowMs: number): void {
-    if (packet.payload.length === 0) return;
-    this.meter.record(packet, packet.size, nowMs);
-    if (probeKeyframe(this.codec, packet.payload).keyframeStart) this.keyframes.keyframeArrived();
+    if (packet.payload.length > 0) this.meter.record(packet, packet.size, nowMs);
+  }
+
+  keyframeArrived(): void {
+    this.keyframes.keyframeArrived();
   }
 
   /** Ends its keyframe requests (its pull is closed by its owner). */

@@ -40,8 +40,10 @@ export interface RenditionFeed extends VideoOrigin {
   readonly clockRate: number;
   /** Measured over the last second; `delayMs`: the last measured delay behind the source (a transcoded rung). */
   stats(nowMs: number): { bitrateKbps: number; frameRate: number | null; delayMs?: number | null };
-  /** Asks whoever makes the feed for a keyframe, where it can be asked for (another node's rendition, pulled). */
+  /** Asks whoever makes the feed for a keyframe, where one can be asked for (a simulcast layer, another node's rendition pulled here). */
   requestKeyframe?(reason: string): void;
+  /** Told by the router when one of the feed's keyframes arrives (it answers the feed's requests). */
+  keyframeArrived?(): void;
 }
 
 /** A transcoder instance's renditions of one stream in one codec. */

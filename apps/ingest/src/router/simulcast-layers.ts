@@ -54,6 +54,10 @@ export class SimulcastLayer implements RenditionFeed {
     return (this.width ?? 0) * (this.height ?? 0);
   }
 
+  requestKeyframe(reason: string): void {
+    this.keyframes.request(reason);
+  }
+
   stats(nowMs: number): { bitrateKbps: number; frameRate: number | null } {
     const snapshot = this.meter.snapshot(nowMs);
     return { bitrateKbps: snapshot.bitrateKbps, frameRate: snapshot.fps };

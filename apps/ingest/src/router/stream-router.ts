@@ -41,7 +41,7 @@ import { AudioAlignment, MAX_AUDIO_DELAY_MS } from './audio-alignment';
 import { type MediaCounters, type PendingPacket, sendBatch, sendDueAudio } from './fan-out';
 import { RtpRewriter } from './rtp-rewriter';
 import type { PublisherSession, ViewerSession } from './sessions';
-import { SimulcastLayer, SimulcastLayers } from './simulcast-layers';
+import { SimulcastLayers } from './simulcast-layers';
 import { TrackMeter } from './track-meter';
 import type { ViewerState } from './viewer-state';
 
@@ -482,7 +482,10 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
     const media = packet.payload.length > 0;
     const keyframeStart = media && probeKeyframe(feed.codec, packet.payload).keyframeStart;
     const now = this.now();
-    if (keyframeStart) this.keyframeCadence.keyframe(feed, now, packet.timestamp);
+    if (keyframeStart) {
+      this.keyframeCadence.keyframe(feed, now, packet.timestamp);
+      feed.keyframeArrived?.();
+    }
     if (!this.selector.wanted.has(feed)) return;
     this.enqueue({ packet, now, media, keyframeStart, origin: feed });
   }
@@ -550,7 +553,6 @@ export class StreamRouter extends EventEmitter<StreamRouterEvents> {
   /** Asks for a keyframe of `origin` where one can be asked for: the source, a simulcast layer, a pulled rendition. */
   private requestKeyframe(origin: VideoOrigin, reason: string): void {
     if (origin === SOURCE) this.keyframes.request(reason);
-    else if (origin instanceof SimulcastLayer && this.selector.catalog.has(origin)) origin.keyframes.request(reason);
     else if (this.selector.catalog.has(origin)) (origin as RenditionFeed).requestKeyframe?.(reason);
   }
 
