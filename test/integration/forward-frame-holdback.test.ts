@@ -4,9 +4,8 @@
  * time through the ingest's RtpForwardPeer into the transcoder's real ffmpeg command
  * (test/support/ladder-holdback.ts), leaves every rung before the next frame goes in. As plain RTP
  * it left one frame later (apps/transcoder/src/ffmpeg/frame-holdback.int.test.ts): 33 ms at
- * 30 fps on every transcoded rung, WebRTC and LL-HLS alike, for a source without sound. With sound
- * the rung's fMP4 muxer also holds its video until the AAC of the same instant is encoded (~75 ms,
- * stepped: 2 frames either way); that wait is next (ARCHITECTURE.md, Transcoded renditions).
+ * 30 fps on every transcoded rung, WebRTC and LL-HLS alike. With sound, a rung's fMP4 muxer still
+ * holds each video frame until the AAC of its instant is encoded (ARCHITECTURE.md, the transcoder).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtpForwardPeer } from '../../apps/ingest/src/forward/rtp-forward-peer';
