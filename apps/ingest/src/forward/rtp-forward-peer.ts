@@ -12,7 +12,6 @@ import { probeKeyframe } from '../router/codec-probe';
 import { serializeRtp } from '../router/rtp-rewriter';
 import type { ForwardedVideo } from '../renditions/rendition-timeline';
 import { SendClock } from '../webrtc/rtcp/send-clock';
-import { AccessUnitDelimiter } from './access-unit-delimiter';
 import { KeyframeReplay, type KeyframeReplayOptions } from './keyframe-replay';
 
 export interface RtpForwardTarget {
@@ -38,8 +37,6 @@ export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
   readonly video: ForwardedVideo & { firstKeyframeTimestamp: number | undefined } = { firstKeyframeTimestamp: undefined, clock: new SendClock(90_000) };
   /** The receiver listens and no keyframe has been sent to it since: the next one anchors `video`. */
   private awaitingFirstKeyframe = false;
-  /** H.264: each frame ended for ffmpeg's parser as soon as it is sent (access-unit-delimiter.ts). */
-  private readonly delimiter: AccessUnitDelimiter | undefined;
 
   /**
    * @param codecs the codecs written into the forwarded packets (payload types as in the SDP)
@@ -57,7 +54,6 @@ export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
   ) {
     super();
     this.replay = new KeyframeReplay(replay);
-    this.delimiter = codecs.video?.name.toUpperCase() === 'H264' ? new AccessUnitDelimiter() : undefined;
     this.socket = createSocket(target.host.includes(':') ? 'udp6' : 'udp4');
     // Errors on a connectionless UDP socket (e.g. ICMP unreachable while ffmpeg restarts) are
     // transient: packets are dropped and forwarding goes on.
@@ -78,22 +74,13 @@ export class RtpForwardPeer extends EventEmitter implements ViewerPeer {
   send(kind: MediaKind, rtp: OutboundRtp): void {
     const port = this.target.ports[kind];
     if (this.state !== 'connected' || !port) return;
-    const delimiter = kind === 'video' ? this.delimiter : undefined;
-    if (delimiter) rtp = { ...rtp, sequenceNumber: delimiter.sequenceNumber(rtp) };
-    this.sendPacket(kind, rtp, port);
-    const ending = delimiter?.after(rtp);
-    if (ending) this.sendPacket(kind, ending, port, true);
-  }
-
-  /** `delimiter`: no media of its own (it carries the next frame's timestamp: not a frame gone by). */
-  private sendPacket(kind: MediaKind, rtp: OutboundRtp, port: number, delimiter = false): void {
     const packet = serializeRtp(rtp);
     this.sent.packets += 1;
     this.sent.bytes += packet.length;
     const now = this.now();
     // Arrival time, held or not: what viewers' sender reports date the source's frames by.
-    if (kind === 'video' && !delimiter) this.video.clock.observe(rtp.timestamp, now);
-    const probe = kind === 'video' && !delimiter && (!this.replay.finished || this.awaitingFirstKeyframe);
+    if (kind === 'video') this.video.clock.observe(rtp.timestamp, now);
+    const probe = kind === 'video' && (!this.replay.finished || this.awaitingFirstKeyframe);
     const keyframeStart = probe && probeKeyframe(this.codecs.video!.name, rtp.payload).keyframeStart;
     if (!this.replay.finished) this.replay.record(kind, packet, keyframeStart, now);
     if (this.holding) return;
