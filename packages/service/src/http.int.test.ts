@@ -150,3 +150,27 @@ describe('a body over the limit', () => {
     expect(await res.json()).toEqual({ size: 1000 });
   });
 });
+
+describe('a request target that is not a URL relative to the host', () => {
+  /** Sends `target` raw (clients and proxies pass `//…` through as it is) and reads the answer. */
+  function rawGet(target: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      const received: Buffer[] = [];
+      socket.on('data', (chunk) => received.push(chunk));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Buffer.concat(received).toString('latin1')));
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    });
+  }
+
+  it('gets a problem answer, and the server goes on (`new URL("//", base)` threw outside the handler\'s catch: an unhandled rejection ends the process)', async () => {
+    for (const target of ['//', '//%', '///', '//a:b@']) {
+      const { status, body } = parseResponse(await rawGet(target));
+      expect(status, target).toBe(404);
+      expect(JSON.parse(body), target).toMatchObject({ code: 'not_found' });
+    }
+    const res = await fetch(`http://127.0.0.1:${port}/upload`, { method: 'POST', body: 'x' });
+    expect(await res.json()).toEqual({ size: 1 });
+  });
+});

@@ -83,6 +83,20 @@ function decodePathSegment(segment: string): string {
   }
 }
 
+/**
+ * The request target as a URL. An origin-form target (RFC 9112 §3.2.1) is a path: `//`, `//%` or
+ * `//a:b@` are paths too, not a scheme-relative authority (`new URL('//', base)` throws on them);
+ * an absolute-form one (from a proxy) is taken as it is. One that is neither is a 400.
+ */
+export function requestUrl(target: string | undefined): URL {
+  const raw = target ?? '/';
+  try {
+    return raw.startsWith('/') ? new URL(`http://localhost${raw}`) : new URL(raw, 'http://localhost');
+  } catch {
+    throw new OnairError('bad_request', 'The request target is not a valid URL.');
+  }
+}
+
 export interface HttpServiceOptions {
   router: Router;
   log: Logger;
@@ -91,10 +105,15 @@ export interface HttpServiceOptions {
 
 /** Creates (does not start) the HTTP server for a router. */
 export function createHttpService({ router, log, cors }: HttpServiceOptions): Server {
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  const server = createServer((req, res) => {
+    // Nothing may escape: a rejection of this listener would end the process (Node's default
+    // for unhandled rejections), whatever the request was.
+    void handleRequest(req, res).catch((error: unknown) => writeError(res, error, log));
+  });
+  const handleRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (cors) applyCors(res, cors);
     try {
+      const url = requestUrl(req.url);
       const found = router.match(req.method ?? 'GET', url.pathname);
       if ('allowed' in found) {
         if (found.allowed.length === 0) throw new OnairError('not_found', `No resource at ${url.pathname}.`);
@@ -111,7 +130,7 @@ export function createHttpService({ router, log, cors }: HttpServiceOptions): Se
     } catch (error) {
       writeError(res, error, log);
     }
-  });
+  };
   // A client that opens a connection and never sends its request must not hold it forever.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
