@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 import { pollUntil } from '../../../../test/support/poll';
 import { startWeriftH264Publisher } from '../../../../test/support/peers/werift-h264-publisher';
 import { startWeriftWhepViewer } from '../../../../test/support/peers/werift-whep-viewer';
@@ -66,6 +67,19 @@ describe.each(['datachannel', 'werift'] as const)('WHEP viewers on %s', (engine)
     await pollUntil('one viewer left', () => ingest.media.liveState(record.id).viewers.whep === 1, { timeoutMs: 5_000 });
     const count = first.video.length;
     await pollUntil('the other viewer still receives', () => first.video.length > count + 30, { timeoutMs: 5_000 });
+  });
+  it('an offer with a port count on the m-line (RFC 8866 §5.14) is answered, or refused as a 400 invalid_sdp — never a 500 (werift threw past our SDP checks)', async () => {
+    const pc = new RTCPeerConnection({ codecs: { video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, payloadType: 102, parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' })], audio: [] } });
+    cleanups.push(() => pc.close());
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    const offer = pc.localDescription!.sdp.replace(/^m=video (\d+) /m, 'm=video $1/2 ');
+    expect(offer).toMatch(/^m=video \d+\/2 /m);
+    const res = await fetch(`${base}/whep/cam`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
+    // libdatachannel answers it; werift refuses it.
+    expect(res.status).toBe(engine === 'datachannel' ? 201 : 400);
+    if (res.status === 201) await fetch(new URL(res.headers.get('location')!, base), { method: 'DELETE' });
+    else expect(await res.json()).toMatchObject({ code: 'invalid_sdp' });
   });
 });
 

@@ -140,14 +140,22 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
 
   /** Applies the offer, lets the subclass set up transceivers, answers with all candidates. */
   protected async negotiate(direction: 'recvonly' | 'sendonly'): Promise<void> {
-    await this.pc.setRemoteDescription({ type: 'offer', sdp: withoutEndOfCandidates(this.options.offer) });
-    for (const transceiver of this.pc.getTransceivers()) {
-      if (transceiver.kind !== 'audio' && transceiver.kind !== 'video') continue;
-      transceiver.setDirection(direction);
-      this.setupTransceiver(transceiver);
+    let answer: Awaited<ReturnType<RTCPeerConnection['createAnswer']>>;
+    try {
+      await this.pc.setRemoteDescription({ type: 'offer', sdp: withoutEndOfCandidates(this.options.offer) });
+      for (const transceiver of this.pc.getTransceivers()) {
+        if (transceiver.kind !== 'audio' && transceiver.kind !== 'video') continue;
+        transceiver.setDirection(direction);
+        this.setupTransceiver(transceiver);
+      }
+      answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+    } catch (error) {
+      // werift refuses what our SDP checks let through (`m=video 9/2 …`, an `a=sctp-port` without
+      // a value): the offer's fault, a 400 — not a 500 with a stack in the log.
+      if (error instanceof OnairError) throw error;
+      throw new OnairError('invalid_sdp', `The offer was refused by the WebRTC stack: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const answer = await this.pc.createAnswer();
-    await this.pc.setLocalDescription(answer);
     await this.gathered();
     this.answer = this.pc.localDescription?.sdp ?? answer.sdp;
     // werift answers even when it bound no socket (ONAIR_ICE_PORT_RANGE used up): an answer
