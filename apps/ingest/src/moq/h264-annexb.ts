@@ -16,9 +16,10 @@ export function nalType(nal: Uint8Array): number {
  * before a start code (leading_zero_8bits, trailing_zero_8bits, the first byte of a 4-byte start
  * code; B.1.1) are not part of a NAL unit, which never ends in 00. Empty NAL units (two start
  * codes in a row) are skipped. Undefined when `data` does not start with a start code: it is
- * then not Annex B (a length-prefixed access unit starts with its length).
+ * then not Annex B (a length-prefixed access unit starts with its length). Stops after
+ * `maxUnits` + 1 units: more than `maxUnits` says the access unit has too many.
  */
-export function splitAnnexB(data: Uint8Array): Uint8Array[] | undefined {
+export function splitAnnexB(data: Uint8Array, maxUnits = Infinity): Uint8Array[] | undefined {
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.length);
   let start = bytes.indexOf(START_CODE);
   if (start < 0) return undefined;
@@ -30,7 +31,7 @@ export function splitAnnexB(data: Uint8Array): Uint8Array[] | undefined {
     let end = next < 0 ? bytes.length : next;
     while (end > start && bytes[end - 1] === 0) end -= 1;
     if (end > start) nals.push(data.subarray(start, end));
-    if (next < 0) break;
+    if (next < 0 || nals.length > maxUnits) break;
     start = next + 3;
   }
   return nals;

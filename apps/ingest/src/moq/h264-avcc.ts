@@ -37,11 +37,14 @@ export function parseAvcDecoderConfig(record: Uint8Array): AvcDecoderConfig | un
   return { lengthSize, sps, pps };
 }
 
-/** NAL units of a length-prefixed access unit, as views into `data`; undefined when a length overruns it or is 0. */
-export function splitLengthPrefixed(data: Uint8Array, lengthSize: number): Uint8Array[] | undefined {
+/**
+ * NAL units of a length-prefixed access unit, as views into `data`; undefined when a length
+ * overruns it or is 0. Stops after `maxUnits` + 1 units (see splitAnnexB).
+ */
+export function splitLengthPrefixed(data: Uint8Array, lengthSize: number, maxUnits = Infinity): Uint8Array[] | undefined {
   const nals: Uint8Array[] = [];
   let offset = 0;
-  while (offset < data.length) {
+  while (offset < data.length && nals.length <= maxUnits) {
     if (offset + lengthSize > data.length) return undefined;
     let length = 0;
     for (let i = 0; i < lengthSize; i += 1) length = length * 256 + data[offset + i]!;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { depacketizeAccessUnits, readAccessUnits } from '../../../../test/support/moq/h264-stream';
 import { encodeHangFrame } from './hang-frame';
-import { H264TrackPipeline } from './h264-track-pipeline';
+import { H264TrackPipeline, MAX_NAL_UNITS } from './h264-track-pipeline';
 import { MediaClock } from './media-clock';
 import { RtpStamper } from './rtp-stamper';
 
@@ -88,6 +88,19 @@ describe('H264TrackPipeline', () => {
     ['an unreadable SPS', encodeHangFrame({ timestampUs: 0, payload: Uint8Array.of(0, 0, 0, 1, 0x67, 0x64, 0x00) }), 'invalid_sps'],
   ])('fails the track on %s', (_name, data, reason) => {
     expect(pipeline({ maxFrameBytes: 1024 }).process({ group: 0, index: 0, data })).toMatchObject({ kind: 'failed', reason });
+  });
+
+  it('fails the track on an access unit of more NAL units than MAX_NAL_UNITS, in either framing, without making a packet of each (4 MiB of 1-byte units were a million packets)', () => {
+    const units = MAX_NAL_UNITS + 1;
+    const annexB = Buffer.concat(Array.from({ length: units }, () => Buffer.from([0, 0, 1, 0x41])));
+    expect(pipeline().process({ group: 0, index: 0, data: encodeHangFrame({ timestampUs: 0, payload: annexB }) })).toMatchObject({ kind: 'failed', reason: 'malformed_access_unit' });
+    const [sps, pps] = high[0]!.nals;
+    const lengthPrefixed = Buffer.concat(Array.from({ length: units }, () => Buffer.from([1, 0x41])));
+    const video = pipeline({ description: { lengthSize: 1, sps: [sps!], pps: [pps!] } });
+    expect(video.process({ group: 0, index: 0, data: encodeHangFrame({ timestampUs: 0, payload: lengthPrefixed }) })).toMatchObject({ kind: 'failed', reason: 'malformed_access_unit' });
+    // At the cap it is an access unit like any other (here: no keyframe yet, so waited past).
+    const atCap = Buffer.concat(Array.from({ length: MAX_NAL_UNITS }, () => Buffer.from([0, 0, 1, 0x41])));
+    expect(pipeline().process({ group: 0, index: 0, data: encodeHangFrame({ timestampUs: 0, payload: atCap }) }).kind).not.toBe('failed');
   });
 
   it('fails the track on an SPS claiming a picture past the bound', () => {

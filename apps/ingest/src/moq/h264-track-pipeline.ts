@@ -30,6 +30,13 @@ export interface H264TrackStats extends TrackPipelineStats {
   profileChanges: number;
 }
 
+/**
+ * NAL units an access unit may hold. Each becomes at least one RTP packet: 4 MiB of 1-byte NAL
+ * units were a million packets in one go (2 s of a blocked event loop, +400 MiB). Encoders send a
+ * handful, one per slice at most (a 1080p frame has 68 macroblock rows).
+ */
+export const MAX_NAL_UNITS = 1024;
+
 export class H264TrackPipeline extends TrackPipeline {
   /** The first SPS read: what the stream's codec descriptor says. */
   sps: H264Sps | undefined;
@@ -52,13 +59,14 @@ export class H264TrackPipeline extends TrackPipeline {
 
   protected processPayload(timestampUs: number, payload: Uint8Array): PipelineResult {
     const description = this.options.description;
-    let nals = description ? splitLengthPrefixed(payload, description.lengthSize) : splitAnnexB(payload);
+    let nals = description ? splitLengthPrefixed(payload, description.lengthSize, MAX_NAL_UNITS) : splitAnnexB(payload, MAX_NAL_UNITS);
     if (!nals) {
       return description
         ? { kind: 'failed', reason: 'malformed_access_unit', detail: `a NAL unit length overruns the ${payload.length}-byte access unit` }
         : { kind: 'failed', reason: 'not_annex_b', detail: 'the access unit does not start with a start code' };
     }
     if (nals.length === 0) return { kind: 'failed', reason: 'malformed_access_unit', detail: 'an access unit without NAL units' };
+    if (nals.length > MAX_NAL_UNITS) return { kind: 'failed', reason: 'malformed_access_unit', detail: `an access unit of more than ${MAX_NAL_UNITS} NAL units` };
     const keyframe = nals.some((nal) => nalType(nal) === H264_NAL.idr);
     if (keyframe && description && !nals.some((nal) => nalType(nal) === H264_NAL.sps)) {
       // avcC streams keep SPS/PPS out of band; RTP receivers need them in band, before the IDR.

@@ -21,7 +21,9 @@ export type MoqIngestErrorCode =
   /** The publisher closed the session during setup. */
   | 'moq_session_closed'
   /** The server closed the session during setup (shutting down, or replaced). */
-  | 'moq_closed';
+  | 'moq_closed'
+  /** The CONNECT's `:authority` is not a host (RFC 9114 §4.3.1: a malformed request). */
+  | 'moq_bad_authority';
 
 export class MoqIngestError extends Error {
   override name = 'MoqIngestError';
@@ -33,4 +35,20 @@ export class MoqIngestError extends Error {
   ) {
     super(detail, options);
   }
+}
+
+/**
+ * The session's origin, from the CONNECT's `:authority` alone: the library stores a URL, and the
+ * path carries the stream key, which must stay out of every log (a URL that fails to parse puts
+ * its whole input in the error).
+ */
+export function sessionOrigin(authority: string): URL {
+  let url: URL;
+  try {
+    url = new URL(`https://${authority}`);
+  } catch {
+    throw new MoqIngestError('moq_bad_authority', 'the :authority is not a host');
+  }
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) throw new MoqIngestError('moq_bad_authority', 'the :authority is not a host');
+  return new URL(url.origin);
 }

@@ -21,7 +21,7 @@ import type { WebTransportLimits } from '../webtransport/server-options';
 import type { ConnectDecision, WebTransportCertificate, WebTransportConnectRequest, WebTransportServer, WebTransportServerStats, WebTransportSession } from '../webtransport/transport';
 import { acceptMoqPublisher, selectMoqProtocol } from './accept-moq-publisher';
 import { webTransportUrl, type WebTransportEndpoint } from './discovery-route';
-import { MoqIngestError } from './moq-ingest-error';
+import { MoqIngestError, sessionOrigin } from './moq-ingest-error';
 import type { MoqPublisherStats } from './moq-publisher-peer';
 
 export interface MoqIngestOptions {
@@ -167,7 +167,7 @@ export class MoqIngest implements WebTransportEndpoint {
     this.setups.add(session);
     const started = performance.now();
     try {
-      const peer = await acceptMoqPublisher(session, new URL(`https://${request.authority}${request.path}`), {
+      const peer = await acceptMoqPublisher(session, sessionOrigin(request.authority), {
         log,
         ...(this.options.setupTimeoutMs !== undefined ? { setupTimeoutMs: this.options.setupTimeoutMs } : {}),
       });

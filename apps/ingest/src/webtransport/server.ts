@@ -299,7 +299,7 @@ export class QuicheWebTransportServer extends EventEmitter<{ session: [session: 
       }
       return decision;
     } catch (error) {
-      this.logger.error({ err: error, path: request.path }, 'WebTransport authorize failed');
+      this.logger.error({ err: error, path: pathWithoutQuery(request.path) }, 'WebTransport authorize failed');
       return { status: 500 };
     } finally {
       this.sessionsDeciding--;
@@ -336,7 +336,7 @@ export class QuicheWebTransportServer extends EventEmitter<{ session: [session: 
       this.releaseIp(connection.ip);
     };
     w3c.closed.then(ended, ended);
-    this.logger.debug({ session: w3c.id, path: request.path, remote: request.remote, protocol }, 'WebTransport session');
+    this.logger.debug({ session: w3c.id, path: pathWithoutQuery(request.path), remote: request.remote, protocol }, 'WebTransport session');
     this.emit('session', w3c);
   }
 
@@ -394,4 +394,10 @@ function describeError(error: QuicheConnectionError | null): string | undefined 
 
 export function createWebTransportServer(options: WebTransportServerOptions): WebTransportServer {
   return new QuicheWebTransportServer(options);
+}
+
+/** A CONNECT's path for the log: its query may carry a stream key (`/moq?key=…`). */
+function pathWithoutQuery(path: string): string {
+  const query = path.indexOf('?');
+  return query < 0 ? path : `${path.slice(0, query)}?…`;
 }
