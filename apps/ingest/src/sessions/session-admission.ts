@@ -13,7 +13,7 @@ import { isSiteProxy, SITE_PROXY_HEADER } from '@onair/service/site-proxy';
 import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { AnySession, SessionKind } from '../router/sessions';
-import { SessionLimits } from './session-limits';
+import { type PendingRole, SessionLimits } from './session-limits';
 
 export class SessionAdmission {
   readonly limits: SessionLimits;
@@ -39,9 +39,9 @@ export class SessionAdmission {
     });
   }
 
-  /** Holds a pending slot for `client` while `create` runs and until the session connects or closes. */
-  async hold<S extends AnySession>(client: string, res: ServerResponse, log: Logger, create: () => Promise<S>): Promise<S> {
-    const lease = this.refusing(client, res, log, () => this.limits.reservePending(client));
+  /** Holds a pending slot for `client` (`role`: see SessionLimits) while `create` runs and until the session connects or closes. */
+  async hold<S extends AnySession>(client: string, role: PendingRole, res: ServerResponse, log: Logger, create: () => Promise<S>): Promise<S> {
+    const lease = this.refusing(client, res, log, () => this.limits.reservePending(client, role));
     let session: S;
     try {
       session = await create();

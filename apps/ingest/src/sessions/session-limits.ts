@@ -6,13 +6,35 @@
  * - POSTs (WHIP and WHEP) per client address: `postsPerClient` per `postWindowMs` (fixed
  *   window), then 429 `too_many_requests` with Retry-After;
  * - sessions not yet connected: `pendingPerClient` per client (429) and `pendingTotal` in all
- *   (503 `unavailable`: the server is busy, not this client's fault);
+ *   (503 `unavailable`: the server is busy, not this client's fault), of which anonymous viewers
+ *   may hold all but a tenth: offers that never do ICE filled the pool, and a publisher with its
+ *   key (reconnecting after a blip) got 503;
  * - WHEP viewers, connected and pending: `maxViewers` (ONAIR_MAX_VIEWERS; 503 `too_many_viewers`).
  *
- * The client address is the one the HTTP layer resolved (trusted proxies only). Pure: the clock
- * is injected; state is bounded (MAX_TRACKED_CLIENTS rate entries).
+ * The client address is the one the HTTP layer resolved (trusted proxies only); an IPv6 client
+ * counts by its /64 (one host is routinely given a whole /64: each of its addresses was a new
+ * client). Pure: the clock is injected; state is bounded (MAX_TRACKED_CLIENTS rate entries).
  */
+import { isIPv6 } from 'node:net';
 import { OnairError } from '@onair/shared/errors';
+
+/** Who a pending slot is for: an authenticated publisher, or an anonymous viewer. */
+export type PendingRole = 'publisher' | 'viewer';
+
+/**
+ * The key a client is counted under: its IPv4 address, or the /64 of its IPv6 address (an
+ * IPv4-mapped one counts as IPv4).
+ */
+export function clientKey(address: string): string {
+  if (!isIPv6(address)) return address;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  const [head, tail] = address.toLowerCase().split('::') as [string, string | undefined];
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  return `${groups.slice(0, 4).map((group) => Number.parseInt(group, 16).toString(16)).join(':')}::/64`;
+}
 
 export interface SessionLimitsOptions {
   pendingPerClient: number;
@@ -49,8 +71,9 @@ export class SessionLimits {
     return this.windows.size;
   }
 
-  /** Counts one session POST from `client`; throws 429 past the rate. */
-  admitPost(client: string): void {
+  /** Counts one session POST from `address`; throws 429 past the rate. */
+  admitPost(address: string): void {
+    const client = clientKey(address);
     const now = this.now();
     let window = this.windows.get(client);
     if (!window || now - window.startedAt >= this.options.postWindowMs) {
@@ -72,13 +95,15 @@ export class SessionLimits {
     if (max !== undefined && viewers >= max) throw new OnairError('too_many_viewers', `This server takes at most ${max} viewers (ONAIR_MAX_VIEWERS), and that many are watching. Try again later.`, { extensions: { retryAfterS: 10 } });
   }
 
-  /** Holds a not-yet-connected slot for `client`; throws 429 (this client) or 503 (everyone). */
-  reservePending(client: string): PendingLease {
+  /** Holds a not-yet-connected slot for `address`; throws 429 (this client) or 503 (everyone). */
+  reservePending(address: string, role: PendingRole): PendingLease {
+    const client = clientKey(address);
     const mine = this.pendingByClient.get(client) ?? 0;
     if (mine >= this.options.pendingPerClient) {
       throw new OnairError('too_many_requests', `This address already has ${mine} sessions that have not connected (at most ${this.options.pendingPerClient}). Complete or DELETE them first.`, { extensions: { retryAfterS: 5 } });
     }
-    if (this.pendingCount >= this.options.pendingTotal) {
+    const room = role === 'publisher' ? this.options.pendingTotal : this.options.pendingTotal - Math.max(1, Math.ceil(this.options.pendingTotal / 10));
+    if (this.pendingCount >= room) {
       throw new OnairError('unavailable', 'Too many sessions are being set up right now. Try again in a few seconds.', { extensions: { retryAfterS: 5 } });
     }
     this.pendingByClient.set(client, mine + 1);

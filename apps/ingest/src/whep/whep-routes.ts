@@ -93,7 +93,7 @@ export function registerWhepRoutes(router: Router, { store, media, config, admis
     const restricted = engineOffer(offer.text, [chosen.video, chosen.audio], gate);
     log.debug({ stream: record.id, offer: offer.text }, 'WHEP offer');
     const peerOptions = { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.viewerPorts } };
-    const session = edge ? await media.view(record.id, peerOptions, { edgeNode: edge.path.at(-1) }) : await admission.hold(client, res, log, () => media.view(record.id, peerOptions));
+    const session = edge ? await media.view(record.id, peerOptions, { edgeNode: edge.path.at(-1) }) : await admission.hold(client, 'viewer', res, log, () => media.view(record.id, peerOptions));
     session.remoteCandidates = gate;
     if (layer !== undefined && layer !== 'auto') {
       try {

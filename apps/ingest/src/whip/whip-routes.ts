@@ -38,7 +38,7 @@ export function registerWhipRoutes(router: Router, { store, media, config, admis
     const restricted = engineOffer(offer.text, [chosen.video, chosen.audio], gate);
     log.debug({ stream: record.id, offer: offer.text }, 'WHIP offer');
     const simulcast = chosen.video?.simulcast;
-    const session = await admission.hold(client, res, log, () => media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.publisherPorts }, ...(simulcast ? { simulcast } : {}) }));
+    const session = await admission.hold(client, 'publisher', res, log, () => media.publish(record.id, { offer: restricted, codecs, ice: { hosts: config.ice.hosts, portRange: config.ice.publisherPorts }, ...(simulcast ? { simulcast } : {}) }));
     session.remoteCandidates = gate;
     log.info({ client, stream: record.id, name: record.name, session: session.id, video: codecs.video?.name, audio: codecs.audio?.name, simulcast, candidates: gate.accepted, candidatesDropped: gate.dropped, answerMs: Math.round(performance.now() - started) }, 'WHIP session created');
     sendAnswer(res, session, config, await answerFor(session, config));
