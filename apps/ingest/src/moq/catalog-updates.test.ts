@@ -61,6 +61,14 @@ describe('CatalogUpdates', () => {
     expect(updates.push(0, 1, new TextEncoder().encode(deep))).toMatchObject({ kind: 'invalid', reason: 'catalog_invalid', detail: /deeply/ });
   });
 
+  it('refuses a patch of arrays nested 32 000 deep (under the 64 KiB cap) as catalog_invalid: measuring it threw a RangeError, and the session ended with a stack in the log', () => {
+    const updates = new CatalogUpdates();
+    updates.push(0, 0, json({}));
+    const deep = `{"x":${'['.repeat(32_000)}${']'.repeat(32_000)}}`;
+    expect(deep.length).toBeLessThan(64 * 1024);
+    expect(updates.push(0, 1, new TextEncoder().encode(deep))).toMatchObject({ kind: 'invalid', reason: 'catalog_invalid', detail: /deeply/ });
+  });
+
   it('stops after maxUpdates', () => {
     const updates = new CatalogUpdates({ maxUpdates: 3 });
     for (let group = 0; group < 3; group += 1) expect(updates.push(group, 0, json({})).kind).toBe('catalog');

@@ -52,7 +52,16 @@ export class CatalogUpdates {
       throw error;
     }
     // Patches could grow a catalog past the bound one small frame at a time.
-    if (!snapshot && JSON.stringify(value).length > this.options.maxBytes) return { kind: 'invalid', reason: 'catalog_too_large', detail: `patched past ${this.options.maxBytes} bytes` };
+    if (!snapshot) {
+      let bytes: number;
+      try {
+        bytes = JSON.stringify(value).length;
+      } catch {
+        // Arrays the patch depth does not count, nested ~32 000 deep in 64 KiB: a RangeError.
+        return { kind: 'invalid', reason: 'catalog_invalid', detail: 'the patched catalog nests too deeply' };
+      }
+      if (bytes > this.options.maxBytes) return { kind: 'invalid', reason: 'catalog_too_large', detail: `patched past ${this.options.maxBytes} bytes` };
+    }
     const result = validateCatalog(value, this.options);
     if (!result.ok) return { kind: 'invalid', reason: result.reason, detail: result.detail };
     this.group = group;
