@@ -15,8 +15,8 @@
  * counts by its /64 (one host is routinely given a whole /64: each of its addresses was a new
  * client). Pure: the clock is injected; state is bounded (MAX_TRACKED_CLIENTS rate entries).
  */
-import { isIPv6 } from 'node:net';
 import { OnairError } from '@onair/shared/errors';
+import { formatIp, parseIp } from '@onair/shared/trusted-proxies';
 
 /** Who a pending slot is for: an authenticated publisher, or an anonymous viewer. */
 export type PendingRole = 'publisher' | 'viewer';
@@ -26,14 +26,12 @@ export type PendingRole = 'publisher' | 'viewer';
  * IPv4-mapped one counts as IPv4).
  */
 export function clientKey(address: string): string {
-  if (!isIPv6(address)) return address;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1]!;
-  const [head, tail] = address.toLowerCase().split('::') as [string, string | undefined];
-  const headGroups = head ? head.split(':') : [];
-  const tailGroups = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
-  return `${groups.slice(0, 4).map((group) => Number.parseInt(group, 16).toString(16)).join(':')}::/64`;
+  const bytes = parseIp(address);
+  if (!bytes) return address;
+  const v6 = !bytes.subarray(0, 12).every((byte, i) => byte === (i < 10 ? 0 : 0xff));
+  if (!v6) return formatIp(bytes);
+  const groups = [0, 2, 4, 6].map((i) => ((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return `${groups.join(':')}::/64`;
 }
 
 export interface SessionLimitsOptions {

@@ -25,6 +25,7 @@ import type * as Ndc from 'node-datachannel';
 import { OnairError } from '@onair/shared/errors';
 import { parseSdp, type TrickleFragment } from '@onair/shared/sdp';
 import type { MediaEngine, MediaKind, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerFeedback, ViewerPeer } from './engine';
+import { offerRefused } from './engine';
 import { viewerFeedback } from './report-feedback';
 import { parseRtcp } from './rtcp/parse-rtcp';
 import { resendHoldoffMs, RetransmitBudget, RetransmitRing } from './retransmit';
@@ -185,9 +186,8 @@ class DatachannelViewer extends EventEmitter<{ state: [PeerState] }> implements 
       await peer.close();
       // libdatachannel refuses what our SDP checks let through (a fingerprint of the wrong
       // length), and fails to gather when the ICE port range is used up: neither is a bug here.
-      const message = error instanceof Error ? error.message : String(error);
-      if (/gather/i.test(message)) throw new OnairError('unavailable', 'No media port is free for another viewer right now (ONAIR_ICE_PORT_RANGE is used up). Try again shortly.');
-      throw new OnairError('invalid_sdp', `The offer was refused by the WebRTC stack: ${message}`);
+      if (/gather/i.test(error instanceof Error ? error.message : String(error))) throw new OnairError('unavailable', 'No media port is free for another viewer right now (ONAIR_ICE_PORT_RANGE is used up). Try again shortly.');
+      throw offerRefused(error);
     }
     return peer;
   }

@@ -5,6 +5,7 @@
  * implements viewers for the fan-out's cost per packet (datachannel-engine.ts, DESIGN.md §7);
  * create-engine.ts puts them together.
  */
+import { OnairError } from '@onair/shared/errors';
 import type { TrickleFragment } from '@onair/shared/sdp';
 
 export type MediaKind = 'audio' | 'video';
@@ -143,6 +144,11 @@ export interface SdpPeer {
   readonly remoteIceUfrag: string | undefined;
   /** Trickled remote candidates (RFC 8840 fragment already parsed). */
   addRemoteCandidates(fragment: TrickleFragment): Promise<void>;
+}
+
+/** An offer the WebRTC stack refused after our SDP checks let it through: the offer's fault, a 400. */
+export function offerRefused(error: unknown): OnairError {
+  return new OnairError('invalid_sdp', `The offer was refused by the WebRTC stack: ${error instanceof Error ? error.message : String(error)}`);
 }
 
 export function isSdpPeer(peer: MediaPeer): peer is MediaPeer & SdpPeer {

@@ -42,6 +42,7 @@ import { OnairError } from '@onair/shared/errors';
 import type { TrickleFragment } from '@onair/shared/sdp';
 import type { Logger } from '@onair/service/logger';
 import type { InboundRtp, MediaEngine, MediaKind, MediaPeer, NegotiatedCodec, OutboundRtp, PeerOptions, PeerState, PublisherPeer, SdpPeer, ViewerFeedback, ViewerPeer } from './engine';
+import { offerRefused } from './engine';
 import { PerSsrcNack } from './per-ssrc-nack';
 import { SendLog, type SentSenderReport, type TrackSending, viewerFeedback } from './report-feedback';
 import { parseRtcp } from './rtcp/parse-rtcp';
@@ -154,7 +155,7 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
       // werift refuses what our SDP checks let through (`m=video 9/2 …`, an `a=sctp-port` without
       // a value): the offer's fault, a 400 — not a 500 with a stack in the log.
       if (error instanceof OnairError) throw error;
-      throw new OnairError('invalid_sdp', `The offer was refused by the WebRTC stack: ${error instanceof Error ? error.message : String(error)}`);
+      throw offerRefused(error);
     }
     await this.gathered();
     this.answer = this.pc.localDescription?.sdp ?? answer.sdp;
