@@ -32,6 +32,11 @@ describe('loadIngestConfig', () => {
     expect(() => loadIngestConfig(env)).toThrow(expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining(name) }));
   });
 
+  it('caps WHEP viewers by default (ONAIR_MAX_VIEWERS: connected viewers were bounded by nothing)', () => {
+    expect(loadIngestConfig({}).sessions.maxViewers).toBe(2_000);
+    expect(loadIngestConfig({ ONAIR_MAX_VIEWERS: '50000' }).sessions.maxViewers).toBe(50_000);
+  });
+
   it('parses STUN/TURN servers and a port range', () => {
     const config = loadIngestConfig({ ONAIR_ICE_SERVERS: '[{"urls":"turn:t.example.org","username":"u","credential":"c"}]', ONAIR_ICE_PORT_RANGE: '40000-40099' });
     expect(config.ice.servers).toEqual([{ urls: 'turn:t.example.org', username: 'u', credential: 'c' }]);

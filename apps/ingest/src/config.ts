@@ -14,6 +14,14 @@ import { NODE_ID } from './cluster/edge-auth';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+/**
+ * ONAIR_MAX_VIEWERS's default, per process; before it, connected viewers had no cap. One event
+ * loop sends every viewer's packets (the engines' send is synchronous), so more cores do not raise
+ * it: 260–850 viewers at 2.5 Mbps filled one core in the fan-out bench (README), a lower bitrate or
+ * audio only allows more. Each holds a UDP socket and ~0.2 MiB (1 759 sessions: 155 → 476 MiB).
+ */
+export const DEFAULT_MAX_VIEWERS = 2_000;
+
 const iceServerSchema = z.object({
   urls: z.union([z.string(), z.array(z.string())]),
   username: z.string().optional(),
@@ -72,8 +80,8 @@ const envSchema = z
      * transcoder's own address are always allowed.
      */
     ONAIR_TRANSCODER_HOSTS: z.string().optional(),
-    /** WHEP viewers (connected and connecting) the ingest takes; unset: no cap. */
-    ONAIR_MAX_VIEWERS: z.coerce.number().int().min(1).optional(),
+    /** WHEP viewers (connected and connecting) the ingest takes (default DEFAULT_MAX_VIEWERS). */
+    ONAIR_MAX_VIEWERS: z.coerce.number().int().min(1).default(DEFAULT_MAX_VIEWERS),
     /** Sessions not yet connected one client address may hold (default 20). */
     ONAIR_MAX_PENDING_PER_CLIENT: z.coerce.number().int().min(1).default(20),
     /** Sessions not yet connected in all (default 200). */

@@ -39,8 +39,8 @@ export interface SessionLimitsOptions {
   pendingTotal: number;
   postsPerClient: number;
   postWindowMs: number;
-  /** Undefined: no cap. */
-  maxViewers: number | undefined;
+  /** WHEP viewers, connected and pending (ONAIR_MAX_VIEWERS). */
+  maxViewers: number;
   now?: () => number;
 }
 
@@ -90,7 +90,7 @@ export class SessionLimits {
   /** `viewers`: WHEP viewers connected or pending now. Throws 503 at ONAIR_MAX_VIEWERS. */
   admitViewer(viewers: number): void {
     const max = this.options.maxViewers;
-    if (max !== undefined && viewers >= max) throw new OnairError('too_many_viewers', `This server takes at most ${max} viewers (ONAIR_MAX_VIEWERS), and that many are watching. Try again later.`, { extensions: { retryAfterS: 10 } });
+    if (viewers >= max) throw new OnairError('too_many_viewers', `This server takes at most ${max} viewers (ONAIR_MAX_VIEWERS), and that many are watching. Try again later.`, { extensions: { retryAfterS: 10 } });
   }
 
   /** Holds a not-yet-connected slot for `address`; throws 429 (this client) or 503 (everyone). */
