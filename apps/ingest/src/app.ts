@@ -59,7 +59,7 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
   });
   const leases = new ForwardLeases({ graceMs: config.limits.forwardLeaseGraceMs, log: log.child({ component: 'forward-leases' }), remote: cluster?.transcoderLeases });
   const router = new Router();
-  const admission = new SessionAdmission(config, media);
+  const admission = new SessionAdmission(config);
   const webTransport = config.webTransport ? await MoqIngest.create({ config: config.webTransport, streams: store, media, log: log.child({ component: 'moq' }) }) : undefined;
   registerWhipRoutes(router, { store, media, config, admission });
   registerWhepRoutes(router, { store, media, config, admission, cluster });

@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -65,6 +66,25 @@ afterAll(async () => {
 });
 
 const whep = (base: string, headers: Record<string, string> = {}) => fetch(`${base}/whep/live`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...headers }, body: offer });
+
+/**
+ * A WHEP POST whose offer is held back: resolves once the ingest has its headers (its 100 Continue
+ * comes after the handler's synchronous start, in this same process); `send()` sends the offer.
+ */
+function heldWhep(base: string): Promise<{ send(): Promise<{ status: number; body: string; location?: string; retryAfter?: string }> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/whep/live`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', 'Content-Length': Buffer.byteLength(offer), Expect: '100-continue' } });
+    const answer = new Promise<{ status: number; body: string; location?: string; retryAfter?: string }>((done, fail) => {
+      req.once('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).once('end', () => done({ status: res.statusCode!, body, location: res.headers.location, retryAfter: res.headers['retry-after'] })).once('error', fail);
+      });
+    });
+    req.once('error', reject);
+    req.once('continue', () => resolve({ send: () => (req.end(offer), answer) }));
+    req.flushHeaders();
+  });
+}
 
 /** UDP sockets this process holds (the ingest runs in it). */
 function udpSockets(): number {
@@ -131,5 +151,25 @@ describe('ONAIR_MAX_VIEWERS', () => {
     expect(res.status).toBe(503);
     expect(((await res.json()) as { code: string }).code).toBe('too_many_viewers');
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('holds under concurrent POSTs: each takes its slot before it awaits the engine, and a failed one gives it back', async () => {
+    const { ingest, base } = await start({ ONAIR_MAX_VIEWERS: '3' });
+    // Every POST is past its first check before any offer is read: the window in which a count
+    // of sessions taken at the start let all twelve through (12 × 201 against a cap of 3).
+    const held = await Promise.all(Array.from({ length: 12 }, () => heldWhep(base)));
+    const answers = await Promise.all(held.map((post) => post.send()));
+    const statuses = answers.map((answer) => answer.status);
+    console.log(`[caps] 12 concurrent WHEP POSTs against ONAIR_MAX_VIEWERS=3: ${statuses.join(' ')}`);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(3);
+    const refused = answers.filter((answer) => answer.status !== 201);
+    expect(refused.map((answer) => [answer.status, (JSON.parse(answer.body) as { code: string }).code, answer.retryAfter])).toEqual(refused.map(() => [503, 'too_many_viewers', '10']));
+    const record = await ingest.store.findByName('live');
+    expect(ingest.media.audience(record!.id)).toBe(3);
+    // Three DELETEs free three slots, and a session that fails once made (an unknown rendition) gives its slot back.
+    for (const answer of answers.filter((a) => a.status === 201)) expect((await fetch(new URL(answer.location!, base), { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(`${base}/whep/live?layer=nope`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer })).status).toBe(404);
+    const again = await Promise.all(Array.from({ length: 4 }, () => heldWhep(base)));
+    expect((await Promise.all(again.map((post) => post.send()))).map((answer) => answer.status).sort()).toEqual([201, 201, 201, 503]);
   });
 });

@@ -171,13 +171,6 @@ export class MediaRouter extends EventEmitter<MediaRouterEvents> {
     return [...this.streams.values()].filter((router) => router.renditionsWanted.length > 0).map((router) => ({ streamId: router.streamId, codecs: router.renditionsWanted }));
   }
 
-  /** Sessions of a kind that are open, connected or not. */
-  sessionCount(kind: SessionKind): number {
-    let count = 0;
-    for (const session of this.sessions.values()) if (session.kind === kind && !session.closed) count += 1;
-    return count;
-  }
-
   session(kind: SessionKind, id: string): AnySession {
     const session = this.sessions.get(id);
     if (!session || session.kind !== kind || session.closed) throw new OnairError('session_not_found', `No ${kind.toUpperCase()} session ${id}.`);

@@ -2,8 +2,9 @@
  * Who is asking for a WHIP/WHEP session, and whether they may have one now: the client address
  * (the socket's, or what a trusted proxy says: ONAIR_TRUSTED_PROXIES, or the site's own proxy
  * proving itself with a key derived from the admin token — the same rule as the web and the
- * transcoder, packages/shared/src/trusted-proxies.ts), the POST rate, ONAIR_MAX_VIEWERS, and the
- * pending-session slot a session holds until it connects or closes (session-limits.ts).
+ * transcoder, packages/shared/src/trusted-proxies.ts), the POST rate, and the slots a session
+ * holds (session-limits.ts): a pending one until it connects or closes, and for an anonymous WHEP
+ * viewer an ONAIR_MAX_VIEWERS one until it closes.
  * Refusals carry Retry-After and are logged with the client address.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,17 +12,13 @@ import { isOnairError } from '@onair/shared/errors';
 import type { Logger } from '@onair/service/logger';
 import { isSiteProxy, SITE_PROXY_HEADER } from '@onair/service/site-proxy';
 import type { IngestConfig } from '../config';
-import type { MediaRouter } from '../router/media-router';
 import type { AnySession, SessionKind } from '../router/sessions';
 import { type PendingRole, SessionLimits } from './session-limits';
 
 export class SessionAdmission {
   readonly limits: SessionLimits;
 
-  constructor(
-    private readonly config: IngestConfig,
-    private readonly media: MediaRouter,
-  ) {
+  constructor(private readonly config: IngestConfig) {
     this.limits = new SessionLimits(config.sessions);
   }
 
@@ -31,28 +28,45 @@ export class SessionAdmission {
     return this.config.trustedProxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], viaSiteProxy || undefined);
   }
 
-  /** Counts a session POST (and for WHEP, checks ONAIR_MAX_VIEWERS); throws 429/503 with Retry-After. */
+  /** Counts a session POST (and for WHEP, refuses early at ONAIR_MAX_VIEWERS); throws 429/503 with Retry-After. */
   admitPost(client: string, kind: SessionKind, res: ServerResponse, log: Logger): void {
     this.refusing(client, res, log, () => {
       this.limits.admitPost(client);
-      if (kind === 'whep') this.limits.admitViewer(this.media.sessionCount('whep'));
+      if (kind === 'whep') this.limits.checkViewers();
     });
   }
 
-  /** Holds a pending slot for `client` (`role`: see SessionLimits) while `create` runs and until the session connects or closes. */
+  /**
+   * Holds a pending slot for `client` (`role`: see SessionLimits) while `create` runs and until the
+   * session connects or closes, and for a viewer an ONAIR_MAX_VIEWERS slot until it closes. Both are
+   * taken before `create` awaits anything: POSTs awaiting the engine all passed a check made earlier.
+   */
   async hold<S extends AnySession>(client: string, role: PendingRole, res: ServerResponse, log: Logger, create: () => Promise<S>): Promise<S> {
-    const lease = this.refusing(client, res, log, () => this.limits.reservePending(client, role));
+    const { pending, viewer } = this.refusing(client, res, log, () => {
+      const viewer = role === 'viewer' ? this.limits.reserveViewer() : undefined;
+      try {
+        return { pending: this.limits.reservePending(client, role), viewer };
+      } catch (error) {
+        viewer?.release();
+        throw error;
+      }
+    });
+    const release = () => {
+      pending.release();
+      viewer?.release();
+    };
     let session: S;
     try {
       session = await create();
     } catch (error) {
-      lease.release();
+      release();
       throw error;
     }
-    if (session.connected || session.closed) lease.release();
+    if (session.closed) release();
     else {
-      session.once('connected', () => lease.release());
-      session.once('closed', () => lease.release());
+      if (session.connected) pending.release();
+      else session.once('connected', () => pending.release());
+      session.once('closed', release);
     }
     return session;
   }

@@ -75,10 +75,18 @@ describe('SessionLimits', () => {
     expect(clientKey(address)).toBe(key);
   });
 
-  it('ONAIR_MAX_VIEWERS: 503 too_many_viewers when connected plus pending viewers reach it', () => {
+  it('ONAIR_MAX_VIEWERS: 503 too_many_viewers once that many slots are held; a released slot is free again', () => {
     const l = limits({ t: 0 }, { maxViewers: 2 });
-    expect(refusal(() => l.admitViewer(1))).toBeUndefined();
-    expect(refusal(() => l.admitViewer(2))).toMatchObject({ code: 'too_many_viewers' });
+    const first = l.reserveViewer();
+    expect(refusal(() => l.checkViewers())).toBeUndefined();
+    l.reserveViewer();
+    expect(refusal(() => l.checkViewers())).toEqual({ code: 'too_many_viewers', retryAfterS: 10 });
+    expect(refusal(() => l.reserveViewer())).toMatchObject({ code: 'too_many_viewers' });
+    expect(l.viewers).toBe(2);
+    first.release();
+    first.release(); // twice is once
+    expect(l.viewers).toBe(1);
+    expect(refusal(() => l.reserveViewer())).toBeUndefined();
   });
 
   it('keeps a bounded number of clients in its rate table (a spray of addresses cannot grow it)', () => {

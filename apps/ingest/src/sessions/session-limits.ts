@@ -9,7 +9,9 @@
  *   (503 `unavailable`: the server is busy, not this client's fault), of which anonymous viewers
  *   may hold all but a tenth: offers that never do ICE filled the pool, and a publisher with its
  *   key (reconnecting after a blip) got 503;
- * - WHEP viewers, connected and pending: `maxViewers` (ONAIR_MAX_VIEWERS; 503 `too_many_viewers`).
+ * - WHEP viewers, connected and pending: `maxViewers` (ONAIR_MAX_VIEWERS; 503 `too_many_viewers`),
+ *   a slot taken in the step that checks it: counting sessions let twelve concurrent POSTs past a
+ *   cap of three while each awaited its offer or its engine (other nodes' edge pulls take none).
  *
  * The client address is the one the HTTP layer resolved (trusted proxies only); an IPv6 client
  * counts by its /64 (one host is routinely given a whole /64: each of its addresses was a new
@@ -44,8 +46,8 @@ export interface SessionLimitsOptions {
   now?: () => number;
 }
 
-/** A pending slot; `release()` when the session connects or closes (idempotent). */
-export interface PendingLease {
+/** A slot held for a session; `release()` when it no longer counts (idempotent). */
+export interface SlotLease {
   release(): void;
 }
 
@@ -55,6 +57,7 @@ export class SessionLimits {
   private readonly windows = new Map<string, { startedAt: number; count: number }>();
   private readonly pendingByClient = new Map<string, number>();
   private pendingCount = 0;
+  private viewerCount = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: SessionLimitsOptions) {
@@ -63,6 +66,11 @@ export class SessionLimits {
 
   get pending(): number {
     return this.pendingCount;
+  }
+
+  /** WHEP viewers holding a slot (admitted, not yet closed). */
+  get viewers(): number {
+    return this.viewerCount;
   }
 
   get trackedClients(): number {
@@ -87,14 +95,23 @@ export class SessionLimits {
     window.count += 1;
   }
 
-  /** `viewers`: WHEP viewers connected or pending now. Throws 503 at ONAIR_MAX_VIEWERS. */
-  admitViewer(viewers: number): void {
+  /** Throws 503 at ONAIR_MAX_VIEWERS; takes no slot (refuses a POST before its offer is read). */
+  checkViewers(): void {
     const max = this.options.maxViewers;
-    if (viewers >= max) throw new OnairError('too_many_viewers', `This server takes at most ${max} viewers (ONAIR_MAX_VIEWERS), and that many are watching. Try again later.`, { extensions: { retryAfterS: 10 } });
+    if (this.viewerCount >= max) throw new OnairError('too_many_viewers', `This server takes at most ${max} viewers (ONAIR_MAX_VIEWERS), and that many are watching. Try again later.`, { extensions: { retryAfterS: 10 } });
+  }
+
+  /** Takes a WHEP viewer slot, in the same step as the check; release it when the session closes or is not made. */
+  reserveViewer(): SlotLease {
+    this.checkViewers();
+    this.viewerCount += 1;
+    return once(() => {
+      this.viewerCount -= 1;
+    });
   }
 
   /** Holds a not-yet-connected slot for `address`; throws 429 (this client) or 503 (everyone). */
-  reservePending(address: string, role: PendingRole): PendingLease {
+  reservePending(address: string, role: PendingRole): SlotLease {
     const client = clientKey(address);
     const mine = this.pendingByClient.get(client) ?? 0;
     if (mine >= this.options.pendingPerClient) {
@@ -106,17 +123,12 @@ export class SessionLimits {
     }
     this.pendingByClient.set(client, mine + 1);
     this.pendingCount += 1;
-    let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        this.pendingCount -= 1;
-        const left = (this.pendingByClient.get(client) ?? 1) - 1;
-        if (left <= 0) this.pendingByClient.delete(client);
-        else this.pendingByClient.set(client, left);
-      },
-    };
+    return once(() => {
+      this.pendingCount -= 1;
+      const left = (this.pendingByClient.get(client) ?? 1) - 1;
+      if (left <= 0) this.pendingByClient.delete(client);
+      else this.pendingByClient.set(client, left);
+    });
   }
 
   /** Drops expired windows from the front (oldest first), then the oldest beyond the cap. */
@@ -126,4 +138,15 @@ export class SessionLimits {
       this.windows.delete(client);
     }
   }
+}
+
+function once(release: () => void): SlotLease {
+  let released = false;
+  return {
+    release: () => {
+      if (released) return;
+      released = true;
+      release();
+    },
+  };
 }
