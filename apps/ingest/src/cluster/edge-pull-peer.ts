@@ -210,6 +210,13 @@ export class EdgePullPeer extends EventEmitter<{ state: [PeerState] }> implement
   }
 }
 
+/** Opens a pull and resolves once it is connected; rejects (closed) with why not. */
+export async function openConnectedPull(options: EdgePullOptions): Promise<EdgePullPeer> {
+  const peer = await EdgePullPeer.open(options);
+  await whenConnected(peer, options.timeoutMs);
+  return peer;
+}
+
 /** Resolves when the peer connects; rejects (closing it) on failure or after `timeoutMs`. */
 export function whenConnected(peer: EdgePullPeer, timeoutMs: number): Promise<void> {
   if (peer.state === 'connected') return Promise.resolve();

@@ -14,19 +14,23 @@
  *   that node takes over the old one;
  * - the lease is released (the publisher left) → the pull ends; viewers stay, waiting, and the
  *   next lease (on any node) brings a new pull, as a single node keeps viewers across publishers;
- * - no viewer for `idleMs` → the pull ends.
+ * - no viewer for `idleMs` → the pull ends;
+ * - a pull that failed is not tried again for RETRY_MS, whoever asks (a viewer's POST, a
+ *   downstream edge, the directory): a POST is answered with that failure and Retry-After. POSTs
+ *   skipped it, and every viewer retrying a stream whose origin refused started a pull of its own.
  * `reconcile()` runs every renewal tick and applies the same rules from the directory itself, so
  * a missed event (Redis restarting) or a dead upstream (its pull closed) is repaired within a tick.
  * Each connected pull also brings the stream's renditions (edge-renditions.ts), read again every tick.
  */
-import { OnairError } from '@onair/shared/errors';
+import { isOnairError, OnairError } from '@onair/shared/errors';
 import type { Logger } from '@onair/service/logger';
 import type { IngestConfig } from '../config';
 import type { MediaRouter } from '../router/media-router';
 import type { PublisherSession } from '../router/sessions';
+import type { PublisherPeer } from '../webrtc/engine';
 import { edgeHeaders } from './edge-auth';
 import type { RenditionSource } from '../router/rendition-catalog';
-import { EdgePullPeer, whenConnected } from './edge-pull-peer';
+import { type EdgePullOptions, openConnectedPull } from './edge-pull-peer';
 import { EdgeRenditions } from './edge-renditions';
 import type { Lease, StreamDirectory } from './stream-directory';
 
@@ -46,15 +50,20 @@ interface Pull {
   idleSince: number | undefined;
 }
 
+/** What a pull is to EdgePulls: an EdgePullPeer (a fake in the unit tests). */
+export type SourcePullPeer = PublisherPeer & { readonly layerUrl: string | null };
+
 export interface EdgePullsOptions {
-  directory: StreamDirectory;
-  media: MediaRouter;
+  directory: Pick<StreamDirectory, 'lookup'>;
+  media: Pick<MediaRouter, 'attachPublisher' | 'attachRenditions' | 'audience' | 'activeStreams' | 'isLive' | 'renditionsWanted'>;
   config: IngestConfig;
   node: { id: string };
   /** Whether this node's own publisher holds the stream (then there is nothing to pull). */
   isOrigin(streamId: string): boolean;
   log: Logger;
   now?: () => number;
+  /** Opens a connected pull (default: an EdgePullPeer over WHEP). */
+  openPull?: (options: EdgePullOptions) => Promise<SourcePullPeer>;
 }
 
 /** A pull that failed is not tried again for this long (per stream), ms. */
@@ -62,7 +71,8 @@ const RETRY_MS = 1_000;
 
 export class EdgePulls {
   private readonly pulls = new Map<string, Pull>();
-  private readonly failedAt = new Map<string, number>();
+  /** The last failed pull per stream, until one connects or RETRY_MS passed (read again). */
+  private readonly failures = new Map<string, { at: number; error: OnairError }>();
   private readonly now: () => number;
   private closed = false;
   /** Pulls started, and pulls that replaced another (figures for /metrics and tests). */
@@ -97,6 +107,7 @@ export class EdgePulls {
   async reach(streamId: string, name: string, path: string[]): Promise<void> {
     const existing = this.pulls.get(streamId);
     if (existing && !existing.closed) return existing.ready;
+    this.refuseWhileBackingOff(streamId);
     let lease: Lease | undefined;
     try {
       lease = await this.options.directory.lookup(streamId);
@@ -106,6 +117,8 @@ export class EdgePulls {
     if (!lease || lease.node === this.options.node.id) throw new OnairError('stream_offline', `The stream "${name}" is not live.`);
     const again = this.pulls.get(streamId);
     if (again && !again.closed) return again.ready;
+    // Another POST's pull may have failed during the lookup.
+    this.refuseWhileBackingOff(streamId);
     return this.start(streamId, name, lease, path).ready;
   }
 
@@ -126,7 +139,7 @@ export class EdgePulls {
     }
     // Moved, or viewers waiting with no pull (it died, or the stream came back).
     if (!pull && this.options.media.audience(streamId) === 0) return;
-    if ((this.failedAt.get(streamId) ?? -Infinity) + RETRY_MS > this.now()) return;
+    if (this.retryInMs(streamId) > 0) return;
     if (pull) this.stats.moved += 1;
     this.options.log.info({ stream: streamId, from: pull?.upstreamNode, to: lease.node, token: lease.token }, pull ? 'the stream moved: pulling from its new origin' : 'pulling the stream for waiting viewers');
     this.start(streamId, lease.name, lease, []).ready.catch(() => undefined);
@@ -177,14 +190,14 @@ export class EdgePulls {
       const ice = { hosts: this.options.config.ice.hosts, portRange: this.options.config.ice.publisherPorts };
       // The lease token only when pulling from the lease holder itself (a parent edge holds none).
       const headers = () => edgeHeaders(this.options.config.adminToken ?? '', path, this.options.node.id, pull.token);
-      const peer = await EdgePullPeer.open({ whepUrl, codecs: lease.codecs, ice, headers: headers(), timeoutMs: cluster.edgeConnectTimeoutMs, log });
-      await whenConnected(peer, cluster.edgeConnectTimeoutMs);
+      const peer = await (this.options.openPull ?? openConnectedPull)({ whepUrl, codecs: lease.codecs, ice, headers: headers(), timeoutMs: cluster.edgeConnectTimeoutMs, log });
       if (pull.closed) {
         await peer.close();
         throw new OnairError('stream_offline', `The stream "${name}" went offline while this node connected to it.`);
       }
       const session = await this.options.media.attachPublisher('edge', streamId, peer);
       pull.session = session;
+      this.failures.delete(streamId);
       log.info({ setupMs: Math.round(performance.now() - started), session: session.id, token: lease.token }, 'edge pull connected');
       if (cluster.edgeRenditions && peer.layerUrl) {
         const attach = (set: RenditionSource) => this.options.media.attachRenditions(streamId, set);
@@ -201,7 +214,7 @@ export class EdgePulls {
     })();
     pull.ready.catch((error: unknown) => {
       this.stats.failed += 1;
-      this.failedAt.set(streamId, this.now());
+      this.failures.set(streamId, { at: this.now(), error: isOnairError(error) ? error : new OnairError('upstream_unreachable', "The edge pull from the stream's origin failed.", { cause: error }) });
       if (this.pulls.get(streamId) === pull) {
         this.pulls.delete(streamId);
         // The old pull (if any) keeps serving until the next tick tries again.
@@ -211,6 +224,24 @@ export class EdgePulls {
       log.warn({ err: (error as Error).message, code: (error as OnairError).code }, 'edge pull failed');
     });
     return pull;
+  }
+
+  /** How long the stream's last failed pull keeps new ones off, ms (0: none). */
+  private retryInMs(streamId: string): number {
+    const failure = this.failures.get(streamId);
+    if (!failure) return 0;
+    const waitMs = failure.at + RETRY_MS - this.now();
+    if (waitMs > 0) return waitMs;
+    this.failures.delete(streamId);
+    return 0;
+  }
+
+  /** Within RETRY_MS of a failed pull: throws that failure again, with when to come back, instead of asking the upstream again. */
+  private refuseWhileBackingOff(streamId: string): void {
+    const waitMs = this.retryInMs(streamId);
+    const error = this.failures.get(streamId)?.error;
+    if (waitMs === 0 || !error) return;
+    throw new OnairError(error.code, error.message, { cause: error, extensions: { ...error.extensions, retryAfterS: Math.ceil(waitMs / 1000) } });
   }
 
   private end(pull: Pull, reason: string): void {

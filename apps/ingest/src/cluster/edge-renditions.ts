@@ -31,7 +31,7 @@ import type { RenditionFeed, RenditionSource } from '../router/rendition-catalog
 import { KeyframeRequester } from '../router/keyframe-requester';
 import { TrackMeter } from '../router/track-meter';
 import type { IceOptions, InboundRtp, NegotiatedCodec, PeerState } from '../webrtc/engine';
-import { EdgePullPeer, type EdgePullOptions, whenConnected } from './edge-pull-peer';
+import { type EdgePullOptions, openConnectedPull } from './edge-pull-peer';
 
 type Layer = WhepLayers['layers'][number];
 
@@ -57,13 +57,6 @@ export interface RenditionPullPeer {
   on(event: 'state', listener: (state: PeerState) => void): unknown;
   requestKeyframe(): void;
   close(): Promise<void>;
-}
-
-/** Opens a pull and resolves once it is connected (an EdgePullPeer over WHEP). */
-async function openConnectedPull(options: EdgePullOptions): Promise<RenditionPullPeer> {
-  const peer = await EdgePullPeer.open(options);
-  await whenConnected(peer, options.timeoutMs);
-  return peer;
 }
 
 export interface EdgeRenditionsOptions {
