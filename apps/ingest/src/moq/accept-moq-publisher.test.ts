@@ -131,6 +131,8 @@ describe('acceptMoqPublisher', { timeout: 30_000 }, () => {
     expect(stats.tracks.video).toMatchObject({ name: 'video/hd', codec: 'avc1.640028', frames: 24, groups: 4, keyframes: 4, dropped: {}, ended: null });
     expect(stats.tracks.audio).toMatchObject({ name: 'audio/data', codec: 'opus', frames: audioSent.n, ended: null });
     expect(stats.setupMs).toBeGreaterThanOrEqual(0);
+    // Paced media never fills the session's group buffer.
+    expect(stats.groupBuffer).toMatchObject({ heldBytes: 0, waits: 0 });
     // The library's console noise went to the session's logger, the key stayed out of its URL.
     expect(lines.some((line) => line.lib === '@moq/lite')).toBe(true);
     expect(JSON.stringify(lines)).not.toContain('sk_secret');
@@ -431,22 +433,47 @@ describe('acceptMoqPublisher', { timeout: 30_000 }, () => {
       expect(error.message).toMatch(/handshake|no broadcast/);
     });
 
-    it('a control message too large to read (a hostile publisher), at once instead of a minute of blocked event loop', async () => {
-      const pair = createWebTransportPair();
-      const { log } = logCapture();
-      const accepted = acceptMoqPublisher(pair.server, new URL('https://127.0.0.1/moq'), { log });
-      // No library on this side: every stream the ingest opens (probe, announcements) gets a 4 MiB message.
-      const started = performance.now();
+    /** No library on the publisher's side: every stream the ingest opens (probe, announcements) gets `answer(write)`. */
+    function hostileAnswers(pair: WebTransportPair, answer: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>): void {
       void (async () => {
         const reader = pair.client.incomingBidirectionalStreams.getReader();
         for (let next = await reader.read(); !next.done; next = await reader.read()) {
-          void next.value.writable.getWriter().write(Buffer.concat([encodeQuicVarint(4 << 20), new Uint8Array(4 << 20)])).catch(() => {});
+          const writer = next.value.writable.getWriter();
+          void answer((bytes) => writer.write(bytes)).catch(() => {});
         }
       })();
+    }
+
+    it('a control message too large to read (a hostile publisher), at once instead of a minute of blocked event loop', async () => {
+      const pair = createWebTransportPair();
+      const { log, lines } = logCapture();
+      const accepted = acceptMoqPublisher(pair.server, new URL('https://127.0.0.1/moq?key=sk_secret'), { log });
+      const started = performance.now();
+      hostileAnswers(pair, (write) => write(Buffer.concat([encodeQuicVarint(4 << 20), new Uint8Array(4 << 20)])));
       const error = await refused({ pair, accepted } as Setup);
-      expect(['moq_protocol_error', 'moq_no_broadcast']).toContain(error.code);
-      expect(error.message).toMatch(/byte budget/);
+      expect(error.code).toBe('moq_control_message_too_large');
+      expect(error.message).toMatch(/^a 4194304-byte control message on the (probe|announce) stream the ingest opened, more than 65536$/);
       expect(performance.now() - started).toBeLessThan(5000);
+      const refusal = lines.find((line) => line.msg === 'MoQ publish session refused');
+      expect(refusal).toMatchObject({ level: 40, code: 'moq_control_message_too_large' });
+      expect(refusal).not.toHaveProperty('err'); // no stack: bad input is not a bug
+      expect(JSON.stringify(lines)).not.toContain('sk_secret');
+    });
+
+    it('a control message over the cap sent slowly, within the byte budget: refused at its size prefix (before: the library read all 1.5 MiB sent and the session waited for its setup deadline)', async () => {
+      const pair = createWebTransportPair();
+      const { log } = logCapture();
+      // Each packet (1200 bytes) a second after the last, as the ingest's clock sees it: far below
+      // the budget's 64 KiB/s, so the rate alone never stops it.
+      let clock = 0;
+      const accepted = acceptMoqPublisher(pair.server, new URL('https://127.0.0.1/moq'), { log, now: () => (clock += 1000), setupTimeoutMs: 3000 });
+      hostileAnswers(pair, async (write) => {
+        await write(encodeQuicVarint(2 << 20));
+        for (let i = 0; i < 32; i += 1) await write(new Uint8Array(48 * 1024).fill(0x40));
+      });
+      const error = await refused({ pair, accepted } as Setup);
+      expect(error.code).toBe('moq_control_message_too_large');
+      expect(error.message).toMatch(/2097152-byte control message/);
     });
 
     it('the publisher leaving during setup', async () => {

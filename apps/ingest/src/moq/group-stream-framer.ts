@@ -30,6 +30,11 @@ export class GroupStreamFramer {
 
   constructor(private readonly maxFrameBytes: number) {}
 
+  /** Bytes received and not yet handed on: the message being assembled. */
+  get heldBytes(): number {
+    return this.partsBytes;
+  }
+
   push(chunk: Uint8Array): FramerResult {
     if (this.state === 'passthrough') return { chunks: chunk.length ? [chunk] : [] };
     if (this.state === 'failed') return { chunks: [], error: 'the stream already failed' };

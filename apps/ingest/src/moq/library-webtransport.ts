@@ -1,6 +1,6 @@
 /**
- * The WebTransport session as @moq/lite gets it: the same object, with two of the library's
- * habits contained.
+ * The WebTransport session as @moq/lite gets it: the same object, with the library's habits
+ * contained.
  * - The streams it opens never reject where it does not catch. Its subscriber opens a stream and
  *   writes SUBSCRIBE before its try block, in a promise nobody awaits (`Subscriber#runSubscribe`,
  *   0.2.2): a publisher that stops that stream at once, or a session that dies at that moment,
@@ -9,20 +9,33 @@
  *   track. Written chunks are copied: the library's writer reuses one scratch buffer for varints.
  * - The group streams it reads arrive one whole frame per chunk (group-stream-framer.ts): its
  *   reader's cost was quadratic in the packets of a frame, and a frame over `maxFrameBytes` is
- *   refused before it is held. Control streams (bidirectional) get a byte budget instead
- *   (byte-budget.ts): their messages are small, and one large one would cost as much.
+ *   refused before it is held. What the framers of one session hold together is bounded
+ *   (group-buffer-budget.ts): past it they stop reading and QUIC flow control pushes back.
+ * - Control streams (bidirectional) carry small messages: one declared over
+ *   `maxControlMessageBytes` is refused at its size prefix (control-stream-framer.ts), and a byte
+ *   budget bounds their rate (byte-budget.ts).
  */
 
 import { ByteBudget } from './byte-budget';
+import { ControlStreamFramer } from './control-stream-framer';
+import type { GroupBufferBudget } from './group-buffer-budget';
 import { GroupStreamFramer } from './group-stream-framer';
+import type { MoqIngestErrorCode } from './moq-ingest-error';
 
 type Bidi = { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
 
 export interface LibraryWebTransportOptions {
   /** Largest frame on a group stream, bytes; a larger one fails its stream (its group is lost). */
   maxFrameBytes: number;
-  /** A group stream or a control stream was refused (logged by the caller). */
-  onRefusedStream(detail: string): void;
+  /** What the session's group streams may hold together before they stop reading. */
+  groupBuffer: GroupBufferBudget;
+  /** Largest body a control message may declare, bytes; a larger one fails its stream. */
+  maxControlMessageBytes: number;
+  /**
+   * A group stream or a control stream was refused (logged by the caller). With `code`, the
+   * publisher broke the control plane and the session should end with it.
+   */
+  onRefusedStream(detail: string, code?: MoqIngestErrorCode): void;
   /** Clock for the control streams' byte budget, ms. */
   now: () => number;
   /**
@@ -36,7 +49,8 @@ export function libraryWebTransport(session: WebTransport, options: LibraryWebTr
   const createBidirectionalStream = async (streamOptions?: unknown): Promise<Bidi> => {
     try {
       const stream = (await session.createBidirectionalStream(streamOptions as WebTransportSendStreamOptions)) as unknown as Bidi;
-      return { readable: stream.readable.pipeThrough(budgeted(options)), writable: lenientWritable(stream.writable) };
+      const framer = new ControlStreamFramer({ opened: 'local', maxMessageBytes: options.maxControlMessageBytes });
+      return { readable: stream.readable.pipeThrough(checkedControl(framer, options)), writable: lenientWritable(stream.writable, framer) };
     } catch (error) {
       return { readable: erroredReadable(error), writable: lenientWritable(undefined) };
     }
@@ -50,12 +64,15 @@ export function libraryWebTransport(session: WebTransport, options: LibraryWebTr
   };
   const incomingBidirectionalStreams = (session.incomingBidirectionalStreams as ReadableStream<Bidi>).pipeThrough(
     new TransformStream<Bidi, Bidi>({
-      transform: (stream, controller) => controller.enqueue({ readable: stream.readable.pipeThrough(budgeted(options)), writable: stream.writable }),
+      transform: (stream, controller) => {
+        const framer = new ControlStreamFramer({ opened: 'remote', maxMessageBytes: options.maxControlMessageBytes });
+        controller.enqueue({ readable: stream.readable.pipeThrough(checkedControl(framer, options)), writable: observedWritable(stream.writable, framer) });
+      },
     }),
   );
   const incomingUnidirectionalStreams = (session.incomingUnidirectionalStreams as ReadableStream<ReadableStream<Uint8Array>>).pipeThrough(
     new TransformStream<ReadableStream<Uint8Array>, ReadableStream<Uint8Array>>({
-      transform: (stream, controller) => controller.enqueue(stream.pipeThrough(framed(options))),
+      transform: (stream, controller) => controller.enqueue(framed(stream, options)),
     }),
   );
   return new Proxy(session, {
@@ -74,7 +91,7 @@ export function libraryWebTransport(session: WebTransport, options: LibraryWebTr
 }
 
 /** Writes copy and go through until the stream fails; after that they are dropped (the read side reports the failure). */
-function lenientWritable(writable: WritableStream<Uint8Array> | undefined): WritableStream<Uint8Array> {
+function lenientWritable(writable: WritableStream<Uint8Array> | undefined, framer?: ControlStreamFramer): WritableStream<Uint8Array> {
   const writer = writable?.getWriter();
   let failed = writer === undefined;
   writer?.closed.catch(() => {
@@ -82,6 +99,7 @@ function lenientWritable(writable: WritableStream<Uint8Array> | undefined): Writ
   });
   return new WritableStream<Uint8Array>({
     async write(chunk) {
+      framer?.sent(chunk);
       if (failed) return;
       try {
         await writer!.write(chunk.slice());
@@ -98,31 +116,87 @@ function lenientWritable(writable: WritableStream<Uint8Array> | undefined): Writ
   });
 }
 
-function framed(options: LibraryWebTransportOptions): TransformStream<Uint8Array, Uint8Array> {
-  const framer = new GroupStreamFramer(options.maxFrameBytes);
-  return new TransformStream({
-    transform(chunk, controller) {
-      const result = framer.push(chunk);
-      for (const message of result.chunks) controller.enqueue(message);
-      if (result.error) {
-        options.onRefusedStream(result.error);
-        controller.error(new Error(result.error));
-      }
+/** The ingest's writes on a stream the publisher opened, seen by its framer on their way (errors and all, unchanged). */
+function observedWritable(writable: WritableStream<Uint8Array>, framer: ControlStreamFramer): WritableStream<Uint8Array> {
+  const writer = writable.getWriter();
+  return new WritableStream<Uint8Array>({
+    write(chunk) {
+      framer.sent(chunk);
+      return writer.write(chunk);
     },
-    flush(controller) {
-      for (const rest of framer.end()) controller.enqueue(rest);
-    },
+    close: () => writer.close(),
+    abort: (reason) => writer.abort(reason),
   });
 }
 
-function budgeted(options: LibraryWebTransportOptions): TransformStream<Uint8Array, Uint8Array> {
+/**
+ * A group stream re-cut into whole frames, read only when the library asks (highWaterMark 0)
+ * and the session's group buffer has room: otherwise the bytes stay in QUIC.
+ */
+function framed(source: ReadableStream<Uint8Array>, options: LibraryWebTransportOptions): ReadableStream<Uint8Array> {
+  const framer = new GroupStreamFramer(options.maxFrameBytes);
+  const share = options.groupBuffer.open();
+  const reader = source.getReader();
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          for (;;) {
+            await share.room();
+            if (cancelled) return;
+            const next = await reader.read();
+            if (cancelled) return;
+            if (next.done) {
+              for (const rest of framer.end()) controller.enqueue(rest);
+              share.release();
+              return controller.close();
+            }
+            const result = framer.push(next.value);
+            share.hold(framer.heldBytes);
+            for (const message of result.chunks) controller.enqueue(message);
+            if (result.error) {
+              share.release();
+              options.onRefusedStream(result.error);
+              const error = new Error(result.error);
+              controller.error(error);
+              reader.cancel(error).catch(() => {});
+              return;
+            }
+            if (result.chunks.length > 0) return;
+          }
+        } catch (error) {
+          // The publisher reset the stream, or the session ended: the library reads why.
+          share.release();
+          throw error;
+        }
+      },
+      cancel(reason) {
+        cancelled = true;
+        share.release();
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** A control stream: each message's declared size checked before any of it is held, and a byte budget over its rate. */
+function checkedControl(framer: ControlStreamFramer, options: LibraryWebTransportOptions): TransformStream<Uint8Array, Uint8Array> {
   const budget = new ByteBudget();
   return new TransformStream({
     transform(chunk, controller) {
-      if (budget.take(chunk.length, options.now())) return controller.enqueue(chunk);
-      const detail = 'a control stream over its byte budget (256 KiB at once, 64 KiB/s)';
-      options.onRefusedStream(detail);
-      controller.error(new Error(detail));
+      const result = framer.push(chunk);
+      if (result.error) {
+        options.onRefusedStream(result.error, 'moq_control_message_too_large');
+        return controller.error(new Error(result.error));
+      }
+      if (!budget.take(chunk.length, options.now())) {
+        const detail = 'a control stream over its byte budget (256 KiB at once, 64 KiB/s)';
+        options.onRefusedStream(detail);
+        return controller.error(new Error(detail));
+      }
+      for (const passed of result.chunks) controller.enqueue(passed);
     },
   });
 }

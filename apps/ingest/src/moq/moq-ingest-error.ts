@@ -9,6 +9,8 @@ export type MoqIngestErrorCode =
   | 'moq_handshake_failed'
   /** @moq/lite ended the connection on a protocol error (the detail says what was refused, when it was the ingest). */
   | 'moq_protocol_error'
+  /** A control message (announce, subscribe, probe, SETUP…) declared over the cap (64 KiB): refused at its size prefix. */
+  | 'moq_control_message_too_large'
   /** The session speaks IETF moq-transport, which onair does not ingest (moq-lite only). */
   | 'moq_unsupported_version'
   /** The publisher stopped announcing before an active broadcast appeared. */

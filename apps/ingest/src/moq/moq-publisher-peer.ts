@@ -20,10 +20,10 @@
 import { EventEmitter } from 'node:events';
 import * as Moq from '@moq/lite';
 import { ONAIR_CATALOG_SECTION } from '@onair/shared/moq-control';
-import type { H264SpsLimits } from '@onair/shared/h264-sps';
 import type { Logger } from '@onair/service/logger';
 import type { InboundRtp, MediaKind, NegotiatedCodec, PeerState, PublisherPeer } from '../webrtc/engine';
 import { CatalogUpdates } from './catalog-updates';
+import { GroupBufferBudget, type GroupBufferStats } from './group-buffer-budget';
 import { type HangCatalog, selectTracks, type TrackSelection } from './hang-catalog';
 import { parseAvcDecoderConfig } from './h264-avcc';
 import { H264TrackPipeline } from './h264-track-pipeline';
@@ -32,6 +32,7 @@ import { libraryWebTransport } from './library-webtransport';
 import { runWithLibraryLog } from './library-console';
 import { MediaClock } from './media-clock';
 import { MoqIngestError, type MoqIngestErrorCode } from './moq-ingest-error';
+import { DEFAULT_MOQ_LIMITS, type MoqIngestLimits } from './moq-ingest-limits';
 import { readMoqTrack } from './moq-track-reader';
 import type { Moq as MoqTypes } from './moq-types';
 import { OpusTrackPipeline } from './opus-track-pipeline';
@@ -40,36 +41,6 @@ import type { TrackPipelineStats } from './track-pipeline';
 
 type MoqConnection = MoqTypes.Connection;
 type MoqTrack = MoqTypes.Track;
-
-/** What one publisher may make the ingest hold. */
-export interface MoqIngestLimits {
-  /** Largest video access unit, bytes (default 4 MiB: an 8K intra frame at high quality). */
-  maxVideoFrameBytes: number;
-  /** Largest Opus packet, bytes (default 4 KiB). */
-  maxAudioFrameBytes: number;
-  /** Largest catalog, bytes of JSON (default 64 KiB). */
-  maxCatalogBytes: number;
-  /** Most renditions a catalog may list; onair subscribes to at most one video and one audio (default 8). */
-  maxRenditions: number;
-  /** Catalog updates per session (default 1000). */
-  maxCatalogUpdates: number;
-  /** Bounds on the picture an SPS may claim (default 8192 a side, level 6.2's frame size). */
-  sps: H264SpsLimits;
-  /** RTP packets kept from the last keyframe until someone listens (default 2000, and 4 MiB). */
-  maxBacklogPackets: number;
-  maxBacklogBytes: number;
-}
-
-export const DEFAULT_MOQ_LIMITS: MoqIngestLimits = {
-  maxVideoFrameBytes: 4 * 1024 * 1024,
-  maxAudioFrameBytes: 4 * 1024,
-  maxCatalogBytes: 64 * 1024,
-  maxRenditions: 8,
-  maxCatalogUpdates: 1000,
-  sps: {},
-  maxBacklogPackets: 2000,
-  maxBacklogBytes: 4 * 1024 * 1024,
-};
 
 export interface MoqPublisherOptions {
   /** Logger bound to the stream and session; the library's console output goes here at debug. */
@@ -129,8 +100,10 @@ export interface MoqPublisherStats {
   /** Broadcast name the publisher announced (its own label, not the stream's identity). */
   broadcast: string | null;
   catalogUpdates: number;
-  /** Streams refused before the library read them: a group with a frame over every track's cap (the group is lost), a control stream over its byte budget. */
+  /** Streams refused before the library read them: a group with a frame over every track's cap (the group is lost), a control stream over its byte budget or with a message over its cap. */
   refusedStreams: number;
+  /** Bytes of partial frames held across the group streams, and how often they had to wait for room. */
+  groupBuffer: GroupBufferStats;
   /** Back-channel version the publisher advertised in its catalog; 0 = none (third-party publisher). */
   controlVersion: number;
   keyframeRequests: KeyframeRequestStats;
@@ -181,6 +154,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
   private shuttingDown = false;
   private refusedStreams = 0;
   private lastRefusal: string | undefined;
+  private readonly groupBuffer: GroupBufferBudget;
 
   constructor(
     private readonly session: WebTransport,
@@ -193,6 +167,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
     this.now = options.now ?? (() => performance.now());
     this.createdAt = this.now();
     this.backChannel = new PublisherBackChannel(session, { intervalMs: options.keyframeRequestIntervalMs ?? 100, now: this.now, log: this.log });
+    this.groupBuffer = new GroupBufferBudget(this.limits.maxBufferedGroupBytes);
     this.catalogUpdates = new CatalogUpdates({ maxBytes: this.limits.maxCatalogBytes, maxRenditions: this.limits.maxRenditions, maxUpdates: this.limits.maxCatalogUpdates });
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
@@ -275,6 +250,7 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
       broadcast: this.broadcastPath ?? null,
       catalogUpdates: this.catalogUpdates.count,
       refusedStreams: this.refusedStreams,
+      groupBuffer: this.groupBuffer.getStats(),
       controlVersion: this.backChannel.publisherVersion,
       keyframeRequests: this.backChannel.getStats(),
       setupMs: this.connectedAt === undefined ? null : Math.round(this.connectedAt - this.createdAt),
@@ -290,10 +266,14 @@ export class MoqPublisherPeer extends EventEmitter<PeerEvents> implements Publis
       const transport = libraryWebTransport(this.session, {
         // The hang timestamp (≤ 8 bytes) on top of the largest payload any track may carry.
         maxFrameBytes: Math.max(this.limits.maxVideoFrameBytes, this.limits.maxAudioFrameBytes, this.limits.maxCatalogBytes) + 8,
-        onRefusedStream: (detail) => {
+        groupBuffer: this.groupBuffer,
+        maxControlMessageBytes: this.limits.maxControlMessageBytes,
+        onRefusedStream: (detail, code) => {
           this.refusedStreams += 1;
           this.lastRefusal = detail;
-          this.log.warn({ detail }, 'MoQ stream refused');
+          // A broken control plane ends the session with its code (fail() logs it); a refused group is lost alone.
+          if (code) this.fail(new MoqIngestError(code, detail));
+          else this.log.warn({ detail }, 'MoQ stream refused');
         },
         now: this.now,
         onLibraryClose: () => this.libraryClosed(),

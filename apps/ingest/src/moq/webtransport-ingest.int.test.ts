@@ -16,15 +16,17 @@ import { startWeriftWhepViewer } from '../../../../test/support/peers/werift-whe
 import { depacketizeAccessUnits, readAccessUnits } from '../../../../test/support/moq/h264-stream';
 import { HangPublisher, paceAudioVideo } from '../../../../test/support/moq/hang-publisher';
 import { readOggOpusPackets } from '../../../../test/support/moq/ogg-opus';
-import { pollUntil } from '../../../../test/support/poll';
+import { holdsFor, pollUntil } from '../../../../test/support/poll';
 import { createIngest, type Ingest } from '../app';
 import { loadIngestConfig } from '../config';
 import { connectWebTransport, WebTransportConnectError, type ClientWebTransport } from '../webtransport/quiche-client';
+import { encodeQuicVarint } from './quic-varint';
 
 const ADMIN = 'test-admin-token-0123456789';
 const video = readAccessUnits(new URL('./fixtures/x264-baseline-aud-320x180.h264', import.meta.url));
 const audio = readOggOpusPackets(new URL('./fixtures/libopus-sine-440hz-stereo-1s.opus', import.meta.url));
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+const concatBytes = (head: number[], tail: Uint8Array) => new Uint8Array(Buffer.concat([Uint8Array.from(head), tail]));
 
 let dataDir: string;
 let ingest: Ingest;
@@ -103,8 +105,17 @@ describe('WebTransport (Media over QUIC) publisher → ingest → WHEP viewer', 
     expect(ingest.webTransport?.getStats().server.refused).toMatchObject({ 401: 1, 403: 1 });
   });
 
-  it('hostile sessions with a valid key (garbage streams, unknown stream types, a 4 MiB message) are dropped, closed at the setup deadline with the reason, and the ingest keeps serving', async () => {
+  it('hostile sessions with a valid key (garbage streams, unknown stream types, a 4 MiB message) are dropped, closed with the reason, and the ingest keeps serving', async () => {
     const record = await ingest.store.create('hostile');
+    // A publisher live on another stream all along.
+    const bystander = await ingest.store.create('bystander');
+    const { stop: stopBystander } = await publish(bystander.streamKey);
+    await pollUntil('the bystander live', () => ingest.media.isLive(bystander.id) || undefined, { timeoutMs: 15_000 });
+    const bystanderFrames = () => {
+      const live = ingest.webTransport!.getStats().publishers.filter((p) => p.state === 'connected');
+      expect(live).toHaveLength(1);
+      return live[0]!.tracks.video?.frames ?? 0;
+    };
     const hostile = async (attack: (transport: ClientWebTransport) => Promise<void>) => {
       const transport = await connect(record.streamKey);
       const closed = transport.closed.then(
@@ -120,29 +131,72 @@ describe('WebTransport (Media over QUIC) publisher → ingest → WHEP viewer', 
       await writer.write(bytes);
       await writer.close();
     };
-    // At once: each is dropped stream by stream, and its session ends at the MoQ setup deadline
-    // (10 s: nothing was announced) with the reason, whatever it sent.
+    // At once: streams the library refuses by itself are dropped stream by stream, and their
+    // session ends at the MoQ setup deadline (10 s: nothing was announced) with the reason; a
+    // control message declared over 64 KiB ends its session at its size prefix.
+    const started = performance.now();
+    const closedAt: number[] = [];
     const reasons = await Promise.all([
-      // Random bytes where moq-lite expects its control messages.
+      // Random bytes where moq-lite expects its control messages (stream type 7: none of moq-lite's).
       hostile(async (t) => write((await t.createBidirectionalStream()).writable, garbage(2000))),
       // A stream type no version of moq-lite has, on a uni stream.
       hostile(async (t) => write(await t.createUnidirectionalStream(), Uint8Array.from([0x3f, 0xff, 1, 2, 3]))),
-      // A message announcing a 4 MiB body (moq-lite reads messages of up to 64 MiB).
+      // An announce interest announcing a 4 MiB body (moq-lite reads messages of up to 64 MiB).
       hostile(async (t) => {
         const { writable } = await t.createBidirectionalStream();
         const writer = writable.getWriter();
         await writer.write(Uint8Array.from([0x01, 0x80, 0x40, 0x00, 0x00]));
         for (let i = 0; i < 64; i++) await writer.write(garbage(64 * 1024));
-      }),
+      }).finally(() => closedAt.push(performance.now() - started)),
+      // The same, 1 MiB declared and only 100 bytes sent: within every rate budget.
+      hostile(async (t) => write((await t.createBidirectionalStream()).writable, concatBytes([0x01, 0x80, 0x10, 0x00, 0x00], garbage(100)))).finally(() => closedAt.push(performance.now() - started)),
     ]);
-    for (const reason of reasons) expect(reason).toMatch(/^moq_setup_timeout: .*no broadcast was announced/);
+    expect(reasons.slice(0, 2)).toEqual([expect.stringMatching(/^moq_setup_timeout: .*no broadcast was announced/), expect.stringMatching(/^moq_setup_timeout: .*no broadcast was announced/)]);
+    expect(reasons[2]).toBe("moq_control_message_too_large: a 4194304-byte control message on the publisher's announce stream, more than 65536");
+    expect(reasons[3]).toBe("moq_control_message_too_large: a 1048576-byte control message on the publisher's announce stream, more than 65536");
+    expect(Math.max(...closedAt)).toBeLessThan(5_000); // not the 10 s setup deadline
     expect(Object.keys(ingest.webTransport!.getStats().failed).every((code) => code.startsWith('moq_'))).toBe(true);
     expect(ingest.media.isLive(record.id)).toBe(false);
+
+    // The bystander's frames kept coming.
+    const framesAfter = bystanderFrames();
+    await pollUntil('the bystander still forwarding frames', () => bystanderFrames() > framesAfter + 30 || undefined, { timeoutMs: 10_000 });
+    expect(ingest.media.isLive(bystander.id)).toBe(true);
+    stopBystander();
 
     // And a real publisher with the same key goes live afterwards.
     const { stop } = await publish(record.streamKey);
     await pollUntil('a real publisher live after the hostile ones', () => ingest.media.isLive(record.id) || undefined, { timeoutMs: 15_000 });
     stop();
+  });
+
+  it('60 group streams each sending a near-4 MiB frame that never ends: the ingest holds ≤ 8 MiB + one frame of them, QUIC pushes the rest back', { timeout: 60_000 }, async () => {
+    const record = await ingest.store.create('hoarder');
+    const { transport } = await publish(record.streamKey);
+    await pollUntil('the hoarder live', () => ingest.media.isLive(record.id) || undefined, { timeoutMs: 15_000 });
+    const FRAME = (4 << 20) - 100;
+    const chunk = new Uint8Array(64 * 1024).fill(0x41);
+    let accepted = 0;
+    for (let i = 0; i < 60; i += 1) {
+      void (async () => {
+        const writer = (await transport.createUnidirectionalStream()).getWriter();
+        // A group of the video subscription (the catalog's is 0, video's 1), far ahead of the real ones.
+        await writer.write(concatBytes([0x00, 0x05, 0x01, 0x80, 0x10, 0x00, i], encodeQuicVarint(FRAME)));
+        for (let sent = 0; sent + chunk.length < FRAME - 1024; sent += chunk.length) {
+          await writer.write(chunk);
+          accepted += chunk.length;
+        }
+      })().catch(() => {});
+    }
+    const groupBuffer = () => ingest.webTransport!.getStats().publishers.find((p) => p.broadcast && p.groupBuffer?.waits)?.groupBuffer;
+    // Until all but one stream wait for room (or, without a bound, until all of it went in).
+    await pollUntil('the attack at its most', () => accepted >= 60 * (FRAME - 1024 - chunk.length) || (groupBuffer()?.waiting ?? 0) >= 58 || undefined, { timeoutMs: 45_000 });
+    console.log(`60 streams of never-ending 4 MiB frames: ${(accepted / 2 ** 20).toFixed(1)} MiB accepted by the client, ingest holding ${((groupBuffer()?.heldBytes ?? 0) / 2 ** 20).toFixed(1)} MiB`);
+    // The bound, the first holder's frame, and what QUIC and the streams' queues take (4 MiB session window, 64 KiB each).
+    await holdsFor(() => expect(accepted).toBeLessThan(8 * 2 ** 20 + FRAME + 4 * 2 ** 20 + 60 * 3 * 64 * 1024), { forMs: 1_000 });
+    expect(groupBuffer()!.heldBytes).toBeLessThanOrEqual(8 * 2 ** 20 + FRAME + 60 * 64 * 1024);
+    transport.close({ closeCode: 0, reason: 'done' });
+    await pollUntil('the hoarder gone', () => !ingest.media.isLive(record.id) || undefined, { timeoutMs: 10_000 });
   });
 
   it('a WHEP viewer receives the publisher\'s H.264 NAL units byte for byte, and its Opus; the stream ends with the session', async () => {
