@@ -21,7 +21,7 @@ import { buildFfmpegPlan, RTP_PACKET_BYTES, type RtpOutputs, toArgs } from '../a
 import { StaticSdpInput } from '../apps/transcoder/src/jobs/input-source';
 import { TranscodeJob } from '../apps/transcoder/src/jobs/transcode-job';
 import { planRenditions, type SourceInfo } from '../apps/transcoder/src/ladder/plan-renditions';
-import { DEFAULT_PROFILE, PASSTHROUGH_PROFILE, parseProfile, type Profile } from '../apps/transcoder/src/ladder/profile';
+import { AUDIO_RENDITION_ID, DEFAULT_PROFILE, PASSTHROUGH_PROFILE, parseProfile, type Profile } from '../apps/transcoder/src/ladder/profile';
 import { UdpPortAllocator } from '../apps/transcoder/src/net/udp-ports';
 import { RecordingPackager } from '../apps/transcoder/src/test-support/recording-packager';
 import { startFfmpegRtpSource } from '../test/support/ffmpeg-rtp-source';
@@ -87,7 +87,8 @@ async function offline(name: string, profile: Profile, input: string, outDir: st
     source,
     renditions,
     gopSeconds: profile.gopSeconds,
-    targets: Object.fromEntries(renditions.map((r) => [r.id, join(outDir, `${name.replace(/\W+/g, '-')}-${r.id}.mp4`)])),
+    // Every rung and the audio rendition (AUDIO_RENDITION_ID), as the service writes them.
+    targets: Object.fromEntries([...renditions.map((r) => r.id), AUDIO_RENDITION_ID].map((id) => [id, join(outDir, `${name.replace(/\W+/g, '-')}-${id}.mp4`)])),
     rtp,
   });
   // Same outputs as the service; the input is a file instead of the live SDP.

@@ -160,6 +160,9 @@ describe('/watch over LL-HLS', () => {
     const hlsRequests = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('/hls/')));
     expect(hlsRequests.length).toBeGreaterThan(0);
     expect(hlsRequests.every((n) => n.startsWith(`${stack.webUrl}/hls/`))).toBe(true);
+    // The sound is the stream's one audio rendition (EXT-X-MEDIA), fetched beside the video's parts, and decoded.
+    expect(hlsRequests.some((n) => n.includes(`/hls/${stream.name}/audio/part-`))).toBe(true);
+    await pollUntil('decoded audio', () => page.$eval('[data-testid="video"]', (el) => ((el as HTMLVideoElement & { webkitAudioDecodedByteCount?: number }).webkitAudioDecodedByteCount ?? 0) > 0), { timeoutMs: 5000 });
     hlsPageScripts = await scripts(page);
     await page.hover('[data-testid="player"]');
     await pollUntil('the controls to fade in', () => page.$eval('.player__controls', (el) => getComputedStyle(el).opacity === '1'), { timeoutMs: 3000 });

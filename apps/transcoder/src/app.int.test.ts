@@ -184,6 +184,8 @@ describe('transcoder service', () => {
   it('recovers with a fresh forward when the ingest forgets its forward (input stalled)', async () => {
     await ingest.goLive('id-lost', 'lost', { width: 320, height: 180 });
     await waitFor(async () => (await job('lost'))?.state === 'running', 15_000, 'job running');
+    // Media in the playlist before the stall (running means ffmpeg wrote a first byte: the init segment).
+    await waitFor(async () => (await api('GET', '/hls/lost/360p/index.m3u8')).text.includes('#EXT-X-PART:'), 10_000, 'a first part');
     const forwardsBefore = ingest.requests.filter((r) => r === 'POST /api/streams/id-lost/forwards').length;
     ingest.dropForwards('id-lost');
     await waitFor(async () => (await job('lost'))?.state === 'restarting', 10_000, 'restarting after the stall');

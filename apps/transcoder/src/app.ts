@@ -84,6 +84,7 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
       origin.register(packager);
       return {
         addRendition: (r) => packager.addRendition(r),
+        removeRendition: (id) => packager.removeRendition(id),
         discontinuity: () => packager.discontinuity(),
         end: () => packager.end(),
         close: () => {

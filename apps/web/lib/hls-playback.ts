@@ -209,7 +209,8 @@ class HlsPlayback implements PlaybackMode {
       let Hls: HlsConstructor | null = null;
       if (hasMse()) {
         try {
-          Hls = await (this.options.loadHls ?? (async () => (await import('hls.js/light')).default))();
+          // The full build: `hls.js/light` leaves out alternate audio, and the sound is the stream's audio rendition (EXT-X-MEDIA).
+          Hls = await (this.options.loadHls ?? (async () => (await import('hls.js')).default))();
         } catch {
           this.restart('Could not load the HLS player.');
           return;

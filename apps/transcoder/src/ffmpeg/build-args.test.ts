@@ -5,7 +5,7 @@ import { buildFfmpegPlan, type RtpOutputs, toArgs } from './build-args';
 import { fluentArgs, toFluentCommand } from './command';
 
 const source720: SourceInfo = { hasVideo: true, hasAudio: true, videoCodec: 'H264', width: 1280, height: 720, fps: 30 };
-const targets = { '720p': 'unix:/t/720p.sock', '480p': 'unix:/t/480p.sock', '360p': 'unix:/t/360p.sock', '180p': 'unix:/t/180p.sock', source: 'unix:/t/source.sock' };
+const targets = { '720p': 'unix:/t/720p.sock', '480p': 'unix:/t/480p.sock', '360p': 'unix:/t/360p.sock', '180p': 'unix:/t/180p.sock', source: 'unix:/t/source.sock', audio: 'unix:/t/audio.sock' };
 
 function plan(source: SourceInfo, profile = DEFAULT_PROFILE) {
   return buildFfmpegPlan({ sdpPath: '/t/in.sdp', source, renditions: planRenditions(profile, source), gopSeconds: profile.gopSeconds, targets });
@@ -53,14 +53,14 @@ describe('buildFfmpegPlan', () => {
   ])('%s source → filter graph and outputs', (_name, size, filter, ids) => {
     const p = plan({ ...source720, ...size });
     expect(p.filterComplex).toBe(filter);
-    expect(p.outputs.map((o) => o.id)).toEqual(ids);
-    expect(p.outputs.map((o) => o.target)).toEqual(ids.map((id) => `unix:/t/${id}.sock`));
+    expect(p.outputs.map((o) => o.id)).toEqual([...ids, 'audio']);
+    expect(p.outputs.map((o) => o.target)).toEqual([...ids, 'audio'].map((id) => `unix:/t/${id}.sock`));
   });
 
   it('encodes each rung with x264 zerolatency, no B-frames, keyframes forced every second, fMP4 out', () => {
     const [top, , bottom] = plan(source720).outputs;
     expect(optionsOf(top!)).toMatchObject({
-      '-map': ['[v0]', '0:a:0'],
+      '-map': ['[v0]'],
       '-c:v': ['libx264'],
       '-preset': ['veryfast'],
       '-tune': ['zerolatency'],
@@ -72,21 +72,40 @@ describe('buildFfmpegPlan', () => {
       '-sc_threshold': ['0'],
       '-force_key_frames': ['expr:gte(t,n_forced*1)'],
       '-r': ['30'],
-      '-c:a': ['aac'],
-      '-b:a': ['128k'],
       '-f': ['mp4'],
       '-movflags': ['+frag_keyframe+empty_moov+default_base_moof'],
       '-frag_duration': ['100000'],
     });
-    expect(optionsOf(bottom!)['-map']).toEqual(['[v2]', '0:a:0']);
+    expect(optionsOf(bottom!)['-map']).toEqual(['[v2]']);
     expect(optionsOf(bottom!)['-b:v']).toEqual(['800k']);
+  });
+
+  it('encodes the audio once, to AAC in an fMP4 of its own (the playlists\' audio rendition), not in every rung', () => {
+    const p = plan(source720);
+    expect(toArgs(p).filter((arg) => arg === 'aac')).toHaveLength(1);
+    for (const rung of p.outputs.slice(0, -1)) expect(rung.options).not.toContain('0:a:0');
+    const audio = p.outputs.at(-1)!;
+    expect(audio).toMatchObject({ id: 'audio', target: 'unix:/t/audio.sock' });
+    expect(optionsOf(audio)).toMatchObject({
+      '-map': ['0:a:0'],
+      '-c:a': ['aac'],
+      '-b:a': ['128k'],
+      '-ac': ['2'],
+      '-ar': ['48000'],
+      '-f': ['mp4'],
+      '-movflags': ['+frag_keyframe+empty_moov+default_base_moof'],
+      // 9 AAC frames (192 ms) a fragment: one per 0.2 s part.
+      '-frag_duration': ['190000'],
+    });
+    expect(() => buildFfmpegPlan({ sdpPath: 'x', source: source720, renditions: planRenditions(DEFAULT_PROFILE, source720), gopSeconds: 1, targets: { ...targets, audio: '' } })).toThrow(/audio rendition/);
   });
 
   it('passthrough copies the video and still encodes AAC, without a filter graph', () => {
     const p = plan(source720, PASSTHROUGH_PROFILE);
     expect(p.filterComplex).toBeUndefined();
-    expect(p.outputs).toHaveLength(1);
-    expect(optionsOf(p.outputs[0]!)).toMatchObject({ '-map': ['0:v:0', '0:a:0'], '-c:v': ['copy'], '-c:a': ['aac'] });
+    expect(p.outputs.map((o) => o.id)).toEqual(['source', 'audio']);
+    expect(optionsOf(p.outputs[0]!)).toMatchObject({ '-map': ['0:v:0'], '-c:v': ['copy'] });
+    expect(optionsOf(p.outputs[1]!)).toMatchObject({ '-map': ['0:a:0'], '-c:a': ['aac'] });
     expect(p.outputs[0]!.options).not.toContain('libx264');
     // The copy needs the size from the first SPS: a probe long enough to see a keyframe.
     const args = toArgs(p);
@@ -100,6 +119,7 @@ describe('buildFfmpegPlan', () => {
       expect(output.options).not.toContain('0:a:0');
       expect(output.options).not.toContain('aac');
     }
+    expect(p.outputs.map((o) => o.id)).toEqual(['720p', '480p', '360p']);
   });
 
   it('refuses a source without video and a rendition without a target', () => {
@@ -125,26 +145,26 @@ function planWithRtp(source: SourceInfo, outputs: RtpOutputs = rtp, profile = DE
 }
 
 describe('buildFfmpegPlan with RTP renditions for WebRTC', () => {
-  it('tees each rung\'s one encode into its fMP4 and an RTP muxer (video only, SPS/PPS before each keyframe)', () => {
+  it('tees each rung\'s one encode into its fMP4 and an RTP muxer (video only: no AAC to wait for; SPS/PPS before each keyframe)', () => {
     const p = planWithRtp({ ...source720, audioCodec: 'opus' });
     const [top] = p.outputs;
     expect(top!.target).toBe(
       '[f=mp4:movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=100000:flush_packets=1]unix:/t/720p.sock' +
-        `|[f=rtp:select=v:onfail=ignore:payload_type=96:ssrc=720:bsfs/v=dump_extra=freq=keyframe]${URL}`,
+        `|[f=rtp:onfail=ignore:payload_type=96:ssrc=720:bsfs/v=dump_extra=freq=keyframe]${URL}`,
     );
     expect(optionsOf(top!)).toMatchObject({
-      '-map': ['[v0]', '0:a:0'],
+      '-map': ['[v0]'],
       '-c:v': ['libx264'],
       // Constrained Baseline for WebRTC players, no B-frames; keyframes on the clock every 0.5 s
       // (a viewer moved to this rung starts at its next one), still aligned with a 1 s GOP's.
       '-profile:v': ['baseline'],
       '-bf': ['0'],
       '-force_key_frames': ['expr:gte(t,n_forced*0.5)'],
-      '-c:a': ['aac'],
       '-flags': ['+global_header'],
       '-f': ['tee'],
     });
-    expect(p.outputs.map((o) => o.id)).toEqual(['720p', '480p', '360p', 'audio-rtp']);
+    expect(top!.options).not.toContain('0:a:0');
+    expect(p.outputs.map((o) => o.id)).toEqual(['720p', '480p', '360p', 'audio', 'audio-rtp']);
     expect(p.outputs[2]!.target).toContain('ssrc=360:');
     // One encode per rung: as many x264 instances as rungs, RTP or not.
     expect(toArgs(p).filter((arg) => arg === 'libx264')).toHaveLength(3);
@@ -162,11 +182,11 @@ describe('buildFfmpegPlan with RTP renditions for WebRTC', () => {
 
   it('keeps Main and plain fMP4 for rungs without a target, and never tees a copied source', () => {
     const partial = planWithRtp(source720, { video: { '480p': rtp.video['480p']! } });
-    expect(partial.outputs.map((o) => optionsOf(o)['-f']![0])).toEqual(['mp4', 'tee', 'mp4']);
+    expect(partial.outputs.map((o) => optionsOf(o)['-f']![0])).toEqual(['mp4', 'tee', 'mp4', 'mp4']);
     expect(optionsOf(partial.outputs[0]!)['-profile:v']).toEqual(['main']);
     // The HLS-only rungs keep the profile's GOP; the WebRTC one has half of it.
-    expect(partial.outputs.map((o) => optionsOf(o)['-force_key_frames']![0])).toEqual(['expr:gte(t,n_forced*1)', 'expr:gte(t,n_forced*0.5)', 'expr:gte(t,n_forced*1)']);
+    expect(partial.outputs.slice(0, 3).map((o) => optionsOf(o)['-force_key_frames']![0])).toEqual(['expr:gte(t,n_forced*1)', 'expr:gte(t,n_forced*0.5)', 'expr:gte(t,n_forced*1)']);
     const passthrough = planWithRtp(source720, { video: { source: rtp.video['720p']! } }, PASSTHROUGH_PROFILE);
-    expect(passthrough.outputs.map((o) => o.target)).toEqual(['unix:/t/source.sock']);
+    expect(passthrough.outputs.map((o) => o.target)).toEqual(['unix:/t/source.sock', 'unix:/t/audio.sock']);
   });
 });

@@ -1,7 +1,15 @@
 /**
  * The ffmpeg command line for one stream, as a pure function of the planned renditions and the
  * input: one process decodes the RTP once, `split`s the video and `scale`s/encodes every rung,
- * and writes each rung as fragmented MP4 (H.264 + AAC) to its own output target.
+ * and writes each rung as fragmented MP4 (H.264) to its own output target. The audio is encoded
+ * once, to AAC, and written as one more fragmented MP4 (`AUDIO_RENDITION_ID`): the HLS playlists
+ * carry it as an audio rendition group every variant shares (demuxed, RFC 8216bis §4.4.6.1).
+ *
+ * Why demuxed: a muxer interleaves its streams by decode time, so in a rung that also carried AAC
+ * every video frame waited for an AAC frame at least as late to be encoded (the encoder's 1024
+ * sample delay plus its 1024 sample frame): measured 77 ms from a frame's RTP to the rung's RTP,
+ * 40 ms video-only. That wait was on every WebRTC viewer of a rung, and the HLS gains nothing
+ * from it; AAC was also encoded once per rung instead of once.
  *
  * With RTP targets (the ingest's rendition set), each encoded rung's one x264 encode also goes
  * out as RTP to the ingest, for WebRTC viewers: the rung's output is a `tee` of the fMP4 and an
@@ -11,6 +19,7 @@
  * from WHEP). The audio goes out once, as one Opus RTP track: copied when the source is Opus.
  */
 import type { PlannedRendition, SourceInfo } from '../ladder/plan-renditions';
+import { AUDIO_RENDITION_ID } from '../ladder/profile';
 
 /** Where one RTP track goes (the ingest's answer to the rendition announcement). */
 export interface RtpTarget {
@@ -41,7 +50,7 @@ export interface BuildArgsOptions {
   renditions: PlannedRendition[];
   /** Keyframe interval in seconds, the same for every rung so segments align. */
   gopSeconds: number;
-  /** Output URL per rendition id (e.g. `unix:/tmp/…/720p.sock`). */
+  /** Output URL per rendition id (e.g. `unix:/tmp/…/720p.sock`), and for `AUDIO_RENDITION_ID` when the source has audio. */
   targets: Record<string, string>;
   /** Where `-progress` writes its key=value blocks. Default `pipe:1` (stdout). */
   progressTarget?: string;
@@ -116,6 +125,14 @@ function withLocalAddress(options: readonly string[], host: string | undefined):
  */
 export const WEBRTC_RUNG_GOP_SECONDS = 0.5;
 
+/**
+ * The audio's fMP4 fragments, µs. The mp4 muxer ends a fragment before the packet that reaches
+ * this length, so 190 ms makes fragments of 9 AAC frames (192 ms), one per LL-HLS part of the
+ * packager's 0.2 s part target: 100 ms (as for video) would make 107 ms parts, twice the part and
+ * blocking-playlist requests per viewer for no lower latency (a player needs the video part too).
+ */
+export const AUDIO_FRAGMENT_US = 190_000;
+
 export function buildFfmpegPlan(opts: BuildArgsOptions): FfmpegPlan {
   const { source, renditions, gopSeconds } = opts;
   if (!source.hasVideo) throw new Error('the source has no video track');
@@ -156,15 +173,25 @@ export function buildFfmpegPlan(opts: BuildArgsOptions): FfmpegPlan {
       r.video === 'copy'
         ? ['-map', '0:v:0', '-c:v', 'copy']
         : x264Options(r, rtp ? Math.min(gopSeconds, WEBRTC_RUNG_GOP_SECONDS) : gopSeconds, `[v${encoded.indexOf(r)}]`, rtp ? 'baseline' : 'main');
-    const audio = source.hasAudio ? ['-map', '0:a:0', '-c:a', 'aac', '-b:a', `${r.audioKbps}k`, '-ac', '2', '-ar', '48000'] : [];
-    if (!rtp) return { id: r.id, options: [...video, ...audio, ...container], target };
-    // One encode, two muxers. The tee cannot tell its encoders that the MP4 needs global headers
-    // (avcC, AudioSpecificConfig), so they are asked for here; the RTP side then gets SPS/PPS
-    // back in-band before each keyframe. onfail=ignore: a failing RTP side never stops the HLS.
+    if (!rtp) return { id: r.id, options: [...video, ...container], target };
+    // One encode, two muxers. The tee cannot tell its encoder that the MP4 needs global headers
+    // (avcC), so they are asked for here; the RTP side then gets SPS/PPS back in-band before each
+    // keyframe. onfail=ignore: a failing RTP side never stops the HLS.
     const mp4 = `[f=mp4:movflags=${movflags}:frag_duration=${fragDurationUs}:flush_packets=1]${target}`;
-    const rtpSlave = `[f=rtp:select=v:onfail=ignore:payload_type=${rtp.payloadType}:ssrc=${rtp.ssrc}:bsfs/v=dump_extra=freq=keyframe]${rtp.url}`;
-    return { id: r.id, options: [...video, ...audio, '-flags', '+global_header', '-f', 'tee'], target: `${mp4}|${rtpSlave}` };
+    const rtpSlave = `[f=rtp:onfail=ignore:payload_type=${rtp.payloadType}:ssrc=${rtp.ssrc}:bsfs/v=dump_extra=freq=keyframe]${rtp.url}`;
+    return { id: r.id, options: [...video, '-flags', '+global_header', '-f', 'tee'], target: `${mp4}|${rtpSlave}` };
   });
+  if (source.hasAudio) {
+    const target = opts.targets[AUDIO_RENDITION_ID];
+    if (!target) throw new Error(`no output target for the audio rendition (${AUDIO_RENDITION_ID})`);
+    // One AAC bitrate for the whole ladder (the profile's audioKbps).
+    const audioKbps = renditions[0]!.audioKbps;
+    outputs.push({
+      id: AUDIO_RENDITION_ID,
+      options: ['-map', '0:a:0', '-c:a', 'aac', '-b:a', `${audioKbps}k`, '-ac', '2', '-ar', '48000', '-f', 'mp4', '-movflags', movflags, '-frag_duration', String(AUDIO_FRAGMENT_US), '-flush_packets', '1'],
+      target,
+    });
+  }
   const audioRtp = opts.rtp?.audio;
   if (audioRtp && source.hasAudio) {
     // Once per stream, shared by every rung. An Opus source is copied: no second encode, no loss.

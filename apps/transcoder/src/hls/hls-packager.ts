@@ -8,7 +8,7 @@
  *
  * Ownership: HlsPackager → Rendition. `close()` is safe twice and closes the renditions.
  *
- * What ffmpeg should write per rendition (one file, H.264 + AAC or video only):
+ * What ffmpeg should write per rendition (one file: H.264, or AAC alone for the audio rendition):
  *   -f mp4 -movflags +frag_keyframe+empty_moov+default_base_moof+frag_every_frame pipe:N
  * with keyframes every `segmentTargetSec` (`-g`/`-force_key_frames`, `-sc_threshold 0`) and no
  * B-frames. Fragments must not be longer than the part target: one per frame is best;
@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '@onair/service/logger';
 import { DiskStore } from './disk-store';
 import type { RenditionReport } from './media-playlist';
-import { renderMultivariantPlaylist, type VariantInfo } from './multivariant-playlist';
+import { type AudioRenditionInfo, renderMultivariantPlaylist, type VariantInfo } from './multivariant-playlist';
 import { type PlaylistPosition, Rendition, type RenditionOptions, type RenditionStats, type RenditionWriter } from './rendition';
 
 export type { PlaylistPosition, RenditionWriter } from './rendition';
@@ -51,6 +51,9 @@ export interface HlsPackagerOptions {
 }
 
 export type WaitResult = 'ready' | 'timeout' | 'closed';
+
+/** The GROUP-ID of the stream's one audio rendition. */
+const AUDIO_GROUP_ID = 'audio';
 
 interface Waiter {
   check: () => boolean;
@@ -92,6 +95,7 @@ export class HlsPackager {
   addRendition(r: RenditionOptions): RenditionWriter {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(r.id)) throw new RangeError(`rendition id "${r.id}" must be 1–64 of [A-Za-z0-9_-]`);
     if (this.renditionMap.has(r.id)) throw new RangeError(`rendition "${r.id}" already exists on stream ${this.stream}`);
+    if (r.role === 'audio' && this.audioRendition()) throw new RangeError(`stream ${this.stream} has an audio rendition already`);
     const rendition = new Rendition(r, {
       epoch: this.epoch,
       partTargetSec: this.partTargetSec,
@@ -105,6 +109,18 @@ export class HlsPackager {
     });
     this.renditionMap.set(r.id, rendition);
     return rendition;
+  }
+
+  /**
+   * Stops serving a rendition that will get no media (the audio of a publisher that sends none):
+   * the multivariant playlist no longer waits for it or names it.
+   */
+  removeRendition(id: string): void {
+    const rendition = this.renditionMap.get(id);
+    if (!rendition) return;
+    this.renditionMap.delete(id);
+    rendition.close();
+    this.notify();
   }
 
   /** ffmpeg restarted: every rendition closes its segment; the next media carries EXT-X-DISCONTINUITY. */
@@ -187,30 +203,52 @@ export class HlsPackager {
     return reports;
   }
 
-  /** Variants of the renditions whose init segment is known (CODECS needs it). */
+  /**
+   * Variants of the renditions whose init segment is known (CODECS needs it), each with the audio
+   * rendition once its init segment is known: its codec and bit rate count in the variant's
+   * (§4.4.6.2).
+   */
   variants(prefix = ''): VariantInfo[] {
+    const audio = this.audioRendition();
+    const audioInit = audio?.currentInit;
     const variants: VariantInfo[] = [];
     for (const rendition of this.renditionMap.values()) {
       const init = rendition.currentInit;
-      if (!init) continue;
+      if (!init || rendition === audio) continue;
       const video = init.info.tracks.find((track) => track.kind === 'video');
       const { options } = rendition;
-      const { average, peak } = rendition.bitrate;
+      const codecs = init.info.tracks.filter((track) => track.kind !== 'other').map((track) => track.codec);
+      let bandwidth = Math.max(options.bandwidth, rendition.bitrate.peak ?? 0);
+      let averageBandwidth = rendition.bitrate.average;
+      if (audio && audioInit) {
+        codecs.push(...audioInit.info.tracks.filter((track) => track.kind === 'audio').map((track) => track.codec));
+        bandwidth += Math.max(audio.options.bandwidth, audio.bitrate.peak ?? 0);
+        averageBandwidth = averageBandwidth === undefined || audio.bitrate.average === undefined ? undefined : averageBandwidth + audio.bitrate.average;
+      }
       variants.push({
         uri: `${prefix}${rendition.id}/index.m3u8`,
-        bandwidth: Math.max(options.bandwidth, peak ?? 0),
-        averageBandwidth: average,
-        codecs: init.info.tracks.filter((track) => track.kind !== 'other').map((track) => track.codec),
+        bandwidth,
+        averageBandwidth,
+        codecs,
         width: options.width ?? video?.width,
         height: options.height ?? video?.height,
         frameRate: video ? (options.frameRate ?? roundFrameRate(rendition.measuredFrameRate)) : undefined,
+        ...(audio && audioInit ? { audioGroup: AUDIO_GROUP_ID } : {}),
       });
     }
     return variants;
   }
 
   renderMultivariant(): string {
-    return renderMultivariantPlaylist(this.variants());
+    const audio = this.audioRendition();
+    const media: AudioRenditionInfo[] = audio?.currentInit ? [{ groupId: AUDIO_GROUP_ID, name: 'Audio', uri: `${audio.id}/index.m3u8`, channels: audio.options.channels }] : [];
+    return renderMultivariantPlaylist(this.variants(), media);
+  }
+
+  /** The stream's audio rendition, if it has one (there is at most one: `addRendition` checks). */
+  private audioRendition(): Rendition | undefined {
+    for (const rendition of this.renditionMap.values()) if (rendition.options.role === 'audio') return rendition;
+    return undefined;
   }
 
   getStats(): HlsPackagerStats {

@@ -84,6 +84,54 @@ describe('PartCutter', () => {
   }
 });
 
+describe('PartCutter on an audio rendition', () => {
+  /** Segment durations (ms) of `count` fragments of `dur` seconds, every one sync. */
+  function segmentDurations(audio: boolean, dur: number, count: number): number[] {
+    const cutter = new PartCutter({ partTargetSec: 0.2, segmentTargetSec: 1, audio });
+    const out: number[] = [];
+    let current = 0;
+    const take = (events: CutEvent[]) => {
+      for (const event of events) {
+        if (event.type === 'part') current += event.duration;
+        else {
+          out.push(Math.round(current * 1000));
+          current = 0;
+        }
+      }
+    };
+    for (let i = 0; i < count; i++) take(cutter.push(frag('V', dur)));
+    take(cutter.flush());
+    return out;
+  }
+
+  it('keeps segments on the 1 s clock, so its sequence numbers stay in step with the video\'s', () => {
+    // 9 AAC frames at 48 kHz a fragment (what ffmpeg writes): 192 ms. 100 s of them.
+    const frame = 9 * (1024 / 48_000);
+    const count = Math.floor(100 / frame);
+    const audio = segmentDurations(true, frame, count);
+    // Every segment ends within half a fragment of a whole second; 100 s make 100 segments (the last one partial).
+    expect(audio.length).toBe(100);
+    let end = 0;
+    audio.slice(0, -1).forEach((ms, index) => {
+      end += ms;
+      expect(Math.abs(end - 1000 * (index + 1))).toBeLessThanOrEqual(97);
+    });
+    // The video rule on the same fragments (first sync past 0.9 s) runs ahead: 0.96 s segments.
+    const videoRule = segmentDurations(false, frame, count);
+    expect(videoRule.length).toBeGreaterThan(103);
+  });
+
+  it('starts the clock again after a flush (a producer restart)', () => {
+    const cutter = new PartCutter({ partTargetSec: 0.2, segmentTargetSec: 1, audio: true });
+    for (let i = 0; i < 7; i++) cutter.push(frag('V', 0.192));
+    cutter.flush();
+    const ends: number[] = [];
+    for (let i = 1; i <= 12; i++) if (cutter.push(frag('V', 0.192)).some((event) => event.type === 'segment-end')) ends.push(i);
+    // The 6th fragment starts at 0.96 s (+0.096 ≥ 1 s): it opens the second segment.
+    expect(ends).toEqual([6, 11]);
+  });
+});
+
 function feedWhole(file: Buffer, chunk = 4096): { packager: HlsPackager; rendition: Rendition } {
   const packager = new HlsPackager({ stream: 'fx', dir: '/nonexistent', writeToDisk: false, log: silentLog });
   const writer = packager.addRendition({ id: '180p', bandwidth: 200_000 });

@@ -45,6 +45,13 @@ export interface PartCutterOptions {
   partTargetSec: number;
   /** Shortest segment, seconds: a new segment starts at the first sync fragment past it. */
   segmentTargetSec: number;
+  /**
+   * An audio timeline (every fragment sync): segments end on the fragment nearest each multiple of
+   * the target, so they average the target exactly and their media sequence numbers stay in step
+   * with the video renditions' (first sync past 0.9 × target would make 0.96 s segments of
+   * 192 ms parts, one number ahead every 25 s).
+   */
+  audio?: boolean;
 }
 
 /** Slack for rounding in timescale arithmetic (e.g. 6 × 1/30 s against 0.2 s). */
@@ -60,18 +67,22 @@ export class PartCutter {
   private segmentElapsed = 0;
   private segmentHasMedia = false;
   private lastFragmentDuration = 0;
+  /** Audio: timeline seconds pushed so far, and where the segment in progress should end. */
+  private clock = 0;
+  private nextBoundary: number;
 
   private readonly maxSegmentSec: number;
 
   constructor(private readonly options: PartCutterOptions) {
     this.maxSegmentSec = 10 * options.segmentTargetSec;
+    this.nextBoundary = options.segmentTargetSec;
   }
 
   push(fragment: CutterFragment): CutEvent[] {
     const events: CutEvent[] = [];
     if (fragment.timeline) {
       const elapsed = this.segmentElapsed + this.partDuration;
-      const segmentDue = elapsed >= this.options.segmentTargetSec * 0.9;
+      const segmentDue = this.options.audio ? this.clock + fragment.duration / 2 >= this.nextBoundary : elapsed >= this.options.segmentTargetSec * 0.9;
       // Without keyframes (a misconfigured encoder) a segment would grow without bound; cut it
       // anyway at ten targets, accepting a segment that does not start with a keyframe.
       const overdue = elapsed >= this.maxSegmentSec - PART_SLACK_SEC;
@@ -80,6 +91,7 @@ export class PartCutter {
         events.push({ type: 'segment-end' });
         this.segmentElapsed = 0;
         this.segmentHasMedia = false;
+        while (this.nextBoundary <= this.clock + fragment.duration / 2) this.nextBoundary += this.options.segmentTargetSec;
       } else if (this.partHasTimeline && this.partDuration + fragment.duration > this.options.partTargetSec + PART_SLACK_SEC) {
         this.closePart(events);
       }
@@ -94,6 +106,7 @@ export class PartCutter {
       }
       this.partDuration += fragment.duration;
       this.lastFragmentDuration = fragment.duration;
+      this.clock += fragment.duration;
       // Close now if another fragment like this one would overflow: the part is ready one
       // fragment earlier than if we waited to see the next one.
       if (this.partDuration + this.lastFragmentDuration > this.options.partTargetSec + PART_SLACK_SEC) this.closePart(events);
@@ -109,6 +122,8 @@ export class PartCutter {
     this.segmentElapsed = 0;
     this.segmentHasMedia = false;
     this.lastFragmentDuration = 0;
+    this.clock = 0;
+    this.nextBoundary = this.options.segmentTargetSec;
     return events;
   }
 

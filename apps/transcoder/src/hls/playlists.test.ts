@@ -144,6 +144,18 @@ describe('renderMultivariantPlaylist', () => {
   ])('%s', (_name, variant, expected) => {
     expect(renderMultivariantPlaylist([variant])).toBe(`#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n${expected}\n`);
   });
+
+  it('lists the audio rendition before the variants that name it (§4.4.6.1)', () => {
+    const text = renderMultivariantPlaylist(
+      [{ uri: '360p/index.m3u8', bandwidth: 728_000, codecs: ['avc1.42c01e', 'mp4a.40.2'], width: 640, height: 360, audioGroup: 'audio' }],
+      [{ groupId: 'audio', name: 'Audio', uri: 'audio/index.m3u8', channels: 2 }],
+    );
+    expect(text).toBe(
+      '#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n' +
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/index.m3u8"\n' +
+        '#EXT-X-STREAM-INF:BANDWIDTH=728000,CODECS="avc1.42c01e,mp4a.40.2",RESOLUTION=640x360,AUDIO="audio"\n360p/index.m3u8\n',
+    );
+  });
 });
 
 describe('playlists of a packager fed with ffmpeg fixtures', () => {
@@ -164,6 +176,31 @@ describe('playlists of a packager fed with ffmpeg fixtures', () => {
     const variants = packager.variants();
     expect(variants[0]!.bandwidth).toBeGreaterThanOrEqual(300_000);
     expect(variants[0]!.bandwidth).toBeGreaterThanOrEqual(variants[0]!.averageBandwidth!);
+  });
+
+  it('multivariant with the audio rendition: one EXT-X-MEDIA every variant names, its codec and bit rate counted in each', () => {
+    const packager = new HlsPackager({ stream: 's', dir: '/nonexistent', writeToDisk: false, log: silentLog });
+    const video = packager.addRendition({ id: '180p', bandwidth: 300_000, frameRate: 25 });
+    const audio = packager.addRendition({ id: 'audio', bandwidth: 128_000, role: 'audio', channels: 2 });
+    expect(() => packager.addRendition({ id: 'audio2', bandwidth: 1, role: 'audio' })).toThrow(/audio rendition already/);
+    video.push(fixture('video-only.mp4'));
+    // Until the audio's init segment is known, variants do not name it (CODECS would be wrong).
+    expect(packager.renderMultivariant()).not.toContain('AUDIO=');
+    audio.push(fixture('audio-only.mp4'));
+    const text = packager.renderMultivariant();
+    expect(text).toContain('#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/index.m3u8"\n');
+    expect(text).toMatch(/^#EXT-X-STREAM-INF:BANDWIDTH=(\d+),AVERAGE-BANDWIDTH=\d+,CODECS="avc1\.42c00c,mp4a\.40\.2",RESOLUTION=160x90,FRAME-RATE=25\.000,AUDIO="audio"\n180p\/index\.m3u8$/m);
+    // The audio rendition is no variant of its own.
+    expect(text.match(/#EXT-X-STREAM-INF/g)).toHaveLength(1);
+    const [variant] = packager.variants();
+    expect(variant!.bandwidth).toBeGreaterThanOrEqual(300_000 + 128_000);
+    // Its 2 s are cut into 192 ms parts (one fragment each) and a first 1 s segment.
+    expect(packager.rendition('audio')!.getStats()).toMatchObject({ segments: 1, parseErrors: 0 });
+    expect(packager.rendition('audio')!.renderPlaylist(true, [])).toMatch(/#EXT-X-PART:DURATION=0\.192/);
+    // A publisher without sound: the rendition goes, and the variants stop naming it.
+    packager.removeRendition('audio');
+    expect(packager.renderMultivariant()).not.toContain('EXT-X-MEDIA');
+    expect(packager.renderMultivariant()).not.toContain('mp4a');
   });
 
   it('rendition reports name the other renditions with their last part', () => {

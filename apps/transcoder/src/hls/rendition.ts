@@ -29,6 +29,13 @@ export interface RenditionOptions {
   width?: number;
   height?: number;
   frameRate?: number;
+  /**
+   * `audio`: the stream's audio alone, which every variant plays (EXT-X-MEDIA, not a variant of
+   * its own). Default `variant`.
+   */
+  role?: 'variant' | 'audio';
+  /** Audio channels (an audio rendition's CHANNELS). */
+  channels?: number;
 }
 
 export interface RenditionContext {
@@ -204,7 +211,7 @@ export class Rendition implements RenditionWriter {
   }
 
   private newCutter(): PartCutter {
-    return new PartCutter({ partTargetSec: this.ctx.partTargetSec, segmentTargetSec: this.ctx.segmentTargetSec });
+    return new PartCutter({ partTargetSec: this.ctx.partTargetSec, segmentTargetSec: this.ctx.segmentTargetSec, audio: this.options.role === 'audio' });
   }
 
   private handleBox(box: TopLevelBox): void {

@@ -13,7 +13,7 @@ import { readBoxes } from './mp4-boxes';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
 
-export function fixture(name: 'av-per-frame.mp4' | 'av-200ms.mp4' | 'video-only.mp4'): Buffer {
+export function fixture(name: 'av-per-frame.mp4' | 'av-200ms.mp4' | 'video-only.mp4' | 'audio-only.mp4'): Buffer {
   return readFileSync(join(FIXTURES, name));
 }
 

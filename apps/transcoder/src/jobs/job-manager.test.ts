@@ -22,7 +22,7 @@ function create(policy: JobPolicy): JobManager {
       inputsFor.push(live.streamId);
       return new StaticSdpInput(SDP);
     },
-    createPackager: () => ({ addRendition: () => ({ push() {} }), discontinuity() {}, end() {}, close() {} }),
+    createPackager: () => ({ addRendition: () => ({ push() {} }), removeRendition() {}, discontinuity() {}, end() {}, close() {} }),
   });
   return manager;
 }

@@ -37,7 +37,6 @@ export interface Proc {
   /** Log positions at spawn and at first output, so a summary only quotes this process's lines. */
   linesAtSpawn: number;
   linesAtOutput: number | null;
-  startTimedOut: boolean;
   /** Start-up marks, ms after spawn: every RTP port bound, the first keyframe request answered. */
   boundMs: number | null;
   keyframeRequestMs: number | null;

@@ -9,7 +9,9 @@ export type JobState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopp
 
 /** The packager as the job uses it (structurally the HLS engineer's HlsPackager). */
 export interface PackagerLike {
-  addRendition(r: { id: string; bandwidth: number; width?: number; height?: number; frameRate?: number }): { push(chunk: Buffer): void };
+  addRendition(r: { id: string; bandwidth: number; width?: number; height?: number; frameRate?: number; role?: 'variant' | 'audio'; channels?: number }): { push(chunk: Buffer): void };
+  /** Stops serving a rendition that will get no media. */
+  removeRendition(id: string): void;
   discontinuity(): void;
   end(): void;
   close(): void;

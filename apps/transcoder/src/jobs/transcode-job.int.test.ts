@@ -110,6 +110,17 @@ async function jobWith(sdp: string, profile = DEFAULT_PROFILE, hints?: { width: 
   return { job, dir, states, packagers };
 }
 
+/** The stream's audio rendition: 1 s segments of AAC alone, written to disk like the rungs. */
+async function expectAudioRendition(dir: string): Promise<void> {
+  const playlist = await waitFor(async () => {
+    const p = await readDiskPlaylist(join(dir, 'audio'));
+    return p && p.segments.length >= 2 ? p : null;
+  }, 15_000, 'two segments of the audio rendition');
+  for (const segment of playlist.segments.slice(0, 2)) {
+    expect(await probeSegment(join(dir, 'audio', segment.map!), join(dir, 'audio', segment.uri))).toMatchObject({ codec: undefined, audioCodec: 'aac' });
+  }
+}
+
 describe('TranscodeJob with real ffmpeg', () => {
   it('encodes every rung of the default ladder into HLS segments that start with a keyframe', async () => {
     const src = await source();
@@ -126,10 +137,12 @@ describe('TranscodeJob with real ffmpeg', () => {
       }, 15_000, `two segments of ${id}`);
       for (const segment of playlist.segments.slice(0, 2)) {
         const probe = await probeSegment(join(dir, id, segment.map!), join(dir, id, segment.uri));
-        expect(probe, `${id} ${segment.uri}`).toMatchObject({ codec: 'h264', width, height, startsWithKeyframe: true, audioCodec: 'aac' });
+        // Video only: the audio is the stream's audio rendition, encoded once for every rung.
+        expect(probe, `${id} ${segment.uri}`).toMatchObject({ codec: 'h264', width, height, startsWithKeyframe: true, audioCodec: undefined });
         expect(probe.videoPackets).toBeGreaterThanOrEqual(20);
       }
     }
+    await expectAudioRendition(dir);
     const stats = job.getStats();
     expect(stats.firstOutputMs).toBeGreaterThan(0);
     expect(stats.firstOutputMs).toBeLessThan(10_000);
@@ -150,8 +163,9 @@ describe('TranscodeJob with real ffmpeg', () => {
     }, 15_000, 'two passthrough segments');
     for (const segment of playlist.segments.slice(0, 2)) {
       const probe = await probeSegment(join(dir, 'source', segment.map!), join(dir, 'source', segment.uri));
-      expect(probe).toMatchObject({ codec: 'h264', width: 640, height: 360, startsWithKeyframe: true, audioCodec: 'aac' });
+      expect(probe).toMatchObject({ codec: 'h264', width: 640, height: 360, startsWithKeyframe: true, audioCodec: undefined });
     }
+    await expectAudioRendition(dir);
     expect(job.logs().some((l) => l.includes('libx264'))).toBe(false);
   }, 30_000);
 
@@ -222,7 +236,7 @@ describe('TranscodeJob with real ffmpeg', () => {
     await waitFor(async () => (await readDiskPlaylist(join(dir, '240p')))?.ended, 5_000, 'EXT-X-ENDLIST on disk');
   }, 30_000);
 
-  it('falls back to video only when the SDP announces audio that never arrives', async () => {
+  it('goes on video-only when the SDP announces audio that never arrives: the playlists stop naming it', async () => {
     const video = await ports.allocate();
     const src = await startFfmpegRtpSource({ videoPort: video.rtp, audioPort: null, width: 320, height: 180 });
     cleanups.push(async () => {
@@ -234,14 +248,23 @@ describe('TranscodeJob with real ffmpeg', () => {
     const sdp = `${src.sdp.trimEnd()}\nm=audio ${silent.rtp} RTP/AVP 97\nc=IN IP4 127.0.0.1\na=rtpmap:97 opus/48000/2\n`;
     const small = parseProfile({ name: 'small', rungs: [{ name: '180p', width: 320, height: 180, videoKbps: 300, preset: 'ultrafast' }] });
     const dir = await mkdtemp(join(tmpdir(), 'onair-job-test-'));
-    const job = new TranscodeJob({ stream: 'silent', profile: small, input: new StaticSdpInput(sdp), ffmpegPath: '/usr/bin/ffmpeg', createPackager: () => new HlsPackager({ stream: 'silent', dir, log }), log, startTimeoutMs: 4000 });
+    let packager: HlsPackager | undefined;
+    const createPackager = () => (packager = new HlsPackager({ stream: 'silent', dir, log }));
+    const job = new TranscodeJob({ stream: 'silent', profile: small, input: new StaticSdpInput(sdp), ffmpegPath: '/usr/bin/ffmpeg', createPackager, log, startTimeoutMs: 4000 });
     cleanups.push(async () => {
       await job.close();
       await rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
     });
     await job.start();
-    await waitFor(() => job.state === 'running', 15_000, 'running video-only');
-    expect(job.logs().some((l) => l.includes('retrying video-only'))).toBe(true);
+    // The video does not wait for the audio: it is an output of its own.
+    await waitFor(() => job.state === 'running', 15_000, 'running');
+    expect(packager!.rendition('audio')).toBeDefined();
+    await waitFor(() => job.logs().some((l) => l.includes('playing video-only')), 10_000, 'the audio rendition given up');
+    expect(packager!.rendition('audio')).toBeUndefined();
+    const multivariant = packager!.renderMultivariant();
+    expect(multivariant).not.toContain('EXT-X-MEDIA');
+    expect(multivariant).toMatch(/CODECS="avc1\.[0-9a-f]{6}",RESOLUTION=320x180.*\n180p\/index\.m3u8/);
+    expect(job.getStats().restarts).toBe(0);
     const playlist = await waitFor(async () => {
       const p = await readDiskPlaylist(join(dir, '180p'));
       return p && p.segments.length >= 1 ? p : null;
@@ -303,7 +326,7 @@ describe('TranscodeJob with real ffmpeg', () => {
   }, 20_000);
 
   it('fails with ffmpeg_missing (and no crash) when the binary is absent', async () => {
-    const job = new TranscodeJob({ stream: 'x', profile: DEFAULT_PROFILE, input: new StaticSdpInput('m=video 1 RTP/AVP 96\n'), ffmpegPath: '/nonexistent/ffmpeg', createPackager: () => ({ addRendition: () => ({ push() {} }), discontinuity() {}, end() {}, close() {} }), log });
+    const job = new TranscodeJob({ stream: 'x', profile: DEFAULT_PROFILE, input: new StaticSdpInput('m=video 1 RTP/AVP 96\n'), ffmpegPath: '/nonexistent/ffmpeg', createPackager: () => ({ addRendition: () => ({ push() {} }), removeRendition() {}, discontinuity() {}, end() {}, close() {} }), log });
     await expect(job.start()).rejects.toMatchObject({ code: 'ffmpeg_missing' });
     expect(job.state).toBe('failed');
   });

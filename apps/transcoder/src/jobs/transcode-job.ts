@@ -25,7 +25,7 @@ import { boundUdpPorts } from '../ffmpeg/proc-stats';
 import { ProgressParser, type FfmpegProgress } from '../ffmpeg/progress';
 import { parseSdpInfo } from '../ffmpeg/sdp-info';
 import { planRenditions, type PlannedRendition, type SourceInfo } from '../ladder/plan-renditions';
-import type { Profile } from '../ladder/profile';
+import { AUDIO_RENDITION_ID, type Profile } from '../ladder/profile';
 import type { InputRequest } from './input-source';
 import { summarizeFfmpegExit } from './error-summary';
 import type { JobState, JobStats, PackagerLike, TranscodeJobOptions } from './job-types';
@@ -236,9 +236,11 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     this.lastPackager = packager;
     const sinks = new Map<string, { push(chunk: Buffer): void }>();
     for (const r of renditions) {
-      sinks.set(r.id, packager.addRendition({ id: r.id, bandwidth: r.bandwidth, width: r.width, height: r.height, frameRate: r.frameRate }));
+      // The audio is a rendition of its own (build-args.ts), so each rung's bandwidth is its video's.
+      sinks.set(r.id, packager.addRendition({ id: r.id, bandwidth: r.bandwidth - r.audioKbps * 1000, width: r.width, height: r.height, frameRate: r.frameRate }));
     }
-    const sockets = await OutputSockets.open(workDir, renditions.map((r) => r.id), (id, chunk) => this.onOutput(id, chunk));
+    if (source.hasAudio) sinks.set(AUDIO_RENDITION_ID, packager.addRendition({ id: AUDIO_RENDITION_ID, bandwidth: this.profile.audioKbps * 1000, role: 'audio', channels: 2 }));
+    const sockets = await OutputSockets.open(workDir, [...sinks.keys()], (id, chunk) => this.onOutput(id, chunk));
     const rtp = await this.announceRenditions(renditions, source);
     this.log.info({ profile: this.profile.name, renditions: renditions.map((r) => `${r.id}${r.width ? ` ${r.width}x${r.height}` : ''}`), input: this.opts.input.description, webrtc: rtp ? this.opts.renditions?.description : null }, 'job run opened');
     return { workDir, sdpPath, source, renditions, packager, sinks, sockets, rtpPorts: rtpPortsOf(info), audioDropped: false, rtp };
@@ -264,11 +266,14 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
   private spawn(): void {
     const run = this.run;
     if (!run) return;
-    const plan = buildFfmpegPlan({ sdpPath: run.sdpPath, source: run.source, renditions: run.renditions, gopSeconds: this.profile.gopSeconds, targets: run.sockets.targets(), rtp: run.rtp, inputHost: this.opts.inputHost });
+    // Audio goes out only to an audio rendition opened with the run (an SDP that gained audio at a
+    // restart is still played without it).
+    const source = { ...run.source, hasAudio: run.source.hasAudio && run.sinks.has(AUDIO_RENDITION_ID) };
+    const plan = buildFfmpegPlan({ sdpPath: run.sdpPath, source, renditions: run.renditions, gopSeconds: this.profile.gopSeconds, targets: run.sockets.targets(), rtp: run.rtp, inputHost: this.opts.inputHost });
     const command = toFluentCommand(plan, this.opts.ffmpegPath);
     const parser = new ProgressParser();
     let resolveDone!: () => void;
-    const proc: Proc = { command, child: null, spawnedAt: Date.now(), firstOutputAt: null, exit: null, killReason: null, done: new Promise((r) => (resolveDone = r)), linesAtSpawn: this.lines.total, linesAtOutput: null, startTimedOut: false, boundMs: null, keyframeRequestMs: null, replayedPackets: null };
+    const proc: Proc = { command, child: null, spawnedAt: Date.now(), firstOutputAt: null, exit: null, killReason: null, done: new Promise((r) => (resolveDone = r)), linesAtSpawn: this.lines.total, linesAtOutput: null, boundMs: null, keyframeRequestMs: null, replayedPackets: null };
     this.proc = proc;
 
     command.on('start', (commandLine: string) => {
@@ -361,6 +366,9 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
   }
 
   private onOutput(id: string, chunk: Buffer): void {
+    // The video says whether the run works (started, stalled): the audio is an output of its own
+    // and flows on even when no rung gets a frame.
+    if (id === AUDIO_RENDITION_ID) return this.run?.sinks.get(id)?.push(chunk);
     const proc = this.proc;
     if (proc && proc.firstOutputAt === null) {
       proc.firstOutputAt = Date.now();
@@ -369,6 +377,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
       this.log.info({ firstOutputMs: proc.firstOutputAt - proc.spawnedAt, boundMs: proc.boundMs, keyframeRequestMs: proc.keyframeRequestMs, replayedPackets: proc.replayedPackets }, 'ffmpeg producing output');
       if (this._state === 'starting' || this._state === 'restarting') this.setState('running');
       this.armWatchdog(proc, this.opts.stallTimeoutMs ?? 15_000, 'stall');
+      this.watchAudio(proc);
     } else if (proc) {
       this.armWatchdog(proc, this.opts.stallTimeoutMs ?? 15_000, 'stall');
     }
@@ -380,7 +389,6 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     this.watchdog = setTimeout(() => {
       if (this.proc !== proc || proc.exit) return;
       const reason = kind === 'start' ? `no output within ${ms / 1000} s of spawn (no decodable video: no keyframe received, or no packets)` : `no output for ${ms / 1000} s (input stalled)`;
-      if (kind === 'start') proc.startTimedOut = true;
       this.log.warn({ reason }, 'killing ffmpeg');
       void this.killProc('SIGKILL', reason);
     }, ms);
@@ -399,18 +407,6 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     const reason = summarizeFfmpegExit({ killReason: proc.killReason, exit, lines: this.lines.since(proc.linesAtOutput ?? proc.linesAtSpawn), anyLineIfNoError: proc.firstOutputAt === null });
     const producedOutput = proc.firstOutputAt !== null;
     const hadRun = this.restarts > 0 || producedOutput;
-
-    if (!producedOutput && !hadRun && proc.startTimedOut && this.run.source.hasAudio && !this.run.audioDropped) {
-      // ffmpeg 5.1 writes no byte of any output until every mapped stream has had a frame: an
-      // SDP that announces audio the publisher never sends (muted, no mic) stalls the whole
-      // output. Try once more with video only before calling it a failure.
-      this.log.warn({ reason }, 'no output with audio mapped; retrying video-only (does the publisher send audio?)');
-      this.lines.push('[onair] [warning] no output within the start timeout with audio mapped; retrying video-only');
-      this.run.source = { ...this.run.source, hasAudio: false };
-      this.run.audioDropped = true;
-      this.spawn();
-      return;
-    }
 
     if (!producedOutput && !hadRun) {
       // Failed to start: the input or the command is wrong; retrying would fail the same way.
@@ -485,7 +481,33 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     await writeFile(run.sdpPath, opening.sdp.endsWith('\n') ? opening.sdp : `${opening.sdp}\n`);
     run.rtpPorts = rtpPortsOf(info);
     run.source = { ...run.source, videoCodec: info.video.codec, audioCodec: info.audio?.codec, hasAudio: info.audio !== undefined && !run.audioDropped };
+    if (!run.source.hasAudio) this.dropAudioRendition(run);
     run.rtp = await this.announceRenditions(run.renditions, run.source);
+  }
+
+  /**
+   * The video flows but the SDP's audio may never come (a muted publisher, no microphone): the
+   * audio is an output of its own, so nothing else waits for it, but players would (the
+   * multivariant playlist waits for every rendition's init segment). Without a byte of audio one
+   * start timeout after the first output, the run goes on without its audio rendition.
+   */
+  private watchAudio(proc: Proc): void {
+    const run = this.run;
+    if (!run?.sinks.has(AUDIO_RENDITION_ID)) return;
+    const ms = this.opts.startTimeoutMs ?? 10_000;
+    setTimeout(() => {
+      if (this.proc !== proc || proc.exit || this.run !== run || (run.sockets.statsOf(AUDIO_RENDITION_ID)?.bytes ?? 0) > 0) return;
+      this.log.warn({ waitedMs: ms }, 'no audio from ffmpeg; the playlists go on video-only (does the publisher send audio?)');
+      this.lines.push(`[onair] [warning] no audio within ${ms / 1000} s of the first video; playing video-only`);
+      run.audioDropped = true;
+      this.dropAudioRendition(run);
+    }, ms).unref();
+  }
+
+  /** No audio for this run: the playlists stop naming an audio rendition that gets no media. */
+  private dropAudioRendition(run: Run): void {
+    if (!run.sinks.delete(AUDIO_RENDITION_ID)) return;
+    run.packager.removeRendition(AUDIO_RENDITION_ID);
   }
 
   private killProc(signal: NodeJS.Signals, reason: string): Promise<void> {

@@ -7,6 +7,7 @@ describe('parseProfile', () => {
   it.each([
     ['an empty ladder', { name: 'p', rungs: [] }, 'rungs: the ladder is empty'],
     ['duplicate rung names', { name: 'p', rungs: [rung, { ...rung, width: 640, height: 360 }] }, 'rungs.1.name: duplicate rung name "720p"'],
+    ['a rung named like the audio rendition', { name: 'p', rungs: [{ ...rung, name: 'audio' }] }, 'rungs.0.name: "audio" is the name of the stream\'s audio rendition'],
     ['an odd width', { name: 'p', rungs: [{ ...rung, width: 1279 }] }, 'rungs.0.width: width must be even'],
     ['an odd height', { name: 'p', rungs: [{ ...rung, height: 721 }] }, 'rungs.0.height: height must be even'],
     ['a tiny size', { name: 'p', rungs: [{ ...rung, width: 8 }] }, 'rungs.0.width: width must be at least 16'],

@@ -15,6 +15,9 @@ const nameSchema = z
   .max(32, 'must be at most 32 characters')
   .regex(/^[a-z0-9][a-z0-9_-]*$/, 'may contain only lower-case letters, digits, "-" and "_", and must start with a letter or digit');
 
+/** The HLS audio rendition's name (its playlist directory, its output socket): no rung may take it. */
+export const AUDIO_RENDITION_ID = 'audio';
+
 const evenDimension = (what: string) =>
   z
     .number({ error: `${what} must be a number` })
@@ -60,6 +63,7 @@ export const profileSchema = z
     const seen = new Set<string>();
     profile.rungs.forEach((rung, index) => {
       if (seen.has(rung.name)) ctx.addIssue({ code: 'custom', path: ['rungs', index, 'name'], message: `duplicate rung name "${rung.name}"` });
+      if (rung.name === AUDIO_RENDITION_ID) ctx.addIssue({ code: 'custom', path: ['rungs', index, 'name'], message: `"${AUDIO_RENDITION_ID}" is the name of the stream's audio rendition` });
       seen.add(rung.name);
     });
   });

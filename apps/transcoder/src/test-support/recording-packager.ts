@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { PackagerLike } from '../jobs/job-types';
 
 export class RecordingPackager implements PackagerLike {
-  readonly renditions: Array<{ id: string; bandwidth: number; width?: number; height?: number; frameRate?: number }> = [];
+  readonly renditions: Array<{ id: string; bandwidth: number; width?: number; height?: number; frameRate?: number; role?: 'variant' | 'audio' }> = [];
+  readonly removed: string[] = [];
   readonly bytes = new Map<string, number>();
   discontinuities = 0;
   ended = false;
@@ -17,7 +18,7 @@ export class RecordingPackager implements PackagerLike {
     mkdirSync(dir, { recursive: true });
   }
 
-  addRendition(r: { id: string; bandwidth: number; width?: number; height?: number; frameRate?: number }): { push(chunk: Buffer): void } {
+  addRendition(r: { id: string; bandwidth: number; width?: number; height?: number; frameRate?: number; role?: 'variant' | 'audio' }): { push(chunk: Buffer): void } {
     this.renditions.push(r);
     this.bytes.set(r.id, 0);
     const file = join(this.dir, `${r.id}.mp4`);
@@ -31,6 +32,10 @@ export class RecordingPackager implements PackagerLike {
 
   file(id: string): string {
     return join(this.dir, `${id}.mp4`);
+  }
+
+  removeRendition(id: string): void {
+    this.removed.push(id);
   }
 
   discontinuity(): void {
