@@ -178,6 +178,9 @@ describe('buildFfmpegPlan with RTP renditions for WebRTC', () => {
     expect(optionsOf(encoded)).toMatchObject({ '-c:a': ['libopus'], '-ar': ['48000'], '-ac': ['2'], '-f': ['rtp'] });
     // A video-only source (or run) sends no audio.
     expect(planWithRtp({ ...source720, hasAudio: false }).outputs.map((o) => o.id)).toEqual(['720p', '480p', '360p']);
+    // A run that gave up its HLS audio (none came) still sends WebRTC viewers the SDP's audio.
+    const withoutHls = buildFfmpegPlan({ sdpPath: '/t/in.sdp', source: source720, hlsAudio: false, renditions: planRenditions(DEFAULT_PROFILE, source720), gopSeconds: 1, targets, rtp });
+    expect(withoutHls.outputs.map((o) => o.id)).toEqual(['720p', '480p', '360p', 'audio-rtp']);
   });
 
   it('keeps Main and plain fMP4 for rungs without a target, and never tees a copied source', () => {

@@ -60,6 +60,8 @@ export interface BuildArgsOptions {
   rtp?: RtpOutputs;
   /** The address ffmpeg receives its RTP input on (ONAIR_TRANSCODER_RTP_HOST). Default 127.0.0.1. */
   inputHost?: string;
+  /** Write the HLS audio rendition when the source has audio. Default true (false: the run gave it up). */
+  hlsAudio?: boolean;
 }
 
 /**
@@ -181,7 +183,7 @@ export function buildFfmpegPlan(opts: BuildArgsOptions): FfmpegPlan {
     const rtpSlave = `[f=rtp:onfail=ignore:payload_type=${rtp.payloadType}:ssrc=${rtp.ssrc}:bsfs/v=dump_extra=freq=keyframe]${rtp.url}`;
     return { id: r.id, options: [...video, '-flags', '+global_header', '-f', 'tee'], target: `${mp4}|${rtpSlave}` };
   });
-  if (source.hasAudio) {
+  if (source.hasAudio && opts.hlsAudio !== false) {
     const target = opts.targets[AUDIO_RENDITION_ID];
     if (!target) throw new Error(`no output target for the audio rendition (${AUDIO_RENDITION_ID})`);
     // One AAC bitrate for the whole ladder (the profile's audioKbps).

@@ -338,3 +338,26 @@ describe('HLS viewers', () => {
     expect(origin.viewers.count('x')).toBe(0);
   });
 });
+
+describe('a rendition removed while players wait on it (the audio of a publisher that stopped sending any)', () => {
+  it('answers the blocked playlist reload, part and new requests with 404, never an EXT-X-ENDLIST playlist', async () => {
+    const { packager, router } = setup();
+    const audio = packager.addRendition({ id: 'audio', bandwidth: 128_000, role: 'audio', channels: 2 });
+    const { init, fragments } = splitFile(fixture('audio-only.mp4'));
+    audio.push(init);
+    for (const fragment of fragments.slice(0, 3)) audio.push(fragment);
+    const rendition = packager.rendition('audio')!;
+    const last = rendition.lastPosition!;
+    const reload = track(callRoute(router, `/hls/live/audio/index.m3u8?_HLS_msn=${last.msn}&_HLS_part=${last.part + 1}`));
+    const part = track(callRoute(router, `/hls/live/audio/part-${packager.epoch}-${rendition.nextPartSequence + 1}.m4s`));
+    await settle();
+    expect(reload.done).toBe(false);
+    expect(part.done).toBe(false);
+    packager.removeRendition('audio');
+    await settle();
+    expect(reload.done && part.done).toBe(true);
+    expect(failed(reload.value!).code).toBe('not_found');
+    expect(failed(part.value!).code).toBe('not_found');
+    expect(failed(await callRoute(router, '/hls/live/audio/index.m3u8')).code).toBe('not_found');
+  });
+});

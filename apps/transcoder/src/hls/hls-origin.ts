@@ -123,6 +123,7 @@ export class HlsOrigin {
       }
       const result = await packager.waitFor(() => rendition.satisfies(msn, part), packager.blockingTimeoutMs(rendition), abortOnClose(ctx.res));
       if (clientGone(ctx.res)) return;
+      stillServed(packager, rendition);
       if (result !== 'ready') throw notYet(result, `Segment ${msn}${part === undefined ? '' : ` part ${part}`} did not appear in time.`);
       // The answer to this exact URL will not get less true; let a CDN share it for a while.
       cacheControl = `public, max-age=${6 * rendition.targetDuration}`;
@@ -130,6 +131,7 @@ export class HlsOrigin {
       // A player that arrives at publish time waits for the first part rather than retrying.
       const result = await packager.waitFor(() => rendition.hasMedia || rendition.ended, packager.blockingTimeoutMs(rendition), abortOnClose(ctx.res));
       if (clientGone(ctx.res)) return;
+      stillServed(packager, rendition);
       if (result !== 'ready') throw notYet(result, `Rendition "${rendition.id}" has no media yet.`);
     }
     sendText(ctx.res, 200, rendition.playlistBody(packager.renditionReports(rendition.id)), PLAYLIST_TYPE, { 'Cache-Control': cacheControl });
@@ -138,6 +140,7 @@ export class HlsOrigin {
   private async currentInit(ctx: RequestContext, packager: HlsPackager, rendition: Rendition): Promise<void> {
     const result = await packager.waitFor(() => rendition.currentInit !== undefined || rendition.ended, packager.blockingTimeoutMs(rendition), abortOnClose(ctx.res));
     if (clientGone(ctx.res)) return;
+    stillServed(packager, rendition);
     const init = rendition.currentInit;
     if (!init) throw notYet(result, `Rendition "${rendition.id}" has no init segment yet.`);
     sendMedia(ctx.res, init.data, NO_CACHE);
@@ -151,6 +154,7 @@ export class HlsOrigin {
       if (rendition.ended || msn < lastMsn || msn > lastMsn + 1) throw new OnairError('not_found', `No segment ${msn} in ${packager.stream}/${rendition.id}.`);
       const result = await packager.waitFor(() => complete() !== undefined || rendition.ended, packager.blockingTimeoutMs(rendition), abortOnClose(ctx.res));
       if (clientGone(ctx.res)) return;
+      stillServed(packager, rendition);
       if (!complete()) throw result === 'ready' ? new OnairError('not_found', `No segment ${msn} in ${packager.stream}/${rendition.id}.`) : notYet(result, `Segment ${msn} is not complete yet.`);
     }
     sendMedia(ctx.res, complete()!, IMMUTABLE);
@@ -165,6 +169,7 @@ export class HlsOrigin {
       if (rendition.ended || seq - next >= limit) throw new OnairError('not_found', `Part ${seq} of ${packager.stream}/${rendition.id} does not exist.`);
       const result = await packager.waitFor(() => rendition.nextPartSequence > seq || rendition.ended, packager.blockingTimeoutMs(rendition), abortOnClose(ctx.res));
       if (clientGone(ctx.res)) return;
+      stillServed(packager, rendition);
       if (rendition.nextPartSequence <= seq) {
         throw result === 'ready' ? new OnairError('not_found', `Part ${seq} of ${packager.stream}/${rendition.id} will not exist: the stream ended.`) : notYet(result, `Part ${seq} was not written in time.`);
       }
@@ -192,6 +197,15 @@ function directive(url: URL, name: string): number | undefined {
   if (raw === null) return undefined;
   if (!/^\d{1,15}$/.test(raw)) throw new OnairError('bad_request', `${name} must be a non-negative integer, not "${raw.slice(0, 32)}".`);
   return Number(raw);
+}
+
+/**
+ * A rendition removed while a request waited on it (the audio of a publisher that stopped sending
+ * any) is gone, not ended: 404, so the player reloads the multivariant playlist instead of
+ * taking an EXT-X-ENDLIST for the end of the stream.
+ */
+function stillServed(packager: HlsPackager, rendition: Rendition): void {
+  if (packager.rendition(rendition.id) !== rendition) throw new OnairError('not_found', `Stream "${packager.stream}" no longer has rendition "${rendition.id}".`);
 }
 
 function notYet(result: WaitResult, detail: string): OnairError {

@@ -9,6 +9,7 @@ import type { OutputSockets } from '../ffmpeg/output-sockets';
 import type { parseSdpInfo } from '../ffmpeg/sdp-info';
 import type { PlannedRendition, SourceInfo } from '../ladder/plan-renditions';
 import type { PackagerLike } from './job-types';
+import type { ProcessAudio } from './process-audio';
 
 export interface Run {
   workDir: string;
@@ -20,8 +21,6 @@ export interface Run {
   sockets: OutputSockets;
   /** The RTP ports the SDP names (video first); ffmpeg binds them, and RTP + 1 for RTCP, in this order. */
   rtpPorts: number[];
-  /** Audio was announced but never arrived, so this run maps video only. */
-  audioDropped: boolean;
   /** Where the encoded rungs also go as RTP (the ingest's renditions), when announced. */
   rtp: RtpOutputs | undefined;
 }
@@ -41,6 +40,8 @@ export interface Proc {
   boundMs: number | null;
   keyframeRequestMs: number | null;
   replayedPackets: number | null;
+  /** Its audio on the way to the HLS audio rendition (held until its first video). */
+  audio: ProcessAudio;
 }
 
 /** The SDP's RTP ports, video first (the order ffmpeg opens them in). */

@@ -121,6 +121,21 @@ async function expectAudioRendition(dir: string): Promise<void> {
   }
 }
 
+/**
+ * A UDP socket on `port` (0: any) that sends what it gets on to `target` (null: drops it) until
+ * cut: a publisher's audio that stops while its video goes on.
+ */
+async function udpRelay(port: number, target: number | null): Promise<{ port: number; cut: () => void }> {
+  const socket = createSocket('udp4');
+  let open = true;
+  socket.on('message', (datagram) => {
+    if (open && target !== null) socket.send(datagram, target, '127.0.0.1');
+  });
+  await new Promise<void>((resolve) => socket.bind(port, '127.0.0.1', resolve));
+  cleanups.push(() => void socket.close());
+  return { port: socket.address().port, cut: () => (open = false) };
+}
+
 describe('TranscodeJob with real ffmpeg', () => {
   it('encodes every rung of the default ladder into HLS segments that start with a keyframe', async () => {
     const src = await source();
@@ -272,6 +287,49 @@ describe('TranscodeJob with real ffmpeg', () => {
     const probe = await probeSegment(join(dir, '180p', playlist.segments[0]!.map!), join(dir, '180p', playlist.segments[0]!.uri));
     expect(probe).toMatchObject({ codec: 'h264', width: 320, height: 180, startsWithKeyframe: true, audioCodec: undefined });
   }, 30_000);
+
+  it('the audio of a process that makes no video never reaches the playlists (it would part their discontinuities)', async () => {
+    const [videoOut, audio, silent] = [await ports.allocate(), await ports.allocate(), await ports.allocate()];
+    cleanups.push(() => [videoOut, audio, silent].forEach((p) => ports.release(p)));
+    // The source's video goes to a socket that drops it; ffmpeg listens for video on a port nobody sends to.
+    await udpRelay(videoOut.rtp, null);
+    const src = await startFfmpegRtpSource({ videoPort: videoOut.rtp, audioPort: audio.rtp, width: 320, height: 180 });
+    cleanups.push(() => src.stop());
+    const sdp = src.sdp.replace(/^m=video \d+/m, `m=video ${silent.rtp}`);
+    const small = parseProfile({ name: 'small', rungs: [{ name: '180p', width: 320, height: 180, videoKbps: 300, preset: 'ultrafast' }] });
+    let packager: HlsPackager | undefined;
+    const job = new TranscodeJob({ stream: 'no-video', profile: small, input: new StaticSdpInput(sdp), ffmpegPath: '/usr/bin/ffmpeg', createPackager: () => (packager = new HlsPackager({ stream: 'no-video', dir: '/nonexistent', writeToDisk: false, log })), log, startTimeoutMs: 3000 });
+    cleanups.push(() => job.close());
+    await job.start();
+    await waitFor(() => job.state === 'failed', 15_000, 'the start to fail without video');
+    // ffmpeg did write its audio output…
+    expect(job.logs().some((line) => /Output #\d+, mp4, to '.*audio\.sock'/.test(line))).toBe(true);
+    // …which the audio rendition never got.
+    expect(packager!.rendition('audio')!.getStats().bytesIn).toBe(0);
+  }, 30_000);
+
+  it('audio that stops while the video flows: a new ffmpeg, and without audio the playlists go on video-only', async () => {
+    const video = await ports.allocate();
+    const audio = await ports.allocate();
+    cleanups.push(() => [video, audio].forEach((p) => ports.release(p)));
+    const relay = await udpRelay(0, audio.rtp);
+    const src = await startFfmpegRtpSource({ videoPort: video.rtp, audioPort: relay.port, width: 320, height: 180 });
+    cleanups.push(() => src.stop());
+    const sdp = src.sdp.replace(/^m=audio \d+/m, `m=audio ${audio.rtp}`);
+    const small = parseProfile({ name: 'small', rungs: [{ name: '180p', width: 320, height: 180, videoKbps: 300, preset: 'ultrafast' }] });
+    let packager: HlsPackager | undefined;
+    const job = new TranscodeJob({ stream: 'mic-off', profile: small, input: new StaticSdpInput(sdp), ffmpegPath: '/usr/bin/ffmpeg', createPackager: () => (packager = new HlsPackager({ stream: 'mic-off', dir: '/nonexistent', writeToDisk: false, log })), log, startTimeoutMs: 3000, restartBackoff: { initialMs: 200, maxMs: 1000 } });
+    cleanups.push(() => job.close());
+    await job.start();
+    await waitFor(() => packager?.rendition('audio')?.hasMedia, 15_000, 'audio in the playlists');
+    expect(packager!.renderMultivariant()).toContain('AUDIO="audio"');
+    relay.cut();
+    await waitFor(() => job.logs().some((l) => l.includes('playing video-only')), 25_000, 'the audio rendition given up');
+    expect(job.getStats()).toMatchObject({ restarts: 1, lastError: expect.stringMatching(/no audio for 5 s while the video flows/) });
+    expect(packager!.rendition('audio')).toBeUndefined();
+    expect(packager!.renderMultivariant()).not.toContain('EXT-X-MEDIA');
+    await waitFor(() => job.state === 'running', 10_000, 'running video-only');
+  }, 45_000);
 
   it('starts from the one keyframe sent the moment ffmpeg listens (the next comes 10 s later)', async () => {
     // Like the ingest's forward: nothing reaches ffmpeg until it has bound its port and asked,

@@ -21,7 +21,6 @@ import { OnairError } from '@onair/shared/errors';
 import { buildFfmpegPlan, type RtpOutputs } from '../ffmpeg/build-args';
 import { toFluentCommand } from '../ffmpeg/command';
 import { OutputSockets } from '../ffmpeg/output-sockets';
-import { boundUdpPorts } from '../ffmpeg/proc-stats';
 import { ProgressParser, type FfmpegProgress } from '../ffmpeg/progress';
 import { parseSdpInfo } from '../ffmpeg/sdp-info';
 import { planRenditions, type PlannedRendition, type SourceInfo } from '../ladder/plan-renditions';
@@ -32,7 +31,15 @@ import type { JobState, JobStats, PackagerLike, TranscodeJobOptions } from './jo
 import { LineRing } from './line-ring';
 import { type Proc, type Run, rtpPortsOf } from './job-run';
 import { ProcessSampler } from './process-sampler';
+import { nudgeKeyframe } from './keyframe-nudge';
+import { ProcessAudio } from './process-audio';
 import { announcementFor } from './rendition-output';
+
+/**
+ * Audio written, then none for this long while the video flows: the audio playlist stopped
+ * growing, and players stall once their ~1 s of audio ahead is played.
+ */
+const AUDIO_STALL_MS = 5_000;
 
 
 export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; progress: [FfmpegProgress] }> {
@@ -243,7 +250,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     const sockets = await OutputSockets.open(workDir, [...sinks.keys()], (id, chunk) => this.onOutput(id, chunk));
     const rtp = await this.announceRenditions(renditions, source);
     this.log.info({ profile: this.profile.name, renditions: renditions.map((r) => `${r.id}${r.width ? ` ${r.width}x${r.height}` : ''}`), input: this.opts.input.description, webrtc: rtp ? this.opts.renditions?.description : null }, 'job run opened');
-    return { workDir, sdpPath, source, renditions, packager, sinks, sockets, rtpPorts: rtpPortsOf(info), audioDropped: false, rtp };
+    return { workDir, sdpPath, source, renditions, packager, sinks, sockets, rtpPorts: rtpPortsOf(info), rtp };
   }
 
   /**
@@ -266,14 +273,14 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
   private spawn(): void {
     const run = this.run;
     if (!run) return;
-    // Audio goes out only to an audio rendition opened with the run (an SDP that gained audio at a
-    // restart is still played without it).
-    const source = { ...run.source, hasAudio: run.source.hasAudio && run.sinks.has(AUDIO_RENDITION_ID) };
-    const plan = buildFfmpegPlan({ sdpPath: run.sdpPath, source, renditions: run.renditions, gopSeconds: this.profile.gopSeconds, targets: run.sockets.targets(), rtp: run.rtp, inputHost: this.opts.inputHost });
+    // HLS audio only into an audio rendition opened with the run (an SDP that gained audio at a
+    // restart is still packaged without it); WebRTC viewers get the Opus whenever the SDP has audio.
+    const hlsAudio = run.sinks.has(AUDIO_RENDITION_ID);
+    const plan = buildFfmpegPlan({ sdpPath: run.sdpPath, source: run.source, hlsAudio, renditions: run.renditions, gopSeconds: this.profile.gopSeconds, targets: run.sockets.targets(), rtp: run.rtp, inputHost: this.opts.inputHost });
     const command = toFluentCommand(plan, this.opts.ffmpegPath);
     const parser = new ProgressParser();
     let resolveDone!: () => void;
-    const proc: Proc = { command, child: null, spawnedAt: Date.now(), firstOutputAt: null, exit: null, killReason: null, done: new Promise((r) => (resolveDone = r)), linesAtSpawn: this.lines.total, linesAtOutput: null, boundMs: null, keyframeRequestMs: null, replayedPackets: null };
+    const proc: Proc = { command, child: null, spawnedAt: Date.now(), firstOutputAt: null, exit: null, killReason: null, done: new Promise((r) => (resolveDone = r)), linesAtSpawn: this.lines.total, linesAtOutput: null, boundMs: null, keyframeRequestMs: null, replayedPackets: null, audio: new ProcessAudio(() => run.sinks.get(AUDIO_RENDITION_ID)) };
     this.proc = proc;
 
     command.on('start', (commandLine: string) => {
@@ -293,7 +300,7 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
       });
       this.log.debug({ commandLine }, 'ffmpeg spawned');
       this.log.info({ pid: child.pid }, 'ffmpeg spawned');
-      void this.nudgeKeyframe(proc, run);
+      if (this.opts.input.requestKeyframe) void nudgeKeyframe(proc, run.rtpPorts, { requestKeyframe: this.opts.input.requestKeyframe.bind(this.opts.input), live: () => this.proc === proc && !proc.exit, log: this.log });
     });
     command.on('stderr', (line: string) => this.onStderr(line));
     const finished = () => {
@@ -320,44 +327,6 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     command.run();
   }
 
-  /**
-   * Asks the source for a keyframe the moment ffmpeg has bound every RTP port of the SDP (ffmpeg
-   * opens them in SDP order and reads each from a thread as soon as it is open): polled in
-   * /proc/net/udp every 10 ms, bounded. The ingest then sends again the packets since the
-   * publisher's last keyframe, which went to ports nobody had bound yet, or asks the publisher
-   * for a new one.
-   */
-  private async nudgeKeyframe(proc: Proc, run: Run): Promise<void> {
-    if (!this.opts.input.requestKeyframe) return;
-    const ports = run.rtpPorts;
-    const deadline = Date.now() + 3000;
-    const live = () => this.proc === proc && !proc.exit;
-    while (ports.length > 0 && live() && Date.now() < deadline) {
-      if ((await boundUdpPorts(ports)).size === ports.length) {
-        proc.boundMs = Date.now() - proc.spawnedAt;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    // Repeat until ffmpeg produces output: the safety net when the first request brought nothing
-    // decodable (no keyframe young enough to send again and the publisher's answer lost, or an
-    // ingest that only relays a PLI — a browser publisher sends no other keyframe until it
-    // changes resolution, 6–8 s later).
-    while (live() && !proc.firstOutputAt) {
-      try {
-        this.log.debug({ sinceSpawnMs: Date.now() - proc.spawnedAt }, 'ffmpeg listens; requesting a keyframe');
-        const answer = await this.opts.input.requestKeyframe();
-        if (proc.keyframeRequestMs === null) {
-          proc.keyframeRequestMs = Date.now() - proc.spawnedAt;
-          proc.replayedPackets = answer?.replayedPackets ?? null;
-        }
-      } catch (error) {
-        this.log.warn({ err: error }, 'keyframe request failed');
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-
   private onStderr(line: string): void {
     if (!line.trim()) return;
     this.lines.push(line);
@@ -366,10 +335,10 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
   }
 
   private onOutput(id: string, chunk: Buffer): void {
-    // The video says whether the run works (started, stalled): the audio is an output of its own
-    // and flows on even when no rung gets a frame.
-    if (id === AUDIO_RENDITION_ID) return this.run?.sinks.get(id)?.push(chunk);
     const proc = this.proc;
+    // The video says whether the run works (started, stalled): the audio is an output of its own
+    // and flows on even when no rung gets a frame (process-audio.ts).
+    if (id === AUDIO_RENDITION_ID) return proc?.audio.push(chunk, Date.now());
     if (proc && proc.firstOutputAt === null) {
       proc.firstOutputAt = Date.now();
       proc.linesAtOutput = this.lines.total;
@@ -377,9 +346,13 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
       this.log.info({ firstOutputMs: proc.firstOutputAt - proc.spawnedAt, boundMs: proc.boundMs, keyframeRequestMs: proc.keyframeRequestMs, replayedPackets: proc.replayedPackets }, 'ffmpeg producing output');
       if (this._state === 'starting' || this._state === 'restarting') this.setState('running');
       this.armWatchdog(proc, this.opts.stallTimeoutMs ?? 15_000, 'stall');
+      proc.audio.videoStarted();
       this.watchAudio(proc);
     } else if (proc) {
       this.armWatchdog(proc, this.opts.stallTimeoutMs ?? 15_000, 'stall');
+      // The audio rendition no longer grows and players stall at its end: a new process (whose
+      // audio is given up on if it has none: watchAudio).
+      if (proc.audio.silentFor(AUDIO_STALL_MS, Date.now()) && !proc.killReason) void this.killProc('SIGKILL', `no audio for ${AUDIO_STALL_MS / 1000} s while the video flows`);
     }
     this.run?.sinks.get(id)?.push(chunk);
   }
@@ -407,6 +380,9 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     const reason = summarizeFfmpegExit({ killReason: proc.killReason, exit, lines: this.lines.since(proc.linesAtOutput ?? proc.linesAtSpawn), anyLineIfNoError: proc.firstOutputAt === null });
     const producedOutput = proc.firstOutputAt !== null;
     const hadRun = this.restarts > 0 || producedOutput;
+    // Video without audio from this process: the renditions' discontinuities would part ways
+    // (process-audio.ts), so the run goes on without its audio.
+    if (producedOutput && proc.audio.forwardedBytes === 0) this.dropAudioRendition(this.run, 'the process wrote video but no audio');
 
     if (!producedOutput && !hadRun) {
       // Failed to start: the input or the command is wrong; retrying would fail the same way.
@@ -480,8 +456,8 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     if (!info.video) throw new OnairError('invalid_sdp', 'The input SDP has no video track.');
     await writeFile(run.sdpPath, opening.sdp.endsWith('\n') ? opening.sdp : `${opening.sdp}\n`);
     run.rtpPorts = rtpPortsOf(info);
-    run.source = { ...run.source, videoCodec: info.video.codec, audioCodec: info.audio?.codec, hasAudio: info.audio !== undefined && !run.audioDropped };
-    if (!run.source.hasAudio) this.dropAudioRendition(run);
+    run.source = { ...run.source, videoCodec: info.video.codec, audioCodec: info.audio?.codec, hasAudio: info.audio !== undefined };
+    if (!run.source.hasAudio) this.dropAudioRendition(run, 'the input no longer has audio');
     run.rtp = await this.announceRenditions(run.renditions, run.source);
   }
 
@@ -496,17 +472,16 @@ export class TranscodeJob extends EventEmitter<{ state: [JobState, JobState]; pr
     if (!run?.sinks.has(AUDIO_RENDITION_ID)) return;
     const ms = this.opts.startTimeoutMs ?? 10_000;
     setTimeout(() => {
-      if (this.proc !== proc || proc.exit || this.run !== run || (run.sockets.statsOf(AUDIO_RENDITION_ID)?.bytes ?? 0) > 0) return;
-      this.log.warn({ waitedMs: ms }, 'no audio from ffmpeg; the playlists go on video-only (does the publisher send audio?)');
-      this.lines.push(`[onair] [warning] no audio within ${ms / 1000} s of the first video; playing video-only`);
-      run.audioDropped = true;
-      this.dropAudioRendition(run);
+      if (this.proc !== proc || proc.exit || this.run !== run || proc.audio.forwardedBytes > 0) return;
+      this.dropAudioRendition(run, `no audio within ${ms / 1000} s of the first video (does the publisher send audio?)`);
     }, ms).unref();
   }
 
-  /** No audio for this run: the playlists stop naming an audio rendition that gets no media. */
-  private dropAudioRendition(run: Run): void {
+  /** No audio for the rest of this run: the playlists stop naming an audio rendition that gets no media. */
+  private dropAudioRendition(run: Run, why: string): void {
     if (!run.sinks.delete(AUDIO_RENDITION_ID)) return;
+    this.log.warn({ reason: why }, 'the playlists go on video-only');
+    this.lines.push(`[onair] [warning] ${why}; playing video-only`);
     run.packager.removeRendition(AUDIO_RENDITION_ID);
   }
 
