@@ -116,6 +116,20 @@ describe('transcoder failover', () => {
     expect((await fetch(`${cluster.node(other).url}/hls/relay/index.m3u8`)).status).toBe(404);
   }, 90_000);
 
+  it('a new run on the same transcoder (a restart, a re-plan) carries the playlist on: its numbers never go back', async () => {
+    const holder = (await jobLease(stream.id))!;
+    const last = (await mediaPlaylist(holder.url, 'relay'))!;
+    const restarted = await cluster.adminFetch(holder.owner, '/api/jobs/relay/restart', { method: 'POST', signal: AbortSignal.timeout(10_000) });
+    expect(restarted.status).toBe(200);
+    const after = await pollUntil('the new run\'s playlist', async () => {
+      const playlist = await mediaPlaylist(holder.url, 'relay');
+      return playlist && !playlist.text.includes(last.text.split('\n').find((line) => line.endsWith('.m4s'))!) ? playlist : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+    // A player reloading the same URL sees one playlist going on (RFC 8216bis §6.2.1), past a discontinuity.
+    expect(after.mediaSequence).toBeGreaterThan(Math.max(...last.msns));
+    expect(after.discontinuities[0]).toBe(after.msns[0]);
+  }, 60_000);
+
   it('SIGKILLed: the other transcoder takes the job over within ~10 s and the playlist carries on with a discontinuity', async () => {
     const before = (await jobLease(stream.id))!;
     const survivor = transcoders.find((id) => id !== before.owner)!;

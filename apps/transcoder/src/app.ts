@@ -17,7 +17,7 @@ import type { TranscoderConfig } from './config';
 import { warmUpFluent } from './ffmpeg/command';
 import { resolveFfmpeg } from './ffmpeg/ffmpeg-binary';
 import { HlsOrigin } from './hls/hls-origin';
-import { HlsPackager } from './hls/hls-packager';
+import { HlsPackager, type PlaylistPosition } from './hls/hls-packager';
 import { ClusterIngestClient } from './cluster-ingest-client';
 import { JobLeases } from './cluster/job-leases';
 import { registerClusterRoutes } from './cluster/cluster-routes';
@@ -65,6 +65,8 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
     ? new JobLeases({ redisUrl: config.redisUrl, owner: config.id, instance: ingest.instance, get url() { return publicUrl; }, log, auto: config.policy === 'auto' })
     : undefined;
 
+  /** Where each stream's last closed packager left its playlist (cluster mode: the next run carries on from it). */
+  const lastPositions = new Map<string, PlaylistPosition>();
   const jobs = new JobManager({
     policy: config.policy,
     profiles,
@@ -77,8 +79,11 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
     createRenditions: (live) => new IngestRenditions(live.streamId, ingest, log.child({ stream: live.name })),
     createPackager: (stream) => {
       // In a cluster a new run carries the playlist on: from a dead predecessor's position when
-      // this transcoder took the job over, else from this transcoder's own previous run.
-      const continueFrom = jobLeases ? (jobLeases.takeContinuation(stream) ?? origin.get(stream)?.position()) : undefined;
+      // this transcoder took the job over, else from this transcoder's own previous run (whose
+      // packager the job closes, taking it out of the origin, before it asks for a new one).
+      const previous = lastPositions.get(stream);
+      lastPositions.delete(stream);
+      const continueFrom = jobLeases ? (jobLeases.takeContinuation(stream) ?? origin.get(stream)?.position() ?? previous) : undefined;
       const packager = new HlsPackager({ stream, dir: join(config.hlsDir, stream), log, continueFrom });
       // A new run replaces the previous run's packager in the origin.
       origin.register(packager);
@@ -88,6 +93,8 @@ export function createTranscoder(config: TranscoderConfig, log: Logger, override
         discontinuity: () => packager.discontinuity(),
         end: () => packager.end(),
         close: () => {
+          const position = jobLeases ? packager.position() : undefined;
+          if (position) lastPositions.set(stream, position);
           if (origin.get(stream) === packager) origin.unregister(stream);
           packager.close();
         },
