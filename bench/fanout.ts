@@ -455,7 +455,8 @@ async function main(): Promise<void> {
     const file = args.get('out') ?? join(ROOT, 'bench/results/fanout.json');
     await mkdir(dirname(file), { recursive: true });
     const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { runs?: unknown[] }) : {};
-    const viewerEngine = /^onair_ingest_info\{viewer_engine="([^"]+)"/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1] ?? 'unknown';
+    const engineInfo = /^onair_ingest_info\{viewer_engine="([^"]+)"(?:,native_send="([^"]+)")?/m.exec(await (await fetch(`${base}/metrics`)).text());
+    const viewerEngine = engineInfo ? `${engineInfo[1]}${engineInfo[2] === 'yes' ? ' + native send' : ''}` : 'unknown';
     const nodeVersion = await new Promise<string>((resolve) => { const c = spawn(NODE, ['--version']); let o = ''; c.stdout.on('data', (d) => (o += d)); c.on('exit', () => resolve(o.trim())); });
     const commit = await new Promise<string>((resolve) => { const c = spawn('git', ['rev-parse', '--short', 'HEAD'], { cwd: ingestRoot }); let o = ''; c.stdout.on('data', (d) => (o += d)); c.on('exit', () => resolve(o.trim())); });
     const run = {

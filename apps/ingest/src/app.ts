@@ -69,7 +69,7 @@ export async function createIngest(config: IngestConfig, log: Logger = createLog
   registerLayerRoutes(router, media);
   registerWebTransportDiscovery(router, webTransport);
   if (cluster) registerClusterRoutes(router, { cluster, config });
-  registerIngestOps(router, { store, media, viewerEngine: engine.viewerEngine, webTransport });
+  registerIngestOps(router, { store, media, viewerEngine: engine.viewerEngine, nativeSend: engine.nativeSend !== undefined, webTransport });
   const server = createHttpService({
     router,
     log,

@@ -68,10 +68,13 @@ const envSchema = z
     /** Allowed CORS origin for WHIP/WHEP and the public API. */
     ONAIR_CORS_ORIGIN: z.string().default('*'),
     /**
-     * WebRTC stack for WHEP viewers: `datachannel` (libdatachannel, C++ SRTP: ~2.5× the viewers
-     * per core) or `werift` (pure JS, like publishers). With several ICE hosts viewers use werift.
+     * WebRTC stack for WHEP viewers: `auto` (werift with the native send path when its addon
+     * builds, else libdatachannel), `datachannel` (libdatachannel, C++ SRTP) or `werift`. With
+     * several ICE hosts viewers use werift.
      */
-    ONAIR_VIEWER_ENGINE: z.enum(['datachannel', 'werift']).default('datachannel'),
+    ONAIR_VIEWER_ENGINE: z.enum(['auto', 'datachannel', 'werift']).default('auto'),
+    /** `off`: werift viewers encrypt and send in JS even where the native addon builds (webrtc/native-send.ts). */
+    ONAIR_NATIVE_SEND: z.enum(['auto', 'off']).default('auto'),
     /** Proxies whose X-Forwarded-For is believed: IPs, CIDR blocks, `loopback`; nobody by default. */
     ONAIR_TRUSTED_PROXIES: z.string().optional(),
     /**
@@ -138,7 +141,9 @@ export interface IngestConfig {
   adminToken: string | undefined;
   corsOrigin: string;
   /** See ONAIR_VIEWER_ENGINE. */
-  viewerEngine: 'datachannel' | 'werift';
+  viewerEngine: 'auto' | 'datachannel' | 'werift';
+  /** See ONAIR_NATIVE_SEND. */
+  nativeSend: boolean;
   ice: {
     hosts: string[];
     portRange: [number, number] | undefined;
@@ -285,6 +290,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     adminToken: raw.ONAIR_ADMIN_TOKEN,
     corsOrigin: raw.ONAIR_CORS_ORIGIN,
     viewerEngine: raw.ONAIR_VIEWER_ENGINE,
+    nativeSend: raw.ONAIR_NATIVE_SEND === 'auto',
     ice: { hosts: iceHosts, portRange, servers, ...splitPortRange(portRange), allowPrivate: raw.ONAIR_ICE_ALLOW_PRIVATE ? raw.ONAIR_ICE_ALLOW_PRIVATE === 'true' : privateByDefault(iceHosts),
       // On by default only when nothing was said about ICE hosts: ONAIR_ICE_HOSTS=127.0.0.1 means exactly that.
       localRelay: raw.ONAIR_ICE_LOCAL_RELAY ? raw.ONAIR_ICE_LOCAL_RELAY === 'true' : !raw.ONAIR_ICE_HOSTS && iceHosts.every((host) => addressScope(host) === 'loopback'),

@@ -19,12 +19,13 @@ export interface WebTransportStatsSource {
 export function registerIngestMetrics(
   registry: Registry,
   media: IngestStatsSource,
-  info: { viewerEngine: string; streamName?: (streamId: string) => Promise<string | undefined> },
+  info: { viewerEngine: string; nativeSend?: boolean; streamName?: (streamId: string) => Promise<string | undefined> },
   webTransport?: WebTransportStatsSource,
 ): void {
   const stats = () => media.getStats();
-  // An "info" metric (value 1, facts in labels): which WebRTC stack serves WHEP viewers.
-  new Gauge({ name: 'onair_ingest_info', help: 'Ingest build facts: the WebRTC engine serving WHEP viewers', labelNames: ['viewer_engine'], registers: [registry] }).set({ viewer_engine: info.viewerEngine }, 1);
+  // An "info" metric (value 1, facts in labels): which WebRTC stack serves WHEP viewers, and
+  // whether their packets leave through the native send path (webrtc/native-send.ts).
+  new Gauge({ name: 'onair_ingest_info', help: 'Ingest build facts: the WebRTC engine serving WHEP viewers and whether it sends natively', labelNames: ['viewer_engine', 'native_send'], registers: [registry] }).set({ viewer_engine: info.viewerEngine, native_send: info.nativeSend ? 'yes' : 'no' }, 1);
   new Gauge({ name: 'onair_ingest_live_streams', help: 'Streams with a connected publisher', registers: [registry], collect() { this.set(stats().publishers); } });
   new Gauge({
     name: 'onair_ingest_publishers',

@@ -6,10 +6,10 @@ import type { StreamStore } from './streams/stream-store';
 /** `/healthz` and `/metrics` of the ingest. */
 export function registerIngestOps(
   router: Router,
-  { store, media, viewerEngine, webTransport }: { store: StreamStore; media: IngestStatsSource; viewerEngine: string; webTransport?: WebTransportStatsSource },
+  { store, media, viewerEngine, nativeSend, webTransport }: { store: StreamStore; media: IngestStatsSource; viewerEngine: string; nativeSend: boolean; webTransport?: WebTransportStatsSource },
 ): void {
   const registry = createMetricsRegistry('ingest');
-  registerIngestMetrics(registry, media, { viewerEngine, streamName: async (id) => (await store.findById(id))?.name }, webTransport);
+  registerIngestMetrics(registry, media, { viewerEngine, nativeSend, streamName: async (id) => (await store.findById(id))?.name }, webTransport);
   registerOpsRoutes(
     router,
     'ingest',

@@ -1,7 +1,8 @@
 /**
- * The same WHEP viewer contract on both viewer engines (ONAIR_VIEWER_ENGINE): a real ingest, a
- * werift H.264 publisher, werift players. What a player relies on: the first packet starts a
- * keyframe, numbering without holes, a PLI brings a new keyframe, and leaving frees the session.
+ * The same WHEP viewer contract on every viewer engine (ONAIR_VIEWER_ENGINE; werift with and
+ * without the native send path, ONAIR_NATIVE_SEND): a real ingest, a werift H.264 publisher,
+ * werift players. What a player relies on: the first packet starts a keyframe, numbering without
+ * holes, a PLI brings a new keyframe, and leaving frees the session.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,8 +16,16 @@ import { startWeriftWhepViewer } from '../../../../test/support/peers/werift-whe
 import { createIngest, type Ingest } from '../app';
 import { loadIngestConfig } from '../config';
 import { viewerEngineFor } from './create-engine';
+import { nativeSrtpSend } from './native-send';
 
-describe.each(['datachannel', 'werift'] as const)('WHEP viewers on %s', (engine) => {
+const native = nativeSrtpSend() !== undefined;
+
+describe.each([
+  { engine: 'datachannel', nativeSend: 'off' },
+  { engine: 'werift', nativeSend: 'off' },
+  // Where the addon cannot be built (no C compiler) the JS path above is what werift viewers get.
+  ...(native ? [{ engine: 'werift', nativeSend: 'auto' }] : []),
+] as const)('WHEP viewers on $engine, native send $nativeSend', ({ engine, nativeSend }) => {
   let ingest: Ingest;
   let base: string;
   let dataDir: string;
@@ -25,8 +34,8 @@ describe.each(['datachannel', 'werift'] as const)('WHEP viewers on %s', (engine)
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), `onair-viewer-${engine}-`));
-    const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_WEBTRANSPORT_PORT: 'off', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789', ONAIR_VIEWER_ENGINE: engine });
-    expect(viewerEngineFor(config)).toBe(engine);
+    const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_WEBTRANSPORT_PORT: 'off', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789', ONAIR_VIEWER_ENGINE: engine, ONAIR_NATIVE_SEND: nativeSend });
+    expect(viewerEngineFor(config, nativeSend === 'auto')).toBe(engine);
     ingest = await createIngest(config, pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' }));
     base = `http://127.0.0.1:${(await ingest.listen()).port}`;
     const record = await ingest.store.create('cam');
@@ -55,7 +64,8 @@ describe.each(['datachannel', 'werift'] as const)('WHEP viewers on %s', (engine)
     }
     const record = (await ingest.store.findByName('cam'))!;
     expect(ingest.media.liveState(record.id).viewers.whep).toBe(2);
-    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(new RegExp(`^onair_ingest_info\\{viewer_engine="${engine}"[^}]*\\} 1$`, 'm'));
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(new RegExp(`^onair_ingest_info\\{viewer_engine="${engine}",native_send="${nativeSend === 'auto' ? 'yes' : 'no'}"[^}]*\\} 1$`, 'm'));
+    if (nativeSend === 'auto') expect(nativeSrtpSend()!.stats().sent).toBeGreaterThanOrEqual(180);
 
     // The joins' own keyframe requests are over once both have their keyframe: a PLI now is the player's.
     const [first, second] = viewers as [typeof viewers[0], typeof viewers[0]];
@@ -85,10 +95,13 @@ describe.each(['datachannel', 'werift'] as const)('WHEP viewers on %s', (engine)
 
 describe('viewerEngineFor', () => {
   it.each([
-    ['datachannel', ['127.0.0.1'], 'datachannel'],
-    ['datachannel', ['192.0.2.10', '2001:db8::10'], 'werift'],
-    ['werift', ['127.0.0.1'], 'werift'],
-  ] as const)('%s with ICE hosts %j → %s', (viewerEngine, hosts, expected) => {
-    expect(viewerEngineFor({ viewerEngine, ice: { hosts: [...hosts], portRange: undefined, servers: [], allowPrivate: false, localRelay: false, publisherPorts: undefined, viewerPorts: undefined } })).toBe(expected);
+    ['auto', ['127.0.0.1'], true, 'werift'],
+    ['auto', ['127.0.0.1'], false, 'datachannel'],
+    ['auto', ['192.0.2.10', '2001:db8::10'], false, 'werift'],
+    ['datachannel', ['127.0.0.1'], true, 'datachannel'],
+    ['datachannel', ['192.0.2.10', '2001:db8::10'], false, 'werift'],
+    ['werift', ['127.0.0.1'], false, 'werift'],
+  ] as const)('%s with ICE hosts %j, native send path %s → %s', (viewerEngine, hosts, nativeSend, expected) => {
+    expect(viewerEngineFor({ viewerEngine, ice: { hosts: [...hosts], portRange: undefined, servers: [], allowPrivate: false, localRelay: false, publisherPorts: undefined, viewerPorts: undefined } }, nativeSend)).toBe(expected);
   });
 });

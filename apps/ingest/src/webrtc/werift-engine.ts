@@ -46,6 +46,7 @@ import { offerRefused } from './engine';
 import { PerSsrcNack } from './per-ssrc-nack';
 import { SendLog, type SentSenderReport, type TrackSending, viewerFeedback } from './report-feedback';
 import { parseRtcp } from './rtcp/parse-rtcp';
+import type { NativeSrtpSend } from './native-send';
 import { nominatedSocket, WeriftFastSender } from './werift-fast-sender';
 
 /**
@@ -383,8 +384,15 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
   private readonly keyframeListeners: Array<(kind: 'pli' | 'fir') => void> = [];
   private readonly feedbackListeners: Array<(feedback: ViewerFeedback) => void> = [];
 
-  static async create(options: PeerOptions): Promise<WeriftViewer> {
-    const peer = new WeriftViewer(options);
+  private constructor(
+    options: PeerOptions,
+    private readonly nativeSend: NativeSrtpSend | undefined,
+  ) {
+    super(options);
+  }
+
+  static async create(options: PeerOptions, nativeSend?: NativeSrtpSend): Promise<WeriftViewer> {
+    const peer = new WeriftViewer(options, nativeSend);
     try {
       await peer.negotiate('sendonly');
       for (const [kind, transceiver] of peer.senders) {
@@ -434,6 +442,7 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
   }
 
   protected override onClose(): void {
+    for (const sender of this.fastSenders.values()) sender.close();
     this.keyframeListeners.length = 0;
     this.feedbackListeners.length = 0;
   }
@@ -481,7 +490,7 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
     const kind = transceiver.kind as MediaKind;
     if (!this.options.codecs[kind] || this.senders.has(kind)) return;
     this.senders.set(kind, transceiver);
-    this.fastSenders.set(kind, new WeriftFastSender(transceiver.sender));
+    this.fastSenders.set(kind, new WeriftFastSender(transceiver.sender, this.nativeSend));
     const onRtcp = (rtcp: unknown) => {
       if (!(rtcp instanceof RtcpPayloadSpecificFeedback)) return;
       if (rtcp.feedback.mediaSsrc !== transceiver.sender.ssrc && !(rtcp.feedback.count === 4)) return;
@@ -497,14 +506,15 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
 }
 
 export class WeriftEngine implements MediaEngine {
-  constructor(private readonly engineOptions: { log?: Logger } = {}) {}
+  /** `nativeSend`: viewers' packets are protected and sent by the addon (native-send.ts). */
+  constructor(private readonly engineOptions: { log?: Logger; nativeSend?: NativeSrtpSend } = {}) {}
 
   createPublisher(options: PeerOptions): Promise<PublisherPeer & SdpPeer> {
     return WeriftPublisher.create({ ...options, log: this.engineOptions.log });
   }
 
   createViewer(options: PeerOptions): Promise<ViewerPeer & SdpPeer> {
-    return WeriftViewer.create(options);
+    return WeriftViewer.create(options, this.engineOptions.nativeSend);
   }
 }
 

@@ -18,6 +18,11 @@
  * packets as sent (a packet that was lost never reached the receiver's replay list, so the same
  * SRTP packet is valid again). Anything this does not know (another SRTP profile, a header
  * extension other than mid and abs-send-time, RTX, RED) falls back to `sendRtp`.
+ *
+ * With the native addon (native-send.ts) the encryption and the send are C's: the packet is
+ * protected into the addon's queue and leaves with the viewer's burst in one sendmmsg; the
+ * history then keeps the packet's fields (the payload is the router's, shared) and a NACKed
+ * packet is protected again, to the same index.
  */
 import { createCipheriv, createHmac } from 'node:crypto';
 import type { Socket } from 'node:dgram';
@@ -25,6 +30,8 @@ import { isIP } from 'node:net';
 import type { RTCRtpSender } from 'werift';
 import type { OutboundRtp } from './engine';
 import { serializeRtp } from '../router/rtp-rewriter';
+import { type NativeContext, type NativeSrtpSend, queueNative } from './native-send';
+import { resendHoldoffMs, RetransmitBudget, RetransmitRing } from './retransmit';
 import { REPORT_SMOOTHING, SendClock } from './rtcp/send-clock';
 
 const SDES_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
@@ -88,19 +95,47 @@ export function nominatedSocket(dtlsTransport: unknown): Socket | undefined {
   return (dtlsTransport as { iceTransport?: { connection?: IceConnection } } | undefined)?.iceTransport?.connection?.nominated?.protocol?.transport?.socket;
 }
 
-/** Sends on the nominated pair's socket when werift's own checks would pass, else through werift. */
-function sendOnPair(connection: IceConnection, packet: Buffer): void {
+type NominatedPair = NonNullable<IceConnection['nominated']>;
+
+/** The nominated pair while werift's own checks would let a packet out on it (its remote address aside), else undefined. */
+function sendablePair(connection: IceConnection): (NominatedPair & { protocol: { transport: { socket: Socket } } }) | undefined {
   const pair = connection.nominated;
   const transport = pair?.protocol?.transport;
-  const socket = transport?.socket;
+  if (!pair || !transport?.socket || transport.closed || connection.state === 'closed' || connection.state === 'failed' || !(connection.iceLite || connection.consentFresh)) return undefined;
+  return pair as NominatedPair & { protocol: { transport: { socket: Socket } } };
+}
+
+/** Sends on the nominated pair's socket when werift's own checks would pass, else through werift. */
+function sendOnPair(connection: IceConnection, packet: Buffer): void {
+  const pair = sendablePair(connection);
+  // werift's remoteAddr is a getter that makes a new array each time.
   const remote = pair?.remoteAddr;
-  if (!pair || !socket || transport.closed || !remote || isIP(remote[0]) === 0 || connection.state === 'closed' || connection.state === 'failed' || !(connection.iceLite || connection.consentFresh)) {
+  if (!pair || !remote || isIP(remote[0]) === 0) {
     connection.send(packet).catch(() => undefined);
     return;
   }
-  socket.send(packet, remote[1], remote[0]);
+  pair.protocol.transport.socket.send(packet, remote[1], remote[0]);
   pair.packetsSent += 1;
   pair.bytesSent += packet.length;
+}
+
+/** A dgram socket's descriptor (Node keeps its handle under a symbol; undefined if it moved). */
+function socketFd(socket: Socket): number | undefined {
+  for (const key of Object.getOwnPropertySymbols(socket)) {
+    const fd = ((socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[key])?.handle?.fd;
+    if (typeof fd === 'number' && fd >= 0) return fd;
+  }
+  return undefined;
+}
+
+/** The addon's context of one track and where it sends now. */
+interface NativeTrack {
+  context: NativeContext;
+  keys: Keys;
+  ssrc: number;
+  /** The pair and socket the addon's destination was set from (a pair's remote address never changes). */
+  pair: NominatedPair | undefined;
+  socket: Socket | undefined;
 }
 
 interface Keys {
@@ -109,6 +144,24 @@ interface Keys {
   /** Per-SSRC rollover counter (RFC 3711 §3.3.1); we number the packets, so we know it. */
   roc: number;
   lastSeq: number | undefined;
+}
+
+/**
+ * RFC 3711 §3.3.1: the sender knows its own packet index. Our sequence numbers only go forward
+ * (the rewriter keeps them continuous), so a wrap is a smaller number after a big one. A late
+ * packet from before a wrap (publisher reordering passes through) keeps the old ROC.
+ */
+function rolloverCounter(keys: Keys, sequenceNumber: number): number {
+  let roc = keys.roc;
+  if (keys.lastSeq !== undefined && sequenceNumber < 0x1000 && keys.lastSeq > 0xf000) {
+    roc = keys.roc = (keys.roc + 1) >>> 0;
+    keys.lastSeq = sequenceNumber;
+  } else if (keys.lastSeq !== undefined && sequenceNumber > 0xf000 && keys.lastSeq < 0x1000) {
+    if (roc > 0) roc -= 1;
+  } else if (keys.lastSeq === undefined || sequenceNumber > keys.lastSeq) {
+    keys.lastSeq = sequenceNumber;
+  }
+  return roc;
 }
 
 /** NTP timestamp (RFC 3550 §4) of now, 64-bit. */
@@ -124,26 +177,42 @@ export class WeriftFastSender {
   /** Header extension block (RFC 8285 one-byte form) with abs-send-time's offset, or undefined = no extensions. */
   private extension: { block: Buffer; absSendTimeAt: number } | null | undefined;
   private fallback = false;
+  private closed = false;
   private keys: Keys | undefined;
   private readonly iv = Buffer.alloc(12);
   /** Sent packets by sequence number modulo HISTORY (two arrays: no object per packet). */
   private readonly historySeq = new Int32Array(HISTORY).fill(-1);
   private readonly historyPacket: Array<Buffer | undefined> = new Array(HISTORY);
+  /** With the addon: what a packet is made of, to protect it again for a NACK (the payload is the router's). */
+  private nativeHistory: RetransmitRing | undefined;
+  private readonly retransmitBudget = new RetransmitBudget();
+  /** Bytes on the wire so far (the retransmit budget is a share of them). */
+  private sentBytes = 0;
+  private native: NativeTrack | undefined;
   private lastSrClockAt = -Infinity;
   /** The track's RTP clock from its frames as they left (smoothed: send-clock.ts); made at the first packet. */
   private clock: SendClock | undefined;
   private rtcpStarted = false;
 
-  constructor(sender: RTCRtpSender) {
+  constructor(
+    sender: RTCRtpSender,
+    private addon?: NativeSrtpSend,
+  ) {
     this.sender = sender as unknown as SenderInternals;
     this.sender.onGenericNack.subscribe((feedback) => this.retransmit(feedback.lost));
   }
 
   /** Sends one packet; returns the bytes on the wire (0 when not sent). */
   send(rtp: OutboundRtp): number {
+    const bytes = this.sendPacket(rtp);
+    this.sentBytes += bytes;
+    return bytes;
+  }
+
+  private sendPacket(rtp: OutboundRtp): number {
     const sender = this.sender;
     const dtls = sender.dtlsTransport;
-    if (sender.stopped || !dtls || dtls.state !== 'connected' || !sender.codec) return 0;
+    if (this.closed || sender.stopped || !dtls || dtls.state !== 'connected' || !sender.codec) return 0;
     if (this.extension === undefined) this.prepare();
     const context = dtls.srtp?.localContext;
     if (this.fallback || !context) {
@@ -154,9 +223,13 @@ export class WeriftFastSender {
     if (this.keys?.context !== context) {
       if (context.profile !== PROFILE_AEAD_AES128_GCM && context.profile !== PROFILE_AES128_CM_SHA1_80) {
         this.fallback = true;
-        return this.send(rtp);
+        return this.sendPacket(rtp);
       }
       this.keys = { context, gcm: context.profile === PROFILE_AEAD_AES128_GCM, roc: 0, lastSeq: undefined };
+    }
+    if (this.addon) {
+      const bytes = this.sendNative(this.addon, rtp, this.keys, dtls.iceTransport.connection);
+      if (bytes > 0) return bytes;
     }
     const packet = this.protect(rtp, this.keys);
     const slot = rtp.sequenceNumber % HISTORY;
@@ -165,6 +238,67 @@ export class WeriftFastSender {
     this.track(rtp);
     sendOnPair(dtls.iceTransport.connection, packet);
     return packet.length;
+  }
+
+  /**
+   * Protects and queues `rtp` in the addon; 0 when the pair is not plainly usable (or the
+   * addon refused it): the caller sends it the JS way, through werift when need be.
+   */
+  private sendNative(addon: NativeSrtpSend, rtp: OutboundRtp, keys: Keys, connection: IceConnection): number {
+    const pair = sendablePair(connection);
+    if (!pair) return 0;
+    let native = this.native;
+    if (!native || native.keys !== keys || native.ssrc !== rtp.ssrc) {
+      if (native) addon.release(native.context);
+      this.native = native = this.nativeContext(addon, keys, rtp.ssrc);
+      if (!native) return 0;
+    }
+    const socket = pair.protocol.transport.socket;
+    if (native.pair !== pair || native.socket !== socket) {
+      const remote = pair.remoteAddr;
+      const fd = socketFd(socket);
+      if (!remote || fd === undefined || !addon.setDestination(native.context, fd, remote[0], remote[1])) return 0;
+      native.pair = pair;
+      native.socket = socket;
+    }
+    const roc = rolloverCounter(keys, rtp.sequenceNumber);
+    const markerAndPayloadType = (rtp.marker ? 0x80 : 0) | (rtp.payloadType & 0x7f);
+    let bytes: number;
+    try {
+      bytes = queueNative(addon, native.context, rtp.sequenceNumber, rtp.timestamp >>> 0, markerAndPayloadType, roc, rtp.payload);
+    } catch {
+      // Never a crash on the data plane: the JS path from here on.
+      this.addon = undefined;
+      return 0;
+    }
+    if (bytes === 0) return 0;
+    this.historySeq[rtp.sequenceNumber % HISTORY] = -1;
+    (this.nativeHistory ??= new RetransmitRing()).store(rtp, 0, 0);
+    this.track(rtp);
+    pair.packetsSent += 1;
+    pair.bytesSent += bytes;
+    return bytes;
+  }
+
+  /** The addon's context for these keys and SSRC; undefined (and the JS path from then on) if it refuses them. */
+  private nativeContext(addon: NativeSrtpSend, keys: Keys, ssrc: number): NativeTrack | undefined {
+    const { srtpSessionKey, srtpSessionSalt, srtpSessionAuthTag } = keys.context;
+    const ext = this.extension;
+    try {
+      const salt = srtpSessionSalt.subarray(0, keys.gcm ? 12 : 14);
+      const context = addon.createContext(keys.gcm, srtpSessionKey, salt, keys.gcm ? Buffer.alloc(0) : srtpSessionAuthTag, ssrc >>> 0, ext ? ext.block : null, ext ? ext.absSendTimeAt : -1);
+      return { context, keys, ssrc, pair: undefined, socket: undefined };
+    } catch {
+      this.addon = undefined;
+      return undefined;
+    }
+  }
+
+  /** Lets go of the addon's context (its socket copy); the sender sends nothing after. */
+  close(): void {
+    this.closed = true;
+    if (this.native) this.addon?.release(this.native.context);
+    this.native = undefined;
   }
 
   /** Header + extensions + encrypted payload + tag, in one buffer. */
@@ -187,18 +321,7 @@ export class WeriftFastSender {
         out.writeUIntBE(Math.floor(seconds * 262_144) & 0xffffff, 12 + ext.absSendTimeAt, 3);
       }
     }
-    // RFC 3711 §3.3.1: the sender knows its own packet index. Our sequence numbers only go
-    // forward (the rewriter keeps them continuous), so a wrap is a smaller number after a big one.
-    // A late packet from before a wrap (publisher reordering passes through) keeps the old ROC.
-    let roc = keys.roc;
-    if (keys.lastSeq !== undefined && rtp.sequenceNumber < 0x1000 && keys.lastSeq > 0xf000) {
-      roc = keys.roc = (keys.roc + 1) >>> 0;
-      keys.lastSeq = rtp.sequenceNumber;
-    } else if (keys.lastSeq !== undefined && rtp.sequenceNumber > 0xf000 && keys.lastSeq < 0x1000) {
-      if (roc > 0) roc -= 1;
-    } else if (keys.lastSeq === undefined || rtp.sequenceNumber > keys.lastSeq) {
-      keys.lastSeq = rtp.sequenceNumber;
-    }
+    const roc = rolloverCounter(keys, rtp.sequenceNumber);
     const salt = keys.context.srtpSessionSalt;
     const iv = this.iv;
     if (keys.gcm) {
@@ -292,13 +415,31 @@ export class WeriftFastSender {
     }
   }
 
+  /**
+   * Resends what a NACK names (RFC 4585 §6.2.1) within the viewer's budget (retransmit.ts: a
+   * share of what it was sent; a NACK flood cannot make us send more than that), once per packet
+   * per hold-off.
+   */
   private retransmit(lost: number[]): void {
     const dtls = this.sender.dtlsTransport;
     if (!dtls || this.fallback) return;
+    const native = this.native;
+    const now = performance.now();
     for (const seq of lost) {
       const slot = seq % HISTORY;
       const packet = this.historyPacket[slot];
-      if (packet && this.historySeq[slot] === seq) sendOnPair(dtls.iceTransport.connection, packet);
+      if (packet && this.historySeq[slot] === seq) {
+        if (!this.retransmitBudget.allow(now, packet.length, this.sentBytes)) break;
+        sendOnPair(dtls.iceTransport.connection, packet);
+        continue;
+      }
+      // Protected again to the same index (its ROC as it was: rolloverCounter looks back).
+      const ring = this.nativeHistory;
+      const rtp = native && ring?.get(seq, native.ssrc);
+      if (!rtp || !this.addon || native.pair !== sendablePair(dtls.iceTransport.connection) || !ring!.mayResend(seq, now, resendHoldoffMs(0))) continue;
+      if (!this.retransmitBudget.allow(now, rtp.payload.length + 12, this.sentBytes)) break;
+      ring!.markResent(seq, now);
+      queueNative(this.addon, native.context, seq, rtp.timestamp, (rtp.marker ? 0x80 : 0) | rtp.payloadType, rolloverCounter(native.keys, seq), rtp.payload);
     }
   }
 }
