@@ -18,9 +18,10 @@
  *
  * The socket: its descriptor is dup'ed when a destination is set, and the dup is closed when the
  * context is released (or collected), so a socket werift closes can never be a reused descriptor
- * we write to.
+ * we write to. abs-send-time is the caller's, so that a resend can repeat its packet exactly.
  */
 #define _GNU_SOURCE
+#define NAPI_VERSION 8
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,13 +34,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SLOT_BYTES 1600
 #define MAX_PENDING 512
 #define MAX_EXTENSION 64
-#define NTP_EPOCH_OFFSET 2208988800u
 
 typedef struct {
   int gcm;
@@ -100,8 +99,13 @@ static void finalize_context(napi_env env, void *data, void *hint) {
   free(context);
 }
 
+/* Marks our externals, so no other addon's external is ever read as a context. */
+static const napi_type_tag CONTEXT_TAG = {0x6f6e6169722d7372ULL, 0x74702d73656e6431ULL};
+
 static context_t *context_of(napi_env env, napi_value value) {
   void *data = NULL;
+  bool ours = false;
+  if (napi_check_object_type_tag(env, value, &CONTEXT_TAG, &ours) != napi_ok || !ours) return NULL;
   if (napi_get_value_external(env, value, &data) != napi_ok || !data) return NULL;
   return data;
 }
@@ -131,7 +135,7 @@ static napi_value create_context(napi_env env, napi_callback_info info) {
   if (extension_type != napi_null && (!buffer_of(env, argv[5], &extension, &extension_length) || extension_length > MAX_EXTENSION || extension_length % 4 != 0)) {
     return throw_type(env, "extension: null or a block of ≤ 64 bytes, whole words");
   }
-  if (napi_get_value_int32(env, argv[6], &abs_send_time_at) != napi_ok || abs_send_time_at < -1 || (abs_send_time_at >= 0 && abs_send_time_at + 3 > (int32_t)extension_length)) {
+  if (napi_get_value_int32(env, argv[6], &abs_send_time_at) != napi_ok || abs_send_time_at < -1 || (abs_send_time_at >= 0 && (int64_t)abs_send_time_at + 3 > (int64_t)extension_length)) {
     return throw_type(env, "absSendTimeAt: -1 or an offset in the extension");
   }
   context_t *context = calloc(1, sizeof *context);
@@ -156,6 +160,7 @@ static napi_value create_context(napi_env env, napi_callback_info info) {
     free(context);
     return throw_type(env, "napi_create_external failed");
   }
+  CHECK(napi_type_tag_object(env, result, &CONTEXT_TAG));
   return result;
 }
 
@@ -209,19 +214,8 @@ static napi_value set_destination(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static void write_abs_send_time(unsigned char *at) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  /* 6.18 fixed-point seconds, 24 bits (abs-send-time). */
-  uint64_t seconds = (uint64_t)now.tv_sec + NTP_EPOCH_OFFSET;
-  uint32_t value = (uint32_t)(((seconds << 18) | (((uint64_t)now.tv_nsec << 18) / 1000000000u)) & 0xffffff);
-  at[0] = (unsigned char)(value >> 16);
-  at[1] = (unsigned char)(value >> 8);
-  at[2] = (unsigned char)value;
-}
-
 /* Header + payload + tag into `out`; returns the length, or -1. */
-static int protect(context_t *context, uint16_t seq, uint32_t timestamp, int marker_pt, uint32_t roc, const unsigned char *payload, size_t payload_length, unsigned char *out) {
+static int protect(context_t *context, uint16_t seq, uint32_t timestamp, int marker_pt, uint32_t roc, uint32_t abs_send_time, const unsigned char *payload, size_t payload_length, unsigned char *out) {
   const int header_length = 12 + context->extension_length;
   const int tag_length = context->gcm ? 16 : 10;
   if ((size_t)header_length + payload_length + (size_t)tag_length + 4 > SLOT_BYTES) return -1;
@@ -240,7 +234,12 @@ static int protect(context_t *context, uint16_t seq, uint32_t timestamp, int mar
   out[11] = (unsigned char)ssrc;
   if (context->extension_length) {
     memcpy(out + 12, context->extension, (size_t)context->extension_length);
-    if (context->abs_send_time_at >= 0) write_abs_send_time(out + 12 + context->abs_send_time_at);
+    if (context->abs_send_time_at >= 0) {
+      unsigned char *at = out + 12 + context->abs_send_time_at;
+      at[0] = (unsigned char)(abs_send_time >> 16);
+      at[1] = (unsigned char)(abs_send_time >> 8);
+      at[2] = (unsigned char)abs_send_time;
+    }
   }
   int written = 0, final_length = 0;
   if (context->gcm) {
@@ -320,24 +319,28 @@ static void flush_pending(void) {
   pending_count = 0;
 }
 
-/* send(context, seq, timestamp, markerAndPayloadType, roc, payload) → bytes on the wire, 0 when not queued. */
+/*
+ * send(context, seq, timestamp, markerAndPayloadType, roc, payload, absSendTime) → bytes on the
+ * wire, 0 when not queued. absSendTime (24 bits) is the caller's: a resend must carry the
+ * original's, for the same IV may not authenticate another header (RFC 7714 §8.2).
+ */
 static napi_value send_packet(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  context_t *context = argc == 6 ? context_of(env, argv[0]) : NULL;
-  uint32_t seq, timestamp, marker_pt, roc;
+  context_t *context = argc == 7 ? context_of(env, argv[0]) : NULL;
+  uint32_t seq, timestamp, marker_pt, roc, abs_send_time;
   unsigned char *payload;
   size_t payload_length;
   if (!context || napi_get_value_uint32(env, argv[1], &seq) != napi_ok || napi_get_value_uint32(env, argv[2], &timestamp) != napi_ok ||
       napi_get_value_uint32(env, argv[3], &marker_pt) != napi_ok || napi_get_value_uint32(env, argv[4], &roc) != napi_ok ||
-      !buffer_of(env, argv[5], &payload, &payload_length)) {
-    return throw_type(env, "send(context, seq, timestamp, markerAndPayloadType, roc, payload)");
+      !buffer_of(env, argv[5], &payload, &payload_length) || napi_get_value_uint32(env, argv[6], &abs_send_time) != napi_ok) {
+    return throw_type(env, "send(context, seq, timestamp, markerAndPayloadType, roc, payload, absSendTime)");
   }
   int length = -1;
   if (!context->released && context->fd >= 0) {
     if (pending_count == MAX_PENDING) flush_pending();
-    length = protect(context, (uint16_t)seq, timestamp, (int)marker_pt, roc, payload, payload_length, slots[pending_count]);
+    length = protect(context, (uint16_t)seq, timestamp, (int)marker_pt, roc, abs_send_time, payload, payload_length, slots[pending_count]);
     if (length > 0) {
       pending[pending_count].context = context;
       pending[pending_count].length = length;

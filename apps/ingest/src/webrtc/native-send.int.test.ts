@@ -123,12 +123,31 @@ describe.skipIf(!addon)(`native SRTP send (${nativeSendUnavailable ?? 'addon loa
     expect(RtpPacket.deSerialize(receiver.decrypt(received[0]!)).header.sequenceNumber).toBe(9);
   });
 
-  it('refuses bad keys with a TypeError, not a crash', () => {
+  it('resends a NACKed packet byte for byte (one IV, one header: RFC 7714 §8.2), and drops a duplicate it is handed', async () => {
+    const { fast, received, nack } = await nativeSender(7);
+    fast.send(packet(7));
+    await pollUntil('packets', () => received.length === 1, { timeoutMs: 5000 });
+    // abs-send-time moves on in 1/262144 s steps: a resend a few ms later would carry another.
+    const resentAt = performance.now() + 5;
+    await pollUntil('time to pass', () => performance.now() > resentAt, { timeoutMs: 1000, intervalMs: 1 });
+    nack([7]);
+    await pollUntil('the resend', () => received.length === 2, { timeoutMs: 5000 });
+    expect(received[1]).toEqual(received[0]);
+    expect(fast.send(packet(7))).toBe(0);
+    fast.send(packet(8));
+    await pollUntil('the next packet', () => received.length === 3, { timeoutMs: 5000 });
+    expect(received[2]!.readUInt16BE(2)).toBe(8);
+  });
+
+  it('refuses bad keys and arguments with a TypeError, not a crash', () => {
     expect(() => addon!.createContext(true, Buffer.alloc(15), Buffer.alloc(12), Buffer.alloc(0), 1, null, -1)).toThrow(TypeError);
     expect(() => addon!.createContext(false, Buffer.alloc(16), Buffer.alloc(14), Buffer.alloc(3), 1, null, -1)).toThrow(/authKey/);
     expect(() => addon!.createContext(true, Buffer.alloc(16), Buffer.alloc(12), Buffer.alloc(0), 1, Buffer.alloc(8), 7)).toThrow(/absSendTimeAt/);
     expect(() => addon!.createContext(true, Buffer.alloc(16), Buffer.alloc(12), Buffer.alloc(0), 1, null, 0)).toThrow(/absSendTimeAt/);
-    expect(() => addon!.send(addon!.createContext(true, Buffer.alloc(16), Buffer.alloc(12), Buffer.alloc(0), 1, null, -1), 1, 2, 3, 4, 'not a buffer' as unknown as Buffer)).toThrow(TypeError);
+    // An offset past the end by integer overflow (it was accepted, and the first send wrote 2 GB on).
+    expect(() => addon!.createContext(true, Buffer.alloc(16), Buffer.alloc(12), Buffer.alloc(0), 1, Buffer.alloc(8), 2_147_483_647)).toThrow(/absSendTimeAt/);
+    expect(() => addon!.setDestination({} as never, 0, '127.0.0.1', 1)).toThrow(TypeError);
+    expect(() => addon!.send(addon!.createContext(true, Buffer.alloc(16), Buffer.alloc(12), Buffer.alloc(0), 1, null, -1), 1, 2, 3, 4, 'not a buffer' as unknown as Buffer, 0)).toThrow(TypeError);
   });
 });
 

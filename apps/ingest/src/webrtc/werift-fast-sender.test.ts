@@ -52,6 +52,13 @@ describe('WeriftFastSender', () => {
     expect(wire[0]!.readUInt16BE(2)).toBe(290);
   });
 
+  it('sends a packet it is handed twice once (protected again it would reuse its GCM IV with another abs-send-time)', () => {
+    const { fast, wire } = fakeSender(7);
+    expect(fast.send(packet(5))).toBeGreaterThan(0);
+    expect(fast.send(packet(5))).toBe(0);
+    expect(wire).toHaveLength(1);
+  });
+
   it('hands packets to werift when an extension it does not write was negotiated', () => {
     const { fast, wire, fallback } = fakeSender(7, [{ id: 5, uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01' }]);
     fast.send(packet(1));

@@ -31,7 +31,7 @@ import type { RTCRtpSender } from 'werift';
 import type { OutboundRtp } from './engine';
 import { serializeRtp } from '../router/rtp-rewriter';
 import { type NativeContext, type NativeSrtpSend, queueNative } from './native-send';
-import { resendHoldoffMs, RetransmitBudget, RetransmitRing } from './retransmit';
+import { RETRANSMIT_HISTORY, resendHoldoffMs, RetransmitBudget, RetransmitRing } from './retransmit';
 import { REPORT_SMOOTHING, SendClock } from './rtcp/send-clock';
 
 const SDES_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
@@ -43,6 +43,8 @@ const PROFILE_AEAD_AES128_GCM = 7;
 const HISTORY = 128;
 /** Seconds from 1900 (NTP epoch) to 1970. */
 const NTP_EPOCH_OFFSET = 2_208_988_800;
+/** sendNative's answer for a packet it has sent already. */
+const DUPLICATE = -1;
 /** How often the RTP/NTP timestamp pair of the next SR is refreshed, ms. */
 const SR_CLOCK_REFRESH_MS = 100;
 
@@ -136,6 +138,17 @@ interface NativeTrack {
   /** The pair and socket the addon's destination was set from (a pair's remote address never changes). */
   pair: NominatedPair | undefined;
   socket: Socket | undefined;
+  /** What each packet sent with these keys was made of, to protect it again, identically, for a NACK. */
+  history: RetransmitRing;
+  /** …and the ROC and abs-send-time it had, by the same slot (RETRANSMIT_HISTORY). */
+  rocs: Uint32Array;
+  absSendTimes: Uint32Array;
+}
+
+/** abs-send-time of now: 6.18 fixed-point seconds (NTP), 24 bits. */
+function absSendTimeNow(): number {
+  const seconds = (performance.timeOrigin + performance.now()) / 1000 + NTP_EPOCH_OFFSET;
+  return Math.floor(seconds * 262_144) & 0xffffff;
 }
 
 interface Keys {
@@ -184,7 +197,6 @@ export class WeriftFastSender {
   private readonly historySeq = new Int32Array(HISTORY).fill(-1);
   private readonly historyPacket: Array<Buffer | undefined> = new Array(HISTORY);
   /** With the addon: what a packet is made of, to protect it again for a NACK (the payload is the router's). */
-  private nativeHistory: RetransmitRing | undefined;
   private readonly retransmitBudget = new RetransmitBudget();
   /** Bytes on the wire so far (the retransmit budget is a share of them). */
   private sentBytes = 0;
@@ -229,8 +241,11 @@ export class WeriftFastSender {
     }
     if (this.addon) {
       const bytes = this.sendNative(this.addon, rtp, this.keys, dtls.iceTransport.connection);
+      if (bytes === DUPLICATE) return 0;
       if (bytes > 0) return bytes;
     }
+    // A duplicate (see sendNative).
+    if (this.historySeq[rtp.sequenceNumber % HISTORY] === rtp.sequenceNumber) return 0;
     const packet = this.protect(rtp, this.keys);
     const slot = rtp.sequenceNumber % HISTORY;
     this.historySeq[slot] = rtp.sequenceNumber;
@@ -253,31 +268,42 @@ export class WeriftFastSender {
       this.native = native = this.nativeContext(addon, keys, rtp.ssrc);
       if (!native) return 0;
     }
-    const socket = pair.protocol.transport.socket;
-    if (native.pair !== pair || native.socket !== socket) {
-      const remote = pair.remoteAddr;
-      const fd = socketFd(socket);
-      if (!remote || fd === undefined || !addon.setDestination(native.context, fd, remote[0], remote[1])) return 0;
-      native.pair = pair;
-      native.socket = socket;
-    }
+    // A packet the publisher's network duplicated comes out under the same number: protected
+    // again it would reuse its IV with another abs-send-time (RFC 7714 §8.2 forbids it), and the
+    // viewer has it already.
+    if (native.history.sent(rtp.sequenceNumber) !== undefined) return DUPLICATE;
     const roc = rolloverCounter(keys, rtp.sequenceNumber);
+    const absSendTime = this.extension && this.extension.absSendTimeAt >= 0 ? absSendTimeNow() : 0;
     const markerAndPayloadType = (rtp.marker ? 0x80 : 0) | (rtp.payloadType & 0x7f);
-    let bytes: number;
+    const bytes = this.queueOnPair(addon, native, pair, rtp.sequenceNumber, rtp.timestamp >>> 0, markerAndPayloadType, roc, rtp.payload, absSendTime);
+    if (bytes === 0) return 0;
+    native.history.store(rtp, 0, 0);
+    const slot = rtp.sequenceNumber % RETRANSMIT_HISTORY;
+    native.rocs[slot] = roc;
+    native.absSendTimes[slot] = absSendTime;
+    this.track(rtp);
+    pair.packetsSent += 1;
+    pair.bytesSent += bytes;
+    return bytes;
+  }
+
+  /** Points the addon at the pair (when it changed) and queues one packet; 0 when it cannot (the addon is then given up on if it threw). */
+  private queueOnPair(addon: NativeSrtpSend, native: NativeTrack, pair: NominatedPair & { protocol: { transport: { socket: Socket } } }, sequenceNumber: number, timestamp: number, markerAndPayloadType: number, roc: number, payload: Buffer, absSendTime: number): number {
     try {
-      bytes = queueNative(addon, native.context, rtp.sequenceNumber, rtp.timestamp >>> 0, markerAndPayloadType, roc, rtp.payload);
+      const socket = pair.protocol.transport.socket;
+      if (native.pair !== pair || native.socket !== socket) {
+        const remote = pair.remoteAddr;
+        const fd = socketFd(socket);
+        if (!remote || fd === undefined || !addon.setDestination(native.context, fd, remote[0], remote[1])) return 0;
+        native.pair = pair;
+        native.socket = socket;
+      }
+      return queueNative(addon, native.context, sequenceNumber, timestamp, markerAndPayloadType, roc, payload, absSendTime);
     } catch {
       // Never a crash on the data plane: the JS path from here on.
       this.addon = undefined;
       return 0;
     }
-    if (bytes === 0) return 0;
-    this.historySeq[rtp.sequenceNumber % HISTORY] = -1;
-    (this.nativeHistory ??= new RetransmitRing()).store(rtp, 0, 0);
-    this.track(rtp);
-    pair.packetsSent += 1;
-    pair.bytesSent += bytes;
-    return bytes;
   }
 
   /** The addon's context for these keys and SSRC; undefined (and the JS path from then on) if it refuses them. */
@@ -287,7 +313,7 @@ export class WeriftFastSender {
     try {
       const salt = srtpSessionSalt.subarray(0, keys.gcm ? 12 : 14);
       const context = addon.createContext(keys.gcm, srtpSessionKey, salt, keys.gcm ? Buffer.alloc(0) : srtpSessionAuthTag, ssrc >>> 0, ext ? ext.block : null, ext ? ext.absSendTimeAt : -1);
-      return { context, keys, ssrc, pair: undefined, socket: undefined };
+      return { context, keys, ssrc, pair: undefined, socket: undefined, history: new RetransmitRing(), rocs: new Uint32Array(RETRANSMIT_HISTORY), absSendTimes: new Uint32Array(RETRANSMIT_HISTORY) };
     } catch {
       this.addon = undefined;
       return undefined;
@@ -315,11 +341,7 @@ export class WeriftFastSender {
     out.writeUInt32BE(rtp.ssrc >>> 0, 8);
     if (ext) {
       ext.block.copy(out, 12);
-      if (ext.absSendTimeAt >= 0) {
-        // abs-send-time: 6.18 fixed-point seconds, 24 bits.
-        const seconds = (performance.timeOrigin + performance.now()) / 1000 + NTP_EPOCH_OFFSET;
-        out.writeUIntBE(Math.floor(seconds * 262_144) & 0xffffff, 12 + ext.absSendTimeAt, 3);
-      }
+      if (ext.absSendTimeAt >= 0) out.writeUIntBE(absSendTimeNow(), 12 + ext.absSendTimeAt, 3);
     }
     const roc = rolloverCounter(keys, rtp.sequenceNumber);
     const salt = keys.context.srtpSessionSalt;
@@ -433,13 +455,15 @@ export class WeriftFastSender {
         sendOnPair(dtls.iceTransport.connection, packet);
         continue;
       }
-      // Protected again to the same index (its ROC as it was: rolloverCounter looks back).
-      const ring = this.nativeHistory;
-      const rtp = native && ring?.get(seq, native.ssrc);
-      if (!rtp || !this.addon || native.pair !== sendablePair(dtls.iceTransport.connection) || !ring!.mayResend(seq, now, resendHoldoffMs(0))) continue;
-      if (!this.retransmitBudget.allow(now, rtp.payload.length + 12, this.sentBytes)) break;
-      ring!.markResent(seq, now);
-      queueNative(this.addon, native.context, seq, rtp.timestamp, (rtp.marker ? 0x80 : 0) | rtp.payloadType, rolloverCounter(native.keys, seq), rtp.payload);
+      // Protected again, identically: the same index, ROC and header.
+      const rtp = native?.history.get(seq, native.ssrc);
+      const pair = sendablePair(dtls.iceTransport.connection);
+      if (!native || !rtp || !this.addon || !pair || native.pair !== pair || !native.history.mayResend(seq, now, resendHoldoffMs(0))) continue;
+      const bytes = 12 + (this.extension?.block.length ?? 0) + rtp.payload.length + (native.keys.gcm ? 16 : 10);
+      if (!this.retransmitBudget.allow(now, bytes, this.sentBytes)) break;
+      native.history.markResent(seq, now);
+      const ringSlot = seq % RETRANSMIT_HISTORY;
+      this.queueOnPair(this.addon, native, pair, seq, rtp.timestamp, (rtp.marker ? 0x80 : 0) | rtp.payloadType, native.rocs[ringSlot]!, rtp.payload, native.absSendTimes[ringSlot]!);
     }
   }
 }
