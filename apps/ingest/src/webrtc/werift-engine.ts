@@ -490,7 +490,7 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
     const kind = transceiver.kind as MediaKind;
     if (!this.options.codecs[kind] || this.senders.has(kind)) return;
     this.senders.set(kind, transceiver);
-    this.fastSenders.set(kind, new WeriftFastSender(transceiver.sender, this.nativeSend));
+    this.fastSenders.set(kind, new WeriftFastSender(transceiver.sender, this.nativeSend, kind === 'video'));
     const onRtcp = (rtcp: unknown) => {
       if (!(rtcp instanceof RtcpPayloadSpecificFeedback)) return;
       if (rtcp.feedback.mediaSsrc !== transceiver.sender.ssrc && !(rtcp.feedback.count === 4)) return;

@@ -43,8 +43,6 @@ const PROFILE_AEAD_AES128_GCM = 7;
 const HISTORY = 128;
 /** Seconds from 1900 (NTP epoch) to 1970. */
 const NTP_EPOCH_OFFSET = 2_208_988_800;
-/** sendNative's answer for a packet it has sent already. */
-const DUPLICATE = -1;
 /** How often the RTP/NTP timestamp pair of the next SR is refreshed, ms. */
 const SR_CLOCK_REFRESH_MS = 100;
 
@@ -138,11 +136,8 @@ interface NativeTrack {
   /** The pair and socket the addon's destination was set from (a pair's remote address never changes). */
   pair: NominatedPair | undefined;
   socket: Socket | undefined;
-  /** What each packet sent with these keys was made of, to protect it again, identically, for a NACK. */
-  history: RetransmitRing;
-  /** …and the ROC and abs-send-time it had, by the same slot (RETRANSMIT_HISTORY). */
-  rocs: Uint32Array;
-  absSendTimes: Uint32Array;
+  /** What each packet sent with these keys was made of, to protect it again, identically, for a NACK (video only). */
+  resend: { history: RetransmitRing; rocs: Uint32Array; absSendTimes: Uint32Array } | undefined;
 }
 
 /** abs-send-time of now: 6.18 fixed-point seconds (NTP), 24 bits. */
@@ -206,9 +201,14 @@ export class WeriftFastSender {
   private clock: SendClock | undefined;
   private rtcpStarted = false;
 
+  /**
+   * `addon`: the native send path (native-send.ts); `resendable`: keep what NACKs may ask for
+   * with it (video: players do not NACK Opus, whose loss concealment is cheaper than a resend).
+   */
   constructor(
     sender: RTCRtpSender,
     private addon?: NativeSrtpSend,
+    private readonly resendable = true,
   ) {
     this.sender = sender as unknown as SenderInternals;
     this.sender.onGenericNack.subscribe((feedback) => this.retransmit(feedback.lost));
@@ -239,13 +239,14 @@ export class WeriftFastSender {
       }
       this.keys = { context, gcm: context.profile === PROFILE_AEAD_AES128_GCM, roc: 0, lastSeq: undefined };
     }
+    // A packet the publisher's network duplicated comes out under the same number: protected
+    // again it would reuse its IV with another abs-send-time (RFC 7714 §8.2 forbids it), and the
+    // viewer has it already.
+    if (this.historySeq[rtp.sequenceNumber % HISTORY] === rtp.sequenceNumber) return 0;
     if (this.addon) {
       const bytes = this.sendNative(this.addon, rtp, this.keys, dtls.iceTransport.connection);
-      if (bytes === DUPLICATE) return 0;
       if (bytes > 0) return bytes;
     }
-    // A duplicate (see sendNative).
-    if (this.historySeq[rtp.sequenceNumber % HISTORY] === rtp.sequenceNumber) return 0;
     const packet = this.protect(rtp, this.keys);
     const slot = rtp.sequenceNumber % HISTORY;
     this.historySeq[slot] = rtp.sequenceNumber;
@@ -268,19 +269,19 @@ export class WeriftFastSender {
       this.native = native = this.nativeContext(addon, keys, rtp.ssrc);
       if (!native) return 0;
     }
-    // A packet the publisher's network duplicated comes out under the same number: protected
-    // again it would reuse its IV with another abs-send-time (RFC 7714 §8.2 forbids it), and the
-    // viewer has it already.
-    if (native.history.sent(rtp.sequenceNumber) !== undefined) return DUPLICATE;
     const roc = rolloverCounter(keys, rtp.sequenceNumber);
     const absSendTime = this.extension && this.extension.absSendTimeAt >= 0 ? absSendTimeNow() : 0;
     const markerAndPayloadType = (rtp.marker ? 0x80 : 0) | (rtp.payloadType & 0x7f);
     const bytes = this.queueOnPair(addon, native, pair, rtp.sequenceNumber, rtp.timestamp >>> 0, markerAndPayloadType, roc, rtp.payload, absSendTime);
     if (bytes === 0) return 0;
-    native.history.store(rtp, 0, 0);
-    const slot = rtp.sequenceNumber % RETRANSMIT_HISTORY;
-    native.rocs[slot] = roc;
-    native.absSendTimes[slot] = absSendTime;
+    this.historySeq[rtp.sequenceNumber % HISTORY] = rtp.sequenceNumber;
+    this.historyPacket[rtp.sequenceNumber % HISTORY] = undefined;
+    if (native.resend) {
+      native.resend.history.store(rtp, 0, 0);
+      const slot = rtp.sequenceNumber % RETRANSMIT_HISTORY;
+      native.resend.rocs[slot] = roc;
+      native.resend.absSendTimes[slot] = absSendTime;
+    }
     this.track(rtp);
     pair.packetsSent += 1;
     pair.bytesSent += bytes;
@@ -313,7 +314,9 @@ export class WeriftFastSender {
     try {
       const salt = srtpSessionSalt.subarray(0, keys.gcm ? 12 : 14);
       const context = addon.createContext(keys.gcm, srtpSessionKey, salt, keys.gcm ? Buffer.alloc(0) : srtpSessionAuthTag, ssrc >>> 0, ext ? ext.block : null, ext ? ext.absSendTimeAt : -1);
-      return { context, keys, ssrc, pair: undefined, socket: undefined, history: new RetransmitRing(), rocs: new Uint32Array(RETRANSMIT_HISTORY), absSendTimes: new Uint32Array(RETRANSMIT_HISTORY) };
+      // …and the ROC and abs-send-time it had, by the same slot (RETRANSMIT_HISTORY).
+      const resend = this.resendable ? { history: new RetransmitRing(), rocs: new Uint32Array(RETRANSMIT_HISTORY), absSendTimes: new Uint32Array(RETRANSMIT_HISTORY) } : undefined;
+      return { context, keys, ssrc, pair: undefined, socket: undefined, resend };
     } catch {
       this.addon = undefined;
       return undefined;
@@ -456,14 +459,15 @@ export class WeriftFastSender {
         continue;
       }
       // Protected again, identically: the same index, ROC and header.
-      const rtp = native?.history.get(seq, native.ssrc);
+      const resend = native?.resend;
+      const rtp = native && resend?.history.get(seq, native.ssrc);
       const pair = sendablePair(dtls.iceTransport.connection);
-      if (!native || !rtp || !this.addon || !pair || native.pair !== pair || !native.history.mayResend(seq, now, resendHoldoffMs(0))) continue;
+      if (!native || !resend || !rtp || !this.addon || !pair || native.pair !== pair || !resend.history.mayResend(seq, now, resendHoldoffMs(0))) continue;
       const bytes = 12 + (this.extension?.block.length ?? 0) + rtp.payload.length + (native.keys.gcm ? 16 : 10);
       if (!this.retransmitBudget.allow(now, bytes, this.sentBytes)) break;
-      native.history.markResent(seq, now);
+      resend.history.markResent(seq, now);
       const ringSlot = seq % RETRANSMIT_HISTORY;
-      this.queueOnPair(this.addon, native, pair, seq, rtp.timestamp, (rtp.marker ? 0x80 : 0) | rtp.payloadType, native.rocs[ringSlot]!, rtp.payload, native.absSendTimes[ringSlot]!);
+      this.queueOnPair(this.addon, native, pair, seq, rtp.timestamp, (rtp.marker ? 0x80 : 0) | rtp.payloadType, resend.rocs[ringSlot]!, rtp.payload, resend.absSendTimes[ringSlot]!);
     }
   }
 }
