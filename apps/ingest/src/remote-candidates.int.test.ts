@@ -1,6 +1,7 @@
 /**
  * What the ingest does with the ICE candidates a client hands it, in the offer or trickled by
- * PATCH (RFC 8840), on both WebRTC stacks: publishers (werift) and WHEP viewers (libdatachannel).
+ * PATCH (RFC 8840), on both WebRTC stacks: publishers (werift) and WHEP viewers (libdatachannel,
+ * ONAIR_VIEWER_ENGINE=datachannel); the default viewer engine, ICE-lite werift, sends none.
  * The proof is on the wire: candidates point at loopback sockets that count the STUN Binding
  * requests (ICE checks) the ingest sends them.
  */
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pollUntil } from '../../../test/support/poll';
+import { holdsFor, pollUntil } from '../../../test/support/poll';
 import { loopbackIce, startWeriftH264Publisher, waitGathered, type WeriftH264Publisher } from '../../../test/support/peers/werift-h264-publisher';
 import { startStunSink, type StunSink } from '../../../test/support/stun-sink';
 import { createIngest, type Ingest } from './app';
@@ -25,7 +26,7 @@ const pcs: RTCPeerConnection[] = [];
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'onair-ingest-candidates-'));
-  const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_WEBTRANSPORT_PORT: 'off', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789' });
+  const config = loadIngestConfig({ ONAIR_DATA_DIR: dataDir, ONAIR_INGEST_PORT: '0', ONAIR_WEBTRANSPORT_PORT: 'off', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789', ONAIR_VIEWER_ENGINE: 'datachannel' });
   ingest = await createIngest(config, pino({ level: process.env.ONAIR_TEST_LOG ?? 'silent' }));
   base = `http://127.0.0.1:${(await ingest.listen()).port}`;
   await ingest.store.create('live');
@@ -147,6 +148,32 @@ describe('where the ingest sends ICE checks', () => {
       await fetch(`${base}${res.headers.get('location')}`, { method: 'DELETE' });
     } finally {
       await sink.close();
+    }
+  });
+});
+
+describe('the default viewer engine (ICE-lite werift)', () => {
+  it('sends no ICE check to the candidates of a WHEP offer: the player checks, the ingest answers', async () => {
+    const liteDir = await mkdtemp(join(tmpdir(), 'onair-ingest-lite-'));
+    const lite = await createIngest(loadIngestConfig({ ONAIR_DATA_DIR: liteDir, ONAIR_INGEST_PORT: '0', ONAIR_WEBTRANSPORT_PORT: 'off', ONAIR_ICE_HOSTS: '127.0.0.1', ONAIR_ADMIN_TOKEN: 'test-admin-token-0123456789', ONAIR_VIEWER_ENGINE: 'werift' }), pino({ level: 'silent' }));
+    const sink = await startStunSink(10);
+    const cleanups: Array<() => Promise<unknown>> = [];
+    try {
+      const liteBase = `http://127.0.0.1:${(await lite.listen()).port}`;
+      const litePublisher = await startWeriftH264Publisher({ whipUrl: `${liteBase}/whip`, streamKey: (await lite.store.create('live')).streamKey });
+      cleanups.push(() => litePublisher.stop({ delete: true }));
+      await litePublisher.connected;
+      const offer = (await makeOffer('recvonly')).replace(/^(a=mid:0\r?\n)/m, (mid) => mid + sink.ports.map((port, i) => `a=candidate:${i + 1} 1 udp ${2130706431 - i} 127.0.0.1 ${port} typ host\r\n`).join(''));
+      const res = await fetch(`${liteBase}/whep/live`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
+      expect(res.status).toBe(201);
+      expect(await res.text()).toMatch(/^a=ice-lite\r?$/m);
+      // A full agent checks at once (the libdatachannel cases above see theirs within 5 s).
+      await holdsFor(() => expect(sink.totalRequests()).toBe(0), { forMs: 2_000 });
+    } finally {
+      for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+      await sink.close();
+      await lite.close();
+      await rm(liteDir, { recursive: true, force: true });
     }
   });
 });

@@ -78,6 +78,20 @@ describe.each([
     const count = first.video.length;
     await pollUntil('the other viewer still receives', () => first.video.length > count + 30, { timeoutMs: 5_000 });
   });
+  it('answers as the DTLS server (passive), and ICE-lite on werift: the player starts the handshake once its side of the pair is up', async () => {
+    const pc = new RTCPeerConnection({ codecs: { video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, payloadType: 102, parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' })], audio: [] } });
+    cleanups.push(() => pc.close());
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    expect(pc.localDescription!.sdp).toMatch(/^a=setup:actpass\r?$/m);
+    const res = await fetch(`${base}/whep/cam`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription!.sdp });
+    expect(res.status).toBe(201);
+    const answer = await res.text();
+    await fetch(new URL(res.headers.get('location')!, base), { method: 'DELETE' });
+    expect(answer).toMatch(/^a=setup:passive\r?$/m);
+    if (engine === 'werift') expect(answer).toMatch(/^a=ice-lite\r?$/m);
+  });
+
   it('an offer with a port count on the m-line (RFC 8866 §5.14) is answered, or refused as a 400 invalid_sdp — never a 500 (werift threw past our SDP checks)', async () => {
     const pc = new RTCPeerConnection({ codecs: { video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, payloadType: 102, parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' })], audio: [] } });
     cleanups.push(() => pc.close());
