@@ -80,6 +80,9 @@ function toWeriftCodec(codec: NegotiatedCodec): RTCRtpCodecParameters {
   });
 }
 
+/** An ICE-lite viewer not heard from for this long is failed (RFC 7675's consent expiry is 30 s). */
+export const LITE_SILENCE_MS = 30_000;
+
 function iceConfig(hosts: string[], portRange: [number, number] | undefined) {
   const v4 = hosts.filter((h) => isIPv4(h));
   const v6 = hosts.filter((h) => isIPv6(h));
@@ -119,11 +122,25 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
   protected readonly pc: RTCPeerConnection;
   private closing: Promise<void> | undefined;
 
+  /** Lite only: when the player was last heard from (RTCP), and the check on it. */
+  protected lastHeardAt = performance.now();
+  private silenceCheck: NodeJS.Timeout | undefined;
+
   constructor(
     protected readonly options: PeerOptions,
     iceLite = false,
+    silenceMs = LITE_SILENCE_MS,
   ) {
     super();
+    if (iceLite) {
+      // A lite agent sends no consent checks (RFC 7675's are the full agent's), so nothing would
+      // notice a player that vanished without DELETE: its silence does — players send RTCP
+      // reports every second or so. The session then fails and is closed, as on consent expiry.
+      this.silenceCheck = setInterval(() => {
+        if (this.state === 'connected' && performance.now() - this.lastHeardAt > silenceMs) this.setState('failed');
+      }, Math.min(5000, silenceMs / 3));
+      this.silenceCheck.unref();
+    }
     this.remoteIceUfrag = remoteUfrag(options.offer);
     const { video, audio } = options.codecs;
     this.pc = new RTCPeerConnection({
@@ -207,6 +224,7 @@ abstract class WeriftPeer extends EventEmitter<{ state: [PeerState] }> implement
   }
 
   close(): Promise<void> {
+    clearInterval(this.silenceCheck);
     this.closing ??= (async () => {
       this.onClose();
       this.setState('closed');
@@ -400,12 +418,13 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
   private constructor(
     options: PeerOptions,
     private readonly nativeSend: NativeSrtpSend | undefined,
+    silenceMs: number | undefined,
   ) {
-    super(options, true);
+    super(options, true, silenceMs);
   }
 
-  static async create(options: PeerOptions, nativeSend?: NativeSrtpSend): Promise<WeriftViewer> {
-    const peer = new WeriftViewer(options, nativeSend);
+  static async create(options: PeerOptions, nativeSend?: NativeSrtpSend, silenceMs?: number): Promise<WeriftViewer> {
+    const peer = new WeriftViewer(options, nativeSend, silenceMs);
     try {
       await peer.negotiate('sendonly');
       for (const [kind, transceiver] of peer.senders) {
@@ -472,6 +491,7 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
     const transports = new Set([...this.senders.values()].map((transceiver) => transceiver.dtlsTransport));
     for (const transport of transports) {
       transport.onRtcp.subscribe((rtcp) => {
+        this.lastHeardAt = performance.now();
         if (this.feedbackListeners.length === 0) return;
         const report = rtcp instanceof RtcpRrPacket || rtcp instanceof RtcpSrPacket;
         if (!report && !(rtcp instanceof RtcpPayloadSpecificFeedback && rtcp.feedback instanceof ReceiverEstimatedMaxBitrate)) return;
@@ -519,15 +539,18 @@ class WeriftViewer extends WeriftPeer implements ViewerPeer {
 }
 
 export class WeriftEngine implements MediaEngine {
-  /** `nativeSend`: viewers' packets are protected and sent by the addon (native-send.ts). */
-  constructor(private readonly engineOptions: { log?: Logger; nativeSend?: NativeSrtpSend } = {}) {}
+  /**
+   * `nativeSend`: viewers' packets are protected and sent by the addon (native-send.ts);
+   * `viewerSilenceMs`: a connected viewer not heard from for this long fails (LITE_SILENCE_MS).
+   */
+  constructor(private readonly engineOptions: { log?: Logger; nativeSend?: NativeSrtpSend; viewerSilenceMs?: number } = {}) {}
 
   createPublisher(options: PeerOptions): Promise<PublisherPeer & SdpPeer> {
     return WeriftPublisher.create({ ...options, log: this.engineOptions.log });
   }
 
   createViewer(options: PeerOptions): Promise<ViewerPeer & SdpPeer> {
-    return WeriftViewer.create(options, this.engineOptions.nativeSend);
+    return WeriftViewer.create(options, this.engineOptions.nativeSend, this.engineOptions.viewerSilenceMs);
   }
 }
 
