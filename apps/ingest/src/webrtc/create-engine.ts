@@ -49,8 +49,9 @@ class IngestEngine implements MediaEngine {
 }
 
 export function createMediaEngine(config: Pick<IngestConfig, 'viewerEngine' | 'ice' | 'nativeSend'>, log: Logger): MediaEngine & { close(): void; viewerEngine: ViewerEngineName; nativeSend: NativeSrtpSend | undefined } {
-  const addon = config.nativeSend && config.viewerEngine !== 'datachannel' ? nativeSrtpSend() : undefined;
-  if (config.nativeSend && config.viewerEngine !== 'datachannel' && !addon) log.warn({ reason: nativeSendUnavailable }, 'native send path unavailable: WHEP viewers cost about twice the CPU per packet');
+  const wantsNative = config.nativeSend && config.viewerEngine !== 'datachannel';
+  const addon = wantsNative ? nativeSrtpSend() : undefined;
+  if (wantsNative && !addon) log.warn({ reason: nativeSendUnavailable }, 'native send path unavailable: WHEP viewers cost about twice the CPU per packet');
   const chosen = viewerEngineFor(config, addon !== undefined);
   if (config.viewerEngine === 'datachannel' && chosen === 'werift') log.info({ hosts: config.ice.hosts }, 'WHEP viewers use werift: libdatachannel binds a single ICE host');
   return new IngestEngine(chosen, chosen === 'werift' ? addon : undefined, log);

@@ -96,13 +96,14 @@ export function nominatedSocket(dtlsTransport: unknown): Socket | undefined {
 }
 
 type NominatedPair = NonNullable<IceConnection['nominated']>;
+type SendablePair = NominatedPair & { protocol: { transport: { socket: Socket } } };
 
 /** The nominated pair while werift's own checks would let a packet out on it (its remote address aside), else undefined. */
-function sendablePair(connection: IceConnection): (NominatedPair & { protocol: { transport: { socket: Socket } } }) | undefined {
+function sendablePair(connection: IceConnection): SendablePair | undefined {
   const pair = connection.nominated;
   const transport = pair?.protocol?.transport;
   if (!pair || !transport?.socket || transport.closed || connection.state === 'closed' || connection.state === 'failed' || !(connection.iceLite || connection.consentFresh)) return undefined;
-  return pair as NominatedPair & { protocol: { transport: { socket: Socket } } };
+  return pair as SendablePair;
 }
 
 /** Sends on the nominated pair's socket when werift's own checks would pass, else through werift. */
@@ -191,7 +192,7 @@ export class WeriftFastSender {
   /** Sent packets by sequence number modulo HISTORY (two arrays: no object per packet). */
   private readonly historySeq = new Int32Array(HISTORY).fill(-1);
   private readonly historyPacket: Array<Buffer | undefined> = new Array(HISTORY);
-  /** With the addon: what a packet is made of, to protect it again for a NACK (the payload is the router's). */
+  /** What NACKs may make us resend (retransmit.ts), on either path. */
   private readonly retransmitBudget = new RetransmitBudget();
   /** Bytes on the wire so far (the retransmit budget is a share of them). */
   private sentBytes = 0;
@@ -289,7 +290,7 @@ export class WeriftFastSender {
   }
 
   /** Points the addon at the pair (when it changed) and queues one packet; 0 when it cannot (the addon is then given up on if it threw). */
-  private queueOnPair(addon: NativeSrtpSend, native: NativeTrack, pair: NominatedPair & { protocol: { transport: { socket: Socket } } }, sequenceNumber: number, timestamp: number, markerAndPayloadType: number, roc: number, payload: Buffer, absSendTime: number): number {
+  private queueOnPair(addon: NativeSrtpSend, native: NativeTrack, pair: SendablePair, sequenceNumber: number, timestamp: number, markerAndPayloadType: number, roc: number, payload: Buffer, absSendTime: number): number {
     try {
       const socket = pair.protocol.transport.socket;
       if (native.pair !== pair || native.socket !== socket) {
